@@ -1,0 +1,4 @@
+//! Audio output through cpal.
+
+pub mod output;
+pub mod quiet;

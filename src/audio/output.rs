@@ -1,0 +1,430 @@
+//! cpal output: opens a device, runs the engine in its callback, rebuilds the stream after
+//! device errors. The callback is the only real-time code here.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+use std::sync::mpsc;
+use std::time::Instant;
+
+use cpal::traits::{DeviceTrait, HostTrait, StreamTrait};
+use cpal::{Device, ErrorKind, FromSample, SampleFormat, SizedSample, Stream, StreamConfig};
+
+use crate::dsp::denormal::flush_denormals;
+use crate::engine::Engine;
+use crate::engine::event::EngineStats;
+
+/// Errors of the audio output.
+#[derive(Debug, thiserror::Error)]
+pub enum AudioError {
+    /// No output device at all.
+    #[error(
+        "no audio output device found; connect a sound card (or check `padlooper devices`), or use `padlooper render` to write a WAV file instead"
+    )]
+    NoDevice,
+    /// The named device does not exist.
+    #[error("audio output device {0:?} not found; `padlooper devices` lists the available ones")]
+    DeviceNotFound(String),
+    /// The device refused every configuration we can use.
+    #[error("audio device {device:?} has no usable output configuration: {reason}")]
+    NoConfig {
+        /// Device name.
+        device: String,
+        /// Why.
+        reason: String,
+    },
+    /// cpal failed to build or start the stream.
+    #[error("cannot start audio on {device:?}: {reason}")]
+    Stream {
+        /// Device name.
+        device: String,
+        /// Why.
+        reason: String,
+    },
+}
+
+/// What the user asked for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OutputRequest {
+    /// Device name or id (None: default device).
+    pub device: Option<String>,
+    /// Desired sample rate.
+    pub sample_rate: u32,
+    /// Desired callback size in frames.
+    pub buffer_size: u32,
+}
+
+/// A device and the stream configuration chosen for it.
+pub struct ResolvedOutput {
+    /// The device.
+    pub device: Device,
+    /// Its display name.
+    pub name: String,
+    /// Channels, rate and buffer size.
+    pub config: StreamConfig,
+    /// Sample format the device takes.
+    pub format: SampleFormat,
+}
+
+/// Lists output devices as `(name, id, default config)` lines.
+pub fn list_outputs() -> Vec<String> {
+    let host = cpal::default_host();
+    let default_name = host.default_output_device().map(|d| d.to_string());
+    let Ok(devices) = host.output_devices() else {
+        return Vec::new();
+    };
+    devices
+        .map(|d| {
+            let name = d.to_string();
+            let id = d.id().map(|i| i.to_string()).unwrap_or_default();
+            let cfg = d
+                .default_output_config()
+                .map(|c| {
+                    format!(
+                        "{} ch, {} Hz, {}",
+                        c.channels(),
+                        c.sample_rate(),
+                        c.sample_format()
+                    )
+                })
+                .unwrap_or_else(|e| format!("unusable: {e}"));
+            let mark = if Some(&name) == default_name.as_ref() {
+                " (default)"
+            } else {
+                ""
+            };
+            format!("{name}{mark}  [{id}]  {cfg}")
+        })
+        .collect()
+}
+
+fn find_device(host: &cpal::Host, wanted: Option<&str>) -> Result<Device, AudioError> {
+    match wanted {
+        None | Some("default") | Some("") => {
+            host.default_output_device().ok_or(AudioError::NoDevice)
+        }
+        Some(w) => {
+            let devices: Vec<Device> = host
+                .output_devices()
+                .map(|d| d.collect())
+                .unwrap_or_default();
+            let lw = w.to_lowercase();
+            devices
+                .iter()
+                .find(|d| d.id().is_ok_and(|i| i.to_string() == w) || d.to_string() == w)
+                .or_else(|| {
+                    devices
+                        .iter()
+                        .find(|d| d.to_string().to_lowercase().contains(&lw))
+                })
+                .cloned()
+                .ok_or_else(|| AudioError::DeviceNotFound(w.to_string()))
+        }
+    }
+}
+
+/// Picks the device and a configuration close to the request: the requested rate when supported
+/// (else the device's default rate), stereo when available, float32 preferred.
+pub fn resolve(req: &OutputRequest) -> Result<ResolvedOutput, AudioError> {
+    let host = cpal::default_host();
+    let device = find_device(&host, req.device.as_deref())?;
+    let name = device.to_string();
+    let no_config = |reason: String| AudioError::NoConfig {
+        device: name.clone(),
+        reason,
+    };
+    let ranges: Vec<_> = match device.supported_output_configs() {
+        Ok(r) => r.collect(),
+        // The default device exists in name only when there is no sound card.
+        Err(_) if req.device.is_none() => return Err(AudioError::NoDevice),
+        Err(e) => return Err(no_config(e.to_string())),
+    };
+    let usable =
+        |f: SampleFormat| matches!(f, SampleFormat::F32 | SampleFormat::I16 | SampleFormat::I32);
+    let score = |r: &cpal::SupportedStreamConfigRange| {
+        let rate_ok = (r.min_sample_rate()..=r.max_sample_rate()).contains(&req.sample_rate);
+        (
+            rate_ok as u8,
+            (r.channels() == 2) as u8,
+            (r.sample_format() == SampleFormat::F32) as u8,
+        )
+    };
+    let best = ranges
+        .iter()
+        .filter(|r| usable(r.sample_format()) && r.channels() >= 1)
+        .max_by_key(|r| score(r))
+        .cloned()
+        .ok_or_else(|| no_config("no f32/i16/i32 output format".into()))?;
+    let rate = if (best.min_sample_rate()..=best.max_sample_rate()).contains(&req.sample_rate) {
+        req.sample_rate
+    } else {
+        let fallback = device
+            .default_output_config()
+            .map(|c| c.sample_rate())
+            .unwrap_or(best.max_sample_rate())
+            .clamp(best.min_sample_rate(), best.max_sample_rate());
+        log::warn!(
+            "{name}: {} Hz not supported, using {fallback} Hz",
+            req.sample_rate
+        );
+        fallback
+    };
+    let format = best.sample_format();
+    let buffer_size = match best.buffer_size() {
+        cpal::SupportedBufferSize::Range { min, max } => {
+            cpal::BufferSize::Fixed(req.buffer_size.clamp(*min, *max))
+        }
+        _ => cpal::BufferSize::Fixed(req.buffer_size),
+    };
+    let config = StreamConfig {
+        channels: best.channels(),
+        sample_rate: rate,
+        buffer_size,
+    };
+    Ok(ResolvedOutput {
+        device,
+        name,
+        config,
+        format,
+    })
+}
+
+/// Owns the engine inside the callback; hands it back when the stream is torn down.
+struct EngineSlot {
+    engine: Option<Box<Engine>>,
+    back: mpsc::Sender<Box<Engine>>,
+}
+
+impl Drop for EngineSlot {
+    fn drop(&mut self) {
+        if let Some(e) = self.engine.take() {
+            let _ = self.back.send(e);
+        }
+    }
+}
+
+/// Largest callback handled in one pass through the conversion buffer (frames).
+const SCRATCH_FRAMES: usize = 4096;
+
+/// A running output stream. Dropping it stops audio.
+pub struct Output {
+    stream: Option<Stream>,
+    resolved: ResolvedOutput,
+    request: OutputRequest,
+    failed: Arc<AtomicBool>,
+    last_error: Arc<AtomicU32>,
+    returned: mpsc::Receiver<Box<Engine>>,
+    back: mpsc::Sender<Box<Engine>>,
+    stats: Arc<EngineStats>,
+    engine: Option<Box<Engine>>,
+}
+
+impl Output {
+    /// Starts `engine` on the resolved device.
+    pub fn start(
+        engine: Engine,
+        resolved: ResolvedOutput,
+        request: OutputRequest,
+    ) -> Result<Output, (AudioError, Engine)> {
+        let (back, returned) = mpsc::channel();
+        let stats = engine.stats().clone();
+        let mut out = Output {
+            stream: None,
+            resolved,
+            request,
+            failed: Arc::new(AtomicBool::new(false)),
+            last_error: Arc::new(AtomicU32::new(0)),
+            returned,
+            back,
+            stats,
+            engine: Some(Box::new(engine)),
+        };
+        match out.build() {
+            Ok(()) => Ok(out),
+            Err(e) => {
+                let engine = out.engine.take().or_else(|| out.returned.try_recv().ok());
+                match engine {
+                    Some(engine) => Err((e, *engine)),
+                    // Unreachable in practice: the engine is either held or was handed back.
+                    None => panic!("audio engine lost while starting the stream"),
+                }
+            }
+        }
+    }
+
+    /// Device name.
+    pub fn device_name(&self) -> &str {
+        &self.resolved.name
+    }
+
+    /// Stream configuration in use.
+    pub fn config(&self) -> &StreamConfig {
+        &self.resolved.config
+    }
+
+    fn build(&mut self) -> Result<(), AudioError> {
+        let engine = match self.engine.take() {
+            Some(e) => e,
+            None => self.returned.try_recv().map_err(|_| AudioError::Stream {
+                device: self.resolved.name.clone(),
+                reason: "engine not available".into(),
+            })?,
+        };
+        let slot = EngineSlot {
+            engine: Some(engine),
+            back: self.back.clone(),
+        };
+        let r = &self.resolved;
+        let result = match r.format {
+            SampleFormat::F32 => self.build_typed::<f32>(slot),
+            SampleFormat::I16 => self.build_typed::<i16>(slot),
+            SampleFormat::I32 => self.build_typed::<i32>(slot),
+            other => Err(AudioError::NoConfig {
+                device: r.name.clone(),
+                reason: format!("sample format {other}"),
+            }),
+        };
+        match result {
+            Ok(stream) => {
+                self.stream = Some(stream);
+                self.failed.store(false, Ordering::Release);
+                Ok(())
+            }
+            Err(e) => {
+                // The callback (and the engine inside it) was dropped: take the engine back.
+                self.engine = self.returned.try_recv().ok();
+                Err(e)
+            }
+        }
+    }
+
+    fn build_typed<T>(&self, mut slot: EngineSlot) -> Result<Stream, AudioError>
+    where
+        T: OutSample,
+    {
+        let r = &self.resolved;
+        let channels = r.config.channels as usize;
+        let rate = r.config.sample_rate as f64;
+        let stats = self.stats.clone();
+        let err_stats = self.stats.clone();
+        let failed = self.failed.clone();
+        let last_error = self.last_error.clone();
+        let mut scratch = vec![0.0f32; SCRATCH_FRAMES * 2];
+        let mut denormals_set = false;
+        let data_cb = move |data: &mut [T], _: &cpal::OutputCallbackInfo| {
+            // Real-time section: no allocation, locks, logging or I/O below.
+            if !denormals_set {
+                flush_denormals();
+                denormals_set = true;
+            }
+            let t0 = Instant::now();
+            let Some(engine) = slot.engine.as_deref_mut() else {
+                return;
+            };
+            let frames = data.len() / channels.max(1);
+            if let (2, Some(floats)) = (channels, T::as_f32(data)) {
+                engine.process(floats);
+            } else {
+                let mut done = 0;
+                while done < frames {
+                    let n = (frames - done).min(SCRATCH_FRAMES);
+                    let buf = &mut scratch[..n * 2];
+                    engine.process(buf);
+                    let dst = &mut data[done * channels..(done + n) * channels];
+                    for (o, s) in dst.chunks_exact_mut(channels).zip(buf.chunks_exact(2)) {
+                        if channels == 1 {
+                            o[0] = T::from_sample(0.5 * (s[0] + s[1]));
+                        } else {
+                            o[0] = T::from_sample(s[0]);
+                            o[1] = T::from_sample(s[1]);
+                            for extra in o[2..].iter_mut() {
+                                *extra = T::from_sample(0.0f32);
+                            }
+                        }
+                    }
+                    done += n;
+                }
+            }
+            let budget = frames as f64 / rate;
+            let load = (t0.elapsed().as_secs_f64() / budget.max(1e-9) * 1000.0) as u32;
+            stats.load_permille.store(load, Ordering::Relaxed);
+            stats.load_max_permille.fetch_max(load, Ordering::Relaxed);
+        };
+        let err_cb = move |e: cpal::Error| {
+            // May run on the audio thread: atomics only.
+            match e.kind() {
+                ErrorKind::Xrun => {
+                    err_stats.xruns.fetch_add(1, Ordering::Relaxed);
+                }
+                ErrorKind::DeviceChanged | ErrorKind::RealtimeDenied => {}
+                kind => {
+                    last_error.store(kind as u32, Ordering::Relaxed);
+                    failed.store(true, Ordering::Release);
+                }
+            }
+        };
+        let stream_err = |e: cpal::Error| AudioError::Stream {
+            device: r.name.clone(),
+            reason: e.to_string(),
+        };
+        let stream = r
+            .device
+            .build_output_stream::<T, _, _>(r.config.clone(), data_cb, err_cb, None)
+            .map_err(stream_err)?;
+        stream.play().map_err(stream_err)?;
+        Ok(stream)
+    }
+
+    /// Whether the stream reported a fatal error (device gone, stream invalidated).
+    pub fn has_failed(&self) -> bool {
+        self.failed.load(Ordering::Acquire)
+    }
+
+    /// Tears the failed stream down and tries to open the device again (same request). Returns
+    /// Ok(true) when audio runs again. Not real-time; call from the control thread.
+    pub fn try_rebuild(&mut self) -> Result<bool, AudioError> {
+        if let Some(stream) = self.stream.take() {
+            drop(stream);
+        }
+        if self.engine.is_none() {
+            self.engine = self.returned.try_recv().ok();
+        }
+        let resolved = resolve(&self.request)?;
+        if resolved.config.sample_rate != self.resolved.config.sample_rate {
+            return Err(AudioError::Stream {
+                device: resolved.name,
+                reason: format!(
+                    "the device came back at {} Hz instead of {} Hz; restart padlooper",
+                    resolved.config.sample_rate, self.resolved.config.sample_rate
+                ),
+            });
+        }
+        self.resolved = resolved;
+        self.build()?;
+        Ok(true)
+    }
+
+    /// Stops the stream and returns the engine (for tests and clean shutdown).
+    pub fn stop(mut self) -> Option<Engine> {
+        drop(self.stream.take());
+        self.engine
+            .take()
+            .or_else(|| self.returned.try_recv().ok())
+            .map(|b| *b)
+    }
+}
+
+/// Output sample types; `f32` stereo is rendered straight into the device buffer.
+pub trait OutSample: SizedSample + FromSample<f32> + Send + 'static {
+    /// The buffer as floats when the type is `f32`. Real-time safe.
+    fn as_f32(_data: &mut [Self]) -> Option<&mut [f32]> {
+        None
+    }
+}
+
+impl OutSample for f32 {
+    fn as_f32(data: &mut [f32]) -> Option<&mut [f32]> {
+        Some(data)
+    }
+}
+impl OutSample for i16 {}
+impl OutSample for i32 {}

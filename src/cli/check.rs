@@ -1,0 +1,43 @@
+//! `padlooper check`: validate a set, its samples and a script.
+
+use std::path::PathBuf;
+
+use crate::config::script::Script;
+use crate::control::set_loader::load_set;
+use crate::engine::Engine;
+
+pub fn check(set: Option<&PathBuf>, script: Option<&PathBuf>) -> anyhow::Result<i32> {
+    let set = match super::load_set_or_demo(set) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("{e}");
+            return Ok(1);
+        }
+    };
+    let mut errors = 0;
+    if let Some(path) = script
+        && let Err(e) = Script::load(path, &set.grid)
+    {
+        eprintln!("{e}");
+        errors += e.0.len();
+    }
+    let settings = super::live::engine_settings(&set, set.master.sample_rate);
+    let (_engine, mut handle) = Engine::new(settings).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let report = load_set(&set, &mut handle, 0, &|_, _| {});
+    for e in &report.errors {
+        eprintln!("{e}");
+    }
+    errors += report.errors.len();
+    if errors > 0 {
+        eprintln!("{}: {errors} problem(s) found", set.path.display());
+        return Ok(1);
+    }
+    println!(
+        "{}: OK ({} pads, {} samples, {} of sample memory)",
+        set.path.display(),
+        report.pads_ready,
+        report.samples_loaded,
+        crate::control::status::mb(report.memory.0)
+    );
+    Ok(0)
+}

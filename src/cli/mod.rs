@@ -1,0 +1,141 @@
+//! Command-line front-end. The only place that uses `anyhow`.
+
+mod check;
+mod live;
+mod render;
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand};
+
+use crate::config::SetFile;
+use crate::config::script::SCRIPT_COMMANDS;
+
+/// padlooper: a live looper/sampler for pad controllers.
+#[derive(Debug, Parser)]
+#[command(name = "padlooper", version, about)]
+pub struct Cli {
+    /// More log output (-v: debug, -vv: trace).
+    #[arg(short, long, action = clap::ArgAction::Count, global = true)]
+    pub verbose: u8,
+    /// What to do (default: run).
+    #[command(subcommand)]
+    pub command: Option<Cmd>,
+}
+
+/// Subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Cmd {
+    /// Load a set and play it on the audio output (default command).
+    Run {
+        /// Set file (TOML); without it, the built-in demo set.
+        #[arg(long)]
+        set: Option<PathBuf>,
+    },
+    /// Play the built-in demo set with its automatic performance.
+    Demo {
+        /// Repeat the performance until interrupted.
+        #[arg(long = "loop")]
+        repeat: bool,
+        /// Where to write the demo if there is no audio output.
+        #[arg(long, default_value = "padlooper-demo.wav")]
+        fallback: PathBuf,
+    },
+    /// Render a set and a script offline to a WAV file (faster than real time, deterministic).
+    Render {
+        /// Set file; without it, the built-in demo set.
+        #[arg(long)]
+        set: Option<PathBuf>,
+        /// Script of timed commands; without it (and without --set), the demo performance.
+        #[arg(long, help = format!("Script of timed commands ({SCRIPT_COMMANDS})"))]
+        script: Option<PathBuf>,
+        /// Seconds to render (default: the script's length plus 3 s).
+        #[arg(long)]
+        seconds: Option<f64>,
+        /// Output WAV file (32-bit float stereo).
+        #[arg(short, long)]
+        out: PathBuf,
+        /// Write the engine's events as JSON lines to this file.
+        #[arg(long)]
+        events: Option<PathBuf>,
+        /// Block size in frames.
+        #[arg(long, default_value_t = 256)]
+        block: usize,
+        /// Output sample rate (default: the set's).
+        #[arg(long)]
+        rate: Option<u32>,
+    },
+    /// Validate a set (and its samples) and optionally a script; exit non-zero on errors.
+    Check {
+        /// Set file; without it, the built-in demo set.
+        #[arg(long)]
+        set: Option<PathBuf>,
+        /// Script file to validate against the set's grid.
+        #[arg(long)]
+        script: Option<PathBuf>,
+    },
+    /// List audio output devices.
+    Devices,
+}
+
+/// Loads a set file, or the demo set when none is given.
+pub fn load_set_or_demo(set: Option<&PathBuf>) -> anyhow::Result<SetFile> {
+    match set {
+        Some(p) => SetFile::load(p).map_err(|e| anyhow::anyhow!("{e}")),
+        None => Ok(crate::demo::demo_set()),
+    }
+}
+
+/// Runs the CLI; returns the process exit code.
+pub fn main() -> i32 {
+    let cli = Cli::parse();
+    let level = match cli.verbose {
+        0 => "info",
+        1 => "debug",
+        _ => "trace",
+    };
+    env_logger::Builder::from_env(env_logger::Env::default().default_filter_or(level))
+        .format_timestamp(None)
+        .init();
+    let result = match cli.command.unwrap_or(Cmd::Run { set: None }) {
+        Cmd::Run { set } => live::run(set.as_ref(), None),
+        Cmd::Demo { repeat, fallback } => live::demo(repeat, &fallback),
+        Cmd::Render {
+            set,
+            script,
+            seconds,
+            out,
+            events,
+            block,
+            rate,
+        } => render::render_cmd(render::RenderArgs {
+            set,
+            script,
+            seconds,
+            out,
+            events,
+            block,
+            rate,
+        }),
+        Cmd::Check { set, script } => check::check(set.as_ref(), script.as_ref()),
+        Cmd::Devices => {
+            let outs = crate::audio::output::list_outputs();
+            if outs.is_empty() {
+                println!("audio outputs: none found");
+            } else {
+                println!("audio outputs:");
+                for o in outs {
+                    println!("  {o}");
+                }
+            }
+            Ok(0)
+        }
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            1
+        }
+    }
+}

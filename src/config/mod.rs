@@ -1,0 +1,9 @@
+//! Set files, render scripts and (later) controller profiles: parsing and validation.
+
+pub mod error;
+pub mod ranged;
+pub mod script;
+pub mod set;
+
+pub use error::{ConfigError, ConfigErrors};
+pub use set::SetFile;

@@ -1,0 +1,54 @@
+//! Range-checked field deserialisers: errors name the key and the allowed range.
+
+use serde::Deserialize;
+use serde::de::Error;
+
+/// Defines a deserialiser function `$name` for a field `$key` of type `$t` within `$range`.
+macro_rules! ranged {
+    ($name:ident, $t:ty, $key:literal, $lo:expr, $hi:expr) => {
+        /// Range-checked deserialiser for the key named in the error message.
+        #[allow(unused_comparisons)]
+        pub fn $name<'de, D: serde::Deserializer<'de>>(d: D) -> Result<$t, D::Error> {
+            let v = <$t>::deserialize(d)?;
+            if !(v >= $lo && v <= $hi) {
+                return Err(D::Error::custom(format!(
+                    "`{}` = {} is out of range; allowed {} to {}",
+                    $key, v, $lo, $hi
+                )));
+            }
+            Ok(v)
+        }
+    };
+}
+
+/// Like [`ranged!`] for `Option<T>` fields.
+macro_rules! ranged_opt {
+    ($name:ident, $t:ty, $key:literal, $lo:expr, $hi:expr) => {
+        /// Range-checked deserialiser (optional value) for the key named in the error message.
+        #[allow(unused_comparisons)]
+        pub fn $name<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<$t>, D::Error> {
+            let v = <$t>::deserialize(d)?;
+            if !(v >= $lo && v <= $hi) {
+                return Err(D::Error::custom(format!(
+                    "`{}` = {} is out of range; allowed {} to {}",
+                    $key, v, $lo, $hi
+                )));
+            }
+            Ok(Some(v))
+        }
+    };
+}
+
+ranged!(volume, f32, "volume", 0.0, 2.0);
+ranged!(sample_rate, u32, "sample_rate", 8000, 192000);
+ranged!(buffer_size, u32, "buffer_size", 16, 8192);
+ranged!(voices, usize, "voices", 1, 1024);
+ranged!(bpm, f32, "bpm", 20.0, 300.0);
+ranged!(speed, f32, "speed", 0.5, 2.0);
+ranged!(grid_dim, usize, "banks/rows/cols", 1, 16);
+ranged!(gain_db, f32, "gain_db", -60.0, 12.0);
+ranged!(choke, u8, "choke", 0, 255);
+ranged!(bank, usize, "bank", 0, 15);
+ranged_opt!(pad_index, usize, "pad", 0, 255);
+ranged_opt!(cell, usize, "row/col", 0, 15);
+ranged_opt!(seconds, f64, "start/loop_start/loop_end", 0.0, 3600.0);

@@ -1,0 +1,7 @@
+//! Control-side logic shared by the front-ends: set loading, offline rendering, live scheduling
+//! and status reporting. Nothing here runs on the audio thread.
+
+pub mod offline;
+pub mod scheduler;
+pub mod set_loader;
+pub mod status;

@@ -1,0 +1,151 @@
+//! Loads a set's samples and publishes pads to the engine. Not real-time.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::config::set::{PadSpec, SetFile};
+use crate::dsp::db_to_gain;
+use crate::engine::EngineHandle;
+use crate::engine::command::{Command, PadConfig, PadId, SlotId};
+use crate::sample::loader::load_all;
+use crate::sample::{SampleBuffer, SampleSource};
+
+/// What loading a set did.
+#[derive(Debug, Default)]
+pub struct SetLoadReport {
+    /// Pads published to the engine.
+    pub pads_ready: usize,
+    /// Distinct samples loaded.
+    pub samples_loaded: usize,
+    /// One message per problem (file, line and what to do); the rest of the set still plays.
+    pub errors: Vec<String>,
+    /// Time to decode and resample everything.
+    pub load_time: Duration,
+    /// Bytes of sample memory held, and the float32 size of the same audio.
+    pub memory: (usize, usize),
+    /// Slot of each loaded source.
+    pub slots: HashMap<SampleSource, SlotId>,
+}
+
+/// Converts a pad spec to engine frames, checking the region against the sample's length.
+pub fn pad_config(spec: &PadSpec, slot: SlotId, buf: &SampleBuffer) -> Result<PadConfig, String> {
+    let rate = buf.rate as f64;
+    let frames = buf.frames();
+    let secs = |s: f64| (s * rate).round() as usize;
+    let loop_start = secs(spec.loop_start);
+    let loop_end = spec.loop_end.map_or(frames, secs);
+    let len = buf.seconds();
+    if loop_end > frames + 1 {
+        return Err(format!(
+            "`loop_end` = {} s is beyond the end of {} ({len:.3} s); shorten it or leave it out",
+            spec.loop_end.unwrap_or(0.0),
+            buf.name
+        ));
+    }
+    let loop_end = loop_end.min(frames);
+    if loop_start + 4 > loop_end {
+        return Err(format!(
+            "`loop_start` = {} s leaves no audio before the region end in {} ({len:.3} s)",
+            spec.loop_start, buf.name
+        ));
+    }
+    let start = spec.start.map_or(loop_start, secs);
+    Ok(PadConfig {
+        slot,
+        start: start as u32,
+        loop_start: loop_start as u32,
+        loop_end: loop_end as u32,
+        looping: spec.looping,
+        gain: db_to_gain(spec.gain_db),
+        speed: spec.speed,
+        mode: spec.mode,
+        choke: spec.choke,
+    })
+}
+
+fn where_(set: &SetFile, spec: &PadSpec) -> String {
+    if spec.line > 0 {
+        format!(
+            "{}:{}: bank {} pad {}",
+            set.path.display(),
+            spec.line,
+            spec.bank,
+            spec.index
+        )
+    } else {
+        format!(
+            "{}: bank {} pad {}",
+            set.path.display(),
+            spec.bank,
+            spec.index
+        )
+    }
+}
+
+/// Decodes every sample of `set` (in parallel), publishes them and the pads and master settings
+/// to the engine. Problems are collected, not fatal.
+pub fn load_set(
+    set: &SetFile,
+    handle: &mut EngineHandle,
+    threads: usize,
+    progress: &(dyn Fn(usize, usize) + Sync),
+) -> SetLoadReport {
+    let rate = handle.settings().sample_rate;
+    let sources: Vec<SampleSource> = set.pads.iter().map(|p| p.source.clone()).collect();
+    let loaded = load_all(&sources, rate, threads, progress);
+    let mut report = SetLoadReport {
+        load_time: loaded.elapsed,
+        ..Default::default()
+    };
+    let mut buffers: HashMap<SampleSource, (SlotId, Arc<SampleBuffer>)> = HashMap::new();
+    let mut results: Vec<_> = loaded.results.into_iter().collect();
+    results.sort_by(|a, b| a.0.cmp(&b.0));
+    for (src, result) in results {
+        match result {
+            Ok(buf) => match handle.load(buf.clone()) {
+                Ok(slot) => {
+                    report.slots.insert(src.clone(), slot);
+                    buffers.insert(src, (slot, buf));
+                }
+                Err(e) => report.errors.push(format!("{src}: {e}")),
+            },
+            Err(e) => {
+                let users: Vec<String> = set
+                    .pads
+                    .iter()
+                    .filter(|p| p.source == src)
+                    .map(|p| where_(set, p))
+                    .collect();
+                report.errors.push(format!(
+                    "{e} (used by {}); those pads stay empty",
+                    users.join(", ")
+                ));
+            }
+        }
+    }
+    report.samples_loaded = buffers.len();
+    for spec in &set.pads {
+        let Some((slot, buf)) = buffers.get(&spec.source) else {
+            continue;
+        };
+        match pad_config(spec, *slot, buf) {
+            Ok(cfg) => match handle.command(Command::Assign(spec.id as PadId, cfg)) {
+                Ok(()) => report.pads_ready += 1,
+                Err(e) => report.errors.push(format!("{}: {e}", where_(set, spec))),
+            },
+            Err(m) => report.errors.push(format!("{}: {m}", where_(set, spec))),
+        }
+    }
+    for cmd in [
+        Command::MasterVolume(set.master.volume),
+        Command::GlobalSpeed(set.master.speed),
+        Command::PlayMode(set.master.play_mode.into()),
+    ] {
+        if let Err(e) = handle.command(cmd) {
+            report.errors.push(e.to_string());
+        }
+    }
+    report.memory = handle.sample_memory();
+    report
+}

@@ -1,0 +1,590 @@
+//! The real-time core: a plain struct rendering interleaved stereo blocks.
+//!
+//! Everything here is allocated in [`Engine::new`]; [`Engine::process`] never allocates, frees,
+//! locks, blocks, logs or does I/O. Control traffic arrives over lock-free SPSC queues owned by
+//! an [`EngineHandle`](handle::EngineHandle) on the control side.
+
+pub mod command;
+pub mod event;
+pub mod handle;
+pub mod voice;
+
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+
+use ringbuf::traits::{Consumer, Observer, Producer};
+use ringbuf::{HeapCons, HeapProd};
+
+use crate::dsp::ramp::Ramp;
+use crate::sample::buffer::{F32Frames, I16Frames, SampleBuffer, SampleData};
+use command::{Command, LaunchMode, PadConfig, PadId, PlayMode, SlotId, Timed};
+use event::{EngineEvent, EngineStats, EventKind};
+pub use handle::EngineHandle;
+use voice::{Voice, VoiceEnd, VoiceState};
+
+/// Capacity of the engine's sorted list of commands waiting for their frame.
+pub const PENDING_CAPACITY: usize = 512;
+
+/// Fixed capacities and timing constants of an engine, fixed at construction.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct EngineSettings {
+    /// Output sample rate in Hz.
+    pub sample_rate: u32,
+    /// Maximum simultaneously playing voices (more start stealing).
+    pub voices: usize,
+    /// Total pads across all banks.
+    pub pads: usize,
+    /// Sample slots (distinct loaded buffers).
+    pub sample_slots: usize,
+    /// Control → engine command queue capacity.
+    pub command_queue: usize,
+    /// Engine → control event queue capacity.
+    pub event_queue: usize,
+    /// Commands drained per `process` call at most.
+    pub command_budget: usize,
+    /// Declick fade length for starts, stops, retriggers and steals, in milliseconds.
+    pub fade_ms: f32,
+    /// Smoothing time for gain and volume changes, in milliseconds.
+    pub smooth_ms: f32,
+    /// Largest block rendered in one internal pass (longer buffers are split).
+    pub max_block: usize,
+}
+
+impl Default for EngineSettings {
+    fn default() -> Self {
+        Self {
+            sample_rate: 48_000,
+            voices: 64,
+            pads: 8 * 64,
+            sample_slots: 1024,
+            command_queue: 1024,
+            event_queue: 4096,
+            command_budget: 256,
+            fade_ms: 3.0,
+            smooth_ms: 20.0,
+            max_block: 1024,
+        }
+    }
+}
+
+/// A buffer being published to a slot (control → engine).
+pub struct Load {
+    /// Destination slot (must be free; the handle guarantees it).
+    pub slot: SlotId,
+    /// The ready-to-play sample.
+    pub buffer: Arc<SampleBuffer>,
+}
+
+/// A buffer the engine no longer uses (engine → control, dropped there).
+pub struct Retired {
+    /// Slot it occupied (free again once received).
+    pub slot: SlotId,
+    /// The buffer, to be dropped off the audio thread.
+    pub buffer: Arc<SampleBuffer>,
+}
+
+#[derive(Debug, Clone, Copy, Default)]
+struct Pad {
+    cfg: Option<PadConfig>,
+    /// The voice currently representing this pad (not a fading one).
+    voice: Option<u16>,
+}
+
+#[derive(Default)]
+struct Slot {
+    buffer: Option<Arc<SampleBuffer>>,
+    users: u32,
+    retiring: bool,
+}
+
+/// The audio engine. Create with [`Engine::new`], drive with [`Engine::process`].
+pub struct Engine {
+    settings: EngineSettings,
+    voices: Box<[Voice]>,
+    pads: Box<[Pad]>,
+    slots: Box<[Slot]>,
+    commands: HeapCons<Timed>,
+    loads: HeapCons<Load>,
+    events: HeapProd<EngineEvent>,
+    retired: HeapProd<Retired>,
+    pending: heapless::Vec<Timed, PENDING_CAPACITY>,
+    stats: Arc<EngineStats>,
+    frame: u64,
+    master: Ramp,
+    global_speed: f32,
+    play_mode: PlayMode,
+    fade: u32,
+    smooth: u32,
+    retiring: usize,
+}
+
+/// Errors in engine construction.
+#[derive(Debug, thiserror::Error, PartialEq)]
+pub enum EngineError {
+    /// A capacity or rate is out of range.
+    #[error("invalid engine settings: {0}")]
+    InvalidSettings(&'static str),
+}
+
+impl Engine {
+    /// Builds an engine and the control-side handle connected to it. Allocates everything the
+    /// engine will ever use; not real-time safe.
+    pub fn new(settings: EngineSettings) -> Result<(Engine, EngineHandle), EngineError> {
+        let s = settings;
+        if !(8_000..=384_000).contains(&s.sample_rate) {
+            return Err(EngineError::InvalidSettings(
+                "sample_rate must be 8000..=384000",
+            ));
+        }
+        if s.voices == 0 || s.voices > 4096 {
+            return Err(EngineError::InvalidSettings("voices must be 1..=4096"));
+        }
+        if s.pads == 0 || s.pads > u16::MAX as usize {
+            return Err(EngineError::InvalidSettings("pads must be 1..=65535"));
+        }
+        if s.sample_slots == 0 || s.sample_slots > u16::MAX as usize {
+            return Err(EngineError::InvalidSettings(
+                "sample_slots must be 1..=65535",
+            ));
+        }
+        if s.command_queue == 0 || s.event_queue == 0 || s.command_budget == 0 || s.max_block == 0 {
+            return Err(EngineError::InvalidSettings(
+                "queue sizes and budgets must be > 0",
+            ));
+        }
+        let (cmd_tx, cmd_rx) = split(s.command_queue);
+        let (load_tx, load_rx) = split(s.sample_slots);
+        let (ev_tx, ev_rx) = split(s.event_queue);
+        // Room for every slot plus every load in flight: a retire can never find the queue full.
+        let (ret_tx, ret_rx) = split(2 * s.sample_slots);
+        let stats = Arc::new(EngineStats::default());
+        let ms = |ms: f32| ((ms / 1000.0) * s.sample_rate as f32).round().max(1.0) as u32;
+        // Extra voice slots let stolen voices fade out while their replacement starts.
+        let physical = s.voices + (s.voices / 4).max(4);
+        let engine = Engine {
+            settings: s,
+            voices: vec![Voice::default(); physical].into_boxed_slice(),
+            pads: vec![Pad::default(); s.pads].into_boxed_slice(),
+            slots: (0..s.sample_slots).map(|_| Slot::default()).collect(),
+            commands: cmd_rx,
+            loads: load_rx,
+            events: ev_tx,
+            retired: ret_tx,
+            pending: heapless::Vec::new(),
+            stats: stats.clone(),
+            frame: 0,
+            master: Ramp::steady(1.0),
+            global_speed: 1.0,
+            play_mode: PlayMode::Multi,
+            fade: ms(s.fade_ms),
+            smooth: ms(s.smooth_ms),
+            retiring: 0,
+        };
+        let handle = EngineHandle::new(cmd_tx, load_tx, ev_rx, ret_rx, stats, s);
+        Ok((engine, handle))
+    }
+
+    /// The settings the engine was built with. Real-time safe.
+    pub fn settings(&self) -> &EngineSettings {
+        &self.settings
+    }
+
+    /// The shared meters. Real-time safe.
+    pub fn stats(&self) -> &Arc<EngineStats> {
+        &self.stats
+    }
+
+    /// Frames rendered so far (the engine clock). Real-time safe.
+    pub fn frame(&self) -> u64 {
+        self.frame
+    }
+
+    /// Renders `out.len() / 2` interleaved stereo frames, applying queued commands at their
+    /// frame. Real-time safe: no allocation, no locks, no I/O.
+    pub fn process(&mut self, out: &mut [f32]) {
+        let usable = out.len() & !1;
+        out[usable..].fill(0.0);
+        let max = self.settings.max_block * 2;
+        for chunk in out[..usable].chunks_mut(max) {
+            self.process_chunk(chunk);
+        }
+    }
+
+    fn process_chunk(&mut self, out: &mut [f32]) {
+        self.drain_inputs();
+        out.fill(0.0);
+        let frames = out.len() / 2;
+        let block_start = self.frame;
+        let mut cursor = 0usize;
+        while cursor < frames {
+            // Apply every command due at or before this point.
+            while let Some(t) = self.pending.last() {
+                if t.at > block_start + cursor as u64 {
+                    break;
+                }
+                if let Some(t) = self.pending.pop() {
+                    self.apply(t.cmd, block_start + cursor as u64);
+                }
+            }
+            let seg_end = match self.pending.last() {
+                Some(t) if t.at < block_start + frames as u64 => (t.at - block_start) as usize,
+                _ => frames,
+            };
+            self.render_segment(
+                &mut out[2 * cursor..2 * seg_end],
+                block_start + cursor as u64,
+            );
+            cursor = seg_end;
+        }
+        self.frame += frames as u64;
+        self.retire_unused();
+        let mut peak = 0.0f32;
+        for s in out.iter() {
+            peak = peak.max(s.abs());
+        }
+        self.stats.record_peak(peak);
+        let active = self
+            .voices
+            .iter()
+            .filter(|v| v.state != VoiceState::Free)
+            .count();
+        self.stats
+            .active_voices
+            .store(active as u32, Ordering::Relaxed);
+        self.stats.frames.store(self.frame, Ordering::Release);
+    }
+
+    /// Takes new sample loads and commands from the queues, within the per-block budget.
+    fn drain_inputs(&mut self) {
+        while let Some(load) = self.loads.try_pop() {
+            let slot = &mut self.slots[load.slot as usize];
+            if slot.buffer.is_none() && !slot.retiring {
+                slot.buffer = Some(load.buffer);
+                slot.users = 0;
+            } else {
+                // Protocol violation: hand the buffer straight back (the queue has room for it).
+                let _ = self.retired.try_push(Retired {
+                    slot: u16::MAX,
+                    buffer: load.buffer,
+                });
+            }
+        }
+        let mut budget = self.settings.command_budget;
+        while budget > 0 && !self.pending.is_full() {
+            let Some(t) = self.commands.try_pop() else {
+                break;
+            };
+            let at = t.at;
+            let idx = self.pending.partition_point(|p| p.at > at);
+            // Cannot fail: we checked there is room.
+            let _ = self.pending.insert(idx, t);
+            budget -= 1;
+        }
+    }
+
+    fn emit(&mut self, frame: u64, kind: EventKind) {
+        if self.events.try_push(EngineEvent { frame, kind }).is_err() {
+            self.stats.events_dropped.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    fn apply(&mut self, cmd: Command, now: u64) {
+        match cmd {
+            Command::Press(p) => self.press(p, now),
+            Command::Release(p) => {
+                if let Some(cfg) = self.pad(p).and_then(|pad| pad.cfg)
+                    && cfg.mode == LaunchMode::Gate
+                {
+                    self.stop_pad(p, now);
+                }
+            }
+            Command::Stop(p) => self.stop_pad(p, now),
+            Command::StopAll => {
+                for p in 0..self.pads.len() {
+                    self.stop_pad(p as PadId, now);
+                }
+            }
+            Command::Assign(p, cfg) => self.assign(p, cfg, now),
+            Command::Clear(p) => {
+                self.stop_pad(p, now);
+                if let Some(pad) = self.pads.get_mut(p as usize) {
+                    pad.cfg = None;
+                }
+            }
+            Command::Unload(slot) => self.unload(slot, now),
+            Command::MasterVolume(v) => self.master.go(v.clamp(0.0, 4.0), self.smooth),
+            Command::GlobalSpeed(s) => self.global_speed = s.clamp(0.5, 2.0),
+            Command::PadGain(p, g) => {
+                if let Some(cfg) = self
+                    .pads
+                    .get_mut(p as usize)
+                    .and_then(|pad| pad.cfg.as_mut())
+                {
+                    cfg.gain = g.clamp(0.0, 16.0);
+                }
+            }
+            Command::PadSpeed(p, s) => {
+                if let Some(cfg) = self
+                    .pads
+                    .get_mut(p as usize)
+                    .and_then(|pad| pad.cfg.as_mut())
+                {
+                    cfg.speed = s.clamp(0.5, 2.0);
+                }
+            }
+            Command::PlayMode(m) => self.play_mode = m,
+        }
+    }
+
+    fn pad(&self, p: PadId) -> Option<&Pad> {
+        self.pads.get(p as usize)
+    }
+
+    fn press(&mut self, p: PadId, now: u64) {
+        let Some(pad) = self.pad(p).copied() else {
+            return;
+        };
+        let Some(cfg) = pad.cfg else {
+            self.emit(now, EventKind::PadEmpty(p));
+            return;
+        };
+        if cfg.mode == LaunchMode::Toggle && pad.voice.is_some() {
+            self.stop_pad(p, now);
+            return;
+        }
+        self.start_pad(p, cfg, now);
+    }
+
+    fn start_pad(&mut self, p: PadId, cfg: PadConfig, now: u64) {
+        let slot = &self.slots[cfg.slot as usize];
+        if slot.buffer.is_none() || slot.retiring {
+            self.emit(now, EventKind::PadEmpty(p));
+            return;
+        }
+        if self.play_mode == PlayMode::Exclusive || cfg.choke != 0 {
+            for other in 0..self.pads.len() {
+                let o = &self.pads[other];
+                if other == p as usize || o.voice.is_none() {
+                    continue;
+                }
+                let choked = cfg.choke != 0 && o.cfg.is_some_and(|c| c.choke == cfg.choke);
+                if self.play_mode == PlayMode::Exclusive || choked {
+                    self.stop_pad(other as PadId, now);
+                }
+            }
+        }
+        // Retrigger: the old voice fades out while the new one fades in.
+        if let Some(v) = self.pads[p as usize].voice.take() {
+            self.voices[v as usize].release(self.fade);
+        }
+        let v = self.allocate_voice(now);
+        self.voices[v] = Voice::start(p, &cfg, self.fade, now);
+        self.slots[cfg.slot as usize].users += 1;
+        self.pads[p as usize].voice = Some(v as u16);
+        self.emit(now, EventKind::PadStarted(p));
+    }
+
+    /// Picks a voice slot: a free one; when the polyphony limit is reached, the oldest playing
+    /// voice is faded out (stolen) first; when no slot is free, the quietest releasing voice is
+    /// reused.
+    fn allocate_voice(&mut self, now: u64) -> usize {
+        let playing = self
+            .voices
+            .iter()
+            .filter(|v| v.state == VoiceState::Playing)
+            .count();
+        if playing >= self.settings.voices {
+            let oldest = self
+                .voices
+                .iter()
+                .enumerate()
+                .filter(|(_, v)| v.state == VoiceState::Playing)
+                .min_by_key(|(_, v)| v.started)
+                .map(|(i, _)| i);
+            if let Some(i) = oldest {
+                let pad = self.voices[i].pad;
+                self.voices[i].release(self.fade);
+                if self.pads[pad as usize].voice == Some(i as u16) {
+                    self.pads[pad as usize].voice = None;
+                }
+                self.stats.voices_stolen.fetch_add(1, Ordering::Relaxed);
+                self.emit(now, EventKind::VoiceStolen(pad));
+            }
+        }
+        if let Some(i) = self.voices.iter().position(|v| v.state == VoiceState::Free) {
+            return i;
+        }
+        let quietest = self
+            .voices
+            .iter()
+            .enumerate()
+            .filter(|(_, v)| v.state == VoiceState::Releasing)
+            .min_by(|a, b| a.1.loudness().total_cmp(&b.1.loudness()))
+            .map(|(i, _)| i)
+            .unwrap_or(0);
+        self.free_voice(quietest);
+        quietest
+    }
+
+    fn free_voice(&mut self, i: usize) {
+        let v = &mut self.voices[i];
+        if v.state != VoiceState::Free {
+            v.state = VoiceState::Free;
+            let slot = &mut self.slots[v.slot as usize];
+            slot.users = slot.users.saturating_sub(1);
+        }
+        let pad = self.voices[i].pad as usize;
+        if self.pads[pad].voice == Some(i as u16) {
+            self.pads[pad].voice = None;
+        }
+    }
+
+    fn stop_pad(&mut self, p: PadId, now: u64) {
+        let Some(pad) = self.pads.get_mut(p as usize) else {
+            return;
+        };
+        if let Some(v) = pad.voice.take() {
+            self.voices[v as usize].release(self.fade);
+            self.emit(now, EventKind::PadStopped(p));
+        }
+    }
+
+    fn assign(&mut self, p: PadId, cfg: PadConfig, now: u64) {
+        let Some(pad) = self.pads.get(p as usize).copied() else {
+            return;
+        };
+        if cfg.slot as usize >= self.slots.len() {
+            return;
+        }
+        let keeps_playing = pad.cfg.is_some_and(|old| {
+            old.slot == cfg.slot
+                && old.start == cfg.start
+                && old.loop_start == cfg.loop_start
+                && old.loop_end == cfg.loop_end
+                && old.looping == cfg.looping
+        });
+        if !keeps_playing {
+            self.stop_pad(p, now);
+        }
+        self.pads[p as usize].cfg = Some(cfg);
+    }
+
+    fn unload(&mut self, slot: SlotId, now: u64) {
+        let Some(s) = self.slots.get_mut(slot as usize) else {
+            return;
+        };
+        if s.buffer.is_none() || s.retiring {
+            return;
+        }
+        s.retiring = true;
+        self.retiring += 1;
+        for p in 0..self.pads.len() {
+            if self.pads[p].cfg.is_some_and(|c| c.slot == slot) {
+                self.stop_pad(p as PadId, now);
+                self.pads[p].cfg = None;
+            }
+        }
+        let fade = self.fade;
+        for v in self.voices.iter_mut().filter(|v| v.slot == slot) {
+            v.release(fade);
+        }
+    }
+
+    /// Hands buffers of unloaded slots back once no voice reads them.
+    fn retire_unused(&mut self) {
+        if self.retiring == 0 {
+            return;
+        }
+        for i in 0..self.slots.len() {
+            let s = &mut self.slots[i];
+            if !s.retiring || s.users > 0 || self.retired.is_full() {
+                continue;
+            }
+            if let Some(buffer) = s.buffer.take() {
+                // Cannot fail: checked above that there is room.
+                let _ = self.retired.try_push(Retired {
+                    slot: i as SlotId,
+                    buffer,
+                });
+            }
+            s.retiring = false;
+            self.retiring -= 1;
+            self.emit(self.frame, EventKind::SlotRetired(i as SlotId));
+        }
+    }
+
+    fn render_segment(&mut self, out: &mut [f32], seg_start: u64) {
+        if out.is_empty() {
+            return;
+        }
+        let fade = self.fade;
+        let global_speed = self.global_speed as f64;
+        for vi in 0..self.voices.len() {
+            let v = &mut self.voices[vi];
+            if v.state == VoiceState::Free {
+                continue;
+            }
+            let pad = &self.pads[v.pad as usize];
+            let is_current = pad.voice == Some(vi as u16);
+            let (speed, gain) = match pad.cfg {
+                Some(c) => (c.speed as f64, c.gain),
+                None => (1.0, v.gain.target),
+            };
+            if is_current && gain != v.gain.target {
+                v.gain.go(gain, self.smooth);
+            }
+            let step = speed * global_speed;
+            let Some(buf) = self.slots[v.slot as usize].buffer.as_deref() else {
+                v.state = VoiceState::Free;
+                continue;
+            };
+            let events = &mut self.events;
+            let stats = &self.stats;
+            let pad_id = v.pad;
+            let on_wrap = |off: usize| {
+                let ev = EngineEvent {
+                    frame: seg_start + off as u64,
+                    kind: EventKind::PadLooped(pad_id),
+                };
+                if events.try_push(ev).is_err() {
+                    stats.events_dropped.fetch_add(1, Ordering::Relaxed);
+                }
+            };
+            let end = match buf.data() {
+                SampleData::I16(d) => v.render(&I16Frames(d), out, step, fade, on_wrap),
+                SampleData::F32(d) => v.render(&F32Frames(d), out, step, fade, on_wrap),
+            };
+            if end != VoiceEnd::Running {
+                let slot = &mut self.slots[v.slot as usize];
+                slot.users = slot.users.saturating_sub(1);
+                if is_current {
+                    self.pads[pad_id as usize].voice = None;
+                    if end == VoiceEnd::Ended {
+                        let frame = seg_start + (out.len() / 2) as u64;
+                        self.emit(frame, EventKind::PadEnded(pad_id));
+                    }
+                }
+            }
+        }
+        if self.master.is_moving() || self.master.value != 1.0 {
+            let mut i = 0;
+            let frames = out.len() / 2;
+            while i < frames {
+                let n = (frames - i).min(self.master.run_len() as usize);
+                let (g0, dg) = (self.master.value, self.master.step);
+                for (k, o) in out[2 * i..2 * (i + n)].chunks_exact_mut(2).enumerate() {
+                    let g = g0 + dg * k as f32;
+                    o[0] *= g;
+                    o[1] *= g;
+                }
+                self.master.advance(n as u32);
+                i += n;
+            }
+        }
+    }
+}
+
+fn split<T>(capacity: usize) -> (HeapProd<T>, HeapCons<T>) {
+    use ringbuf::traits::Split;
+    ringbuf::HeapRb::<T>::new(capacity).split()
+}

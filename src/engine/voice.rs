@@ -1,0 +1,256 @@
+//! One playing instance of a pad's sample: varispeed read head, loop handling, declick envelope.
+
+use crate::dsp::interp::hermite;
+use crate::dsp::ramp::Ramp;
+use crate::sample::buffer::FrameSource;
+
+use super::command::{PadConfig, PadId, SlotId};
+
+/// Lifecycle of a voice slot.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum VoiceState {
+    /// Unused.
+    Free,
+    /// Sounding (possibly fading in).
+    Playing,
+    /// Fading out after a stop, steal or retrigger; freed when silent.
+    Releasing,
+}
+
+/// Why a voice finished during a render call.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum VoiceEnd {
+    /// Still sounding.
+    Running,
+    /// Faded out after a release.
+    Released,
+    /// Reached the end of its (non-looping) region.
+    Ended,
+}
+
+/// A voice: fixed-size, `Copy`, preallocated in the engine's voice array.
+#[derive(Debug, Clone, Copy)]
+pub struct Voice {
+    /// Current state.
+    pub state: VoiceState,
+    /// Pad that started the voice.
+    pub pad: PadId,
+    /// Sample slot being read.
+    pub slot: SlotId,
+    /// Read position in source frames.
+    pub pos: f64,
+    loop_start: f64,
+    loop_end: f64,
+    looping: bool,
+    wrapped: bool,
+    /// Whether a natural-end fade has begun (non-looping regions).
+    ending: bool,
+    /// Declick envelope (0..1).
+    pub env: Ramp,
+    /// Smoothed pad gain.
+    pub gain: Ramp,
+    /// Engine frame at which the voice started (for oldest-first stealing).
+    pub started: u64,
+}
+
+impl Default for Voice {
+    fn default() -> Self {
+        Self {
+            state: VoiceState::Free,
+            pad: 0,
+            slot: 0,
+            pos: 0.0,
+            loop_start: 0.0,
+            loop_end: 0.0,
+            looping: false,
+            wrapped: false,
+            ending: false,
+            env: Ramp::steady(0.0),
+            gain: Ramp::steady(0.0),
+            started: 0,
+        }
+    }
+}
+
+/// Safety margin (in frames) keeping the fast path's float positions clear of boundaries.
+const EDGE: f64 = 1e-3;
+
+impl Voice {
+    /// Starts a voice for `pad` with its configuration, fading in over `fade` frames.
+    /// Real-time safe.
+    pub fn start(pad: PadId, cfg: &PadConfig, fade: u32, now: u64) -> Self {
+        let mut env = Ramp::steady(0.0);
+        env.go(1.0, fade);
+        Self {
+            state: VoiceState::Playing,
+            pad,
+            slot: cfg.slot,
+            pos: cfg.start as f64,
+            loop_start: cfg.loop_start as f64,
+            loop_end: cfg.loop_end as f64,
+            looping: cfg.looping,
+            wrapped: false,
+            ending: false,
+            env,
+            gain: Ramp::steady(cfg.gain),
+            started: now,
+        }
+    }
+
+    /// Begins a fade-out over `fade` frames; the voice frees itself when silent. Real-time safe.
+    pub fn release(&mut self, fade: u32) {
+        if self.state == VoiceState::Playing {
+            self.state = VoiceState::Releasing;
+            self.env.go(0.0, fade.max(1));
+        }
+    }
+
+    /// Current loudness factor (envelope × gain), used to pick the quietest voice. Real-time safe.
+    pub fn loudness(&self) -> f32 {
+        self.env.value * self.gain.value
+    }
+
+    /// Source frame `k` with loop wrap-around applied for the interpolation neighbourhood.
+    #[inline]
+    fn fetch<S: FrameSource>(&self, src: &S, k: i64) -> [f32; 2] {
+        let mut k = k;
+        if self.looping {
+            let (ls, le) = (self.loop_start as i64, self.loop_end as i64);
+            if k >= le {
+                k -= le - ls;
+            } else if self.wrapped && k < ls {
+                k += le - ls;
+            }
+        }
+        if k < 0 || k as usize >= src.len_frames() {
+            [0.0; 2]
+        } else {
+            src.frame(k as usize)
+        }
+    }
+
+    /// Renders one frame with full boundary handling (used near edges only).
+    #[inline]
+    fn frame_slow<S: FrameSource>(&self, src: &S) -> [f32; 2] {
+        let idx = self.pos.floor() as i64;
+        let t = (self.pos - idx as f64) as f32;
+        let a = self.fetch(src, idx - 1);
+        let b = self.fetch(src, idx);
+        let c = self.fetch(src, idx + 1);
+        let d = self.fetch(src, idx + 2);
+        [
+            hermite(a[0], b[0], c[0], d[0], t),
+            hermite(a[1], b[1], c[1], d[1], t),
+        ]
+    }
+
+    /// Mixes this voice into `out` (interleaved stereo) at `step` source frames per output
+    /// frame. `fade` is the declick length used when a non-looping region nears its end.
+    /// `on_wrap` is called with the output frame offset of every loop wrap. Real-time safe.
+    pub fn render<S: FrameSource>(
+        &mut self,
+        src: &S,
+        out: &mut [f32],
+        step: f64,
+        fade: u32,
+        mut on_wrap: impl FnMut(usize),
+    ) -> VoiceEnd {
+        let n = out.len() / 2;
+        let frames = src.len_frames() as f64;
+        let mut i = 0;
+        while i < n {
+            if !self.looping && !self.ending {
+                let to_end = ((self.loop_end - self.pos) / step).ceil().max(1.0);
+                if to_end <= fade as f64 {
+                    self.ending = true;
+                    if self.state == VoiceState::Playing {
+                        self.env.go(0.0, to_end as u32);
+                    }
+                }
+            }
+            let mut run = ((n - i) as u32)
+                .min(self.env.run_len())
+                .min(self.gain.run_len());
+            let lo = if self.wrapped { self.loop_start } else { 0.0 } + 1.0;
+            let limit = if self.looping { self.loop_end } else { frames };
+            let hi = limit - 2.0 - EDGE;
+            if self.pos >= lo && self.pos < hi {
+                let fast = ((hi - self.pos) / step).ceil() as u32;
+                run = run.min(fast);
+                if !self.looping {
+                    let to_end = ((self.loop_end - self.pos) / step).ceil().max(0.0) as u32;
+                    run = run.min(to_end);
+                }
+                if run > 0 {
+                    let seg = &mut out[2 * i..2 * (i + run as usize)];
+                    self.render_fast(src, seg, step);
+                    self.pos += step * run as f64;
+                    self.env.advance(run);
+                    self.gain.advance(run);
+                    i += run as usize;
+                    if let Some(end) = self.after_ramps() {
+                        return end;
+                    }
+                    continue;
+                }
+            }
+            // Near an edge: one frame with wrap-aware neighbours.
+            let [l, r] = self.frame_slow(src);
+            let g = self.env.value * self.gain.value;
+            out[2 * i] += l * g;
+            out[2 * i + 1] += r * g;
+            self.pos += step;
+            self.env.advance(1);
+            self.gain.advance(1);
+            i += 1;
+            if self.looping && self.pos >= self.loop_end {
+                self.pos -= self.loop_end - self.loop_start;
+                self.wrapped = true;
+                on_wrap(i);
+            } else if !self.looping && self.pos >= self.loop_end {
+                self.state = VoiceState::Free;
+                return VoiceEnd::Ended;
+            }
+            if let Some(end) = self.after_ramps() {
+                return end;
+            }
+        }
+        VoiceEnd::Running
+    }
+
+    /// Frees the voice once a fade-out has completed.
+    #[inline]
+    fn after_ramps(&mut self) -> Option<VoiceEnd> {
+        if (self.state == VoiceState::Releasing || self.ending) && !self.env.is_moving() {
+            let end = if self.state == VoiceState::Releasing {
+                VoiceEnd::Released
+            } else {
+                VoiceEnd::Ended
+            };
+            self.state = VoiceState::Free;
+            return Some(end);
+        }
+        None
+    }
+
+    /// Inner loop: all four interpolation neighbours are in range and no wrap happens; the
+    /// envelope and gain steps are constant over `out`.
+    #[inline(always)]
+    fn render_fast<S: FrameSource>(&self, src: &S, out: &mut [f32], step: f64) {
+        let (e0, de) = (self.env.value, self.env.step);
+        let (g0, dg) = (self.gain.value, self.gain.step);
+        for (k, o) in out.chunks_exact_mut(2).enumerate() {
+            let p = self.pos + step * k as f64;
+            let idx = p as usize;
+            let t = (p - idx as f64) as f32;
+            let a = src.frame(idx - 1);
+            let b = src.frame(idx);
+            let c = src.frame(idx + 1);
+            let d = src.frame(idx + 2);
+            let kf = k as f32;
+            let g = (e0 + de * kf) * (g0 + dg * kf);
+            o[0] += hermite(a[0], b[0], c[0], d[0], t) * g;
+            o[1] += hermite(a[1], b[1], c[1], d[1], t) * g;
+        }
+    }
+}

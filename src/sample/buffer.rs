@@ -1,0 +1,121 @@
+//! In-memory sample storage: interleaved stereo frames at the engine's output rate.
+//!
+//! 16-bit sources stay 16-bit in memory (half the size of float32) and are converted on read;
+//! everything else is held as float32.
+
+/// Interleaved stereo sample data in one of the supported storage formats.
+#[derive(Debug)]
+pub enum SampleData {
+    /// 16-bit integer frames, `[l0, r0, l1, r1, ...]`; read as `x / 32768`.
+    I16(Box<[i16]>),
+    /// 32-bit float frames, `[l0, r0, l1, r1, ...]`.
+    F32(Box<[f32]>),
+}
+
+/// A decoded, resampled, ready-to-play stereo sample. Immutable once built; shared via `Arc`.
+#[derive(Debug)]
+pub struct SampleBuffer {
+    /// Human-readable origin (file path or built-in name), for messages.
+    pub name: String,
+    /// Frame rate of the data (always the engine's output rate once loaded).
+    pub rate: u32,
+    data: SampleData,
+}
+
+/// Read access to stereo frames, monomorphised per storage format by the voice renderer.
+pub trait FrameSource {
+    /// Number of stereo frames.
+    fn len_frames(&self) -> usize;
+    /// Frame `i` as `[left, right]`; `i` must be `< len_frames()`. Real-time safe.
+    fn frame(&self, i: usize) -> [f32; 2];
+}
+
+/// 16-bit storage view.
+pub struct I16Frames<'a>(pub &'a [i16]);
+/// Float storage view.
+pub struct F32Frames<'a>(pub &'a [f32]);
+
+const I16_SCALE: f32 = 1.0 / 32768.0;
+
+impl FrameSource for I16Frames<'_> {
+    #[inline(always)]
+    fn len_frames(&self) -> usize {
+        self.0.len() / 2
+    }
+    #[inline(always)]
+    fn frame(&self, i: usize) -> [f32; 2] {
+        let s = &self.0[2 * i..2 * i + 2];
+        [s[0] as f32 * I16_SCALE, s[1] as f32 * I16_SCALE]
+    }
+}
+
+impl FrameSource for F32Frames<'_> {
+    #[inline(always)]
+    fn len_frames(&self) -> usize {
+        self.0.len() / 2
+    }
+    #[inline(always)]
+    fn frame(&self, i: usize) -> [f32; 2] {
+        let s = &self.0[2 * i..2 * i + 2];
+        [s[0], s[1]]
+    }
+}
+
+impl SampleBuffer {
+    /// Builds a float32 buffer from interleaved stereo samples. Allocates; not real-time safe.
+    pub fn from_f32(name: impl Into<String>, rate: u32, interleaved: Vec<f32>) -> Self {
+        Self {
+            name: name.into(),
+            rate,
+            data: SampleData::F32(interleaved.into_boxed_slice()),
+        }
+    }
+
+    /// Builds a 16-bit buffer from interleaved stereo samples. Allocates; not real-time safe.
+    pub fn from_i16(name: impl Into<String>, rate: u32, interleaved: Vec<i16>) -> Self {
+        Self {
+            name: name.into(),
+            rate,
+            data: SampleData::I16(interleaved.into_boxed_slice()),
+        }
+    }
+
+    /// The stored data. Real-time safe.
+    pub fn data(&self) -> &SampleData {
+        &self.data
+    }
+
+    /// Number of stereo frames. Real-time safe.
+    pub fn frames(&self) -> usize {
+        match &self.data {
+            SampleData::I16(d) => d.len() / 2,
+            SampleData::F32(d) => d.len() / 2,
+        }
+    }
+
+    /// Bytes of sample memory held by this buffer. Real-time safe.
+    pub fn memory_bytes(&self) -> usize {
+        match &self.data {
+            SampleData::I16(d) => d.len() * 2,
+            SampleData::F32(d) => d.len() * 4,
+        }
+    }
+
+    /// Bytes the same audio would take as float32 (the "raw" size). Real-time safe.
+    pub fn float32_bytes(&self) -> usize {
+        self.frames() * 2 * 4
+    }
+
+    /// Duration in seconds. Real-time safe.
+    pub fn seconds(&self) -> f64 {
+        self.frames() as f64 / self.rate as f64
+    }
+
+    /// Frame `i` as floats (slow path for analysis and tests). Real-time safe.
+    pub fn frame(&self, i: usize) -> [f32; 2] {
+        match &self.data {
+            SampleData::I16(d) => I16Frames(d).frame(i),
+            SampleData::F32(d) => F32Frames(d).frame(i),
+        }
+    }
+}

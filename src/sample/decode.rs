@@ -1,0 +1,176 @@
+//! Decoding audio files with symphonia into interleaved float frames. Not real-time safe.
+
+use std::fs::File;
+use std::path::Path;
+
+use symphonia::core::audio::GenericAudioBufferRef;
+use symphonia::core::codecs::audio::AudioDecoderOptions;
+use symphonia::core::errors::Error as SymError;
+use symphonia::core::formats::probe::Hint;
+use symphonia::core::formats::{FormatOptions, TrackType};
+use symphonia::core::io::MediaSourceStream;
+use symphonia::core::meta::MetadataOptions;
+
+use super::error::SampleError;
+
+/// Decoded audio as it was in the file.
+#[derive(Debug, Clone)]
+pub struct Decoded {
+    /// Interleaved samples, `channels` per frame.
+    pub samples: Vec<f32>,
+    /// Channels per frame.
+    pub channels: usize,
+    /// Sample rate in Hz.
+    pub rate: u32,
+    /// Whether the source is 16-bit (or narrower) integer PCM, so 16-bit storage is lossless.
+    pub sixteen_bit: bool,
+}
+
+impl Decoded {
+    /// Frames decoded.
+    pub fn frames(&self) -> usize {
+        self.samples.len() / self.channels.max(1)
+    }
+}
+
+/// Decodes a whole file. Decode errors in single packets are skipped (as players do) unless
+/// nothing at all decodes.
+pub fn decode_file(path: &Path) -> Result<Decoded, SampleError> {
+    let file = File::open(path).map_err(|e| SampleError::Open {
+        path: path.into(),
+        source: e,
+    })?;
+    let mss = MediaSourceStream::new(Box::new(file), Default::default());
+    let mut hint = Hint::new();
+    if let Some(ext) = path.extension().and_then(|e| e.to_str()) {
+        hint.with_extension(ext);
+    }
+    let unsupported = |e: SymError| SampleError::Unsupported {
+        path: path.into(),
+        reason: e.to_string(),
+    };
+    let corrupt = |r: String| SampleError::Corrupt {
+        path: path.into(),
+        reason: r,
+    };
+    let mut format = symphonia::default::get_probe()
+        .probe(
+            &hint,
+            mss,
+            FormatOptions::default(),
+            MetadataOptions::default(),
+        )
+        .map_err(unsupported)?;
+    let track = format
+        .default_track(TrackType::Audio)
+        .ok_or_else(|| SampleError::Unsupported {
+            path: path.into(),
+            reason: "no audio track".into(),
+        })?;
+    let params = track
+        .codec_params
+        .as_ref()
+        .and_then(|p| p.audio())
+        .ok_or_else(|| SampleError::Unsupported {
+            path: path.into(),
+            reason: "no audio codec parameters".into(),
+        })?
+        .clone();
+    let track_id = track.id;
+    let mut decoder = symphonia::default::get_codecs()
+        .make_audio_decoder(&params, &AudioDecoderOptions::default())
+        .map_err(unsupported)?;
+
+    let mut samples: Vec<f32> = Vec::new();
+    let mut packet_buf: Vec<f32> = Vec::new();
+    let mut channels = params.channels.as_ref().map(|c| c.count()).unwrap_or(0);
+    let mut rate = params.sample_rate.unwrap_or(0);
+    let mut sixteen_bit = params.bits_per_sample.is_some_and(|b| b <= 16);
+    let mut last_error: Option<String> = None;
+    let mut good_packets = 0usize;
+    loop {
+        let packet = match format.next_packet() {
+            Ok(Some(p)) => p,
+            Ok(None) => break,
+            Err(SymError::IoError(e)) if e.kind() == std::io::ErrorKind::UnexpectedEof => break,
+            Err(SymError::ResetRequired) => break,
+            Err(e) => {
+                last_error = Some(e.to_string());
+                break;
+            }
+        };
+        if packet.track_id != track_id {
+            continue;
+        }
+        match decoder.decode(&packet) {
+            Ok(buf) => {
+                let spec = buf.spec();
+                channels = spec.channels().count();
+                rate = spec.rate();
+                sixteen_bit = matches!(
+                    buf,
+                    GenericAudioBufferRef::S16(_)
+                        | GenericAudioBufferRef::S8(_)
+                        | GenericAudioBufferRef::U8(_)
+                        | GenericAudioBufferRef::U16(_)
+                );
+                buf.copy_to_vec_interleaved(&mut packet_buf);
+                samples.extend_from_slice(&packet_buf);
+                good_packets += 1;
+            }
+            Err(SymError::DecodeError(e)) => last_error = Some(e.to_string()),
+            Err(SymError::IoError(e)) => last_error = Some(e.to_string()),
+            Err(e) => {
+                last_error = Some(e.to_string());
+                break;
+            }
+        }
+    }
+    if good_packets == 0 {
+        return match last_error {
+            Some(r) => Err(corrupt(r)),
+            None => Err(SampleError::Empty { path: path.into() }),
+        };
+    }
+    if channels == 0 || rate == 0 {
+        return Err(corrupt("missing channel count or sample rate".into()));
+    }
+    if samples.len() < channels {
+        return Err(SampleError::Empty { path: path.into() });
+    }
+    if let Some(r) = last_error {
+        log::warn!(
+            "{}: some packets could not be decoded and were skipped ({r})",
+            path.display()
+        );
+    }
+    samples.truncate(samples.len() / channels * channels);
+    Ok(Decoded {
+        samples,
+        channels,
+        rate,
+        sixteen_bit,
+    })
+}
+
+/// Converts any channel layout to interleaved stereo: mono is copied to both sides, stereo kept,
+/// more channels are downmixed (odd channels left, even right, equal-power scaled).
+pub fn to_stereo(samples: &[f32], channels: usize) -> Vec<f32> {
+    match channels {
+        1 => samples.iter().flat_map(|&s| [s, s]).collect(),
+        2 => samples.to_vec(),
+        n => {
+            let left = n.div_ceil(2) as f32;
+            let right = (n / 2) as f32;
+            let (gl, gr) = (1.0 / left.sqrt(), 1.0 / right.sqrt());
+            let mut out = Vec::with_capacity(samples.len() / n * 2);
+            for f in samples.chunks_exact(n) {
+                let l: f32 = f.iter().step_by(2).sum();
+                let r: f32 = f.iter().skip(1).step_by(2).sum();
+                out.push((l * gl).clamp(-1.0, 1.0));
+                out.push((r * gr).clamp(-1.0, 1.0));
+            }
+            out
+        }
+    }
+}

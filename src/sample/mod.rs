@@ -1,0 +1,11 @@
+//! Sample storage, decoding and resampling (all off the audio thread, except read access).
+
+pub mod buffer;
+pub mod decode;
+pub mod error;
+pub mod loader;
+pub mod resample;
+
+pub use buffer::SampleBuffer;
+pub use error::SampleError;
+pub use loader::SampleSource;
