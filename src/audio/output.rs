@@ -188,6 +188,14 @@ pub fn resolve(req: &OutputRequest) -> Result<ResolvedOutput, AudioError> {
     })
 }
 
+/// A stream that failed to start, with the engine handed back.
+pub struct StartError {
+    /// Why it failed.
+    pub error: AudioError,
+    /// The engine, unchanged.
+    pub engine: Box<Engine>,
+}
+
 /// Owns the engine inside the callback; hands it back when the stream is torn down.
 struct EngineSlot {
     engine: Option<Box<Engine>>,
@@ -224,7 +232,7 @@ impl Output {
         engine: Engine,
         resolved: ResolvedOutput,
         request: OutputRequest,
-    ) -> Result<Output, (AudioError, Engine)> {
+    ) -> Result<Output, StartError> {
         let (back, returned) = mpsc::channel();
         let stats = engine.stats().clone();
         let mut out = Output {
@@ -243,7 +251,7 @@ impl Output {
             Err(e) => {
                 let engine = out.engine.take().or_else(|| out.returned.try_recv().ok());
                 match engine {
-                    Some(engine) => Err((e, *engine)),
+                    Some(engine) => Err(StartError { error: e, engine }),
                     // Unreachable in practice: the engine is either held or was handed back.
                     None => panic!("audio engine lost while starting the stream"),
                 }
@@ -368,7 +376,7 @@ impl Output {
         };
         let stream = r
             .device
-            .build_output_stream::<T, _, _>(r.config.clone(), data_cb, err_cb, None)
+            .build_output_stream::<T, _, _>(r.config, data_cb, err_cb, None)
             .map_err(stream_err)?;
         stream.play().map_err(stream_err)?;
         Ok(stream)

@@ -21,7 +21,7 @@ pub fn check(set: Option<&PathBuf>, script: Option<&PathBuf>) -> anyhow::Result<
         eprintln!("{e}");
         errors += e.0.len();
     }
-    let settings = super::live::engine_settings(&set, set.master.sample_rate);
+    let settings = crate::control::set_loader::engine_settings(&set, set.master.sample_rate);
     let (_engine, mut handle) = Engine::new(settings).map_err(|e| anyhow::anyhow!("{e}"))?;
     let report = load_set(&set, &mut handle, 0, &|_, _| {});
     for e in &report.errors {

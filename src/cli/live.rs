@@ -6,20 +6,10 @@ use std::time::{Duration, Instant};
 use crate::audio::output::{Output, OutputRequest, resolve};
 use crate::config::SetFile;
 use crate::control::scheduler::LiveScheduler;
+use crate::control::set_loader::engine_settings;
 use crate::control::set_loader::load_set;
 use crate::control::status::status_line;
-use crate::engine::{Engine, EngineHandle, EngineSettings};
-
-/// Engine capacities derived from a set.
-pub fn engine_settings(set: &SetFile, rate: u32) -> EngineSettings {
-    EngineSettings {
-        sample_rate: rate,
-        voices: set.master.voices,
-        pads: set.grid.total_pads(),
-        sample_slots: (set.pads.len() + 64).max(256),
-        ..EngineSettings::default()
-    }
-}
+use crate::engine::{Engine, EngineHandle};
 
 fn request(set: &SetFile) -> OutputRequest {
     OutputRequest {
@@ -64,7 +54,7 @@ fn start(
             );
             Ok(Ok((out, handle)))
         }
-        Err((e, _engine)) => Ok(Err(e)),
+        Err(e) => Ok(Err(e.error)),
     }
 }
 

@@ -94,9 +94,17 @@ pub fn main() -> i32 {
         1 => "debug",
         _ => "trace",
     };
-    env_logger::Builder::from_env(env_logger::Env::default().default_filter_or(level))
-        .format_timestamp(None)
-        .init();
+    let mut logger = env_logger::Builder::new();
+    logger.parse_filters(level).format_timestamp(None);
+    if cli.verbose < 2 {
+        // Decoder libraries log their own view of a bad file; ours names the file and pad.
+        logger.filter_module("symphonia_core", log::LevelFilter::Off);
+        logger.filter_module("symphonia", log::LevelFilter::Off);
+    }
+    if let Ok(spec) = std::env::var("RUST_LOG") {
+        logger.parse_filters(&spec);
+    }
+    logger.init();
     let result = match cli.command.unwrap_or(Cmd::Run { set: None }) {
         Cmd::Run { set } => live::run(set.as_ref(), None),
         Cmd::Demo { repeat, fallback } => live::demo(repeat, &fallback),

@@ -65,7 +65,7 @@ pub fn render_cmd(a: RenderArgs) -> anyhow::Result<i32> {
         None => script.duration() + 3.0,
     };
     let rate = a.rate.unwrap_or(set.master.sample_rate);
-    let settings = super::live::engine_settings(&set, rate);
+    let settings = crate::control::set_loader::engine_settings(&set, rate);
     let (mut engine, mut handle) = Engine::new(settings).map_err(|e| anyhow::anyhow!("{e}"))?;
     let report = load_set(&set, &mut handle, 0, &|_, _| {});
     for e in &report.errors {

@@ -7,10 +7,9 @@ use serde::de::Error;
 macro_rules! ranged {
     ($name:ident, $t:ty, $key:literal, $lo:expr, $hi:expr) => {
         /// Range-checked deserialiser for the key named in the error message.
-        #[allow(unused_comparisons)]
         pub fn $name<'de, D: serde::Deserializer<'de>>(d: D) -> Result<$t, D::Error> {
             let v = <$t>::deserialize(d)?;
-            if !(v >= $lo && v <= $hi) {
+            if !($lo..=$hi).contains(&v) {
                 return Err(D::Error::custom(format!(
                     "`{}` = {} is out of range; allowed {} to {}",
                     $key, v, $lo, $hi
@@ -25,10 +24,9 @@ macro_rules! ranged {
 macro_rules! ranged_opt {
     ($name:ident, $t:ty, $key:literal, $lo:expr, $hi:expr) => {
         /// Range-checked deserialiser (optional value) for the key named in the error message.
-        #[allow(unused_comparisons)]
         pub fn $name<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<$t>, D::Error> {
             let v = <$t>::deserialize(d)?;
-            if !(v >= $lo && v <= $hi) {
+            if !($lo..=$hi).contains(&v) {
                 return Err(D::Error::custom(format!(
                     "`{}` = {} is out of range; allowed {} to {}",
                     $key, v, $lo, $hi

@@ -6,8 +6,8 @@ use std::time::Duration;
 
 use crate::config::set::{PadSpec, SetFile};
 use crate::dsp::db_to_gain;
-use crate::engine::EngineHandle;
 use crate::engine::command::{Command, PadConfig, PadId, SlotId};
+use crate::engine::{EngineHandle, EngineSettings};
 use crate::sample::loader::load_all;
 use crate::sample::{SampleBuffer, SampleSource};
 
@@ -26,6 +26,17 @@ pub struct SetLoadReport {
     pub memory: (usize, usize),
     /// Slot of each loaded source.
     pub slots: HashMap<SampleSource, SlotId>,
+}
+
+/// Engine capacities for a set rendered at `rate` Hz (voices, pads and slots from the set).
+pub fn engine_settings(set: &SetFile, rate: u32) -> EngineSettings {
+    EngineSettings {
+        sample_rate: rate,
+        voices: set.master.voices,
+        pads: set.grid.total_pads(),
+        sample_slots: (set.pads.len() + 64).max(256),
+        ..EngineSettings::default()
+    }
 }
 
 /// Converts a pad spec to engine frames, checking the region against the sample's length.

@@ -179,7 +179,13 @@ impl Voice {
                 run = run.min(fast);
                 if !self.looping {
                     let to_end = ((self.loop_end - self.pos) / step).ceil().max(0.0) as u32;
-                    run = run.min(to_end);
+                    // Stop the run where the end fade must begin (or at the end itself).
+                    let to_fade = if self.ending {
+                        to_end
+                    } else {
+                        to_end.saturating_sub(fade)
+                    };
+                    run = run.min(to_fade.max(1));
                 }
                 if run > 0 {
                     let seg = &mut out[2 * i..2 * (i + run as usize)];

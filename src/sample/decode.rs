@@ -45,9 +45,15 @@ pub fn decode_file(path: &Path) -> Result<Decoded, SampleError> {
     if let Some(ext) = path.extension().and_then(|e| e.to_str()) {
         hint.with_extension(ext);
     }
-    let unsupported = |e: SymError| SampleError::Unsupported {
-        path: path.into(),
-        reason: e.to_string(),
+    let unsupported = |e: SymError| match e {
+        SymError::DecodeError(_) | SymError::IoError(_) => SampleError::Corrupt {
+            path: path.into(),
+            reason: e.to_string(),
+        },
+        _ => SampleError::Unsupported {
+            path: path.into(),
+            reason: e.to_string(),
+        },
     };
     let corrupt = |r: String| SampleError::Corrupt {
         path: path.into(),

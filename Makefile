@@ -1,0 +1,51 @@
+# padlooper — `make demo` plays the built-in demo, `make test` runs every test.
+# Both first install what is missing on Debian / Raspberry Pi OS (apt packages via sudo when not
+# root, and a Rust toolchain through rustup when there is none).
+
+APT_PACKAGES := libasound2-dev libclang-dev pkg-config g++ make
+RUST_MIN     := 1.88
+CARGO        ?= $(shell command -v cargo 2>/dev/null || echo $(HOME)/.cargo/bin/cargo)
+
+.PHONY: all deps apt rust build demo test lint clean
+
+all: build
+
+deps: apt rust
+
+apt:
+	@missing=""; \
+	for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" -eq 0 ]; then SUDO=""; else SUDO="sudo"; fi; \
+	  echo "installing:$$missing"; \
+	  $$SUDO apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing; \
+	fi
+
+rust:
+	@if ! [ -x "$(CARGO)" ]; then \
+	  echo "no Rust toolchain: installing it with rustup (https://rustup.rs)"; \
+	  command -v curl >/dev/null || { echo "curl is needed to install Rust: sudo apt-get install curl"; exit 1; }; \
+	  curl -sSf https://sh.rustup.rs | sh -s -- -y --profile default; \
+	fi
+	@ver=$$($(CARGO) --version | cut -d' ' -f2); \
+	if [ "$$(printf '%s\n%s\n' "$(RUST_MIN)" "$$ver" | sort -V | head -n1)" != "$(RUST_MIN)" ]; then \
+	  echo "Rust $$ver is older than $(RUST_MIN); updating with rustup"; \
+	  rustup update stable || { echo "please install Rust >= $(RUST_MIN) (https://rustup.rs)"; exit 1; }; \
+	fi
+
+build: deps
+	$(CARGO) build --release
+
+demo: build
+	./target/release/padlooper demo
+
+lint: deps
+	@if $(CARGO) fmt --version >/dev/null 2>&1; then $(CARGO) fmt --all -- --check; else echo "rustfmt not installed: skipping format check"; fi
+	@if $(CARGO) clippy --version >/dev/null 2>&1; then $(CARGO) clippy --all-targets -- -D warnings; else echo "clippy not installed: skipping lints"; fi
+
+test: deps lint
+	$(CARGO) test
+
+clean:
+	$(CARGO) clean

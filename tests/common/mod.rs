@@ -1,0 +1,114 @@
+//! Helpers shared by the integration tests: fixture writing, rendering and audio analysis.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+
+use padlooper::config::SetFile;
+use padlooper::config::script::Script;
+use padlooper::control::offline::{Rendered, render};
+use padlooper::control::set_loader::{SetLoadReport, engine_settings, load_set};
+use padlooper::engine::Engine;
+
+pub const RATE: u32 = 48_000;
+
+/// Writes a WAV of `seconds` with `f(t) -> (l, r)` at `rate`, 16-bit.
+pub fn write_wav16(path: &Path, rate: u32, seconds: f64, f: impl Fn(f64) -> (f64, f64)) {
+    let spec = hound::WavSpec {
+        channels: 2,
+        sample_rate: rate,
+        bits_per_sample: 16,
+        sample_format: hound::SampleFormat::Int,
+    };
+    let mut w = hound::WavWriter::create(path, spec).unwrap();
+    let n = (seconds * rate as f64).round() as usize;
+    for i in 0..n {
+        let (l, r) = f(i as f64 / rate as f64);
+        w.write_sample((l * 32767.0).round() as i16).unwrap();
+        w.write_sample((r * 32767.0).round() as i16).unwrap();
+    }
+    w.finalize().unwrap();
+}
+
+/// A sine of `freq` Hz and amplitude `amp` on both channels.
+pub fn sine(freq: f64, amp: f64) -> impl Fn(f64) -> (f64, f64) {
+    move |t| {
+        let v = amp * (2.0 * std::f64::consts::PI * freq * t).sin();
+        (v, v)
+    }
+}
+
+/// Writes `set.toml` with `body` into `dir` and parses it.
+pub fn set_in(dir: &Path, body: &str) -> SetFile {
+    let p = dir.join("set.toml");
+    std::fs::write(&p, body).unwrap();
+    SetFile::load(&p).unwrap_or_else(|e| panic!("set failed to parse:\n{e}"))
+}
+
+/// Loads a set and renders a script for `seconds`.
+pub fn render_set(set: &SetFile, script: &str, seconds: f64) -> (Rendered, SetLoadReport) {
+    let settings = engine_settings(set, RATE);
+    let (mut engine, mut handle) = Engine::new(settings).unwrap();
+    let report = load_set(set, &mut handle, 0, &|_, _| {});
+    let script = Script::parse(Path::new("test-script"), script, &set.grid).unwrap();
+    let out = render(&mut engine, &mut handle, &script, seconds, 256, |_, _| {});
+    (out, report)
+}
+
+/// Left channel of interleaved stereo between two times.
+pub fn left(samples: &[f32], from: f64, to: f64) -> Vec<f32> {
+    let a = (from * RATE as f64) as usize;
+    let b = ((to * RATE as f64) as usize).min(samples.len() / 2);
+    samples[2 * a..2 * b].iter().step_by(2).copied().collect()
+}
+
+pub fn peak(x: &[f32]) -> f32 {
+    x.iter().fold(0.0, |m, s| m.max(s.abs()))
+}
+
+pub fn rms(x: &[f32]) -> f32 {
+    (x.iter().map(|s| s * s).sum::<f32>() / x.len().max(1) as f32).sqrt()
+}
+
+/// Largest difference between neighbouring samples (a click shows as a jump).
+pub fn max_jump(x: &[f32]) -> f32 {
+    x.windows(2).fold(0.0, |m, w| m.max((w[1] - w[0]).abs()))
+}
+
+/// Magnitude of frequency `f` in `x` (Goertzel), normalised so a sine of amplitude A gives ~A.
+pub fn tone(x: &[f32], f: f64) -> f64 {
+    let w = 2.0 * std::f64::consts::PI * f / RATE as f64;
+    let c = 2.0 * w.cos();
+    let (mut s1, mut s2) = (0.0f64, 0.0f64);
+    for &v in x {
+        let s0 = v as f64 + c * s1 - s2;
+        s2 = s1;
+        s1 = s0;
+    }
+    let power = s1 * s1 + s2 * s2 - c * s1 * s2;
+    2.0 * power.max(0.0).sqrt() / x.len() as f64
+}
+
+/// Estimated frequency from rising zero crossings (interpolated).
+pub fn freq(x: &[f32]) -> f64 {
+    let mut crossings = Vec::new();
+    for i in 1..x.len() {
+        if x[i - 1] < 0.0 && x[i] >= 0.0 {
+            let frac = -x[i - 1] as f64 / (x[i] - x[i - 1]) as f64;
+            crossings.push(i as f64 - 1.0 + frac);
+        }
+    }
+    if crossings.len() < 2 {
+        return 0.0;
+    }
+    let span = crossings[crossings.len() - 1] - crossings[0];
+    (crossings.len() - 1) as f64 * RATE as f64 / span
+}
+
+/// A temporary folder.
+pub fn tmp() -> tempfile::TempDir {
+    tempfile::tempdir().unwrap()
+}
+
+pub fn path(dir: &tempfile::TempDir, name: &str) -> PathBuf {
+    dir.path().join(name)
+}

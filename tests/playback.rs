@@ -1,0 +1,285 @@
+//! Scripted performances rendered through the real engine; assertions on the audio itself.
+
+mod common;
+use common::*;
+use padlooper::engine::event::EventKind;
+
+/// Max per-sample change of a sine of frequency `f` and amplitude `a` at the test rate.
+fn slope(f: f64, a: f64) -> f32 {
+    (2.0 * std::f64::consts::PI * f / RATE as f64 * a) as f32
+}
+
+#[test]
+fn pad_plays_at_the_right_level_and_frequency() {
+    let dir = tmp();
+    write_wav16(&path(&dir, "s.wav"), RATE, 1.0, sine(440.0, 0.5));
+    let set = set_in(
+        dir.path(),
+        "[[pad]]\npad = 3\nfile = \"s.wav\"\ngain_db = -6.0206\n",
+    );
+    let (out, report) = render_set(&set, "0.0 press 0 3\n", 3.0);
+    assert!(report.errors.is_empty(), "{:?}", report.errors);
+    let x = left(&out.samples, 0.5, 2.5);
+    assert!((peak(&x) - 0.25).abs() < 0.0025, "peak {}", peak(&x));
+    assert!(
+        (rms(&x) - 0.25 / 2f32.sqrt()).abs() < 0.002,
+        "rms {}",
+        rms(&x)
+    );
+    assert!((freq(&x) - 440.0).abs() < 0.5, "freq {}", freq(&x));
+    // Nothing before the press: audio starts exactly at frame 0 with a fade-in, no click.
+    assert!(max_jump(&left(&out.samples, 0.0, 0.1)) <= slope(440.0, 0.25) * 1.05);
+}
+
+#[test]
+fn stop_fades_out_cleanly_into_silence() {
+    let dir = tmp();
+    write_wav16(&path(&dir, "s.wav"), RATE, 1.0, sine(440.0, 0.8));
+    let set = set_in(dir.path(), "[[pad]]\npad = 0\nfile = \"s.wav\"\n");
+    let (out, _) = render_set(&set, "0.0 press 0 0\n1.2345 stop 0 0\n", 2.0);
+    let around = left(&out.samples, 1.2, 1.3);
+    assert!(
+        max_jump(&around) <= slope(440.0, 0.8) * 1.05,
+        "jump {}",
+        max_jump(&around)
+    );
+    // 3 ms fade: silent (exactly zero) from 1.2345 s + 3 ms on.
+    let after = left(&out.samples, 1.2345 + 0.0031, 2.0);
+    assert_eq!(peak(&after), 0.0);
+    // Still playing right before the stop.
+    assert!(peak(&left(&out.samples, 1.2, 1.234)) > 0.7);
+    let stopped: Vec<_> = out
+        .events
+        .iter()
+        .filter(|e| matches!(e.kind, EventKind::PadStopped(0)))
+        .collect();
+    assert_eq!(stopped.len(), 1);
+    assert_eq!(
+        stopped[0].frame,
+        (1.2345 * RATE as f64).round() as u64,
+        "sample-accurate stop"
+    );
+}
+
+#[test]
+fn loop_wraps_without_a_discontinuity() {
+    let dir = tmp();
+    // 0.5 s of 500 Hz = 250 whole cycles; loop the region 0.25..0.75 s of a 1 s file.
+    write_wav16(&path(&dir, "s.wav"), RATE, 1.0, sine(500.0, 0.9));
+    let set = set_in(
+        dir.path(),
+        "[[pad]]\npad = 0\nfile = \"s.wav\"\nloop_start = 0.25\nloop_end = 0.75\n",
+    );
+    let (out, _) = render_set(&set, "0.0 press 0 0\n", 2.9);
+    let x = left(&out.samples, 0.01, 2.9);
+    assert!(
+        max_jump(&x) <= slope(500.0, 0.9) * 1.02,
+        "jump {} vs {}",
+        max_jump(&x),
+        slope(500.0, 0.9)
+    );
+    assert!((freq(&x) - 500.0).abs() < 0.1);
+    let loops: Vec<u64> = out
+        .events
+        .iter()
+        .filter(|e| matches!(e.kind, EventKind::PadLooped(0)))
+        .map(|e| e.frame)
+        .collect();
+    // Starts at loop_start (no intro): wraps every 0.5 s.
+    assert_eq!(loops, vec![24_000, 48_000, 72_000, 96_000, 120_000]);
+}
+
+#[test]
+fn varispeed_2x_doubles_frequency_and_halves_the_loop_period() {
+    let dir = tmp();
+    write_wav16(&path(&dir, "s.wav"), RATE, 1.0, sine(300.0, 0.5));
+    let set = set_in(
+        dir.path(),
+        "[[pad]]\npad = 0\nfile = \"s.wav\"\nspeed = 2.0\n",
+    );
+    let (out, _) = render_set(&set, "0.0 press 0 0\n", 2.2);
+    let x = left(&out.samples, 0.1, 2.0);
+    assert!((freq(&x) - 600.0).abs() < 0.5, "freq {}", freq(&x));
+    let loops: Vec<u64> = out
+        .events
+        .iter()
+        .filter(|e| matches!(e.kind, EventKind::PadLooped(0)))
+        .map(|e| e.frame)
+        .collect();
+    assert_eq!(loops, vec![24_000, 48_000, 72_000, 96_000]);
+    // Global speed multiplies: 2 x 0.5 = 1 (original pitch).
+    let (out, _) = render_set(&set, "0.0 speed 0.5\n0.0 press 0 0\n", 1.0);
+    assert!((freq(&left(&out.samples, 0.1, 1.0)) - 300.0).abs() < 0.5);
+    // Interpolation quality: the 2x tone has no audible other partials.
+    let x = left(&out.samples, 0.1, 1.0);
+    assert!(tone(&x, 150.0) < 0.002 && tone(&x, 450.0) < 0.002);
+}
+
+#[test]
+fn exclusive_mode_stops_the_previous_pad() {
+    let dir = tmp();
+    write_wav16(&path(&dir, "a.wav"), RATE, 1.0, sine(400.0, 0.5));
+    write_wav16(&path(&dir, "b.wav"), RATE, 1.0, sine(700.0, 0.5));
+    let set = set_in(
+        dir.path(),
+        "[master]\nplay_mode = \"exclusive\"\n[[pad]]\npad = 0\nfile = \"a.wav\"\n[[pad]]\npad = 1\nfile = \"b.wav\"\n",
+    );
+    let (out, _) = render_set(&set, "0.0 press 0 0\n1.0 press 0 1\n", 2.0);
+    let first = left(&out.samples, 0.2, 0.9);
+    assert!(tone(&first, 400.0) > 0.45 && tone(&first, 700.0) < 0.01);
+    let second = left(&out.samples, 1.01, 2.0);
+    assert!(tone(&second, 700.0) > 0.45 && tone(&second, 400.0) < 0.01);
+    // In multi mode both play.
+    let set = set_in(
+        dir.path(),
+        "[[pad]]\npad = 0\nfile = \"a.wav\"\n[[pad]]\npad = 1\nfile = \"b.wav\"\n",
+    );
+    let (out, _) = render_set(&set, "0.0 press 0 0\n1.0 press 0 1\n", 2.0);
+    let both = left(&out.samples, 1.01, 2.0);
+    assert!(tone(&both, 700.0) > 0.45 && tone(&both, 400.0) > 0.45);
+}
+
+#[test]
+fn gate_pad_stops_on_release_and_toggle_on_second_press() {
+    let dir = tmp();
+    write_wav16(&path(&dir, "s.wav"), RATE, 1.0, sine(440.0, 0.5));
+    let set = set_in(
+        dir.path(),
+        "[[pad]]\npad = 0\nfile = \"s.wav\"\nmode = \"gate\"\n[[pad]]\npad = 1\nfile = \"s.wav\"\n",
+    );
+    let (out, report) = render_set(
+        &set,
+        "0.0 press 0 0\n0.5 release 0 0\n1.0 press 0 1\n1.5 press 0 1\n",
+        2.0,
+    );
+    assert_eq!(
+        report.samples_loaded, 1,
+        "the same file on two pads is decoded once"
+    );
+    assert!(peak(&left(&out.samples, 0.1, 0.5)) > 0.45);
+    assert_eq!(peak(&left(&out.samples, 0.504, 1.0)), 0.0);
+    assert!(peak(&left(&out.samples, 1.1, 1.5)) > 0.45);
+    assert_eq!(peak(&left(&out.samples, 1.504, 2.0)), 0.0);
+}
+
+#[test]
+fn intro_plays_once_then_the_loop_repeats() {
+    let dir = tmp();
+    // 0..0.5 s: 300 Hz intro (150 cycles); 0.5..1.5 s: 600 Hz loop body (600 cycles).
+    write_wav16(&path(&dir, "s.wav"), RATE, 1.5, |t| {
+        let f = if t < 0.5 { 300.0 } else { 600.0 };
+        let v = 0.5 * (2.0 * std::f64::consts::PI * f * t).sin();
+        (v, v)
+    });
+    let set = set_in(
+        dir.path(),
+        "[[pad]]\npad = 0\nfile = \"s.wav\"\nstart = 0.0\nloop_start = 0.5\nloop_end = 1.5\n",
+    );
+    let (out, _) = render_set(&set, "0.0 press 0 0\n", 4.0);
+    let intro = left(&out.samples, 0.05, 0.45);
+    assert!(tone(&intro, 300.0) > 0.45 && tone(&intro, 600.0) < 0.01);
+    for (a, b) in [(0.55, 1.45), (1.55, 2.45), (2.55, 3.45)] {
+        let x = left(&out.samples, a, b);
+        assert!(
+            tone(&x, 600.0) > 0.45 && tone(&x, 300.0) < 0.01,
+            "segment {a}..{b}"
+        );
+    }
+    let loops: Vec<u64> = out
+        .events
+        .iter()
+        .filter(|e| matches!(e.kind, EventKind::PadLooped(0)))
+        .map(|e| e.frame)
+        .collect();
+    assert_eq!(loops, vec![72_000, 120_000, 168_000]);
+}
+
+#[test]
+fn oneshot_plays_to_the_end_once_and_reports_it() {
+    let dir = tmp();
+    write_wav16(&path(&dir, "s.wav"), RATE, 0.5, sine(440.0, 0.5));
+    let set = set_in(
+        dir.path(),
+        "[[pad]]\npad = 0\nfile = \"s.wav\"\nmode = \"oneshot\"\n",
+    );
+    let (out, _) = render_set(&set, "0.0 press 0 0\n", 1.5);
+    assert!(peak(&left(&out.samples, 0.1, 0.49)) > 0.45);
+    assert_eq!(peak(&left(&out.samples, 0.5, 1.5)), 0.0);
+    let end = left(&out.samples, 0.45, 0.55);
+    let worst = end
+        .windows(2)
+        .enumerate()
+        .max_by(|a, b| (a.1[1] - a.1[0]).abs().total_cmp(&(b.1[1] - b.1[0]).abs()))
+        .unwrap();
+    assert!(
+        max_jump(&end) <= slope(440.0, 0.5) * 1.05,
+        "end is declicked: {worst:?} at {}",
+        worst.0 as f64 / RATE as f64 + 0.45
+    );
+    assert!(out.events.iter().any(|e| e.kind == EventKind::PadEnded(0)));
+}
+
+#[test]
+fn retrigger_and_stealing_never_click() {
+    let dir = tmp();
+    write_wav16(&path(&dir, "s.wav"), RATE, 1.0, sine(200.0, 0.3));
+    let mut body = String::from("[master]\nvoices = 2\n");
+    for p in 0..4 {
+        body += &format!("[[pad]]\npad = {p}\nfile = \"s.wav\"\nmode = \"retrigger\"\n");
+    }
+    let set = set_in(dir.path(), &body);
+    let script = "0.0 press 0 0\n0.1003 press 0 1\n0.2007 press 0 2\n0.3011 press 0 3\n0.4013 press 0 0\n0.5017 press 0 0\n";
+    let (out, _) = render_set(&set, script, 1.0);
+    let stolen = out
+        .events
+        .iter()
+        .filter(|e| matches!(e.kind, EventKind::VoiceStolen(_)))
+        .count();
+    assert!(stolen >= 2, "stealing happened ({stolen})");
+    // Every change is a 3 ms crossfade of two 0.3-amplitude voices: no step bigger than a few
+    // times the sine's own slope (a hard cut would jump by up to 0.6).
+    let x = left(&out.samples, 0.0, 1.0);
+    assert!(max_jump(&x) < 0.05, "jump {}", max_jump(&x));
+    // Never more than 2 voices sounding after fades: level bounded by two voices.
+    assert!(peak(&left(&out.samples, 0.6, 1.0)) <= 0.61);
+}
+
+#[test]
+fn choke_group_stops_the_other_pad() {
+    let dir = tmp();
+    write_wav16(&path(&dir, "a.wav"), RATE, 1.0, sine(400.0, 0.5));
+    write_wav16(&path(&dir, "b.wav"), RATE, 1.0, sine(700.0, 0.5));
+    let set = set_in(
+        dir.path(),
+        "[[pad]]\npad = 0\nfile = \"a.wav\"\nchoke = 1\n[[pad]]\npad = 1\nfile = \"b.wav\"\nchoke = 1\n",
+    );
+    let (out, _) = render_set(&set, "0.0 press 0 0\n1.0 press 0 1\n", 2.0);
+    let second = left(&out.samples, 1.01, 2.0);
+    assert!(tone(&second, 700.0) > 0.45 && tone(&second, 400.0) < 0.01);
+}
+
+#[test]
+fn master_volume_is_smoothed_and_applied_once() {
+    let dir = tmp();
+    write_wav16(&path(&dir, "s.wav"), RATE, 1.0, sine(440.0, 0.5));
+    let set = set_in(
+        dir.path(),
+        "[master]\nvolume = 0.5\n[[pad]]\npad = 0\nfile = \"s.wav\"\n[[pad]]\npad = 1\nfile = \"s.wav\"\n",
+    );
+    let (out, _) = render_set(&set, "0.0 press 0 0\n0.0 press 0 1\n1.0 master 1.0\n", 2.0);
+    // Two identical pads at 0.5 each, master 0.5: amplitude 0.5; then master 1: amplitude 1.0.
+    assert!((peak(&left(&out.samples, 0.5, 0.99)) - 0.5).abs() < 0.005);
+    assert!((peak(&left(&out.samples, 1.1, 2.0)) - 1.0).abs() < 0.01);
+    // The volume change is a 20 ms ramp, not a step.
+    assert!(max_jump(&left(&out.samples, 0.99, 1.05)) < slope(440.0, 1.0) * 1.1);
+}
+
+#[test]
+fn pad_gain_changes_are_smoothed() {
+    let dir = tmp();
+    write_wav16(&path(&dir, "s.wav"), RATE, 1.0, sine(100.0, 0.9));
+    let set = set_in(dir.path(), "[[pad]]\npad = 0\nfile = \"s.wav\"\n");
+    let (out, _) = render_set(&set, "0.0 press 0 0\n0.5 gain 0 0 -60\n", 1.0);
+    assert!(peak(&left(&out.samples, 0.6, 1.0)) < 0.0011);
+    assert!(max_jump(&left(&out.samples, 0.45, 0.6)) <= slope(100.0, 0.9) * 1.05);
+}

@@ -1,0 +1,236 @@
+//! Proves `Engine::process` never allocates or frees: a global allocator counts every
+//! allocation, reallocation and deallocation made on this thread while inside `process`.
+
+mod common;
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::cell::Cell;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+
+use padlooper::engine::command::{Command, LaunchMode, PadConfig, Timed};
+use padlooper::engine::{Engine, EngineSettings};
+use padlooper::sample::SampleBuffer;
+
+struct Counting;
+
+thread_local! {
+    static IN_PROCESS: Cell<bool> = const { Cell::new(false) };
+    /// Per thread, so tests running in parallel cannot see each other's counts.
+    static VIOLATIONS: Cell<usize> = const { Cell::new(0) };
+}
+
+fn note() {
+    if IN_PROCESS.try_with(|f| f.get()).unwrap_or(false) {
+        let _ = VIOLATIONS.try_with(|v| v.set(v.get() + 1));
+    }
+}
+
+fn violations() -> usize {
+    VIOLATIONS.with(|v| v.get())
+}
+
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, l: Layout) -> *mut u8 {
+        note();
+        unsafe { System.alloc(l) }
+    }
+    unsafe fn dealloc(&self, p: *mut u8, l: Layout) {
+        note();
+        unsafe { System.dealloc(p, l) }
+    }
+    unsafe fn alloc_zeroed(&self, l: Layout) -> *mut u8 {
+        note();
+        unsafe { System.alloc_zeroed(l) }
+    }
+    unsafe fn realloc(&self, p: *mut u8, l: Layout, n: usize) -> *mut u8 {
+        note();
+        unsafe { System.realloc(p, l, n) }
+    }
+}
+
+#[global_allocator]
+static GLOBAL: Counting = Counting;
+
+/// Runs `process` with allocation tracking on; returns violations seen during the call.
+fn guarded(engine: &mut Engine, buf: &mut [f32]) -> usize {
+    let before = violations();
+    IN_PROCESS.with(|f| f.set(true));
+    engine.process(buf);
+    IN_PROCESS.with(|f| f.set(false));
+    violations() - before
+}
+
+fn sine_buffer(name: &str, freq: f32, frames: usize, sixteen: bool) -> Arc<SampleBuffer> {
+    let data: Vec<f32> = (0..frames)
+        .flat_map(|i| {
+            let v = 0.3 * (i as f32 * freq * std::f32::consts::TAU / 48_000.0).sin();
+            [v, v]
+        })
+        .collect();
+    Arc::new(if sixteen {
+        SampleBuffer::from_i16(
+            name,
+            48_000,
+            data.iter().map(|v| (v * 32767.0) as i16).collect(),
+        )
+    } else {
+        SampleBuffer::from_f32(name, 48_000, data)
+    })
+}
+
+fn pad(slot: u16, frames: u32, mode: LaunchMode, looping: bool, choke: u8) -> PadConfig {
+    PadConfig {
+        slot,
+        start: 0,
+        loop_start: frames / 4,
+        loop_end: frames,
+        looping,
+        gain: 0.5,
+        speed: 1.0,
+        mode,
+        choke,
+    }
+}
+
+#[test]
+fn the_allocator_guard_detects_allocations() {
+    // Sanity check of the harness itself: an allocation inside the guard is counted.
+    let before = violations();
+    IN_PROCESS.with(|f| f.set(true));
+    let v = std::hint::black_box(vec![1u8; 16]);
+    drop(v);
+    IN_PROCESS.with(|f| f.set(false));
+    assert_eq!(violations() - before, 2);
+}
+
+#[test]
+fn busy_scene_renders_without_any_allocation_or_free() {
+    let settings = EngineSettings {
+        voices: 6,
+        pads: 64,
+        sample_slots: 16,
+        ..EngineSettings::default()
+    };
+    let (mut engine, mut handle) = Engine::new(settings).unwrap();
+    let frames = 24_000usize;
+    let mut slots = Vec::new();
+    for i in 0..4 {
+        let b = sine_buffer(
+            &format!("s{i}"),
+            200.0 + 100.0 * i as f32,
+            frames,
+            i % 2 == 0,
+        );
+        slots.push(handle.load(b).unwrap());
+    }
+    let modes = [
+        LaunchMode::Toggle,
+        LaunchMode::Gate,
+        LaunchMode::OneShot,
+        LaunchMode::Retrigger,
+    ];
+    for p in 0..16u16 {
+        let mode = modes[p as usize % 4];
+        let cfg = pad(
+            slots[p as usize % 4],
+            frames as u32,
+            mode,
+            mode != LaunchMode::OneShot,
+            (p % 3) as u8,
+        );
+        handle.command(Command::Assign(p, cfg)).unwrap();
+    }
+    let mut buf = vec![0.0f32; 2 * 256];
+    let mut violations = 0;
+    let mut stolen_seen = false;
+    let mut retired = 0;
+    for block in 0..2_000u64 {
+        let now = block * 256;
+        // A dense stream of commands, many landing mid-block.
+        for k in 0..6u64 {
+            let p = ((block * 7 + k * 5) % 16) as u16;
+            let at = now + 256 + k * 41;
+            let cmd = match (block + k) % 9 {
+                0..=2 => Command::Press(p),
+                3 => Command::Release(p),
+                4 => Command::Stop(p),
+                5 => Command::PadGain(p, ((block % 10) as f32) / 10.0),
+                6 => Command::PadSpeed(p, 0.5 + (block % 16) as f32 / 10.0),
+                7 => Command::MasterVolume(0.5 + (block % 5) as f32 / 10.0),
+                _ => Command::GlobalSpeed(0.75 + (k as f32) / 10.0),
+            };
+            let _ = handle.send(Timed { at, cmd });
+        }
+        if block % 400 == 200 {
+            let _ = handle.command(Command::StopAll);
+            let _ = handle.command(Command::PlayMode(
+                padlooper::engine::command::PlayMode::Exclusive,
+            ));
+        }
+        if block % 400 == 300 {
+            let _ = handle.command(Command::PlayMode(
+                padlooper::engine::command::PlayMode::Multi,
+            ));
+        }
+        // Unload a sample in use, then publish a replacement (loads and retirements while
+        // voices play).
+        if block % 250 == 100 {
+            let victim = slots.remove(0);
+            handle.unload(victim).unwrap();
+        }
+        if block % 250 == 150 {
+            let b = sine_buffer("new", 330.0, frames, block % 500 == 150);
+            let slot = handle.load(b).unwrap();
+            slots.push(slot);
+            for p in 0..16u16 {
+                let cfg = pad(
+                    slots[p as usize % slots.len()],
+                    frames as u32,
+                    modes[p as usize % 4],
+                    true,
+                    0,
+                );
+                let _ = handle.command(Command::Assign(p, cfg));
+            }
+        }
+        violations += guarded(&mut engine, &mut buf);
+        // Odd block sizes too, including one larger than max_block.
+        if block % 333 == 0 {
+            let mut big = vec![0.0f32; 2 * 1500];
+            violations += guarded(&mut engine, &mut big);
+            let mut odd = vec![0.0f32; 2 * 37 + 1];
+            violations += guarded(&mut engine, &mut odd);
+        }
+        assert!(buf.iter().all(|s| s.is_finite()));
+        for e in handle.drain_events() {
+            if matches!(e.kind, padlooper::engine::event::EventKind::VoiceStolen(_)) {
+                stolen_seen = true;
+            }
+        }
+        retired += handle.collect_retired();
+    }
+    assert_eq!(violations, 0, "Engine::process allocated or freed memory");
+    assert!(stolen_seen, "the scene must exercise voice stealing");
+    assert!(retired >= 6, "the scene must retire buffers ({retired})");
+}
+
+#[test]
+fn demo_and_bench_style_scenes_do_not_allocate() {
+    // The demo set at full tilt through the same set loader the CLI uses.
+    let set = padlooper::demo::demo_set();
+    let settings = padlooper::control::set_loader::engine_settings(&set, 48_000);
+    let (mut engine, mut handle) = Engine::new(settings).unwrap();
+    let report = padlooper::control::set_loader::load_set(&set, &mut handle, 0, &|_, _| {});
+    assert!(report.errors.is_empty());
+    for spec in &set.pads {
+        handle.command(Command::Press(spec.id as u16)).unwrap();
+    }
+    let mut buf = vec![0.0f32; 2 * 128];
+    let mut violations = 0;
+    for _ in 0..3_000 {
+        violations += guarded(&mut engine, &mut buf);
+    }
+    assert_eq!(violations, 0);
+    assert!(engine.stats().active_voices.load(Ordering::Relaxed) >= 5);
+}
