@@ -261,17 +261,17 @@ fn choke_group_stops_the_other_pad() {
 #[test]
 fn master_volume_is_smoothed_and_applied_once() {
     let dir = tmp();
-    write_wav16(&path(&dir, "s.wav"), RATE, 1.0, sine(440.0, 0.5));
+    write_wav16(&path(&dir, "s.wav"), RATE, 1.0, sine(440.0, 0.4));
     let set = set_in(
         dir.path(),
         "[master]\nvolume = 0.5\n[[pad]]\npad = 0\nfile = \"s.wav\"\n[[pad]]\npad = 1\nfile = \"s.wav\"\n",
     );
     let (out, _) = render_set(&set, "0.0 press 0 0\n0.0 press 0 1\n1.0 master 1.0\n", 2.0);
-    // Two identical pads at 0.5 each, master 0.5: amplitude 0.5; then master 1: amplitude 1.0.
-    assert!((peak(&left(&out.samples, 0.5, 0.99)) - 0.5).abs() < 0.005);
-    assert!((peak(&left(&out.samples, 1.1, 2.0)) - 1.0).abs() < 0.01);
+    // Two identical pads at 0.4 each, master 0.5: amplitude 0.4; then master 1: amplitude 0.8.
+    assert!((peak(&left(&out.samples, 0.5, 0.99)) - 0.4).abs() < 0.004);
+    assert!((peak(&left(&out.samples, 1.1, 2.0)) - 0.8).abs() < 0.008);
     // The volume change is a 20 ms ramp, not a step.
-    assert!(max_jump(&left(&out.samples, 0.99, 1.05)) < slope(440.0, 1.0) * 1.1);
+    assert!(max_jump(&left(&out.samples, 0.99, 1.05)) < slope(440.0, 0.8) * 1.1);
 }
 
 #[test]

@@ -8,7 +8,20 @@ use std::cell::Cell;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
-use padlooper::engine::command::{Command, LaunchMode, PadConfig, Timed};
+use padlooper::engine::command::{Command, FxParam, LaunchMode, PadConfig, SendBus, Timed};
+
+const FX: [FxParam; 10] = [
+    FxParam::DelayDivision,
+    FxParam::DelayFeedback,
+    FxParam::DelayWet,
+    FxParam::ReverbRoom,
+    FxParam::ReverbDamping,
+    FxParam::ReverbWet,
+    FxParam::PhaserRate,
+    FxParam::PhaserDepth,
+    FxParam::PhaserFeedback,
+    FxParam::PhaserMix,
+];
 use padlooper::engine::{Engine, EngineSettings};
 use padlooper::sample::SampleBuffer;
 
@@ -90,6 +103,7 @@ fn pad(slot: u16, frames: u32, mode: LaunchMode, looping: bool, choke: u8) -> Pa
         speed: 1.0,
         mode,
         choke,
+        fx: Default::default(),
     }
 }
 
@@ -151,14 +165,22 @@ fn busy_scene_renders_without_any_allocation_or_free() {
         for k in 0..6u64 {
             let p = ((block * 7 + k * 5) % 16) as u16;
             let at = now + 256 + k * 41;
-            let cmd = match (block + k) % 9 {
+            let knob = ((block * 13 + k) % 11) as f32 / 10.0;
+            let cmd = match (block + k) % 16 {
                 0..=2 => Command::Press(p),
                 3 => Command::Release(p),
                 4 => Command::Stop(p),
                 5 => Command::PadGain(p, ((block % 10) as f32) / 10.0),
                 6 => Command::PadSpeed(p, 0.5 + (block % 16) as f32 / 10.0),
                 7 => Command::MasterVolume(0.5 + (block % 5) as f32 / 10.0),
-                _ => Command::GlobalSpeed(0.75 + (k as f32) / 10.0),
+                8 => Command::GlobalSpeed(0.75 + (k as f32) / 10.0),
+                9 => Command::PadEq(p, (k % 3) as u8, knob),
+                10 => Command::PadFilter(p, knob),
+                11 => Command::PadResonance(p, knob),
+                12 => Command::PadSend(p, SendBus::Delay, knob),
+                13 => Command::PadSend(p, SendBus::Reverb, knob),
+                14 => Command::Fx(FX[(block as usize + k as usize) % FX.len()], knob),
+                _ => Command::Fx(FxParam::Bpm, 60.0 + 10.0 * knob),
             };
             let _ = handle.send(Timed { at, cmd });
         }

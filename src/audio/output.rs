@@ -356,6 +356,9 @@ impl Output {
             let load = (t0.elapsed().as_secs_f64() / budget.max(1e-9) * 1000.0) as u32;
             stats.load_permille.store(load, Ordering::Relaxed);
             stats.load_max_permille.fetch_max(load, Ordering::Relaxed);
+            if load > 1000 {
+                stats.overloads.fetch_add(1, Ordering::Relaxed);
+            }
         };
         let err_cb = move |e: cpal::Error| {
             // May run on the audio thread: atomics only.

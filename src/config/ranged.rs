@@ -50,3 +50,21 @@ ranged!(bank, usize, "bank", 0, 15);
 ranged_opt!(pad_index, usize, "pad", 0, 255);
 ranged_opt!(cell, usize, "row/col", 0, 15);
 ranged_opt!(seconds, f64, "start/loop_start/loop_end", 0.0, 3600.0);
+ranged_opt!(
+    knob,
+    f32,
+    "eq_low/eq_mid/eq_high/filter/resonance/delay_send/reverb_send",
+    0.0,
+    1.0
+);
+ranged_opt!(
+    eq_db,
+    f64,
+    "eq_low_db/eq_mid_db/eq_high_db",
+    f64::NEG_INFINITY,
+    6.0
+);
+ranged!(unit, f32, "level", 0.0, 1.0);
+ranged!(feedback, f32, "delay_feedback", 0.0, 0.95);
+ranged!(phaser_feedback, f32, "phaser_feedback", 0.0, 0.9);
+ranged!(phaser_rate, f32, "phaser_rate", 0.05, 10.0);

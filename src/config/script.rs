@@ -11,6 +11,13 @@
 //! 9.0   gain 0 3 -6      # pad gain in dB, -60..12
 //! 9.0   padspeed 0 3 0.5 # pad speed 0.5..2
 //! 10.0  mode exclusive   # or multi
+//! 11.0  eq 0 3 low 0.25  # EQ knob (low|mid|high) 0..1: 0 kill, 0.5 flat, 1 = +6 dB
+//! 11.0  eqdb 0 3 mid -6  # the same in dB, -inf..6
+//! 12.0  filter 0 3 0.2   # DJ filter knob 0..1 (0.5 off)
+//! 12.0  resonance 0 3 0.5
+//! 13.0  send 0 3 delay 0.5   # or reverb; 0..1
+//! 14.0  fx delay_wet 0.7     # any [fx] key of the set file
+//! 14.0  bpm 128
 //! ```
 
 use std::path::Path;
@@ -18,7 +25,9 @@ use std::path::Path;
 use super::error::{ConfigError, ConfigErrors};
 use super::set::GridSection;
 use crate::dsp::db_to_gain;
-use crate::engine::command::{Command, PadId, PlayMode};
+use crate::dsp::delay::Division;
+use crate::dsp::eq::db_to_knob;
+use crate::engine::command::{Command, FxParam, PadId, PlayMode, SendBus};
 
 /// A parsed script: commands with their time in seconds, in time order.
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -28,7 +37,31 @@ pub struct Script {
 }
 
 /// Commands understood by scripts, for help texts.
-pub const SCRIPT_COMMANDS: &str = "press|trigger B P, release B P, stop B P, stopall, master V, speed X, gain B P DB, padspeed B P X, mode multi|exclusive";
+pub const SCRIPT_COMMANDS: &str = "press|trigger B P, release B P, stop B P, stopall, master V, speed X, gain B P DB, \
+     padspeed B P X, mode multi|exclusive, eq B P low|mid|high K, eqdb B P low|mid|high DB, filter B P K, \
+     resonance B P R, send B P delay|reverb L, fx PARAM V, bpm X";
+
+/// Effect parameters by their set-file names, with ranges.
+pub const FX_PARAMS: &[(&str, FxParam, f64, f64)] = &[
+    ("delay_feedback", FxParam::DelayFeedback, 0.0, 0.95),
+    ("delay_wet", FxParam::DelayWet, 0.0, 1.0),
+    ("reverb_room", FxParam::ReverbRoom, 0.0, 1.0),
+    ("reverb_damping", FxParam::ReverbDamping, 0.0, 1.0),
+    ("reverb_wet", FxParam::ReverbWet, 0.0, 1.0),
+    ("phaser_rate", FxParam::PhaserRate, 0.05, 10.0),
+    ("phaser_depth", FxParam::PhaserDepth, 0.0, 1.0),
+    ("phaser_feedback", FxParam::PhaserFeedback, 0.0, 0.9),
+    ("phaser_mix", FxParam::PhaserMix, 0.0, 1.0),
+];
+
+fn band(s: &str) -> Result<u8, String> {
+    match s {
+        "low" => Ok(0),
+        "mid" => Ok(1),
+        "high" => Ok(2),
+        _ => Err(format!("EQ band {s:?} unknown; allowed low, mid, high")),
+    }
+}
 
 impl Script {
     /// Reads and parses a script file.
@@ -169,6 +202,72 @@ fn parse_line(line: &str, grid: &GridSection) -> Result<(f64, Command), String> 
                 "multi" => Command::PlayMode(PlayMode::Multi),
                 "exclusive" => Command::PlayMode(PlayMode::Exclusive),
                 other => return Err(format!("mode {other:?} unknown; allowed multi, exclusive")),
+            }
+        }
+        "eq" => {
+            want(4)?;
+            Command::PadEq(
+                pad(args[0], args[1])?,
+                band(args[2])?,
+                num(args[3], "EQ knob", 0.0, 1.0)? as f32,
+            )
+        }
+        "eqdb" => {
+            want(4)?;
+            let db = num(args[3], "EQ gain (dB)", f64::NEG_INFINITY, 6.0)?;
+            Command::PadEq(pad(args[0], args[1])?, band(args[2])?, db_to_knob(db))
+        }
+        "filter" => {
+            want(3)?;
+            Command::PadFilter(
+                pad(args[0], args[1])?,
+                num(args[2], "filter knob", 0.0, 1.0)? as f32,
+            )
+        }
+        "resonance" => {
+            want(3)?;
+            Command::PadResonance(
+                pad(args[0], args[1])?,
+                num(args[2], "resonance", 0.0, 1.0)? as f32,
+            )
+        }
+        "send" => {
+            want(4)?;
+            let bus = match args[2] {
+                "delay" => SendBus::Delay,
+                "reverb" => SendBus::Reverb,
+                other => return Err(format!("send {other:?} unknown; allowed delay, reverb")),
+            };
+            Command::PadSend(
+                pad(args[0], args[1])?,
+                bus,
+                num(args[3], "send level", 0.0, 1.0)? as f32,
+            )
+        }
+        "bpm" => {
+            want(1)?;
+            Command::Fx(FxParam::Bpm, num(args[0], "bpm", 20.0, 300.0)? as f32)
+        }
+        "fx" => {
+            want(2)?;
+            if args[0] == "delay_division" {
+                let d = Division::parse(args[1]).ok_or_else(|| {
+                    format!(
+                        "division {:?} unknown; allowed 1/4, 1/8, 1/8d, 1/16",
+                        args[1]
+                    )
+                })?;
+                Command::Fx(FxParam::DelayDivision, d.index() as f32)
+            } else {
+                let Some(&(name, param, lo, hi)) = FX_PARAMS.iter().find(|p| p.0 == args[0]) else {
+                    let names: Vec<&str> = FX_PARAMS.iter().map(|p| p.0).collect();
+                    return Err(format!(
+                        "effect parameter {:?} unknown; allowed delay_division, {}",
+                        args[0],
+                        names.join(", ")
+                    ));
+                };
+                Command::Fx(param, num(args[1], name, lo, hi)? as f32)
             }
         }
         other => {

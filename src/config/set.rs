@@ -7,7 +7,9 @@ use toml::Spanned;
 
 use super::error::{ConfigError, ConfigErrors, from_toml};
 use super::ranged;
-use crate::engine::command::{LaunchMode, PlayMode};
+use crate::dsp::delay::Division;
+use crate::dsp::eq::db_to_knob;
+use crate::engine::command::{FxParam, LaunchMode, PadFx, PlayMode};
 use crate::sample::SampleSource;
 
 /// Master section of a set file.
@@ -172,6 +174,135 @@ pub struct PadEntry {
     /// Choke group 1..=255 (0 = none).
     #[serde(default, deserialize_with = "ranged::choke")]
     pub choke: u8,
+    /// EQ low knob 0..1 (0 kill, 0.5 flat, 1 = +6 dB).
+    #[serde(default, deserialize_with = "ranged::knob")]
+    pub eq_low: Option<f32>,
+    /// EQ mid knob 0..1.
+    #[serde(default, deserialize_with = "ranged::knob")]
+    pub eq_mid: Option<f32>,
+    /// EQ high knob 0..1.
+    #[serde(default, deserialize_with = "ranged::knob")]
+    pub eq_high: Option<f32>,
+    /// EQ low gain in dB, -inf..=6 (alternative to `eq_low`).
+    #[serde(default, deserialize_with = "ranged::eq_db")]
+    pub eq_low_db: Option<f64>,
+    /// EQ mid gain in dB.
+    #[serde(default, deserialize_with = "ranged::eq_db")]
+    pub eq_mid_db: Option<f64>,
+    /// EQ high gain in dB.
+    #[serde(default, deserialize_with = "ranged::eq_db")]
+    pub eq_high_db: Option<f64>,
+    /// DJ filter knob 0..1 (0.5 = off).
+    #[serde(default, deserialize_with = "ranged::knob")]
+    pub filter: Option<f32>,
+    /// Filter resonance 0..1.
+    #[serde(default, deserialize_with = "ranged::knob")]
+    pub resonance: Option<f32>,
+    /// Delay send 0..1.
+    #[serde(default, deserialize_with = "ranged::knob")]
+    pub delay_send: Option<f32>,
+    /// Reverb send 0..1.
+    #[serde(default, deserialize_with = "ranged::knob")]
+    pub reverb_send: Option<f32>,
+}
+
+/// `[fx]` section: the send effects and the master phaser.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FxSection {
+    /// Delay note division: "1/4", "1/8", "1/8d" (dotted) or "1/16".
+    #[serde(default = "default_division")]
+    pub delay_division: String,
+    /// Delay feedback 0..0.95.
+    #[serde(default = "default_feedback", deserialize_with = "ranged::feedback")]
+    pub delay_feedback: f32,
+    /// Delay wet level 0..1.
+    #[serde(default = "default_wet", deserialize_with = "ranged::unit")]
+    pub delay_wet: f32,
+    /// Reverb room size 0..1.
+    #[serde(default = "default_room", deserialize_with = "ranged::unit")]
+    pub reverb_room: f32,
+    /// Reverb damping 0..1.
+    #[serde(default = "half", deserialize_with = "ranged::unit")]
+    pub reverb_damping: f32,
+    /// Reverb wet level 0..1.
+    #[serde(default = "default_wet", deserialize_with = "ranged::unit")]
+    pub reverb_wet: f32,
+    /// Phaser LFO rate in Hz, 0.05..10.
+    #[serde(
+        default = "default_phaser_rate",
+        deserialize_with = "ranged::phaser_rate"
+    )]
+    pub phaser_rate: f32,
+    /// Phaser depth 0..1.
+    #[serde(default = "default_depth", deserialize_with = "ranged::unit")]
+    pub phaser_depth: f32,
+    /// Phaser feedback 0..0.9.
+    #[serde(default = "half", deserialize_with = "ranged::phaser_feedback")]
+    pub phaser_feedback: f32,
+    /// Phaser mix 0..1 (0 = off).
+    #[serde(default, deserialize_with = "ranged::unit")]
+    pub phaser_mix: f32,
+}
+
+impl Default for FxSection {
+    fn default() -> Self {
+        Self {
+            delay_division: default_division(),
+            delay_feedback: default_feedback(),
+            delay_wet: default_wet(),
+            reverb_room: default_room(),
+            reverb_damping: half(),
+            reverb_wet: default_wet(),
+            phaser_rate: default_phaser_rate(),
+            phaser_depth: default_depth(),
+            phaser_feedback: half(),
+            phaser_mix: 0.0,
+        }
+    }
+}
+
+impl FxSection {
+    /// The section as engine parameter values (with the set's tempo).
+    pub fn params(&self, bpm: f32) -> Vec<(FxParam, f32)> {
+        let div = Division::parse(&self.delay_division).unwrap_or_default();
+        let div_index = div.index() as f32;
+        vec![
+            (FxParam::Bpm, bpm),
+            (FxParam::DelayDivision, div_index),
+            (FxParam::DelayFeedback, self.delay_feedback),
+            (FxParam::DelayWet, self.delay_wet),
+            (FxParam::ReverbRoom, self.reverb_room),
+            (FxParam::ReverbDamping, self.reverb_damping),
+            (FxParam::ReverbWet, self.reverb_wet),
+            (FxParam::PhaserRate, self.phaser_rate),
+            (FxParam::PhaserDepth, self.phaser_depth),
+            (FxParam::PhaserFeedback, self.phaser_feedback),
+            (FxParam::PhaserMix, self.phaser_mix),
+        ]
+    }
+}
+
+fn default_division() -> String {
+    "1/8".into()
+}
+fn default_feedback() -> f32 {
+    0.35
+}
+fn default_wet() -> f32 {
+    0.8
+}
+fn default_room() -> f32 {
+    0.6
+}
+fn half() -> f32 {
+    0.5
+}
+fn default_phaser_rate() -> f32 {
+    0.3
+}
+fn default_depth() -> f32 {
+    0.7
 }
 
 #[derive(Debug, Deserialize)]
@@ -181,6 +312,8 @@ struct RawSet {
     master: Option<MasterSection>,
     #[serde(default)]
     grid: GridSection,
+    #[serde(default)]
+    fx: Option<Spanned<FxSection>>,
     #[serde(default)]
     pad: Vec<Spanned<PadEntry>>,
 }
@@ -212,6 +345,8 @@ pub struct PadSpec {
     pub loop_end: Option<f64>,
     /// Choke group (0 = none).
     pub choke: u8,
+    /// EQ, filter and send settings.
+    pub fx: PadFx,
     /// Line of the `[[pad]]` entry in the set file (0 for built-in sets).
     pub line: usize,
 }
@@ -225,6 +360,8 @@ pub struct SetFile {
     pub master: MasterSection,
     /// Grid geometry.
     pub grid: GridSection,
+    /// Effects settings.
+    pub fx: FxSection,
     /// Pad assignments.
     pub pads: Vec<PadSpec>,
 }
@@ -359,6 +496,30 @@ impl SetFile {
                 )));
                 continue;
             }
+            let mut fx = PadFx::default();
+            let bands = [
+                ("eq_low", p.eq_low, p.eq_low_db),
+                ("eq_mid", p.eq_mid, p.eq_mid_db),
+                ("eq_high", p.eq_high, p.eq_high_db),
+            ];
+            let mut both = None;
+            for (b, (name, knob, db)) in bands.into_iter().enumerate() {
+                match (knob, db) {
+                    (Some(_), Some(_)) => both = Some(name),
+                    (Some(k), None) => fx.eq[b] = k,
+                    (None, Some(d)) => fx.eq[b] = db_to_knob(d),
+                    (None, None) => {}
+                }
+            }
+            if let Some(name) = both {
+                errors.push(err(format!(
+                    "give either `{name}` (knob 0..1) or `{name}_db`, not both"
+                )));
+                continue;
+            }
+            fx.filter = p.filter.unwrap_or(0.5);
+            fx.resonance = p.resonance.unwrap_or(0.0);
+            fx.sends = [p.delay_send.unwrap_or(0.0), p.reverb_send.unwrap_or(0.0)];
             let id = grid.pad_id(p.bank, index);
             if let Some(prev) = pads.iter().find(|q| q.id == id) {
                 errors.push(err(format!(
@@ -381,9 +542,27 @@ impl SetFile {
                 loop_start,
                 loop_end: p.loop_end,
                 choke: p.choke,
+                fx,
                 line: super::error::line_col(text, at).0,
             });
         }
+        let fx = match raw.fx {
+            Some(f) => {
+                if Division::parse(&f.get_ref().delay_division).is_none() {
+                    errors.push(ConfigError::at(
+                        path,
+                        text,
+                        f.span().start,
+                        format!(
+                            "`delay_division` = {:?} is not a division; allowed \"1/4\", \"1/8\", \"1/8d\", \"1/16\"",
+                            f.get_ref().delay_division
+                        ),
+                    ));
+                }
+                f.into_inner()
+            }
+            None => FxSection::default(),
+        };
         if !errors.is_empty() {
             return Err(ConfigErrors(errors));
         }
@@ -391,6 +570,7 @@ impl SetFile {
             path: path.into(),
             master: raw.master.unwrap_or_default(),
             grid,
+            fx,
             pads,
         })
     }

@@ -31,7 +31,11 @@ pub fn render(
     mut on_block: impl FnMut(u64, u64),
 ) -> Rendered {
     let rate = engine.settings().sample_rate;
-    let total = frame_of(seconds, rate);
+    // The limiter's look-ahead delays the output: render that much longer and drop the start,
+    // so frame f of the file is engine frame f (as a DAW compensates plug-in latency).
+    let latency = engine.latency() as u64;
+    let wanted = frame_of(seconds, rate);
+    let total = wanted + latency;
     let mut samples = Vec::with_capacity(total as usize * 2);
     let mut events = Vec::new();
     let mut next = 0usize;
@@ -53,11 +57,12 @@ pub fn render(
             next += 1;
         }
         engine.process(&mut buf[..n * 2]);
-        samples.extend_from_slice(&buf[..n * 2]);
+        let skip = latency.saturating_sub(done).min(n as u64) as usize;
+        samples.extend_from_slice(&buf[skip * 2..n * 2]);
         events.extend(handle.drain_events());
         handle.collect_retired();
         done = end;
-        on_block(done, total);
+        on_block(done.min(wanted), wanted);
     }
     Rendered {
         samples,

@@ -72,6 +72,7 @@ pub fn pad_config(spec: &PadSpec, slot: SlotId, buf: &SampleBuffer) -> Result<Pa
         speed: spec.speed,
         mode: spec.mode,
         choke: spec.choke,
+        fx: spec.fx,
     })
 }
 
@@ -148,11 +149,19 @@ pub fn load_set(
             Err(m) => report.errors.push(format!("{}: {m}", where_(set, spec))),
         }
     }
+    let fx = set
+        .fx
+        .params(set.master.bpm)
+        .into_iter()
+        .map(|(p, v)| Command::Fx(p, v));
     for cmd in [
         Command::MasterVolume(set.master.volume),
         Command::GlobalSpeed(set.master.speed),
         Command::PlayMode(set.master.play_mode.into()),
-    ] {
+    ]
+    .into_iter()
+    .chain(fx)
+    {
         if let Err(e) = handle.command(cmd) {
             report.errors.push(e.to_string());
         }

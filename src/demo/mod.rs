@@ -5,7 +5,7 @@ pub mod sounds;
 use std::path::PathBuf;
 
 use crate::config::script::Script;
-use crate::config::set::{GridSection, MasterSection, PadSpec, SetFile};
+use crate::config::set::{FxSection, GridSection, MasterSection, PadSpec, SetFile};
 use crate::engine::command::LaunchMode;
 use crate::sample::SampleSource;
 
@@ -61,6 +61,7 @@ pub fn demo_set() -> SetFile {
             ..MasterSection::default()
         },
         grid,
+        fx: FxSection::default(),
         pads: pads
             .iter()
             .map(|&(index, name, mode)| PadSpec {
@@ -76,6 +77,7 @@ pub fn demo_set() -> SetFile {
                 loop_start: 0.0,
                 loop_end: None,
                 choke: 0,
+                fx: Default::default(),
                 line: 0,
             })
             .collect(),

@@ -1,8 +1,15 @@
-//! Signal-processing building blocks used by the engine (all real-time safe).
+//! Signal-processing building blocks used by the engine (all real-time safe once built).
 
+pub mod biquad;
+pub mod delay;
 pub mod denormal;
+pub mod djfilter;
+pub mod eq;
 pub mod interp;
+pub mod limiter;
+pub mod phaser;
 pub mod ramp;
+pub mod reverb;
 
 /// Converts decibels to linear gain (`-inf` dB → 0). Real-time safe.
 #[inline]

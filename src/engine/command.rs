@@ -29,6 +29,66 @@ pub enum PlayMode {
     Exclusive,
 }
 
+/// A pad's sound-shaping settings (all knob-style values, see README for the curves).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct PadFx {
+    /// EQ knobs low/mid/high, 0..1 (0 = kill, 0.5 = flat, 1 = +6 dB).
+    pub eq: [f32; 3],
+    /// DJ filter knob 0..1 (0.5 = off, below = low-pass, above = high-pass).
+    pub filter: f32,
+    /// Filter resonance 0..1.
+    pub resonance: f32,
+    /// Send levels to the delay and the reverb, 0..1.
+    pub sends: [f32; 2],
+}
+
+impl Default for PadFx {
+    fn default() -> Self {
+        Self {
+            eq: [0.5; 3],
+            filter: 0.5,
+            resonance: 0.0,
+            sends: [0.0; 2],
+        }
+    }
+}
+
+/// A send effect.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SendBus {
+    /// The tempo-synced delay.
+    Delay = 0,
+    /// The reverb.
+    Reverb = 1,
+}
+
+/// A global effect parameter.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FxParam {
+    /// Delay note division index: 0 = 1/4, 1 = 1/8, 2 = dotted 1/8, 3 = 1/16.
+    DelayDivision,
+    /// Delay feedback 0..0.95.
+    DelayFeedback,
+    /// Delay wet level 0..1.
+    DelayWet,
+    /// Reverb room size 0..1.
+    ReverbRoom,
+    /// Reverb damping 0..1.
+    ReverbDamping,
+    /// Reverb wet level 0..1.
+    ReverbWet,
+    /// Phaser LFO rate in Hz, 0.05..10.
+    PhaserRate,
+    /// Phaser depth 0..1.
+    PhaserDepth,
+    /// Phaser feedback 0..0.9.
+    PhaserFeedback,
+    /// Phaser mix 0..1 (0 = off).
+    PhaserMix,
+    /// Set tempo in BPM, 20..300.
+    Bpm,
+}
+
 /// Everything the engine needs to play a pad; frame positions are at the engine rate.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct PadConfig {
@@ -50,6 +110,8 @@ pub struct PadConfig {
     pub mode: LaunchMode,
     /// Choke group (0 = none): starting a pad stops the other pads of its group.
     pub choke: u8,
+    /// EQ, filter and sends.
+    pub fx: PadFx,
 }
 
 /// A control → engine command.
@@ -79,6 +141,16 @@ pub enum Command {
     PadSpeed(PadId, f32),
     /// Set-wide play mode.
     PlayMode(PlayMode),
+    /// A pad's EQ band (0 low, 1 mid, 2 high) knob, 0..1 (glides).
+    PadEq(PadId, u8, f32),
+    /// A pad's DJ filter knob, 0..1 (glides).
+    PadFilter(PadId, f32),
+    /// A pad's filter resonance, 0..1.
+    PadResonance(PadId, f32),
+    /// A pad's send level to an effect, 0..1 (smoothed).
+    PadSend(PadId, SendBus, f32),
+    /// A global effect parameter.
+    Fx(FxParam, f32),
 }
 
 /// A command stamped with the engine frame at which it takes effect.

@@ -33,7 +33,7 @@ pub struct EngineEvent {
 }
 
 /// Meters shared between the audio thread and the control side (all atomics, real-time safe).
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct EngineStats {
     /// Frames rendered since the engine was created (the engine clock).
     pub frames: AtomicU64,
@@ -52,9 +52,45 @@ pub struct EngineStats {
     pub load_max_permille: AtomicU32,
     /// Buffer underruns/overruns reported by the output (set by the output front-end).
     pub xruns: AtomicU64,
+    /// Lowest master limiter gain since last read, as `f32` bits (read with `take_limiter_gain`).
+    pub limiter_gain_bits: AtomicU32,
+    /// Callbacks that took longer than their time budget (set by the output front-end).
+    pub overloads: AtomicU64,
+}
+
+impl Default for EngineStats {
+    fn default() -> Self {
+        Self {
+            frames: AtomicU64::new(0),
+            active_voices: AtomicU32::new(0),
+            voices_stolen: AtomicU64::new(0),
+            events_dropped: AtomicU64::new(0),
+            peak_bits: AtomicU32::new(0),
+            load_permille: AtomicU32::new(0),
+            load_max_permille: AtomicU32::new(0),
+            xruns: AtomicU64::new(0),
+            limiter_gain_bits: AtomicU32::new(1.0f32.to_bits()),
+            overloads: AtomicU64::new(0),
+        }
+    }
 }
 
 impl EngineStats {
+    /// Returns and resets the lowest limiter gain since the last call (1 = no limiting).
+    /// Real-time safe.
+    pub fn take_limiter_gain(&self) -> f32 {
+        f32::from_bits(
+            self.limiter_gain_bits
+                .swap(1.0f32.to_bits(), Ordering::Relaxed),
+        )
+    }
+
+    /// Lowers the recorded limiter gain to `g` if lower. Real-time safe.
+    pub fn record_limiter_gain(&self, g: f32) {
+        self.limiter_gain_bits
+            .fetch_min(g.max(0.0).to_bits(), Ordering::Relaxed);
+    }
+
     /// Returns and resets the output peak since the last call. Real-time safe.
     pub fn take_peak(&self) -> f32 {
         f32::from_bits(self.peak_bits.swap(0, Ordering::Relaxed))

@@ -15,9 +15,15 @@ use std::sync::atomic::Ordering;
 use ringbuf::traits::{Consumer, Observer, Producer};
 use ringbuf::{HeapCons, HeapProd};
 
+use crate::dsp::delay::{Delay, Division};
+use crate::dsp::djfilter::DjFilter;
+use crate::dsp::eq::ThreeBandEq;
+use crate::dsp::limiter::Limiter;
+use crate::dsp::phaser::Phaser;
 use crate::dsp::ramp::Ramp;
+use crate::dsp::reverb::Reverb;
 use crate::sample::buffer::{F32Frames, I16Frames, SampleBuffer, SampleData};
-use command::{Command, LaunchMode, PadConfig, PadId, PlayMode, SlotId, Timed};
+use command::{Command, FxParam, LaunchMode, PadConfig, PadFx, PadId, PlayMode, SlotId, Timed};
 use event::{EngineEvent, EngineStats, EventKind};
 pub use handle::EngineHandle;
 use voice::{Voice, VoiceEnd, VoiceState};
@@ -90,6 +96,55 @@ struct Pad {
     voice: Option<u16>,
 }
 
+/// Per-pad sound shaping state (the pad's voices are summed, then shaped).
+#[derive(Debug, Clone, Copy)]
+struct PadDsp {
+    eq: ThreeBandEq,
+    filter: DjFilter,
+    sends: [Ramp; 2],
+    /// Segment counter value when the pad last had voices (a pad restarting from silence starts
+    /// its filters from clean state).
+    last_seen: u64,
+}
+
+impl PadDsp {
+    fn new(rate: u32) -> Self {
+        Self {
+            eq: ThreeBandEq::new(rate as f64),
+            filter: DjFilter::new(rate as f32),
+            sends: [Ramp::steady(0.0); 2],
+            last_seen: u64::MAX,
+        }
+    }
+
+    /// Takes the pad's settings: at once when the pad is silent, gliding when it plays.
+    fn configure(&mut self, fx: &PadFx, glide: bool, smooth: u32) {
+        for b in 0..3 {
+            if glide {
+                self.eq.set(b, fx.eq[b])
+            } else {
+                self.eq.jump(b, fx.eq[b])
+            }
+        }
+        if glide {
+            self.filter.set(fx.filter)
+        } else {
+            self.filter.jump(fx.filter)
+        }
+        self.filter.set_resonance(fx.resonance);
+        for (r, &v) in self.sends.iter_mut().zip(fx.sends.iter()) {
+            r.go(v, if glide { smooth } else { 0 });
+        }
+    }
+
+    /// Whether the pad's voices can go straight to the mix (bit-identical to no processing).
+    fn is_transparent(&self) -> bool {
+        self.eq.is_flat()
+            && self.filter.is_off()
+            && self.sends.iter().all(|r| r.value == 0.0 && !r.is_moving())
+    }
+}
+
 #[derive(Default)]
 struct Slot {
     buffer: Option<Arc<SampleBuffer>>,
@@ -101,7 +156,18 @@ struct Slot {
 pub struct Engine {
     settings: EngineSettings,
     voices: Box<[Voice]>,
+    /// Sounding voices sorted by pad, rebuilt every segment (capacity = voice slots).
+    order: Box<[u16]>,
     pads: Box<[Pad]>,
+    pad_dsp: Box<[PadDsp]>,
+    /// Pad mix scratch and the two send buses, `max_block` stereo frames each.
+    scratch: Box<[f32]>,
+    buses: [Box<[f32]>; 2],
+    delay: Delay,
+    reverb: Reverb,
+    phaser: Phaser,
+    limiter: Limiter,
+    segment: u64,
     slots: Box<[Slot]>,
     commands: HeapCons<Timed>,
     loads: HeapCons<Load>,
@@ -161,10 +227,20 @@ impl Engine {
         let ms = |ms: f32| ((ms / 1000.0) * s.sample_rate as f32).round().max(1.0) as u32;
         // Extra voice slots let stolen voices fade out while their replacement starts.
         let physical = s.voices + (s.voices / 4).max(4);
+        let block = vec![0.0f32; 2 * s.max_block].into_boxed_slice();
         let engine = Engine {
             settings: s,
             voices: vec![Voice::default(); physical].into_boxed_slice(),
+            order: vec![0u16; physical].into_boxed_slice(),
             pads: vec![Pad::default(); s.pads].into_boxed_slice(),
+            pad_dsp: vec![PadDsp::new(s.sample_rate); s.pads].into_boxed_slice(),
+            scratch: block.clone(),
+            buses: [block.clone(), block],
+            delay: Delay::new(s.sample_rate),
+            reverb: Reverb::new(s.sample_rate),
+            phaser: Phaser::new(s.sample_rate),
+            limiter: Limiter::new(s.sample_rate),
+            segment: 0,
             slots: (0..s.sample_slots).map(|_| Slot::default()).collect(),
             commands: cmd_rx,
             loads: load_rx,
@@ -199,6 +275,12 @@ impl Engine {
         self.frame
     }
 
+    /// Output latency in frames added by the master limiter's look-ahead: audio for engine
+    /// frame `f` leaves `process` at output frame `f + latency()`. Real-time safe.
+    pub fn latency(&self) -> usize {
+        self.limiter.latency()
+    }
+
     /// Renders `out.len() / 2` interleaved stereo frames, applying queued commands at their
     /// frame. Real-time safe: no allocation, no locks, no I/O.
     pub fn process(&mut self, out: &mut [f32]) {
@@ -213,6 +295,9 @@ impl Engine {
     fn process_chunk(&mut self, out: &mut [f32]) {
         self.drain_inputs();
         out.fill(0.0);
+        for bus in self.buses.iter_mut() {
+            bus[..out.len()].fill(0.0);
+        }
         let frames = out.len() / 2;
         let block_start = self.frame;
         let mut cursor = 0usize;
@@ -230,10 +315,7 @@ impl Engine {
                 Some(t) if t.at < block_start + frames as u64 => (t.at - block_start) as usize,
                 _ => frames,
             };
-            self.render_segment(
-                &mut out[2 * cursor..2 * seg_end],
-                block_start + cursor as u64,
-            );
+            self.render_segment(out, cursor, seg_end, block_start + cursor as u64);
             cursor = seg_end;
         }
         self.frame += frames as u64;
@@ -243,6 +325,7 @@ impl Engine {
             peak = peak.max(s.abs());
         }
         self.stats.record_peak(peak);
+        self.stats.record_limiter_gain(self.limiter.take_min_gain());
         let active = self
             .voices
             .iter()
@@ -333,6 +416,49 @@ impl Engine {
                 }
             }
             Command::PlayMode(m) => self.play_mode = m,
+            Command::PadEq(p, band, k) => self.pad_fx(p, |fx| {
+                if let Some(v) = fx.eq.get_mut(band as usize) {
+                    *v = k.clamp(0.0, 1.0);
+                }
+            }),
+            Command::PadFilter(p, k) => self.pad_fx(p, |fx| fx.filter = k.clamp(0.0, 1.0)),
+            Command::PadResonance(p, r) => self.pad_fx(p, |fx| fx.resonance = r.clamp(0.0, 1.0)),
+            Command::PadSend(p, bus, v) => {
+                self.pad_fx(p, |fx| fx.sends[bus as usize] = v.clamp(0.0, 1.0))
+            }
+            Command::Fx(param, v) => self.set_fx(param, v),
+        }
+    }
+
+    /// Changes a pad's sound-shaping settings; they glide from where they are.
+    fn pad_fx(&mut self, p: PadId, change: impl FnOnce(&mut PadFx)) {
+        let Some(cfg) = self
+            .pads
+            .get_mut(p as usize)
+            .and_then(|pad| pad.cfg.as_mut())
+        else {
+            return;
+        };
+        change(&mut cfg.fx);
+        let fx = cfg.fx;
+        self.pad_dsp[p as usize].configure(&fx, true, self.smooth);
+    }
+
+    fn set_fx(&mut self, param: FxParam, v: f32) {
+        match param {
+            FxParam::DelayDivision => self
+                .delay
+                .set_division(Division::from_index(v.clamp(0.0, 3.0) as u8)),
+            FxParam::DelayFeedback => self.delay.feedback = v.clamp(0.0, 0.95),
+            FxParam::DelayWet => self.delay.wet = v.clamp(0.0, 1.0),
+            FxParam::ReverbRoom => self.reverb.set_room(v),
+            FxParam::ReverbDamping => self.reverb.set_damping(v),
+            FxParam::ReverbWet => self.reverb.wet = v.clamp(0.0, 1.0),
+            FxParam::PhaserRate => self.phaser.lfo_hz = v.clamp(0.05, 10.0),
+            FxParam::PhaserDepth => self.phaser.depth = v.clamp(0.0, 1.0),
+            FxParam::PhaserFeedback => self.phaser.feedback = v.clamp(0.0, 0.9),
+            FxParam::PhaserMix => self.phaser.set_mix(v),
+            FxParam::Bpm => self.delay.set_bpm(v),
         }
     }
 
@@ -466,6 +592,8 @@ impl Engine {
         if !keeps_playing {
             self.stop_pad(p, now);
         }
+        let playing = self.pads[p as usize].voice.is_some();
+        self.pad_dsp[p as usize].configure(&cfg.fx, playing, self.smooth);
         self.pads[p as usize].cfg = Some(cfg);
     }
 
@@ -513,72 +641,176 @@ impl Engine {
         }
     }
 
-    fn render_segment(&mut self, out: &mut [f32], seg_start: u64) {
-        if out.is_empty() {
+    /// Renders frames `a..b` of the chunk `out`: voices grouped by pad (each pad through its EQ,
+    /// filter and sends), then the send effects, phaser, master volume and limiter.
+    fn render_segment(&mut self, out: &mut [f32], a: usize, b: usize, seg_start: u64) {
+        if a == b {
             return;
         }
-        let fade = self.fade;
-        let global_speed = self.global_speed as f64;
-        for vi in 0..self.voices.len() {
-            let v = &mut self.voices[vi];
-            if v.state == VoiceState::Free {
-                continue;
+        self.segment += 1;
+        let n = b - a;
+        let out = &mut out[2 * a..2 * b];
+        // Sounding voices, grouped by pad.
+        let mut count = 0;
+        for (i, v) in self.voices.iter().enumerate() {
+            if v.state != VoiceState::Free {
+                self.order[count] = i as u16;
+                count += 1;
             }
-            let pad = &self.pads[v.pad as usize];
-            let is_current = pad.voice == Some(vi as u16);
-            let (speed, gain) = match pad.cfg {
-                Some(c) => (c.speed as f64, c.gain),
-                None => (1.0, v.gain.target),
-            };
-            if is_current && gain != v.gain.target {
-                v.gain.go(gain, self.smooth);
+        }
+        let voices = &self.voices;
+        self.order[..count].sort_unstable_by_key(|&i| voices[i as usize].pad);
+        let mut sent = false;
+        let mut g = 0;
+        while g < count {
+            let pad = self.voices[self.order[g] as usize].pad;
+            let mut end = g + 1;
+            while end < count && self.voices[self.order[end] as usize].pad == pad {
+                end += 1;
             }
-            let step = speed * global_speed;
-            let Some(buf) = self.slots[v.slot as usize].buffer.as_deref() else {
-                v.state = VoiceState::Free;
-                continue;
+            let dsp = &mut self.pad_dsp[pad as usize];
+            if dsp.last_seen != self.segment - 1 {
+                dsp.eq.reset();
+                dsp.filter.reset();
+            }
+            dsp.last_seen = self.segment;
+            let transparent = dsp.is_transparent();
+            let target: &mut [f32] = if transparent {
+                out
+            } else {
+                let t = &mut self.scratch[..2 * n];
+                t.fill(0.0);
+                t
             };
-            let events = &mut self.events;
-            let stats = &self.stats;
-            let pad_id = v.pad;
-            let on_wrap = |off: usize| {
-                let ev = EngineEvent {
-                    frame: seg_start + off as u64,
-                    kind: EventKind::PadLooped(pad_id),
-                };
-                if events.try_push(ev).is_err() {
-                    stats.events_dropped.fetch_add(1, Ordering::Relaxed);
+            for k in g..end {
+                let vi = self.order[k] as usize;
+                render_voice(
+                    vi,
+                    &mut self.voices,
+                    &mut self.pads,
+                    &mut self.slots,
+                    &mut self.events,
+                    &self.stats,
+                    target,
+                    seg_start,
+                    self.global_speed as f64,
+                    self.fade,
+                    self.smooth,
+                );
+            }
+            if !transparent {
+                let dsp = &mut self.pad_dsp[pad as usize];
+                let mix = &mut self.scratch[..2 * n];
+                dsp.eq.process(mix);
+                dsp.filter.process(mix);
+                for (o, x) in out.iter_mut().zip(mix.iter()) {
+                    *o += *x;
                 }
-            };
-            let end = match buf.data() {
-                SampleData::I16(d) => v.render(&I16Frames(d), out, step, fade, on_wrap),
-                SampleData::F32(d) => v.render(&F32Frames(d), out, step, fade, on_wrap),
-            };
-            if end != VoiceEnd::Running {
-                let slot = &mut self.slots[v.slot as usize];
-                slot.users = slot.users.saturating_sub(1);
-                if is_current {
-                    self.pads[pad_id as usize].voice = None;
-                    if end == VoiceEnd::Ended {
-                        let frame = seg_start + (out.len() / 2) as u64;
-                        self.emit(frame, EventKind::PadEnded(pad_id));
+                for (bus, send) in self.buses.iter_mut().zip(dsp.sends.iter_mut()) {
+                    if send.value == 0.0 && !send.is_moving() {
+                        continue;
+                    }
+                    sent = true;
+                    let bus = &mut bus[2 * a..2 * b];
+                    let mut i = 0;
+                    while i < n {
+                        let run = (n - i).min(send.run_len() as usize);
+                        let (v0, dv) = (send.value, send.step);
+                        for (k, (o, x)) in bus[2 * i..2 * (i + run)]
+                            .chunks_exact_mut(2)
+                            .zip(mix[2 * i..2 * (i + run)].chunks_exact(2))
+                            .enumerate()
+                        {
+                            let gain = v0 + dv * k as f32;
+                            o[0] += x[0] * gain;
+                            o[1] += x[1] * gain;
+                        }
+                        send.advance(run as u32);
+                        i += run;
                     }
                 }
             }
+            g = end;
         }
+        self.delay.process(&self.buses[0][2 * a..2 * b], out, !sent);
+        self.reverb
+            .process(&self.buses[1][2 * a..2 * b], out, !sent);
+        self.phaser.process(out);
         if self.master.is_moving() || self.master.value != 1.0 {
             let mut i = 0;
-            let frames = out.len() / 2;
-            while i < frames {
-                let n = (frames - i).min(self.master.run_len() as usize);
+            while i < n {
+                let run = (n - i).min(self.master.run_len() as usize);
                 let (g0, dg) = (self.master.value, self.master.step);
-                for (k, o) in out[2 * i..2 * (i + n)].chunks_exact_mut(2).enumerate() {
+                for (k, o) in out[2 * i..2 * (i + run)].chunks_exact_mut(2).enumerate() {
                     let g = g0 + dg * k as f32;
                     o[0] *= g;
                     o[1] *= g;
                 }
-                self.master.advance(n as u32);
-                i += n;
+                self.master.advance(run as u32);
+                i += run;
+            }
+        }
+        self.limiter.process(out);
+    }
+}
+
+/// Renders voice `vi` into `out` and handles its end (slot use count, pad state, events).
+#[allow(clippy::too_many_arguments)]
+fn render_voice(
+    vi: usize,
+    voices: &mut [Voice],
+    pads: &mut [Pad],
+    slots: &mut [Slot],
+    events: &mut HeapProd<EngineEvent>,
+    stats: &EngineStats,
+    out: &mut [f32],
+    seg_start: u64,
+    global_speed: f64,
+    fade: u32,
+    smooth: u32,
+) {
+    let v = &mut voices[vi];
+    let pad = &pads[v.pad as usize];
+    let is_current = pad.voice == Some(vi as u16);
+    let (speed, gain) = match pad.cfg {
+        Some(c) => (c.speed as f64, c.gain),
+        None => (1.0, v.gain.target),
+    };
+    if is_current && gain != v.gain.target {
+        v.gain.go(gain, smooth);
+    }
+    let step = speed * global_speed;
+    let Some(buf) = slots[v.slot as usize].buffer.as_deref() else {
+        v.state = VoiceState::Free;
+        return;
+    };
+    let pad_id = v.pad;
+    let on_wrap = |off: usize| {
+        let ev = EngineEvent {
+            frame: seg_start + off as u64,
+            kind: EventKind::PadLooped(pad_id),
+        };
+        if events.try_push(ev).is_err() {
+            stats.events_dropped.fetch_add(1, Ordering::Relaxed);
+        }
+    };
+    let end = match buf.data() {
+        SampleData::I16(d) => v.render(&I16Frames(d), out, step, fade, on_wrap),
+        SampleData::F32(d) => v.render(&F32Frames(d), out, step, fade, on_wrap),
+    };
+    if end != VoiceEnd::Running {
+        let slot = &mut slots[v.slot as usize];
+        slot.users = slot.users.saturating_sub(1);
+        if is_current {
+            pads[pad_id as usize].voice = None;
+            if end == VoiceEnd::Ended {
+                let ev = EngineEvent {
+                    frame: seg_start + (out.len() / 2) as u64,
+                    kind: EventKind::PadEnded(pad_id),
+                };
+                if events.try_push(ev).is_err() {
+                    stats.events_dropped.fetch_add(1, Ordering::Relaxed);
+                }
             }
         }
     }
