@@ -6,7 +6,7 @@ use std::path::PathBuf;
 
 use crate::config::script::Script;
 use crate::config::set::{FxSection, GridSection, MasterSection, PadSpec, SetFile};
-use crate::engine::command::LaunchMode;
+use crate::engine::command::{LaunchMode, PadFx};
 use crate::sample::SampleSource;
 
 /// The demo performance, in the render-script format (bank 0; see `demo_set` for the pads).
@@ -26,7 +26,14 @@ pub const DEMO_SCRIPT: &str = "\
 24.0  stop 0 4
 24.0  press 0 0     # drums back
 24.0  press 0 10
+26.0  eq 0 1 low 0.0  # bass kill...
+27.5  eq 0 1 low 0.5  # ...and back
 28.0  gain 0 2 -8   # chords down
+28.0  filter 0 0 0.4   # low-pass sweep down on the drums
+28.5  filter 0 0 0.3
+29.0  filter 0 0 0.2
+29.5  filter 0 0 0.12
+31.9  filter 0 0 0.5   # open again on the downbeat
 30.0  press 0 8
 31.0  press 0 8
 32.0  stop 0 3
@@ -77,10 +84,21 @@ pub fn demo_set() -> SetFile {
                 loop_start: 0.0,
                 loop_end: None,
                 choke: 0,
-                fx: Default::default(),
+                fx: PadFx { sends: sends(name), ..PadFx::default() },
                 line: 0,
             })
             .collect(),
+    }
+}
+
+/// Delay and reverb sends of the demo's sounds.
+fn sends(name: &str) -> [f32; 2] {
+    match name {
+        "chords" => [0.0, 0.35],
+        "arp" => [0.3, 0.2],
+        "stab" => [0.5, 0.3],
+        "clap" => [0.0, 0.3],
+        _ => [0.0, 0.0],
     }
 }
 
