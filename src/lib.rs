@@ -3,6 +3,7 @@
 //! Real-time code lives in [`engine`] and [`dsp`]; everything else may allocate.
 
 pub mod audio;
+pub mod bench;
 pub mod cli;
 pub mod config;
 pub mod control;

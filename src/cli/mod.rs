@@ -1,5 +1,6 @@
 //! Command-line front-end. The only place that uses `anyhow`.
 
+mod bench;
 mod check;
 mod live;
 mod render;
@@ -76,6 +77,27 @@ pub enum Cmd {
     },
     /// List audio output devices.
     Devices,
+    /// Measure rendering speed and memory on the standard 50-voice scene.
+    Bench {
+        /// Folder with loop_000.wav .. loop_NNN.wav (default: generate them in the temp folder).
+        #[arg(long)]
+        files: Option<PathBuf>,
+        /// Number of voices (pads) in the scene.
+        #[arg(long, default_value_t = 50)]
+        voices: usize,
+        /// Seconds of audio to render per pass.
+        #[arg(long, default_value_t = 60.0)]
+        seconds: f64,
+        /// Block size in frames.
+        #[arg(long, default_value_t = 256)]
+        block: usize,
+        /// Use 300-second loops instead of 30-second ones.
+        #[arg(long)]
+        long: bool,
+        /// Print the results as JSON.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 /// Loads a set file, or the demo set when none is given.
@@ -124,6 +146,21 @@ pub fn main() -> i32 {
             events,
             block,
             rate,
+        }),
+        Cmd::Bench {
+            files,
+            voices,
+            seconds,
+            block,
+            long,
+            json,
+        } => bench::bench(bench::BenchArgs {
+            files,
+            voices,
+            seconds,
+            block,
+            long,
+            json,
         }),
         Cmd::Check { set, script } => check::check(set.as_ref(), script.as_ref()),
         Cmd::Devices => {

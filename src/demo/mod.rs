@@ -84,7 +84,10 @@ pub fn demo_set() -> SetFile {
                 loop_start: 0.0,
                 loop_end: None,
                 choke: 0,
-                fx: PadFx { sends: sends(name), ..PadFx::default() },
+                fx: PadFx {
+                    sends: sends(name),
+                    ..PadFx::default()
+                },
                 line: 0,
             })
             .collect(),

@@ -160,8 +160,12 @@ pub struct Engine {
     order: Box<[u16]>,
     pads: Box<[Pad]>,
     pad_dsp: Box<[PadDsp]>,
-    /// Pad mix scratch and the two send buses, `max_block` stereo frames each.
+    /// One `max_block` stereo scratch buffer per voice slot: pads being shaped are mixed here.
     scratch: Box<[f32]>,
+    /// Pads being shaped in the current segment, with their scratch buffer index.
+    shaped: Box<[(u16, u16)]>,
+    /// Lane buffer for grouped EQ processing (`max_block` frames of 8 lanes).
+    lanes: Box<[crate::dsp::eq::Lanes]>,
     buses: [Box<[f32]>; 2],
     delay: Delay,
     reverb: Reverb,
@@ -234,7 +238,9 @@ impl Engine {
             order: vec![0u16; physical].into_boxed_slice(),
             pads: vec![Pad::default(); s.pads].into_boxed_slice(),
             pad_dsp: vec![PadDsp::new(s.sample_rate); s.pads].into_boxed_slice(),
-            scratch: block.clone(),
+            scratch: vec![0.0f32; 2 * s.max_block * physical].into_boxed_slice(),
+            shaped: vec![(0u16, 0u16); physical].into_boxed_slice(),
+            lanes: vec![[0.0f32; 8]; s.max_block].into_boxed_slice(),
             buses: [block.clone(), block],
             delay: Delay::new(s.sample_rate),
             reverb: Reverb::new(s.sample_rate),
@@ -641,6 +647,31 @@ impl Engine {
         }
     }
 
+    /// Runs the EQs of up to four pads side by side on their scratch buffers.
+    fn eq_group(&mut self, group: &[(u16, usize)], stride: usize, n: usize) {
+        match group.len() {
+            1 => self.eq_group_n::<1>(group, stride, n),
+            2 => self.eq_group_n::<2>(group, stride, n),
+            3 => self.eq_group_n::<3>(group, stride, n),
+            _ => self.eq_group_n::<4>(group, stride, n),
+        }
+    }
+
+    fn eq_group_n<const P: usize>(&mut self, group: &[(u16, usize)], stride: usize, n: usize) {
+        let ranges: [std::ops::Range<usize>; P] =
+            std::array::from_fn(|i| group[i].1 * stride..group[i].1 * stride + 2 * n);
+        let pads: [usize; P] = std::array::from_fn(|i| group[i].0 as usize);
+        // Pads in a group are distinct and their scratch buffers disjoint, so these succeed.
+        let (Ok(mut bufs), Ok(dsps)) = (
+            self.scratch.get_disjoint_mut(ranges),
+            self.pad_dsp.get_disjoint_mut(pads),
+        ) else {
+            return;
+        };
+        let mut eqs = dsps.map(|d| &mut d.eq);
+        crate::dsp::eq::process_group(&mut eqs, &mut bufs, &mut self.lanes);
+    }
+
     /// Renders frames `a..b` of the chunk `out`: voices grouped by pad (each pad through its EQ,
     /// filter and sends), then the send effects, phaser, master volume and limiter.
     fn render_segment(&mut self, out: &mut [f32], a: usize, b: usize, seg_start: u64) {
@@ -660,7 +691,10 @@ impl Engine {
         }
         let voices = &self.voices;
         self.order[..count].sort_unstable_by_key(|&i| voices[i as usize].pad);
-        let mut sent = false;
+        let stride = 2 * self.settings.max_block;
+        // Phase 1: each pad's voices go straight to the mix (transparent pads) or into a scratch
+        // buffer of their own (pads with EQ, filter or sends).
+        let mut shaped = 0;
         let mut g = 0;
         while g < count {
             let pad = self.voices[self.order[g] as usize].pad;
@@ -678,7 +712,10 @@ impl Engine {
             let target: &mut [f32] = if transparent {
                 out
             } else {
-                let t = &mut self.scratch[..2 * n];
+                let j = shaped;
+                self.shaped[shaped] = (pad, j as u16);
+                shaped += 1;
+                let t = &mut self.scratch[j * stride..j * stride + 2 * n];
                 t.fill(0.0);
                 t
             };
@@ -698,39 +735,66 @@ impl Engine {
                     self.smooth,
                 );
             }
-            if !transparent {
-                let dsp = &mut self.pad_dsp[pad as usize];
-                let mix = &mut self.scratch[..2 * n];
-                dsp.eq.process(mix);
-                dsp.filter.process(mix);
-                for (o, x) in out.iter_mut().zip(mix.iter()) {
-                    *o += *x;
+            g = end;
+        }
+        // Phase 2: EQs with steady knobs run four pads at a time; gliding ones one by one.
+        let mut group = [(0u16, 0usize); 4];
+        let mut in_group = 0;
+        for k in 0..shaped {
+            let (pad, j) = self.shaped[k];
+            let eq = &mut self.pad_dsp[pad as usize].eq;
+            if eq.is_flat() {
+                eq.process(&mut []);
+                continue;
+            }
+            if !eq.is_steady() {
+                eq.process(&mut self.scratch[j as usize * stride..j as usize * stride + 2 * n]);
+                continue;
+            }
+            group[in_group] = (pad, j as usize);
+            in_group += 1;
+            if in_group == 4 || k + 1 == shaped {
+                self.eq_group(&group[..in_group], stride, n);
+                in_group = 0;
+            }
+        }
+        if in_group > 0 {
+            self.eq_group(&group[..in_group], stride, n);
+        }
+        // Phase 3: filter, then into the mix and the send buses.
+        let mut sent = false;
+        for k in 0..shaped {
+            let (pad, j) = self.shaped[k];
+            let j = j as usize;
+            let dsp = &mut self.pad_dsp[pad as usize];
+            let mix = &mut self.scratch[j * stride..j * stride + 2 * n];
+            dsp.filter.process(mix);
+            for (o, x) in out.iter_mut().zip(mix.iter()) {
+                *o += *x;
+            }
+            for (bus, send) in self.buses.iter_mut().zip(dsp.sends.iter_mut()) {
+                if send.value == 0.0 && !send.is_moving() {
+                    continue;
                 }
-                for (bus, send) in self.buses.iter_mut().zip(dsp.sends.iter_mut()) {
-                    if send.value == 0.0 && !send.is_moving() {
-                        continue;
+                sent = true;
+                let bus = &mut bus[2 * a..2 * b];
+                let mut i = 0;
+                while i < n {
+                    let run = (n - i).min(send.run_len() as usize);
+                    let (v0, dv) = (send.value, send.step);
+                    for (k, (o, x)) in bus[2 * i..2 * (i + run)]
+                        .chunks_exact_mut(2)
+                        .zip(mix[2 * i..2 * (i + run)].chunks_exact(2))
+                        .enumerate()
+                    {
+                        let gain = v0 + dv * k as f32;
+                        o[0] += x[0] * gain;
+                        o[1] += x[1] * gain;
                     }
-                    sent = true;
-                    let bus = &mut bus[2 * a..2 * b];
-                    let mut i = 0;
-                    while i < n {
-                        let run = (n - i).min(send.run_len() as usize);
-                        let (v0, dv) = (send.value, send.step);
-                        for (k, (o, x)) in bus[2 * i..2 * (i + run)]
-                            .chunks_exact_mut(2)
-                            .zip(mix[2 * i..2 * (i + run)].chunks_exact(2))
-                            .enumerate()
-                        {
-                            let gain = v0 + dv * k as f32;
-                            o[0] += x[0] * gain;
-                            o[1] += x[1] * gain;
-                        }
-                        send.advance(run as u32);
-                        i += run;
-                    }
+                    send.advance(run as u32);
+                    i += run;
                 }
             }
-            g = end;
         }
         self.delay.process(&self.buses[0][2 * a..2 * b], out, !sent);
         self.reverb

@@ -28,6 +28,11 @@ pub trait FrameSource {
     fn len_frames(&self) -> usize;
     /// Frame `i` as `[left, right]`; `i` must be `< len_frames()`. Real-time safe.
     fn frame(&self, i: usize) -> [f32; 2];
+    /// Frame `i` without a bounds check. Real-time safe.
+    ///
+    /// # Safety
+    /// `i < len_frames()`.
+    unsafe fn frame_unchecked(&self, i: usize) -> [f32; 2];
 }
 
 /// 16-bit storage view.
@@ -43,6 +48,16 @@ impl FrameSource for I16Frames<'_> {
         self.0.len() / 2
     }
     #[inline(always)]
+    unsafe fn frame_unchecked(&self, i: usize) -> [f32; 2] {
+        // SAFETY: the caller guarantees i < len_frames(), so 2i+1 < len.
+        unsafe {
+            [
+                *self.0.get_unchecked(2 * i) as f32 * I16_SCALE,
+                *self.0.get_unchecked(2 * i + 1) as f32 * I16_SCALE,
+            ]
+        }
+    }
+    #[inline(always)]
     fn frame(&self, i: usize) -> [f32; 2] {
         let s = &self.0[2 * i..2 * i + 2];
         [s[0] as f32 * I16_SCALE, s[1] as f32 * I16_SCALE]
@@ -53,6 +68,16 @@ impl FrameSource for F32Frames<'_> {
     #[inline(always)]
     fn len_frames(&self) -> usize {
         self.0.len() / 2
+    }
+    #[inline(always)]
+    unsafe fn frame_unchecked(&self, i: usize) -> [f32; 2] {
+        // SAFETY: the caller guarantees i < len_frames(), so 2i+1 < len.
+        unsafe {
+            [
+                *self.0.get_unchecked(2 * i),
+                *self.0.get_unchecked(2 * i + 1),
+            ]
+        }
     }
     #[inline(always)]
     fn frame(&self, i: usize) -> [f32; 2] {

@@ -13,11 +13,44 @@ use symphonia::core::meta::MetadataOptions;
 
 use super::error::SampleError;
 
+/// Decoded sample data: 16-bit sources stay 16-bit (no float round trip).
+#[derive(Debug, Clone)]
+pub enum Pcm {
+    /// 16-bit (or narrower) integer PCM.
+    I16(Vec<i16>),
+    /// Everything else, as float.
+    F32(Vec<f32>),
+}
+
+impl Pcm {
+    fn len(&self) -> usize {
+        match self {
+            Pcm::I16(v) => v.len(),
+            Pcm::F32(v) => v.len(),
+        }
+    }
+
+    fn truncate(&mut self, n: usize) {
+        match self {
+            Pcm::I16(v) => v.truncate(n),
+            Pcm::F32(v) => v.truncate(n),
+        }
+    }
+
+    /// The samples as float (`i16 / 32768`).
+    pub fn into_f32(self) -> Vec<f32> {
+        match self {
+            Pcm::I16(v) => v.into_iter().map(|s| s as f32 / 32768.0).collect(),
+            Pcm::F32(v) => v,
+        }
+    }
+}
+
 /// Decoded audio as it was in the file.
 #[derive(Debug, Clone)]
 pub struct Decoded {
     /// Interleaved samples, `channels` per frame.
-    pub samples: Vec<f32>,
+    pub samples: Pcm,
     /// Channels per frame.
     pub channels: usize,
     /// Sample rate in Hz.
@@ -87,8 +120,10 @@ pub fn decode_file(path: &Path) -> Result<Decoded, SampleError> {
         .make_audio_decoder(&params, &AudioDecoderOptions::default())
         .map_err(unsupported)?;
 
-    let mut samples: Vec<f32> = Vec::new();
+    let mut floats: Vec<f32> = Vec::new();
+    let mut ints: Vec<i16> = Vec::new();
     let mut packet_buf: Vec<f32> = Vec::new();
+    let mut packet_ints: Vec<i16> = Vec::new();
     let mut channels = params.channels.as_ref().map(|c| c.count()).unwrap_or(0);
     let mut rate = params.sample_rate.unwrap_or(0);
     let mut sixteen_bit = params.bits_per_sample.is_some_and(|b| b <= 16);
@@ -113,15 +148,28 @@ pub fn decode_file(path: &Path) -> Result<Decoded, SampleError> {
                 let spec = buf.spec();
                 channels = spec.channels().count();
                 rate = spec.rate();
-                sixteen_bit = matches!(
+                let narrow = matches!(
                     buf,
                     GenericAudioBufferRef::S16(_)
                         | GenericAudioBufferRef::S8(_)
                         | GenericAudioBufferRef::U8(_)
                         | GenericAudioBufferRef::U16(_)
                 );
-                buf.copy_to_vec_interleaved(&mut packet_buf);
-                samples.extend_from_slice(&packet_buf);
+                if good_packets == 0 {
+                    sixteen_bit = narrow;
+                }
+                if sixteen_bit && narrow {
+                    buf.copy_to_vec_interleaved(&mut packet_ints);
+                    ints.extend_from_slice(&packet_ints);
+                } else {
+                    if sixteen_bit {
+                        // The format changed mid-stream: continue in float.
+                        floats = ints.drain(..).map(|s| s as f32 / 32768.0).collect();
+                        sixteen_bit = false;
+                    }
+                    buf.copy_to_vec_interleaved(&mut packet_buf);
+                    floats.extend_from_slice(&packet_buf);
+                }
                 good_packets += 1;
             }
             Err(SymError::DecodeError(e)) => last_error = Some(e.to_string()),
@@ -141,6 +189,11 @@ pub fn decode_file(path: &Path) -> Result<Decoded, SampleError> {
     if channels == 0 || rate == 0 {
         return Err(corrupt("missing channel count or sample rate".into()));
     }
+    let mut samples = if sixteen_bit {
+        Pcm::I16(ints)
+    } else {
+        Pcm::F32(floats)
+    };
     if samples.len() < channels {
         return Err(SampleError::Empty { path: path.into() });
     }
@@ -157,6 +210,16 @@ pub fn decode_file(path: &Path) -> Result<Decoded, SampleError> {
         rate,
         sixteen_bit,
     })
+}
+
+/// Converts 16-bit mono or stereo to interleaved stereo without leaving 16 bits; other layouts
+/// return `None` (they need the float downmix).
+pub fn to_stereo_i16(samples: Vec<i16>, channels: usize) -> Result<Vec<i16>, Vec<i16>> {
+    match channels {
+        1 => Ok(samples.iter().flat_map(|&s| [s, s]).collect()),
+        2 => Ok(samples),
+        _ => Err(samples),
+    }
 }
 
 /// Converts any channel layout to interleaved stereo: mono is copied to both sides, stereo kept,

@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use super::buffer::SampleBuffer;
-use super::decode::{decode_file, to_stereo};
+use super::decode::{Pcm, decode_file, to_stereo, to_stereo_i16};
 use super::error::SampleError;
 use super::resample::resample_stereo;
 
@@ -61,27 +61,43 @@ pub fn load_source(source: &SampleSource, rate: u32) -> Result<SampleBuffer, Sam
 /// are stored as 16-bit (rounding error after resampling at most half an LSB, −96 dBFS).
 pub fn load_file(path: &std::path::Path, rate: u32) -> Result<SampleBuffer, SampleError> {
     let decoded = decode_file(path)?;
-    let stereo = to_stereo(&decoded.samples, decoded.channels);
-    let stereo =
-        resample_stereo(stereo, decoded.rate, rate).map_err(|reason| SampleError::Resample {
-            path: path.into(),
-            from: decoded.rate,
-            to: rate,
-            reason,
-        })?;
+    let name = path.display().to_string();
+    let (channels, from) = (decoded.channels, decoded.rate);
+    // 16-bit mono/stereo already at the output rate: straight into storage.
+    let samples = match decoded.samples {
+        Pcm::I16(ints) if from == rate => match to_stereo_i16(ints, channels) {
+            Ok(stereo) => return Ok(SampleBuffer::from_i16(name, rate, stereo)),
+            Err(ints) => Pcm::I16(ints),
+        },
+        other => other,
+    };
+    let sixteen_bit = matches!(samples, Pcm::I16(_));
+    let stereo = to_stereo(&samples.into_f32(), channels);
+    let stereo = resample_stereo(stereo, from, rate).map_err(|reason| SampleError::Resample {
+        path: path.into(),
+        from,
+        to: rate,
+        reason,
+    })?;
     if stereo.len() < 2 {
         return Err(SampleError::Empty { path: path.into() });
     }
-    let name = path.display().to_string();
-    if decoded.sixteen_bit {
-        let ints = stereo
-            .iter()
-            .map(|&s| (s * 32768.0).round().clamp(-32768.0, 32767.0) as i16)
-            .collect();
-        Ok(SampleBuffer::from_i16(name, rate, ints))
+    if sixteen_bit {
+        Ok(SampleBuffer::from_i16(
+            name,
+            rate,
+            stereo.iter().map(|&s| to_i16(s)).collect(),
+        ))
     } else {
         Ok(SampleBuffer::from_f32(name, rate, stereo))
     }
+}
+
+/// Rounds a float sample to 16 bits (to nearest, saturating); branch-free, no libm call.
+#[inline]
+pub fn to_i16(s: f32) -> i16 {
+    let v = s * 32768.0;
+    (v + 0.5f32.copysign(v)).clamp(-32768.0, 32767.0) as i16
 }
 
 /// Loads every distinct source once, on up to `threads` worker threads (0 = all cores).

@@ -1,0 +1,3 @@
+//! Benchmark support: the standard scene. The measuring itself is in the CLI (`padlooper bench`).
+
+pub mod scene;

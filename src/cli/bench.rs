@@ -1,0 +1,299 @@
+//! `padlooper bench`: loads the standard scene and measures rendering speed and memory.
+
+use std::io::{IsTerminal, Write};
+use std::path::PathBuf;
+use std::time::Instant;
+
+use crate::bench::scene::{self, RATE};
+use crate::config::SetFile;
+use crate::control::set_loader::{engine_settings, load_set};
+use crate::engine::Engine;
+use crate::engine::command::{Command, FxParam, PadId, SendBus, Timed};
+
+/// Options of `padlooper bench`.
+pub struct BenchArgs {
+    pub files: Option<PathBuf>,
+    pub voices: usize,
+    pub seconds: f64,
+    pub block: usize,
+    pub long: bool,
+    pub json: bool,
+}
+
+/// A one-line progress bar on stderr (only when it is a terminal).
+struct Progress {
+    label: &'static str,
+    on: bool,
+}
+
+impl Progress {
+    fn new(label: &'static str) -> Self {
+        Self {
+            label,
+            on: std::io::stderr().is_terminal(),
+        }
+    }
+    fn show(&self, done: usize, total: usize) {
+        if self.on && total > 0 {
+            let w = 30 * done / total;
+            eprint!(
+                "\r{:<10} [{}{}] {:>3}%",
+                self.label,
+                "#".repeat(w),
+                " ".repeat(30 - w),
+                100 * done / total
+            );
+            let _ = std::io::stderr().flush();
+        }
+    }
+    fn done(&self) {
+        if self.on {
+            eprint!("\r{}\r", " ".repeat(60));
+        }
+    }
+}
+
+/// Results of one rendering pass.
+struct Pass {
+    name: &'static str,
+    rtf: f64,
+    p50: f64,
+    p99: f64,
+    p999: f64,
+    max: f64,
+    over_budget: usize,
+    blocks: usize,
+    budget_us: f64,
+    peak: f32,
+}
+
+fn percentile(sorted: &[f64], p: f64) -> f64 {
+    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[i.min(sorted.len() - 1)]
+}
+
+/// Peak resident set size in bytes (Linux `VmHWM`), if known.
+fn peak_rss() -> Option<u64> {
+    let s = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = s.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kb * 1024)
+}
+
+fn render_pass(
+    name: &'static str,
+    set: &SetFile,
+    handle_setup: impl Fn(&mut crate::engine::EngineHandle),
+    args: &BenchArgs,
+) -> anyhow::Result<(Pass, f64, (usize, usize), usize)> {
+    let (mut engine, mut handle) =
+        Engine::new(engine_settings(set, RATE)).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let progress = Progress::new("loading");
+    let t0 = Instant::now();
+    let report = load_set(set, &mut handle, 0, &|d, t| progress.show(d, t));
+    let load_s = t0.elapsed().as_secs_f64();
+    progress.done();
+    if let Some(e) = report.errors.first() {
+        anyhow::bail!("{e}");
+    }
+    for spec in &set.pads {
+        handle
+            .send(Timed {
+                at: 0,
+                cmd: Command::Press(spec.id as PadId),
+            })
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+    }
+    handle_setup(&mut handle);
+    let frames = (args.seconds * RATE as f64) as usize;
+    let blocks = frames / args.block;
+    let mut buf = vec![0.0f32; 2 * args.block];
+    let mut times = Vec::with_capacity(blocks);
+    let mut peak = 0.0f32;
+    let progress = Progress::new(name);
+    crate::dsp::denormal::flush_denormals();
+    let start = Instant::now();
+    for b in 0..blocks {
+        let t = Instant::now();
+        engine.process(&mut buf);
+        times.push(t.elapsed().as_secs_f64() * 1e6);
+        peak = buf.iter().fold(peak, |m, s| m.max(s.abs()));
+        if b % 512 == 0 {
+            handle.drain_events();
+            progress.show(b, blocks);
+        }
+    }
+    let wall = start.elapsed().as_secs_f64();
+    progress.done();
+    let active = engine
+        .stats()
+        .active_voices
+        .load(std::sync::atomic::Ordering::Relaxed) as usize;
+    let budget_us = args.block as f64 / RATE as f64 * 1e6;
+    let over_budget = times.iter().filter(|&&t| t > budget_us).count();
+    times.sort_by(|a, b| a.total_cmp(b));
+    let pass = Pass {
+        name,
+        rtf: (blocks * args.block) as f64 / RATE as f64 / wall,
+        p50: percentile(&times, 0.5),
+        p99: percentile(&times, 0.99),
+        p999: percentile(&times, 0.999),
+        max: *times.last().unwrap_or(&0.0),
+        over_budget,
+        blocks,
+        budget_us,
+        peak,
+    };
+    Ok((pass, load_s, report.memory, active))
+}
+
+pub fn bench(args: BenchArgs) -> anyhow::Result<i32> {
+    if !(1..=512).contains(&args.voices) {
+        anyhow::bail!("--voices must be 1..=512");
+    }
+    if !(16..=8192).contains(&args.block) {
+        anyhow::bail!("--block must be 16..=8192 frames");
+    }
+    if !(args.seconds > 0.0 && args.seconds <= 3600.0) {
+        anyhow::bail!("--seconds must be between 0 and 3600");
+    }
+    let loop_seconds = if args.long { 300.0 } else { 30.0 };
+    let dir = match &args.files {
+        Some(d) => {
+            for i in 0..args.voices {
+                let p = d.join(scene::file_name(i));
+                if !p.exists() {
+                    anyhow::bail!(
+                        "{} is missing (--files needs loop_000.wav .. loop_{:03}.wav)",
+                        p.display(),
+                        args.voices - 1
+                    );
+                }
+            }
+            d.clone()
+        }
+        None => {
+            let d = std::env::temp_dir().join(format!("padlooper-bench-{}s", loop_seconds as u32));
+            let progress = Progress::new("generating");
+            scene::ensure_files(&d, args.voices, loop_seconds, &|a, b| progress.show(a, b))
+                .map_err(|e| {
+                    anyhow::anyhow!("cannot write benchmark files to {}: {e}", d.display())
+                })?;
+            progress.done();
+            d
+        }
+    };
+    std::fs::write(dir.join("scene.toml"), scene::scene_toml(args.voices)).ok();
+    std::fs::write(dir.join("scene.txt"), scene::scene_script(args.voices)).ok();
+    let set = scene::scene_set(&dir, args.voices);
+
+    // Pass 1: plain playback (EQ flat), 2: the standard scene, 3: scene plus effects.
+    let mut flat = set.clone();
+    for p in flat.pads.iter_mut() {
+        p.fx.eq = [0.5; 3];
+    }
+    let (plain, _, _, _) = render_pass("plain", &flat, |_| {}, &args)?;
+    let (standard, load_s, memory, active) = render_pass("scene", &set, |_| {}, &args)?;
+    let voices = args.voices;
+    let (fx, _, _, _) = render_pass(
+        "effects",
+        &set,
+        |h| {
+            for p in 0..voices {
+                let _ = h.command(Command::PadSend(p as PadId, SendBus::Delay, 0.2));
+                let _ = h.command(Command::PadSend(p as PadId, SendBus::Reverb, 0.2));
+            }
+            let _ = h.command(Command::Fx(FxParam::PhaserMix, 0.5));
+        },
+        &args,
+    )?;
+    let rss = peak_rss();
+    let raw = memory.1;
+    let audio_s = args.seconds;
+    // Per-voice cost of the EQ: extra wall time per voice per second of audio.
+    let eq_cost_us = (1.0 / standard.rtf - 1.0 / plain.rtf) * 1e6 / voices as f64;
+    let fx_cost_us = (1.0 / fx.rtf - 1.0 / standard.rtf) * 1e6;
+    if args.json {
+        let pass_json = |p: &Pass| {
+            format!(
+                r#"{{"name":"{}","realtime_factor":{:.2},"block_us":{{"p50":{:.2},"p99":{:.2},"p999":{:.2},"max":{:.2}}},"block_budget_pct":{{"p50":{:.3},"p99":{:.3},"p999":{:.3},"max":{:.3}}},"blocks":{},"blocks_over_budget":{},"peak":{:.4}}}"#,
+                p.name,
+                p.rtf,
+                p.p50,
+                p.p99,
+                p.p999,
+                p.max,
+                100.0 * p.p50 / p.budget_us,
+                100.0 * p.p99 / p.budget_us,
+                100.0 * p.p999 / p.budget_us,
+                100.0 * p.max / p.budget_us,
+                p.blocks,
+                p.over_budget,
+                p.peak
+            )
+        };
+        println!(
+            r#"{{"voices":{},"loop_seconds":{},"seconds":{},"block":{},"rate":{},"load_seconds":{:.3},"active_voices":{},"sample_bytes":{},"float32_bytes":{},"peak_rss_bytes":{},"eq_cost_us_per_voice_second":{:.2},"effects_cost_us_per_second":{:.2},"key_lock":"not implemented","passes":[{},{},{}]}}"#,
+            voices,
+            loop_seconds,
+            audio_s,
+            args.block,
+            RATE,
+            load_s,
+            active,
+            memory.0,
+            raw,
+            rss.map_or("null".into(), |r| r.to_string()),
+            eq_cost_us,
+            fx_cost_us,
+            pass_json(&plain),
+            pass_json(&standard),
+            pass_json(&fx)
+        );
+        return Ok(0);
+    }
+    println!(
+        "padlooper bench: {voices} voices, {loop_seconds:.0}-s loops, {audio_s} s at {RATE} Hz, block {} ({:.0} us budget)",
+        args.block, standard.budget_us
+    );
+    println!("files: {}", dir.display());
+    println!("load (decode + resample + publish): {load_s:.2} s; {active} voices playing");
+    println!(
+        "sample memory: {:.1} MB held vs {:.1} MB as float32 ({:.0}%)",
+        memory.0 as f64 / 1e6,
+        raw as f64 / 1e6,
+        100.0 * memory.0 as f64 / raw.max(1) as f64
+    );
+    if let Some(r) = rss {
+        println!("peak RSS: {:.1} MB", r as f64 / 1e6);
+    }
+    println!(
+        "{:<9} {:>8} {:>22} {:>22} {:>22} {:>22} {:>6}",
+        "pass", "x RT", "p50 us (% budget)", "p99", "p99.9", "max", "over"
+    );
+    for p in [&plain, &standard, &fx] {
+        let cell = |us: f64| format!("{us:.1} ({:.2}%)", 100.0 * us / p.budget_us);
+        println!(
+            "{:<9} {:>8.1} {:>22} {:>22} {:>22} {:>22} {:>6}",
+            p.name,
+            p.rtf,
+            cell(p.p50),
+            cell(p.p99),
+            cell(p.p999),
+            cell(p.max),
+            p.over_budget
+        );
+    }
+    println!(
+        "passes: plain = EQ flat; scene = the standard scene; effects = scene + delay/reverb sends 0.2 + phaser"
+    );
+    println!(
+        "EQ cost: {eq_cost_us:.1} us per voice per second of audio; effects: {fx_cost_us:.0} us per second of audio"
+    );
+    println!("key lock: not implemented yet (no key-lock figures)");
+    let over: usize = [&plain, &standard, &fx].iter().map(|p| p.over_budget).sum();
+    if over > 0 {
+        println!("WARNING: {over} blocks exceeded their time budget");
+    }
+    Ok(0)
+}
