@@ -75,7 +75,12 @@ pub fn render_loop(i: usize, seconds: f64) -> Vec<i16> {
             p.1 = s;
         }
         let t_in_beat = (n % beat) as f64 / RATE as f64;
-        let env = (-t_in_beat / 0.04).exp() * if (n / beat + i).is_multiple_of(4) { 1.0 } else { 0.5 };
+        let env = (-t_in_beat / 0.04).exp()
+            * if (n / beat + i).is_multiple_of(4) {
+                1.0
+            } else {
+                0.5
+            };
         let mut frame = [0i16; 2];
         for ch in 0..2 {
             seed ^= seed << 13;

@@ -302,15 +302,7 @@ pub fn process_group(eqs: &mut [&mut ThreeBandEq], bufs: &mut [&mut [f32]], lane
             x[2 * i + 1] = fr[1];
         }
     }
-    match n {
-        0 => {}
-        1 => lane_cascade::<1>(&c, &mut z, lanes),
-        2 => lane_cascade::<2>(&c, &mut z, lanes),
-        3 => lane_cascade::<3>(&c, &mut z, lanes),
-        4 => lane_cascade::<4>(&c, &mut z, lanes),
-        5 => lane_cascade::<5>(&c, &mut z, lanes),
-        _ => lane_cascade::<6>(&c, &mut z, lanes),
-    }
+    run_lanes(n, &c, &mut z, lanes);
     for (i, buf) in bufs.iter_mut().enumerate().take(p) {
         for (x, fr) in lanes.iter().zip(buf.chunks_exact_mut(2)) {
             fr[0] = x[2 * i];
@@ -325,6 +317,42 @@ pub fn process_group(eqs: &mut [&mut ThreeBandEq], bufs: &mut [&mut [f32]], lane
             }
         }
         eqs[i].scatter(&stages[i]);
+    }
+}
+
+/// Dispatches the lane cascade: with AVX on x86-64 CPUs that have it (one 8-lane register per
+/// operation), otherwise the baseline build. Real-time safe (the CPU check is a cached flag).
+fn run_lanes(n: usize, c: &[LaneCoeffs; 6], z: &mut [[Lanes; 2]; 6], lanes: &mut [Lanes]) {
+    #[cfg(target_arch = "x86_64")]
+    if std::is_x86_feature_detected!("avx") {
+        // SAFETY: the CPU supports AVX (checked just above).
+        unsafe { run_lanes_avx(n, c, z, lanes) };
+        return;
+    }
+    run_lanes_generic(n, c, z, lanes);
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx")]
+unsafe fn run_lanes_avx(
+    n: usize,
+    c: &[LaneCoeffs; 6],
+    z: &mut [[Lanes; 2]; 6],
+    lanes: &mut [Lanes],
+) {
+    run_lanes_generic(n, c, z, lanes);
+}
+
+#[inline(always)]
+fn run_lanes_generic(n: usize, c: &[LaneCoeffs; 6], z: &mut [[Lanes; 2]; 6], lanes: &mut [Lanes]) {
+    match n {
+        0 => {}
+        1 => lane_cascade::<1>(c, z, lanes),
+        2 => lane_cascade::<2>(c, z, lanes),
+        3 => lane_cascade::<3>(c, z, lanes),
+        4 => lane_cascade::<4>(c, z, lanes),
+        5 => lane_cascade::<5>(c, z, lanes),
+        _ => lane_cascade::<6>(c, z, lanes),
     }
 }
 

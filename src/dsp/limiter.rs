@@ -20,7 +20,11 @@ pub struct Limiter {
     release: f32,
     window: usize,
     delay: Box<[f32]>,
-    mins: Box<[f32]>,
+    /// Monotonic deque (ring) of `(sample number, gain)` for the sliding-window minimum.
+    deque: Box<[(u64, f32)]>,
+    head: usize,
+    len: usize,
+    count: u64,
     avg: Box<[f32]>,
     pos: usize,
     dpos: usize,
@@ -39,7 +43,10 @@ impl Limiter {
             release: 1.0 - (-1.0 / (RELEASE_MS / 1000.0 * rate as f32)).exp(),
             window,
             delay: vec![0.0; 2 * (window - 1)].into_boxed_slice(),
-            mins: vec![1.0; window].into_boxed_slice(),
+            deque: vec![(0, 1.0); window].into_boxed_slice(),
+            head: 0,
+            len: 0,
+            count: 0,
             avg: vec![1.0; window].into_boxed_slice(),
             pos: 0,
             dpos: 0,
@@ -64,6 +71,26 @@ impl Limiter {
         std::mem::replace(&mut self.min_gain, 1.0)
     }
 
+    /// Pushes `g` and returns the minimum of the last `window` values pushed (values not yet
+    /// pushed count as 1). O(1) amortised, no allocation. Real-time safe.
+    #[inline]
+    fn window_min(&mut self, g: f32) -> f32 {
+        let cap = self.deque.len();
+        // Drop values that can never be the minimum again (not smaller than the new one).
+        while self.len > 0 && self.deque[(self.head + self.len - 1) % cap].1 >= g {
+            self.len -= 1;
+        }
+        self.deque[(self.head + self.len) % cap] = (self.count, g);
+        self.len += 1;
+        // Drop the front once it has left the window.
+        if self.count - self.deque[self.head].0 >= cap as u64 {
+            self.head = (self.head + 1) % cap;
+            self.len -= 1;
+        }
+        self.count += 1;
+        self.deque[self.head].1
+    }
+
     /// Limits interleaved stereo in place. Real-time safe.
     pub fn process(&mut self, buf: &mut [f32]) {
         let w = self.window;
@@ -73,8 +100,7 @@ impl Limiter {
             let need = if peak > c { c / peak } else { 1.0 };
             self.g1 = need.min(self.g1 + (1.0 - self.g1) * self.release);
             let slot = self.pos;
-            self.mins[slot] = self.g1;
-            let g2 = self.mins.iter().fold(1.0f32, |m, &v| m.min(v));
+            let g2 = self.window_min(self.g1);
             self.sum += g2 as f64 - self.avg[slot] as f64;
             self.avg[slot] = g2;
             if slot == 0 {
@@ -100,6 +126,21 @@ impl Limiter {
 #[cfg(test)]
 mod tests {
     use super::Limiter;
+
+    #[test]
+    fn sliding_minimum_matches_a_naive_scan() {
+        let mut l = Limiter::new(48_000);
+        let w = l.window;
+        let values: Vec<f32> = (0..5000)
+            .map(|i| (((i * 7919) % 1009) as f32 / 1009.0).powi(2))
+            .collect();
+        for (i, &v) in values.iter().enumerate() {
+            let got = l.window_min(v);
+            let from = (i + 1).saturating_sub(w);
+            let want = values[from..=i].iter().fold(f32::MAX, |m, &x| m.min(x));
+            assert_eq!(got, want, "at {i}");
+        }
+    }
 
     #[test]
     fn holds_the_ceiling_and_passes_quiet_audio_unchanged() {

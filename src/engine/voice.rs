@@ -1,6 +1,6 @@
 //! One playing instance of a pad's sample: varispeed read head, loop handling, declick envelope.
 
-use crate::dsp::interp::hermite;
+use crate::dsp::interp::{hermite, hermite2};
 use crate::dsp::ramp::Ramp;
 use crate::sample::buffer::FrameSource;
 
@@ -255,6 +255,30 @@ impl Voice {
             self.render_checked(src, out, step);
             return;
         }
+        #[cfg(target_arch = "x86_64")]
+        if std::is_x86_feature_detected!("avx2") {
+            // SAFETY: the CPU supports AVX2 (checked just above); bounds were checked above.
+            unsafe { self.fast_loop_avx2(src, out, step) };
+            return;
+        }
+        // SAFETY: bounds were checked above.
+        unsafe { self.fast_loop(src, out, step) };
+    }
+
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2")]
+    unsafe fn fast_loop_avx2<S: FrameSource>(&self, src: &S, out: &mut [f32], step: f64) {
+        // SAFETY: forwarded precondition of `fast_loop`.
+        unsafe { self.fast_loop(src, out, step) };
+    }
+
+    /// The inner loop proper.
+    ///
+    /// # Safety
+    /// For every output frame k, the read head `pos + k·step` must satisfy
+    /// `1 <= floor(pos + k·step)` and `floor(pos + k·step) + 2 < src.len_frames()`.
+    #[inline(always)]
+    unsafe fn fast_loop<S: FrameSource>(&self, src: &S, out: &mut [f32], step: f64) {
         let (e0, de) = (self.env.value, self.env.step);
         let (g0, dg) = (self.gain.value, self.gain.step);
         // 32.32 fixed-point read head: exact enough (2^-32 frame) and cheap to split.
@@ -264,19 +288,13 @@ impl Voice {
         for (k, o) in out.chunks_exact_mut(2).enumerate() {
             let idx = (p >> 32) as usize;
             let t = (p & 0xFFFF_FFFF) as f32 * (1.0 / ONE as f32);
-            // SAFETY: first - 1 <= idx - 1 and idx + 2 <= last + 2 < len_frames (checked above).
-            let (a, b, c, d) = unsafe {
-                (
-                    src.frame_unchecked(idx - 1),
-                    src.frame_unchecked(idx),
-                    src.frame_unchecked(idx + 1),
-                    src.frame_unchecked(idx + 2),
-                )
-            };
+            // SAFETY: guaranteed by this function's precondition.
+            let w = unsafe { src.window4_unchecked(idx) };
             let kf = k as f32;
             let g = (e0 + de * kf) * (g0 + dg * kf);
-            o[0] += hermite(a[0], b[0], c[0], d[0], t) * g;
-            o[1] += hermite(a[1], b[1], c[1], d[1], t) * g;
+            let [l, r] = hermite2(&w, t);
+            o[0] += l * g;
+            o[1] += r * g;
             p += dp;
         }
     }

@@ -28,11 +28,12 @@ pub trait FrameSource {
     fn len_frames(&self) -> usize;
     /// Frame `i` as `[left, right]`; `i` must be `< len_frames()`. Real-time safe.
     fn frame(&self, i: usize) -> [f32; 2];
-    /// Frame `i` without a bounds check. Real-time safe.
+    /// Frames `i - 1 ..= i + 2` interleaved (`[l, r, l, r, ...]`), without bounds checks.
+    /// Real-time safe.
     ///
     /// # Safety
-    /// `i < len_frames()`.
-    unsafe fn frame_unchecked(&self, i: usize) -> [f32; 2];
+    /// `1 <= i` and `i + 2 < len_frames()`.
+    unsafe fn window4_unchecked(&self, i: usize) -> [f32; 8];
 }
 
 /// 16-bit storage view.
@@ -48,14 +49,12 @@ impl FrameSource for I16Frames<'_> {
         self.0.len() / 2
     }
     #[inline(always)]
-    unsafe fn frame_unchecked(&self, i: usize) -> [f32; 2] {
-        // SAFETY: the caller guarantees i < len_frames(), so 2i+1 < len.
-        unsafe {
-            [
-                *self.0.get_unchecked(2 * i) as f32 * I16_SCALE,
-                *self.0.get_unchecked(2 * i + 1) as f32 * I16_SCALE,
-            ]
-        }
+    unsafe fn window4_unchecked(&self, i: usize) -> [f32; 8] {
+        // SAFETY: the caller guarantees samples 2(i-1) ..= 2(i+2)+1 exist.
+        let w: [i16; 8] = unsafe {
+            std::ptr::read_unaligned(self.0.as_ptr().add(2 * (i - 1)) as *const [i16; 8])
+        };
+        w.map(|v| v as f32 * I16_SCALE)
     }
     #[inline(always)]
     fn frame(&self, i: usize) -> [f32; 2] {
@@ -70,14 +69,9 @@ impl FrameSource for F32Frames<'_> {
         self.0.len() / 2
     }
     #[inline(always)]
-    unsafe fn frame_unchecked(&self, i: usize) -> [f32; 2] {
-        // SAFETY: the caller guarantees i < len_frames(), so 2i+1 < len.
-        unsafe {
-            [
-                *self.0.get_unchecked(2 * i),
-                *self.0.get_unchecked(2 * i + 1),
-            ]
-        }
+    unsafe fn window4_unchecked(&self, i: usize) -> [f32; 8] {
+        // SAFETY: the caller guarantees samples 2(i-1) ..= 2(i+2)+1 exist.
+        unsafe { std::ptr::read_unaligned(self.0.as_ptr().add(2 * (i - 1)) as *const [f32; 8]) }
     }
     #[inline(always)]
     fn frame(&self, i: usize) -> [f32; 2] {
