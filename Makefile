@@ -6,7 +6,7 @@ APT_PACKAGES := libasound2-dev libclang-dev pkg-config g++ make
 RUST_MIN     := 1.88
 CARGO        ?= $(shell command -v cargo 2>/dev/null || echo $(HOME)/.cargo/bin/cargo)
 
-.PHONY: all deps apt rust build demo test lint clean
+.PHONY: all deps apt rust build demo test lint bench clean
 
 all: build
 
@@ -46,6 +46,9 @@ lint: deps
 
 test: deps lint
 	$(CARGO) test
+
+bench: build
+	./target/release/padlooper bench
 
 clean:
 	$(CARGO) clean

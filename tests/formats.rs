@@ -126,3 +126,31 @@ fn resampling_keeps_pitch_and_length() {
     let buf = load_file(&p, 48_000).unwrap();
     check_sine(&buf, 0.5, 0.5);
 }
+
+#[test]
+fn sixteen_bit_storage_is_lossless_and_resampling_error_is_half_an_lsb() {
+    let dir = tmp();
+    // At the output rate: the stored samples are the file's samples, bit for bit.
+    let p = path(&dir, "s48.wav");
+    write_wav(&p, 16, false, 2, 48_000);
+    let buf = load_file(&p, 48_000).unwrap();
+    let mut r = hound::WavReader::open(&p).unwrap();
+    let file: Vec<i16> = r.samples::<i16>().map(|s| s.unwrap()).collect();
+    for (i, fr) in file.chunks_exact(2).enumerate() {
+        assert_eq!(buf.frame(i), [fr[0] as f32 / 32768.0, fr[1] as f32 / 32768.0]);
+    }
+    // Resampled: storing the float result as 16 bits rounds by at most half a step.
+    let p = path(&dir, "s44.wav");
+    write_wav(&p, 16, false, 2, 44_100);
+    let stored = load_file(&p, 48_000).unwrap();
+    let decoded = padlooper::sample::decode::decode_file(&p).unwrap();
+    let float = padlooper::sample::resample::resample_stereo(decoded.samples.into_f32(), 44_100, 48_000).unwrap();
+    assert_eq!(stored.frames(), float.len() / 2);
+    let worst = (0..stored.frames())
+        .flat_map(|i| {
+            let f = stored.frame(i);
+            [(f[0] - float[2 * i]).abs(), (f[1] - float[2 * i + 1]).abs()]
+        })
+        .fold(0.0f32, f32::max);
+    assert!(worst <= 0.5 / 32768.0 + 1e-9, "worst error {worst}");
+}

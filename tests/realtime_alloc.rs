@@ -256,3 +256,34 @@ fn demo_and_bench_style_scenes_do_not_allocate() {
     assert_eq!(violations, 0);
     assert!(engine.stats().active_voices.load(Ordering::Relaxed) >= 5);
 }
+
+#[test]
+fn the_benchmark_scene_renders_without_allocation() {
+    let dir = tempfile::tempdir().unwrap();
+    padlooper::bench::scene::ensure_files(dir.path(), 50, 2.0, &|_, _| {}).unwrap();
+    let set = padlooper::bench::scene::scene_set(dir.path(), 50);
+    let settings = padlooper::control::set_loader::engine_settings(&set, 48_000);
+    let (mut engine, mut handle) = Engine::new(settings).unwrap();
+    let report = padlooper::control::set_loader::load_set(&set, &mut handle, 0, &|_, _| {});
+    assert!(report.errors.is_empty(), "{:?}", report.errors);
+    for spec in &set.pads {
+        handle.command(Command::Press(spec.id as u16)).unwrap();
+    }
+    // With effects too, and knobs moving (gliding EQs take the one-pad path).
+    for p in 0..50u16 {
+        handle.command(Command::PadSend(p, SendBus::Delay, 0.2)).unwrap();
+        handle.command(Command::PadSend(p, SendBus::Reverb, 0.2)).unwrap();
+    }
+    handle.command(Command::Fx(FxParam::PhaserMix, 0.5)).unwrap();
+    let mut buf = vec![0.0f32; 2 * 256];
+    let mut violations = 0;
+    for block in 0..1_000u16 {
+        if block % 50 == 0 {
+            handle.command(Command::PadEq(block % 50, 0, (block % 7) as f32 / 7.0)).unwrap();
+            handle.command(Command::PadFilter(block % 50, 0.3)).unwrap();
+        }
+        violations += guarded(&mut engine, &mut buf);
+    }
+    assert_eq!(violations, 0);
+    assert_eq!(engine.stats().active_voices.load(Ordering::Relaxed), 50);
+}
