@@ -10,4 +10,5 @@ pub mod control;
 pub mod demo;
 pub mod dsp;
 pub mod engine;
+pub mod midi;
 pub mod sample;

@@ -16,7 +16,14 @@ fn voice_parameters_follow_the_scene_definition() {
         let want_gain = 0.4 + 0.5 * frac(i as f64 * (1.0 - phi));
         assert!((speed as f64 - want_speed).abs() < 1e-6);
         assert!((gain as f64 - want_gain).abs() < 1e-6);
-        assert_eq!(eq, [[6.0, -4.0, 3.0, -6.0, 4.0][i % 5], [-3.0, 5.0, -6.0, 2.0][i % 4], [4.0, -5.0, 6.0][i % 3]]);
+        assert_eq!(
+            eq,
+            [
+                [6.0, -4.0, 3.0, -6.0, 4.0][i % 5],
+                [-3.0, 5.0, -6.0, 2.0][i % 4],
+                [4.0, -5.0, 6.0][i % 3]
+            ]
+        );
     }
     let (s0, g0, _) = scene::voice_params(0);
     assert!((s0 - 0.8409).abs() < 1e-4 && (g0 - 0.4).abs() < 1e-6);
@@ -54,7 +61,14 @@ fn the_set_file_and_script_express_the_same_scene() {
     let (from_file, r1) = render_set(&parsed, &script, 1.0);
     let (from_code, r2) = render_set(&built, &script, 1.0);
     assert!(r1.errors.is_empty() && r2.errors.is_empty());
-    let diff = from_file.samples.iter().zip(&from_code.samples).fold(0.0f32, |m, (a, b)| m.max((a - b).abs()));
+    let diff = from_file
+        .samples
+        .iter()
+        .zip(&from_code.samples)
+        .fold(0.0f32, |m, (a, b)| m.max((a - b).abs()));
     assert!(diff < 1e-5, "max difference {diff}");
-    assert!(rms(&left(&from_code.samples, 0.1, 1.0)) > 0.05, "the scene is audible");
+    assert!(
+        rms(&left(&from_code.samples, 0.1, 1.0)) > 0.05,
+        "the scene is audible"
+    );
 }

@@ -137,14 +137,19 @@ fn sixteen_bit_storage_is_lossless_and_resampling_error_is_half_an_lsb() {
     let mut r = hound::WavReader::open(&p).unwrap();
     let file: Vec<i16> = r.samples::<i16>().map(|s| s.unwrap()).collect();
     for (i, fr) in file.chunks_exact(2).enumerate() {
-        assert_eq!(buf.frame(i), [fr[0] as f32 / 32768.0, fr[1] as f32 / 32768.0]);
+        assert_eq!(
+            buf.frame(i),
+            [fr[0] as f32 / 32768.0, fr[1] as f32 / 32768.0]
+        );
     }
     // Resampled: storing the float result as 16 bits rounds by at most half a step.
     let p = path(&dir, "s44.wav");
     write_wav(&p, 16, false, 2, 44_100);
     let stored = load_file(&p, 48_000).unwrap();
     let decoded = padlooper::sample::decode::decode_file(&p).unwrap();
-    let float = padlooper::sample::resample::resample_stereo(decoded.samples.into_f32(), 44_100, 48_000).unwrap();
+    let float =
+        padlooper::sample::resample::resample_stereo(decoded.samples.into_f32(), 44_100, 48_000)
+            .unwrap();
     assert_eq!(stored.frames(), float.len() / 2);
     let worst = (0..stored.frames())
         .flat_map(|i| {

@@ -271,15 +271,23 @@ fn the_benchmark_scene_renders_without_allocation() {
     }
     // With effects too, and knobs moving (gliding EQs take the one-pad path).
     for p in 0..50u16 {
-        handle.command(Command::PadSend(p, SendBus::Delay, 0.2)).unwrap();
-        handle.command(Command::PadSend(p, SendBus::Reverb, 0.2)).unwrap();
+        handle
+            .command(Command::PadSend(p, SendBus::Delay, 0.2))
+            .unwrap();
+        handle
+            .command(Command::PadSend(p, SendBus::Reverb, 0.2))
+            .unwrap();
     }
-    handle.command(Command::Fx(FxParam::PhaserMix, 0.5)).unwrap();
+    handle
+        .command(Command::Fx(FxParam::PhaserMix, 0.5))
+        .unwrap();
     let mut buf = vec![0.0f32; 2 * 256];
     let mut violations = 0;
     for block in 0..1_000u16 {
         if block % 50 == 0 {
-            handle.command(Command::PadEq(block % 50, 0, (block % 7) as f32 / 7.0)).unwrap();
+            handle
+                .command(Command::PadEq(block % 50, 0, (block % 7) as f32 / 7.0))
+                .unwrap();
             handle.command(Command::PadFilter(block % 50, 0.3)).unwrap();
         }
         violations += guarded(&mut engine, &mut buf);

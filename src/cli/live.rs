@@ -152,6 +152,9 @@ pub fn demo(repeat: bool, fallback: &Path) -> anyhow::Result<i32> {
                 events: None,
                 block: 256,
                 rate: None,
+                midi: None,
+                profile: None,
+                leds: None,
             })?;
             eprintln!(
                 "wrote {}: play it with any audio player",

@@ -65,6 +65,15 @@ pub enum Cmd {
         /// Output sample rate (default: the set's).
         #[arg(long)]
         rate: Option<u32>,
+        /// Replay a recorded controller session (Standard MIDI File) through --profile.
+        #[arg(long, requires = "profile")]
+        midi: Option<PathBuf>,
+        /// Controller profile for --midi: a built-in name (e.g. launchpad-x) or a file.
+        #[arg(long)]
+        profile: Option<String>,
+        /// Write the LED messages a real controller would have received, as JSON lines.
+        #[arg(long, requires = "midi")]
+        leds: Option<PathBuf>,
     },
     /// Validate a set (and its samples) and optionally a script; exit non-zero on errors.
     Check {
@@ -138,6 +147,9 @@ pub fn main() -> i32 {
             events,
             block,
             rate,
+            midi,
+            profile,
+            leds,
         } => render::render_cmd(render::RenderArgs {
             set,
             script,
@@ -146,6 +158,9 @@ pub fn main() -> i32 {
             events,
             block,
             rate,
+            midi,
+            profile,
+            leds,
         }),
         Cmd::Bench {
             files,

@@ -2,14 +2,19 @@
 
 use std::io::Write;
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use anyhow::Context;
 
+use crate::config::profile::Profile;
 use crate::config::script::Script;
-use crate::control::offline::render;
+use crate::control::offline::{Feeder, ScriptFeeder, render_with};
+use crate::control::replay::MidiReplay;
 use crate::control::set_loader::load_set;
 use crate::engine::Engine;
 use crate::engine::event::{EngineEvent, EventKind};
+use crate::midi::smf::read_smf;
+use crate::midi::state::SharedControl;
 
 pub struct RenderArgs {
     pub set: Option<PathBuf>,
@@ -19,6 +24,9 @@ pub struct RenderArgs {
     pub events: Option<PathBuf>,
     pub block: usize,
     pub rate: Option<u32>,
+    pub midi: Option<PathBuf>,
+    pub profile: Option<String>,
+    pub leds: Option<PathBuf>,
 }
 
 /// One event as a JSON object (pad ids are split into bank and pad for readability).
@@ -53,16 +61,23 @@ pub fn render_cmd(a: RenderArgs) -> anyhow::Result<i32> {
         anyhow::bail!("--block must be 1..=65536 frames");
     }
     let set = super::load_set_or_demo(a.set.as_ref())?;
-    let script = match (&a.script, &a.set) {
-        (Some(p), _) => Script::load(p, &set.grid).map_err(|e| anyhow::anyhow!("{e}"))?,
-        (None, None) => crate::demo::demo_script(),
-        (None, Some(_)) => Script::default(),
+    let script = match (&a.script, &a.set, &a.midi) {
+        (Some(p), _, _) => Script::load(p, &set.grid).map_err(|e| anyhow::anyhow!("{e}"))?,
+        (None, None, None) => crate::demo::demo_script(),
+        _ => Script::default(),
     };
+    let midi = match &a.midi {
+        Some(p) => Some(read_smf(p)?),
+        None => None,
+    };
+    let midi_end = midi.as_ref().and_then(|m| m.last()).map_or(0.0, |e| e.0);
     let seconds = match a.seconds {
         Some(s) if s > 0.0 && s <= 86_400.0 => s,
         Some(s) => anyhow::bail!("--seconds {s} must be between 0 and 86400"),
-        None if a.set.is_none() && a.script.is_none() => crate::demo::DEMO_SECONDS,
-        None => script.duration() + 3.0,
+        None if a.set.is_none() && a.script.is_none() && a.midi.is_none() => {
+            crate::demo::DEMO_SECONDS
+        }
+        None => script.duration().max(midi_end) + 3.0,
     };
     let rate = a.rate.unwrap_or(set.master.sample_rate);
     let settings = crate::control::set_loader::engine_settings(&set, rate);
@@ -78,15 +93,30 @@ pub fn render_cmd(a: RenderArgs) -> anyhow::Result<i32> {
         crate::control::status::mb(report.memory.0),
         report.load_time.as_secs_f64()
     );
+    let mut replay = match (midi, &a.profile) {
+        (Some(events), Some(name)) => {
+            let profile = Profile::find(name).map_err(|e| anyhow::anyhow!("{e}"))?;
+            let shared = Arc::new(SharedControl::new(&set, rate));
+            shared.mark_loaded(&report.ready_pads, &report.failed_pads);
+            Some(MidiReplay::new(Arc::new(profile), shared, events, rate))
+        }
+        _ => None,
+    };
+    let mut script_feeder = ScriptFeeder::new(&script, rate);
+    let mut feeders: Vec<&mut dyn Feeder> = vec![&mut script_feeder];
+    if let Some(r) = replay.as_mut() {
+        feeders.push(r);
+    }
     let t0 = std::time::Instant::now();
-    let out = render(
+    let out = render_with(
         &mut engine,
         &mut handle,
-        &script,
+        &mut feeders,
         seconds,
         a.block,
         |_, _| {},
     );
+    drop(feeders);
     let took = t0.elapsed().as_secs_f64();
     if out.dropped_commands > 0 {
         log::warn!(
@@ -115,6 +145,19 @@ pub fn render_cmd(a: RenderArgs) -> anyhow::Result<i32> {
         );
         for e in &out.events {
             writeln!(f, "{}", event_json(e, rate, set.grid.pads_per_bank()))
+                .with_context(|| format!("cannot write {}", path.display()))?;
+        }
+        f.flush()
+            .with_context(|| format!("cannot write {}", path.display()))?;
+    }
+    if let (Some(path), Some(r)) = (&a.leds, &replay) {
+        let mut f = std::io::BufWriter::new(
+            std::fs::File::create(path)
+                .with_context(|| format!("cannot create {}", path.display()))?,
+        );
+        for (t, bytes) in &r.led_log {
+            let hex: Vec<String> = bytes.iter().map(|b| format!("\"{b:02X}\"")).collect();
+            writeln!(f, r#"{{"time":{t:.6},"bytes":[{}]}}"#, hex.join(","))
                 .with_context(|| format!("cannot write {}", path.display()))?;
         }
         f.flush()

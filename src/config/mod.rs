@@ -1,6 +1,7 @@
 //! Set files, render scripts and (later) controller profiles: parsing and validation.
 
 pub mod error;
+pub mod profile;
 pub mod ranged;
 pub mod script;
 pub mod set;

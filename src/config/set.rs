@@ -40,6 +40,26 @@ pub struct MasterSection {
     /// Global speed factor 0.5..=2.
     #[serde(default = "one", deserialize_with = "ranged::speed")]
     pub speed: f32,
+    /// Launch quantisation of looping pads pressed on a controller: off, beat or bar.
+    #[serde(default)]
+    pub quantize: Quantize,
+    /// Controller profile to use for every MIDI input (built-in name or file), instead of
+    /// matching profiles by port name.
+    #[serde(default)]
+    pub controller: Option<String>,
+}
+
+/// Launch quantisation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Quantize {
+    /// Pads start and stop when pressed.
+    #[default]
+    Off,
+    /// Looping pads start and stop on the next beat.
+    Beat,
+    /// Looping pads start and stop on the next bar (4 beats).
+    Bar,
 }
 
 /// Grid section: banks of rows × cols pads.
@@ -396,6 +416,8 @@ impl Default for MasterSection {
             voices: default_voices(),
             bpm: default_bpm(),
             speed: 1.0,
+            quantize: Quantize::Off,
+            controller: None,
         }
     }
 }

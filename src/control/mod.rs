@@ -2,6 +2,7 @@
 //! and status reporting. Nothing here runs on the audio thread.
 
 pub mod offline;
+pub mod replay;
 pub mod scheduler;
 pub mod set_loader;
 pub mod status;

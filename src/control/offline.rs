@@ -20,12 +20,76 @@ pub fn frame_of(seconds: f64, rate: u32) -> u64 {
     (seconds * rate as f64).round() as u64
 }
 
-/// Renders `seconds` of audio in blocks of `block` frames, feeding `script` commands stamped with
-/// their exact frames. `on_block` sees each rendered block (for progress).
+/// Something that feeds commands into a render: called before each block with the block's
+/// frame range, and after it with the events the block produced.
+pub trait Feeder {
+    /// Queue commands due in `start..end`. Returns how many could not be queued.
+    fn before(&mut self, start: u64, end: u64, handle: &mut EngineHandle) -> usize;
+    /// See the events of the block that ended at frame `end`.
+    fn after(&mut self, _end: u64, _events: &[EngineEvent]) {}
+}
+
+/// Feeds a script's commands stamped with their exact frames.
+pub struct ScriptFeeder<'a> {
+    script: &'a Script,
+    next: usize,
+    rate: u32,
+}
+
+impl<'a> ScriptFeeder<'a> {
+    /// Feeds `script` at `rate` Hz.
+    pub fn new(script: &'a Script, rate: u32) -> Self {
+        Self {
+            script,
+            next: 0,
+            rate,
+        }
+    }
+}
+
+impl Feeder for ScriptFeeder<'_> {
+    fn before(&mut self, _start: u64, end: u64, handle: &mut EngineHandle) -> usize {
+        let mut dropped = 0;
+        while let Some(&(t, cmd)) = self.script.events.get(self.next) {
+            let at = frame_of(t, self.rate);
+            if at >= end {
+                break;
+            }
+            if handle.send(Timed { at, cmd }).is_err() {
+                dropped += 1;
+            }
+            self.next += 1;
+        }
+        dropped
+    }
+}
+
+/// Renders `seconds` of audio in blocks of `block` frames with a script.
 pub fn render(
     engine: &mut Engine,
     handle: &mut EngineHandle,
     script: &Script,
+    seconds: f64,
+    block: usize,
+    on_block: impl FnMut(u64, u64),
+) -> Rendered {
+    let rate = engine.settings().sample_rate;
+    render_with(
+        engine,
+        handle,
+        &mut [&mut ScriptFeeder::new(script, rate)],
+        seconds,
+        block,
+        on_block,
+    )
+}
+
+/// Renders `seconds` of audio in blocks of `block` frames, asking each feeder for commands
+/// before every block. `on_block` sees the progress (frames done, total).
+pub fn render_with(
+    engine: &mut Engine,
+    handle: &mut EngineHandle,
+    feeders: &mut [&mut dyn Feeder],
     seconds: f64,
     block: usize,
     mut on_block: impl FnMut(u64, u64),
@@ -36,30 +100,25 @@ pub fn render(
     let latency = engine.latency() as u64;
     let wanted = frame_of(seconds, rate);
     let total = wanted + latency;
-    let mut samples = Vec::with_capacity(total as usize * 2);
+    let mut samples = Vec::with_capacity(wanted as usize * 2);
     let mut events = Vec::new();
-    let mut next = 0usize;
     let mut dropped = 0;
     let mut buf = vec![0.0f32; block * 2];
     let mut done = 0u64;
     while done < total {
         let n = (total - done).min(block as u64) as usize;
         let end = done + n as u64;
-        // Queue every command due before this block ends; later ones wait their turn.
-        while let Some(&(t, cmd)) = script.events.get(next) {
-            let at = frame_of(t, rate);
-            if at >= end {
-                break;
-            }
-            if handle.send(Timed { at, cmd }).is_err() {
-                dropped += 1;
-            }
-            next += 1;
+        for f in feeders.iter_mut() {
+            dropped += f.before(done, end, handle);
         }
         engine.process(&mut buf[..n * 2]);
         let skip = latency.saturating_sub(done).min(n as u64) as usize;
         samples.extend_from_slice(&buf[skip * 2..n * 2]);
-        events.extend(handle.drain_events());
+        let new = handle.drain_events();
+        for f in feeders.iter_mut() {
+            f.after(end, &new);
+        }
+        events.extend(new);
         handle.collect_retired();
         done = end;
         on_block(done.min(wanted), wanted);

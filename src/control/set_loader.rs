@@ -26,6 +26,10 @@ pub struct SetLoadReport {
     pub memory: (usize, usize),
     /// Slot of each loaded source.
     pub slots: HashMap<SampleSource, SlotId>,
+    /// Pads published to the engine (global ids).
+    pub ready_pads: Vec<usize>,
+    /// Pads whose sample or region failed (global ids).
+    pub failed_pads: Vec<usize>,
 }
 
 /// Engine capacities for a set rendered at `rate` Hz (voices, pads and slots from the set).
@@ -139,14 +143,23 @@ pub fn load_set(
     report.samples_loaded = buffers.len();
     for spec in &set.pads {
         let Some((slot, buf)) = buffers.get(&spec.source) else {
+            report.failed_pads.push(spec.id);
             continue;
         };
-        match pad_config(spec, *slot, buf) {
-            Ok(cfg) => match handle.command(Command::Assign(spec.id as PadId, cfg)) {
-                Ok(()) => report.pads_ready += 1,
-                Err(e) => report.errors.push(format!("{}: {e}", where_(set, spec))),
-            },
-            Err(m) => report.errors.push(format!("{}: {m}", where_(set, spec))),
+        let published = pad_config(spec, *slot, buf).and_then(|cfg| {
+            handle
+                .command(Command::Assign(spec.id as PadId, cfg))
+                .map_err(|e| e.to_string())
+        });
+        match published {
+            Ok(()) => {
+                report.pads_ready += 1;
+                report.ready_pads.push(spec.id);
+            }
+            Err(m) => {
+                report.errors.push(format!("{}: {m}", where_(set, spec)));
+                report.failed_pads.push(spec.id);
+            }
         }
     }
     let fx = set

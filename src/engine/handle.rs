@@ -21,9 +21,23 @@ pub enum HandleError {
     NoFreeSlot(usize),
 }
 
+/// A command queue of its own for one controller thread. Sending never blocks or allocates.
+pub struct CommandLane {
+    index: usize,
+    prod: HeapProd<Timed>,
+}
+
+impl CommandLane {
+    /// Queues a timed command; false when the lane is full (the command is dropped).
+    pub fn send(&mut self, t: Timed) -> bool {
+        self.prod.try_push(t).is_ok()
+    }
+}
+
 /// Control-side endpoint: sends commands and samples, receives events and retired buffers.
 pub struct EngineHandle {
     commands: HeapProd<Timed>,
+    lanes: Vec<Option<CommandLane>>,
     loads: HeapProd<Load>,
     events: HeapCons<EngineEvent>,
     retired: HeapCons<Retired>,
@@ -36,6 +50,7 @@ pub struct EngineHandle {
 impl EngineHandle {
     pub(super) fn new(
         commands: HeapProd<Timed>,
+        lanes: Vec<HeapProd<Timed>>,
         loads: HeapProd<Load>,
         events: HeapCons<EngineEvent>,
         retired: HeapCons<Retired>,
@@ -44,6 +59,11 @@ impl EngineHandle {
     ) -> Self {
         Self {
             commands,
+            lanes: lanes
+                .into_iter()
+                .enumerate()
+                .map(|(index, prod)| Some(CommandLane { index, prod }))
+                .collect(),
             loads,
             events,
             retired,
@@ -62,6 +82,19 @@ impl EngineHandle {
     /// The engine's shared meters.
     pub fn stats(&self) -> &Arc<EngineStats> {
         &self.stats
+    }
+
+    /// Takes a free command lane for a controller thread (None when all are in use).
+    pub fn take_lane(&mut self) -> Option<CommandLane> {
+        self.lanes.iter_mut().find_map(|l| l.take())
+    }
+
+    /// Gives a lane back (when its controller disconnects).
+    pub fn return_lane(&mut self, lane: CommandLane) {
+        let i = lane.index;
+        if let Some(slot) = self.lanes.get_mut(i) {
+            *slot = Some(lane);
+        }
     }
 
     /// Queues a timed command. Never blocks.

@@ -25,7 +25,7 @@ use crate::dsp::reverb::Reverb;
 use crate::sample::buffer::{F32Frames, I16Frames, SampleBuffer, SampleData};
 use command::{Command, FxParam, LaunchMode, PadConfig, PadFx, PadId, PlayMode, SlotId, Timed};
 use event::{EngineEvent, EngineStats, EventKind};
-pub use handle::EngineHandle;
+pub use handle::{CommandLane, EngineHandle};
 use voice::{Voice, VoiceEnd, VoiceState};
 
 /// Capacity of the engine's sorted list of commands waiting for their frame.
@@ -48,6 +48,8 @@ pub struct EngineSettings {
     pub event_queue: usize,
     /// Commands drained per `process` call at most.
     pub command_budget: usize,
+    /// Extra command queues, one per controller thread (see `EngineHandle::take_lane`).
+    pub lanes: usize,
     /// Declick fade length for starts, stops, retriggers and steals, in milliseconds.
     pub fade_ms: f32,
     /// Smoothing time for gain and volume changes, in milliseconds.
@@ -66,6 +68,7 @@ impl Default for EngineSettings {
             command_queue: 1024,
             event_queue: 4096,
             command_budget: 256,
+            lanes: 8,
             fade_ms: 3.0,
             smooth_ms: 20.0,
             max_block: 1024,
@@ -174,6 +177,8 @@ pub struct Engine {
     segment: u64,
     slots: Box<[Slot]>,
     commands: HeapCons<Timed>,
+    /// Controller command lanes (drained after the main queue).
+    lane_queues: Box<[HeapCons<Timed>]>,
     loads: HeapCons<Load>,
     events: HeapProd<EngineEvent>,
     retired: HeapProd<Retired>,
@@ -223,6 +228,9 @@ impl Engine {
             ));
         }
         let (cmd_tx, cmd_rx) = split(s.command_queue);
+        let (lane_tx, lane_rx): (Vec<_>, Vec<_>) = (0..s.lanes)
+            .map(|_| split::<Timed>(s.command_queue))
+            .unzip();
         let (load_tx, load_rx) = split(s.sample_slots);
         let (ev_tx, ev_rx) = split(s.event_queue);
         // Room for every slot plus every load in flight: a retire can never find the queue full.
@@ -249,6 +257,7 @@ impl Engine {
             segment: 0,
             slots: (0..s.sample_slots).map(|_| Slot::default()).collect(),
             commands: cmd_rx,
+            lane_queues: lane_rx.into_boxed_slice(),
             loads: load_rx,
             events: ev_tx,
             retired: ret_tx,
@@ -262,7 +271,7 @@ impl Engine {
             smooth: ms(s.smooth_ms),
             retiring: 0,
         };
-        let handle = EngineHandle::new(cmd_tx, load_tx, ev_rx, ret_rx, stats, s);
+        let handle = EngineHandle::new(cmd_tx, lane_tx, load_tx, ev_rx, ret_rx, stats, s);
         Ok((engine, handle))
     }
 
@@ -359,15 +368,15 @@ impl Engine {
             }
         }
         let mut budget = self.settings.command_budget;
-        while budget > 0 && !self.pending.is_full() {
-            let Some(t) = self.commands.try_pop() else {
-                break;
-            };
-            let at = t.at;
-            let idx = self.pending.partition_point(|p| p.at > at);
-            // Cannot fail: we checked there is room.
-            let _ = self.pending.insert(idx, t);
-            budget -= 1;
+        for q in std::iter::once(&mut self.commands).chain(self.lane_queues.iter_mut()) {
+            while budget > 0 && !self.pending.is_full() {
+                let Some(t) = q.try_pop() else { break };
+                let at = t.at;
+                let idx = self.pending.partition_point(|p| p.at > at);
+                // Cannot fail: we checked there is room.
+                let _ = self.pending.insert(idx, t);
+                budget -= 1;
+            }
         }
     }
 

@@ -1,0 +1,98 @@
+//! Replays a recorded controller session (a MIDI file) through a profile: the same parsing,
+//! mapping and LED code as a live controller, with the file's timing. Not real-time.
+
+use std::sync::Arc;
+
+use super::offline::{Feeder, frame_of};
+use crate::config::profile::Profile;
+use crate::engine::EngineHandle;
+use crate::engine::event::EngineEvent;
+use crate::midi::controller::{Controller, DeviceState};
+use crate::midi::leds::{LedSender, desired};
+use crate::midi::smf::SmfEvent;
+use crate::midi::state::SharedControl;
+
+/// LED updates are computed this often (frames at 48 kHz ≈ 10 ms, one control tick).
+pub const LED_TICK_SECONDS: f64 = 0.01;
+
+/// Feeds MIDI file events into a render through a controller profile and records the LED
+/// messages a real device would have received.
+pub struct MidiReplay {
+    controller: Controller,
+    shared: Arc<SharedControl>,
+    device: Arc<DeviceState>,
+    events: Vec<SmfEvent>,
+    next: usize,
+    rate: u32,
+    leds: LedSender,
+    next_led: u64,
+    /// LED (and init SysEx) messages sent, with their time in seconds.
+    pub led_log: Vec<(f64, Vec<u8>)>,
+}
+
+impl MidiReplay {
+    /// A replay of `events` through `profile`; the profile's init SysEx is logged at time 0.
+    pub fn new(
+        profile: Arc<Profile>,
+        shared: Arc<SharedControl>,
+        events: Vec<SmfEvent>,
+        rate: u32,
+    ) -> Self {
+        let device = Arc::new(DeviceState::default());
+        let led_log = profile.init.iter().map(|m| (0.0, m.clone())).collect();
+        Self {
+            controller: Controller::new(profile, shared.clone(), device.clone()),
+            shared,
+            device,
+            events,
+            next: 0,
+            rate,
+            leds: LedSender::new(),
+            next_led: 0,
+            led_log,
+        }
+    }
+
+    /// The shared state (bank, selection, tempo) the replay drives.
+    pub fn shared(&self) -> &Arc<SharedControl> {
+        &self.shared
+    }
+
+    fn leds(&mut self, frame: u64) {
+        let want = desired(self.controller.profile(), &self.shared, &self.device);
+        for m in self.leds.update(&want) {
+            self.led_log
+                .push((frame as f64 / self.rate as f64, m.to_vec()));
+        }
+    }
+}
+
+impl Feeder for MidiReplay {
+    fn before(&mut self, _start: u64, end: u64, handle: &mut EngineHandle) -> usize {
+        let mut dropped = 0;
+        while let Some((t, bytes)) = self.events.get(self.next) {
+            let at = frame_of(*t, self.rate);
+            if at >= end {
+                break;
+            }
+            let bytes = bytes.clone();
+            self.controller.feed(&bytes, at, &mut |cmd| {
+                if handle.send(cmd).is_err() {
+                    dropped += 1;
+                }
+            });
+            self.next += 1;
+        }
+        dropped
+    }
+
+    fn after(&mut self, end: u64, events: &[EngineEvent]) {
+        for e in events {
+            self.shared.apply_event(e);
+        }
+        if end >= self.next_led {
+            self.leds(end);
+            self.next_led = end + frame_of(LED_TICK_SECONDS, self.rate);
+        }
+    }
+}

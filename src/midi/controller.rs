@@ -1,0 +1,343 @@
+//! Maps one controller's MIDI messages to engine commands through its profile. Runs on that
+//! controller's MIDI thread (or in replay and tests); keeps the device's own state (shift held,
+//! knob positions, taps) and updates the shared state (bank, selection, tempo).
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use super::parser::{MidiMessage, MidiParser};
+use super::state::{NONE, PadStatus, SharedControl};
+use crate::config::profile::{Binding, ButtonAction, ControlAction, Profile};
+use crate::dsp::db_to_gain;
+use crate::engine::command::{Command, FxParam, LaunchMode, PadId, PlayMode, SendBus, Timed};
+
+/// Per-device state the LED side also reads.
+#[derive(Debug, Default)]
+pub struct DeviceState {
+    /// Shift (select) button held.
+    pub shift: AtomicBool,
+}
+
+#[derive(Debug, Clone, Copy)]
+enum Target {
+    Cell(usize, usize),
+    Button(usize),
+    Control(usize),
+}
+
+/// One controller's mapping logic.
+pub struct Controller {
+    profile: Arc<Profile>,
+    shared: Arc<SharedControl>,
+    device: Arc<DeviceState>,
+    map: HashMap<Binding, Target>,
+    parser: MidiParser,
+    values: Vec<u8>,
+    taps: Vec<u64>,
+    /// Messages that matched nothing in the profile (for `-v` diagnostics).
+    pub unmapped: u64,
+}
+
+/// Gain for a fader value: 0 dB at 100, about +4 dB at 127, -inf at 0 (clamped to -60..+12 dB).
+pub fn fader_gain(v: u8) -> f32 {
+    if v == 0 {
+        return 0.0;
+    }
+    let db = (40.0 * (v as f32 / 100.0).log10()).clamp(-60.0, 12.0);
+    db_to_gain(db)
+}
+
+/// Speed for a knob value: 1 at the centre (64), 0.5 at 0, 2 at 127.
+pub fn knob_speed(v: u8) -> f32 {
+    2f32.powf((v as f32 - 64.0) / 64.0).clamp(0.5, 2.0)
+}
+
+impl Controller {
+    /// A controller for `profile` sharing `shared`.
+    pub fn new(
+        profile: Arc<Profile>,
+        shared: Arc<SharedControl>,
+        device: Arc<DeviceState>,
+    ) -> Self {
+        let mut map = HashMap::new();
+        for (i, &n) in profile.grid_notes.iter().enumerate() {
+            map.insert(
+                Binding::Note(profile.grid_channel, n),
+                Target::Cell(i / profile.cols, i % profile.cols),
+            );
+        }
+        for (i, b) in profile.buttons.iter().enumerate() {
+            map.insert(b.binding, Target::Button(i));
+        }
+        for (i, c) in profile.controls.iter().enumerate() {
+            map.insert(c.binding, Target::Control(i));
+        }
+        let values = vec![64; profile.controls.len()];
+        Self {
+            profile,
+            shared,
+            device,
+            map,
+            parser: MidiParser::new(),
+            values,
+            taps: Vec::new(),
+            unmapped: 0,
+        }
+    }
+
+    /// The profile.
+    pub fn profile(&self) -> &Arc<Profile> {
+        &self.profile
+    }
+
+    /// Parses raw bytes and handles every complete message, effective at engine frame `at`.
+    pub fn feed(&mut self, bytes: &[u8], at: u64, send: &mut dyn FnMut(Timed)) {
+        let mut parser = std::mem::take(&mut self.parser);
+        for &b in bytes {
+            if let Some(m) = parser.byte(b) {
+                self.handle(&m, at, send);
+            }
+        }
+        self.parser = parser;
+    }
+
+    /// Handles one message, effective at engine frame `at`.
+    pub fn handle(&mut self, msg: &MidiMessage, at: u64, send: &mut dyn FnMut(Timed)) {
+        let (binding, down, value) = match *msg {
+            MidiMessage::NoteOn {
+                channel,
+                note,
+                velocity,
+            } => (Binding::Note(channel, note), true, velocity),
+            MidiMessage::NoteOff { channel, note } => (Binding::Note(channel, note), false, 0),
+            MidiMessage::Control { channel, cc, value } => {
+                (Binding::Cc(channel, cc), value > 0, value)
+            }
+            _ => return,
+        };
+        match self.map.get(&binding).copied() {
+            Some(Target::Cell(r, c)) => self.pad(r, c, down, at, send),
+            Some(Target::Button(i)) => self.button(i, down, at, send),
+            Some(Target::Control(i)) if matches!(binding, Binding::Cc(..)) => {
+                self.control(i, value, at, send)
+            }
+            _ => self.unmapped += 1,
+        }
+    }
+
+    fn pad(&mut self, r: usize, c: usize, down: bool, at: u64, send: &mut dyn FnMut(Timed)) {
+        let bank = self.shared.bank.load(Ordering::Relaxed);
+        let Some(pad) = self.shared.pad_at(bank, r, c) else {
+            return;
+        };
+        if down && self.device.shift.load(Ordering::Relaxed) {
+            let prev = self.shared.selected.swap(pad, Ordering::Relaxed);
+            if prev != pad {
+                self.shared.touch();
+            }
+            return;
+        }
+        if down {
+            self.press(pad, at, send);
+        } else {
+            send(Timed {
+                at,
+                cmd: Command::Release(pad as PadId),
+            });
+        }
+    }
+
+    /// Presses a pad, quantising looping pads to the next beat or bar when the set asks for it.
+    fn press(&mut self, pad: usize, at: u64, send: &mut dyn FnMut(Timed)) {
+        let status = self.shared.status(pad);
+        let mode = self.shared.mode(pad);
+        let quantize =
+            self.shared.looping(pad) && mode != LaunchMode::Gate && status != PadStatus::Empty;
+        let when = if quantize {
+            self.shared.quantized(at)
+        } else {
+            at
+        };
+        if when > at {
+            let stopping = status == PadStatus::Playing && mode == LaunchMode::Toggle;
+            self.shared.set_status(
+                pad,
+                if stopping {
+                    PadStatus::QueuedStop
+                } else {
+                    PadStatus::QueuedStart
+                },
+            );
+        }
+        send(Timed {
+            at: when,
+            cmd: Command::Press(pad as PadId),
+        });
+    }
+
+    fn button(&mut self, i: usize, down: bool, at: u64, send: &mut dyn FnMut(Timed)) {
+        let b = self.profile.buttons[i];
+        if b.action == ButtonAction::Shift {
+            self.device.shift.store(down, Ordering::Relaxed);
+            self.shared.touch();
+            return;
+        }
+        if !down {
+            return;
+        }
+        let shared = self.shared.clone();
+        let banks = shared.grid.banks;
+        let bank = shared.bank.load(Ordering::Relaxed);
+        let cmd = |cmd| Timed { at, cmd };
+        match b.action {
+            ButtonAction::BankPrev => {
+                shared.bank.store(bank.saturating_sub(1), Ordering::Relaxed);
+                shared.touch();
+            }
+            ButtonAction::BankNext => {
+                shared
+                    .bank
+                    .store((bank + 1).min(banks - 1), Ordering::Relaxed);
+                shared.touch();
+            }
+            ButtonAction::Bank => {
+                if b.arg < banks {
+                    shared.bank.store(b.arg, Ordering::Relaxed);
+                    shared.touch();
+                }
+            }
+            ButtonAction::StopAll => send(cmd(Command::StopAll)),
+            ButtonAction::LaunchRow => {
+                for col in 0..shared.grid.cols {
+                    if let Some(p) = shared.pad_at(bank, b.arg, col)
+                        && shared.status(p) != PadStatus::Empty
+                        && shared.status(p) != PadStatus::Error
+                    {
+                        self.press(p, at, send);
+                    }
+                }
+            }
+            ButtonAction::StopSelected => {
+                let sel = shared.selected.load(Ordering::Relaxed);
+                if sel != NONE {
+                    send(cmd(Command::Stop(sel as PadId)));
+                }
+            }
+            ButtonAction::PlayMode => {
+                let ex = !shared.exclusive.load(Ordering::Relaxed);
+                shared.exclusive.store(ex, Ordering::Relaxed);
+                shared.touch();
+                send(cmd(Command::PlayMode(if ex {
+                    PlayMode::Exclusive
+                } else {
+                    PlayMode::Multi
+                })));
+            }
+            ButtonAction::TapTempo => {
+                let two_s = 2 * shared.rate as u64;
+                if self
+                    .taps
+                    .last()
+                    .is_some_and(|&t| at.saturating_sub(t) > two_s)
+                {
+                    self.taps.clear();
+                }
+                self.taps.push(at);
+                if self.taps.len() > 5 {
+                    self.taps.remove(0);
+                }
+                if self.taps.len() >= 2 {
+                    let span = (self.taps[self.taps.len() - 1] - self.taps[0]) as f32;
+                    let beat = span / (self.taps.len() - 1) as f32 / shared.rate as f32;
+                    let bpm = (60.0 / beat.max(1e-3)).clamp(20.0, 300.0);
+                    shared.set_bpm(bpm);
+                    send(cmd(Command::Fx(FxParam::Bpm, bpm)));
+                }
+            }
+            ButtonAction::Shift => {}
+        }
+    }
+
+    fn control(&mut self, i: usize, raw: u8, at: u64, send: &mut dyn FnMut(Timed)) {
+        let c = self.profile.controls[i];
+        let v = if c.relative {
+            let delta = if raw < 64 {
+                raw as i32
+            } else {
+                raw as i32 - 128
+            };
+            if c.action == ControlAction::Bpm {
+                let bpm = (self.shared.bpm() + delta as f32).clamp(20.0, 300.0);
+                self.shared.set_bpm(bpm);
+                send(Timed {
+                    at,
+                    cmd: Command::Fx(FxParam::Bpm, bpm),
+                });
+                return;
+            }
+            let v = (self.values[i] as i32 + delta).clamp(0, 127) as u8;
+            self.values[i] = v;
+            v
+        } else {
+            self.values[i] = raw;
+            raw
+        };
+        let k = v as f32 / 127.0;
+        let shared = self.shared.clone();
+        let sel = shared.selected.load(Ordering::Relaxed);
+        let mut out = |cmd| send(Timed { at, cmd });
+        let selected = |f: &mut dyn FnMut(PadId)| {
+            if sel != NONE {
+                f(sel as PadId)
+            }
+        };
+        match c.action {
+            ControlAction::MasterVolume => out(Command::MasterVolume(k)),
+            ControlAction::GlobalSpeed => out(Command::GlobalSpeed(knob_speed(v))),
+            ControlAction::Bpm => {
+                let bpm = 60.0 + v as f32;
+                shared.set_bpm(bpm);
+                out(Command::Fx(FxParam::Bpm, bpm));
+            }
+            ControlAction::SelectedGain => {
+                selected(&mut |p| out(Command::PadGain(p, fader_gain(v))))
+            }
+            ControlAction::SelectedSpeed => {
+                selected(&mut |p| out(Command::PadSpeed(p, knob_speed(v))))
+            }
+            ControlAction::SelectedEqLow => selected(&mut |p| out(Command::PadEq(p, 0, k))),
+            ControlAction::SelectedEqMid => selected(&mut |p| out(Command::PadEq(p, 1, k))),
+            ControlAction::SelectedEqHigh => selected(&mut |p| out(Command::PadEq(p, 2, k))),
+            ControlAction::SelectedFilter => selected(&mut |p| out(Command::PadFilter(p, k))),
+            ControlAction::SelectedResonance => selected(&mut |p| out(Command::PadResonance(p, k))),
+            ControlAction::SelectedDelaySend => {
+                selected(&mut |p| out(Command::PadSend(p, SendBus::Delay, k)))
+            }
+            ControlAction::SelectedReverbSend => {
+                selected(&mut |p| out(Command::PadSend(p, SendBus::Reverb, k)))
+            }
+            ControlAction::ColumnGain | ControlAction::ColumnFilter => {
+                let bank = shared.bank.load(Ordering::Relaxed);
+                for row in 0..shared.grid.rows {
+                    if let Some(p) = shared.pad_at(bank, row, c.arg) {
+                        let p = p as PadId;
+                        out(if c.action == ControlAction::ColumnGain {
+                            Command::PadGain(p, fader_gain(v))
+                        } else {
+                            Command::PadFilter(p, k)
+                        });
+                    }
+                }
+            }
+            ControlAction::DelayWet => out(Command::Fx(FxParam::DelayWet, k)),
+            ControlAction::DelayFeedback => out(Command::Fx(FxParam::DelayFeedback, k * 0.95)),
+            ControlAction::ReverbWet => out(Command::Fx(FxParam::ReverbWet, k)),
+            ControlAction::ReverbRoom => out(Command::Fx(FxParam::ReverbRoom, k)),
+            ControlAction::PhaserMix => out(Command::Fx(FxParam::PhaserMix, k)),
+            ControlAction::PhaserRate => {
+                out(Command::Fx(FxParam::PhaserRate, 0.05 * 200f32.powf(k)))
+            }
+        }
+    }
+}

@@ -1,0 +1,461 @@
+//! Every shipped controller profile: its real message set replayed through the same parsing,
+//! mapping and LED code as a live device, rendered through the engine.
+
+mod common;
+use common::*;
+use std::sync::Arc;
+
+use padlooper::config::SetFile;
+use padlooper::config::profile::{Binding, ButtonAction, ControlAction, LedSpec, Profile};
+use padlooper::control::offline::{Feeder, ScriptFeeder, render_with};
+use padlooper::control::replay::MidiReplay;
+use padlooper::control::set_loader::{engine_settings, load_set};
+use padlooper::engine::Engine;
+use padlooper::engine::event::{EngineEvent, EventKind};
+use padlooper::midi::state::SharedControl;
+
+struct Run {
+    events: Vec<EngineEvent>,
+    samples: Vec<f32>,
+    leds: Vec<(f64, Vec<u8>)>,
+    bpm: f32,
+}
+
+fn run(profile: &Profile, set: &SetFile, midi: Vec<(f64, Vec<u8>)>, seconds: f64) -> Run {
+    let (mut engine, mut handle) = Engine::new(engine_settings(set, RATE)).unwrap();
+    let report = load_set(set, &mut handle, 0, &|_, _| {});
+    assert!(report.errors.is_empty(), "{:?}", report.errors);
+    let shared = Arc::new(SharedControl::new(set, RATE));
+    shared.mark_loaded(&report.ready_pads, &report.failed_pads);
+    let mut replay = MidiReplay::new(Arc::new(profile.clone()), shared, midi, RATE);
+    let script = Default::default();
+    let mut sf = ScriptFeeder::new(&script, RATE);
+    let out = {
+        let mut feeders: Vec<&mut dyn Feeder> = vec![&mut sf, &mut replay];
+        render_with(
+            &mut engine,
+            &mut handle,
+            &mut feeders,
+            seconds,
+            256,
+            |_, _| {},
+        )
+    };
+    let bpm = replay.shared().bpm();
+    Run {
+        events: out.events,
+        samples: out.samples,
+        leds: replay.led_log,
+        bpm,
+    }
+}
+
+fn on(b: Binding, v: u8) -> Vec<u8> {
+    match b {
+        Binding::Note(c, n) => vec![0x90 | c, n, v],
+        Binding::Cc(c, n) => vec![0xB0 | c, n, v],
+    }
+}
+
+fn led(note: u8, spec: LedSpec) -> Vec<u8> {
+    vec![0x90 | (spec.channel - 1), note, spec.value]
+}
+
+fn started(r: &Run, pad: u16, after: f64) -> bool {
+    let from = (after * RATE as f64).round() as u64;
+    r.events
+        .iter()
+        .any(|e| e.kind == EventKind::PadStarted(pad) && e.frame >= from)
+}
+
+fn stopped(r: &Run, pad: u16, after: f64) -> bool {
+    let from = (after * RATE as f64).round() as u64;
+    r.events
+        .iter()
+        .any(|e| e.kind == EventKind::PadStopped(pad) && e.frame >= from)
+}
+
+fn button(p: &Profile, a: ButtonAction) -> Option<Binding> {
+    p.buttons.iter().find(|b| b.action == a).map(|b| b.binding)
+}
+
+/// A set with a pad under each corner of the profile's grid, in banks 0 and 1.
+fn corner_set(dir: &std::path::Path, rows: usize, cols: usize) -> SetFile {
+    let mut body = String::new();
+    for bank in 0..2 {
+        for (r, c) in [(0, 0), (0, cols - 1), (rows - 1, 0), (rows - 1, cols - 1)] {
+            let mode = if (r, c) == (0, 0) {
+                "toggle"
+            } else {
+                "retrigger"
+            };
+            body += &format!(
+                "[[pad]]\nbank = {bank}\nrow = {r}\ncol = {c}\nbuiltin = \"sine440\"\nmode = \"{mode}\"\n"
+            );
+        }
+    }
+    set_in(dir, &body)
+}
+
+fn check_grid_profile(p: &Profile) {
+    let dir = tmp();
+    let (rows, cols) = (p.rows, p.cols);
+    let set = corner_set(dir.path(), rows, cols);
+    let note = |r: usize, c: usize| p.grid_notes[r * cols + c];
+    let g = |r, c| Binding::Note(p.grid_channel, note(r, c));
+    let id = |bank: usize, r: usize, c: usize| (bank * 64 + r * 8 + c) as u16;
+    let (tl, tr, bl, br) = ((0, 0), (0, cols - 1), (rows - 1, 0), (rows - 1, cols - 1));
+    let mut m: Vec<(f64, Vec<u8>)> = Vec::new();
+    for (i, &(r, c)) in [tl, tr, bl, br].iter().enumerate() {
+        m.push((0.1 * i as f64, on(g(r, c), 127)));
+        m.push((0.1 * i as f64 + 0.05, on(g(r, c), 0)));
+    }
+    m.push((1.0, on(g(tl.0, tl.1), 127))); // toggle: stops
+    m.push((1.05, on(g(tl.0, tl.1), 0)));
+    if let Some(b) = button(p, ButtonAction::StopAll) {
+        m.push((1.5, on(b, 127)));
+        m.push((1.55, on(b, 0)));
+    }
+    if let (Some(next), Some(prev)) = (
+        button(p, ButtonAction::BankNext),
+        button(p, ButtonAction::BankPrev),
+    ) {
+        m.push((2.0, on(next, 127)));
+        m.push((2.05, on(next, 0)));
+        m.push((2.1, on(g(tr.0, tr.1), 127)));
+        m.push((2.15, on(g(tr.0, tr.1), 0)));
+        m.push((2.5, on(prev, 127)));
+        m.push((2.55, on(prev, 0)));
+        m.push((2.6, on(g(bl.0, bl.1), 127)));
+        m.push((2.65, on(g(bl.0, bl.1), 0)));
+    }
+    if let Some(shift) = button(p, ButtonAction::Shift) {
+        m.push((3.0, on(shift, 127)));
+        m.push((3.1, on(g(br.0, br.1), 127)));
+        m.push((3.15, on(g(br.0, br.1), 0)));
+        m.push((3.2, on(shift, 0)));
+        if let Some(stop_sel) = button(p, ButtonAction::StopSelected) {
+            m.push((3.3, on(g(br.0, br.1), 127))); // plays
+            m.push((3.35, on(g(br.0, br.1), 0)));
+            m.push((3.6, on(stop_sel, 127))); // stops the selected pad
+            m.push((3.65, on(stop_sel, 0)));
+        }
+    }
+    if let Some(row0) = p
+        .buttons
+        .iter()
+        .find(|b| b.action == ButtonAction::LaunchRow && b.arg == 0)
+    {
+        m.push((4.0, on(row0.binding, 127)));
+        m.push((4.05, on(row0.binding, 0)));
+    }
+    if let Some(b) = button(p, ButtonAction::PlayMode) {
+        m.push((4.5, on(b, 127)));
+        m.push((4.55, on(b, 0)));
+    }
+    if let Some(b) = button(p, ButtonAction::TapTempo) {
+        for k in 0..4 {
+            m.push((5.0 + 0.5 * k as f64, on(b, 127)));
+            m.push((5.02 + 0.5 * k as f64, on(b, 0)));
+        }
+    }
+    let r = run(p, &set, m, 7.0);
+    let name = &p.name;
+    // Grid corners start the right pads.
+    for (cell, t) in [(tl, 0.0), (tr, 0.1), (bl, 0.2), (br, 0.3)] {
+        assert!(
+            started(&r, id(0, cell.0, cell.1), t),
+            "{name}: corner {cell:?}"
+        );
+    }
+    // The corner presses land exactly at their times.
+    let first = r
+        .events
+        .iter()
+        .find(|e| e.kind == EventKind::PadStarted(id(0, tr.0, tr.1)))
+        .unwrap();
+    assert_eq!(
+        first.frame,
+        (0.1 * RATE as f64).round() as u64,
+        "{name}: sample-accurate"
+    );
+    assert!(
+        stopped(&r, id(0, 0, 0), 1.0),
+        "{name}: second press on a toggle pad stops it"
+    );
+    let leds = r.leds.as_slice();
+    let looks = p.leds.as_ref().expect("grid profiles have LEDs");
+    let has = |t0: f64, msg: Vec<u8>| leds.iter().any(|(t, b)| *t >= t0 && *b == msg);
+    assert!(
+        has(0.0, led(note(0, 0), looks.playing.unwrap())),
+        "{name}: playing LED"
+    );
+    assert!(
+        has(1.0, led(note(0, 0), looks.loaded.unwrap())),
+        "{name}: loaded LED after stop"
+    );
+    assert!(
+        leds.iter()
+            .any(|(_, b)| *b == led(note(1.min(rows - 1), 1), looks.empty.unwrap())),
+        "{name}: empty pads are lit as empty"
+    );
+    for init in &p.init {
+        assert_eq!(&leds[0].1, init, "{name}: init SysEx first");
+    }
+    if button(p, ButtonAction::StopAll).is_some() {
+        for cell in [tr, bl, br] {
+            assert!(
+                stopped(&r, id(0, cell.0, cell.1), 1.5),
+                "{name}: stop all stops {cell:?}"
+            );
+        }
+    }
+    if button(p, ButtonAction::BankNext).is_some() {
+        assert!(
+            started(&r, id(1, tr.0, tr.1), 2.1),
+            "{name}: bank next reaches bank 1"
+        );
+        assert!(
+            started(&r, id(0, bl.0, bl.1), 2.6),
+            "{name}: bank prev returns to bank 0"
+        );
+    }
+    if button(p, ButtonAction::Shift).is_some() {
+        let in_shift = r.events.iter().any(|e| {
+            e.kind == EventKind::PadStarted(id(0, br.0, br.1))
+                && (3.0..3.2).contains(&(e.frame as f64 / RATE as f64))
+        });
+        assert!(!in_shift, "{name}: shift + pad selects instead of playing");
+        assert!(
+            has(3.1, led(note(br.0, br.1), looks.selected.unwrap())),
+            "{name}: selected LED"
+        );
+        if button(p, ButtonAction::StopSelected).is_some() {
+            assert!(stopped(&r, id(0, br.0, br.1), 3.6), "{name}: stop selected");
+        }
+    }
+    if p.buttons
+        .iter()
+        .any(|b| b.action == ButtonAction::LaunchRow && b.arg == 0)
+    {
+        assert!(started(&r, id(0, tr.0, tr.1), 4.0), "{name}: launch row 0");
+    }
+    if let Some(b) = p
+        .buttons
+        .iter()
+        .find(|b| b.action == ButtonAction::PlayMode && b.led)
+    {
+        let (Binding::Note(_, n) | Binding::Cc(_, n)) = b.binding;
+        let status = if matches!(b.binding, Binding::Cc(..)) {
+            0xB0
+        } else {
+            0x90
+        };
+        let lit = looks.button_on.unwrap();
+        assert!(
+            has(4.5, vec![status | (lit.channel - 1), n, lit.value]),
+            "{name}: play mode LED on"
+        );
+    }
+    if button(p, ButtonAction::TapTempo).is_some() {
+        assert!(
+            (r.bpm - 120.0).abs() < 0.5,
+            "{name}: tap tempo gives {} BPM",
+            r.bpm
+        );
+    }
+    // LED traffic is coalesced: never more than one full refresh per tick.
+    let per_tick = leds.iter().filter(|(t, _)| *t > 0.0 && *t < 0.011).count();
+    assert!(
+        per_tick <= padlooper::midi::leds::MAX_PER_TICK,
+        "{name}: {per_tick} LED messages in one tick"
+    );
+}
+
+/// Fader sweeps: column gain and master volume follow the fader, without steps.
+fn check_faders(p: &Profile) {
+    let dir = tmp();
+    let set = set_in(
+        dir.path(),
+        "[[pad]]\nrow = 7\ncol = 0\nbuiltin = \"sine440\"\nmode = \"retrigger\"\n",
+    );
+    let col0 = p
+        .controls
+        .iter()
+        .find(|c| c.action == ControlAction::ColumnGain && c.arg == 0);
+    let master = p
+        .controls
+        .iter()
+        .find(|c| c.action == ControlAction::MasterVolume);
+    let launch = p
+        .buttons
+        .iter()
+        .find(|b| b.action == ButtonAction::LaunchRow && b.arg == 7);
+    let mut m = Vec::new();
+    // Start the pad: by its grid note, or by the row-8 launch button on grid-less devices.
+    match (p.rows >= 8, launch) {
+        (true, _) => m.push((
+            0.0,
+            on(Binding::Note(p.grid_channel, p.grid_notes[7 * p.cols]), 127),
+        )),
+        (false, Some(b)) => m.push((0.0, on(b.binding, 127))),
+        _ => return,
+    }
+    for (k, c) in [col0, master].iter().enumerate() {
+        let Some(c) = c else { continue };
+        let t0 = 0.5 + 1.5 * k as f64;
+        for i in 0..=127u8 {
+            m.push((t0 + i as f64 * 0.005, on(c.binding, 127 - i))); // sweep down to 0
+        }
+        m.push((t0 + 0.8, on(c.binding, 127)));
+    }
+    let r = run(p, &set, m, 3.5);
+    let name = &p.name;
+    for (k, c) in [col0, master].iter().enumerate() {
+        if c.is_none() {
+            continue;
+        }
+        let t0 = 0.5 + 1.5 * k as f64;
+        let silent = peak(&left(&r.samples, t0 + 0.68, t0 + 0.78));
+        let loud = peak(&left(&r.samples, t0 + 0.9, t0 + 1.3));
+        assert!(silent < 0.001, "{name}: fader {k} at 0 silences ({silent})");
+        assert!(loud > 0.45, "{name}: fader {k} back up ({loud})");
+        assert!(
+            max_jump(&left(&r.samples, t0, t0 + 1.0)) < 0.06,
+            "{name}: fader {k} sweep is smooth"
+        );
+    }
+}
+
+#[test]
+fn every_builtin_profile_parses() {
+    for (name, text) in padlooper::config::profile::BUILTIN {
+        Profile::parse(std::path::Path::new(name), text).unwrap_or_else(|e| panic!("{name}: {e}"));
+    }
+    assert_eq!(Profile::builtins().len(), 7);
+}
+
+#[test]
+fn launchpad_mini_mk3() {
+    let p = Profile::find("launchpad-mini-mk3").unwrap();
+    assert_eq!(p.grid_notes[0], 81);
+    assert_eq!(p.grid_notes[63], 18);
+    check_grid_profile(&p);
+}
+
+#[test]
+fn launchpad_x() {
+    let p = Profile::find("launchpad-x").unwrap();
+    assert_eq!(
+        p.init,
+        vec![vec![0xF0, 0x00, 0x20, 0x29, 0x02, 0x0C, 0x0E, 0x01, 0xF7]]
+    );
+    check_grid_profile(&p);
+}
+
+#[test]
+fn launchpad_pro_mk3() {
+    check_grid_profile(&Profile::find("launchpad-pro-mk3").unwrap());
+}
+
+#[test]
+fn apc_mini_mk2() {
+    let p = Profile::find("apc-mini-mk2").unwrap();
+    assert_eq!(
+        (
+            p.grid_notes[0],
+            p.grid_notes[7],
+            p.grid_notes[56],
+            p.grid_notes[63]
+        ),
+        (56, 63, 0, 7)
+    );
+    check_grid_profile(&p);
+    check_faders(&p);
+}
+
+#[test]
+fn apc40_mk2() {
+    let p = Profile::find("apc40-mk2").unwrap();
+    assert_eq!(
+        (p.rows, p.cols, p.grid_notes[0], p.grid_notes[39]),
+        (5, 8, 32, 7)
+    );
+    check_grid_profile(&p);
+    // Track faders are CC 7 on channels 1-8; the tempo knob is relative.
+    assert!(
+        p.controls
+            .iter()
+            .any(|c| c.action == ControlAction::ColumnGain && c.binding == Binding::Cc(7, 7))
+    );
+    let dir = tmp();
+    let set = set_in(dir.path(), "[[pad]]\npad = 0\nbuiltin = \"sine440\"\n");
+    let r = run(
+        &p,
+        &set,
+        vec![(0.1, vec![0xB0, 13, 5]), (0.2, vec![0xB0, 13, 126])],
+        0.5,
+    );
+    assert!(
+        (r.bpm - 123.0).abs() < 1e-3,
+        "relative tempo: 120 + 5 - 2 = {}",
+        r.bpm
+    );
+}
+
+#[test]
+fn apc_mini() {
+    let p = Profile::find("apc-mini").unwrap();
+    check_grid_profile(&p);
+    check_faders(&p);
+}
+
+#[test]
+fn nanokontrol2() {
+    let p = Profile::find("nanokontrol2").unwrap();
+    assert!(p.grid_notes.is_empty());
+    check_faders(&p);
+    // S buttons launch rows; Stop stops all; track </> switch banks.
+    let dir = tmp();
+    let set = set_in(
+        dir.path(),
+        "[[pad]]\npad = 0\nbuiltin = \"sine440\"\n[[pad]]\nbank = 1\npad = 0\nbuiltin = \"sine440\"\n",
+    );
+    let m = vec![
+        (0.0, vec![0xB0, 32, 127]),
+        (0.5, vec![0xB0, 42, 127]),
+        (1.0, vec![0xB0, 59, 127]),
+        (1.1, vec![0xB0, 32, 127]),
+    ];
+    let r = run(&p, &set, m, 1.5);
+    assert!(started(&r, 0, 0.0), "S1 launches row 1");
+    assert!(stopped(&r, 0, 0.5), "Stop stops all");
+    assert!(
+        started(&r, 64, 1.1),
+        "track > goes to bank 2: {:?}",
+        r.events
+    );
+}
+
+#[test]
+fn selected_pad_knobs_shape_the_sound() {
+    // Shift-select a pad on the APC40 and kill its mid with the device knob: the 440 Hz tone
+    // (in the mid band) disappears.
+    let p = Profile::find("apc40-mk2").unwrap();
+    let dir = tmp();
+    let set = set_in(dir.path(), "[[pad]]\npad = 0\nbuiltin = \"sine440\"\n");
+    let pad0 = vec![0x90, 32, 127];
+    let m = vec![
+        (0.0, pad0.clone()),
+        (0.1, vec![0x90, 98, 127]), // shift down
+        (0.2, vec![0x90, 32, 127]), // select pad 0 (no retrigger)
+        (0.3, vec![0x80, 98, 0]),   // shift up
+        (0.5, vec![0xB0, 17, 0]),   // device knob 2 = selected EQ mid -> kill
+    ];
+    let r = run(&p, &set, m, 1.5);
+    assert!(tone(&left(&r.samples, 0.1, 0.45), 440.0) > 0.45);
+    assert!(
+        tone(&left(&r.samples, 0.9, 1.5), 440.0) < 0.01,
+        "mid killed"
+    );
+}
