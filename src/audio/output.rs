@@ -12,6 +12,7 @@ use cpal::{Device, ErrorKind, FromSample, SampleFormat, SizedSample, Stream, Str
 use crate::dsp::denormal::flush_denormals;
 use crate::engine::Engine;
 use crate::engine::event::EngineStats;
+use crate::midi::state::SharedControl;
 
 /// Errors of the audio output.
 #[derive(Debug, thiserror::Error)]
@@ -224,6 +225,8 @@ pub struct Output {
     back: mpsc::Sender<Box<Engine>>,
     stats: Arc<EngineStats>,
     engine: Option<Box<Engine>>,
+    /// Where the callback publishes the engine clock for controller threads.
+    clock: Option<Arc<SharedControl>>,
 }
 
 impl Output {
@@ -232,6 +235,7 @@ impl Output {
         engine: Engine,
         resolved: ResolvedOutput,
         request: OutputRequest,
+        clock: Option<Arc<SharedControl>>,
     ) -> Result<Output, StartError> {
         let (back, returned) = mpsc::channel();
         let stats = engine.stats().clone();
@@ -245,6 +249,7 @@ impl Output {
             back,
             stats,
             engine: Some(Box::new(engine)),
+            clock,
         };
         match out.build() {
             Ok(()) => Ok(out),
@@ -315,6 +320,7 @@ impl Output {
         let stats = self.stats.clone();
         let err_stats = self.stats.clone();
         let failed = self.failed.clone();
+        let clock = self.clock.clone();
         let last_error = self.last_error.clone();
         let mut scratch = vec![0.0f32; SCRATCH_FRAMES * 2];
         let mut denormals_set = false;
@@ -351,6 +357,9 @@ impl Output {
                     }
                     done += n;
                 }
+            }
+            if let Some(c) = &clock {
+                c.publish_clock(engine.frame());
             }
             let budget = frames as f64 / rate;
             let load = (t0.elapsed().as_secs_f64() / budget.max(1e-9) * 1000.0) as u32;

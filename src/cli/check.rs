@@ -2,11 +2,33 @@
 
 use std::path::PathBuf;
 
+use crate::config::profile::Profile;
 use crate::config::script::Script;
 use crate::control::set_loader::load_set;
 use crate::engine::Engine;
 
-pub fn check(set: Option<&PathBuf>, script: Option<&PathBuf>) -> anyhow::Result<i32> {
+pub fn check(
+    set: Option<&PathBuf>,
+    script: Option<&PathBuf>,
+    profiles: &[PathBuf],
+) -> anyhow::Result<i32> {
+    let mut profile_errors = 0;
+    for (name, text) in crate::config::profile::BUILTIN {
+        if let Err(e) = Profile::parse(std::path::Path::new(&format!("mappings/{name}.toml")), text)
+        {
+            eprintln!("{e}");
+            profile_errors += e.0.len();
+        }
+    }
+    for p in profiles {
+        match Profile::load(p) {
+            Ok(prof) => println!("{}: OK ({})", p.display(), prof.name),
+            Err(e) => {
+                eprintln!("{e}");
+                profile_errors += e.0.len();
+            }
+        }
+    }
     let set = match super::load_set_or_demo(set) {
         Ok(s) => s,
         Err(e) => {
@@ -14,7 +36,13 @@ pub fn check(set: Option<&PathBuf>, script: Option<&PathBuf>) -> anyhow::Result<
             return Ok(1);
         }
     };
-    let mut errors = 0;
+    let mut errors = profile_errors;
+    if let Some(c) = &set.master.controller
+        && let Err(e) = Profile::find(c)
+    {
+        eprintln!("{e}");
+        errors += e.0.len();
+    }
     if let Some(path) = script
         && let Err(e) = Script::load(path, &set.grid)
     {
@@ -29,7 +57,7 @@ pub fn check(set: Option<&PathBuf>, script: Option<&PathBuf>) -> anyhow::Result<
     }
     errors += report.errors.len();
     if errors > 0 {
-        eprintln!("{}: {errors} problem(s) found", set.path.display());
+        eprintln!("check: {errors} problem(s) found");
         return Ok(1);
     }
     println!(

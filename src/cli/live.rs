@@ -1,15 +1,28 @@
-//! `padlooper run` and `padlooper demo`: real-time playback with a status line.
+//! `padlooper run` and `padlooper demo`: real-time playback, controllers, a status line.
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use crate::audio::output::{Output, OutputRequest, resolve};
+use crate::audio::output::{AudioError, Output, OutputRequest, resolve};
 use crate::config::SetFile;
+use crate::config::profile::Profile;
+use crate::config::script::Script;
 use crate::control::scheduler::LiveScheduler;
-use crate::control::set_loader::engine_settings;
-use crate::control::set_loader::load_set;
+use crate::control::set_loader::{engine_settings, load_set};
 use crate::control::status::status_line;
 use crate::engine::{Engine, EngineHandle};
+use crate::midi::ports::{MidiManager, MidirBackend};
+use crate::midi::state::SharedControl;
+
+/// A running set: audio output, the engine handle, controller state and controllers.
+struct Session {
+    out: Output,
+    handle: EngineHandle,
+    shared: Arc<SharedControl>,
+    midi: Option<MidiManager>,
+    rate: u32,
+}
 
 fn request(set: &SetFile) -> OutputRequest {
     OutputRequest {
@@ -19,10 +32,19 @@ fn request(set: &SetFile) -> OutputRequest {
     }
 }
 
-/// Loads the set and starts audio. Err(message) when there is no usable output.
-fn start(
-    set: &SetFile,
-) -> anyhow::Result<Result<(Output, EngineHandle), crate::audio::output::AudioError>> {
+/// The controller profile to force, from `--controller` or the set file.
+fn forced_profile(cli: Option<&str>, set: &SetFile) -> anyhow::Result<Option<Arc<Profile>>> {
+    match cli.or(set.master.controller.as_deref()) {
+        Some(name) => Ok(Some(Arc::new(
+            Profile::find(name).map_err(|e| anyhow::anyhow!("{e}"))?,
+        ))),
+        None => Ok(None),
+    }
+}
+
+/// Loads the set, starts audio and controllers. `Ok(Err(..))` when there is no usable output.
+fn start(set: &SetFile, controller: Option<&str>) -> anyhow::Result<Result<Session, AudioError>> {
+    let forced = forced_profile(controller, set)?;
     let req = request(set);
     let verbose = log::log_enabled!(log::Level::Debug);
     let resolved = match crate::audio::quiet::without_stderr(verbose, || resolve(&req)) {
@@ -44,72 +66,111 @@ fn start(
         crate::control::status::mb(report.memory.0),
         report.load_time.as_secs_f64()
     );
-    match crate::audio::quiet::without_stderr(verbose, || Output::start(engine, resolved, req)) {
-        Ok(out) => {
-            log::info!(
-                "audio: {} at {} Hz, buffer {:?}",
-                out.device_name(),
-                out.config().sample_rate,
-                out.config().buffer_size
-            );
-            Ok(Ok((out, handle)))
+    let shared = Arc::new(SharedControl::new(set, rate));
+    shared.mark_loaded(&report.ready_pads, &report.failed_pads);
+    let out = match crate::audio::quiet::without_stderr(verbose, || {
+        Output::start(engine, resolved, req, Some(shared.clone()))
+    }) {
+        Ok(out) => out,
+        Err(e) => return Ok(Err(e.error)),
+    };
+    log::info!(
+        "audio: {} at {} Hz, buffer {:?}",
+        out.device_name(),
+        out.config().sample_rate,
+        out.config().buffer_size
+    );
+    let latency = match out.config().buffer_size {
+        cpal::BufferSize::Fixed(n) => n as u64,
+        cpal::BufferSize::Default => set.master.buffer_size as u64,
+    };
+    let midi = match crate::audio::quiet::without_stderr(verbose, MidirBackend::new) {
+        Ok(backend) => {
+            let profiles = Profile::builtins().into_iter().map(Arc::new).collect();
+            let mut m =
+                MidiManager::new(Box::new(backend), profiles, forced, shared.clone(), latency);
+            m.poll_ports(&mut handle);
+            if m.connected().is_empty() {
+                log::info!(
+                    "no controller connected yet; plug one in at any time (see `padlooper devices`)"
+                );
+            }
+            Some(m)
         }
-        Err(e) => Ok(Err(e.error)),
-    }
+        Err(e) => {
+            log::warn!("MIDI is unavailable ({e}); playing without controllers");
+            None
+        }
+    };
+    Ok(Ok(Session {
+        out,
+        handle,
+        shared,
+        midi,
+        rate,
+    }))
 }
 
-/// The control loop: status line, events, retired buffers, stream rebuilds, optional script.
-fn control_loop(
-    out: &mut Output,
-    handle: &mut EngineHandle,
-    mut script: Option<(LiveScheduler, bool)>,
-    repeat_script: Option<crate::config::script::Script>,
-    rate: u32,
-) {
+/// The control loop: events, LEDs, hot-plug, retired buffers, stream rebuilds, status line and
+/// an optional live script. Returns when the script (if any, and not repeating) has finished.
+fn control_loop(s: &mut Session, mut script: Option<LiveScheduler>, repeat: Option<Script>) {
     let mut last_status = Instant::now();
+    let mut last_poll = Instant::now();
     let mut last_rebuild = Instant::now() - Duration::from_secs(10);
-    let lookahead = (rate as u64) / 5;
+    let lookahead = s.rate as u64 / 5;
     loop {
         std::thread::sleep(Duration::from_millis(10));
-        handle.collect_retired();
-        for ev in handle.drain_events() {
+        s.handle.collect_retired();
+        for ev in s.handle.drain_events() {
+            s.shared.apply_event(&ev);
             log::debug!("{ev:?}");
         }
-        if out.has_failed() && last_rebuild.elapsed() > Duration::from_secs(1) {
+        if let Some(m) = s.midi.as_mut() {
+            m.tick();
+            if last_poll.elapsed() >= Duration::from_secs(1) {
+                last_poll = Instant::now();
+                m.poll_ports(&mut s.handle);
+            }
+        }
+        if s.out.has_failed() && last_rebuild.elapsed() > Duration::from_secs(1) {
             last_rebuild = Instant::now();
-            log::warn!("audio device error; reopening {}", out.device_name());
-            match out.try_rebuild() {
-                Ok(_) => log::info!("audio running again on {}", out.device_name()),
+            log::warn!("audio device error; reopening {}", s.out.device_name());
+            match s.out.try_rebuild() {
+                Ok(_) => log::info!("audio running again on {}", s.out.device_name()),
                 Err(e) => log::warn!("{e}; retrying"),
             }
         }
-        let now = handle.stats().frames();
-        if let Some((sched, _)) = script.as_mut() {
-            let more = sched.poll(handle, now, lookahead);
-            if !more && now > sched.end_frame() + 3 * rate as u64 {
-                match &repeat_script {
-                    Some(s) => {
-                        script = Some((LiveScheduler::new(s.clone(), now + lookahead, rate), true))
+        let now = s.handle.stats().frames();
+        if let Some(sched) = script.as_mut() {
+            let more = sched.poll(&mut s.handle, now, lookahead);
+            if !more && now > sched.end_frame() + 3 * s.rate as u64 {
+                match &repeat {
+                    Some(r) => {
+                        script = Some(LiveScheduler::new(r.clone(), now + lookahead, s.rate))
                     }
-                    None => return,
+                    None => {
+                        if let Some(m) = s.midi.as_mut() {
+                            m.shutdown(&mut s.handle);
+                        }
+                        return;
+                    }
                 }
             }
         }
         if last_status.elapsed() >= Duration::from_secs(5) {
             last_status = Instant::now();
-            log::info!("{}", status_line(handle));
+            log::info!("{}", status_line(&s.handle));
         }
     }
 }
 
 /// `padlooper run`.
-pub fn run(set_path: Option<&PathBuf>, _controller: Option<&str>) -> anyhow::Result<i32> {
+pub fn run(set_path: Option<&PathBuf>, controller: Option<&str>) -> anyhow::Result<i32> {
     let set = super::load_set_or_demo(set_path)?;
-    match start(&set)? {
-        Ok((mut out, mut handle)) => {
-            let rate = out.config().sample_rate;
+    match start(&set, controller)? {
+        Ok(mut s) => {
             log::info!("playing; press Ctrl-C to quit");
-            control_loop(&mut out, &mut handle, None, None, rate);
+            control_loop(&mut s, None, None);
             Ok(0)
         }
         Err(e) => {
@@ -120,25 +181,18 @@ pub fn run(set_path: Option<&PathBuf>, _controller: Option<&str>) -> anyhow::Res
 }
 
 /// `padlooper demo`.
-pub fn demo(repeat: bool, fallback: &Path) -> anyhow::Result<i32> {
+pub fn demo(repeat: bool, fallback: &Path, controller: Option<&str>) -> anyhow::Result<i32> {
     let set = crate::demo::demo_set();
-    match start(&set)? {
-        Ok((mut out, mut handle)) => {
-            let rate = out.config().sample_rate;
+    match start(&set, controller)? {
+        Ok(mut s) => {
             let script = crate::demo::demo_script();
-            let origin = handle.stats().frames() + rate as u64 / 5;
+            let origin = s.handle.stats().frames() + s.rate as u64 / 5;
             log::info!(
                 "playing the demo performance ({:.0} s)",
                 crate::demo::DEMO_SECONDS
             );
-            let sched = LiveScheduler::new(script.clone(), origin, rate);
-            control_loop(
-                &mut out,
-                &mut handle,
-                Some((sched, false)),
-                repeat.then_some(script),
-                rate,
-            );
+            let sched = LiveScheduler::new(script.clone(), origin, s.rate);
+            control_loop(&mut s, Some(sched), repeat.then_some(script));
             Ok(0)
         }
         Err(e) => {

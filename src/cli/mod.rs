@@ -2,6 +2,7 @@
 
 mod bench;
 mod check;
+mod learn;
 mod live;
 mod render;
 
@@ -32,6 +33,10 @@ pub enum Cmd {
         /// Set file (TOML); without it, the built-in demo set.
         #[arg(long)]
         set: Option<PathBuf>,
+        /// Use this controller profile for every MIDI input (built-in name or file) instead of
+        /// matching profiles by port name.
+        #[arg(long)]
+        controller: Option<String>,
     },
     /// Play the built-in demo set with its automatic performance.
     Demo {
@@ -41,6 +46,9 @@ pub enum Cmd {
         /// Where to write the demo if there is no audio output.
         #[arg(long, default_value = "padlooper-demo.wav")]
         fallback: PathBuf,
+        /// Controller profile to force (see `run --controller`).
+        #[arg(long)]
+        controller: Option<String>,
     },
     /// Render a set and a script offline to a WAV file (faster than real time, deterministic).
     Render {
@@ -75,7 +83,7 @@ pub enum Cmd {
         #[arg(long, requires = "midi")]
         leds: Option<PathBuf>,
     },
-    /// Validate a set (and its samples) and optionally a script; exit non-zero on errors.
+    /// Validate a set (and its samples), a script and controller profiles; exit 1 on errors.
     Check {
         /// Set file; without it, the built-in demo set.
         #[arg(long)]
@@ -83,9 +91,21 @@ pub enum Cmd {
         /// Script file to validate against the set's grid.
         #[arg(long)]
         script: Option<PathBuf>,
+        /// Controller profile files to validate (built-in profiles are always checked).
+        #[arg(long)]
+        profile: Vec<PathBuf>,
     },
-    /// List audio output devices.
+    /// List audio outputs, and MIDI inputs with the profile each would use.
     Devices,
+    /// Write a controller profile for a device without one, by pressing its controls.
+    Learn {
+        /// Where to write the profile (e.g. mappings/my-device.toml).
+        #[arg(long)]
+        out: PathBuf,
+        /// Part of the MIDI input port name (default: the only port without a profile).
+        #[arg(long)]
+        port: Option<String>,
+    },
     /// Measure rendering speed and memory on the standard 50-voice scene.
     Bench {
         /// Folder with loop_000.wav .. loop_NNN.wav (default: generate them in the temp folder).
@@ -136,9 +156,16 @@ pub fn main() -> i32 {
         logger.parse_filters(&spec);
     }
     logger.init();
-    let result = match cli.command.unwrap_or(Cmd::Run { set: None }) {
-        Cmd::Run { set } => live::run(set.as_ref(), None),
-        Cmd::Demo { repeat, fallback } => live::demo(repeat, &fallback),
+    let result = match cli.command.unwrap_or(Cmd::Run {
+        set: None,
+        controller: None,
+    }) {
+        Cmd::Run { set, controller } => live::run(set.as_ref(), controller.as_deref()),
+        Cmd::Demo {
+            repeat,
+            fallback,
+            controller,
+        } => live::demo(repeat, &fallback, controller.as_deref()),
         Cmd::Render {
             set,
             script,
@@ -177,19 +204,13 @@ pub fn main() -> i32 {
             long,
             json,
         }),
-        Cmd::Check { set, script } => check::check(set.as_ref(), script.as_ref()),
-        Cmd::Devices => {
-            let outs = crate::audio::output::list_outputs();
-            if outs.is_empty() {
-                println!("audio outputs: none found");
-            } else {
-                println!("audio outputs:");
-                for o in outs {
-                    println!("  {o}");
-                }
-            }
-            Ok(0)
-        }
+        Cmd::Check {
+            set,
+            script,
+            profile,
+        } => check::check(set.as_ref(), script.as_ref(), &profile),
+        Cmd::Devices => devices(),
+        Cmd::Learn { out, port } => learn::learn_cmd(&out, port.as_deref()),
     };
     match result {
         Ok(code) => code,
@@ -198,4 +219,42 @@ pub fn main() -> i32 {
             1
         }
     }
+}
+
+/// `padlooper devices`.
+fn devices() -> anyhow::Result<i32> {
+    let verbose = log::log_enabled!(log::Level::Debug);
+    let outs = crate::audio::quiet::without_stderr(verbose, crate::audio::output::list_outputs);
+    if outs.is_empty() {
+        println!("audio outputs: none found");
+    } else {
+        println!("audio outputs:");
+        for o in outs {
+            println!("  {o}");
+        }
+    }
+    use crate::midi::ports::MidiBackend;
+    match crate::audio::quiet::without_stderr(verbose, crate::midi::ports::MidirBackend::new) {
+        Err(e) => println!("MIDI: unavailable ({e})"),
+        Ok(mut b) => {
+            let ports = b.input_ports().unwrap_or_default();
+            let profiles: Vec<std::sync::Arc<crate::config::profile::Profile>> =
+                crate::config::profile::Profile::builtins()
+                    .into_iter()
+                    .map(std::sync::Arc::new)
+                    .collect();
+            if ports.is_empty() {
+                println!("MIDI inputs: none found");
+            } else {
+                println!("MIDI inputs:");
+            }
+            for p in ports {
+                match crate::midi::ports::profile_for(&p, &profiles) {
+                    Some(prof) => println!("  {p}  -> {}", prof.name),
+                    None => println!("  {p}  -> no profile (write one with `padlooper learn`)"),
+                }
+            }
+        }
+    }
+    Ok(0)
 }

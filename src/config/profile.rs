@@ -401,10 +401,11 @@ impl Profile {
                         for r in 0..rows as i32 {
                             for c in 0..cols as i32 {
                                 let n = tl + r * rs + c * cs;
-                                if !(0..=127).contains(&n) {
+                                if (0..=127).contains(&n) {
+                                    grid_notes.push(n as u8);
+                                } else {
                                     errors.push(at(o, format!("grid cell row {r}, col {c} gives note {n}; notes must be 0 to 127")));
                                 }
-                                grid_notes.push(n.clamp(0, 127) as u8);
                             }
                         }
                     }

@@ -1,7 +1,9 @@
 //! MIDI input: byte parsing, controller mapping, LED feedback, ports and hot-plug, file replay.
 
 pub mod controller;
+pub mod learn;
 pub mod leds;
 pub mod parser;
+pub mod ports;
 pub mod smf;
 pub mod state;
