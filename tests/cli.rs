@@ -167,3 +167,98 @@ fn demo_without_an_audio_device_says_so_and_renders_instead() {
     let (_, s) = read_wav(&wav);
     assert_eq!(s.len(), 2 * 43 * 48_000);
 }
+
+#[test]
+fn render_replays_a_midi_file_through_a_profile_and_records_leds() {
+    let dir = tmp();
+    std::fs::write(
+        path(&dir, "set.toml"),
+        "[[pad]]\npad = 0\nbuiltin = \"sine440\"\n",
+    )
+    .unwrap();
+    // Launchpad X session: pad 0 (top-left, note 81) pressed at 0.5 s and again at 1.5 s.
+    let smf = padlooper::midi::smf::write_smf(&[
+        (0.5, vec![0x90, 81, 127]),
+        (0.6, vec![0x90, 81, 0]),
+        (1.5, vec![0x90, 81, 127]),
+        (1.6, vec![0x90, 81, 0]),
+    ]);
+    std::fs::write(path(&dir, "session.mid"), smf).unwrap();
+    let (wav, ev, leds) = (
+        path(&dir, "o.wav"),
+        path(&dir, "e.jsonl"),
+        path(&dir, "leds.jsonl"),
+    );
+    let st = bin()
+        .args(["render", "--set"])
+        .arg(path(&dir, "set.toml"))
+        .arg("--midi")
+        .arg(path(&dir, "session.mid"))
+        .args(["--profile", "launchpad-x", "-o"])
+        .arg(&wav)
+        .arg("--events")
+        .arg(&ev)
+        .arg("--leds")
+        .arg(&leds)
+        .status()
+        .unwrap();
+    assert!(st.success());
+    let (_, s) = read_wav(&wav);
+    assert_eq!(
+        s.len(),
+        2 * (4.6f64 * 48_000.0).round() as usize,
+        "MIDI length + 3 s"
+    );
+    assert_eq!(peak(&left(&s, 0.0, 0.49)), 0.0);
+    assert!((peak(&left(&s, 0.6, 1.4)) - 0.5).abs() < 0.01);
+    assert_eq!(peak(&left(&s, 1.51, 2.0)), 0.0);
+    let events = std::fs::read_to_string(&ev).unwrap();
+    assert!(
+        events
+            .contains(r#"{"frame":24000,"time":0.500000,"event":"pad_started","bank":0,"pad":0}"#),
+        "{events}"
+    );
+    assert!(
+        events
+            .contains(r#"{"frame":72000,"time":1.500000,"event":"pad_stopped","bank":0,"pad":0}"#),
+        "{events}"
+    );
+    let leds = std::fs::read_to_string(&leds).unwrap();
+    let lines: Vec<&str> = leds.lines().collect();
+    assert_eq!(
+        lines[0],
+        r#"{"time":0.000000,"bytes":["F0","00","20","29","02","0C","0E","01","F7"]}"#
+    );
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.ends_with(r#""bytes":["90","51","0F"]}"#)),
+        "pad 0 loaded (dim yellow)"
+    );
+    let playing = lines
+        .iter()
+        .position(|l| l.ends_with(r#""bytes":["92","51","15"]}"#))
+        .expect("playing LED");
+    let stopped = lines
+        .iter()
+        .rposition(|l| l.ends_with(r#""bytes":["90","51","0F"]}"#))
+        .unwrap();
+    assert!(stopped > playing, "back to loaded after the stop");
+    assert!(
+        lines[playing].starts_with(r#"{"time":0.50"#),
+        "{}",
+        lines[playing]
+    );
+}
+
+#[test]
+fn devices_runs_without_sound_card_or_midi() {
+    let out = bin().arg("devices").output().unwrap();
+    assert!(out.status.success());
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("audio outputs") && text.contains("MIDI"),
+        "{text}"
+    );
+    assert!(!String::from_utf8_lossy(&out.stderr).contains("ALSA lib"));
+}

@@ -133,7 +133,7 @@ fn unplug_and_replug_reconnects_and_restores_leds() {
     fake.inputs.lock().unwrap()[LPX]
         .lock()
         .unwrap()
-        .on_message(&[0x90, 81, 127]);
+        .on_message(0, &[0x90, 81, 127]);
     for _ in 0..4 {
         step(&mut engine, &mut handle, &mut midi);
     }
@@ -182,7 +182,7 @@ fn unplug_and_replug_reconnects_and_restores_leds() {
     fake.inputs.lock().unwrap()[LPX]
         .lock()
         .unwrap()
-        .on_message(&[0x90, 81, 127]);
+        .on_message(0, &[0x90, 81, 127]);
     for _ in 0..4 {
         step(&mut engine, &mut handle, &mut midi);
     }
@@ -253,4 +253,56 @@ fn port_names_pick_the_most_specific_profile() {
         Some("Korg nanoKONTROL2")
     );
     assert_eq!(pick("Midi Through:Midi Through Port-0 14:0"), None);
+}
+
+#[test]
+fn midi_timestamps_keep_the_spacing_of_late_delivered_messages() {
+    let dir = tmp();
+    let set = set_in(
+        dir.path(),
+        "[[pad]]\npad = 0\nbuiltin = \"sine440\"\nmode = \"retrigger\"\n",
+    );
+    let (mut engine, mut handle) = Engine::new(engine_settings(&set, RATE)).unwrap();
+    let report = load_set(&set, &mut handle, 0, &|_, _| {});
+    let shared = Arc::new(SharedControl::new(&set, RATE));
+    shared.mark_loaded(&report.ready_pads, &report.failed_pads);
+    let fake = Fake::default();
+    *fake.ports.lock().unwrap() = vec![LPX.into()];
+    let profiles: Vec<Arc<Profile>> = Profile::builtins().into_iter().map(Arc::new).collect();
+    let mut midi = MidiManager::new(Box::new(fake.clone()), profiles, None, shared.clone(), 256);
+    midi.poll_ports(&mut handle);
+    let mut buf = vec![0.0f32; 512];
+    engine.process(&mut buf);
+    shared.publish_clock(engine.frame());
+    let input = fake.inputs.lock().unwrap()[LPX].clone();
+    // Earlier traffic (an unmapped CC) establishes the device clock's offset...
+    input.lock().unwrap().on_message(5_000_000, &[0xB0, 1, 1]);
+    std::thread::sleep(std::time::Duration::from_millis(5));
+    // ...then two presses 2 ms apart on the device's clock arrive together, late.
+    input
+        .lock()
+        .unwrap()
+        .on_message(5_001_000, &[0x90, 81, 127]);
+    input
+        .lock()
+        .unwrap()
+        .on_message(5_003_000, &[0x90, 81, 127]);
+    let mut starts = Vec::new();
+    for _ in 0..40 {
+        engine.process(&mut buf);
+        starts.extend(
+            handle
+                .drain_events()
+                .into_iter()
+                .filter(|e| matches!(e.kind, padlooper::engine::event::EventKind::PadStarted(0)))
+                .map(|e| e.frame),
+        );
+    }
+    assert_eq!(starts.len(), 2);
+    // 2 ms = 96 frames; the offset estimate may drift by 1 µs per message, so allow a frame.
+    let gap = starts[1] - starts[0];
+    assert!(
+        (95..=97).contains(&gap),
+        "{gap} frames: 2 ms apart as played, not as delivered"
+    );
 }

@@ -18,13 +18,27 @@ pub struct InputState {
     latency: u64,
     /// Commands that did not fit the lane.
     pub dropped: u64,
+    /// Our clock minus midir's, in ns: the smallest delivery delay seen so far.
+    offset: Option<i128>,
 }
 
 impl InputState {
-    /// Handles raw bytes that just arrived: commands take effect `latency` frames after the
-    /// current engine frame, so they land inside the next audio block at a fixed delay.
-    pub fn on_message(&mut self, bytes: &[u8]) {
-        let at = self.shared.frame_now() + self.latency;
+    /// Handles raw bytes stamped by midir with `ts_us` (microseconds on midir's clock). The
+    /// time the message really arrived is mapped to the engine frame it happened at, plus a
+    /// fixed `latency`, so commands land inside the next audio block at their true relative
+    /// position, even when this thread was woken late.
+    pub fn on_message(&mut self, ts_us: u64, bytes: &[u8]) {
+        let now = self.shared.now_nanos() as i128;
+        let ts = ts_us as i128 * 1000;
+        // The fastest delivery observed is the best estimate of the clock offset; it is allowed
+        // to drift back up slowly (1 µs per message) so clock drift does not accumulate.
+        let offset = match self.offset {
+            Some(o) => (o + 1000).min(now - ts),
+            None => now - ts,
+        };
+        self.offset = Some(offset);
+        let happened = (ts + offset).clamp(0, now) as u64;
+        let at = self.shared.frame_at(happened) + self.latency;
         let (lane, dropped) = (&mut self.lane, &mut self.dropped);
         self.controller.feed(bytes, at, &mut |t| {
             if !lane.as_mut().is_some_and(|l| l.send(t)) {
@@ -212,6 +226,7 @@ impl MidiManager {
             shared: self.shared.clone(),
             latency: self.latency,
             dropped: 0,
+            offset: None,
         }));
         let input = match self.backend.connect_input(&port, state.clone()) {
             Ok(c) => c,
@@ -366,9 +381,9 @@ impl MidiBackend for MidirBackend {
             .connect(
                 &p,
                 "padlooper-in",
-                |_ts, bytes, state: &mut SharedInput| {
+                |ts, bytes, state: &mut SharedInput| {
                     if let Ok(mut s) = state.lock() {
-                        s.on_message(bytes);
+                        s.on_message(ts, bytes);
                     }
                 },
                 state,

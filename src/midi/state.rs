@@ -183,12 +183,23 @@ impl SharedControl {
         self.clock_frame.store(frame, Ordering::Release);
     }
 
-    /// The engine frame corresponding to `now`, extrapolated from the last audio callback.
-    pub fn frame_now(&self) -> u64 {
+    /// Nanoseconds on the clock [`frame_at`](Self::frame_at) uses.
+    pub fn now_nanos(&self) -> u64 {
+        self.epoch.elapsed().as_nanos() as u64
+    }
+
+    /// The engine frame at time `nanos` (on [`now_nanos`](Self::now_nanos)'s clock),
+    /// extrapolated from the last audio callback.
+    pub fn frame_at(&self, nanos: u64) -> u64 {
         let frame = self.clock_frame.load(Ordering::Acquire);
-        let nanos = self.clock_nanos.load(Ordering::Relaxed);
-        let now = self.epoch.elapsed().as_nanos() as u64;
-        frame + now.saturating_sub(nanos) * self.rate as u64 / 1_000_000_000
+        let at = self.clock_nanos.load(Ordering::Relaxed);
+        let delta = nanos as i128 - at as i128;
+        (frame as i128 + delta * self.rate as i128 / 1_000_000_000).max(0) as u64
+    }
+
+    /// The engine frame corresponding to now.
+    pub fn frame_now(&self) -> u64 {
+        self.frame_at(self.now_nanos())
     }
 
     /// The next quantisation point at or after `frame` (the frame itself when off).
