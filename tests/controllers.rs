@@ -459,3 +459,92 @@ fn selected_pad_knobs_shape_the_sound() {
         "mid killed"
     );
 }
+
+#[test]
+fn every_control_action_reaches_its_engine_parameter() {
+    use padlooper::engine::command::{Command, FxParam, SendBus};
+    use padlooper::midi::controller::{Controller, DeviceState};
+    let actions = [
+        "master_volume",
+        "global_speed",
+        "bpm",
+        "selected_gain",
+        "selected_speed",
+        "selected_eq_low",
+        "selected_eq_mid",
+        "selected_eq_high",
+        "selected_filter",
+        "selected_resonance",
+        "selected_delay_send",
+        "selected_reverb_send",
+        "delay_wet",
+        "delay_feedback",
+        "delay_division",
+        "reverb_wet",
+        "reverb_room",
+        "reverb_damping",
+        "phaser_mix",
+        "phaser_rate",
+        "phaser_depth",
+        "phaser_feedback",
+    ];
+    let mut text = String::from("name = \"all\"\nports = [\"all\"]\n");
+    for (i, a) in actions.iter().enumerate() {
+        text += &format!("[[control]]\naction = \"{a}\"\ncc = {i}\n");
+    }
+    text += "[[control]]\naction = \"column_gain\"\ncc = 100\ncol = 2\n[[control]]\naction = \"column_filter\"\ncc = 101\ncol = 2\n";
+    let profile = Arc::new(Profile::parse(std::path::Path::new("all.toml"), &text).unwrap());
+    let dir = tmp();
+    let set = set_in(
+        dir.path(),
+        "[[pad]]\npad = 2\nbuiltin = \"sine440\"\n[[pad]]\npad = 10\nbuiltin = \"sine440\"\n",
+    );
+    let shared = Arc::new(SharedControl::new(&set, RATE));
+    shared
+        .selected
+        .store(2, std::sync::atomic::Ordering::Relaxed);
+    let mut c = Controller::new(profile, shared, Arc::new(DeviceState::default()));
+    let mut got = Vec::new();
+    for cc in (0..actions.len() as u8).chain([100, 101]) {
+        c.feed(&[0xB0, cc, 127], 0, &mut |t| got.push(t.cmd));
+    }
+    let want = vec![
+        Command::MasterVolume(1.0),
+        Command::GlobalSpeed(2f32.powf(63.0 / 64.0)),
+        Command::Fx(FxParam::Bpm, 187.0),
+        Command::PadGain(2, padlooper::midi::controller::fader_gain(127)),
+        Command::PadSpeed(2, 2f32.powf(63.0 / 64.0)),
+        Command::PadEq(2, 0, 1.0),
+        Command::PadEq(2, 1, 1.0),
+        Command::PadEq(2, 2, 1.0),
+        Command::PadFilter(2, 1.0),
+        Command::PadResonance(2, 1.0),
+        Command::PadSend(2, SendBus::Delay, 1.0),
+        Command::PadSend(2, SendBus::Reverb, 1.0),
+        Command::Fx(FxParam::DelayWet, 1.0),
+        Command::Fx(FxParam::DelayFeedback, 0.95),
+        Command::Fx(FxParam::DelayDivision, 3.0),
+        Command::Fx(FxParam::ReverbWet, 1.0),
+        Command::Fx(FxParam::ReverbRoom, 1.0),
+        Command::Fx(FxParam::ReverbDamping, 1.0),
+        Command::Fx(FxParam::PhaserMix, 1.0),
+        Command::Fx(FxParam::PhaserRate, 0.05 * 200.0),
+        Command::Fx(FxParam::PhaserDepth, 1.0),
+        Command::Fx(FxParam::PhaserFeedback, 0.9),
+    ];
+    assert_eq!(&got[..want.len()], &want[..]);
+    // Column controls reach every pad of grid column 2 in the current bank (rows 0..7).
+    let col: Vec<_> = got[want.len()..].to_vec();
+    assert_eq!(col.len(), 16);
+    assert!(
+        col[..8]
+            .iter()
+            .enumerate()
+            .all(|(r, c)| matches!(c, Command::PadGain(p, _) if *p as usize == r * 8 + 2))
+    );
+    assert!(
+        col[8..]
+            .iter()
+            .all(|c| matches!(c, Command::PadFilter(_, k) if *k == 1.0))
+    );
+}

@@ -78,6 +78,14 @@ pub enum ControlAction {
     PhaserMix,
     /// Phaser rate 0.05..10 Hz (exponential).
     PhaserRate,
+    /// Delay note division: four zones (1/4, 1/8, dotted 1/8, 1/16).
+    DelayDivision,
+    /// Reverb damping.
+    ReverbDamping,
+    /// Phaser depth.
+    PhaserDepth,
+    /// Phaser feedback 0..0.9.
+    PhaserFeedback,
 }
 
 /// An LED message: a note-on (or CC, for CC buttons) on `channel` with `value`.

@@ -338,6 +338,12 @@ impl Controller {
             ControlAction::PhaserRate => {
                 out(Command::Fx(FxParam::PhaserRate, 0.05 * 200f32.powf(k)))
             }
+            ControlAction::DelayDivision => {
+                out(Command::Fx(FxParam::DelayDivision, (v / 32).min(3) as f32))
+            }
+            ControlAction::ReverbDamping => out(Command::Fx(FxParam::ReverbDamping, k)),
+            ControlAction::PhaserDepth => out(Command::Fx(FxParam::PhaserDepth, k)),
+            ControlAction::PhaserFeedback => out(Command::Fx(FxParam::PhaserFeedback, k * 0.9)),
         }
     }
 }
