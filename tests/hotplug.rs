@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex};
 
 use padlooper::config::profile::Profile;
 use padlooper::control::set_loader::{engine_settings, load_set};
-use padlooper::engine::Engine;
+use padlooper::engine::{Engine, EngineHandle};
 use padlooper::midi::ports::{
     InputConnection, MidiBackend, MidiManager, OutputConnection, SharedInput,
 };
@@ -74,25 +74,35 @@ impl MidiBackend for Fake {
 
 const LPX: &str = "Launchpad X:Launchpad X LPX MIDI 24:1";
 
-#[test]
-fn unplug_and_replug_reconnects_and_restores_leds() {
+/// An engine with `set_body` loaded, its shared controller state, a fake port list holding
+/// `ports`, and a manager with the built-in profiles.
+fn rig(
+    set_body: &str,
+    ports: &[&str],
+) -> (Engine, EngineHandle, Arc<SharedControl>, Fake, MidiManager) {
     let dir = tmp();
-    let set = set_in(
-        dir.path(),
-        "[[pad]]\npad = 0\nbuiltin = \"sine440\"\n[[pad]]\npad = 9\nbuiltin = \"drums\"\n",
-    );
-    let (mut engine, mut handle) = Engine::new(engine_settings(&set, RATE)).unwrap();
+    let set = set_in(dir.path(), set_body);
+    let (engine, mut handle) = Engine::new(engine_settings(&set, RATE)).unwrap();
     let report = load_set(&set, &mut handle, 0, &|_, _| {});
     let shared = Arc::new(SharedControl::new(&set, RATE));
     shared.mark_loaded(&report.ready_pads, &report.failed_pads);
     let fake = Fake::default();
-    *fake.ports.lock().unwrap() = vec![
-        "Launchpad X:Launchpad X LPX DAW 24:0".into(),
-        LPX.into(),
-        "Midi Through Port-0".into(),
-    ];
+    *fake.ports.lock().unwrap() = ports.iter().map(|p| p.to_string()).collect();
     let profiles: Vec<Arc<Profile>> = Profile::builtins().into_iter().map(Arc::new).collect();
-    let mut midi = MidiManager::new(Box::new(fake.clone()), profiles, None, shared.clone(), 256);
+    let midi = MidiManager::new(Box::new(fake.clone()), profiles, None, shared.clone(), 256);
+    (engine, handle, shared, fake, midi)
+}
+
+#[test]
+fn unplug_and_replug_reconnects_and_restores_leds() {
+    let (mut engine, mut handle, shared, fake, mut midi) = rig(
+        "[[pad]]\npad = 0\nbuiltin = \"sine440\"\n[[pad]]\npad = 9\nbuiltin = \"drums\"\n",
+        &[
+            "Launchpad X:Launchpad X LPX DAW 24:0",
+            LPX,
+            "Midi Through Port-0",
+        ],
+    );
     let mut buf = vec![0.0f32; 512];
     let mut step = |engine: &mut Engine,
                     handle: &mut padlooper::engine::EngineHandle,
@@ -257,19 +267,10 @@ fn port_names_pick_the_most_specific_profile() {
 
 #[test]
 fn midi_timestamps_keep_the_spacing_of_late_delivered_messages() {
-    let dir = tmp();
-    let set = set_in(
-        dir.path(),
+    let (mut engine, mut handle, shared, fake, mut midi) = rig(
         "[[pad]]\npad = 0\nbuiltin = \"sine440\"\nmode = \"retrigger\"\n",
+        &[LPX],
     );
-    let (mut engine, mut handle) = Engine::new(engine_settings(&set, RATE)).unwrap();
-    let report = load_set(&set, &mut handle, 0, &|_, _| {});
-    let shared = Arc::new(SharedControl::new(&set, RATE));
-    shared.mark_loaded(&report.ready_pads, &report.failed_pads);
-    let fake = Fake::default();
-    *fake.ports.lock().unwrap() = vec![LPX.into()];
-    let profiles: Vec<Arc<Profile>> = Profile::builtins().into_iter().map(Arc::new).collect();
-    let mut midi = MidiManager::new(Box::new(fake.clone()), profiles, None, shared.clone(), 256);
     midi.poll_ports(&mut handle);
     let mut buf = vec![0.0f32; 512];
     engine.process(&mut buf);

@@ -115,28 +115,33 @@ fn varispeed_2x_doubles_frequency_and_halves_the_loop_period() {
     assert!(tone(&x, 150.0) < 0.002 && tone(&x, 450.0) < 0.002);
 }
 
-#[test]
-fn exclusive_mode_stops_the_previous_pad() {
+/// Two pads (400 Hz and 700 Hz sines, with `pad_keys` added to each): pad 0 pressed at 0 s,
+/// pad 1 at 1 s. Returns the 400/700 Hz levels during 0.2–0.9 s and 1.01–2 s.
+fn two_tones(master: &str, pad_keys: &str) -> [(f64, f64); 2] {
     let dir = tmp();
     write_wav16(&path(&dir, "a.wav"), RATE, 1.0, sine(400.0, 0.5));
     write_wav16(&path(&dir, "b.wav"), RATE, 1.0, sine(700.0, 0.5));
     let set = set_in(
         dir.path(),
-        "[master]\nplay_mode = \"exclusive\"\n[[pad]]\npad = 0\nfile = \"a.wav\"\n[[pad]]\npad = 1\nfile = \"b.wav\"\n",
+        &format!(
+            "[master]\n{master}\n[[pad]]\npad = 0\nfile = \"a.wav\"\n{pad_keys}\n[[pad]]\npad = 1\nfile = \"b.wav\"\n{pad_keys}\n"
+        ),
     );
     let (out, _) = render_set(&set, "0.0 press 0 0\n1.0 press 0 1\n", 2.0);
-    let first = left(&out.samples, 0.2, 0.9);
-    assert!(tone(&first, 400.0) > 0.45 && tone(&first, 700.0) < 0.01);
-    let second = left(&out.samples, 1.01, 2.0);
-    assert!(tone(&second, 700.0) > 0.45 && tone(&second, 400.0) < 0.01);
+    [(0.2, 0.9), (1.01, 2.0)].map(|(a, b)| {
+        let x = left(&out.samples, a, b);
+        (tone(&x, 400.0), tone(&x, 700.0))
+    })
+}
+
+#[test]
+fn exclusive_mode_stops_the_previous_pad() {
+    let [first, second] = two_tones("play_mode = \"exclusive\"", "");
+    assert!(first.0 > 0.45 && first.1 < 0.01);
+    assert!(second.1 > 0.45 && second.0 < 0.01);
     // In multi mode both play.
-    let set = set_in(
-        dir.path(),
-        "[[pad]]\npad = 0\nfile = \"a.wav\"\n[[pad]]\npad = 1\nfile = \"b.wav\"\n",
-    );
-    let (out, _) = render_set(&set, "0.0 press 0 0\n1.0 press 0 1\n", 2.0);
-    let both = left(&out.samples, 1.01, 2.0);
-    assert!(tone(&both, 700.0) > 0.45 && tone(&both, 400.0) > 0.45);
+    let [_, both] = two_tones("play_mode = \"multi\"", "");
+    assert!(both.0 > 0.45 && both.1 > 0.45);
 }
 
 #[test]
@@ -246,16 +251,10 @@ fn retrigger_and_stealing_never_click() {
 
 #[test]
 fn choke_group_stops_the_other_pad() {
-    let dir = tmp();
-    write_wav16(&path(&dir, "a.wav"), RATE, 1.0, sine(400.0, 0.5));
-    write_wav16(&path(&dir, "b.wav"), RATE, 1.0, sine(700.0, 0.5));
-    let set = set_in(
-        dir.path(),
-        "[[pad]]\npad = 0\nfile = \"a.wav\"\nchoke = 1\n[[pad]]\npad = 1\nfile = \"b.wav\"\nchoke = 1\n",
-    );
-    let (out, _) = render_set(&set, "0.0 press 0 0\n1.0 press 0 1\n", 2.0);
-    let second = left(&out.samples, 1.01, 2.0);
-    assert!(tone(&second, 700.0) > 0.45 && tone(&second, 400.0) < 0.01);
+    let [_, second] = two_tones("", "choke = 1");
+    assert!(second.1 > 0.45 && second.0 < 0.01);
+    let [_, unchoked] = two_tones("", "choke = 0");
+    assert!(unchoked.0 > 0.45 && unchoked.1 > 0.45);
 }
 
 #[test]

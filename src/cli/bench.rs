@@ -11,12 +11,25 @@ use crate::engine::Engine;
 use crate::engine::command::{Command, FxParam, PadId, SendBus, Timed};
 
 /// Options of `padlooper bench`.
+#[derive(Debug, clap::Args)]
 pub struct BenchArgs {
+    /// Folder with loop_000.wav .. loop_NNN.wav (default: generate them in the temp folder).
+    #[arg(long)]
     pub files: Option<PathBuf>,
+    /// Number of voices (pads) in the scene.
+    #[arg(long, default_value_t = 50)]
     pub voices: usize,
+    /// Seconds of audio to render per pass.
+    #[arg(long, default_value_t = 60.0)]
     pub seconds: f64,
+    /// Block size in frames.
+    #[arg(long, default_value_t = 256)]
     pub block: usize,
+    /// Use 300-second loops instead of 30-second ones.
+    #[arg(long)]
     pub long: bool,
+    /// Print the results as JSON.
+    #[arg(long)]
     pub json: bool,
 }
 

@@ -11,7 +11,6 @@ use std::path::PathBuf;
 use clap::{Parser, Subcommand};
 
 use crate::config::SetFile;
-use crate::config::script::SCRIPT_COMMANDS;
 
 /// padlooper: a live looper/sampler for pad controllers.
 #[derive(Debug, Parser)]
@@ -51,38 +50,7 @@ pub enum Cmd {
         controller: Option<String>,
     },
     /// Render a set and a script offline to a WAV file (faster than real time, deterministic).
-    Render {
-        /// Set file; without it, the built-in demo set.
-        #[arg(long)]
-        set: Option<PathBuf>,
-        /// Script of timed commands; without it (and without --set), the demo performance.
-        #[arg(long, help = format!("Script of timed commands ({SCRIPT_COMMANDS})"))]
-        script: Option<PathBuf>,
-        /// Seconds to render (default: the script's length plus 3 s).
-        #[arg(long)]
-        seconds: Option<f64>,
-        /// Output WAV file (32-bit float stereo).
-        #[arg(short, long)]
-        out: PathBuf,
-        /// Write the engine's events as JSON lines to this file.
-        #[arg(long)]
-        events: Option<PathBuf>,
-        /// Block size in frames.
-        #[arg(long, default_value_t = 256)]
-        block: usize,
-        /// Output sample rate (default: the set's).
-        #[arg(long)]
-        rate: Option<u32>,
-        /// Replay a recorded controller session (Standard MIDI File) through --profile.
-        #[arg(long, requires = "profile")]
-        midi: Option<PathBuf>,
-        /// Controller profile for --midi: a built-in name (e.g. launchpad-x) or a file.
-        #[arg(long)]
-        profile: Option<String>,
-        /// Write the LED messages a real controller would have received, as JSON lines.
-        #[arg(long, requires = "midi")]
-        leds: Option<PathBuf>,
-    },
+    Render(render::RenderArgs),
     /// Validate a set (and its samples), a script and controller profiles; exit 1 on errors.
     Check {
         /// Set file; without it, the built-in demo set.
@@ -107,26 +75,7 @@ pub enum Cmd {
         port: Option<String>,
     },
     /// Measure rendering speed and memory on the standard 50-voice scene.
-    Bench {
-        /// Folder with loop_000.wav .. loop_NNN.wav (default: generate them in the temp folder).
-        #[arg(long)]
-        files: Option<PathBuf>,
-        /// Number of voices (pads) in the scene.
-        #[arg(long, default_value_t = 50)]
-        voices: usize,
-        /// Seconds of audio to render per pass.
-        #[arg(long, default_value_t = 60.0)]
-        seconds: f64,
-        /// Block size in frames.
-        #[arg(long, default_value_t = 256)]
-        block: usize,
-        /// Use 300-second loops instead of 30-second ones.
-        #[arg(long)]
-        long: bool,
-        /// Print the results as JSON.
-        #[arg(long)]
-        json: bool,
-    },
+    Bench(bench::BenchArgs),
 }
 
 /// Loads a set file, or the demo set when none is given.
@@ -166,44 +115,8 @@ pub fn main() -> i32 {
             fallback,
             controller,
         } => live::demo(repeat, &fallback, controller.as_deref()),
-        Cmd::Render {
-            set,
-            script,
-            seconds,
-            out,
-            events,
-            block,
-            rate,
-            midi,
-            profile,
-            leds,
-        } => render::render_cmd(render::RenderArgs {
-            set,
-            script,
-            seconds,
-            out,
-            events,
-            block,
-            rate,
-            midi,
-            profile,
-            leds,
-        }),
-        Cmd::Bench {
-            files,
-            voices,
-            seconds,
-            block,
-            long,
-            json,
-        } => bench::bench(bench::BenchArgs {
-            files,
-            voices,
-            seconds,
-            block,
-            long,
-            json,
-        }),
+        Cmd::Render(args) => render::render_cmd(args),
+        Cmd::Bench(args) => bench::bench(args),
         Cmd::Check {
             set,
             script,

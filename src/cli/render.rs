@@ -16,16 +16,38 @@ use crate::engine::event::{EngineEvent, EventKind};
 use crate::midi::smf::read_smf;
 use crate::midi::state::SharedControl;
 
+/// Options of `padlooper render`.
+#[derive(Debug, clap::Args)]
 pub struct RenderArgs {
+    /// Set file; without it, the built-in demo set.
+    #[arg(long)]
     pub set: Option<PathBuf>,
+    /// Script of timed commands; without it (and without --set), the demo performance.
+    #[arg(long, help = format!("Script of timed commands ({})", crate::config::script::SCRIPT_COMMANDS))]
     pub script: Option<PathBuf>,
+    /// Seconds to render (default: the script's or MIDI file's length plus 3 s).
+    #[arg(long)]
     pub seconds: Option<f64>,
+    /// Output WAV file (32-bit float stereo).
+    #[arg(short, long)]
     pub out: PathBuf,
+    /// Write the engine's events as JSON lines to this file.
+    #[arg(long)]
     pub events: Option<PathBuf>,
+    /// Block size in frames.
+    #[arg(long, default_value_t = 256)]
     pub block: usize,
+    /// Output sample rate (default: the set's).
+    #[arg(long)]
     pub rate: Option<u32>,
+    /// Replay a recorded controller session (Standard MIDI File) through --profile.
+    #[arg(long, requires = "profile")]
     pub midi: Option<PathBuf>,
+    /// Controller profile for --midi: a built-in name (e.g. launchpad-x) or a file.
+    #[arg(long)]
     pub profile: Option<String>,
+    /// Write the LED messages a real controller would have received, as JSON lines.
+    #[arg(long, requires = "midi")]
     pub leds: Option<PathBuf>,
 }
 
