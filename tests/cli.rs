@@ -262,3 +262,38 @@ fn devices_runs_without_sound_card_or_midi() {
     );
     assert!(!String::from_utf8_lossy(&out.stderr).contains("ALSA lib"));
 }
+
+#[test]
+fn run_plays_through_alsa_and_stops_cleanly_on_ctrl_c() {
+    let dir = tmp();
+    std::fs::write(
+        path(&dir, "asound.conf"),
+        "pcm.nullout { type null }\npcm.!default { type file slave.pcm \"nullout\" file \"/dev/null\" format \"raw\" }\n",
+    )
+    .unwrap();
+    let mut child = bin()
+        .env("ALSA_CONFIG_PATH", path(&dir, "asound.conf"))
+        .arg("run")
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    // SAFETY: sending a signal to our own child process.
+    unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGINT) };
+    let t0 = std::time::Instant::now();
+    let status = loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            break s;
+        }
+        assert!(
+            t0.elapsed().as_secs() < 10,
+            "padlooper did not stop on Ctrl-C"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    };
+    let mut err = String::new();
+    std::io::Read::read_to_string(child.stderr.as_mut().unwrap(), &mut err).unwrap();
+    assert!(status.success(), "{status:?}\n{err}");
+    assert!(err.contains("playing; press Ctrl-C to quit"), "{err}");
+    assert!(err.contains("stopping"), "{err}");
+}

@@ -201,6 +201,20 @@ fn unplug_and_replug_reconnects_and_restores_leds() {
         PadStatus::Loaded,
         "second press of a toggle pad stops it"
     );
+
+    // Quitting darkens the pads and hands the device back (exit SysEx last).
+    fake.sent.lock().unwrap().clear();
+    midi.shutdown(&mut handle);
+    let sent = fake.sent.lock().unwrap().clone();
+    assert!(
+        sent.contains(&(LPX.into(), vec![0x90, 81, 0])),
+        "pad LED off"
+    );
+    assert_eq!(
+        sent.last().unwrap().1,
+        vec![0xF0, 0x00, 0x20, 0x29, 0x02, 0x0C, 0x0E, 0x00, 0xF7]
+    );
+    assert!(midi.connected().is_empty());
 }
 
 #[test]

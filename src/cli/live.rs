@@ -45,6 +45,7 @@ fn forced_profile(cli: Option<&str>, set: &SetFile) -> anyhow::Result<Option<Arc
 /// Loads the set, starts audio and controllers. `Ok(Err(..))` when there is no usable output.
 fn start(set: &SetFile, controller: Option<&str>) -> anyhow::Result<Result<Session, AudioError>> {
     let forced = forced_profile(controller, set)?;
+    crate::control::shutdown::install();
     let req = request(set);
     let verbose = log::log_enabled!(log::Level::Debug);
     let resolved = match crate::audio::quiet::without_stderr(verbose, || resolve(&req)) {
@@ -120,6 +121,13 @@ fn control_loop(s: &mut Session, mut script: Option<LiveScheduler>, repeat: Opti
     let lookahead = s.rate as u64 / 5;
     loop {
         std::thread::sleep(Duration::from_millis(10));
+        if crate::control::shutdown::requested() {
+            log::info!("stopping");
+            if let Some(m) = s.midi.as_mut() {
+                m.shutdown(&mut s.handle);
+            }
+            return;
+        }
         s.handle.collect_retired();
         for ev in s.handle.drain_events() {
             s.shared.apply_event(&ev);

@@ -5,4 +5,5 @@ pub mod offline;
 pub mod replay;
 pub mod scheduler;
 pub mod set_loader;
+pub mod shutdown;
 pub mod status;

@@ -300,10 +300,21 @@ impl MidiManager {
         }
     }
 
-    /// Sends each device's exit SysEx and disconnects everything.
+    /// Darkens every device's LEDs, sends its exit SysEx and disconnects everything.
     pub fn shutdown(&mut self, handle: &mut EngineHandle) {
         for mut d in std::mem::take(&mut self.devices) {
             if let Some(out) = d.output.as_mut() {
+                let dark: Vec<_> = desired(&d.profile, &self.shared, &d.device)
+                    .into_iter()
+                    .map(|(k, mut m)| {
+                        m[0] &= 0xF0;
+                        m[2] = 0;
+                        (k, m)
+                    })
+                    .collect();
+                for m in d.leds.update(&dark) {
+                    let _ = out.send(&m);
+                }
                 for m in &d.profile.exit {
                     let _ = out.send(m);
                 }
