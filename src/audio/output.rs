@@ -193,8 +193,8 @@ pub fn resolve(req: &OutputRequest) -> Result<ResolvedOutput, AudioError> {
 pub struct StartError {
     /// Why it failed.
     pub error: AudioError,
-    /// The engine, unchanged.
-    pub engine: Box<Engine>,
+    /// The engine, unchanged (always present in practice).
+    pub engine: Option<Box<Engine>>,
 }
 
 /// Owns the engine inside the callback; hands it back when the stream is torn down.
@@ -254,12 +254,9 @@ impl Output {
         match out.build() {
             Ok(()) => Ok(out),
             Err(e) => {
+                // The engine is either still held or was handed back by the dropped callback.
                 let engine = out.engine.take().or_else(|| out.returned.try_recv().ok());
-                match engine {
-                    Some(engine) => Err(StartError { error: e, engine }),
-                    // Unreachable in practice: the engine is either held or was handed back.
-                    None => panic!("audio engine lost while starting the stream"),
-                }
+                Err(StartError { error: e, engine })
             }
         }
     }
