@@ -246,37 +246,35 @@ fn no_midi_subsystem_is_reported_once_and_nothing_else_stops() {
 #[test]
 fn port_names_pick_the_most_specific_profile() {
     let profiles: Vec<Arc<Profile>> = Profile::builtins().into_iter().map(Arc::new).collect();
-    let pick =
-        |port: &str| padlooper::midi::ports::profile_for(port, &profiles).map(|p| p.name.clone());
-    assert_eq!(
-        pick("APC mini mk2:APC mini mk2 APC mini mk2 Contr 20:0").as_deref(),
-        Some("Akai APC mini mk2")
-    );
-    assert_eq!(
-        pick("APC MINI:APC MINI MIDI 1 20:0").as_deref(),
-        Some("Akai APC mini")
-    );
-    assert_eq!(
-        pick("Launchpad Mini MK3:Launchpad Mini MK3 LPMiniMK3 MI 28:1").as_deref(),
-        Some("Novation Launchpad Mini MK3")
-    );
-    assert_eq!(
-        pick("Launchpad Mini MK3:Launchpad Mini MK3 LPMiniMK3 DA 28:0"),
-        None
-    );
-    assert_eq!(
-        pick("Launchpad Pro MK3:Launchpad Pro MK3 LPProMK3 MIDI 32:0").as_deref(),
-        Some("Novation Launchpad Pro MK3")
-    );
-    assert_eq!(
-        pick("APC40 mkII:APC40 mkII MIDI 1 24:0").as_deref(),
-        Some("Akai APC40 mkII")
-    );
-    assert_eq!(
-        pick("nanoKONTROL2:nanoKONTROL2 nanoKONTROL2 _ CTR 28:0").as_deref(),
-        Some("Korg nanoKONTROL2")
-    );
-    assert_eq!(pick("Midi Through:Midi Through Port-0 14:0"), None);
+    let cases = [
+        (
+            "APC mini mk2:APC mini mk2 APC mini mk2 Contr 20:0",
+            Some("Akai APC mini mk2"),
+        ),
+        ("APC MINI:APC MINI MIDI 1 20:0", Some("Akai APC mini")),
+        (
+            "Launchpad Mini MK3:Launchpad Mini MK3 LPMiniMK3 MI 28:1",
+            Some("Novation Launchpad Mini MK3"),
+        ),
+        (
+            "Launchpad Mini MK3:Launchpad Mini MK3 LPMiniMK3 DA 28:0",
+            None,
+        ),
+        (
+            "Launchpad Pro MK3:Launchpad Pro MK3 LPProMK3 MIDI 32:0",
+            Some("Novation Launchpad Pro MK3"),
+        ),
+        ("APC40 mkII:APC40 mkII MIDI 1 24:0", Some("Akai APC40 mkII")),
+        (
+            "nanoKONTROL2:nanoKONTROL2 nanoKONTROL2 _ CTR 28:0",
+            Some("Korg nanoKONTROL2"),
+        ),
+        ("Midi Through:Midi Through Port-0 14:0", None),
+    ];
+    for (port, want) in cases {
+        let got = padlooper::midi::ports::profile_for(port, &profiles).map(|p| p.name.as_str());
+        assert_eq!(got, want, "{port}");
+    }
 }
 
 #[test]
