@@ -2,7 +2,7 @@
 //! device errors. The callback is the only real-time code here.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc;
 use std::time::Instant;
 
@@ -220,7 +220,6 @@ pub struct Output {
     resolved: ResolvedOutput,
     request: OutputRequest,
     failed: Arc<AtomicBool>,
-    last_error: Arc<AtomicU32>,
     returned: mpsc::Receiver<Box<Engine>>,
     back: mpsc::Sender<Box<Engine>>,
     stats: Arc<EngineStats>,
@@ -244,7 +243,6 @@ impl Output {
             resolved,
             request,
             failed: Arc::new(AtomicBool::new(false)),
-            last_error: Arc::new(AtomicU32::new(0)),
             returned,
             back,
             stats,
@@ -318,7 +316,6 @@ impl Output {
         let err_stats = self.stats.clone();
         let failed = self.failed.clone();
         let clock = self.clock.clone();
-        let last_error = self.last_error.clone();
         let mut scratch = vec![0.0f32; SCRATCH_FRAMES * 2];
         let mut denormals_set = false;
         let data_cb = move |data: &mut [T], _: &cpal::OutputCallbackInfo| {
@@ -373,8 +370,7 @@ impl Output {
                     err_stats.xruns.fetch_add(1, Ordering::Relaxed);
                 }
                 ErrorKind::DeviceChanged | ErrorKind::RealtimeDenied => {}
-                kind => {
-                    last_error.store(kind as u32, Ordering::Relaxed);
+                _ => {
                     failed.store(true, Ordering::Release);
                 }
             }

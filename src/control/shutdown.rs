@@ -25,8 +25,3 @@ pub fn install() {
 pub fn requested() -> bool {
     REQUESTED.load(Ordering::SeqCst)
 }
-
-/// Requests a stop (as the signal handler does).
-pub fn request() {
-    REQUESTED.store(true, Ordering::SeqCst);
-}

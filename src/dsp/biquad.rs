@@ -101,49 +101,6 @@ impl Coeffs {
     }
 }
 
-/// State of a stereo biquad (transposed direct form II).
-#[derive(Debug, Clone, Copy, Default, PartialEq)]
-pub struct StereoState {
-    z1: [f32; 2],
-    z2: [f32; 2],
-}
-
-impl StereoState {
-    /// Filters interleaved stereo `buf` in place. Real-time safe.
-    #[inline]
-    pub fn process(&mut self, c: &Coeffs, buf: &mut [f32]) {
-        let (mut z1, mut z2) = (self.z1, self.z2);
-        for fr in buf.chunks_exact_mut(2) {
-            for ch in 0..2 {
-                let x = fr[ch];
-                let y = c.b0 * x + z1[ch];
-                z1[ch] = c.b1 * x - c.a1 * y + z2[ch];
-                z2[ch] = c.b2 * x - c.a2 * y;
-                fr[ch] = y;
-            }
-        }
-        self.z1 = z1;
-        self.z2 = z2;
-        self.flush();
-    }
-
-    /// Zeroes state that has decayed to a negligible level, so no subnormals ever build up even
-    /// without FTZ. Real-time safe.
-    #[inline]
-    pub fn flush(&mut self) {
-        for v in self.z1.iter_mut().chain(self.z2.iter_mut()) {
-            if v.abs() < 1e-20 {
-                *v = 0.0;
-            }
-        }
-    }
-
-    /// Clears the state. Real-time safe.
-    pub fn reset(&mut self) {
-        *self = Self::default();
-    }
-}
-
 /// Flushes a value below the subnormal range to zero with arithmetic only (works without FTZ):
 /// adding and subtracting a tiny constant rounds any subnormal away. Real-time safe.
 #[inline(always)]

@@ -111,11 +111,6 @@ impl ThreeBandEq {
         }
     }
 
-    /// Current knob values.
-    pub fn knobs(&self) -> [f32; 3] {
-        self.value
-    }
-
     /// Whether the EQ currently does nothing (all bands flat and still). Real-time safe.
     pub fn is_flat(&self) -> bool {
         self.value == [0.5; 3] && self.target == [0.5; 3]

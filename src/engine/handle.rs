@@ -158,9 +158,4 @@ impl EngineHandle {
             (m + b.memory_bytes(), f + b.float32_bytes())
         })
     }
-
-    /// Number of loaded slots.
-    pub fn loaded_slots(&self) -> usize {
-        self.loaded.iter().flatten().count()
-    }
 }

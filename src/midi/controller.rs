@@ -35,8 +35,6 @@ pub struct Controller {
     parser: MidiParser,
     values: Vec<u8>,
     taps: Vec<u64>,
-    /// Messages that matched nothing in the profile (for `-v` diagnostics).
-    pub unmapped: u64,
 }
 
 /// Gain for a fader value: 0 dB at 100, about +4 dB at 127, -inf at 0 (clamped to -60..+12 dB).
@@ -82,7 +80,6 @@ impl Controller {
             parser: MidiParser::new(),
             values,
             taps: Vec::new(),
-            unmapped: 0,
         }
     }
 
@@ -122,7 +119,7 @@ impl Controller {
             Some(Target::Control(i)) if matches!(binding, Binding::Cc(..)) => {
                 self.control(i, value, at, send)
             }
-            _ => self.unmapped += 1,
+            _ => {}
         }
     }
 

@@ -330,8 +330,8 @@ impl MidiManager {
 
 /// The midir (ALSA sequencer) backend.
 pub struct MidirBackend {
-    lister_in: Option<midir::MidiInput>,
-    lister_out: Option<midir::MidiOutput>,
+    lister_in: midir::MidiInput,
+    lister_out: midir::MidiOutput,
 }
 
 impl MidirBackend {
@@ -342,8 +342,8 @@ impl MidirBackend {
         })?;
         let lister_out = midir::MidiOutput::new("padlooper").map_err(|e| e.to_string())?;
         Ok(Self {
-            lister_in: Some(lister_in),
-            lister_out: Some(lister_out),
+            lister_in,
+            lister_out,
         })
     }
 }
@@ -360,7 +360,7 @@ impl OutputConnection for MidirOutput {
 
 impl MidiBackend for MidirBackend {
     fn input_ports(&mut self) -> Result<Vec<String>, String> {
-        let m = self.lister_in.as_ref().ok_or("MIDI input unavailable")?;
+        let m = &self.lister_in;
         Ok(m.ports()
             .iter()
             .filter_map(|p| m.port_name(p).ok())
@@ -369,7 +369,7 @@ impl MidiBackend for MidirBackend {
     }
 
     fn output_ports(&mut self) -> Result<Vec<String>, String> {
-        let m = self.lister_out.as_ref().ok_or("MIDI output unavailable")?;
+        let m = &self.lister_out;
         Ok(m.ports()
             .iter()
             .filter_map(|p| m.port_name(p).ok())
