@@ -64,18 +64,25 @@ impl Ramp {
         if self.left == 0 { u32::MAX } else { self.left }
     }
 
+    /// Calls `f(k, value)` for frames `k = 0..n` with the ramp's value at each frame, then
+    /// leaves the ramp `n` frames further on. Real-time safe.
+    #[inline]
+    pub fn each(&mut self, n: usize, mut f: impl FnMut(usize, f32)) {
+        let mut i = 0;
+        while i < n {
+            let run = (n - i).min(self.run_len() as usize);
+            let (v, s) = (self.value, self.step);
+            for k in 0..run {
+                f(i + k, v + s * k as f32);
+            }
+            self.advance(run as u32);
+            i += run;
+        }
+    }
+
     /// Fills `out` with successive values and advances. Real-time safe.
     pub fn fill(&mut self, out: &mut [f32]) {
-        let mut i = 0;
-        while i < out.len() {
-            let n = (out.len() - i).min(self.run_len() as usize);
-            let (v, s) = (self.value, self.step);
-            for (k, o) in out[i..i + n].iter_mut().enumerate() {
-                *o = v + s * k as f32;
-            }
-            self.advance(n as u32);
-            i += n;
-        }
+        self.each(out.len(), |k, v| out[k] = v);
     }
 }
 

@@ -787,22 +787,10 @@ impl Engine {
                 }
                 sent = true;
                 let bus = &mut bus[2 * a..2 * b];
-                let mut i = 0;
-                while i < n {
-                    let run = (n - i).min(send.run_len() as usize);
-                    let (v0, dv) = (send.value, send.step);
-                    for (k, (o, x)) in bus[2 * i..2 * (i + run)]
-                        .chunks_exact_mut(2)
-                        .zip(mix[2 * i..2 * (i + run)].chunks_exact(2))
-                        .enumerate()
-                    {
-                        let gain = v0 + dv * k as f32;
-                        o[0] += x[0] * gain;
-                        o[1] += x[1] * gain;
-                    }
-                    send.advance(run as u32);
-                    i += run;
-                }
+                send.each(n, |k, gain| {
+                    bus[2 * k] += mix[2 * k] * gain;
+                    bus[2 * k + 1] += mix[2 * k + 1] * gain;
+                });
             }
         }
         self.delay.process(&self.buses[0][2 * a..2 * b], out, !sent);
@@ -810,18 +798,10 @@ impl Engine {
             .process(&self.buses[1][2 * a..2 * b], out, !sent);
         self.phaser.process(out);
         if self.master.is_moving() || self.master.value != 1.0 {
-            let mut i = 0;
-            while i < n {
-                let run = (n - i).min(self.master.run_len() as usize);
-                let (g0, dg) = (self.master.value, self.master.step);
-                for (k, o) in out[2 * i..2 * (i + run)].chunks_exact_mut(2).enumerate() {
-                    let g = g0 + dg * k as f32;
-                    o[0] *= g;
-                    o[1] *= g;
-                }
-                self.master.advance(run as u32);
-                i += run;
-            }
+            self.master.each(n, |k, g| {
+                out[2 * k] *= g;
+                out[2 * k + 1] *= g;
+            });
         }
         self.limiter.process(out);
     }
