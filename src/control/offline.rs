@@ -29,20 +29,61 @@ pub trait Feeder {
     fn after(&mut self, _end: u64, _events: &[EngineEvent]) {}
 }
 
-/// Feeds a script's commands stamped with their exact frames.
-pub struct ScriptFeeder<'a> {
-    script: &'a Script,
+/// A position in a script, with the engine frame its time 0 maps to. Used by offline renders
+/// and by live playback alike.
+#[derive(Debug, Clone, Copy)]
+pub struct ScriptCursor {
     next: usize,
+    origin: u64,
     rate: u32,
 }
 
+impl ScriptCursor {
+    /// A cursor at the start of a script whose time 0 is engine frame `origin`.
+    pub fn new(origin: u64, rate: u32) -> Self {
+        Self {
+            next: 0,
+            origin,
+            rate,
+        }
+    }
+
+    /// Hands every command due before frame `limit` (exclusive) to `send`, stamped with its
+    /// frame. When `send` returns false the command is kept and offered again next time.
+    pub fn feed(&mut self, script: &Script, limit: u64, mut send: impl FnMut(Timed) -> bool) {
+        while let Some(&(t, cmd)) = script.events.get(self.next) {
+            let at = self.origin + frame_of(t, self.rate);
+            if at >= limit || !send(Timed { at, cmd }) {
+                break;
+            }
+            self.next += 1;
+        }
+    }
+
+    /// Whether every command has been handed out.
+    pub fn done(&self, script: &Script) -> bool {
+        self.next >= script.events.len()
+    }
+
+    /// Engine frame at which the script's last command is due.
+    pub fn end_frame(&self, script: &Script) -> u64 {
+        self.origin + frame_of(script.duration(), self.rate)
+    }
+}
+
+/// Feeds a script's commands stamped with their exact frames; commands that do not fit the
+/// queue are counted as dropped.
+pub struct ScriptFeeder<'a> {
+    script: &'a Script,
+    cursor: ScriptCursor,
+}
+
 impl<'a> ScriptFeeder<'a> {
-    /// Feeds `script` at `rate` Hz.
+    /// Feeds `script` at `rate` Hz from frame 0.
     pub fn new(script: &'a Script, rate: u32) -> Self {
         Self {
             script,
-            next: 0,
-            rate,
+            cursor: ScriptCursor::new(0, rate),
         }
     }
 }
@@ -50,16 +91,12 @@ impl<'a> ScriptFeeder<'a> {
 impl Feeder for ScriptFeeder<'_> {
     fn before(&mut self, _start: u64, end: u64, handle: &mut EngineHandle) -> usize {
         let mut dropped = 0;
-        while let Some(&(t, cmd)) = self.script.events.get(self.next) {
-            let at = frame_of(t, self.rate);
-            if at >= end {
-                break;
-            }
-            if handle.send(Timed { at, cmd }).is_err() {
+        self.cursor.feed(self.script, end, |t| {
+            if handle.send(t).is_err() {
                 dropped += 1;
             }
-            self.next += 1;
-        }
+            true
+        });
         dropped
     }
 }

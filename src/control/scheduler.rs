@@ -1,16 +1,14 @@
 //! Plays a script live: commands are queued a little ahead, stamped with their exact engine
 //! frame, so timing is sample-accurate even though the control thread wakes irregularly.
 
+use super::offline::ScriptCursor;
 use crate::config::script::Script;
 use crate::engine::EngineHandle;
-use crate::engine::command::Timed;
 
 /// Feeds a script to a running engine; call [`poll`](Self::poll) regularly.
 pub struct LiveScheduler {
     script: Script,
-    next: usize,
-    origin: u64,
-    rate: u32,
+    cursor: ScriptCursor,
 }
 
 impl LiveScheduler {
@@ -18,30 +16,27 @@ impl LiveScheduler {
     pub fn new(script: Script, origin: u64, rate: u32) -> Self {
         Self {
             script,
-            next: 0,
-            origin,
-            rate,
+            cursor: ScriptCursor::new(origin, rate),
         }
     }
 
-    /// Queues every command due before `now + lookahead` frames. Returns false once finished.
+    /// Queues every command due up to `now + lookahead` frames; a full queue is retried on the
+    /// next poll. Returns false once finished.
     pub fn poll(&mut self, handle: &mut EngineHandle, now: u64, lookahead: u64) -> bool {
-        while let Some(&(t, cmd)) = self.script.events.get(self.next) {
-            let at = self.origin + super::offline::frame_of(t, self.rate);
-            if at > now + lookahead {
-                break;
+        self.cursor.feed(&self.script, now + lookahead + 1, |t| {
+            match handle.send(t) {
+                Ok(()) => true,
+                Err(_) => {
+                    log::warn!("engine command queue full; retrying");
+                    false
+                }
             }
-            if handle.send(Timed { at, cmd }).is_err() {
-                log::warn!("engine command queue full; retrying");
-                break;
-            }
-            self.next += 1;
-        }
-        self.next < self.script.events.len()
+        });
+        !self.cursor.done(&self.script)
     }
 
     /// Engine frame at which the last command is due.
     pub fn end_frame(&self) -> u64 {
-        self.origin + super::offline::frame_of(self.script.duration(), self.rate)
+        self.cursor.end_frame(&self.script)
     }
 }
