@@ -3,19 +3,27 @@
 use serde::Deserialize;
 use serde::de::Error;
 
-/// Defines a deserialiser function `$name` for a field `$key` of type `$t` within `$range`.
+/// Reads a `T` and checks it lies in `lo..=hi`; the error names `key` and the allowed range.
+pub fn check<'de, D, T>(d: D, key: &str, lo: T, hi: T) -> Result<T, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Deserialize<'de> + PartialOrd + std::fmt::Display + Copy,
+{
+    let v = T::deserialize(d)?;
+    if !(lo..=hi).contains(&v) {
+        return Err(D::Error::custom(format!(
+            "`{key}` = {v} is out of range; allowed {lo} to {hi}"
+        )));
+    }
+    Ok(v)
+}
+
+/// Defines a deserialiser function `$name` for a field `$key` of type `$t` within `$lo..=$hi`.
 macro_rules! ranged {
     ($name:ident, $t:ty, $key:literal, $lo:expr, $hi:expr) => {
         /// Range-checked deserialiser for the key named in the error message.
         pub fn $name<'de, D: serde::Deserializer<'de>>(d: D) -> Result<$t, D::Error> {
-            let v = <$t>::deserialize(d)?;
-            if !($lo..=$hi).contains(&v) {
-                return Err(D::Error::custom(format!(
-                    "`{}` = {} is out of range; allowed {} to {}",
-                    $key, v, $lo, $hi
-                )));
-            }
-            Ok(v)
+            check::<D, $t>(d, $key, $lo, $hi)
         }
     };
 }
@@ -25,14 +33,7 @@ macro_rules! ranged_opt {
     ($name:ident, $t:ty, $key:literal, $lo:expr, $hi:expr) => {
         /// Range-checked deserialiser (optional value) for the key named in the error message.
         pub fn $name<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<$t>, D::Error> {
-            let v = <$t>::deserialize(d)?;
-            if !($lo..=$hi).contains(&v) {
-                return Err(D::Error::custom(format!(
-                    "`{}` = {} is out of range; allowed {} to {}",
-                    $key, v, $lo, $hi
-                )));
-            }
-            Ok(Some(v))
+            check::<D, $t>(d, $key, $lo, $hi).map(Some)
         }
     };
 }
