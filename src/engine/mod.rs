@@ -381,9 +381,7 @@ impl Engine {
     }
 
     fn emit(&mut self, frame: u64, kind: EventKind) {
-        if self.events.try_push(EngineEvent { frame, kind }).is_err() {
-            self.stats.events_dropped.fetch_add(1, Ordering::Relaxed);
-        }
+        push_event(&mut self.events, &self.stats, frame, kind);
     }
 
     fn apply(&mut self, cmd: Command, now: u64) {
@@ -563,21 +561,8 @@ impl Engine {
             .min_by(|a, b| a.1.loudness().total_cmp(&b.1.loudness()))
             .map(|(i, _)| i)
             .unwrap_or(0);
-        self.free_voice(quietest);
+        release_voice(&mut self.voices, &mut self.pads, &mut self.slots, quietest);
         quietest
-    }
-
-    fn free_voice(&mut self, i: usize) {
-        let v = &mut self.voices[i];
-        if v.state != VoiceState::Free {
-            v.state = VoiceState::Free;
-            let slot = &mut self.slots[v.slot as usize];
-            slot.users = slot.users.saturating_sub(1);
-        }
-        let pad = self.voices[i].pad as usize;
-        if self.pads[pad].voice == Some(i as u16) {
-            self.pads[pad].voice = None;
-        }
     }
 
     fn stop_pad(&mut self, p: PadId, now: u64) {
@@ -834,38 +819,55 @@ fn render_voice(
     }
     let step = speed * global_speed;
     let Some(buf) = slots[v.slot as usize].buffer.as_deref() else {
-        v.state = VoiceState::Free;
+        release_voice(voices, pads, slots, vi);
         return;
     };
     let pad_id = v.pad;
     let on_wrap = |off: usize| {
-        let ev = EngineEvent {
-            frame: seg_start + off as u64,
-            kind: EventKind::PadLooped(pad_id),
-        };
-        if events.try_push(ev).is_err() {
-            stats.events_dropped.fetch_add(1, Ordering::Relaxed);
-        }
+        push_event(
+            events,
+            stats,
+            seg_start + off as u64,
+            EventKind::PadLooped(pad_id),
+        );
     };
     let end = match buf.data() {
         SampleData::I16(d) => v.render(&I16Frames(d), out, step, fade, on_wrap),
         SampleData::F32(d) => v.render(&F32Frames(d), out, step, fade, on_wrap),
     };
     if end != VoiceEnd::Running {
-        let slot = &mut slots[v.slot as usize];
-        slot.users = slot.users.saturating_sub(1);
-        if is_current {
-            pads[pad_id as usize].voice = None;
-            if end == VoiceEnd::Ended {
-                let ev = EngineEvent {
-                    frame: seg_start + (out.len() / 2) as u64,
-                    kind: EventKind::PadEnded(pad_id),
-                };
-                if events.try_push(ev).is_err() {
-                    stats.events_dropped.fetch_add(1, Ordering::Relaxed);
-                }
-            }
+        let was_current = release_voice(voices, pads, slots, vi);
+        if was_current && end == VoiceEnd::Ended {
+            let frame = seg_start + (out.len() / 2) as u64;
+            push_event(events, stats, frame, EventKind::PadEnded(pad_id));
         }
+    }
+}
+
+/// Marks voice `i` free, gives back its use of the sample slot and detaches it from its pad.
+/// Returns whether it was the pad's current (not fading) voice. Real-time safe.
+fn release_voice(voices: &mut [Voice], pads: &mut [Pad], slots: &mut [Slot], i: usize) -> bool {
+    let v = &mut voices[i];
+    v.state = VoiceState::Free;
+    let slot = &mut slots[v.slot as usize];
+    slot.users = slot.users.saturating_sub(1);
+    let pad = &mut pads[v.pad as usize];
+    let was_current = pad.voice == Some(i as u16);
+    if was_current {
+        pad.voice = None;
+    }
+    was_current
+}
+
+/// Reports an event, counting it as dropped when the queue is full. Real-time safe.
+fn push_event(
+    events: &mut HeapProd<EngineEvent>,
+    stats: &EngineStats,
+    frame: u64,
+    kind: EventKind,
+) {
+    if events.try_push(EngineEvent { frame, kind }).is_err() {
+        stats.events_dropped.fetch_add(1, Ordering::Relaxed);
     }
 }
 
