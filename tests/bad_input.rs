@@ -35,7 +35,7 @@ fn corrupt_missing_and_empty_files_are_reported_and_the_rest_plays() {
         "0.0 press 0 0\n0.0 press 0 1\n0.0 press 0 2\n0.0 press 0 3\n",
         1.0,
     );
-    assert_eq!(report.pads_ready, 1);
+    assert_eq!(report.pads_ready(), 1);
     assert_eq!(report.errors.len(), 4, "{:#?}", report.errors);
     let all = report.errors.join("\n");
     let d = dir.path().display();

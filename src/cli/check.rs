@@ -63,7 +63,7 @@ pub fn check(
     println!(
         "{}: OK ({} pads, {} samples, {} of sample memory)",
         set.path.display(),
-        report.pads_ready,
+        report.pads_ready(),
         report.samples_loaded,
         crate::control::status::mb(report.memory.0)
     );

@@ -62,7 +62,7 @@ fn start(set: &SetFile, controller: Option<&str>) -> anyhow::Result<Result<Sessi
     log::info!(
         "{}: {} pads ready, {} samples ({}) loaded in {:.2} s",
         set.path.display(),
-        report.pads_ready,
+        report.pads_ready(),
         report.samples_loaded,
         crate::control::status::mb(report.memory.0),
         report.load_time.as_secs_f64()

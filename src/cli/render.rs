@@ -110,7 +110,7 @@ pub fn render_cmd(a: RenderArgs) -> anyhow::Result<i32> {
     }
     log::info!(
         "loaded {} pads, {} samples ({}) in {:.2} s",
-        report.pads_ready,
+        report.pads_ready(),
         report.samples_loaded,
         crate::control::status::mb(report.memory.0),
         report.load_time.as_secs_f64()

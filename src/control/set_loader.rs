@@ -14,8 +14,6 @@ use crate::sample::{SampleBuffer, SampleSource};
 /// What loading a set did.
 #[derive(Debug, Default)]
 pub struct SetLoadReport {
-    /// Pads published to the engine.
-    pub pads_ready: usize,
     /// Distinct samples loaded.
     pub samples_loaded: usize,
     /// One message per problem (file, line and what to do); the rest of the set still plays.
@@ -24,12 +22,17 @@ pub struct SetLoadReport {
     pub load_time: Duration,
     /// Bytes of sample memory held, and the float32 size of the same audio.
     pub memory: (usize, usize),
-    /// Slot of each loaded source.
-    pub slots: HashMap<SampleSource, SlotId>,
     /// Pads published to the engine (global ids).
     pub ready_pads: Vec<usize>,
     /// Pads whose sample or region failed (global ids).
     pub failed_pads: Vec<usize>,
+}
+
+impl SetLoadReport {
+    /// Pads published to the engine.
+    pub fn pads_ready(&self) -> usize {
+        self.ready_pads.len()
+    }
 }
 
 /// Engine capacities for a set rendered at `rate` Hz (voices, pads and slots from the set).
@@ -121,7 +124,6 @@ pub fn load_set(
         match result {
             Ok(buf) => match handle.load(buf.clone()) {
                 Ok(slot) => {
-                    report.slots.insert(src.clone(), slot);
                     buffers.insert(src, (slot, buf));
                 }
                 Err(e) => report.errors.push(format!("{src}: {e}")),
@@ -153,7 +155,6 @@ pub fn load_set(
         });
         match published {
             Ok(()) => {
-                report.pads_ready += 1;
                 report.ready_pads.push(spec.id);
             }
             Err(m) => {
