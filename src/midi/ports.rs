@@ -51,6 +51,15 @@ impl InputState {
 /// Shared handle to an input's state (locked only by its MIDI thread while connected).
 pub type SharedInput = Arc<Mutex<InputState>>;
 
+/// Takes an input's command lane (if it still has one) and returns it to the engine handle.
+fn give_back_lane(state: &SharedInput, handle: &mut EngineHandle) {
+    if let Ok(mut s) = state.lock()
+        && let Some(lane) = s.lane.take()
+    {
+        handle.return_lane(lane);
+    }
+}
+
 /// An open input; dropping it disconnects.
 pub trait InputConnection: Send {}
 
@@ -199,11 +208,7 @@ impl MidiManager {
             ..
         } = d;
         drop(_input);
-        if let Ok(mut s) = state.lock()
-            && let Some(lane) = s.lane.take()
-        {
-            handle.return_lane(lane);
-        }
+        give_back_lane(&state, handle);
         self.note(format!(
             "{port}: controller unplugged; everything else keeps playing"
         ));
@@ -231,11 +236,7 @@ impl MidiManager {
         let input = match self.backend.connect_input(&port, state.clone()) {
             Ok(c) => c,
             Err(e) => {
-                if let Ok(mut s) = state.lock()
-                    && let Some(lane) = s.lane.take()
-                {
-                    handle.return_lane(lane);
-                }
+                give_back_lane(&state, handle);
                 self.note(format!("{port}: cannot connect ({e}); will retry"));
                 return;
             }
@@ -319,11 +320,7 @@ impl MidiManager {
                     let _ = out.send(m);
                 }
             }
-            if let Ok(mut s) = d.state.lock()
-                && let Some(lane) = s.lane.take()
-            {
-                handle.return_lane(lane);
-            }
+            give_back_lane(&d.state, handle);
         }
     }
 }
