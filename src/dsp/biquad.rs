@@ -39,35 +39,29 @@ impl Coeffs {
 
     /// Low shelf at `f` Hz with `db` gain and shelf slope 1. Real-time safe (no allocation).
     pub fn low_shelf(f: f64, db: f64, rate: f64) -> Coeffs {
-        let a = 10f64.powf(db / 40.0);
-        let w = 2.0 * PI * f / rate;
-        let (c, s) = (w.cos(), w.sin());
-        let alpha = s / 2.0 * 2f64.sqrt();
-        let sa = 2.0 * a.sqrt() * alpha;
-        Self::norm(
-            a * ((a + 1.0) - (a - 1.0) * c + sa),
-            2.0 * a * ((a - 1.0) - (a + 1.0) * c),
-            a * ((a + 1.0) - (a - 1.0) * c - sa),
-            (a + 1.0) + (a - 1.0) * c + sa,
-            -2.0 * ((a - 1.0) + (a + 1.0) * c),
-            (a + 1.0) + (a - 1.0) * c - sa,
-        )
+        Self::shelf(f, db, rate, 1.0)
     }
 
     /// High shelf at `f` Hz with `db` gain and shelf slope 1. Real-time safe.
     pub fn high_shelf(f: f64, db: f64, rate: f64) -> Coeffs {
+        Self::shelf(f, db, rate, -1.0)
+    }
+
+    /// RBJ shelf: `side` = 1 for low, -1 for high (the high shelf is the low shelf with cos w
+    /// negated and the z^-1 terms' signs flipped).
+    fn shelf(f: f64, db: f64, rate: f64, side: f64) -> Coeffs {
         let a = 10f64.powf(db / 40.0);
         let w = 2.0 * PI * f / rate;
-        let (c, s) = (w.cos(), w.sin());
+        let (c, s) = (side * w.cos(), w.sin());
         let alpha = s / 2.0 * 2f64.sqrt();
         let sa = 2.0 * a.sqrt() * alpha;
         Self::norm(
-            a * ((a + 1.0) + (a - 1.0) * c + sa),
-            -2.0 * a * ((a - 1.0) + (a + 1.0) * c),
-            a * ((a + 1.0) + (a - 1.0) * c - sa),
-            (a + 1.0) - (a - 1.0) * c + sa,
-            2.0 * ((a - 1.0) - (a + 1.0) * c),
-            (a + 1.0) - (a - 1.0) * c - sa,
+            a * ((a + 1.0) - (a - 1.0) * c + sa),
+            side * 2.0 * a * ((a - 1.0) - (a + 1.0) * c),
+            a * ((a + 1.0) - (a - 1.0) * c - sa),
+            (a + 1.0) + (a - 1.0) * c + sa,
+            side * -2.0 * ((a - 1.0) + (a + 1.0) * c),
+            (a + 1.0) + (a - 1.0) * c - sa,
         )
     }
 
