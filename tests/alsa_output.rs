@@ -47,7 +47,7 @@ fn cpal_stream_plays_the_engine_into_alsa() {
     let report = load_set(&set, &mut handle, 0, &|_, _| {});
     assert!(report.errors.is_empty(), "{:?}", report.errors);
     handle.command(Command::Press(0)).unwrap();
-    let out = Output::start(engine, resolved, req, None)
+    let out = Output::start(engine, resolved, req)
         .map_err(|e| e.error)
         .expect("stream starts");
     // Wait until the engine clock shows at least half a second was rendered through cpal.

@@ -167,7 +167,7 @@ fn script_errors_name_every_bad_line() {
         lines[2]
     );
     assert!(
-        lines[3].starts_with("perf.txt:5:1: master volume 7 is out of range; allowed 0 to 2"),
+        lines[3].starts_with("perf.txt:5:1: `volume` = 7 is out of range; allowed 0 to 2"),
         "{}",
         lines[3]
     );

@@ -64,8 +64,13 @@ fn valid_messages_around_garbage_still_map_and_no_note_sticks() {
         "[[pad]]\npad = 0\nbuiltin = \"sine440\"\nmode = \"gate\"\n",
     )
     .unwrap();
-    let shared = Arc::new(SharedControl::new(&set, 48_000));
-    shared.mark_loaded(&[0], &[]);
+    let stats = Arc::new(padlooper::engine::shared::EngineStats::new(
+        set.grid.total_pads(),
+    ));
+    stats
+        .pads
+        .set(0, padlooper::engine::shared::PadState::Loaded);
+    let shared = Arc::new(SharedControl::new(&set, 48_000, stats));
     let profile = Arc::new(Profile::find("launchpad-x").unwrap());
     let mut c = Controller::new(profile, shared, Arc::new(DeviceState::default()));
     let mut rng = Rng(42);

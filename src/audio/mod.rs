@@ -2,3 +2,4 @@
 
 pub mod output;
 pub mod quiet;
+pub mod rt_guard;

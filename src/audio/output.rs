@@ -9,10 +9,8 @@ use std::time::Instant;
 use cpal::traits::{DeviceTrait, HostTrait, StreamTrait};
 use cpal::{Device, ErrorKind, FromSample, SampleFormat, SizedSample, Stream, StreamConfig};
 
-use crate::dsp::denormal::flush_denormals;
 use crate::engine::Engine;
-use crate::engine::event::EngineStats;
-use crate::midi::state::SharedControl;
+use crate::engine::shared::{EngineStats, mono_nanos};
 
 /// Errors of the audio output.
 #[derive(Debug, thiserror::Error)]
@@ -224,8 +222,6 @@ pub struct Output {
     back: mpsc::Sender<Box<Engine>>,
     stats: Arc<EngineStats>,
     engine: Option<Box<Engine>>,
-    /// Where the callback publishes the engine clock for controller threads.
-    clock: Option<Arc<SharedControl>>,
 }
 
 impl Output {
@@ -234,7 +230,6 @@ impl Output {
         engine: Engine,
         resolved: ResolvedOutput,
         request: OutputRequest,
-        clock: Option<Arc<SharedControl>>,
     ) -> Result<Output, StartError> {
         let (back, returned) = mpsc::channel();
         let stats = engine.stats().clone();
@@ -247,7 +242,6 @@ impl Output {
             back,
             stats,
             engine: Some(Box::new(engine)),
-            clock,
         };
         match out.build() {
             Ok(()) => Ok(out),
@@ -315,15 +309,13 @@ impl Output {
         let stats = self.stats.clone();
         let err_stats = self.stats.clone();
         let failed = self.failed.clone();
-        let clock = self.clock.clone();
         let mut scratch = vec![0.0f32; SCRATCH_FRAMES * 2];
-        let mut denormals_set = false;
         let data_cb = move |data: &mut [T], _: &cpal::OutputCallbackInfo| {
-            // Real-time section: no allocation, locks, logging or I/O below.
-            if !denormals_set {
-                flush_denormals();
-                denormals_set = true;
-            }
+            // Real-time section: no allocation, locks, logging or I/O below. Debug builds prove
+            // it (every allocation in here is counted and reported by the control thread).
+            #[cfg(debug_assertions)]
+            let _rt = super::rt_guard::RtSection::enter();
+            let _ftz = crate::dsp::denormal::ScopedFtz::enable();
             let t0 = Instant::now();
             let Some(engine) = slot.engine.as_deref_mut() else {
                 return;
@@ -352,9 +344,9 @@ impl Output {
                     done += n;
                 }
             }
-            if let Some(c) = &clock {
-                c.publish_clock(engine.frame());
-            }
+            stats
+                .clock
+                .publish(engine.frame(), mono_nanos(), frames as u64);
             let budget = frames as f64 / rate;
             let load = (t0.elapsed().as_secs_f64() / budget.max(1e-9) * 1000.0) as u32;
             stats.load_permille.store(load, Ordering::Relaxed);

@@ -55,6 +55,9 @@ pub fn check(
     for e in &report.errors {
         eprintln!("{e}");
     }
+    for w in &report.warnings {
+        eprintln!("warning: {w}");
+    }
     errors += report.errors.len();
     if errors > 0 {
         eprintln!("check: {errors} problem(s) found");

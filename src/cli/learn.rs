@@ -14,11 +14,14 @@ use crate::midi::ports::MidiBackend;
 pub fn learn_cmd(out: &Path, port: Option<&str>) -> anyhow::Result<i32> {
     let verbose = log::log_enabled!(log::Level::Debug);
     let mut backend =
-        crate::audio::quiet::without_stderr(verbose, crate::midi::ports::MidirBackend::new)
+        crate::audio::quiet::without_stderr(verbose, crate::midi::midir_backend::MidirBackend::new)
             .map_err(|e| anyhow::anyhow!("MIDI is unavailable: {e}"))?;
-    let ports = backend
+    let ports: Vec<String> = backend
         .input_ports()
-        .map_err(|e| anyhow::anyhow!("cannot list MIDI ports: {e}"))?;
+        .map_err(|e| anyhow::anyhow!("cannot list MIDI ports: {e}"))?
+        .into_iter()
+        .map(|p| p.name)
+        .collect();
     let profiles: Vec<Arc<Profile>> = Profile::builtins().into_iter().map(Arc::new).collect();
     let candidates: Vec<&String> = match port {
         Some(p) => ports

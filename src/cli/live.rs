@@ -10,16 +10,16 @@ use crate::config::profile::Profile;
 use crate::config::script::Script;
 use crate::control::scheduler::LiveScheduler;
 use crate::control::set_loader::{engine_settings, load_set};
-use crate::control::status::status_line;
+use crate::control::status::{CounterWatch, status_line};
 use crate::engine::{Engine, EngineHandle};
-use crate::midi::ports::{MidiManager, MidirBackend};
+use crate::midi::midir_backend::MidirBackend;
+use crate::midi::ports::MidiManager;
 use crate::midi::state::SharedControl;
 
 /// A running set: audio output, the engine handle, controller state and controllers.
 struct Session {
     out: Output,
     handle: EngineHandle,
-    shared: Arc<SharedControl>,
     midi: Option<MidiManager>,
     rate: u32,
 }
@@ -59,6 +59,9 @@ fn start(set: &SetFile, controller: Option<&str>) -> anyhow::Result<Result<Sessi
     for e in &report.errors {
         log::error!("{e}");
     }
+    for w in &report.warnings {
+        log::warn!("{w}");
+    }
     log::info!(
         "{}: {} pads ready, {} samples ({}) loaded in {:.2} s",
         set.path.display(),
@@ -67,29 +70,24 @@ fn start(set: &SetFile, controller: Option<&str>) -> anyhow::Result<Result<Sessi
         crate::control::status::mb(report.memory.0),
         report.load_time.as_secs_f64()
     );
-    let shared = Arc::new(SharedControl::new(set, rate));
-    shared.mark_loaded(&report.ready_pads, &report.failed_pads);
-    let out = match crate::audio::quiet::without_stderr(verbose, || {
-        Output::start(engine, resolved, req, Some(shared.clone()))
-    }) {
-        Ok(out) => out,
-        Err(e) => return Ok(Err(e.error)),
-    };
+    let shared = Arc::new(SharedControl::new(set, rate, engine.stats().clone()));
+    shared.mark_failed(&report.failed_pads);
+    let out =
+        match crate::audio::quiet::without_stderr(verbose, || Output::start(engine, resolved, req))
+        {
+            Ok(out) => out,
+            Err(e) => return Ok(Err(e.error)),
+        };
     log::info!(
         "audio: {} at {} Hz, buffer {:?}",
         out.device_name(),
         out.config().sample_rate,
         out.config().buffer_size
     );
-    let latency = match out.config().buffer_size {
-        cpal::BufferSize::Fixed(n) => n as u64,
-        cpal::BufferSize::Default => set.master.buffer_size as u64,
-    };
     let midi = match crate::audio::quiet::without_stderr(verbose, MidirBackend::new) {
         Ok(backend) => {
             let profiles = Profile::builtins().into_iter().map(Arc::new).collect();
-            let mut m =
-                MidiManager::new(Box::new(backend), profiles, forced, shared.clone(), latency);
+            let mut m = MidiManager::new(Box::new(backend), profiles, forced, shared.clone());
             m.poll_ports(&mut handle);
             if m.connected().is_empty() {
                 log::info!(
@@ -106,7 +104,6 @@ fn start(set: &SetFile, controller: Option<&str>) -> anyhow::Result<Result<Sessi
     Ok(Ok(Session {
         out,
         handle,
-        shared,
         midi,
         rate,
     }))
@@ -119,6 +116,8 @@ fn control_loop(s: &mut Session, mut script: Option<LiveScheduler>, repeat: Opti
     let mut last_poll = Instant::now();
     let mut last_rebuild = Instant::now() - Duration::from_secs(10);
     let lookahead = s.rate as u64 / 5;
+    let mut watch = CounterWatch::new();
+    let mut rt_violations = 0;
     loop {
         std::thread::sleep(Duration::from_millis(10));
         if crate::control::shutdown::requested() {
@@ -130,11 +129,10 @@ fn control_loop(s: &mut Session, mut script: Option<LiveScheduler>, repeat: Opti
         }
         s.handle.collect_retired();
         for ev in s.handle.drain_events() {
-            s.shared.apply_event(&ev);
             log::debug!("{ev:?}");
         }
         if let Some(m) = s.midi.as_mut() {
-            m.tick();
+            m.tick(&mut s.handle);
             if last_poll.elapsed() >= Duration::from_secs(1) {
                 last_poll = Instant::now();
                 m.poll_ports(&mut s.handle);
@@ -147,6 +145,17 @@ fn control_loop(s: &mut Session, mut script: Option<LiveScheduler>, repeat: Opti
                 Ok(_) => log::info!("audio running again on {}", s.out.device_name()),
                 Err(e) => log::warn!("{e}; retrying"),
             }
+        }
+        for m in watch.first_occurrences(s.handle.stats()) {
+            log::warn!("{m}");
+        }
+        let v = crate::audio::rt_guard::violations();
+        if v > rt_violations {
+            log::error!(
+                "the audio callback allocated or freed memory {} time(s): a real-time bug, please report it",
+                v - rt_violations
+            );
+            rt_violations = v;
         }
         let now = s.handle.stats().frames();
         if let Some(sched) = script.as_mut() {

@@ -147,7 +147,10 @@ fn devices() -> anyhow::Result<i32> {
         }
     }
     use crate::midi::ports::MidiBackend;
-    match crate::audio::quiet::without_stderr(verbose, crate::midi::ports::MidirBackend::new) {
+    match crate::audio::quiet::without_stderr(
+        verbose,
+        crate::midi::midir_backend::MidirBackend::new,
+    ) {
         Err(e) => println!("MIDI: unavailable ({e})"),
         Ok(mut b) => {
             let ports = b.input_ports().unwrap_or_default();
@@ -161,7 +164,7 @@ fn devices() -> anyhow::Result<i32> {
             } else {
                 println!("MIDI inputs:");
             }
-            for p in ports {
+            for p in ports.into_iter().map(|p| p.name) {
                 match crate::midi::ports::profile_for(&p, &profiles) {
                     Some(prof) => println!("  {p}  -> {}", prof.name),
                     None => println!("  {p}  -> no profile (write one with `padlooper learn`)"),

@@ -108,6 +108,9 @@ pub fn render_cmd(a: RenderArgs) -> anyhow::Result<i32> {
     for e in &report.errors {
         log::error!("{e}");
     }
+    for w in &report.warnings {
+        log::warn!("{w}");
+    }
     log::info!(
         "loaded {} pads, {} samples ({}) in {:.2} s",
         report.pads_ready(),
@@ -118,8 +121,8 @@ pub fn render_cmd(a: RenderArgs) -> anyhow::Result<i32> {
     let mut replay = match (midi, &a.profile) {
         (Some(events), Some(name)) => {
             let profile = Profile::find(name).map_err(|e| anyhow::anyhow!("{e}"))?;
-            let shared = Arc::new(SharedControl::new(&set, rate));
-            shared.mark_loaded(&report.ready_pads, &report.failed_pads);
+            let shared = Arc::new(SharedControl::new(&set, rate, engine.stats().clone()));
+            shared.mark_failed(&report.failed_pads);
             Some(MidiReplay::new(Arc::new(profile), shared, events, rate))
         }
         _ => None,

@@ -8,7 +8,6 @@ use serde::Deserialize;
 use toml::Spanned;
 
 use super::error::{ConfigError, ConfigErrors, from_toml, line_col};
-use crate::midi::parser::parse_hex;
 
 /// Actions a button can trigger (momentary: on press, except `shift` which is held).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize)]
@@ -575,4 +574,11 @@ impl Profile {
         let i = self.grid_notes.iter().position(|&n| n == note)?;
         Some((i / self.cols, i % self.cols))
     }
+}
+
+/// Parses hex bytes like `"F0 00 20 29 02 0D 0E 01 F7"`.
+pub fn parse_hex(s: &str) -> Result<Vec<u8>, String> {
+    s.split_whitespace()
+        .map(|w| u8::from_str_radix(w, 16).map_err(|_| format!("{w:?} is not a hex byte")))
+        .collect()
 }

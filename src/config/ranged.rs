@@ -38,34 +38,111 @@ macro_rules! ranged_opt {
     };
 }
 
-ranged!(volume, f32, "volume", 0.0, 2.0);
+/// Defines, for a parameter of the table in [`crate::engine::params`], a range-checked
+/// deserialiser `$name`, an optional one `$name_opt` (absent = None) and `$name_default`.
+macro_rules! param {
+    ($name:ident, $opt:ident, $def:ident, $spec:expr) => {
+        /// Range-checked deserialiser (range and name from the parameter table).
+        pub fn $name<'de, D: serde::Deserializer<'de>>(d: D) -> Result<f32, D::Error> {
+            let v = f64::deserialize(d)?;
+            $spec.check(v).map_err(D::Error::custom)
+        }
+        /// Range-checked deserialiser for an optional value.
+        #[allow(dead_code)]
+        pub fn $opt<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<f32>, D::Error> {
+            $name(d).map(Some)
+        }
+        /// The parameter's default.
+        #[allow(dead_code)]
+        pub fn $def() -> f32 {
+            $spec.default
+        }
+    };
+}
+
+use crate::engine::params as P;
+
+param!(volume, volume_opt, volume_default, P::VOLUME);
+param!(speed, speed_opt, speed_default, P::SPEED);
+param!(bpm, bpm_opt, bpm_default, P::BPM);
+param!(gain_db, gain_db_opt, gain_db_default, P::GAIN_DB);
+param!(knob, knob_opt, knob_default, P::EQ_KNOB);
+param!(filter, filter_opt, filter_default, P::FILTER);
+param!(resonance, resonance_opt, resonance_default, P::RESONANCE);
+param!(
+    delay_send,
+    delay_send_opt,
+    delay_send_default,
+    P::DELAY_SEND
+);
+param!(
+    reverb_send,
+    reverb_send_opt,
+    reverb_send_default,
+    P::REVERB_SEND
+);
+param!(
+    delay_feedback,
+    delay_feedback_opt,
+    delay_feedback_default,
+    P::DELAY_FEEDBACK
+);
+param!(delay_wet, delay_wet_opt, delay_wet_default, P::DELAY_WET);
+param!(
+    reverb_room,
+    reverb_room_opt,
+    reverb_room_default,
+    P::REVERB_ROOM
+);
+param!(
+    reverb_damping,
+    reverb_damping_opt,
+    reverb_damping_default,
+    P::REVERB_DAMPING
+);
+param!(
+    reverb_wet,
+    reverb_wet_opt,
+    reverb_wet_default,
+    P::REVERB_WET
+);
+param!(
+    phaser_rate,
+    phaser_rate_opt,
+    phaser_rate_default,
+    P::PHASER_RATE
+);
+param!(
+    phaser_depth,
+    phaser_depth_opt,
+    phaser_depth_default,
+    P::PHASER_DEPTH
+);
+param!(
+    phaser_feedback,
+    phaser_feedback_opt,
+    phaser_feedback_default,
+    P::PHASER_FEEDBACK
+);
+param!(
+    phaser_mix,
+    phaser_mix_opt,
+    phaser_mix_default,
+    P::PHASER_MIX
+);
+
+/// EQ gain in dB (`-inf` allowed), optional.
+pub fn eq_db<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<f64>, D::Error> {
+    let v = f64::deserialize(d)?;
+    P::EQ_DB.check(v).map(|_| Some(v)).map_err(D::Error::custom)
+}
+
 ranged!(sample_rate, u32, "sample_rate", 8000, 192000);
 ranged!(buffer_size, u32, "buffer_size", 16, 8192);
 ranged!(voices, usize, "voices", 1, 1024);
-ranged!(bpm, f32, "bpm", 20.0, 300.0);
-ranged!(speed, f32, "speed", 0.5, 2.0);
 ranged!(grid_dim, usize, "banks/rows/cols", 1, 16);
-ranged!(gain_db, f32, "gain_db", -60.0, 12.0);
 ranged!(choke, u8, "choke", 0, 255);
 ranged!(bank, usize, "bank", 0, 15);
 ranged_opt!(pad_index, usize, "pad", 0, 255);
 ranged_opt!(cell, usize, "row/col", 0, 15);
 ranged_opt!(seconds, f64, "start/loop_start/loop_end", 0.0, 3600.0);
-ranged_opt!(
-    knob,
-    f32,
-    "eq_low/eq_mid/eq_high/filter/resonance/delay_send/reverb_send",
-    0.0,
-    1.0
-);
-ranged_opt!(
-    eq_db,
-    f64,
-    "eq_low_db/eq_mid_db/eq_high_db",
-    f64::NEG_INFINITY,
-    6.0
-);
-ranged!(unit, f32, "level", 0.0, 1.0);
-ranged!(feedback, f32, "delay_feedback", 0.0, 0.95);
-ranged!(phaser_feedback, f32, "phaser_feedback", 0.0, 0.9);
-ranged!(phaser_rate, f32, "phaser_rate", 0.05, 10.0);

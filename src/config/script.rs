@@ -28,6 +28,7 @@ use crate::dsp::db_to_gain;
 use crate::dsp::delay::Division;
 use crate::dsp::eq::db_to_knob;
 use crate::engine::command::{Command, FxParam, PadId, PlayMode, SendBus};
+use crate::engine::params::{self as P, ParamSpec};
 
 /// A parsed script: commands with their time in seconds, in time order.
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -41,17 +42,17 @@ pub const SCRIPT_COMMANDS: &str = "press|trigger B P, release B P, stop B P, sto
      padspeed B P X, mode multi|exclusive, eq B P low|mid|high K, eqdb B P low|mid|high DB, filter B P K, \
      resonance B P R, send B P delay|reverb L, fx PARAM V, bpm X";
 
-/// Effect parameters by their set-file names, with ranges.
-pub const FX_PARAMS: &[(&str, FxParam, f64, f64)] = &[
-    ("delay_feedback", FxParam::DelayFeedback, 0.0, 0.95),
-    ("delay_wet", FxParam::DelayWet, 0.0, 1.0),
-    ("reverb_room", FxParam::ReverbRoom, 0.0, 1.0),
-    ("reverb_damping", FxParam::ReverbDamping, 0.0, 1.0),
-    ("reverb_wet", FxParam::ReverbWet, 0.0, 1.0),
-    ("phaser_rate", FxParam::PhaserRate, 0.05, 10.0),
-    ("phaser_depth", FxParam::PhaserDepth, 0.0, 1.0),
-    ("phaser_feedback", FxParam::PhaserFeedback, 0.0, 0.9),
-    ("phaser_mix", FxParam::PhaserMix, 0.0, 1.0),
+/// Effect parameters by their set-file names, with their entry in the parameter table.
+pub const FX_PARAMS: &[(FxParam, ParamSpec)] = &[
+    (FxParam::DelayFeedback, P::DELAY_FEEDBACK),
+    (FxParam::DelayWet, P::DELAY_WET),
+    (FxParam::ReverbRoom, P::REVERB_ROOM),
+    (FxParam::ReverbDamping, P::REVERB_DAMPING),
+    (FxParam::ReverbWet, P::REVERB_WET),
+    (FxParam::PhaserRate, P::PHASER_RATE),
+    (FxParam::PhaserDepth, P::PHASER_DEPTH),
+    (FxParam::PhaserFeedback, P::PHASER_FEEDBACK),
+    (FxParam::PhaserMix, P::PHASER_MIX),
 ];
 
 fn band(s: &str) -> Result<u8, String> {
@@ -129,14 +130,11 @@ fn parse_line(line: &str, grid: &GridSection) -> Result<(f64, Command), String> 
             ))
         }
     };
-    let num = |s: &str, what: &str, lo: f64, hi: f64| -> Result<f64, String> {
+    let num = |s: &str, spec: &ParamSpec| -> Result<f32, String> {
         let v: f64 = s
             .parse()
-            .map_err(|_| format!("{what} {s:?} is not a number"))?;
-        if !(lo..=hi).contains(&v) {
-            return Err(format!("{what} {v} is out of range; allowed {lo} to {hi}"));
-        }
-        Ok(v)
+            .map_err(|_| format!("`{}` {s:?} is not a number", spec.name))?;
+        spec.check(v)
     };
     let pad = |b: &str, p: &str| -> Result<PadId, String> {
         let bank: usize = b
@@ -178,23 +176,20 @@ fn parse_line(line: &str, grid: &GridSection) -> Result<(f64, Command), String> 
         }
         "master" => {
             want(1)?;
-            Command::MasterVolume(num(args[0], "master volume", 0.0, 2.0)? as f32)
+            Command::MasterVolume(num(args[0], &P::VOLUME)?)
         }
         "speed" => {
             want(1)?;
-            Command::GlobalSpeed(num(args[0], "speed", 0.5, 2.0)? as f32)
+            Command::GlobalSpeed(num(args[0], &P::SPEED)?)
         }
         "gain" => {
             want(3)?;
-            let db = num(args[2], "gain (dB)", -60.0, 12.0)? as f32;
+            let db = num(args[2], &P::GAIN_DB)?;
             Command::PadGain(pad(args[0], args[1])?, db_to_gain(db))
         }
         "padspeed" => {
             want(3)?;
-            Command::PadSpeed(
-                pad(args[0], args[1])?,
-                num(args[2], "speed", 0.5, 2.0)? as f32,
-            )
+            Command::PadSpeed(pad(args[0], args[1])?, num(args[2], &P::SPEED)?)
         }
         "mode" => {
             want(1)?;
@@ -209,27 +204,25 @@ fn parse_line(line: &str, grid: &GridSection) -> Result<(f64, Command), String> 
             Command::PadEq(
                 pad(args[0], args[1])?,
                 band(args[2])?,
-                num(args[3], "EQ knob", 0.0, 1.0)? as f32,
+                num(args[3], &P::EQ_KNOB)?,
             )
         }
         "eqdb" => {
             want(4)?;
-            let db = num(args[3], "EQ gain (dB)", f64::NEG_INFINITY, 6.0)?;
-            Command::PadEq(pad(args[0], args[1])?, band(args[2])?, db_to_knob(db))
+            let db = num(args[3], &P::EQ_DB)?;
+            Command::PadEq(
+                pad(args[0], args[1])?,
+                band(args[2])?,
+                db_to_knob(db as f64),
+            )
         }
         "filter" => {
             want(3)?;
-            Command::PadFilter(
-                pad(args[0], args[1])?,
-                num(args[2], "filter knob", 0.0, 1.0)? as f32,
-            )
+            Command::PadFilter(pad(args[0], args[1])?, num(args[2], &P::FILTER)?)
         }
         "resonance" => {
             want(3)?;
-            Command::PadResonance(
-                pad(args[0], args[1])?,
-                num(args[2], "resonance", 0.0, 1.0)? as f32,
-            )
+            Command::PadResonance(pad(args[0], args[1])?, num(args[2], &P::RESONANCE)?)
         }
         "send" => {
             want(4)?;
@@ -238,15 +231,11 @@ fn parse_line(line: &str, grid: &GridSection) -> Result<(f64, Command), String> 
                 "reverb" => SendBus::Reverb,
                 other => return Err(format!("send {other:?} unknown; allowed delay, reverb")),
             };
-            Command::PadSend(
-                pad(args[0], args[1])?,
-                bus,
-                num(args[3], "send level", 0.0, 1.0)? as f32,
-            )
+            Command::PadSend(pad(args[0], args[1])?, bus, num(args[3], &P::DELAY_SEND)?)
         }
         "bpm" => {
             want(1)?;
-            Command::Fx(FxParam::Bpm, num(args[0], "bpm", 20.0, 300.0)? as f32)
+            Command::Fx(FxParam::Bpm, num(args[0], &P::BPM)?)
         }
         "fx" => {
             want(2)?;
@@ -259,15 +248,15 @@ fn parse_line(line: &str, grid: &GridSection) -> Result<(f64, Command), String> 
                 })?;
                 Command::Fx(FxParam::DelayDivision, d.index() as f32)
             } else {
-                let Some(&(name, param, lo, hi)) = FX_PARAMS.iter().find(|p| p.0 == args[0]) else {
-                    let names: Vec<&str> = FX_PARAMS.iter().map(|p| p.0).collect();
+                let Some(&(param, spec)) = FX_PARAMS.iter().find(|p| p.1.name == args[0]) else {
+                    let names: Vec<&str> = FX_PARAMS.iter().map(|p| p.1.name).collect();
                     return Err(format!(
                         "effect parameter {:?} unknown; allowed delay_division, {}",
                         args[0],
                         names.join(", ")
                     ));
                 };
-                Command::Fx(param, num(args[1], name, lo, hi)? as f32)
+                Command::Fx(param, num(args[1], &spec)?)
             }
         }
         other => {

@@ -86,10 +86,7 @@ impl Feeder for MidiReplay {
         dropped
     }
 
-    fn after(&mut self, end: u64, events: &[EngineEvent]) {
-        for e in events {
-            self.shared.apply_event(e);
-        }
+    fn after(&mut self, end: u64, _events: &[EngineEvent]) {
         if end >= self.next_led {
             self.leds(end);
             self.next_led = end + frame_of(LED_TICK_SECONDS, self.rate);

@@ -18,6 +18,8 @@ pub struct SetLoadReport {
     pub samples_loaded: usize,
     /// One message per problem (file, line and what to do); the rest of the set still plays.
     pub errors: Vec<String>,
+    /// Problems that did not stop a sample from loading (cut-short files, NaN samples).
+    pub warnings: Vec<String>,
     /// Time to decode and resample everything.
     pub load_time: Duration,
     /// Bytes of sample memory held, and the float32 size of the same audio.
@@ -35,14 +37,21 @@ impl SetLoadReport {
     }
 }
 
-/// Engine capacities for a set rendered at `rate` Hz (voices, pads and slots from the set).
+/// Commands the set loader sends besides one per pad (master and effect settings).
+pub const SETTINGS_COMMANDS: usize = 32;
+
+/// Engine capacities for a set rendered at `rate` Hz: voices, pads and slots from the set, and
+/// a command queue with room for every pad assignment and setting at once, so even the largest
+/// grid (16 banks of 16×16) loads completely before audio starts.
 pub fn engine_settings(set: &SetFile, rate: u32) -> EngineSettings {
+    let defaults = EngineSettings::default();
     EngineSettings {
         sample_rate: rate,
         voices: set.master.voices,
         pads: set.grid.total_pads(),
         sample_slots: (set.pads.len() + 64).max(256),
-        ..EngineSettings::default()
+        command_queue: (set.pads.len() + SETTINGS_COMMANDS + 256).max(defaults.command_queue),
+        ..defaults
     }
 }
 
@@ -122,9 +131,10 @@ pub fn load_set(
     results.sort_by(|a, b| a.0.cmp(&b.0));
     for (src, result) in results {
         match result {
-            Ok(buf) => match handle.load(buf.clone()) {
+            Ok(loaded) => match handle.load(loaded.buffer.clone()) {
                 Ok(slot) => {
-                    buffers.insert(src, (slot, buf));
+                    report.warnings.extend(loaded.warnings);
+                    buffers.insert(src, (slot, loaded.buffer));
                 }
                 Err(e) => report.errors.push(format!("{src}: {e}")),
             },
@@ -172,6 +182,7 @@ pub fn load_set(
         Command::MasterVolume(set.master.volume),
         Command::GlobalSpeed(set.master.speed),
         Command::PlayMode(set.master.play_mode.into()),
+        Command::Quantize(set.master.quantize.into()),
     ]
     .into_iter()
     .chain(fx)

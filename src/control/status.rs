@@ -1,18 +1,61 @@
-//! The periodic status line. Not real-time.
+//! The periodic status line, and the one-time explanation of each counter the first time it
+//! moves. Not real-time.
 
 use std::sync::atomic::Ordering;
 
 use crate::dsp::gain_to_db;
 use crate::engine::EngineHandle;
+use crate::engine::shared::{COUNTERS, EngineStats};
 
 /// Formats megabytes.
 pub fn mb(bytes: usize) -> String {
     format!("{:.1} MB", bytes as f64 / 1e6)
 }
 
-/// One status line: callback load (last and worst since the previous line, % of the block's time
-/// budget), xruns, overloaded callbacks, voices, sample memory, output peak and the master
-/// limiter's deepest gain reduction since the previous line. Resets the per-period maxima.
+/// The counters that are not zero, as `label N` pairs (empty when all are zero).
+pub fn counters_text(stats: &EngineStats) -> String {
+    let values = stats.counters.snapshot();
+    COUNTERS
+        .iter()
+        .zip(values)
+        .filter(|(_, v)| *v > 0)
+        .map(|(c, v)| format!("{} {v}", c.label))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// Watches the counters: says once, with advice, when each one first moves.
+#[derive(Debug, Default)]
+pub struct CounterWatch {
+    reported: Vec<bool>,
+}
+
+impl CounterWatch {
+    /// A watch that has reported nothing yet.
+    pub fn new() -> Self {
+        Self {
+            reported: vec![false; COUNTERS.len()],
+        }
+    }
+
+    /// Messages for counters that moved for the first time since the watch began.
+    pub fn first_occurrences(&mut self, stats: &EngineStats) -> Vec<String> {
+        let values = stats.counters.snapshot();
+        let mut out = Vec::new();
+        for (i, (c, v)) in COUNTERS.iter().zip(values).enumerate() {
+            if v > 0 && !self.reported[i] {
+                self.reported[i] = true;
+                out.push(format!("{} ({v}): {}", c.label, c.advice));
+            }
+        }
+        out
+    }
+}
+
+/// One status line: callback load (last and worst since the previous line, % of the block's
+/// time budget), xruns, overloaded callbacks, voices, sample memory, output peak, the master
+/// limiter's deepest gain reduction since the previous line, and every non-zero drop counter.
+/// Resets the per-period maxima.
 pub fn status_line(handle: &EngineHandle) -> String {
     let s = handle.stats();
     let load = s.load_permille.load(Ordering::Relaxed) as f32 / 10.0;
@@ -20,7 +63,7 @@ pub fn status_line(handle: &EngineHandle) -> String {
     let peak = s.take_peak();
     let limiter = s.take_limiter_gain();
     let (mem, raw) = handle.sample_memory();
-    format!(
+    let mut line = format!(
         "load {load:.1}% (max {load_max:.1}%) | xruns {} | overloads {} | voices {}/{} | samples {} (float32 {}) | peak {:.1} dBFS | limiter {:.1} dB",
         s.xruns.load(Ordering::Relaxed),
         s.overloads.load(Ordering::Relaxed),
@@ -30,5 +73,10 @@ pub fn status_line(handle: &EngineHandle) -> String {
         mb(raw),
         gain_to_db(peak),
         gain_to_db(limiter),
-    )
+    );
+    let counters = counters_text(s);
+    if !counters.is_empty() {
+        line += &format!(" | {counters}");
+    }
+    line
 }

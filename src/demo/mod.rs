@@ -1,6 +1,5 @@
-//! The built-in demo: a set of synthesised sounds and an automatic performance.
-
-pub mod sounds;
+//! The built-in demo: a set of synthesised sounds ([`crate::sample::builtin`]) and an automatic
+//! performance.
 
 use std::path::PathBuf;
 

@@ -130,6 +130,20 @@ impl Delay {
         self.retime();
     }
 
+    /// Resets the delay line if its state went non-finite (checked after each block); returns
+    /// whether it did. Real-time safe (a rare reset clears the line: a bounded memset).
+    pub fn recover(&mut self) -> bool {
+        let last = (self.write + self.buf.len() / 2 - 1) % (self.buf.len() / 2);
+        let ok = self.damp.iter().all(|v| v.is_finite())
+            && self.buf[2 * last].is_finite()
+            && self.buf[2 * last + 1].is_finite();
+        if !ok {
+            self.buf.fill(0.0);
+            self.damp = [0.0; 2];
+        }
+        !ok
+    }
+
     /// Reads the send bus `input` and adds the delayed signal into `out`. Real-time safe.
     pub fn process(&mut self, input: &[f32], out: &mut [f32], input_silent: bool) {
         if input_silent {

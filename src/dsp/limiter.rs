@@ -56,12 +56,12 @@ impl Limiter {
         }
     }
 
-    /// Latency in frames (the look-ahead delay).
+    /// Latency in frames (the look-ahead delay). Real-time safe.
     pub fn latency(&self) -> usize {
         self.window - 1
     }
 
-    /// The ceiling as a linear value.
+    /// The ceiling as a linear value. Real-time safe.
     pub fn ceiling(&self) -> f32 {
         self.ceiling
     }
@@ -91,11 +91,20 @@ impl Limiter {
         self.deque[self.head].1
     }
 
-    /// Limits interleaved stereo in place. Real-time safe.
-    pub fn process(&mut self, buf: &mut [f32]) {
+    /// Limits interleaved stereo in place. Anything non-finite in the input becomes silence
+    /// (returns true when that happened), so the output is always finite and within the
+    /// ceiling. Real-time safe.
+    pub fn process(&mut self, buf: &mut [f32]) -> bool {
         let w = self.window;
         let c = self.ceiling;
+        let mut repaired = false;
         for fr in buf.chunks_exact_mut(2) {
+            for x in fr.iter_mut() {
+                if !x.is_finite() {
+                    *x = 0.0;
+                    repaired = true;
+                }
+            }
             let peak = fr[0].abs().max(fr[1].abs());
             let need = if peak > c { c / peak } else { 1.0 };
             self.g1 = need.min(self.g1 + (1.0 - self.g1) * self.release);
@@ -120,6 +129,7 @@ impl Limiter {
             self.min_gain = self.min_gain.min(g3);
             self.pos = if slot + 1 == w { 0 } else { slot + 1 };
         }
+        repaired
     }
 }
 

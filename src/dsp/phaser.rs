@@ -23,7 +23,7 @@ pub struct Phaser {
 }
 
 impl Phaser {
-    /// A phaser that is off (mix 0). Not real-time safe (trivially: no allocation).
+    /// A phaser that is off (mix 0). Real-time safe (no allocation).
     pub fn new(rate: u32) -> Self {
         Self {
             rate: rate as f32,
@@ -42,6 +42,24 @@ impl Phaser {
     /// Sets the wet mix 0..1 (0 = off); glides to avoid clicks. Real-time safe.
     pub fn set_mix(&mut self, m: f32) {
         self.mix_target = m.clamp(0.0, 1.0);
+    }
+
+    /// Clears the all-pass state if it went non-finite (checked after each block); returns
+    /// whether it did. Real-time safe.
+    pub fn recover(&mut self) -> bool {
+        let ok = self
+            .x1
+            .iter()
+            .chain(self.y1.iter())
+            .flatten()
+            .chain(self.last.iter())
+            .all(|v| v.is_finite());
+        if !ok {
+            self.x1 = [[0.0; STAGES]; 2];
+            self.y1 = [[0.0; STAGES]; 2];
+            self.last = [0.0; 2];
+        }
+        !ok
     }
 
     /// Processes interleaved stereo in place. Real-time safe.

@@ -79,6 +79,28 @@ impl Reverb {
         self.damp = 0.4 * d.clamp(0.0, 1.0);
     }
 
+    /// Resets every comb and all-pass if the reverb's state went non-finite (checked after
+    /// each block); returns whether it did. Real-time safe.
+    pub fn recover(&mut self) -> bool {
+        let ok = self.combs.iter().flatten().all(|c| {
+            c.store.is_finite() && c.buf[(c.pos + c.buf.len() - 1) % c.buf.len()].is_finite()
+        }) && self
+            .allpasses
+            .iter()
+            .flatten()
+            .all(|a| a.buf[(a.pos + a.buf.len() - 1) % a.buf.len()].is_finite());
+        if !ok {
+            for c in self.combs.iter_mut().flatten() {
+                c.buf.fill(0.0);
+                c.store = 0.0;
+            }
+            for a in self.allpasses.iter_mut().flatten() {
+                a.buf.fill(0.0);
+            }
+        }
+        !ok
+    }
+
     /// Reads the send bus `input` and adds the reverb into `out`. Real-time safe.
     // `ch` indexes the frame and several per-channel state arrays in step.
     #[allow(clippy::needless_range_loop)]

@@ -29,6 +29,37 @@ pub enum PlayMode {
     Exclusive,
 }
 
+/// Launch quantisation of looping pads: a press takes effect on the next grid point of the
+/// transport.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Quantize {
+    /// Presses take effect at once.
+    #[default]
+    Off,
+    /// The next beat.
+    Beat,
+    /// The next bar.
+    Bar,
+    /// The next 2-bar line.
+    TwoBars,
+    /// The next 4-bar line.
+    FourBars,
+}
+
+impl Quantize {
+    /// Grid spacing in beats for `beats_per_bar` (None when off). Real-time safe.
+    pub fn beats(self, beats_per_bar: u32) -> Option<f64> {
+        let bar = beats_per_bar.max(1) as f64;
+        match self {
+            Quantize::Off => None,
+            Quantize::Beat => Some(1.0),
+            Quantize::Bar => Some(bar),
+            Quantize::TwoBars => Some(2.0 * bar),
+            Quantize::FourBars => Some(4.0 * bar),
+        }
+    }
+}
+
 /// A pad's sound-shaping settings (all knob-style values, see README for the curves).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct PadFx {
@@ -114,12 +145,13 @@ pub struct PadConfig {
     pub fx: PadFx,
 }
 
-/// A control → engine command.
+/// A control → engine command. Every variant is a small `Copy` value.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Command {
-    /// A pad was pressed (behaviour depends on its launch mode).
+    /// A pad was pressed (behaviour depends on its launch mode; looping pads other than gate
+    /// pads wait for the next quantisation point of the transport when quantisation is on).
     Press(PadId),
-    /// A pad was released (stops `gate` pads).
+    /// A pad was released: a gate pad stops once every press holding it has been released.
     Release(PadId),
     /// Stop a pad with a declick fade.
     Stop(PadId),
@@ -151,6 +183,47 @@ pub enum Command {
     PadSend(PadId, SendBus, f32),
     /// A global effect parameter.
     Fx(FxParam, f32),
+    /// Launch quantisation of looping pads.
+    Quantize(Quantize),
+}
+
+impl PadFx {
+    /// Whether every value is finite. Real-time safe.
+    pub fn is_finite(&self) -> bool {
+        self.eq
+            .iter()
+            .chain(self.sends.iter())
+            .all(|v| v.is_finite())
+            && self.filter.is_finite()
+            && self.resonance.is_finite()
+    }
+}
+
+impl Command {
+    /// Whether every number the command carries is finite (NaN and infinities are refused at
+    /// the handle and ignored by the engine). Real-time safe.
+    pub fn is_finite(&self) -> bool {
+        match *self {
+            Command::Assign(_, c) => c.gain.is_finite() && c.speed.is_finite() && c.fx.is_finite(),
+            Command::MasterVolume(v)
+            | Command::GlobalSpeed(v)
+            | Command::PadGain(_, v)
+            | Command::PadSpeed(_, v)
+            | Command::PadEq(_, _, v)
+            | Command::PadFilter(_, v)
+            | Command::PadResonance(_, v)
+            | Command::PadSend(_, _, v)
+            | Command::Fx(_, v) => v.is_finite(),
+            Command::Press(_)
+            | Command::Release(_)
+            | Command::Stop(_)
+            | Command::StopAll
+            | Command::Clear(_)
+            | Command::Unload(_)
+            | Command::PlayMode(_)
+            | Command::Quantize(_) => true,
+        }
+    }
 }
 
 /// A command stamped with the engine frame at which it takes effect.

@@ -1,4 +1,5 @@
-//! The control side of the engine's queues. Not real-time: lives on control/MIDI threads.
+//! The control side of the engine's queues. Lives on control and MIDI threads; sending a
+//! command never blocks or allocates, the rest is not real-time.
 
 use std::sync::Arc;
 
@@ -6,16 +7,23 @@ use ringbuf::traits::{Consumer, Producer};
 use ringbuf::{HeapCons, HeapProd};
 
 use super::command::{Command, SlotId, Timed};
-use super::event::{EngineEvent, EngineStats};
+use super::event::EngineEvent;
+use super::shared::{Counter, EngineStats};
 use super::{EngineSettings, Load, Retired};
 use crate::sample::buffer::SampleBuffer;
 
 /// Errors when talking to the engine.
-#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[derive(Debug, thiserror::Error, PartialEq)]
 pub enum HandleError {
-    /// The command queue is full (the engine is not being processed, or far too many commands).
-    #[error("engine command queue is full ({0} commands); is the audio running?")]
+    /// The command queue is full (the engine is not being processed, or far too many
+    /// commands); the command was dropped and counted.
+    #[error(
+        "engine command queue is full ({0} commands): the command was dropped; is the audio running?"
+    )]
     QueueFull(usize),
+    /// The command carried NaN or an infinity; it was refused.
+    #[error("command refused: a value is not a finite number ({0:?})")]
+    NonFinite(Command),
     /// All sample slots are in use.
     #[error("all {0} sample slots are in use; unload samples or raise the slot count")]
     NoFreeSlot(usize),
@@ -25,12 +33,23 @@ pub enum HandleError {
 pub struct CommandLane {
     index: usize,
     prod: HeapProd<Timed>,
+    stats: Arc<EngineStats>,
 }
 
 impl CommandLane {
-    /// Queues a timed command; false when the lane is full (the command is dropped).
+    /// Queues a timed command; false when it was dropped (lane full: counted as
+    /// [`Counter::LaneFull`]; non-finite values: counted as [`Counter::NonFinite`]). Real-time
+    /// safe.
     pub fn send(&mut self, t: Timed) -> bool {
-        self.prod.try_push(t).is_ok()
+        if !t.cmd.is_finite() {
+            self.stats.counters.bump(Counter::NonFinite);
+            return false;
+        }
+        let ok = self.prod.try_push(t).is_ok();
+        if !ok {
+            self.stats.counters.bump(Counter::LaneFull);
+        }
+        ok
     }
 }
 
@@ -62,7 +81,13 @@ impl EngineHandle {
             lanes: lanes
                 .into_iter()
                 .enumerate()
-                .map(|(index, prod)| Some(CommandLane { index, prod }))
+                .map(|(index, prod)| {
+                    Some(CommandLane {
+                        index,
+                        prod,
+                        stats: stats.clone(),
+                    })
+                })
                 .collect(),
             loads,
             events,
@@ -74,22 +99,23 @@ impl EngineHandle {
         }
     }
 
-    /// The engine's settings.
+    /// The engine's settings. Never blocks.
     pub fn settings(&self) -> &EngineSettings {
         &self.settings
     }
 
-    /// The engine's shared meters.
+    /// The engine's shared meters, counters, pad states and clock. Never blocks.
     pub fn stats(&self) -> &Arc<EngineStats> {
         &self.stats
     }
 
-    /// Takes a free command lane for a controller thread (None when all are in use).
+    /// Takes a free command lane for a controller thread (None when all are in use). Not
+    /// real-time.
     pub fn take_lane(&mut self) -> Option<CommandLane> {
         self.lanes.iter_mut().find_map(|l| l.take())
     }
 
-    /// Gives a lane back (when its controller disconnects).
+    /// Gives a lane back (when its controller disconnects). Not real-time.
     pub fn return_lane(&mut self, lane: CommandLane) {
         let i = lane.index;
         if let Some(slot) = self.lanes.get_mut(i) {
@@ -97,11 +123,23 @@ impl EngineHandle {
         }
     }
 
-    /// Queues a timed command. Never blocks.
+    /// Queues a timed command. Never blocks or allocates. Commands carrying NaN or infinity
+    /// are refused; a full queue drops the command and counts it.
     pub fn send(&mut self, t: Timed) -> Result<(), HandleError> {
-        self.commands
-            .try_push(t)
-            .map_err(|_| HandleError::QueueFull(self.settings.command_queue))
+        if !t.cmd.is_finite() {
+            self.stats.counters.bump(Counter::NonFinite);
+            return Err(HandleError::NonFinite(t.cmd));
+        }
+        self.commands.try_push(t).map_err(|_| {
+            self.stats.counters.bump(Counter::QueueFull);
+            HandleError::QueueFull(self.settings.command_queue)
+        })
+    }
+
+    /// Room left in the command queue. Never blocks.
+    pub fn command_room(&self) -> usize {
+        use ringbuf::traits::Observer;
+        self.commands.vacant_len()
     }
 
     /// Queues a command to apply as soon as possible. Never blocks.
@@ -109,7 +147,8 @@ impl EngineHandle {
         self.send(Timed::now(cmd))
     }
 
-    /// Publishes a ready sample to a free slot and returns the slot. Never blocks.
+    /// Publishes a ready sample to a free slot and returns the slot. Never blocks; not
+    /// real-time (it may collect retired buffers, which frees them).
     pub fn load(&mut self, buffer: Arc<SampleBuffer>) -> Result<SlotId, HandleError> {
         self.collect_retired();
         let slot = self
@@ -128,12 +167,13 @@ impl EngineHandle {
     }
 
     /// Asks the engine to unload a slot; pads using it stop and the buffer comes back through
-    /// [`collect_retired`](Self::collect_retired).
+    /// [`collect_retired`](Self::collect_retired). Never blocks.
     pub fn unload(&mut self, slot: SlotId) -> Result<(), HandleError> {
         self.command(Command::Unload(slot))
     }
 
-    /// Drops buffers the engine handed back and frees their slots. Returns how many.
+    /// Drops buffers the engine handed back and frees their slots. Returns how many. Not
+    /// real-time (frees memory).
     pub fn collect_retired(&mut self) -> usize {
         let mut n = 0;
         while let Some(r) = self.retired.try_pop() {
@@ -147,12 +187,13 @@ impl EngineHandle {
         n
     }
 
-    /// Takes all events reported since the last call.
+    /// Takes all events reported since the last call. Not real-time (allocates the list).
     pub fn drain_events(&mut self) -> Vec<EngineEvent> {
         self.events.pop_iter().collect()
     }
 
     /// Bytes of sample memory held by loaded slots, and the float32 size of the same audio.
+    /// Not real-time.
     pub fn sample_memory(&self) -> (usize, usize) {
         self.loaded.iter().flatten().fold((0, 0), |(m, f), b| {
             (m + b.memory_bytes(), f + b.float32_bytes())

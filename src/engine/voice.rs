@@ -105,6 +105,11 @@ impl Voice {
         }
     }
 
+    /// Whether the voice loops its region. Real-time safe.
+    pub fn looping(&self) -> bool {
+        self.looping
+    }
+
     /// Current loudness factor (envelope × gain), used to pick the quietest voice. Real-time safe.
     pub fn loudness(&self) -> f32 {
         self.env.value * self.gain.value

@@ -7,10 +7,26 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use super::parser::{MidiMessage, MidiParser};
-use super::state::{NONE, PadStatus, SharedControl};
+use super::state::{NONE, SharedControl};
 use crate::config::profile::{Binding, ButtonAction, ControlAction, Profile};
 use crate::dsp::db_to_gain;
 use crate::engine::command::{Command, FxParam, LaunchMode, PadId, PlayMode, SendBus, Timed};
+use crate::engine::shared::Counter;
+
+/// Sends the releases a held key or button owes.
+fn release(h: Held, at: u64, send: &mut dyn FnMut(Timed)) {
+    let mut rel = |p: usize| {
+        send(Timed {
+            at,
+            cmd: Command::Release(p as PadId),
+        })
+    };
+    match h {
+        Held::Pad(p) => rel(p),
+        Held::Select => {}
+        Held::Pads(ps) => ps.into_iter().for_each(rel),
+    }
+}
 
 /// Per-device state the LED side also reads.
 #[derive(Debug, Default)]
@@ -26,6 +42,18 @@ enum Target {
     Control(usize),
 }
 
+/// What a held key or button started, so its release goes to the same place whatever changed
+/// in between (bank, shift, selection).
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Held {
+    /// A pad press: the release goes to this pad.
+    Pad(usize),
+    /// A press that only selected a pad (shift held): the release does nothing.
+    Select,
+    /// A button that pressed several pads (`launch_row`): its release releases them all.
+    Pads(Vec<usize>),
+}
+
 /// One controller's mapping logic.
 pub struct Controller {
     profile: Arc<Profile>,
@@ -35,6 +63,7 @@ pub struct Controller {
     parser: MidiParser,
     values: Vec<u8>,
     taps: Vec<u64>,
+    held: HashMap<Binding, Held>,
 }
 
 /// Gain for a fader value: 0 dB at 100, about +4 dB at 127, -inf at 0 (clamped to -60..+12 dB).
@@ -80,6 +109,7 @@ impl Controller {
             parser: MidiParser::new(),
             values,
             taps: Vec::new(),
+            held: HashMap::new(),
         }
     }
 
@@ -89,14 +119,30 @@ impl Controller {
     }
 
     /// Parses raw bytes and handles every complete message, effective at engine frame `at`.
+    /// Malformed MIDI is counted ([`Counter::MidiErrors`]).
     pub fn feed(&mut self, bytes: &[u8], at: u64, send: &mut dyn FnMut(Timed)) {
         let mut parser = std::mem::take(&mut self.parser);
+        let before = parser.dropped;
         for &b in bytes {
             if let Some(m) = parser.byte(b) {
                 self.handle(&m, at, send);
             }
         }
+        if parser.dropped > before {
+            self.shared
+                .engine
+                .counters
+                .add(Counter::MidiErrors, parser.dropped - before);
+        }
         self.parser = parser;
+    }
+
+    /// Releases everything this device holds (its pads and launched rows), e.g. when it is
+    /// unplugged: no gate pad stays on because its release never came.
+    pub fn release_all(&mut self, at: u64, send: &mut dyn FnMut(Timed)) {
+        for (_, h) in self.held.drain() {
+            release(h, at, send);
+        }
     }
 
     /// Handles one message, effective at engine frame `at`.
@@ -114,8 +160,8 @@ impl Controller {
             _ => return,
         };
         match self.map.get(&binding).copied() {
-            Some(Target::Cell(r, c)) => self.pad(r, c, down, at, send),
-            Some(Target::Button(i)) => self.button(i, down, at, send),
+            Some(Target::Cell(r, c)) => self.pad(binding, r, c, down, at, send),
+            Some(Target::Button(i)) => self.button(binding, i, down, at, send),
             Some(Target::Control(i)) if matches!(binding, Binding::Cc(..)) => {
                 self.control(i, value, at, send)
             }
@@ -123,62 +169,61 @@ impl Controller {
         }
     }
 
-    fn pad(&mut self, r: usize, c: usize, down: bool, at: u64, send: &mut dyn FnMut(Timed)) {
+    fn pad(
+        &mut self,
+        binding: Binding,
+        r: usize,
+        c: usize,
+        down: bool,
+        at: u64,
+        send: &mut dyn FnMut(Timed),
+    ) {
+        if !down {
+            // The release goes to whatever the press started, not to what is under the key now.
+            if let Some(h) = self.held.remove(&binding) {
+                release(h, at, send);
+            }
+            return;
+        }
+        if let Some(h) = self.held.remove(&binding) {
+            // A second note-on without a note-off in between: finish the first press.
+            release(h, at, send);
+        }
         let bank = self.shared.bank.load(Ordering::Relaxed);
         let Some(pad) = self.shared.pad_at(bank, r, c) else {
             return;
         };
-        if down && self.device.shift.load(Ordering::Relaxed) {
+        if self.device.shift.load(Ordering::Relaxed) {
             let prev = self.shared.selected.swap(pad, Ordering::Relaxed);
             if prev != pad {
                 self.shared.touch();
             }
+            self.held.insert(binding, Held::Select);
             return;
         }
-        if down {
-            self.press(pad, at, send);
-        } else {
-            send(Timed {
-                at,
-                cmd: Command::Release(pad as PadId),
-            });
-        }
-    }
-
-    /// Presses a pad, quantising looping pads to the next beat or bar when the set asks for it.
-    fn press(&mut self, pad: usize, at: u64, send: &mut dyn FnMut(Timed)) {
-        let status = self.shared.status(pad);
-        let mode = self.shared.mode(pad);
-        let quantize =
-            self.shared.looping(pad) && mode != LaunchMode::Gate && status != PadStatus::Empty;
-        let when = if quantize {
-            self.shared.quantized(at)
-        } else {
-            at
-        };
-        if when > at {
-            let stopping = status == PadStatus::Playing && mode == LaunchMode::Toggle;
-            self.shared.set_status(
-                pad,
-                if stopping {
-                    PadStatus::QueuedStop
-                } else {
-                    PadStatus::QueuedStart
-                },
-            );
-        }
+        self.held.insert(binding, Held::Pad(pad));
         send(Timed {
-            at: when,
+            at,
             cmd: Command::Press(pad as PadId),
         });
     }
 
-    fn button(&mut self, i: usize, down: bool, at: u64, send: &mut dyn FnMut(Timed)) {
+    fn button(
+        &mut self,
+        binding: Binding,
+        i: usize,
+        down: bool,
+        at: u64,
+        send: &mut dyn FnMut(Timed),
+    ) {
         let b = self.profile.buttons[i];
         if b.action == ButtonAction::Shift {
             self.device.shift.store(down, Ordering::Relaxed);
             self.shared.touch();
             return;
+        }
+        if let Some(h) = self.held.remove(&binding) {
+            release(h, at, send);
         }
         if !down {
             return;
@@ -206,13 +251,20 @@ impl Controller {
             }
             ButtonAction::StopAll => send(cmd(Command::StopAll)),
             ButtonAction::LaunchRow => {
+                // Gate pads in the row play while the row button is held.
+                let mut pressed = Vec::new();
                 for col in 0..shared.grid.cols {
                     if let Some(p) = shared.pad_at(bank, b.arg, col)
-                        && shared.status(p) != PadStatus::Empty
-                        && shared.status(p) != PadStatus::Error
+                        && shared.playable(p)
                     {
-                        self.press(p, at, send);
+                        send(cmd(Command::Press(p as PadId)));
+                        if shared.mode(p) == LaunchMode::Gate {
+                            pressed.push(p);
+                        }
                     }
+                }
+                if !pressed.is_empty() {
+                    self.held.insert(binding, Held::Pads(pressed));
                 }
             }
             ButtonAction::StopSelected => {

@@ -3,6 +3,7 @@
 pub mod controller;
 pub mod learn;
 pub mod leds;
+pub mod midir_backend;
 pub mod parser;
 pub mod ports;
 pub mod smf;

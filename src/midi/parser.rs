@@ -221,13 +221,6 @@ impl MidiParser {
     }
 }
 
-/// Parses hex bytes like `"F0 00 20 29 02 0D 0E 01 F7"`.
-pub fn parse_hex(s: &str) -> Result<Vec<u8>, String> {
-    s.split_whitespace()
-        .map(|w| u8::from_str_radix(w, 16).map_err(|_| format!("{w:?} is not a hex byte")))
-        .collect()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,6 +1,7 @@
-//! Live controllers: a MIDI backend (midir, or a fake in tests), and the manager that matches
-//! ports to profiles, connects them, sends init SysEx and LEDs, and handles hot-plug. Not
-//! real-time: the manager runs on the control thread, inputs on their MIDI threads.
+//! Live controllers: the port interface (midir in `midir_backend`, a fake in tests), and the
+//! manager that matches ports to profiles, connects them, sends init SysEx and LEDs, and
+//! handles hot-plug. Not real-time: the manager runs on the control thread, inputs on their
+//! MIDI threads.
 
 use std::sync::{Arc, Mutex};
 
@@ -8,27 +9,53 @@ use super::controller::{Controller, DeviceState};
 use super::leds::{LedSender, desired};
 use super::state::SharedControl;
 use crate::config::profile::Profile;
+use crate::engine::shared::mono_nanos;
 use crate::engine::{CommandLane, EngineHandle};
+
+/// A MIDI port as the system lists it: a display name and an id that changes when the device
+/// is re-created (for ALSA, `client:port`).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct PortInfo {
+    /// Display name (what profiles match against).
+    pub name: String,
+    /// System id; a device that comes back under another id is a new device.
+    pub id: String,
+}
+
+impl PortInfo {
+    /// A port whose id is its name (for backends without separate ids).
+    pub fn named(name: impl Into<String>) -> Self {
+        let name = name.into();
+        Self {
+            id: name.clone(),
+            name,
+        }
+    }
+}
 
 /// What an input connection needs on its MIDI thread: the mapper and a command lane.
 pub struct InputState {
     controller: Controller,
     lane: Option<CommandLane>,
     shared: Arc<SharedControl>,
-    latency: u64,
-    /// Commands that did not fit the lane.
-    pub dropped: u64,
     /// Our clock minus midir's, in ns: the smallest delivery delay seen so far.
     offset: Option<i128>,
 }
 
 impl InputState {
     /// Handles raw bytes stamped by midir with `ts_us` (microseconds on midir's clock). The
-    /// time the message really arrived is mapped to the engine frame it happened at, plus a
-    /// fixed `latency`, so commands land inside the next audio block at their true relative
-    /// position, even when this thread was woken late.
+    /// time the message really arrived is mapped to the engine frame it happened at, plus one
+    /// audio block, so commands land inside the next block at their true relative position,
+    /// even when this thread was woken late. While audio is down the engine clock is stale and
+    /// commands are stamped at the last frame reached: they play as soon as audio returns.
     pub fn on_message(&mut self, ts_us: u64, bytes: &[u8]) {
-        let now = self.shared.now_nanos() as i128;
+        self.on_message_at(mono_nanos(), ts_us, bytes)
+    }
+
+    /// [`on_message`](Self::on_message) with the current time given (`now` on
+    /// [`mono_nanos`]' clock), so tests need no wall clock.
+    pub fn on_message_at(&mut self, now: u64, ts_us: u64, bytes: &[u8]) {
+        let now = now as i128;
         let ts = ts_us as i128 * 1000;
         // The fastest delivery observed is the best estimate of the clock offset; it is allowed
         // to drift back up slowly (1 µs per message) so clock drift does not accumulate.
@@ -38,11 +65,28 @@ impl InputState {
         };
         self.offset = Some(offset);
         let happened = (ts + offset).clamp(0, now) as u64;
-        let at = self.shared.frame_at(happened) + self.latency;
-        let (lane, dropped) = (&mut self.lane, &mut self.dropped);
+        let latency = self
+            .shared
+            .engine
+            .clock
+            .read()
+            .map_or(256, |r| r.block.max(1));
+        let at = self.shared.frame_at(happened) + latency;
+        let lane = &mut self.lane;
         self.controller.feed(bytes, at, &mut |t| {
-            if !lane.as_mut().is_some_and(|l| l.send(t)) {
-                *dropped += 1;
+            if let Some(l) = lane.as_mut() {
+                l.send(t);
+            }
+        });
+    }
+
+    /// Releases everything the device holds (at once), before it goes away.
+    fn release_all(&mut self) {
+        let at = self.shared.frame_now();
+        let lane = &mut self.lane;
+        self.controller.release_all(at, &mut |t| {
+            if let Some(l) = lane.as_mut() {
+                l.send(t);
             }
         });
     }
@@ -51,17 +95,24 @@ impl InputState {
 /// Shared handle to an input's state (locked only by its MIDI thread while connected).
 pub type SharedInput = Arc<Mutex<InputState>>;
 
-/// Takes an input's command lane (if it still has one) and returns it to the engine handle.
+/// Releases what the device held, takes its command lane and returns it to the engine handle.
 fn give_back_lane(state: &SharedInput, handle: &mut EngineHandle) {
-    if let Ok(mut s) = state.lock()
-        && let Some(lane) = s.lane.take()
-    {
-        handle.return_lane(lane);
+    if let Ok(mut s) = state.lock() {
+        s.release_all();
+        if let Some(lane) = s.lane.take() {
+            handle.return_lane(lane);
+        }
     }
 }
 
 /// An open input; dropping it disconnects.
-pub trait InputConnection: Send {}
+pub trait InputConnection: Send {
+    /// Whether the connection still receives from the device (false once the system reported
+    /// the port gone, even if a port of the same name exists again).
+    fn alive(&self) -> bool {
+        true
+    }
+}
 
 /// An open output.
 pub trait OutputConnection: Send {
@@ -71,21 +122,26 @@ pub trait OutputConnection: Send {
 
 /// Where MIDI ports come from.
 pub trait MidiBackend: Send {
-    /// Names of the input ports present now.
-    fn input_ports(&mut self) -> Result<Vec<String>, String>;
-    /// Names of the output ports present now.
-    fn output_ports(&mut self) -> Result<Vec<String>, String>;
+    /// Input ports present now.
+    fn input_ports(&mut self) -> Result<Vec<PortInfo>, String>;
+    /// Output ports present now.
+    fn output_ports(&mut self) -> Result<Vec<PortInfo>, String>;
     /// Connects an input port; its messages go to `state.on_message`.
     fn connect_input(
         &mut self,
-        port: &str,
+        port: &PortInfo,
         state: SharedInput,
     ) -> Result<Box<dyn InputConnection>, String>;
     /// Opens an output port.
-    fn connect_output(&mut self, port: &str) -> Result<Box<dyn OutputConnection>, String>;
+    fn connect_output(&mut self, port: &PortInfo) -> Result<Box<dyn OutputConnection>, String>;
+    /// Whether ports appeared or disappeared since the last call (a hint to poll now instead of
+    /// waiting for the next periodic poll).
+    fn ports_changed(&mut self) -> bool {
+        false
+    }
 }
 
-/// The profile for a port: the forced one, or the built-in whose matching substring is longest.
+/// The profile for a port: the built-in whose matching substring is longest.
 pub fn profile_for<'a>(port: &str, profiles: &'a [Arc<Profile>]) -> Option<&'a Arc<Profile>> {
     let p = port.to_lowercase();
     profiles
@@ -104,11 +160,13 @@ pub fn profile_for<'a>(port: &str, profiles: &'a [Arc<Profile>]) -> Option<&'a A
 }
 
 struct Device {
-    port: String,
+    port: PortInfo,
     profile: Arc<Profile>,
     state: SharedInput,
-    _input: Box<dyn InputConnection>,
+    input: Box<dyn InputConnection>,
     output: Option<Box<dyn OutputConnection>>,
+    /// Whether a failed or missing LED output has been reported (once per device).
+    output_reported: bool,
     leds: LedSender,
     device: Arc<DeviceState>,
     seen_version: u64,
@@ -121,7 +179,6 @@ pub struct MidiManager {
     forced: Option<Arc<Profile>>,
     shared: Arc<SharedControl>,
     devices: Vec<Device>,
-    latency: u64,
     unavailable: Option<String>,
     /// One line per thing that happened (connected, unplugged, ...), for the log and tests.
     pub log: Vec<String>,
@@ -134,7 +191,6 @@ impl MidiManager {
         profiles: Vec<Arc<Profile>>,
         forced: Option<Arc<Profile>>,
         shared: Arc<SharedControl>,
-        latency: u64,
     ) -> Self {
         Self {
             backend,
@@ -142,7 +198,6 @@ impl MidiManager {
             forced,
             shared,
             devices: Vec::new(),
-            latency,
             unavailable: None,
             log: Vec::new(),
         }
@@ -155,10 +210,11 @@ impl MidiManager {
 
     /// Names of connected ports.
     pub fn connected(&self) -> Vec<String> {
-        self.devices.iter().map(|d| d.port.clone()).collect()
+        self.devices.iter().map(|d| d.port.name.clone()).collect()
     }
 
-    /// Connects new matching ports and drops vanished ones (call about once a second).
+    /// Connects new matching ports, drops vanished or dead ones, and retries failed LED outputs
+    /// (call about once a second, and whenever the backend reports a change).
     pub fn poll_ports(&mut self, handle: &mut EngineHandle) {
         let ports = match self.backend.input_ports() {
             Ok(p) => {
@@ -175,10 +231,11 @@ impl MidiManager {
                 return;
             }
         };
-        // Unplugged devices: disconnect and take their command lane back.
+        // Unplugged devices (port gone, id changed, or the connection reported dead):
+        // disconnect, release what they held and take their command lane back.
         let mut kept = Vec::new();
         for d in std::mem::take(&mut self.devices) {
-            if ports.contains(&d.port) {
+            if ports.contains(&d.port) && d.input.alive() {
                 kept.push(d);
             } else {
                 self.release(d, handle);
@@ -191,34 +248,59 @@ impl MidiManager {
             }
             let profile = match &self.forced {
                 Some(p) => p.clone(),
-                None => match profile_for(&port, &self.profiles) {
+                None => match profile_for(&port.name, &self.profiles) {
                     Some(p) => p.clone(),
                     None => continue,
                 },
             };
             self.connect(port, profile, handle);
         }
+        self.retry_outputs();
     }
 
     fn release(&mut self, d: Device, handle: &mut EngineHandle) {
         let Device {
-            port,
-            state,
-            _input,
-            ..
+            port, state, input, ..
         } = d;
-        drop(_input);
+        drop(input);
         give_back_lane(&state, handle);
         self.note(format!(
-            "{port}: controller unplugged; everything else keeps playing"
+            "{}: controller unplugged; everything else keeps playing",
+            port.name
         ));
     }
 
-    fn connect(&mut self, port: String, profile: Arc<Profile>, handle: &mut EngineHandle) {
+    /// The output port for an input: the one with the same name, else one the profile matches.
+    fn find_output(&mut self, port: &PortInfo, profile: &Profile) -> Option<PortInfo> {
+        let outputs = self.backend.output_ports().unwrap_or_default();
+        outputs
+            .iter()
+            .find(|o| o.name == port.name)
+            .or_else(|| outputs.iter().find(|o| profile.matches_port(&o.name)))
+            .cloned()
+    }
+
+    fn open_output(
+        &mut self,
+        port: &PortInfo,
+        profile: &Profile,
+    ) -> Option<Box<dyn OutputConnection>> {
+        let out_port = self.find_output(port, profile)?;
+        let mut out = self.backend.connect_output(&out_port).ok()?;
+        for m in &profile.init {
+            if out.send(m).is_err() {
+                return None;
+            }
+        }
+        Some(out)
+    }
+
+    fn connect(&mut self, port: PortInfo, profile: Arc<Profile>, handle: &mut EngineHandle) {
         let Some(lane) = handle.take_lane() else {
             if !self.log.iter().any(|l| l.contains("no free command lane")) {
                 self.note(format!(
-                    "{port}: not connected: no free command lane (too many controllers)"
+                    "{}: not connected: no free command lane (too many controllers)",
+                    port.name
                 ));
             }
             return;
@@ -229,42 +311,32 @@ impl MidiManager {
             controller,
             lane: Some(lane),
             shared: self.shared.clone(),
-            latency: self.latency,
-            dropped: 0,
             offset: None,
         }));
         let input = match self.backend.connect_input(&port, state.clone()) {
             Ok(c) => c,
             Err(e) => {
                 give_back_lane(&state, handle);
-                self.note(format!("{port}: cannot connect ({e}); will retry"));
+                self.note(format!("{}: cannot connect ({e}); will retry", port.name));
                 return;
             }
         };
-        // The output port with the same name, else one the profile matches.
-        let outputs = self.backend.output_ports().unwrap_or_default();
-        let out_name = outputs
-            .iter()
-            .find(|o| **o == port)
-            .or_else(|| outputs.iter().find(|o| profile.matches_port(o)))
-            .cloned();
-        let mut output = out_name.and_then(|o| self.backend.connect_output(&o).ok());
-        if let Some(out) = output.as_mut() {
-            for m in &profile.init {
-                let _ = out.send(m);
-            }
-        }
+        let output = self.open_output(&port, &profile);
         let leds = if output.is_some() {
             "LEDs on"
         } else {
-            "no LED output"
+            "no LED output yet; retrying every second"
         };
-        self.note(format!("{port}: connected as {} ({leds})", profile.name));
+        self.note(format!(
+            "{}: connected as {} ({leds})",
+            port.name, profile.name
+        ));
         self.devices.push(Device {
             port,
             profile,
             state,
-            _input: input,
+            input,
+            output_reported: output.is_none(),
             output,
             leds: LedSender::new(),
             device,
@@ -272,13 +344,35 @@ impl MidiManager {
         });
     }
 
-    /// Sends LED changes (call every control tick, ~10 ms). A device whose output fails is
-    /// dropped at the next port poll.
-    pub fn tick(&mut self) {
-        let version = self
-            .shared
-            .version
-            .load(std::sync::atomic::Ordering::Acquire);
+    /// Reopens LED outputs that failed (or were missing) on devices still connected.
+    fn retry_outputs(&mut self) {
+        for i in 0..self.devices.len() {
+            if self.devices[i].output.is_some() || self.devices[i].profile.leds.is_none() {
+                continue;
+            }
+            let (port, profile) = (
+                self.devices[i].port.clone(),
+                self.devices[i].profile.clone(),
+            );
+            if let Some(out) = self.open_output(&port, &profile) {
+                let d = &mut self.devices[i];
+                d.output = Some(out);
+                d.output_reported = false;
+                d.leds.refresh();
+                d.seen_version = u64::MAX;
+                self.note(format!("{}: LED output reconnected", port.name));
+            }
+        }
+    }
+
+    /// Sends LED changes (call every control tick, ~10 ms). A failed LED output is reported
+    /// once and retried at the next port poll. Polls at once when the backend saw ports change.
+    pub fn tick(&mut self, handle: &mut EngineHandle) {
+        if self.backend.ports_changed() {
+            self.poll_ports(handle);
+        }
+        let version = self.shared.led_version();
+        let mut failed = Vec::new();
         for d in self.devices.iter_mut() {
             let Some(out) = d.output.as_mut() else {
                 continue;
@@ -289,15 +383,29 @@ impl MidiManager {
             let want = desired(&d.profile, &self.shared, &d.device);
             let msgs = d.leds.update(&want);
             let complete = msgs.len() < super::leds::MAX_PER_TICK;
+            let mut ok = true;
             for m in msgs {
                 if out.send(&m).is_err() {
-                    d.output = None;
+                    ok = false;
                     break;
                 }
+            }
+            if !ok {
+                d.output = None;
+                if !d.output_reported {
+                    d.output_reported = true;
+                    failed.push(d.port.name.clone());
+                }
+                continue;
             }
             if complete {
                 d.seen_version = version;
             }
+        }
+        for name in failed {
+            self.note(format!(
+                "{name}: LED output failed; pads still work, LEDs are retried every second"
+            ));
         }
     }
 
@@ -322,94 +430,5 @@ impl MidiManager {
             }
             give_back_lane(&d.state, handle);
         }
-    }
-}
-
-/// The midir (ALSA sequencer) backend.
-pub struct MidirBackend {
-    lister_in: midir::MidiInput,
-    lister_out: midir::MidiOutput,
-}
-
-impl MidirBackend {
-    /// A backend; fails when there is no MIDI subsystem.
-    pub fn new() -> Result<Self, String> {
-        let lister_in = midir::MidiInput::new("padlooper").map_err(|e| {
-            format!("{e}; is the ALSA sequencer loaded? try `sudo modprobe snd-seq`")
-        })?;
-        let lister_out = midir::MidiOutput::new("padlooper").map_err(|e| e.to_string())?;
-        Ok(Self {
-            lister_in,
-            lister_out,
-        })
-    }
-}
-
-struct MidirInput(#[allow(dead_code)] midir::MidiInputConnection<SharedInput>);
-impl InputConnection for MidirInput {}
-
-struct MidirOutput(midir::MidiOutputConnection);
-impl OutputConnection for MidirOutput {
-    fn send(&mut self, bytes: &[u8]) -> Result<(), String> {
-        self.0.send(bytes).map_err(|e| e.to_string())
-    }
-}
-
-impl MidiBackend for MidirBackend {
-    fn input_ports(&mut self) -> Result<Vec<String>, String> {
-        let m = &self.lister_in;
-        Ok(m.ports()
-            .iter()
-            .filter_map(|p| m.port_name(p).ok())
-            .filter(|n| !n.starts_with("padlooper"))
-            .collect())
-    }
-
-    fn output_ports(&mut self) -> Result<Vec<String>, String> {
-        let m = &self.lister_out;
-        Ok(m.ports()
-            .iter()
-            .filter_map(|p| m.port_name(p).ok())
-            .collect())
-    }
-
-    fn connect_input(
-        &mut self,
-        port: &str,
-        state: SharedInput,
-    ) -> Result<Box<dyn InputConnection>, String> {
-        let mut input = midir::MidiInput::new("padlooper").map_err(|e| e.to_string())?;
-        input.ignore(midir::Ignore::None);
-        let p = input
-            .ports()
-            .into_iter()
-            .find(|p| input.port_name(p).is_ok_and(|n| n == port))
-            .ok_or_else(|| "port vanished".to_string())?;
-        let conn = input
-            .connect(
-                &p,
-                "padlooper-in",
-                |ts, bytes, state: &mut SharedInput| {
-                    if let Ok(mut s) = state.lock() {
-                        s.on_message(ts, bytes);
-                    }
-                },
-                state,
-            )
-            .map_err(|e| e.to_string())?;
-        Ok(Box::new(MidirInput(conn)))
-    }
-
-    fn connect_output(&mut self, port: &str) -> Result<Box<dyn OutputConnection>, String> {
-        let out = midir::MidiOutput::new("padlooper").map_err(|e| e.to_string())?;
-        let p = out
-            .ports()
-            .into_iter()
-            .find(|p| out.port_name(p).is_ok_and(|n| n == port))
-            .ok_or_else(|| "port vanished".to_string())?;
-        let conn = out
-            .connect(&p, "padlooper-out")
-            .map_err(|e| e.to_string())?;
-        Ok(Box::new(MidirOutput(conn)))
     }
 }

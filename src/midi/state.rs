@@ -1,42 +1,30 @@
 //! State shared between controller threads, the control thread and LED feedback: the current
-//! bank, the selected pad, what each pad is doing, the tempo and the engine clock. All atomics.
+//! bank, the selected pad, the tempo shown, and what each pad looks like. Pad states come from
+//! what the engine publishes ([`EngineStats::pads`]), never from an event stream that can drop;
+//! load errors are the only control-side overlay. All atomics.
 
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU32, AtomicU64, AtomicUsize, Ordering};
-use std::time::Instant;
 
-use crate::config::set::{GridSection, Quantize, SetFile};
+use crate::config::set::{GridSection, SetFile};
 use crate::engine::command::LaunchMode;
-use crate::engine::event::{EngineEvent, EventKind};
+use crate::engine::shared::{EngineStats, PadState, mono_nanos};
 
 /// What a pad shows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[repr(u8)]
 pub enum PadStatus {
     /// No sample.
-    Empty = 0,
+    Empty,
     /// Sample loaded, silent.
-    Loaded = 1,
+    Loaded,
     /// Playing.
-    Playing = 2,
+    Playing,
     /// Waiting for the quantisation point to start.
-    QueuedStart = 3,
+    QueuedStart,
     /// Waiting for the quantisation point to stop.
-    QueuedStop = 4,
+    QueuedStop,
     /// Its sample failed to load.
-    Error = 5,
-}
-
-impl PadStatus {
-    fn from_u8(v: u8) -> PadStatus {
-        match v {
-            1 => PadStatus::Loaded,
-            2 => PadStatus::Playing,
-            3 => PadStatus::QueuedStart,
-            4 => PadStatus::QueuedStop,
-            5 => PadStatus::Error,
-            _ => PadStatus::Empty,
-        }
-    }
+    Error,
 }
 
 /// No pad selected.
@@ -48,8 +36,6 @@ pub struct SharedControl {
     pub grid: GridSection,
     /// Output sample rate.
     pub rate: u32,
-    /// Launch quantisation.
-    pub quantize: Quantize,
     /// Current bank.
     pub bank: AtomicUsize,
     /// Selected pad (global id) or [`NONE`].
@@ -57,72 +43,81 @@ pub struct SharedControl {
     /// Exclusive play mode on.
     pub exclusive: AtomicBool,
     bpm_bits: AtomicU32,
-    status: Box<[AtomicU8]>,
+    /// Pads whose sample failed to load (shown with the error look).
+    failed: Box<[AtomicBool]>,
+    /// Pads the set assigns a sample to.
+    assigned: Box<[AtomicBool]>,
     modes: Box<[AtomicU8]>,
-    looping: Box<[AtomicBool]>,
-    /// Bumped on every change that LEDs show.
+    /// Bumped on every control-side change that LEDs show (bank, selection, shift, ...).
     pub version: AtomicU64,
-    clock_frame: AtomicU64,
-    clock_nanos: AtomicU64,
-    epoch: Instant,
+    /// The engine's meters, counters, pad states and clock.
+    pub engine: Arc<EngineStats>,
 }
 
 impl SharedControl {
-    /// State for `set` at `rate` Hz; pads start empty until [`mark_loaded`](Self::mark_loaded).
-    pub fn new(set: &SetFile, rate: u32) -> Self {
+    /// State for `set` at `rate` Hz, reading pad states from `engine`.
+    pub fn new(set: &SetFile, rate: u32, engine: Arc<EngineStats>) -> Self {
         let n = set.grid.total_pads();
+        mono_nanos();
         let s = Self {
             grid: set.grid,
             rate,
-            quantize: set.master.quantize,
             bank: AtomicUsize::new(0),
             selected: AtomicUsize::new(NONE),
             exclusive: AtomicBool::new(
                 set.master.play_mode == crate::config::set::PlayModeName::Exclusive,
             ),
             bpm_bits: AtomicU32::new(set.master.bpm.to_bits()),
-            status: (0..n).map(|_| AtomicU8::new(0)).collect(),
+            failed: (0..n).map(|_| AtomicBool::new(false)).collect(),
+            assigned: (0..n).map(|_| AtomicBool::new(false)).collect(),
             modes: (0..n).map(|_| AtomicU8::new(0)).collect(),
-            looping: (0..n).map(|_| AtomicBool::new(false)).collect(),
             version: AtomicU64::new(0),
-            clock_frame: AtomicU64::new(0),
-            clock_nanos: AtomicU64::new(0),
-            epoch: Instant::now(),
+            engine,
         };
         for p in &set.pads {
             s.modes[p.id].store(p.mode as u8, Ordering::Relaxed);
-            s.looping[p.id].store(p.looping, Ordering::Relaxed);
+            s.assigned[p.id].store(true, Ordering::Relaxed);
         }
         s
     }
 
-    /// Marks which pads loaded and which failed (after the set loader ran).
-    pub fn mark_loaded(&self, ready: &[usize], failed: &[usize]) {
-        for &p in ready {
-            self.set_status(p, PadStatus::Loaded);
-        }
+    /// Marks pads whose sample failed to load (after the set loader ran).
+    pub fn mark_failed(&self, failed: &[usize]) {
         for &p in failed {
-            self.set_status(p, PadStatus::Error);
+            if let Some(f) = self.failed.get(p) {
+                f.store(true, Ordering::Relaxed);
+            }
         }
+        self.touch();
     }
 
-    /// A pad's status.
+    /// A pad's status: the engine's state, or the error look for a pad that failed to load.
     pub fn status(&self, pad: usize) -> PadStatus {
-        self.status.get(pad).map_or(PadStatus::Empty, |s| {
-            PadStatus::from_u8(s.load(Ordering::Relaxed))
-        })
-    }
-
-    /// Sets a pad's status.
-    pub fn set_status(&self, pad: usize, st: PadStatus) {
-        if let Some(s) = self.status.get(pad)
-            && s.swap(st as u8, Ordering::Relaxed) != st as u8
-        {
-            self.version.fetch_add(1, Ordering::Release);
+        match self.engine.pads.get(pad) {
+            PadState::Empty
+                if self
+                    .failed
+                    .get(pad)
+                    .is_some_and(|f| f.load(Ordering::Relaxed)) =>
+            {
+                PadStatus::Error
+            }
+            PadState::Empty => PadStatus::Empty,
+            PadState::Loaded => PadStatus::Loaded,
+            PadState::Playing => PadStatus::Playing,
+            PadState::QueuedStart => PadStatus::QueuedStart,
+            PadState::QueuedStop => PadStatus::QueuedStop,
         }
     }
 
-    /// A pad's launch mode.
+    /// Whether the set gives the pad a sample that did not fail to load (it can be pressed,
+    /// even before the engine has taken the assignment in).
+    pub fn playable(&self, pad: usize) -> bool {
+        let get = |v: &[AtomicBool]| v.get(pad).is_some_and(|f| f.load(Ordering::Relaxed));
+        get(&self.assigned) && !get(&self.failed)
+    }
+
+    /// A pad's launch mode (from the set).
     pub fn mode(&self, pad: usize) -> LaunchMode {
         match self.modes.get(pad).map_or(0, |m| m.load(Ordering::Relaxed)) {
             1 => LaunchMode::Gate,
@@ -132,27 +127,28 @@ impl SharedControl {
         }
     }
 
-    /// Whether a pad loops.
-    pub fn looping(&self, pad: usize) -> bool {
-        self.looping
-            .get(pad)
-            .is_some_and(|l| l.load(Ordering::Relaxed))
-    }
-
-    /// Tempo in BPM.
+    /// Tempo in BPM as the controllers last set it.
     pub fn bpm(&self) -> f32 {
         f32::from_bits(self.bpm_bits.load(Ordering::Relaxed))
     }
 
-    /// Sets the tempo.
+    /// Sets the tempo shown to controllers.
     pub fn set_bpm(&self, bpm: f32) {
-        self.bpm_bits
-            .store(bpm.clamp(20.0, 300.0).to_bits(), Ordering::Relaxed);
+        let bpm = crate::engine::params::BPM.clamp(bpm);
+        self.bpm_bits.store(bpm.to_bits(), Ordering::Relaxed);
     }
 
     /// Marks any change LEDs should show.
     pub fn touch(&self) {
         self.version.fetch_add(1, Ordering::Release);
+    }
+
+    /// A number that changes whenever anything LEDs show has changed (control-side state or
+    /// an engine pad state).
+    pub fn led_version(&self) -> u64 {
+        self.version
+            .load(Ordering::Acquire)
+            .wrapping_add(self.engine.pads.version().wrapping_mul(0x9E37_79B9))
     }
 
     /// Global pad id of grid cell `(row, col)` in `bank`, if the set's grid has it.
@@ -161,57 +157,15 @@ impl SharedControl {
         (bank < g.banks && row < g.rows && col < g.cols).then(|| g.pad_id(bank, row * g.cols + col))
     }
 
-    /// Applies an engine event to the pad statuses.
-    pub fn apply_event(&self, e: &EngineEvent) {
-        match e.kind {
-            EventKind::PadStarted(p) => self.set_status(p as usize, PadStatus::Playing),
-            EventKind::PadStopped(p) | EventKind::PadEnded(p)
-                if self.status(p as usize) != PadStatus::QueuedStart =>
-            {
-                self.set_status(p as usize, PadStatus::Loaded)
-            }
-            EventKind::VoiceStolen(p) => self.set_status(p as usize, PadStatus::Loaded),
-            _ => {}
-        }
-    }
-
-    /// Called by the audio callback after each block: the engine frame reached, now. Real-time
-    /// safe (two atomic stores).
-    pub fn publish_clock(&self, frame: u64) {
-        self.clock_nanos
-            .store(self.epoch.elapsed().as_nanos() as u64, Ordering::Relaxed);
-        self.clock_frame.store(frame, Ordering::Release);
-    }
-
-    /// Nanoseconds on the clock [`frame_at`](Self::frame_at) uses.
-    pub fn now_nanos(&self) -> u64 {
-        self.epoch.elapsed().as_nanos() as u64
-    }
-
-    /// The engine frame at time `nanos` (on [`now_nanos`](Self::now_nanos)'s clock),
-    /// extrapolated from the last audio callback.
+    /// The engine frame at time `nanos` (see [`EngineClock::frame_at`]).
+    ///
+    /// [`EngineClock::frame_at`]: crate::engine::shared::EngineClock::frame_at
     pub fn frame_at(&self, nanos: u64) -> u64 {
-        let frame = self.clock_frame.load(Ordering::Acquire);
-        let at = self.clock_nanos.load(Ordering::Relaxed);
-        let delta = nanos as i128 - at as i128;
-        (frame as i128 + delta * self.rate as i128 / 1_000_000_000).max(0) as u64
+        self.engine.clock.frame_at(nanos, self.rate)
     }
 
     /// The engine frame corresponding to now.
     pub fn frame_now(&self) -> u64 {
-        self.frame_at(self.now_nanos())
-    }
-
-    /// The next quantisation point at or after `frame` (the frame itself when off).
-    pub fn quantized(&self, frame: u64) -> u64 {
-        let beats = match self.quantize {
-            Quantize::Off => return frame,
-            Quantize::Beat => 1.0,
-            Quantize::Bar => 4.0,
-        };
-        let unit = (60.0 / self.bpm() as f64 * beats * self.rate as f64)
-            .round()
-            .max(1.0) as u64;
-        frame.div_ceil(unit) * unit
+        self.frame_at(mono_nanos())
     }
 }

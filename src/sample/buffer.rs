@@ -19,6 +19,8 @@ pub struct SampleBuffer {
     pub name: String,
     /// Frame rate of the data (always the engine's output rate once loaded).
     pub rate: u32,
+    /// Non-finite samples (NaN, ±inf) in the source that were replaced by silence.
+    pub nonfinite: usize,
     data: SampleData,
 }
 
@@ -81,11 +83,21 @@ impl FrameSource for F32Frames<'_> {
 }
 
 impl SampleBuffer {
-    /// Builds a float32 buffer from interleaved stereo samples. Allocates; not real-time safe.
-    pub fn from_f32(name: impl Into<String>, rate: u32, interleaved: Vec<f32>) -> Self {
+    /// Builds a float32 buffer from interleaved stereo samples. Non-finite samples (NaN,
+    /// ±inf) become silence and are counted in [`nonfinite`](Self::nonfinite): nothing the
+    /// engine plays can poison the mix. Allocates; not real-time safe.
+    pub fn from_f32(name: impl Into<String>, rate: u32, mut interleaved: Vec<f32>) -> Self {
+        let mut nonfinite = 0;
+        for s in interleaved.iter_mut() {
+            if !s.is_finite() {
+                *s = 0.0;
+                nonfinite += 1;
+            }
+        }
         Self {
             name: name.into(),
             rate,
+            nonfinite,
             data: SampleData::F32(interleaved.into_boxed_slice()),
         }
     }
@@ -95,6 +107,7 @@ impl SampleBuffer {
         Self {
             name: name.into(),
             rate,
+            nonfinite: 0,
             data: SampleData::I16(interleaved.into_boxed_slice()),
         }
     }

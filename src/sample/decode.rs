@@ -49,6 +49,9 @@ impl Pcm {
 /// Decoded audio as it was in the file.
 #[derive(Debug, Clone)]
 pub struct Decoded {
+    /// Things worth telling the user that did not stop the file from loading (e.g. a file
+    /// shorter than its header says).
+    pub warnings: Vec<String>,
     /// Interleaved samples, `channels` per frame.
     pub samples: Pcm,
     /// Channels per frame.
@@ -66,9 +69,50 @@ impl Decoded {
     }
 }
 
+/// Refuses what is not a regular, non-empty file before opening it (opening a FIFO would
+/// block until someone writes to it).
+fn check_file(path: &Path) -> Result<(), SampleError> {
+    let meta = std::fs::metadata(path).map_err(|e| SampleError::Open {
+        path: path.into(),
+        source: e,
+    })?;
+    let not = |what| {
+        Err(SampleError::NotAFile {
+            path: path.into(),
+            what,
+        })
+    };
+    let ft = meta.file_type();
+    if ft.is_dir() {
+        return not("a directory");
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::FileTypeExt;
+        if ft.is_fifo() {
+            return not("a FIFO (named pipe)");
+        }
+        if ft.is_socket() {
+            return not("a socket");
+        }
+        if ft.is_block_device() || ft.is_char_device() {
+            return not("a device");
+        }
+    }
+    if !ft.is_file() {
+        return not("not a regular file");
+    }
+    if meta.len() == 0 {
+        return Err(SampleError::EmptyFile { path: path.into() });
+    }
+    Ok(())
+}
+
 /// Decodes a whole file. Decode errors in single packets are skipped (as players do) unless
-/// nothing at all decodes.
+/// nothing at all decodes. A file cut short (its header promises more frames than it holds,
+/// as a crashed recorder leaves it) loads what is there, with a warning.
 pub fn decode_file(path: &Path) -> Result<Decoded, SampleError> {
+    check_file(path)?;
     let file = File::open(path).map_err(|e| SampleError::Open {
         path: path.into(),
         source: e,
@@ -116,6 +160,7 @@ pub fn decode_file(path: &Path) -> Result<Decoded, SampleError> {
         })?
         .clone();
     let track_id = track.id;
+    let declared_frames = track.num_frames;
     let mut decoder = symphonia::default::get_codecs()
         .make_audio_decoder(&params, &AudioDecoderOptions::default())
         .map_err(unsupported)?;
@@ -197,14 +242,27 @@ pub fn decode_file(path: &Path) -> Result<Decoded, SampleError> {
     if samples.len() < channels {
         return Err(SampleError::Empty { path: path.into() });
     }
+    let mut warnings = Vec::new();
     if let Some(r) = last_error {
-        log::warn!(
+        warnings.push(format!(
             "{}: some packets could not be decoded and were skipped ({r})",
             path.display()
-        );
+        ));
     }
     samples.truncate(samples.len() / channels * channels);
+    let got = (samples.len() / channels) as u64;
+    if let Some(n) = declared_frames
+        && got < n
+    {
+        warnings.push(format!(
+            "{}: the file is shorter than its header says ({got} of {n} frames, {:.3} of {:.3} s); loaded what is there",
+            path.display(),
+            got as f64 / rate as f64,
+            n as f64 / rate as f64
+        ));
+    }
     Ok(Decoded {
+        warnings,
         samples,
         channels,
         rate,

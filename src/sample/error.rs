@@ -37,6 +37,30 @@ pub enum SampleError {
         /// The file.
         path: PathBuf,
     },
+    /// The file has 0 bytes.
+    #[error("{path}: empty file (0 bytes); copy the sample again")]
+    EmptyFile {
+        /// The file.
+        path: PathBuf,
+    },
+    /// The path is a directory, FIFO, socket or device, not an audio file.
+    #[error("{path}: {what}, not an audio file; point the pad at a sound file")]
+    NotAFile {
+        /// The path.
+        path: PathBuf,
+        /// What it is.
+        what: &'static str,
+    },
+    /// The decoder panicked on this file (a decoder bug triggered by malformed data).
+    #[error(
+        "{path}: the decoder crashed on this file ({message}); the file is probably damaged: re-export it, or convert it to WAV"
+    )]
+    DecoderCrash {
+        /// The file.
+        path: PathBuf,
+        /// The panic message.
+        message: String,
+    },
     /// Resampling failed.
     #[error("{path}: cannot resample from {from} Hz to {to} Hz ({reason})")]
     Resample {

@@ -30,24 +30,74 @@ impl std::fmt::Display for SampleSource {
     }
 }
 
+/// A loaded sample and what is worth telling about it.
+#[derive(Debug, Clone)]
+pub struct Loaded {
+    /// The buffer, ready to publish.
+    pub buffer: Arc<SampleBuffer>,
+    /// Problems that did not stop it from loading (cut-short file, skipped packets, NaN
+    /// samples replaced by silence), one message each naming the file.
+    pub warnings: Vec<String>,
+}
+
 /// Result of loading a batch of sources.
 pub struct LoadReport {
     /// Every requested source with its buffer or error.
-    pub results: HashMap<SampleSource, Result<Arc<SampleBuffer>, SampleError>>,
+    pub results: HashMap<SampleSource, Result<Loaded, SampleError>>,
     /// Wall time of the whole batch.
     pub elapsed: Duration,
+}
+
+/// Loads one source at `rate` Hz, with warnings. A panic in a decoder becomes this file's
+/// error and never affects another file.
+pub fn load_checked(source: &SampleSource, rate: u32) -> Result<Loaded, SampleError> {
+    let run = || -> Result<Loaded, SampleError> {
+        let mut warnings = Vec::new();
+        let buffer = match source {
+            SampleSource::File(path) => {
+                let decoded = decode_file(path)?;
+                warnings.extend(decoded.warnings.iter().cloned());
+                build_buffer(path, decoded, rate)?
+            }
+            other => load_source(other, rate)?,
+        };
+        if buffer.nonfinite > 0 {
+            warnings.push(format!(
+                "{source}: {} samples were NaN or infinite; they play as silence",
+                buffer.nonfinite
+            ));
+        }
+        Ok(Loaded {
+            buffer: Arc::new(buffer),
+            warnings,
+        })
+    };
+    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(run)) {
+        Ok(r) => r,
+        Err(payload) => {
+            let message = payload
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| payload.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "panic".into());
+            Err(SampleError::DecoderCrash {
+                path: PathBuf::from(source.to_string()),
+                message,
+            })
+        }
+    }
 }
 
 /// Loads one source at `rate` Hz.
 pub fn load_source(source: &SampleSource, rate: u32) -> Result<SampleBuffer, SampleError> {
     match source {
         SampleSource::Builtin(name) => {
-            let data = crate::demo::sounds::render(name, rate).ok_or_else(|| {
+            let data = crate::sample::builtin::render(name, rate).ok_or_else(|| {
                 SampleError::Unsupported {
                     path: PathBuf::from(format!("builtin:{name}")),
                     reason: format!(
                         "no built-in sound named {name:?}; known: {}",
-                        crate::demo::sounds::NAMES.join(", ")
+                        crate::sample::builtin::NAMES.join(", ")
                     ),
                 }
             })?;
@@ -60,7 +110,15 @@ pub fn load_source(source: &SampleSource, rate: u32) -> Result<SampleBuffer, Sam
 /// Decodes, converts and resamples one file to interleaved stereo at `rate` Hz. 16-bit sources
 /// are stored as 16-bit (rounding error after resampling at most half an LSB, −96 dBFS).
 pub fn load_file(path: &std::path::Path, rate: u32) -> Result<SampleBuffer, SampleError> {
-    let decoded = decode_file(path)?;
+    build_buffer(path, decode_file(path)?, rate)
+}
+
+/// Converts decoded audio to the stored form: stereo, at `rate` Hz, 16-bit where lossless.
+fn build_buffer(
+    path: &std::path::Path,
+    decoded: super::decode::Decoded,
+    rate: u32,
+) -> Result<SampleBuffer, SampleError> {
     let name = path.display().to_string();
     let (channels, from) = (decoded.channels, decoded.rate);
     // 16-bit mono/stereo already at the output rate: straight into storage.
@@ -100,8 +158,9 @@ pub fn to_i16(s: f32) -> i16 {
     (v + 0.5f32.copysign(v)).clamp(-32768.0, 32767.0) as i16
 }
 
-/// Loads every distinct source once, on up to `threads` worker threads (0 = all cores).
-/// `progress` is called with (done, total) after each file, from the worker threads.
+/// Loads every distinct source once, on up to `threads` worker threads (0 = all cores), each
+/// under `catch_unwind` (see [`load_checked`]). `progress` is called with (done, total) after
+/// each file, from the worker threads.
 pub fn load_all(
     sources: &[SampleSource],
     rate: u32,
@@ -132,7 +191,7 @@ pub fn load_all(
                     loop {
                         let i = next.fetch_add(1, Ordering::Relaxed);
                         let Some(src) = unique.get(i) else { break };
-                        let r = load_source(src, rate).map(Arc::new);
+                        let r = load_checked(src, rate);
                         out.push((src.clone(), r));
                         progress(done.fetch_add(1, Ordering::Relaxed) + 1, total);
                     }

@@ -1,6 +1,7 @@
 //! Sample storage, decoding and resampling (all off the audio thread, except read access).
 
 pub mod buffer;
+pub mod builtin;
 pub mod decode;
 pub mod error;
 pub mod loader;

@@ -1,4 +1,5 @@
-//! Built-in sounds synthesised in code: the demo set needs no audio files. Not real-time.
+//! Built-in sounds synthesised in code (the demo set's, and test tones): the demo set needs no
+//! audio files. Not real-time.
 //!
 //! All loops are 2 bars of 4/4 at [`BPM`] in A minor (Am–F–C–G), so they play in time together.
 

@@ -1,0 +1,238 @@
+//! The set file: which samples sit on which pads, and the master settings. Not real-time.
+
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+use toml::Spanned;
+
+use super::error::{ConfigError, ConfigErrors, from_toml};
+use crate::dsp::eq::db_to_knob;
+use crate::engine::command::{LaunchMode, PadFx};
+use crate::sample::SampleSource;
+
+mod sections;
+pub use sections::{
+    DivisionName, FxSection, GridSection, LaunchModeName, MasterSection, PadEntry, PlayModeName,
+    QuantizeName,
+};
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawSet {
+    #[serde(default)]
+    master: Option<MasterSection>,
+    #[serde(default)]
+    grid: GridSection,
+    #[serde(default)]
+    fx: Option<FxSection>,
+    #[serde(default)]
+    pad: Vec<Spanned<PadEntry>>,
+}
+
+/// A validated pad assignment.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PadSpec {
+    /// Global pad index.
+    pub id: usize,
+    /// Bank.
+    pub bank: usize,
+    /// Index within the bank.
+    pub index: usize,
+    /// Where the audio comes from.
+    pub source: SampleSource,
+    /// Launch mode.
+    pub mode: LaunchMode,
+    /// Gain in dB.
+    pub gain_db: f32,
+    /// Speed factor.
+    pub speed: f32,
+    /// Whether the region loops.
+    pub looping: bool,
+    /// Intro start in seconds.
+    pub start: Option<f64>,
+    /// Loop start in seconds.
+    pub loop_start: f64,
+    /// Loop end in seconds (None: end of sample).
+    pub loop_end: Option<f64>,
+    /// Choke group (0 = none).
+    pub choke: u8,
+    /// EQ, filter and send settings.
+    pub fx: PadFx,
+    /// Line of the `[[pad]]` entry in the set file (0 for built-in sets).
+    pub line: usize,
+}
+
+/// A validated set.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SetFile {
+    /// Where it was read from (`<demo>` for the built-in set).
+    pub path: PathBuf,
+    /// Master settings.
+    pub master: MasterSection,
+    /// Grid geometry.
+    pub grid: GridSection,
+    /// Effects settings.
+    pub fx: FxSection,
+    /// Pad assignments.
+    pub pads: Vec<PadSpec>,
+}
+
+impl SetFile {
+    /// Reads and validates a set file.
+    pub fn load(path: &Path) -> Result<SetFile, ConfigErrors> {
+        let text = std::fs::read_to_string(path).map_err(|e| {
+            ConfigErrors(vec![ConfigError::whole(
+                path,
+                format!("cannot read set file: {e}"),
+            )])
+        })?;
+        Self::parse(path, &text)
+    }
+
+    /// Parses and validates set-file text; `path` is used for messages and relative files.
+    pub fn parse(path: &Path, text: &str) -> Result<SetFile, ConfigErrors> {
+        let raw: RawSet =
+            toml::from_str(text).map_err(|e| ConfigErrors(vec![from_toml(path, text, &e)]))?;
+        let base = path.parent().unwrap_or(Path::new("."));
+        let grid = raw.grid;
+        let mut errors = Vec::new();
+        let mut pads: Vec<PadSpec> = Vec::new();
+        for entry in &raw.pad {
+            let at = entry.span().start;
+            let p = entry.get_ref();
+            let err = |m: String| ConfigError::at(path, text, at, m);
+            let index = match (p.pad, p.row, p.col) {
+                (Some(i), None, None) => i,
+                (None, Some(r), Some(c)) => {
+                    if r >= grid.rows || c >= grid.cols {
+                        errors.push(err(format!(
+                            "pad row {r}, col {c} is outside the {}x{} grid; rows 0..{} and cols 0..{} are allowed",
+                            grid.rows, grid.cols, grid.rows - 1, grid.cols - 1
+                        )));
+                        continue;
+                    }
+                    r * grid.cols + c
+                }
+                _ => {
+                    errors.push(err(
+                        "a [[pad]] needs either `pad = N` or both `row` and `col`".into(),
+                    ));
+                    continue;
+                }
+            };
+            if p.bank >= grid.banks {
+                errors.push(err(format!(
+                    "`bank` = {} but the grid has {} banks; allowed 0 to {}",
+                    p.bank,
+                    grid.banks,
+                    grid.banks - 1
+                )));
+                continue;
+            }
+            if index >= grid.pads_per_bank() {
+                errors.push(err(format!(
+                    "`pad` = {index} but a bank has {} pads; allowed 0 to {}",
+                    grid.pads_per_bank(),
+                    grid.pads_per_bank() - 1
+                )));
+                continue;
+            }
+            let source = match (&p.file, &p.builtin) {
+                (Some(f), None) => SampleSource::File(base.join(f)),
+                (None, Some(b)) => {
+                    if !crate::sample::builtin::NAMES.contains(&b.as_str()) {
+                        errors.push(err(format!(
+                            "`builtin` = {b:?} is not a built-in sound; known: {}",
+                            crate::sample::builtin::NAMES.join(", ")
+                        )));
+                        continue;
+                    }
+                    SampleSource::Builtin(b.clone())
+                }
+                _ => {
+                    errors.push(err(
+                        "a [[pad]] needs exactly one of `file` or `builtin`".into()
+                    ));
+                    continue;
+                }
+            };
+            let loop_start = p.loop_start.unwrap_or(0.0);
+            if let Some(end) = p.loop_end
+                && end <= loop_start
+            {
+                errors.push(err(format!(
+                    "`loop_end` = {end} must be after `loop_start` = {loop_start}"
+                )));
+                continue;
+            }
+            if let Some(s) = p.start
+                && s > loop_start
+            {
+                errors.push(err(format!(
+                    "`start` = {s} (the intro start) must not be after `loop_start` = {loop_start}"
+                )));
+                continue;
+            }
+            let mut fx = PadFx::default();
+            let bands = [
+                ("eq_low", p.eq_low, p.eq_low_db),
+                ("eq_mid", p.eq_mid, p.eq_mid_db),
+                ("eq_high", p.eq_high, p.eq_high_db),
+            ];
+            let mut both = None;
+            for (b, (name, knob, db)) in bands.into_iter().enumerate() {
+                match (knob, db) {
+                    (Some(_), Some(_)) => both = Some(name),
+                    (Some(k), None) => fx.eq[b] = k,
+                    (None, Some(d)) => fx.eq[b] = db_to_knob(d),
+                    (None, None) => {}
+                }
+            }
+            if let Some(name) = both {
+                errors.push(err(format!(
+                    "give either `{name}` (knob 0..1) or `{name}_db`, not both"
+                )));
+                continue;
+            }
+            fx.filter = p.filter.unwrap_or(0.5);
+            fx.resonance = p.resonance.unwrap_or(0.0);
+            fx.sends = [p.delay_send.unwrap_or(0.0), p.reverb_send.unwrap_or(0.0)];
+            let id = grid.pad_id(p.bank, index);
+            if let Some(prev) = pads.iter().find(|q| q.id == id) {
+                errors.push(err(format!(
+                    "bank {} pad {index} is already assigned on line {}",
+                    p.bank, prev.line
+                )));
+                continue;
+            }
+            let mode: LaunchMode = p.mode.into();
+            pads.push(PadSpec {
+                id,
+                bank: p.bank,
+                index,
+                source,
+                mode,
+                gain_db: p.gain_db,
+                speed: p.speed,
+                looping: p.looping.unwrap_or(mode != LaunchMode::OneShot),
+                start: p.start,
+                loop_start,
+                loop_end: p.loop_end,
+                choke: p.choke,
+                fx,
+                line: super::error::line_col(text, at).0,
+            });
+        }
+        let fx = raw.fx.unwrap_or_default();
+        if !errors.is_empty() {
+            return Err(ConfigErrors(errors));
+        }
+        Ok(SetFile {
+            path: path.into(),
+            master: raw.master.unwrap_or_default(),
+            grid,
+            fx,
+            pads,
+        })
+    }
+}

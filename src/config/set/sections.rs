@@ -1,0 +1,410 @@
+//! The sections of a set file as written (serde types with their defaults and range checks).
+//! Not real-time.
+
+use std::path::PathBuf;
+
+use serde::Deserialize;
+
+use super::super::ranged;
+use crate::dsp::delay::Division;
+use crate::engine::command::{FxParam, LaunchMode, PlayMode, Quantize};
+use crate::engine::params as P;
+
+/// Master section of a set file.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MasterSection {
+    /// Master volume, linear 0..=2 (1 = unity).
+    #[serde(
+        default = "ranged::volume_default",
+        deserialize_with = "ranged::volume"
+    )]
+    pub volume: f32,
+    /// Output device: a name or id as listed by `padlooper devices` (absent: system default).
+    #[serde(default)]
+    pub device: Option<String>,
+    /// Audio callback size in frames.
+    #[serde(default = "default_buffer", deserialize_with = "ranged::buffer_size")]
+    pub buffer_size: u32,
+    /// Output sample rate in Hz.
+    #[serde(default = "default_rate", deserialize_with = "ranged::sample_rate")]
+    pub sample_rate: u32,
+    /// `multi` or `exclusive`.
+    #[serde(default)]
+    pub play_mode: PlayModeName,
+    /// Polyphony limit.
+    #[serde(default = "default_voices", deserialize_with = "ranged::voices")]
+    pub voices: usize,
+    /// Tempo of the set in beats per minute.
+    #[serde(default = "ranged::bpm_default", deserialize_with = "ranged::bpm")]
+    pub bpm: f32,
+    /// Global speed factor 0.5..=2.
+    #[serde(default = "ranged::speed_default", deserialize_with = "ranged::speed")]
+    pub speed: f32,
+    /// Launch quantisation of looping pads: off, beat, bar, 2bars or 4bars.
+    #[serde(default)]
+    pub quantize: QuantizeName,
+    /// Controller profile to use for every MIDI input (built-in name or file), instead of
+    /// matching profiles by port name.
+    #[serde(default)]
+    pub controller: Option<String>,
+}
+
+/// Set-file spelling of [`Quantize`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+pub enum QuantizeName {
+    /// Pads start and stop when pressed.
+    #[default]
+    #[serde(rename = "off")]
+    Off,
+    /// Looping pads start and stop on the next beat.
+    #[serde(rename = "beat")]
+    Beat,
+    /// The next bar.
+    #[serde(rename = "bar")]
+    Bar,
+    /// The next 2-bar line.
+    #[serde(rename = "2bars")]
+    TwoBars,
+    /// The next 4-bar line.
+    #[serde(rename = "4bars")]
+    FourBars,
+}
+
+impl From<QuantizeName> for Quantize {
+    fn from(q: QuantizeName) -> Self {
+        match q {
+            QuantizeName::Off => Quantize::Off,
+            QuantizeName::Beat => Quantize::Beat,
+            QuantizeName::Bar => Quantize::Bar,
+            QuantizeName::TwoBars => Quantize::TwoBars,
+            QuantizeName::FourBars => Quantize::FourBars,
+        }
+    }
+}
+
+/// Set-file spelling of a delay [`Division`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+pub enum DivisionName {
+    /// A quarter note.
+    #[serde(rename = "1/4")]
+    Quarter,
+    /// An eighth note.
+    #[default]
+    #[serde(rename = "1/8")]
+    Eighth,
+    /// A dotted eighth.
+    #[serde(rename = "1/8d", alias = "1/8.")]
+    DottedEighth,
+    /// A sixteenth.
+    #[serde(rename = "1/16")]
+    Sixteenth,
+}
+
+impl From<DivisionName> for Division {
+    fn from(d: DivisionName) -> Self {
+        match d {
+            DivisionName::Quarter => Division::Quarter,
+            DivisionName::Eighth => Division::Eighth,
+            DivisionName::DottedEighth => Division::DottedEighth,
+            DivisionName::Sixteenth => Division::Sixteenth,
+        }
+    }
+}
+
+/// Grid section: banks of rows × cols pads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GridSection {
+    /// Number of banks.
+    #[serde(default = "eight", deserialize_with = "ranged::grid_dim")]
+    pub banks: usize,
+    /// Rows per bank.
+    #[serde(default = "eight", deserialize_with = "ranged::grid_dim")]
+    pub rows: usize,
+    /// Columns per bank.
+    #[serde(default = "eight", deserialize_with = "ranged::grid_dim")]
+    pub cols: usize,
+}
+
+impl Default for GridSection {
+    fn default() -> Self {
+        Self {
+            banks: 8,
+            rows: 8,
+            cols: 8,
+        }
+    }
+}
+
+impl GridSection {
+    /// Pads per bank.
+    pub fn pads_per_bank(&self) -> usize {
+        self.rows * self.cols
+    }
+    /// Pads in all banks.
+    pub fn total_pads(&self) -> usize {
+        self.banks * self.pads_per_bank()
+    }
+    /// Global pad index of a pad in a bank.
+    pub fn pad_id(&self, bank: usize, index: usize) -> usize {
+        bank * self.pads_per_bank() + index
+    }
+}
+
+/// Set-file spelling of [`PlayMode`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum PlayModeName {
+    /// Many pads at once.
+    #[default]
+    Multi,
+    /// One pad at a time.
+    Exclusive,
+}
+
+impl From<PlayModeName> for PlayMode {
+    fn from(m: PlayModeName) -> Self {
+        match m {
+            PlayModeName::Multi => PlayMode::Multi,
+            PlayModeName::Exclusive => PlayMode::Exclusive,
+        }
+    }
+}
+
+/// Set-file spelling of [`LaunchMode`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LaunchModeName {
+    /// Press starts, press again stops.
+    #[default]
+    Toggle,
+    /// Plays while held.
+    Gate,
+    /// Plays once to the end.
+    Oneshot,
+    /// Every press restarts.
+    Retrigger,
+}
+
+impl From<LaunchModeName> for LaunchMode {
+    fn from(m: LaunchModeName) -> Self {
+        match m {
+            LaunchModeName::Toggle => LaunchMode::Toggle,
+            LaunchModeName::Gate => LaunchMode::Gate,
+            LaunchModeName::Oneshot => LaunchMode::OneShot,
+            LaunchModeName::Retrigger => LaunchMode::Retrigger,
+        }
+    }
+}
+
+/// One `[[pad]]` entry as written in the file.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PadEntry {
+    /// Bank number (0-based).
+    #[serde(default, deserialize_with = "ranged::bank")]
+    pub bank: usize,
+    /// Pad index within the bank, row-major from the top-left (alternative to row/col).
+    #[serde(default, deserialize_with = "ranged::pad_index")]
+    pub pad: Option<usize>,
+    /// Row (0 = top), with `col`.
+    #[serde(default, deserialize_with = "ranged::cell")]
+    pub row: Option<usize>,
+    /// Column (0 = left), with `row`.
+    #[serde(default, deserialize_with = "ranged::cell")]
+    pub col: Option<usize>,
+    /// Audio file, relative to the set file's folder.
+    #[serde(default)]
+    pub file: Option<PathBuf>,
+    /// A built-in synthesised sound instead of a file (see `padlooper check --help`).
+    #[serde(default)]
+    pub builtin: Option<String>,
+    /// Launch mode.
+    #[serde(default)]
+    pub mode: LaunchModeName,
+    /// Gain in dB, −60..=+12.
+    #[serde(
+        default = "ranged::gain_db_default",
+        deserialize_with = "ranged::gain_db"
+    )]
+    pub gain_db: f32,
+    /// Speed factor 0.5..=2 (pitch follows).
+    #[serde(default = "ranged::speed_default", deserialize_with = "ranged::speed")]
+    pub speed: f32,
+    /// Whether the region loops (default: true, except for `oneshot`).
+    #[serde(default, rename = "loop")]
+    pub looping: Option<bool>,
+    /// Intro start in seconds: plays once from here, then loops `loop_start..loop_end`.
+    #[serde(default, deserialize_with = "ranged::seconds")]
+    pub start: Option<f64>,
+    /// Loop start in seconds (default 0).
+    #[serde(default, deserialize_with = "ranged::seconds")]
+    pub loop_start: Option<f64>,
+    /// Loop end in seconds (default: end of the sample).
+    #[serde(default, deserialize_with = "ranged::seconds")]
+    pub loop_end: Option<f64>,
+    /// Choke group 1..=255 (0 = none).
+    #[serde(default, deserialize_with = "ranged::choke")]
+    pub choke: u8,
+    /// EQ low knob 0..1 (0 kill, 0.5 flat, 1 = +6 dB).
+    #[serde(default, deserialize_with = "ranged::knob_opt")]
+    pub eq_low: Option<f32>,
+    /// EQ mid knob 0..1.
+    #[serde(default, deserialize_with = "ranged::knob_opt")]
+    pub eq_mid: Option<f32>,
+    /// EQ high knob 0..1.
+    #[serde(default, deserialize_with = "ranged::knob_opt")]
+    pub eq_high: Option<f32>,
+    /// EQ low gain in dB, -inf..=6 (alternative to `eq_low`).
+    #[serde(default, deserialize_with = "ranged::eq_db")]
+    pub eq_low_db: Option<f64>,
+    /// EQ mid gain in dB.
+    #[serde(default, deserialize_with = "ranged::eq_db")]
+    pub eq_mid_db: Option<f64>,
+    /// EQ high gain in dB.
+    #[serde(default, deserialize_with = "ranged::eq_db")]
+    pub eq_high_db: Option<f64>,
+    /// DJ filter knob 0..1 (0.5 = off).
+    #[serde(default, deserialize_with = "ranged::filter_opt")]
+    pub filter: Option<f32>,
+    /// Filter resonance 0..1.
+    #[serde(default, deserialize_with = "ranged::resonance_opt")]
+    pub resonance: Option<f32>,
+    /// Delay send 0..1.
+    #[serde(default, deserialize_with = "ranged::delay_send_opt")]
+    pub delay_send: Option<f32>,
+    /// Reverb send 0..1.
+    #[serde(default, deserialize_with = "ranged::reverb_send_opt")]
+    pub reverb_send: Option<f32>,
+}
+
+/// `[fx]` section: the send effects and the master phaser.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FxSection {
+    /// Delay note division: "1/4", "1/8", "1/8d" (dotted) or "1/16".
+    #[serde(default)]
+    pub delay_division: DivisionName,
+    /// Delay feedback.
+    #[serde(
+        default = "ranged::delay_feedback_default",
+        deserialize_with = "ranged::delay_feedback"
+    )]
+    pub delay_feedback: f32,
+    /// Delay wet level.
+    #[serde(
+        default = "ranged::delay_wet_default",
+        deserialize_with = "ranged::delay_wet"
+    )]
+    pub delay_wet: f32,
+    /// Reverb room size.
+    #[serde(
+        default = "ranged::reverb_room_default",
+        deserialize_with = "ranged::reverb_room"
+    )]
+    pub reverb_room: f32,
+    /// Reverb damping.
+    #[serde(
+        default = "ranged::reverb_damping_default",
+        deserialize_with = "ranged::reverb_damping"
+    )]
+    pub reverb_damping: f32,
+    /// Reverb wet level.
+    #[serde(
+        default = "ranged::reverb_wet_default",
+        deserialize_with = "ranged::reverb_wet"
+    )]
+    pub reverb_wet: f32,
+    /// Phaser LFO rate in Hz.
+    #[serde(
+        default = "ranged::phaser_rate_default",
+        deserialize_with = "ranged::phaser_rate"
+    )]
+    pub phaser_rate: f32,
+    /// Phaser depth.
+    #[serde(
+        default = "ranged::phaser_depth_default",
+        deserialize_with = "ranged::phaser_depth"
+    )]
+    pub phaser_depth: f32,
+    /// Phaser feedback.
+    #[serde(
+        default = "ranged::phaser_feedback_default",
+        deserialize_with = "ranged::phaser_feedback"
+    )]
+    pub phaser_feedback: f32,
+    /// Phaser mix (0 = off).
+    #[serde(
+        default = "ranged::phaser_mix_default",
+        deserialize_with = "ranged::phaser_mix"
+    )]
+    pub phaser_mix: f32,
+}
+
+impl Default for FxSection {
+    fn default() -> Self {
+        Self {
+            delay_division: DivisionName::default(),
+            delay_feedback: P::DELAY_FEEDBACK.default,
+            delay_wet: P::DELAY_WET.default,
+            reverb_room: P::REVERB_ROOM.default,
+            reverb_damping: P::REVERB_DAMPING.default,
+            reverb_wet: P::REVERB_WET.default,
+            phaser_rate: P::PHASER_RATE.default,
+            phaser_depth: P::PHASER_DEPTH.default,
+            phaser_feedback: P::PHASER_FEEDBACK.default,
+            phaser_mix: P::PHASER_MIX.default,
+        }
+    }
+}
+
+impl FxSection {
+    /// The section as engine parameter values (with the set's tempo).
+    pub fn params(&self, bpm: f32) -> Vec<(FxParam, f32)> {
+        let div_index = Division::from(self.delay_division).index() as f32;
+        vec![
+            (FxParam::Bpm, bpm),
+            (FxParam::DelayDivision, div_index),
+            (FxParam::DelayFeedback, self.delay_feedback),
+            (FxParam::DelayWet, self.delay_wet),
+            (FxParam::ReverbRoom, self.reverb_room),
+            (FxParam::ReverbDamping, self.reverb_damping),
+            (FxParam::ReverbWet, self.reverb_wet),
+            (FxParam::PhaserRate, self.phaser_rate),
+            (FxParam::PhaserDepth, self.phaser_depth),
+            (FxParam::PhaserFeedback, self.phaser_feedback),
+            (FxParam::PhaserMix, self.phaser_mix),
+        ]
+    }
+}
+
+fn eight() -> usize {
+    8
+}
+fn default_buffer() -> u32 {
+    256
+}
+fn default_rate() -> u32 {
+    48_000
+}
+fn default_voices() -> usize {
+    64
+}
+
+impl Default for MasterSection {
+    fn default() -> Self {
+        Self {
+            volume: P::VOLUME.default,
+            device: None,
+            buffer_size: default_buffer(),
+            sample_rate: default_rate(),
+            play_mode: PlayModeName::Multi,
+            voices: default_voices(),
+            bpm: P::BPM.default,
+            speed: P::SPEED.default,
+            quantize: QuantizeName::Off,
+            controller: None,
+        }
+    }
+}

@@ -1,0 +1,306 @@
+//! Rendering one segment: voices grouped by pad, each pad through its EQ, DJ filter and sends,
+//! then the send effects, phaser, master volume and limiter. Real-time safe.
+//!
+//! Bad numbers stop here: a pad whose shaped block is not finite is silenced for that block
+//! and its filters reset; every recursive effect checks its own state after each block and
+//! resets itself if it went non-finite; the limiter turns anything non-finite into silence. Each
+//! repair is counted ([`Counter::NonFinite`]).
+
+use ringbuf::HeapProd;
+
+use super::command::PadFx;
+use super::event::{EngineEvent, EventKind};
+use super::pads::{Pad, release_voice};
+use super::shared::{Counter, EngineStats};
+use super::slots::Slot;
+use super::voice::{Voice, VoiceEnd, VoiceState};
+use super::{Engine, push_event};
+use crate::dsp::djfilter::DjFilter;
+use crate::dsp::eq::ThreeBandEq;
+use crate::dsp::ramp::Ramp;
+use crate::sample::buffer::{F32Frames, I16Frames, SampleData};
+
+/// Per-pad sound shaping state (the pad's voices are summed, then shaped).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct PadDsp {
+    pub(crate) eq: ThreeBandEq,
+    pub(crate) filter: DjFilter,
+    pub(crate) sends: [Ramp; 2],
+    /// Segment counter value when the pad last had voices (a pad restarting from silence starts
+    /// its filters from clean state).
+    last_seen: u64,
+}
+
+impl PadDsp {
+    pub(crate) fn new(rate: u32) -> Self {
+        Self {
+            eq: ThreeBandEq::new(rate as f64),
+            filter: DjFilter::new(rate as f32),
+            sends: [Ramp::steady(0.0); 2],
+            last_seen: u64::MAX,
+        }
+    }
+
+    /// Takes the pad's settings: at once when the pad is silent, gliding when it plays.
+    pub(crate) fn configure(&mut self, fx: &PadFx, glide: bool, smooth: u32) {
+        for b in 0..3 {
+            if glide {
+                self.eq.set(b, fx.eq[b])
+            } else {
+                self.eq.jump(b, fx.eq[b])
+            }
+        }
+        if glide {
+            self.filter.set(fx.filter)
+        } else {
+            self.filter.jump(fx.filter)
+        }
+        self.filter.set_resonance(fx.resonance);
+        for (r, &v) in self.sends.iter_mut().zip(fx.sends.iter()) {
+            r.go(v, if glide { smooth } else { 0 });
+        }
+    }
+
+    /// Whether the pad's voices can go straight to the mix (bit-identical to no processing).
+    fn is_transparent(&self) -> bool {
+        self.eq.is_flat()
+            && self.filter.is_off()
+            && self.sends.iter().all(|r| r.value == 0.0 && !r.is_moving())
+    }
+}
+
+/// Whether every sample of `x` is finite: one multiply-add per sample in 8 independent lanes
+/// (vectorised), no branch (NaN·0 and ∞·0 are NaN, anything finite·0 is 0). Real-time safe.
+#[inline]
+pub fn all_finite(x: &[f32]) -> bool {
+    let mut acc = [0.0f32; 8];
+    let chunks = x.chunks_exact(8);
+    let rest = chunks.remainder();
+    for c in chunks {
+        for i in 0..8 {
+            acc[i] += c[i] * 0.0;
+        }
+    }
+    for (a, &v) in acc.iter_mut().zip(rest) {
+        *a += v * 0.0;
+    }
+    acc.iter().sum::<f32>() == 0.0
+}
+
+impl Engine {
+    /// Runs the EQs of up to four pads side by side on their scratch buffers.
+    fn eq_group(&mut self, group: &[(u16, usize)], stride: usize, n: usize) {
+        match group.len() {
+            0 => {}
+            1 => self.eq_group_n::<1>(group, stride, n),
+            2 => self.eq_group_n::<2>(group, stride, n),
+            3 => self.eq_group_n::<3>(group, stride, n),
+            _ => self.eq_group_n::<4>(group, stride, n),
+        }
+    }
+
+    fn eq_group_n<const P: usize>(&mut self, group: &[(u16, usize)], stride: usize, n: usize) {
+        let ranges: [std::ops::Range<usize>; P] =
+            std::array::from_fn(|i| group[i].1 * stride..group[i].1 * stride + 2 * n);
+        let pads: [usize; P] = std::array::from_fn(|i| group[i].0 as usize);
+        // Pads in a group are distinct and their scratch buffers disjoint, so these succeed.
+        let (Ok(mut bufs), Ok(dsps)) = (
+            self.scratch.get_disjoint_mut(ranges),
+            self.pad_dsp.get_disjoint_mut(pads),
+        ) else {
+            return;
+        };
+        let mut eqs = dsps.map(|d| &mut d.eq);
+        crate::dsp::eq::process_group(&mut eqs, &mut bufs, &mut self.eq_lanes);
+    }
+
+    /// Renders frames `a..b` of the chunk `out`: voices grouped by pad (each pad through its EQ,
+    /// filter and sends), then the send effects, phaser, master volume and limiter.
+    pub(crate) fn render_segment(&mut self, out: &mut [f32], a: usize, b: usize, seg_start: u64) {
+        if a == b {
+            return;
+        }
+        self.segment += 1;
+        let n = b - a;
+        let out = &mut out[2 * a..2 * b];
+        // Sounding voices, grouped by pad.
+        let mut count = 0;
+        for (i, v) in self.voices.iter().enumerate() {
+            if v.state != VoiceState::Free {
+                self.order[count] = i as u16;
+                count += 1;
+            }
+        }
+        let voices = &self.voices;
+        self.order[..count].sort_unstable_by_key(|&i| voices[i as usize].pad);
+        let stride = 2 * self.settings.max_block;
+        // Phase 1: each pad's voices go straight to the mix (transparent pads) or into a scratch
+        // buffer of their own (pads with EQ, filter or sends).
+        let mut shaped = 0;
+        let mut g = 0;
+        while g < count {
+            let pad = self.voices[self.order[g] as usize].pad;
+            let mut end = g + 1;
+            while end < count && self.voices[self.order[end] as usize].pad == pad {
+                end += 1;
+            }
+            let dsp = &mut self.pad_dsp[pad as usize];
+            if dsp.last_seen != self.segment - 1 {
+                dsp.eq.reset();
+                dsp.filter.reset();
+            }
+            dsp.last_seen = self.segment;
+            let transparent = dsp.is_transparent();
+            let target: &mut [f32] = if transparent {
+                out
+            } else {
+                let j = shaped;
+                self.shaped[shaped] = (pad, j as u16);
+                shaped += 1;
+                let t = &mut self.scratch[j * stride..j * stride + 2 * n];
+                t.fill(0.0);
+                t
+            };
+            for k in g..end {
+                let vi = self.order[k] as usize;
+                render_voice(
+                    vi,
+                    &mut self.voices,
+                    &mut self.pads,
+                    &mut self.slots,
+                    &mut self.events,
+                    &self.stats,
+                    target,
+                    seg_start,
+                    self.global_speed as f64,
+                    self.fade,
+                    self.smooth,
+                );
+            }
+            g = end;
+        }
+        // Phase 2: EQs with steady knobs run four pads at a time; gliding ones one by one.
+        let mut group = [(0u16, 0usize); 4];
+        let mut in_group = 0;
+        for k in 0..shaped {
+            let (pad, j) = self.shaped[k];
+            let eq = &mut self.pad_dsp[pad as usize].eq;
+            if eq.is_flat() {
+                eq.process(&mut []);
+                continue;
+            }
+            if !eq.is_steady() {
+                eq.process(&mut self.scratch[j as usize * stride..j as usize * stride + 2 * n]);
+                continue;
+            }
+            group[in_group] = (pad, j as usize);
+            in_group += 1;
+            if in_group == 4 {
+                self.eq_group(&group, stride, n);
+                in_group = 0;
+            }
+        }
+        self.eq_group(&group[..in_group], stride, n);
+        // Phase 3: filter, then into the mix and the send buses.
+        let mut sent = false;
+        for k in 0..shaped {
+            let (pad, j) = self.shaped[k];
+            let j = j as usize;
+            let dsp = &mut self.pad_dsp[pad as usize];
+            let mix = &mut self.scratch[j * stride..j * stride + 2 * n];
+            dsp.filter.process(mix);
+            if !all_finite(mix) {
+                // Only this pad is silenced, and only for this block.
+                mix.fill(0.0);
+                dsp.eq.reset();
+                dsp.filter.reset();
+                self.stats.counters.bump(Counter::NonFinite);
+            }
+            for (o, x) in out.iter_mut().zip(mix.iter()) {
+                *o += *x;
+            }
+            for (bus, send) in self.buses.iter_mut().zip(dsp.sends.iter_mut()) {
+                if send.value == 0.0 && !send.is_moving() {
+                    continue;
+                }
+                sent = true;
+                let bus = &mut bus[2 * a..2 * b];
+                send.each(n, |k, gain| {
+                    bus[2 * k] += mix[2 * k] * gain;
+                    bus[2 * k + 1] += mix[2 * k + 1] * gain;
+                });
+            }
+        }
+        self.delay.process(&self.buses[0][2 * a..2 * b], out, !sent);
+        self.reverb
+            .process(&self.buses[1][2 * a..2 * b], out, !sent);
+        self.phaser.process(out);
+        let repaired = self.delay.recover() as u64
+            + self.reverb.recover() as u64
+            + self.phaser.recover() as u64;
+        if repaired > 0 {
+            self.stats.counters.add(Counter::NonFinite, repaired);
+        }
+        if self.master.is_moving() || self.master.value != 1.0 {
+            self.master.each(n, |k, g| {
+                out[2 * k] *= g;
+                out[2 * k + 1] *= g;
+            });
+        }
+        if self.limiter.process(out) {
+            self.stats.counters.bump(Counter::NonFinite);
+        }
+    }
+}
+
+/// Renders voice `vi` into `out` and handles its end (slot use count, pad state, events).
+#[allow(clippy::too_many_arguments)]
+fn render_voice(
+    vi: usize,
+    voices: &mut [Voice],
+    pads: &mut [Pad],
+    slots: &mut [Slot],
+    events: &mut HeapProd<EngineEvent>,
+    stats: &EngineStats,
+    out: &mut [f32],
+    seg_start: u64,
+    global_speed: f64,
+    fade: u32,
+    smooth: u32,
+) {
+    let v = &mut voices[vi];
+    let pad = &pads[v.pad as usize];
+    let is_current = pad.voice == Some(vi as u16);
+    let (speed, gain) = match pad.cfg {
+        Some(c) => (c.speed as f64, c.gain),
+        None => (1.0, v.gain.target),
+    };
+    if is_current && gain != v.gain.target {
+        v.gain.go(gain, smooth);
+    }
+    let step = speed * global_speed;
+    let Some(buf) = slots[v.slot as usize].buffer.as_deref() else {
+        release_voice(voices, pads, slots, stats, vi);
+        return;
+    };
+    let pad_id = v.pad;
+    let on_wrap = |off: usize| {
+        push_event(
+            events,
+            stats,
+            seg_start + off as u64,
+            EventKind::PadLooped(pad_id),
+        );
+    };
+    let end = match buf.data() {
+        SampleData::I16(d) => v.render(&I16Frames(d), out, step, fade, on_wrap),
+        SampleData::F32(d) => v.render(&F32Frames(d), out, step, fade, on_wrap),
+    };
+    if end != VoiceEnd::Running {
+        let was_current = release_voice(voices, pads, slots, stats, vi);
+        if was_current && end == VoiceEnd::Ended {
+            let frame = seg_start + (out.len() / 2) as u64;
+            push_event(events, stats, frame, EventKind::PadEnded(pad_id));
+        }
+    }
+}

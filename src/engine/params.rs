@@ -1,0 +1,329 @@
+//! The one table of every continuous parameter: its name, range, default and unit. Set files,
+//! render scripts, controllers, the engine's own input checks and the README all use it, so a
+//! range is written once.
+
+/// A continuous parameter.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ParamSpec {
+    /// Name as used in set files and scripts.
+    pub name: &'static str,
+    /// Lowest value.
+    pub lo: f32,
+    /// Highest value.
+    pub hi: f32,
+    /// Value when not given.
+    pub default: f32,
+    /// Unit, for messages and docs ("" for plain numbers).
+    pub unit: &'static str,
+    /// Where it is set (`master`, `pad`, `fx`), for docs.
+    pub section: &'static str,
+    /// What it does, for docs.
+    pub doc: &'static str,
+}
+
+impl ParamSpec {
+    /// Clamps `v` into range; NaN becomes the default. Real-time safe.
+    #[inline]
+    pub fn clamp(&self, v: f32) -> f32 {
+        if v.is_nan() {
+            self.default
+        } else {
+            v.clamp(self.lo, self.hi)
+        }
+    }
+
+    /// Whether `v` is inside the range (NaN is not), compared at the engine's `f32`
+    /// precision (so `0.95` in a file is inside a range that ends at `0.95`). Real-time safe.
+    pub fn contains(&self, v: f64) -> bool {
+        let x = v as f32;
+        x >= self.lo && x <= self.hi
+    }
+
+    /// Maps a controller position `0..=1` linearly onto the range. Real-time safe.
+    pub fn from_unit(&self, k: f32) -> f32 {
+        self.clamp(self.lo + k.clamp(0.0, 1.0) * (self.hi - self.lo))
+    }
+
+    /// "`name` = v is out of range; allowed lo to hi" (the message every front-end uses).
+    pub fn out_of_range(&self, v: impl std::fmt::Display) -> String {
+        format!(
+            "`{}` = {v} is out of range; allowed {} to {}{}",
+            self.name,
+            fmt_num(self.lo),
+            fmt_num(self.hi),
+            if self.unit.is_empty() {
+                String::new()
+            } else {
+                format!(" {}", self.unit)
+            }
+        )
+    }
+
+    /// Checks a value, returning the out-of-range message on failure.
+    pub fn check(&self, v: f64) -> Result<f32, String> {
+        if self.contains(v) {
+            Ok(v as f32)
+        } else {
+            Err(self.out_of_range(v))
+        }
+    }
+}
+
+/// Formats a bound without a trailing `.0` (`-inf` for minus infinity).
+pub fn fmt_num(v: f32) -> String {
+    if v == f32::NEG_INFINITY {
+        "-inf".into()
+    } else if v.fract() == 0.0 && v.abs() < 1e9 {
+        format!("{}", v as i64)
+    } else {
+        format!("{v}")
+    }
+}
+
+macro_rules! spec {
+    ($id:ident, $name:literal, $lo:expr, $hi:expr, $def:expr, $unit:literal, $sec:literal, $doc:literal) => {
+        #[doc = $doc]
+        pub const $id: ParamSpec = ParamSpec {
+            name: $name,
+            lo: $lo,
+            hi: $hi,
+            default: $def,
+            unit: $unit,
+            section: $sec,
+            doc: $doc,
+        };
+    };
+}
+
+spec!(
+    VOLUME,
+    "volume",
+    0.0,
+    2.0,
+    1.0,
+    "",
+    "master",
+    "Master volume, linear (1 = unity)."
+);
+spec!(
+    SPEED,
+    "speed",
+    0.5,
+    2.0,
+    1.0,
+    "",
+    "master/pad",
+    "Speed factor (pitch follows unless key lock is on)."
+);
+spec!(
+    BPM,
+    "bpm",
+    20.0,
+    300.0,
+    120.0,
+    "BPM",
+    "master",
+    "Tempo of the set."
+);
+spec!(
+    GAIN_DB,
+    "gain_db",
+    -60.0,
+    12.0,
+    0.0,
+    "dB",
+    "pad",
+    "A pad's gain."
+);
+spec!(
+    EQ_KNOB,
+    "eq_low/eq_mid/eq_high",
+    0.0,
+    1.0,
+    0.5,
+    "",
+    "pad",
+    "EQ band knob: 0 = kill, 0.5 = flat, 1 = +6 dB."
+);
+spec!(
+    EQ_DB,
+    "eq_low_db/eq_mid_db/eq_high_db",
+    f32::NEG_INFINITY,
+    6.0,
+    0.0,
+    "dB",
+    "pad",
+    "EQ band gain in dB."
+);
+spec!(
+    FILTER,
+    "filter",
+    0.0,
+    1.0,
+    0.5,
+    "",
+    "pad",
+    "DJ filter knob: below 0.5 low-pass, above high-pass, 0.5 off."
+);
+spec!(
+    RESONANCE,
+    "resonance",
+    0.0,
+    1.0,
+    0.0,
+    "",
+    "pad",
+    "Filter resonance (Q 0.707 to 8)."
+);
+spec!(
+    DELAY_SEND,
+    "delay_send",
+    0.0,
+    1.0,
+    0.0,
+    "",
+    "pad",
+    "Send level to the delay."
+);
+spec!(
+    REVERB_SEND,
+    "reverb_send",
+    0.0,
+    1.0,
+    0.0,
+    "",
+    "pad",
+    "Send level to the reverb."
+);
+spec!(
+    DELAY_FEEDBACK,
+    "delay_feedback",
+    0.0,
+    0.95,
+    0.35,
+    "",
+    "fx",
+    "Delay feedback (repeats are low-passed)."
+);
+spec!(
+    DELAY_WET,
+    "delay_wet",
+    0.0,
+    1.0,
+    0.8,
+    "",
+    "fx",
+    "Delay return level."
+);
+spec!(
+    REVERB_ROOM,
+    "reverb_room",
+    0.0,
+    1.0,
+    0.6,
+    "",
+    "fx",
+    "Reverb room size."
+);
+spec!(
+    REVERB_DAMPING,
+    "reverb_damping",
+    0.0,
+    1.0,
+    0.5,
+    "",
+    "fx",
+    "Reverb treble damping."
+);
+spec!(
+    REVERB_WET,
+    "reverb_wet",
+    0.0,
+    1.0,
+    0.8,
+    "",
+    "fx",
+    "Reverb return level."
+);
+spec!(
+    PHASER_RATE,
+    "phaser_rate",
+    0.05,
+    10.0,
+    0.3,
+    "Hz",
+    "fx",
+    "Phaser LFO rate."
+);
+spec!(
+    PHASER_DEPTH,
+    "phaser_depth",
+    0.0,
+    1.0,
+    0.7,
+    "",
+    "fx",
+    "Phaser sweep depth."
+);
+spec!(
+    PHASER_FEEDBACK,
+    "phaser_feedback",
+    0.0,
+    0.9,
+    0.5,
+    "",
+    "fx",
+    "Phaser feedback."
+);
+spec!(
+    PHASER_MIX,
+    "phaser_mix",
+    0.0,
+    1.0,
+    0.0,
+    "",
+    "fx",
+    "Phaser mix (0 = off)."
+);
+
+/// Every parameter, for docs and tests.
+pub const ALL: &[ParamSpec] = &[
+    VOLUME,
+    SPEED,
+    BPM,
+    GAIN_DB,
+    EQ_KNOB,
+    EQ_DB,
+    FILTER,
+    RESONANCE,
+    DELAY_SEND,
+    REVERB_SEND,
+    DELAY_FEEDBACK,
+    DELAY_WET,
+    REVERB_ROOM,
+    REVERB_DAMPING,
+    REVERB_WET,
+    PHASER_RATE,
+    PHASER_DEPTH,
+    PHASER_FEEDBACK,
+    PHASER_MIX,
+];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn nan_clamps_to_the_default_and_ranges_are_sane() {
+        for p in ALL {
+            assert!(p.lo < p.hi, "{}", p.name);
+            assert!(p.default >= p.lo && p.default <= p.hi, "{}", p.name);
+            assert_eq!(p.clamp(f32::NAN), p.default);
+            assert_eq!(p.clamp(f32::INFINITY), p.hi);
+        }
+        assert_eq!(
+            DELAY_FEEDBACK.out_of_range(2),
+            "`delay_feedback` = 2 is out of range; allowed 0 to 0.95"
+        );
+    }
+}

@@ -1,0 +1,413 @@
+//! What the audio thread publishes to the control side: meters, drop counters, per-pad states
+//! and the engine clock. All atomics: writing is real-time safe, reading never blocks the
+//! writer.
+
+use std::sync::OnceLock;
+use std::sync::atomic::{AtomicU8, AtomicU32, AtomicU64, Ordering, fence};
+use std::time::Instant;
+
+/// Something that was lost, degraded or repaired instead of failing, counted so it is shown.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[repr(usize)]
+pub enum Counter {
+    /// A controller message did not fit its command lane (the controller thread outran the
+    /// audio, or the audio is not running).
+    LaneFull,
+    /// A command did not fit the engine's command queue.
+    QueueFull,
+    /// An engine event did not fit the event queue.
+    EventsDropped,
+    /// A voice was stolen to make room for another.
+    VoicesStolen,
+    /// Malformed or cut-off MIDI from a controller.
+    MidiErrors,
+    /// The engine's list of timed commands was full: the earliest was applied early.
+    PendingOverflow,
+    /// A non-finite value (NaN or infinity) was replaced by silence, or a filter or effect was
+    /// reset after its state went non-finite.
+    NonFinite,
+    /// A voice had to be cut without a fade (no voice slot free at all).
+    HardCuts,
+    /// A command stamped too far in the future was brought forward.
+    FarFuture,
+}
+
+/// Display name, status-line label and advice for each counter.
+pub struct CounterInfo {
+    /// The counter.
+    pub counter: Counter,
+    /// Short label for the status line.
+    pub label: &'static str,
+    /// What it means and what to do, logged once at the first occurrence.
+    pub advice: &'static str,
+}
+
+/// Every counter with its label and advice, in display order.
+pub const COUNTERS: &[CounterInfo] = &[
+    CounterInfo {
+        counter: Counter::LaneFull,
+        label: "lane full",
+        advice: "controller messages were dropped because the audio engine did not take them in time; check that audio is running (xruns, device errors) and that the controller is not flooding",
+    },
+    CounterInfo {
+        counter: Counter::QueueFull,
+        label: "queue full",
+        advice: "commands were dropped because the engine's command queue was full; is the audio running? a very large set may need fewer pads",
+    },
+    CounterInfo {
+        counter: Counter::EventsDropped,
+        label: "events dropped",
+        advice: "engine events were dropped (the control thread fell behind); pad lights still follow the engine's own state",
+    },
+    CounterInfo {
+        counter: Counter::VoicesStolen,
+        label: "stolen",
+        advice: "the polyphony limit was reached and voices were stolen; raise `voices` in [master] if pads cut each other off",
+    },
+    CounterInfo {
+        counter: Counter::MidiErrors,
+        label: "MIDI errors",
+        advice: "malformed or cut-off MIDI messages arrived from a controller and were ignored; check the cable or USB hub",
+    },
+    CounterInfo {
+        counter: Counter::PendingOverflow,
+        label: "early",
+        advice: "more timed commands were waiting than the engine holds; the earliest ones were applied a little early",
+    },
+    CounterInfo {
+        counter: Counter::NonFinite,
+        label: "non-finite",
+        advice: "a NaN or infinite value was replaced by silence or a filter/effect was reset; check float sample files and scripts",
+    },
+    CounterInfo {
+        counter: Counter::HardCuts,
+        label: "hard cuts",
+        advice: "a voice was cut without a fade because every voice slot was busy; raise `voices` in [master]",
+    },
+    CounterInfo {
+        counter: Counter::FarFuture,
+        label: "far future",
+        advice: "commands stamped far in the future were brought forward (a clock problem after an audio outage)",
+    },
+];
+
+const N_COUNTERS: usize = 9;
+
+/// Drop and repair counters, shared by the engine, controller threads and the control thread.
+#[derive(Debug, Default)]
+pub struct Counters {
+    values: [AtomicU64; N_COUNTERS],
+}
+
+impl Counters {
+    /// Adds `n` to a counter. Real-time safe.
+    #[inline]
+    pub fn add(&self, c: Counter, n: u64) {
+        self.values[c as usize].fetch_add(n, Ordering::Relaxed);
+    }
+
+    /// Adds one. Real-time safe.
+    #[inline]
+    pub fn bump(&self, c: Counter) {
+        self.add(c, 1);
+    }
+
+    /// A counter's value. Real-time safe.
+    pub fn get(&self, c: Counter) -> u64 {
+        self.values[c as usize].load(Ordering::Relaxed)
+    }
+
+    /// Every counter's value, in [`COUNTERS`] order. Real-time safe.
+    pub fn snapshot(&self) -> [u64; N_COUNTERS] {
+        std::array::from_fn(|i| self.get(COUNTERS[i].counter))
+    }
+}
+
+/// What a pad is doing, as the engine sees it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(u8)]
+pub enum PadState {
+    /// No sample assigned.
+    Empty = 0,
+    /// A sample is assigned; silent.
+    Loaded = 1,
+    /// Playing.
+    Playing = 2,
+    /// Waiting for the quantisation point to start.
+    QueuedStart = 3,
+    /// Waiting for the quantisation point to stop.
+    QueuedStop = 4,
+}
+
+impl PadState {
+    fn from_u8(v: u8) -> PadState {
+        match v {
+            1 => PadState::Loaded,
+            2 => PadState::Playing,
+            3 => PadState::QueuedStart,
+            4 => PadState::QueuedStop,
+            _ => PadState::Empty,
+        }
+    }
+}
+
+/// Per-pad states written by the engine; the control side (LEDs, status) reads them, so pad
+/// lights never depend on an event queue that can drop.
+#[derive(Debug)]
+pub struct PadStates {
+    states: Box<[AtomicU8]>,
+    /// Bumped whenever any state changes (LED refresh trigger).
+    version: AtomicU64,
+}
+
+impl PadStates {
+    /// `pads` states, all empty. Allocates; not real-time safe.
+    pub fn new(pads: usize) -> Self {
+        Self {
+            states: (0..pads).map(|_| AtomicU8::new(0)).collect(),
+            version: AtomicU64::new(0),
+        }
+    }
+
+    /// Publishes a pad's state. Real-time safe.
+    #[inline]
+    pub fn set(&self, pad: usize, s: PadState) {
+        if let Some(a) = self.states.get(pad)
+            && a.swap(s as u8, Ordering::Relaxed) != s as u8
+        {
+            self.version.fetch_add(1, Ordering::Release);
+        }
+    }
+
+    /// A pad's state (Empty for an unknown pad). Real-time safe.
+    pub fn get(&self, pad: usize) -> PadState {
+        self.states.get(pad).map_or(PadState::Empty, |a| {
+            PadState::from_u8(a.load(Ordering::Relaxed))
+        })
+    }
+
+    /// Changes so far (compare with an earlier value to see whether anything changed).
+    /// Real-time safe.
+    pub fn version(&self) -> u64 {
+        self.version.load(Ordering::Acquire)
+    }
+
+    /// Number of pads.
+    pub fn len(&self) -> usize {
+        self.states.len()
+    }
+
+    /// Whether there are no pads.
+    pub fn is_empty(&self) -> bool {
+        self.states.is_empty()
+    }
+}
+
+/// Nanoseconds since the first call in this process (a monotonic clock every thread shares).
+/// Real-time safe after the first call (which the control side makes at start-up).
+pub fn mono_nanos() -> u64 {
+    static EPOCH: OnceLock<Instant> = OnceLock::new();
+    EPOCH.get_or_init(Instant::now).elapsed().as_nanos() as u64
+}
+
+/// A reading of the engine clock: engine frame `frame` was reached at `nanos` (on
+/// [`mono_nanos`]' clock); blocks are `block` frames long.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct ClockReading {
+    /// Engine frame at the end of the last rendered block.
+    pub frame: u64,
+    /// When that block was rendered.
+    pub nanos: u64,
+    /// Frames in the last block (the output's callback size).
+    pub block: u64,
+}
+
+/// The engine clock as the output front-end publishes it after each callback: a seqlock, so a
+/// reader never pairs the frame of one callback with the time of another.
+#[derive(Debug, Default)]
+pub struct EngineClock {
+    seq: AtomicU64,
+    frame: AtomicU64,
+    nanos: AtomicU64,
+    block: AtomicU64,
+}
+
+/// After this long without a callback the audio is taken to be stopped: new controller
+/// commands are stamped at the last frame reached (they play as soon as audio returns) instead
+/// of being extrapolated into a future the engine has not reached.
+pub const STALE_NANOS: u64 = 200_000_000;
+
+impl EngineClock {
+    /// Publishes a reading. Real-time safe (single writer: the audio callback).
+    pub fn publish(&self, frame: u64, nanos: u64, block: u64) {
+        let s = self.seq.load(Ordering::Relaxed);
+        self.seq.store(s.wrapping_add(1), Ordering::Relaxed);
+        fence(Ordering::Release);
+        self.frame.store(frame, Ordering::Relaxed);
+        self.nanos.store(nanos, Ordering::Relaxed);
+        self.block.store(block, Ordering::Relaxed);
+        self.seq.store(s.wrapping_add(2), Ordering::Release);
+    }
+
+    /// A consistent reading (None before the first publish). Real-time safe; retries while a
+    /// publish is in progress.
+    pub fn read(&self) -> Option<ClockReading> {
+        loop {
+            let s1 = self.seq.load(Ordering::Acquire);
+            if s1 & 1 == 1 {
+                std::hint::spin_loop();
+                continue;
+            }
+            let r = ClockReading {
+                frame: self.frame.load(Ordering::Relaxed),
+                nanos: self.nanos.load(Ordering::Relaxed),
+                block: self.block.load(Ordering::Relaxed),
+            };
+            fence(Ordering::Acquire);
+            if self.seq.load(Ordering::Relaxed) == s1 {
+                return (s1 != 0).then_some(r);
+            }
+        }
+    }
+
+    /// The engine frame at time `nanos`: extrapolated from the last callback while audio runs;
+    /// the last frame reached when the clock is stale (audio stopped) or was never published.
+    /// Not for the audio thread's hot path (it is, however, allocation-free).
+    pub fn frame_at(&self, nanos: u64, rate: u32) -> u64 {
+        let Some(r) = self.read() else { return 0 };
+        let delta = nanos as i128 - r.nanos as i128;
+        if delta > STALE_NANOS as i128 {
+            return r.frame;
+        }
+        (r.frame as i128 + delta * rate as i128 / 1_000_000_000).max(0) as u64
+    }
+}
+
+/// Meters shared between the audio thread and the control side (all atomics, real-time safe).
+#[derive(Debug)]
+pub struct EngineStats {
+    /// Frames rendered since the engine was created (the engine clock).
+    pub frames: AtomicU64,
+    /// Voices currently sounding (including fading ones).
+    pub active_voices: AtomicU32,
+    /// Highest absolute output sample since last read, as `f32` bits (read with `take_peak`).
+    pub peak_bits: AtomicU32,
+    /// Audio callback load of the last callback, in per-mille of the block budget (set by the
+    /// output front-end).
+    pub load_permille: AtomicU32,
+    /// Highest callback load since last read, per-mille (set by the output front-end).
+    pub load_max_permille: AtomicU32,
+    /// Buffer underruns/overruns reported by the output (set by the output front-end).
+    pub xruns: AtomicU64,
+    /// Lowest master limiter gain since last read, as `f32` bits (read with `take_limiter_gain`).
+    pub limiter_gain_bits: AtomicU32,
+    /// Callbacks that took longer than their time budget (set by the output front-end).
+    pub overloads: AtomicU64,
+    /// Drop and repair counters.
+    pub counters: Counters,
+    /// Per-pad states.
+    pub pads: PadStates,
+    /// The clock the output publishes after each callback.
+    pub clock: EngineClock,
+}
+
+impl EngineStats {
+    /// Meters for an engine with `pads` pads. Allocates; not real-time safe.
+    pub fn new(pads: usize) -> Self {
+        Self {
+            frames: AtomicU64::new(0),
+            active_voices: AtomicU32::new(0),
+            peak_bits: AtomicU32::new(0),
+            load_permille: AtomicU32::new(0),
+            load_max_permille: AtomicU32::new(0),
+            xruns: AtomicU64::new(0),
+            limiter_gain_bits: AtomicU32::new(1.0f32.to_bits()),
+            overloads: AtomicU64::new(0),
+            counters: Counters::default(),
+            pads: PadStates::new(pads),
+            clock: EngineClock::default(),
+        }
+    }
+
+    /// Returns and resets the lowest limiter gain since the last call (1 = no limiting).
+    /// Real-time safe.
+    pub fn take_limiter_gain(&self) -> f32 {
+        f32::from_bits(
+            self.limiter_gain_bits
+                .swap(1.0f32.to_bits(), Ordering::Relaxed),
+        )
+    }
+
+    /// Lowers the recorded limiter gain to `g` if lower. Real-time safe.
+    pub fn record_limiter_gain(&self, g: f32) {
+        self.limiter_gain_bits
+            .fetch_min(g.max(0.0).to_bits(), Ordering::Relaxed);
+    }
+
+    /// Returns and resets the output peak since the last call. Real-time safe.
+    pub fn take_peak(&self) -> f32 {
+        f32::from_bits(self.peak_bits.swap(0, Ordering::Relaxed))
+    }
+
+    /// Raises the recorded peak to `peak` if higher (NaN is ignored). Real-time safe.
+    pub fn record_peak(&self, peak: f32) {
+        if peak >= 0.0 {
+            self.peak_bits.fetch_max(peak.to_bits(), Ordering::Relaxed);
+        }
+    }
+
+    /// Engine clock in frames. Real-time safe.
+    pub fn frames(&self) -> u64 {
+        self.frames.load(Ordering::Acquire)
+    }
+
+    /// Voices stolen since start. Real-time safe.
+    pub fn voices_stolen(&self) -> u64 {
+        self.counters.get(Counter::VoicesStolen)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn counter_table_covers_every_counter_once() {
+        assert_eq!(COUNTERS.len(), N_COUNTERS);
+        for (i, c) in COUNTERS.iter().enumerate() {
+            assert_eq!(c.counter as usize, i);
+        }
+    }
+
+    #[test]
+    fn clock_reads_are_never_torn() {
+        let clock = std::sync::Arc::new(EngineClock::default());
+        let w = clock.clone();
+        let writer = std::thread::spawn(move || {
+            for i in 1..200_000u64 {
+                // Frame and time always satisfy nanos = 1000 * frame in a consistent pair.
+                w.publish(i, 1000 * i, 256);
+            }
+        });
+        let mut seen = 0;
+        while !writer.is_finished() {
+            if let Some(r) = clock.read() {
+                assert_eq!(r.nanos, 1000 * r.frame, "torn read");
+                seen += 1;
+            }
+        }
+        writer.join().unwrap();
+        assert!(seen > 0);
+    }
+
+    #[test]
+    fn a_stale_clock_stamps_at_the_last_frame() {
+        let c = EngineClock::default();
+        assert_eq!(c.frame_at(5, 48_000), 0);
+        c.publish(48_000, 1_000_000_000, 256);
+        // 10 ms later: extrapolated.
+        assert_eq!(c.frame_at(1_010_000_000, 48_000), 48_480);
+        // 5 s later with no callback: audio is down, stamp at the last frame.
+        assert_eq!(c.frame_at(6_000_000_000, 48_000), 48_000);
+    }
+}
