@@ -80,7 +80,11 @@ struct Pass {
     peak: f32,
 }
 
+/// The `p` quantile of sorted values (0 for none).
 fn percentile(sorted: &[f64], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return 0.0;
+    }
     let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
     sorted[i.min(sorted.len() - 1)]
 }
@@ -119,7 +123,8 @@ fn render_pass(
     }
     handle_setup(&mut handle);
     let frames = (args.seconds * RATE as f64) as usize;
-    let blocks = frames / args.block;
+    // At least one block, however short the request.
+    let blocks = (frames / args.block).max(1);
     let mut buf = vec![0.0f32; 2 * args.block];
     let mut times = Vec::with_capacity(blocks);
     let mut peak = 0.0f32;
@@ -168,7 +173,10 @@ pub fn bench(args: BenchArgs) -> anyhow::Result<i32> {
         anyhow::bail!("--block must be 16..=8192 frames");
     }
     if !(args.seconds > 0.0 && args.seconds <= 3600.0) {
-        anyhow::bail!("--seconds must be between 0 and 3600");
+        anyhow::bail!(
+            "--seconds {} is out of range; allowed more than 0 up to 3600",
+            args.seconds
+        );
     }
     let loop_seconds = if args.long { 300.0 } else { 30.0 };
     let dir = match &args.files {
@@ -228,41 +236,36 @@ pub fn bench(args: BenchArgs) -> anyhow::Result<i32> {
     let fx_cost_us = (1.0 / fx.rtf - 1.0 / standard.rtf) * 1e6;
     if args.json {
         let pass_json = |p: &Pass| {
-            format!(
-                r#"{{"name":"{}","realtime_factor":{:.2},"block_us":{{"p50":{:.2},"p99":{:.2},"p999":{:.2},"max":{:.2}}},"block_budget_pct":{{"p50":{:.3},"p99":{:.3},"p999":{:.3},"max":{:.3}}},"blocks":{},"blocks_over_budget":{},"peak":{:.4}}}"#,
-                p.name,
-                p.rtf,
-                p.p50,
-                p.p99,
-                p.p999,
-                p.max,
-                100.0 * p.p50 / p.budget_us,
-                100.0 * p.p99 / p.budget_us,
-                100.0 * p.p999 / p.budget_us,
-                100.0 * p.max / p.budget_us,
-                p.blocks,
-                p.over_budget,
-                p.peak
-            )
+            let pct = |us: f64| 100.0 * us / p.budget_us;
+            serde_json::json!({
+                "name": p.name,
+                "realtime_factor": p.rtf,
+                "block_us": {"p50": p.p50, "p99": p.p99, "p999": p.p999, "max": p.max},
+                "block_budget_pct": {
+                    "p50": pct(p.p50), "p99": pct(p.p99), "p999": pct(p.p999), "max": pct(p.max)
+                },
+                "blocks": p.blocks,
+                "blocks_over_budget": p.over_budget,
+                "peak": p.peak,
+            })
         };
-        println!(
-            r#"{{"voices":{},"loop_seconds":{},"seconds":{},"block":{},"rate":{},"load_seconds":{:.3},"active_voices":{},"sample_bytes":{},"float32_bytes":{},"peak_rss_bytes":{},"eq_cost_us_per_voice_second":{:.2},"effects_cost_us_per_second":{:.2},"key_lock":"not implemented","passes":[{},{},{}]}}"#,
-            voices,
-            loop_seconds,
-            audio_s,
-            args.block,
-            RATE,
-            load_s,
-            active,
-            memory.0,
-            raw,
-            rss.map_or("null".into(), |r| r.to_string()),
-            eq_cost_us,
-            fx_cost_us,
-            pass_json(&plain),
-            pass_json(&standard),
-            pass_json(&fx)
-        );
+        let out = serde_json::json!({
+            "voices": voices,
+            "loop_seconds": loop_seconds,
+            "seconds": audio_s,
+            "block": args.block,
+            "rate": RATE,
+            "load_seconds": load_s,
+            "active_voices": active,
+            "sample_bytes": memory.0,
+            "float32_bytes": raw,
+            "peak_rss_bytes": rss,
+            "eq_cost_us_per_voice_second": eq_cost_us,
+            "effects_cost_us_per_second": fx_cost_us,
+            "key_lock": "not implemented",
+            "passes": [pass_json(&plain), pass_json(&standard), pass_json(&fx)],
+        });
+        println!("{out}");
         return Ok(0);
     }
     println!(

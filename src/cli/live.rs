@@ -215,18 +215,7 @@ pub fn demo(repeat: bool, fallback: &Path, controller: Option<&str>) -> anyhow::
         Err(e) => {
             eprintln!("error: {e}");
             eprintln!("rendering the demo to {} instead", fallback.display());
-            super::render::render_cmd(super::render::RenderArgs {
-                set: None,
-                script: None,
-                seconds: None,
-                out: fallback.to_path_buf(),
-                events: None,
-                block: 256,
-                rate: None,
-                midi: None,
-                profile: None,
-                leds: None,
-            })?;
+            super::render::render_cmd(super::render::RenderArgs::demo(fallback.to_path_buf()))?;
             eprintln!(
                 "wrote {}: play it with any audio player",
                 fallback.display()

@@ -1,16 +1,20 @@
 //! `padlooper render`: offline rendering of a set and a script to WAV (+ JSON-lines events).
+//! The audio streams to disk as it renders, so a day-long render needs no more memory than a
+//! second-long one.
 
 use std::io::Write;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use anyhow::Context;
+use serde_json::json;
 
 use crate::config::profile::Profile;
 use crate::config::script::Script;
-use crate::control::offline::{Feeder, ScriptFeeder, render_with};
+use crate::control::offline::{Feeder, ScriptFeeder, render_into};
 use crate::control::replay::MidiReplay;
 use crate::control::set_loader::load_set;
+use crate::control::wav_out::{WavOut, free_bytes};
 use crate::engine::Engine;
 use crate::engine::event::{EngineEvent, EventKind};
 use crate::midi::smf::read_smf;
@@ -28,7 +32,7 @@ pub struct RenderArgs {
     /// Seconds to render (default: the script's or MIDI file's length plus 3 s).
     #[arg(long)]
     pub seconds: Option<f64>,
-    /// Output WAV file (32-bit float stereo).
+    /// Output WAV file (32-bit float stereo; RF64 past 4 GiB).
     #[arg(short, long)]
     pub out: PathBuf,
     /// Write the engine's events as JSON lines to this file.
@@ -51,36 +55,95 @@ pub struct RenderArgs {
     pub leds: Option<PathBuf>,
 }
 
+impl RenderArgs {
+    /// Arguments that render the demo performance to `out`.
+    pub fn demo(out: PathBuf) -> Self {
+        Self {
+            set: None,
+            script: None,
+            seconds: None,
+            out,
+            events: None,
+            block: 256,
+            rate: None,
+            midi: None,
+            profile: None,
+            leds: None,
+        }
+    }
+}
+
 /// One event as a JSON object (pad ids are split into bank and pad for readability).
-pub fn event_json(e: &EngineEvent, rate: u32, pads_per_bank: usize) -> String {
+pub fn event_json(e: &EngineEvent, rate: u32, pads_per_bank: usize) -> serde_json::Value {
+    let time = e.frame as f64 / rate as f64;
     let (name, pad) = match e.kind {
-        EventKind::PadStarted(p) => ("pad_started", Some(p)),
-        EventKind::PadStopped(p) => ("pad_stopped", Some(p)),
-        EventKind::PadLooped(p) => ("pad_looped", Some(p)),
-        EventKind::PadEnded(p) => ("pad_ended", Some(p)),
-        EventKind::VoiceStolen(p) => ("voice_stolen", Some(p)),
-        EventKind::PadEmpty(p) => ("pad_empty", Some(p)),
+        EventKind::PadStarted(p) => ("pad_started", p),
+        EventKind::PadStopped(p) => ("pad_stopped", p),
+        EventKind::PadLooped(p) => ("pad_looped", p),
+        EventKind::PadEnded(p) => ("pad_ended", p),
+        EventKind::VoiceStolen(p) => ("voice_stolen", p),
+        EventKind::PadEmpty(p) => ("pad_empty", p),
         EventKind::SlotRetired(s) => {
-            return format!(
-                r#"{{"frame":{},"time":{:.6},"event":"slot_retired","slot":{s}}}"#,
-                e.frame,
-                e.frame as f64 / rate as f64
-            );
+            return json!({"frame": e.frame, "time": time, "event": "slot_retired", "slot": s});
         }
     };
-    let p = pad.unwrap_or(0) as usize;
-    format!(
-        r#"{{"frame":{},"time":{:.6},"event":"{name}","bank":{},"pad":{}}}"#,
-        e.frame,
-        e.frame as f64 / rate as f64,
-        p / pads_per_bank,
-        p % pads_per_bank
-    )
+    let p = pad as usize;
+    json!({
+        "frame": e.frame,
+        "time": time,
+        "event": name,
+        "bank": p / pads_per_bank,
+        "pad": p % pads_per_bank,
+    })
+}
+
+/// A JSON-lines file being written.
+struct JsonLines {
+    file: std::io::BufWriter<std::fs::File>,
+    path: PathBuf,
+    error: Option<std::io::Error>,
+}
+
+impl JsonLines {
+    fn create(path: &Path) -> anyhow::Result<Self> {
+        let file = std::fs::File::create(path)
+            .with_context(|| format!("cannot create {}", path.display()))?;
+        Ok(Self {
+            file: std::io::BufWriter::new(file),
+            path: path.into(),
+            error: None,
+        })
+    }
+
+    fn line(&mut self, v: &serde_json::Value) {
+        if self.error.is_none()
+            && let Err(e) = writeln!(self.file, "{v}")
+        {
+            self.error = Some(e);
+        }
+    }
+
+    fn finish(mut self) -> anyhow::Result<()> {
+        if let Some(e) = self.error.take() {
+            return Err(e).with_context(|| format!("cannot write {}", self.path.display()));
+        }
+        self.file
+            .flush()
+            .with_context(|| format!("cannot write {}", self.path.display()))
+    }
 }
 
 pub fn render_cmd(a: RenderArgs) -> anyhow::Result<i32> {
     if a.block == 0 || a.block > 65536 {
-        anyhow::bail!("--block must be 1..=65536 frames");
+        anyhow::bail!(
+            "--block {} is out of range; allowed 1 to 65536 frames",
+            a.block
+        );
+    }
+    if let Some(r) = a.rate
+        && !(8_000..=192_000).contains(&r)
+    {
+        anyhow::bail!("--rate {r} is out of range; allowed 8000 to 192000 Hz");
     }
     let set = super::load_set_or_demo(a.set.as_ref())?;
     let script = match (&a.script, &a.set, &a.midi) {
@@ -95,13 +158,24 @@ pub fn render_cmd(a: RenderArgs) -> anyhow::Result<i32> {
     let midi_end = midi.as_ref().and_then(|m| m.last()).map_or(0.0, |e| e.0);
     let seconds = match a.seconds {
         Some(s) if s > 0.0 && s <= 86_400.0 => s,
-        Some(s) => anyhow::bail!("--seconds {s} must be between 0 and 86400"),
+        Some(s) => anyhow::bail!("--seconds {s} is out of range; allowed more than 0 up to 86400"),
         None if a.set.is_none() && a.script.is_none() && a.midi.is_none() => {
             crate::demo::DEMO_SECONDS
         }
         None => script.duration().max(midi_end) + 3.0,
     };
     let rate = a.rate.unwrap_or(set.master.sample_rate);
+    let needed = (seconds * rate as f64) as u64 * 8;
+    if let Some(free) = free_bytes(&a.out)
+        && needed > free
+    {
+        anyhow::bail!(
+            "{}: rendering {seconds} s needs {:.1} GB but only {:.1} GB are free there; render less or choose another place",
+            a.out.display(),
+            needed as f64 / 1e9,
+            free as f64 / 1e9
+        );
+    }
     let settings = crate::control::set_loader::engine_settings(&set, rate);
     let (mut engine, mut handle) = Engine::new(settings).map_err(|e| anyhow::anyhow!("{e}"))?;
     let report = load_set(&set, &mut handle, 0, &|_, _| {});
@@ -132,61 +206,45 @@ pub fn render_cmd(a: RenderArgs) -> anyhow::Result<i32> {
     if let Some(r) = replay.as_mut() {
         feeders.push(r);
     }
+    let mut wav = WavOut::create(&a.out, rate)?;
+    let mut events = match &a.events {
+        Some(p) => Some(JsonLines::create(p)?),
+        None => None,
+    };
+    let per_bank = set.grid.pads_per_bank();
     let t0 = std::time::Instant::now();
-    let out = render_with(
+    let dropped = render_into(
         &mut engine,
         &mut handle,
         &mut feeders,
         seconds,
         a.block,
+        &mut |s| wav.write(s),
+        &mut |evs| {
+            if let Some(f) = events.as_mut() {
+                for e in evs {
+                    f.line(&event_json(e, rate, per_bank));
+                }
+            }
+        },
         |_, _| {},
-    );
+    )?;
     drop(feeders);
     let took = t0.elapsed().as_secs_f64();
-    if out.dropped_commands > 0 {
-        log::warn!(
-            "{} script commands did not fit the command queue",
-            out.dropped_commands
-        );
+    wav.finish()?;
+    if let Some(f) = events {
+        f.finish()?;
     }
-    let spec = hound::WavSpec {
-        channels: 2,
-        sample_rate: rate,
-        bits_per_sample: 32,
-        sample_format: hound::SampleFormat::Float,
-    };
-    let mut w = hound::WavWriter::create(&a.out, spec)
-        .with_context(|| format!("cannot create {}", a.out.display()))?;
-    for s in &out.samples {
-        w.write_sample(*s)
-            .with_context(|| format!("cannot write {}", a.out.display()))?;
-    }
-    w.finalize()
-        .with_context(|| format!("cannot finish {}", a.out.display()))?;
-    if let Some(path) = &a.events {
-        let mut f = std::io::BufWriter::new(
-            std::fs::File::create(path)
-                .with_context(|| format!("cannot create {}", path.display()))?,
-        );
-        for e in &out.events {
-            writeln!(f, "{}", event_json(e, rate, set.grid.pads_per_bank()))
-                .with_context(|| format!("cannot write {}", path.display()))?;
-        }
-        f.flush()
-            .with_context(|| format!("cannot write {}", path.display()))?;
+    if dropped > 0 {
+        log::warn!("{dropped} script commands did not fit the command queue");
     }
     if let (Some(path), Some(r)) = (&a.leds, &replay) {
-        let mut f = std::io::BufWriter::new(
-            std::fs::File::create(path)
-                .with_context(|| format!("cannot create {}", path.display()))?,
-        );
+        let mut f = JsonLines::create(path)?;
         for (t, bytes) in &r.led_log {
-            let hex: Vec<String> = bytes.iter().map(|b| format!("\"{b:02X}\"")).collect();
-            writeln!(f, r#"{{"time":{t:.6},"bytes":[{}]}}"#, hex.join(","))
-                .with_context(|| format!("cannot write {}", path.display()))?;
+            let hex: Vec<String> = bytes.iter().map(|b| format!("{b:02X}")).collect();
+            f.line(&json!({"time": t, "bytes": hex}));
         }
-        f.flush()
-            .with_context(|| format!("cannot write {}", path.display()))?;
+        f.finish()?;
     }
     log::info!(
         "rendered {seconds:.1} s to {} in {took:.2} s ({:.0}x real time)",

@@ -7,3 +7,4 @@ pub mod scheduler;
 pub mod set_loader;
 pub mod shutdown;
 pub mod status;
+pub mod wav_out;

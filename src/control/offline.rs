@@ -129,16 +129,52 @@ pub fn render_with(
     feeders: &mut [&mut dyn Feeder],
     seconds: f64,
     block: usize,
-    mut on_block: impl FnMut(u64, u64),
+    on_block: impl FnMut(u64, u64),
 ) -> Rendered {
+    let mut samples = Vec::new();
+    let mut events = Vec::new();
+    let dropped = render_into(
+        engine,
+        handle,
+        feeders,
+        seconds,
+        block,
+        &mut |s| {
+            samples.extend_from_slice(s);
+            Ok::<(), std::convert::Infallible>(())
+        },
+        &mut |e| events.extend_from_slice(e),
+        on_block,
+    );
+    let Ok(dropped) = dropped;
+    Rendered {
+        samples,
+        events,
+        dropped_commands: dropped,
+    }
+}
+
+/// Streams a render: each block's audio goes to `on_audio` (stopping at its first error)
+/// and its events to `on_events` as soon as it is rendered, so nothing grows with the length
+/// of the render. Returns the number of commands that did not fit the queue.
+#[allow(clippy::too_many_arguments)]
+pub fn render_into<E>(
+    engine: &mut Engine,
+    handle: &mut EngineHandle,
+    feeders: &mut [&mut dyn Feeder],
+    seconds: f64,
+    block: usize,
+    on_audio: &mut dyn FnMut(&[f32]) -> Result<(), E>,
+    on_events: &mut dyn FnMut(&[EngineEvent]),
+    mut on_block: impl FnMut(u64, u64),
+) -> Result<usize, E> {
     let rate = engine.settings().sample_rate;
     // The limiter's look-ahead delays the output: render that much longer and drop the start,
     // so frame f of the file is engine frame f (as a DAW compensates plug-in latency).
     let latency = engine.latency() as u64;
     let wanted = frame_of(seconds, rate);
     let total = wanted + latency;
-    let mut samples = Vec::with_capacity(wanted as usize * 2);
-    let mut events = Vec::new();
+    let block = block.max(1);
     let mut dropped = 0;
     let mut buf = vec![0.0f32; block * 2];
     let mut done = 0u64;
@@ -150,19 +186,15 @@ pub fn render_with(
         }
         engine.process(&mut buf[..n * 2]);
         let skip = latency.saturating_sub(done).min(n as u64) as usize;
-        samples.extend_from_slice(&buf[skip * 2..n * 2]);
+        on_audio(&buf[skip * 2..n * 2])?;
         let new = handle.drain_events();
         for f in feeders.iter_mut() {
             f.after(end, &new);
         }
-        events.extend(new);
+        on_events(&new);
         handle.collect_retired();
         done = end;
         on_block(done.min(wanted), wanted);
     }
-    Rendered {
-        samples,
-        events,
-        dropped_commands: dropped,
-    }
+    Ok(dropped)
 }

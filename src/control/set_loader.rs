@@ -8,7 +8,7 @@ use crate::config::set::{PadSpec, SetFile};
 use crate::dsp::db_to_gain;
 use crate::engine::command::{Command, PadConfig, PadId, SlotId};
 use crate::engine::{EngineHandle, EngineSettings};
-use crate::sample::loader::load_all;
+use crate::sample::loader::{LoadFn, load_all_with, load_one};
 use crate::sample::{SampleBuffer, SampleSource};
 
 /// What loading a set did.
@@ -119,9 +119,20 @@ pub fn load_set(
     threads: usize,
     progress: &(dyn Fn(usize, usize) + Sync),
 ) -> SetLoadReport {
+    load_set_with(set, handle, threads, progress, &load_one)
+}
+
+/// [`load_set`] with the loading of one sample given (tests inject decoder failures).
+pub fn load_set_with(
+    set: &SetFile,
+    handle: &mut EngineHandle,
+    threads: usize,
+    progress: &(dyn Fn(usize, usize) + Sync),
+    load: &LoadFn,
+) -> SetLoadReport {
     let rate = handle.settings().sample_rate;
     let sources: Vec<SampleSource> = set.pads.iter().map(|p| p.source.clone()).collect();
-    let loaded = load_all(&sources, rate, threads, progress);
+    let loaded = load_all_with(&sources, rate, threads, progress, load);
     let mut report = SetLoadReport {
         load_time: loaded.elapsed,
         ..Default::default()

@@ -26,10 +26,18 @@ pub(crate) struct PadDsp {
     pub(crate) eq: ThreeBandEq,
     pub(crate) filter: DjFilter,
     pub(crate) sends: [Ramp; 2],
-    /// Segment counter value when the pad last had voices (a pad restarting from silence starts
-    /// its filters from clean state).
+    /// Segment counter value when the pad last had voices or a ringing tail (a pad restarting
+    /// from silence starts its filters from clean state).
     last_seen: u64,
+    /// Frames the pad's filters may still ring after its last voice ended.
+    tail_left: u32,
 }
+
+/// Longest a pad's filters ring out after its last voice (resonant low-pass at 40 Hz, Q 8,
+/// decays below -100 dB in about 0.7 s).
+const TAIL_SECONDS: f32 = 1.0;
+/// A ringing tail ends when a block's peak falls below this (-100 dBFS).
+const TAIL_FLOOR: f32 = 1e-5;
 
 impl PadDsp {
     pub(crate) fn new(rate: u32) -> Self {
@@ -38,6 +46,7 @@ impl PadDsp {
             filter: DjFilter::new(rate as f32),
             sends: [Ramp::steady(0.0); 2],
             last_seen: u64::MAX,
+            tail_left: 0,
         }
     }
 
@@ -161,6 +170,7 @@ impl Engine {
                 t.fill(0.0);
                 t
             };
+            let mut ended = true;
             for k in g..end {
                 let vi = self.order[k] as usize;
                 render_voice(
@@ -176,8 +186,43 @@ impl Engine {
                     self.fade,
                     self.smooth,
                 );
+                ended &= self.voices[vi].state == VoiceState::Free;
+            }
+            let listed = self.tails.iter().position(|&p| p == pad);
+            if ended && !transparent {
+                // The voices are gone but the filters may still ring: let them (no click).
+                if listed.is_some() || self.tails.push(pad).is_ok() {
+                    self.pad_dsp[pad as usize].tail_left =
+                        (TAIL_SECONDS * self.settings.sample_rate as f32) as u32;
+                }
+            } else if let Some(i) = listed {
+                self.tails.swap_remove(i);
+                self.pad_dsp[pad as usize].tail_left = 0;
             }
             g = end;
+        }
+        // Pads ringing out: shaped from silence until the tail decays.
+        let mut t = 0;
+        while t < self.tails.len() {
+            let pad = self.tails[t];
+            let dsp = &mut self.pad_dsp[pad as usize];
+            if dsp.last_seen == self.segment {
+                // Its last voice ended just now: shaped above.
+                t += 1;
+                continue;
+            }
+            if dsp.tail_left == 0 || dsp.last_seen != self.segment - 1 || dsp.is_transparent() {
+                dsp.tail_left = 0;
+                self.tails.swap_remove(t);
+                continue;
+            }
+            dsp.last_seen = self.segment;
+            dsp.tail_left = dsp.tail_left.saturating_sub(n as u32);
+            let j = shaped;
+            self.shaped[shaped] = (pad, j as u16);
+            shaped += 1;
+            self.scratch[j * stride..j * stride + 2 * n].fill(0.0);
+            t += 1;
         }
         // Phase 2: EQs with steady knobs run four pads at a time; gliding ones one by one.
         let mut group = [(0u16, 0usize); 4];
@@ -209,6 +254,9 @@ impl Engine {
             let dsp = &mut self.pad_dsp[pad as usize];
             let mix = &mut self.scratch[j * stride..j * stride + 2 * n];
             dsp.filter.process(mix);
+            if dsp.tail_left > 0 && peak(mix) < TAIL_FLOOR {
+                dsp.tail_left = 0;
+            }
             if !all_finite(mix) {
                 // Only this pad is silenced, and only for this block.
                 mix.fill(0.0);
@@ -251,6 +299,12 @@ impl Engine {
             self.stats.counters.bump(Counter::NonFinite);
         }
     }
+}
+
+/// Largest absolute sample (NaN is ignored). Real-time safe.
+#[inline]
+fn peak(x: &[f32]) -> f32 {
+    x.iter().fold(0.0f32, |m, v| m.max(v.abs()))
 }
 
 /// Renders voice `vi` into `out` and handles its end (slot use count, pad state, events).

@@ -47,6 +47,9 @@ pub use slots::{Load, Retired};
 use transport::Transport;
 use voice::{Voice, VoiceState};
 
+/// Most pads whose filters ring out at once after their voices ended.
+pub const MAX_TAILS: usize = 32;
+
 /// Something waiting in the engine's timeline for its frame.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub(crate) enum Due {
@@ -71,10 +74,13 @@ pub struct Engine {
     order: Box<[u16]>,
     pads: Box<[Pad]>,
     pad_dsp: Box<[PadDsp]>,
-    /// One `max_block` stereo scratch buffer per voice slot: pads being shaped are mixed here.
+    /// One `max_block` stereo scratch buffer per voice slot and per tail: pads being shaped
+    /// are mixed here.
     scratch: Box<[f32]>,
     /// Pads being shaped in the current segment, with their scratch buffer index.
     shaped: Box<[(u16, u16)]>,
+    /// Pads whose voices have ended but whose filters still ring out (see `mix`).
+    tails: heapless::Vec<u16, MAX_TAILS>,
     /// Lane buffer for grouped EQ processing (`max_block` frames of 8 lanes).
     eq_lanes: Box<[crate::dsp::eq::Lanes]>,
     buses: [Box<[f32]>; 2],
@@ -122,6 +128,7 @@ impl Engine {
         let stats = Arc::new(EngineStats::new(s.pads));
         // Extra voice slots let stolen voices fade out while their replacement starts.
         let physical = s.voices + (s.voices / 4).max(4);
+        let shapers = physical + MAX_TAILS;
         let block = vec![0.0f32; 2 * s.max_block].into_boxed_slice();
         let engine = Engine {
             settings: s,
@@ -129,8 +136,9 @@ impl Engine {
             order: vec![0u16; physical].into_boxed_slice(),
             pads: vec![Pad::default(); s.pads].into_boxed_slice(),
             pad_dsp: vec![PadDsp::new(s.sample_rate); s.pads].into_boxed_slice(),
-            scratch: vec![0.0f32; 2 * s.max_block * physical].into_boxed_slice(),
-            shaped: vec![(0u16, 0u16); physical].into_boxed_slice(),
+            scratch: vec![0.0f32; 2 * s.max_block * shapers].into_boxed_slice(),
+            shaped: vec![(0u16, 0u16); shapers].into_boxed_slice(),
+            tails: heapless::Vec::new(),
             eq_lanes: vec![[0.0f32; 8]; s.max_block].into_boxed_slice(),
             buses: [block.clone(), block],
             delay: Delay::new(s.sample_rate),

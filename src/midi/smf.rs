@@ -1,12 +1,16 @@
-//! Standard MIDI File reading (formats 0 and 1, tempo changes, running status, SysEx), for
-//! replaying a recorded controller session. Not real-time.
+//! Standard MIDI Files through `midly`: reading a recorded controller session (formats 0, 1
+//! and 2, ticks-per-beat or SMPTE timing, tempo maps, SysEx, escaped real-time bytes such as
+//! clock) as timed raw messages, and writing them back. Not real-time.
 
 use std::path::Path;
+
+use midly::live::LiveEvent;
+use midly::{Format, Header, MetaMessage, Smf, Timing, TrackEvent, TrackEventKind};
 
 /// One timed event: seconds from the start, and its complete raw bytes (status included).
 pub type SmfEvent = (f64, Vec<u8>);
 
-/// Why a MIDI file could not be read.
+/// Why a MIDI file could not be read or written.
 #[derive(Debug, thiserror::Error)]
 #[error("{path}: {reason}")]
 pub struct SmfError {
@@ -16,40 +20,8 @@ pub struct SmfError {
     pub reason: String,
 }
 
-struct Reader<'a> {
-    d: &'a [u8],
-    i: usize,
-}
-
-impl Reader<'_> {
-    fn u8(&mut self) -> Option<u8> {
-        let b = *self.d.get(self.i)?;
-        self.i += 1;
-        Some(b)
-    }
-    fn take(&mut self, n: usize) -> Option<&[u8]> {
-        let s = self.d.get(self.i..self.i.checked_add(n)?)?;
-        self.i += n;
-        Some(s)
-    }
-    fn be(&mut self, n: usize) -> Option<u32> {
-        Some(self.take(n)?.iter().fold(0u32, |a, &b| a << 8 | b as u32))
-    }
-    fn var(&mut self) -> Option<u32> {
-        let mut v = 0u32;
-        for _ in 0..4 {
-            let b = self.u8()?;
-            v = v << 7 | (b & 0x7F) as u32;
-            if b & 0x80 == 0 {
-                return Some(v);
-            }
-        }
-        None
-    }
-}
-
-/// Reads every channel and SysEx event of a MIDI file with its time in seconds, in time order
-/// (ties keep file order). Meta events other than tempo are skipped.
+/// Reads every channel, SysEx and escaped (e.g. clock) event of a MIDI file with its time in
+/// seconds, in time order (ties keep file order). Meta events other than tempo are skipped.
 pub fn read_smf(path: &Path) -> Result<Vec<SmfEvent>, SmfError> {
     let err = |reason: String| SmfError {
         path: path.display().to_string(),
@@ -59,163 +31,229 @@ pub fn read_smf(path: &Path) -> Result<Vec<SmfEvent>, SmfError> {
     parse_smf(&data).map_err(err)
 }
 
-/// Parses MIDI file bytes (see [`read_smf`]).
-pub fn parse_smf(data: &[u8]) -> Result<Vec<SmfEvent>, String> {
-    let mut r = Reader { d: data, i: 0 };
-    if r.take(4) != Some(b"MThd") {
-        return Err("not a Standard MIDI File (no MThd header)".into());
+/// Seconds per tick for a tempo (µs per beat) under a timing.
+fn tick_seconds(timing: Timing, tempo_us: u32) -> f64 {
+    match timing {
+        Timing::Metrical(tpq) => tempo_us as f64 / 1e6 / tpq.as_int().max(1) as f64,
+        Timing::Timecode(fps, sub) => 1.0 / (fps.as_f32() as f64 * sub.max(1) as f64),
     }
-    let hlen = r.be(4).ok_or("truncated header")? as usize;
-    let _format = r.be(2).ok_or("truncated header")?;
-    let ntracks = r.be(2).ok_or("truncated header")?;
-    let division = r.be(2).ok_or("truncated header")?;
-    r.take(hlen.saturating_sub(6)).ok_or("truncated header")?;
-    if division & 0x8000 != 0 {
-        return Err(
-            "SMPTE time division is not supported; save the file with ticks per beat".into(),
-        );
-    }
-    let tpq = division.max(1) as f64;
-    // (tick, track, order, bytes) and tempo changes (tick, microseconds per beat).
-    let mut events: Vec<(u64, usize, usize, Vec<u8>)> = Vec::new();
-    let mut tempos: Vec<(u64, u32)> = Vec::new();
-    for t in 0..ntracks as usize {
-        if r.take(4) != Some(b"MTrk") {
-            return Err(format!("track {t}: missing MTrk chunk"));
-        }
-        let len = r.be(4).ok_or(format!("track {t}: truncated"))? as usize;
-        let chunk = r.take(len).ok_or(format!("track {t}: truncated"))?;
-        let mut tr = Reader { d: chunk, i: 0 };
-        let (mut tick, mut running) = (0u64, None::<u8>);
-        while tr.i < chunk.len() {
-            tick += tr.var().ok_or(format!("track {t}: bad delta time"))? as u64;
-            let first = tr.u8().ok_or(format!("track {t}: truncated event"))?;
-            match first {
-                0xFF => {
-                    let kind = tr.u8().ok_or(format!("track {t}: truncated meta event"))?;
-                    let n = tr.var().ok_or(format!("track {t}: bad meta length"))? as usize;
-                    let body = tr
-                        .take(n)
-                        .ok_or(format!("track {t}: truncated meta event"))?;
-                    if kind == 0x51 && n == 3 {
-                        tempos.push((tick, body.iter().fold(0u32, |a, &b| a << 8 | b as u32)));
-                    }
-                    if kind == 0x2F {
-                        break;
-                    }
-                }
-                0xF0 | 0xF7 => {
-                    let n = tr.var().ok_or(format!("track {t}: bad SysEx length"))? as usize;
-                    let body = tr.take(n).ok_or(format!("track {t}: truncated SysEx"))?;
-                    let mut bytes = Vec::with_capacity(n + 1);
-                    if first == 0xF0 {
-                        bytes.push(0xF0);
-                    }
-                    bytes.extend_from_slice(body);
-                    events.push((tick, t, events.len(), bytes));
-                    running = None;
-                }
-                _ => {
-                    let (status, d0) = if first & 0x80 != 0 {
-                        (first, tr.u8().ok_or(format!("track {t}: truncated event"))?)
-                    } else {
-                        (
-                            running.ok_or(format!("track {t}: data byte without a status"))?,
-                            first,
-                        )
-                    };
-                    running = Some(status);
-                    let mut bytes = vec![status, d0];
-                    if !matches!(status & 0xF0, 0xC0 | 0xD0) {
-                        bytes.push(tr.u8().ok_or(format!("track {t}: truncated event"))?);
-                    }
-                    events.push((tick, t, events.len(), bytes));
-                }
-            }
-        }
-    }
-    tempos.sort_by_key(|x| x.0);
-    events.sort_by_key(|e| (e.0, e.2));
-    let seconds = |tick: u64| {
-        let (mut sec, mut last_tick, mut us) = (0.0f64, 0u64, 500_000u32);
-        for &(tt, tempo) in &tempos {
-            if tt >= tick {
-                break;
-            }
-            sec += (tt - last_tick) as f64 / tpq * us as f64 / 1e6;
-            last_tick = tt;
-            us = tempo;
-        }
-        sec + (tick - last_tick) as f64 / tpq * us as f64 / 1e6
-    };
-    Ok(events
-        .into_iter()
-        .map(|(tick, _, _, b)| (seconds(tick), b))
-        .collect())
 }
 
-/// Writes a format-0 MIDI file (120 BPM, 480 ticks per beat) of timed raw messages; used by
-/// tests and `learn` examples. Running status is used where possible.
-pub fn write_smf(events: &[(f64, Vec<u8>)]) -> Vec<u8> {
-    let tpq = 480.0;
-    let mut track = Vec::new();
-    let mut last_tick = 0u64;
-    let mut running = None;
-    let var = |mut v: u64, out: &mut Vec<u8>| {
-        let mut stack = vec![(v & 0x7F) as u8];
-        v >>= 7;
-        while v > 0 {
-            stack.push((v & 0x7F) as u8 | 0x80);
-            v >>= 7;
-        }
-        out.extend(stack.iter().rev());
-    };
-    for (t, bytes) in events {
-        let tick = (t * 2.0 * tpq).round() as u64;
-        var(tick.saturating_sub(last_tick), &mut track);
-        last_tick = tick.max(last_tick);
-        if bytes.first() == Some(&0xF0) {
-            track.push(0xF0);
-            var(bytes.len() as u64 - 1, &mut track);
-            track.extend_from_slice(&bytes[1..]);
-            running = None;
-        } else {
-            if running != bytes.first().copied() {
-                track.push(bytes[0]);
-                running = Some(bytes[0]);
+/// A track's events as (absolute tick, order, bytes), and its tempo changes (tick, µs/beat).
+type TrackTimes = (Vec<(u64, usize, Vec<u8>)>, Vec<(u64, u32)>, u64);
+
+fn track_times(track: &[TrackEvent], order: &mut usize) -> TrackTimes {
+    let mut tick = 0u64;
+    let mut events = Vec::new();
+    let mut tempos = Vec::new();
+    for ev in track {
+        tick += ev.delta.as_int() as u64;
+        let bytes = match ev.kind {
+            TrackEventKind::Midi { channel, message } => {
+                let mut b = Vec::with_capacity(3);
+                // Writing into a Vec cannot fail.
+                let _ = LiveEvent::Midi { channel, message }.write_std(&mut b);
+                b
             }
-            track.extend_from_slice(&bytes[1..]);
+            TrackEventKind::SysEx(data) => {
+                let mut b = Vec::with_capacity(data.len() + 1);
+                b.push(0xF0);
+                b.extend_from_slice(data);
+                b
+            }
+            TrackEventKind::Escape(data) => data.to_vec(),
+            TrackEventKind::Meta(MetaMessage::Tempo(t)) => {
+                tempos.push((tick, t.as_int()));
+                continue;
+            }
+            TrackEventKind::Meta(_) => continue,
+        };
+        if !bytes.is_empty() {
+            events.push((tick, *order, bytes));
+            *order += 1;
         }
     }
-    track.extend_from_slice(&[0x00, 0xFF, 0x2F, 0x00]);
-    let mut out = b"MThd".to_vec();
-    out.extend_from_slice(&[0, 0, 0, 6, 0, 0, 0, 1, 0x01, 0xE0]);
-    out.extend_from_slice(b"MTrk");
-    out.extend_from_slice(&(track.len() as u32).to_be_bytes());
-    out.extend_from_slice(&track);
+    (events, tempos, tick)
+}
+
+/// Converts ticks to seconds under a sorted tempo map (one pass over events sorted by tick).
+fn to_seconds(
+    timing: Timing,
+    tempos: &[(u64, u32)],
+    events: Vec<(u64, usize, Vec<u8>)>,
+    offset: f64,
+) -> Vec<(f64, usize, Vec<u8>)> {
+    let (mut sec, mut last, mut us, mut next) = (offset, 0u64, 500_000u32, 0usize);
+    let mut out = Vec::with_capacity(events.len());
+    for (tick, order, bytes) in events {
+        while let Some(&(tt, tempo)) = tempos.get(next) {
+            if tt > tick {
+                break;
+            }
+            sec += (tt - last) as f64 * tick_seconds(timing, us);
+            last = tt;
+            us = tempo;
+            next += 1;
+        }
+        out.push((
+            sec + (tick - last) as f64 * tick_seconds(timing, us),
+            order,
+            bytes,
+        ));
+    }
     out
+}
+
+/// Seconds a track with this tempo map lasts up to `end` ticks.
+fn seconds_at(timing: Timing, tempos: &[(u64, u32)], end: u64) -> f64 {
+    to_seconds(timing, tempos, vec![(end, 0, Vec::new())], 0.0)
+        .first()
+        .map_or(0.0, |e| e.0)
+}
+
+/// Parses MIDI file bytes (see [`read_smf`]). Formats 0 and 1 play their tracks together
+/// (tempo changes anywhere apply to all); format 2 plays its tracks one after another, each
+/// with its own tempo map.
+pub fn parse_smf(data: &[u8]) -> Result<Vec<SmfEvent>, String> {
+    let smf = Smf::parse(data).map_err(|e| format!("not a valid Standard MIDI File ({e})"))?;
+    let timing = smf.header.timing;
+    let mut order = 0;
+    let mut timed: Vec<(f64, usize, Vec<u8>)> = Vec::new();
+    match smf.header.format {
+        Format::Sequential => {
+            let mut offset = 0.0;
+            for track in &smf.tracks {
+                let (events, mut tempos, end) = track_times(track, &mut order);
+                tempos.sort_by_key(|t| t.0);
+                timed.extend(to_seconds(timing, &tempos, events, offset));
+                offset += seconds_at(timing, &tempos, end);
+            }
+        }
+        Format::SingleTrack | Format::Parallel => {
+            let mut all = Vec::new();
+            let mut tempos = Vec::new();
+            for track in &smf.tracks {
+                let (events, t, _) = track_times(track, &mut order);
+                all.extend(events);
+                tempos.extend(t);
+            }
+            tempos.sort_by_key(|t| t.0);
+            all.sort_by_key(|e| (e.0, e.1));
+            timed = to_seconds(timing, &tempos, all, 0.0);
+        }
+    }
+    timed.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
+    Ok(timed.into_iter().map(|(t, _, b)| (t, b)).collect())
+}
+
+/// Writes a format-0 MIDI file (120 BPM, 480 ticks per beat) of timed raw messages (channel
+/// messages, SysEx, and anything else such as clock bytes as escapes); used by `render
+/// --midi-out`, tests and `learn` examples. Empty messages are skipped.
+pub fn write_smf(events: &[(f64, Vec<u8>)]) -> Result<Vec<u8>, String> {
+    const TPQ: u16 = 480;
+    let tick_of = |t: f64| (t.max(0.0) * 2.0 * TPQ as f64).round() as u64;
+    let mut track: Vec<TrackEvent> = Vec::with_capacity(events.len() + 1);
+    let mut last = 0u64;
+    for (t, bytes) in events {
+        let Some(&first) = bytes.first() else {
+            continue;
+        };
+        let kind = if first == 0xF0 {
+            TrackEventKind::SysEx(&bytes[1..])
+        } else if (0x80..0xF0).contains(&first) {
+            match LiveEvent::parse(bytes) {
+                Ok(LiveEvent::Midi { channel, message }) => {
+                    TrackEventKind::Midi { channel, message }
+                }
+                _ => return Err(format!("not a complete MIDI message: {bytes:02X?}")),
+            }
+        } else {
+            TrackEventKind::Escape(bytes)
+        };
+        let tick = tick_of(*t).max(last);
+        let delta = u32::try_from(tick - last).map_err(|_| "time too large for a MIDI file")?;
+        if delta >= 1 << 28 {
+            return Err("time too large for a MIDI file".into());
+        }
+        track.push(TrackEvent {
+            delta: delta.into(),
+            kind,
+        });
+        last = tick;
+    }
+    track.push(TrackEvent {
+        delta: 0.into(),
+        kind: TrackEventKind::Meta(MetaMessage::EndOfTrack),
+    });
+    let smf = Smf {
+        header: Header::new(Format::SingleTrack, Timing::Metrical(TPQ.into())),
+        tracks: vec![track],
+    };
+    let mut out = Vec::new();
+    smf.write_std(&mut out).map_err(|e| e.to_string())?;
+    Ok(out)
 }
 
 #[cfg(test)]
 mod tests {
+    use super::*;
+
     #[test]
-    fn round_trips_with_running_status_and_sysex() {
+    fn round_trips_with_sysex_and_clock() {
         let ev = vec![
             (0.0, vec![0xF0, 0x00, 0x20, 0x29, 0xF7]),
             (0.5, vec![0x90, 81, 127]),
+            (0.5, vec![0xF8]),
             (0.75, vec![0x90, 81, 0]),
             (1.0, vec![0xB0, 56, 64]),
         ];
-        let back = super::parse_smf(&super::write_smf(&ev)).unwrap();
+        let back = parse_smf(&write_smf(&ev).unwrap()).unwrap();
         assert_eq!(back, ev);
     }
 
     #[test]
-    fn garbage_is_an_error_not_a_panic() {
-        assert!(super::parse_smf(b"MThd\x00\x00").is_err());
-        assert!(super::parse_smf(b"RIFF").is_err());
-        let mut f = super::write_smf(&[(0.0, vec![0x90, 1, 2])]);
+    fn garbage_and_empty_messages_are_errors_or_skipped_not_panics() {
+        assert!(parse_smf(b"MThd\x00\x00").is_err());
+        assert!(parse_smf(b"RIFF").is_err());
+        assert!(parse_smf(b"").is_err());
+        let mut f = write_smf(&[(0.0, vec![0x90, 1, 2])]).unwrap();
         f.truncate(f.len() - 5);
-        assert!(super::parse_smf(&f).is_err());
+        let _ = parse_smf(&f);
+        assert_eq!(
+            parse_smf(&write_smf(&[(0.0, vec![])]).unwrap()).unwrap(),
+            vec![]
+        );
+        assert!(write_smf(&[(0.0, vec![0x90, 1])]).is_err());
+    }
+
+    /// Builds a file by hand: header, then tracks of (delta, raw event bytes).
+    fn file(format: u16, division: [u8; 2], tracks: &[&[u8]]) -> Vec<u8> {
+        let mut f = b"MThd\x00\x00\x00\x06".to_vec();
+        f.extend_from_slice(&format.to_be_bytes());
+        f.extend_from_slice(&(tracks.len() as u16).to_be_bytes());
+        f.extend_from_slice(&division);
+        for t in tracks {
+            f.extend_from_slice(b"MTrk");
+            f.extend_from_slice(&(t.len() as u32).to_be_bytes());
+            f.extend_from_slice(t);
+        }
+        f
+    }
+
+    #[test]
+    fn smpte_timing_and_format_2_are_read() {
+        // SMPTE 25 fps, 40 ticks per frame: 1000 ticks per second. Note at tick 500 = 0.5 s.
+        let t: &[u8] = &[0x83, 0x74, 0x90, 60, 100, 0x00, 0xFF, 0x2F, 0x00];
+        let f = file(0, [0xE7, 40], &[t]);
+        assert_eq!(parse_smf(&f).unwrap(), vec![(0.5, vec![0x90, 60, 100])]);
+        // Format 2: the second track starts when the first one ends (480 ticks = 0.5 s at
+        // the default 120 BPM with 480 ticks per beat).
+        let a: &[u8] = &[0x00, 0x90, 60, 100, 0x83, 0x60, 0xFF, 0x2F, 0x00];
+        let b: &[u8] = &[0x00, 0x90, 62, 100, 0x00, 0xFF, 0x2F, 0x00];
+        let f = file(2, [0x01, 0xE0], &[a, b]);
+        assert_eq!(
+            parse_smf(&f).unwrap(),
+            vec![(0.0, vec![0x90, 60, 100]), (0.5, vec![0x90, 62, 100])]
+        );
     }
 }

@@ -117,7 +117,12 @@ pub fn decode_file(path: &Path) -> Result<Decoded, SampleError> {
         path: path.into(),
         source: e,
     })?;
-    let mss = MediaSourceStream::new(Box::new(file), Default::default());
+    let (source, repair) =
+        super::wav_repair::PatchedFile::open(file).map_err(|e| SampleError::Open {
+            path: path.into(),
+            source: e,
+        })?;
+    let mss = MediaSourceStream::new(Box::new(source), Default::default());
     let mut hint = Hint::new();
     if let Some(ext) = path.extension().and_then(|e| e.to_str()) {
         hint.with_extension(ext);
@@ -251,6 +256,7 @@ pub fn decode_file(path: &Path) -> Result<Decoded, SampleError> {
     }
     samples.truncate(samples.len() / channels * channels);
     let got = (samples.len() / channels) as u64;
+    let declared_frames = repair.map_or(declared_frames, |r| Some(r.declared_frames));
     if let Some(n) = declared_frames
         && got < n
     {

@@ -48,10 +48,36 @@ pub struct LoadReport {
     pub elapsed: Duration,
 }
 
+/// Something that loads one source (the real pipeline, or a stand-in in tests).
+pub type LoadFn = dyn Fn(&SampleSource, u32) -> Result<Loaded, SampleError> + Sync;
+
 /// Loads one source at `rate` Hz, with warnings. A panic in a decoder becomes this file's
 /// error and never affects another file.
 pub fn load_checked(source: &SampleSource, rate: u32) -> Result<Loaded, SampleError> {
-    let run = || -> Result<Loaded, SampleError> {
+    isolated(source, rate, &load_one)
+}
+
+/// Runs `load` for one source under `catch_unwind`: a panic becomes that source's error.
+fn isolated(source: &SampleSource, rate: u32, load: &LoadFn) -> Result<Loaded, SampleError> {
+    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| load(source, rate))) {
+        Ok(r) => r,
+        Err(payload) => {
+            let message = payload
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| payload.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "panic".into());
+            Err(SampleError::DecoderCrash {
+                path: PathBuf::from(source.to_string()),
+                message,
+            })
+        }
+    }
+}
+
+/// The real pipeline for one source: decode, convert, resample, store; with warnings.
+pub fn load_one(source: &SampleSource, rate: u32) -> Result<Loaded, SampleError> {
+    {
         let mut warnings = Vec::new();
         let buffer = match source {
             SampleSource::File(path) => {
@@ -71,20 +97,6 @@ pub fn load_checked(source: &SampleSource, rate: u32) -> Result<Loaded, SampleEr
             buffer: Arc::new(buffer),
             warnings,
         })
-    };
-    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(run)) {
-        Ok(r) => r,
-        Err(payload) => {
-            let message = payload
-                .downcast_ref::<&str>()
-                .map(|s| s.to_string())
-                .or_else(|| payload.downcast_ref::<String>().cloned())
-                .unwrap_or_else(|| "panic".into());
-            Err(SampleError::DecoderCrash {
-                path: PathBuf::from(source.to_string()),
-                message,
-            })
-        }
     }
 }
 
@@ -167,6 +179,17 @@ pub fn load_all(
     threads: usize,
     progress: &(dyn Fn(usize, usize) + Sync),
 ) -> LoadReport {
+    load_all_with(sources, rate, threads, progress, &load_one)
+}
+
+/// [`load_all`] with the loading of one source given (tests inject failures with it).
+pub fn load_all_with(
+    sources: &[SampleSource],
+    rate: u32,
+    threads: usize,
+    progress: &(dyn Fn(usize, usize) + Sync),
+    load: &LoadFn,
+) -> LoadReport {
     let start = Instant::now();
     let mut unique: Vec<SampleSource> = sources.to_vec();
     unique.sort();
@@ -191,7 +214,7 @@ pub fn load_all(
                     loop {
                         let i = next.fetch_add(1, Ordering::Relaxed);
                         let Some(src) = unique.get(i) else { break };
-                        let r = load_checked(src, rate);
+                        let r = isolated(src, rate, load);
                         out.push((src.clone(), r));
                         progress(done.fetch_add(1, Ordering::Relaxed) + 1, total);
                     }
