@@ -115,6 +115,49 @@ fn varispeed_2x_doubles_frequency_and_halves_the_loop_period() {
     assert!(tone(&x, 150.0) < 0.002 && tone(&x, 450.0) < 0.002);
 }
 
+#[test]
+fn loops_wrap_without_a_click_at_fractional_speeds() {
+    let dir = tmp();
+    // 0.5 s of 300 Hz: exactly 150 cycles, so the loop is seamless at any speed.
+    write_wav16(&path(&dir, "s.wav"), RATE, 0.5, sine(300.0, 0.5));
+    for speed in [0.73, 1.37, 1.9999] {
+        let set = set_in(
+            dir.path(),
+            &format!("[[pad]]\npad = 0\nfile = \"s.wav\"\nspeed = {speed}\n"),
+        );
+        let (out, _) = render_set(&set, "0.0 press 0 0\n", 3.0);
+        let wraps: Vec<u64> = out
+            .events
+            .iter()
+            .filter(|e| matches!(e.kind, EventKind::PadLooped(0)))
+            .map(|e| e.frame)
+            .collect();
+        assert!(wraps.len() >= 3, "speed {speed}: {wraps:?}");
+        // The loop period follows the speed (to within a frame of rounding per wrap).
+        let period = 24_000.0 / speed;
+        for (k, w) in wraps.iter().enumerate() {
+            let want = period * (k + 1) as f64;
+            assert!(
+                (*w as f64 - want).abs() <= 1.0,
+                "speed {speed}: wrap {k} at {w}"
+            );
+        }
+        // Around every wrap the waveform steps no more than the sine's own largest step.
+        let f = 300.0 * speed;
+        let ideal = 2.0 * 0.5 * (std::f64::consts::PI * f / RATE as f64).sin();
+        let l = left(&out.samples, 0.0, 3.0);
+        for w in wraps.iter().filter(|w| (**w as usize) + 64 < l.len()) {
+            let w = *w as usize;
+            let jump = max_jump(&l[w - 64..w + 64]) as f64;
+            assert!(
+                jump <= 1.02 * ideal,
+                "speed {speed}: step {jump} at wrap {w}"
+            );
+        }
+        assert!((freq(&left(&out.samples, 0.1, 2.9)) - f).abs() < 0.5);
+    }
+}
+
 /// Two pads (400 Hz and 700 Hz sines, with `pad_keys` added to each): pad 0 pressed at 0 s,
 /// pad 1 at 1 s. Returns the 400/700 Hz levels during 0.2–0.9 s and 1.01–2 s.
 fn two_tones(master: &str, pad_keys: &str) -> [(f64, f64); 2] {

@@ -14,9 +14,9 @@ fn the_broken_example_profile_reports_every_problem() {
         .collect();
     let p = path.display();
     let expected = vec![
-        format!("{p}:0:0: `init` entry \"F0 00 20 GG F7\": \"GG\" is not a hex byte"),
+        format!("{p}: `init` entry \"F0 00 20 GG F7\": \"GG\" is not a hex byte"),
         format!(
-            "{p}:0:0: `init` entry \"90 3C 7F\" is not a SysEx message (F0 ... F7, data bytes below 80)"
+            "{p}: `init` entry \"90 3C 7F\" is not a SysEx message (F0 ... F7, data bytes below 80)"
         ),
         format!("{p}:6:1: `channel` = 17 is out of range; allowed 1 to 16"),
         format!("{p}:6:1: grid cell row 1, col 0 gives note 130; notes must be 0 to 127"),
@@ -26,7 +26,7 @@ fn the_broken_example_profile_reports_every_problem() {
         format!("{p}:26:1: column actions need `col` = 0 to 15"),
         format!("{p}:30:1: cc 10 on channel 1 is already used on line 18"),
         format!(
-            "{p}:0:0: [leds] of a profile with a [grid] needs every pad state: empty, loaded, playing, queued_start, queued_stop, selected, error"
+            "{p}: [leds] of a profile with a [grid] needs every pad state: empty, loaded, playing, queued_start, queued_stop, selected, error"
         ),
     ];
     assert_eq!(errs, expected, "\ngot:\n{}", errs.join("\n"));

@@ -8,7 +8,9 @@ use std::cell::Cell;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
-use padlooper::engine::command::{Command, FxParam, LaunchMode, PadConfig, SendBus, Timed};
+use padlooper::engine::command::{
+    Command, FxParam, LaunchMode, PadConfig, Quantize, SendBus, Timed,
+};
 
 const FX: [FxParam; 10] = [
     FxParam::DelayDivision,
@@ -195,6 +197,11 @@ fn busy_scene_renders_without_any_allocation_or_free() {
                 padlooper::engine::command::PlayMode::Multi,
             ));
         }
+        // Quantised launches (queued on the transport) for a while, then off again.
+        if block % 500 == 50 {
+            let q = [Quantize::Beat, Quantize::Bar, Quantize::Off][(block / 500 % 3) as usize];
+            let _ = handle.command(Command::Quantize(q));
+        }
         // Unload a sample in use, then publish a replacement (loads and retirements while
         // voices play).
         if block % 250 == 100 {
@@ -285,10 +292,12 @@ fn the_benchmark_scene_renders_without_allocation() {
     let mut violations = 0;
     for block in 0..1_000u16 {
         if block % 50 == 0 {
+            // A different pad every time (every 50 blocks, pads 0, 1, 2, ...).
+            let p = (block / 50) % 50;
             handle
-                .command(Command::PadEq(block % 50, 0, (block % 7) as f32 / 7.0))
+                .command(Command::PadEq(p, 0, (block % 7) as f32 / 7.0))
                 .unwrap();
-            handle.command(Command::PadFilter(block % 50, 0.3)).unwrap();
+            handle.command(Command::PadFilter(p, 0.3)).unwrap();
         }
         violations += guarded(&mut engine, &mut buf);
     }

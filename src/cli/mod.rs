@@ -5,6 +5,7 @@ mod check;
 mod learn;
 mod live;
 mod render;
+mod soak;
 
 use std::path::PathBuf;
 
@@ -76,6 +77,9 @@ pub enum Cmd {
     },
     /// Measure rendering speed and memory on the standard 50-voice scene.
     Bench(bench::BenchArgs),
+    /// Randomised offline soak: random sets, presses, knob sweeps, bad files; checks the output
+    /// stays finite and under the ceiling, nothing sticks and memory stays flat.
+    Soak(soak::SoakArgs),
 }
 
 /// Loads a set file, or the demo set when none is given.
@@ -105,6 +109,16 @@ pub fn main() -> i32 {
         logger.parse_filters(&spec);
     }
     logger.init();
+    // A decoder panicking on a damaged file is caught and reported as that file's error (one
+    // clear line); don't also print a backtrace for it.
+    let default_hook = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        if std::thread::current().name() == Some(crate::sample::loader::LOADER_THREAD) {
+            log::debug!("decoder panic (reported as the file's error): {info}");
+        } else {
+            default_hook(info);
+        }
+    }));
     let result = match cli.command.unwrap_or(Cmd::Run {
         set: None,
         controller: None,
@@ -117,6 +131,7 @@ pub fn main() -> i32 {
         } => live::demo(repeat, &fallback, controller.as_deref()),
         Cmd::Render(args) => render::render_cmd(args),
         Cmd::Bench(args) => bench::bench(args),
+        Cmd::Soak(args) => soak::soak_cmd(args),
         Cmd::Check {
             set,
             script,

@@ -3,8 +3,7 @@
 use std::path::{Path, PathBuf};
 
 /// One problem in a configuration file, with its location.
-#[derive(Debug, Clone, PartialEq, thiserror::Error)]
-#[error("{}:{line}:{column}: {message}", file.display())]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ConfigError {
     /// The file.
     pub file: PathBuf,
@@ -15,6 +14,26 @@ pub struct ConfigError {
     /// What is wrong and what is allowed.
     pub message: String,
 }
+
+impl std::fmt::Display for ConfigError {
+    /// `file:line:column: message`, or `file: message` for the whole file.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.line == 0 {
+            write!(f, "{}: {}", self.file.display(), self.message)
+        } else {
+            write!(
+                f,
+                "{}:{}:{}: {}",
+                self.file.display(),
+                self.line,
+                self.column,
+                self.message
+            )
+        }
+    }
+}
+
+impl std::error::Error for ConfigError {}
 
 impl ConfigError {
     /// An error at a byte offset of `text`.

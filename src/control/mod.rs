@@ -6,5 +6,6 @@ pub mod replay;
 pub mod scheduler;
 pub mod set_loader;
 pub mod shutdown;
+pub mod soak;
 pub mod status;
 pub mod wav_out;

@@ -81,7 +81,8 @@ impl Coeffs {
         )
     }
 
-    /// Magnitude response at `f` Hz (linear). Not for the audio thread's hot path.
+    /// Magnitude response at `f` Hz (linear). Real-time safe (no allocation), but costly: not
+    /// for the hot path.
     pub fn magnitude(&self, f: f64, rate: f64) -> f64 {
         let w = 2.0 * PI * f / rate;
         let (c1, s1, c2, s2) = (w.cos(), w.sin(), (2.0 * w).cos(), (2.0 * w).sin());

@@ -17,7 +17,7 @@ pub enum Division {
 }
 
 impl Division {
-    /// Length in beats.
+    /// Length in beats. Real-time safe.
     pub fn beats(self) -> f32 {
         match self {
             Division::Quarter => 1.0,
@@ -27,7 +27,7 @@ impl Division {
         }
     }
 
-    /// Parses `1/4`, `1/8`, `1/8d`, `1/16`.
+    /// Parses `1/4`, `1/8`, `1/8d`, `1/16`. Real-time safe.
     pub fn parse(s: &str) -> Option<Division> {
         match s {
             "1/4" => Some(Division::Quarter),
@@ -38,12 +38,13 @@ impl Division {
         }
     }
 
-    /// Index 0..=3 (1/4, 1/8, 1/8d, 1/16), as carried by `FxParam::DelayDivision`.
+    /// Index 0..=3 (1/4, 1/8, 1/8d, 1/16), as carried by `FxParam::DelayDivision`. Real-time
+    /// safe.
     pub fn index(self) -> u8 {
         self as u8
     }
 
-    /// From an index 0..=3 (1/4, 1/8, 1/8d, 1/16).
+    /// From an index 0..=3 (1/4, 1/8, 1/8d, 1/16). Real-time safe.
     pub fn from_index(i: u8) -> Division {
         [
             Division::Quarter,

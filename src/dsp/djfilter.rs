@@ -48,7 +48,7 @@ pub struct DjFilter {
 }
 
 impl DjFilter {
-    /// A filter that is off, at `rate` Hz.
+    /// A filter that is off, at `rate` Hz. Real-time safe (no allocation).
     pub fn new(rate: f32) -> Self {
         let mut f = Self {
             target: 0.5,

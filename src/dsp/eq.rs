@@ -45,7 +45,7 @@ pub fn db_to_knob(db: f64) -> f32 {
     }
 }
 
-/// The biquad stages of one band at gain `db`.
+/// The biquad stages of one band at gain `db`. Real-time safe.
 pub fn band_coeffs(band: usize, db: f64, rate: f64) -> [Coeffs; 2] {
     match band {
         0 => [Coeffs::low_shelf(FREQS[0], db / 2.0, rate); 2],
@@ -54,7 +54,8 @@ pub fn band_coeffs(band: usize, db: f64, rate: f64) -> [Coeffs; 2] {
     }
 }
 
-/// The EQ's design magnitude (linear) at `f` Hz for three knob values. For tests and docs.
+/// The EQ's design magnitude (linear) at `f` Hz for three knob values. For tests and docs;
+/// real-time safe but costly.
 pub fn design_magnitude(knobs: [f32; 3], f: f64, rate: f64) -> f64 {
     (0..3)
         .filter(|&b| knobs[b] != 0.5)
@@ -78,7 +79,7 @@ pub struct ThreeBandEq {
 }
 
 impl ThreeBandEq {
-    /// A flat EQ at `rate` Hz.
+    /// A flat EQ at `rate` Hz. Real-time safe (no allocation).
     pub fn new(rate: f64) -> Self {
         Self {
             target: [0.5; 3],

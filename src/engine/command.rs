@@ -238,7 +238,7 @@ pub struct Timed {
 }
 
 impl Timed {
-    /// A command to apply as soon as possible.
+    /// A command to apply as soon as possible. Real-time safe.
     pub fn now(cmd: Command) -> Self {
         Self { at: 0, cmd }
     }

@@ -192,6 +192,12 @@ impl EngineHandle {
         self.events.pop_iter().collect()
     }
 
+    /// Whether a slot holds a buffer the control side published (and has not seen retired).
+    /// Not real-time.
+    pub fn is_loaded(&self, slot: SlotId) -> bool {
+        self.loaded.get(slot as usize).is_some_and(|b| b.is_some())
+    }
+
     /// Bytes of sample memory held by loaded slots, and the float32 size of the same audio.
     /// Not real-time.
     pub fn sample_memory(&self) -> (usize, usize) {

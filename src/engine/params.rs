@@ -69,6 +69,26 @@ impl ParamSpec {
     }
 }
 
+impl ParamSpec {
+    /// The parameter's row in README's parameter table (a test keeps the two in step).
+    pub fn doc_row(&self) -> String {
+        let unit = if self.unit.is_empty() {
+            String::new()
+        } else {
+            format!(" {}", self.unit)
+        };
+        format!(
+            "| `{}` | {} | {} to {}{unit} | {} | {} |",
+            self.name,
+            self.section,
+            fmt_num(self.lo),
+            fmt_num(self.hi),
+            fmt_num(self.default),
+            self.doc
+        )
+    }
+}
+
 /// Formats a bound without a trailing `.0` (`-inf` for minus infinity).
 pub fn fmt_num(v: f32) -> String {
     if v == f32::NEG_INFINITY {

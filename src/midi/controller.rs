@@ -11,6 +11,7 @@ use super::state::{NONE, SharedControl};
 use crate::config::profile::{Binding, ButtonAction, ControlAction, Profile};
 use crate::dsp::db_to_gain;
 use crate::engine::command::{Command, FxParam, LaunchMode, PadId, PlayMode, SendBus, Timed};
+use crate::engine::params as P;
 use crate::engine::shared::Counter;
 
 /// Sends the releases a held key or button owes.
@@ -379,20 +380,41 @@ impl Controller {
                     }
                 }
             }
-            ControlAction::DelayWet => out(Command::Fx(FxParam::DelayWet, k)),
-            ControlAction::DelayFeedback => out(Command::Fx(FxParam::DelayFeedback, k * 0.95)),
-            ControlAction::ReverbWet => out(Command::Fx(FxParam::ReverbWet, k)),
-            ControlAction::ReverbRoom => out(Command::Fx(FxParam::ReverbRoom, k)),
-            ControlAction::PhaserMix => out(Command::Fx(FxParam::PhaserMix, k)),
+            ControlAction::DelayWet => {
+                out(Command::Fx(FxParam::DelayWet, P::DELAY_WET.from_unit(k)))
+            }
+            ControlAction::DelayFeedback => out(Command::Fx(
+                FxParam::DelayFeedback,
+                P::DELAY_FEEDBACK.from_unit(k),
+            )),
+            ControlAction::ReverbWet => {
+                out(Command::Fx(FxParam::ReverbWet, P::REVERB_WET.from_unit(k)))
+            }
+            ControlAction::ReverbRoom => out(Command::Fx(
+                FxParam::ReverbRoom,
+                P::REVERB_ROOM.from_unit(k),
+            )),
+            ControlAction::PhaserMix => {
+                out(Command::Fx(FxParam::PhaserMix, P::PHASER_MIX.from_unit(k)))
+            }
             ControlAction::PhaserRate => {
                 out(Command::Fx(FxParam::PhaserRate, 0.05 * 200f32.powf(k)))
             }
             ControlAction::DelayDivision => {
                 out(Command::Fx(FxParam::DelayDivision, (v / 32).min(3) as f32))
             }
-            ControlAction::ReverbDamping => out(Command::Fx(FxParam::ReverbDamping, k)),
-            ControlAction::PhaserDepth => out(Command::Fx(FxParam::PhaserDepth, k)),
-            ControlAction::PhaserFeedback => out(Command::Fx(FxParam::PhaserFeedback, k * 0.9)),
+            ControlAction::ReverbDamping => out(Command::Fx(
+                FxParam::ReverbDamping,
+                P::REVERB_DAMPING.from_unit(k),
+            )),
+            ControlAction::PhaserDepth => out(Command::Fx(
+                FxParam::PhaserDepth,
+                P::PHASER_DEPTH.from_unit(k),
+            )),
+            ControlAction::PhaserFeedback => out(Command::Fx(
+                FxParam::PhaserFeedback,
+                P::PHASER_FEEDBACK.from_unit(k),
+            )),
         }
     }
 }

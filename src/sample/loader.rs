@@ -48,6 +48,10 @@ pub struct LoadReport {
     pub elapsed: Duration,
 }
 
+/// Name of the sample loader threads (a panic there is reported as the file's error, so the
+/// CLI's panic hook keeps quiet about it).
+pub const LOADER_THREAD: &str = "padlooper-loader";
+
 /// Something that loads one source (the real pipeline, or a stand-in in tests).
 pub type LoadFn = dyn Fn(&SampleSource, u32) -> Result<Loaded, SampleError> + Sync;
 
@@ -142,7 +146,18 @@ fn build_buffer(
         other => other,
     };
     let sixteen_bit = matches!(samples, Pcm::I16(_));
-    let stereo = to_stereo(&samples.into_f32(), channels);
+    // Non-finite samples become silence before anything else touches them (the resampler's
+    // FFT, for one, cannot take NaN).
+    let mut floats = samples.into_f32();
+    let mut nonfinite = 0;
+    for s in floats.iter_mut() {
+        if !s.is_finite() {
+            *s = 0.0;
+            nonfinite += 1;
+        }
+    }
+    let stereo = to_stereo(&floats, channels);
+    drop(floats);
     let stereo = resample_stereo(stereo, from, rate).map_err(|reason| SampleError::Resample {
         path: path.into(),
         from,
@@ -152,15 +167,13 @@ fn build_buffer(
     if stereo.len() < 2 {
         return Err(SampleError::Empty { path: path.into() });
     }
-    if sixteen_bit {
-        Ok(SampleBuffer::from_i16(
-            name,
-            rate,
-            stereo.iter().map(|&s| to_i16(s)).collect(),
-        ))
+    let mut buffer = if sixteen_bit {
+        SampleBuffer::from_i16(name, rate, stereo.iter().map(|&s| to_i16(s)).collect())
     } else {
-        Ok(SampleBuffer::from_f32(name, rate, stereo))
-    }
+        SampleBuffer::from_f32(name, rate, stereo)
+    };
+    buffer.nonfinite += nonfinite;
+    Ok(buffer)
 }
 
 /// Rounds a float sample to 16 bits (to nearest, saturating); branch-free, no libm call.
@@ -209,20 +222,26 @@ pub fn load_all_with(
     std::thread::scope(|scope| {
         let handles: Vec<_> = (0..workers)
             .map(|_| {
-                scope.spawn(|| {
-                    let mut out = Vec::new();
-                    loop {
-                        let i = next.fetch_add(1, Ordering::Relaxed);
-                        let Some(src) = unique.get(i) else { break };
-                        let r = isolated(src, rate, load);
-                        out.push((src.clone(), r));
-                        progress(done.fetch_add(1, Ordering::Relaxed) + 1, total);
-                    }
-                    out
-                })
+                std::thread::Builder::new()
+                    .name(LOADER_THREAD.into())
+                    .spawn_scoped(scope, || {
+                        let mut out = Vec::new();
+                        loop {
+                            let i = next.fetch_add(1, Ordering::Relaxed);
+                            let Some(src) = unique.get(i) else { break };
+                            let r = isolated(src, rate, load);
+                            out.push((src.clone(), r));
+                            progress(done.fetch_add(1, Ordering::Relaxed) + 1, total);
+                        }
+                        out
+                    })
             })
             .collect();
         for h in handles {
+            let Ok(h) = h else {
+                log::error!("cannot start a sample loader thread");
+                continue;
+            };
             match h.join() {
                 Ok(v) => results.extend(v),
                 Err(_) => log::error!("a sample loader thread panicked"),
