@@ -9,7 +9,7 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
 use padlooper::engine::command::{
-    Command, FxParam, LaunchMode, PadConfig, Quantize, SendBus, Timed,
+    Command, EqMode, FxParam, LaunchMode, PadConfig, Quantize, SendBus, Timed,
 };
 
 const FX: [FxParam; 10] = [
@@ -181,6 +181,14 @@ fn busy_scene_renders_without_any_allocation_or_free() {
                 11 => Command::PadResonance(p, knob),
                 12 => Command::PadSend(p, SendBus::Delay, knob),
                 13 => Command::PadSend(p, SendBus::Reverb, knob),
+                14 if k % 2 == 0 => Command::PadEqMode(
+                    p,
+                    if block % 3 == 0 {
+                        EqMode::Shelf
+                    } else {
+                        EqMode::Isolator
+                    },
+                ),
                 14 => Command::Fx(FX[(block as usize + k as usize) % FX.len()], knob),
                 _ => Command::Fx(FxParam::Bpm, 60.0 + 10.0 * knob),
             };
@@ -291,6 +299,14 @@ fn the_benchmark_scene_renders_without_allocation() {
     let mut buf = vec![0.0f32; 2 * 256];
     let mut violations = 0;
     for block in 0..1_000u16 {
+        if block == 500 {
+            // Half the pads switch to the isolator EQ while playing.
+            for p in (0..50u16).step_by(2) {
+                handle
+                    .command(Command::PadEqMode(p, EqMode::Isolator))
+                    .unwrap();
+            }
+        }
         if block % 50 == 0 {
             // A different pad every time (every 50 blocks, pads 0, 1, 2, ...).
             let p = (block / 50) % 50;

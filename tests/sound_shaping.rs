@@ -41,7 +41,7 @@ fn eq_magnitude_matches_the_design_curve_at_50_hz_1_khz_and_10_khz() {
     let amp = 0.2; // +6 dB boosts stay under the limiter's ceiling
     for (knobs, keys) in cases {
         for f in [50.0, 1000.0, 10_000.0] {
-            let x = sine_pad(f, amp, keys, "", 1.5);
+            let x = sine_pad(f, amp, &format!("eq = \"shelf\"\n{keys}"), "", 1.5);
             let measured = db(tone(&left(&x, 0.5, 1.5), f) / amp);
             let design = db(design_magnitude(knobs, f, RATE as f64));
             if design > -80.0 {
@@ -103,18 +103,22 @@ fn knob_sweeps_never_jump() {
     // itself at the loudest setting reached (a click would be many times larger).
     let (f, amp) = (100.0, 0.2);
     let tone_step = |gain: f64| (2.0 * std::f64::consts::PI * f / RATE as f64 * amp * gain) as f32;
-    for (name, cmd, max_gain) in [
-        ("eq low", "eq 0 0 low", 2.0),
-        ("eq mid", "eq 0 0 mid", 2.0),
-        ("filter", "filter 0 0", 1.0),
-    ] {
-        let x = sine_pad(f, amp, "", &sweep(cmd), 1.0);
-        let jump = max_jump(&left(&x, 0.45, 0.75));
-        assert!(
-            jump <= 1.25 * tone_step(max_gain),
-            "{name}: jump {jump} vs bound {}",
-            1.25 * tone_step(max_gain)
-        );
+    for mode in ["shelf", "isolator"] {
+        for (name, cmd, max_gain) in [
+            ("eq low", "eq 0 0 low", 2.0),
+            ("eq mid", "eq 0 0 mid", 2.0),
+            ("eq high", "eq 0 0 high", 2.0),
+            ("filter", "filter 0 0", 1.0),
+        ] {
+            let keys = format!("eq = \"{mode}\"");
+            let x = sine_pad(f, amp, &keys, &sweep(cmd), 1.0);
+            let jump = max_jump(&left(&x, 0.45, 0.75));
+            assert!(
+                jump <= 1.25 * tone_step(max_gain),
+                "{mode} {name}: jump {jump} vs bound {}",
+                1.25 * tone_step(max_gain)
+            );
+        }
     }
     // Resonant filter sweep on a bright sound stays bounded too (no blow-up or clicks).
     let x = sine_pad(1000.0, 0.2, "resonance = 0.8", &sweep("filter 0 0"), 1.0);

@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 
 use crate::config::set::{FxSection, GridSection, MasterSection, PadSpec, SetFile};
 use crate::dsp::eq::db_to_knob;
-use crate::engine::command::{LaunchMode, PadFx};
+use crate::engine::command::{EqMode, LaunchMode, PadFx};
 use crate::sample::SampleSource;
 
 /// The golden ratio conjugate used to spread voice settings.
@@ -188,6 +188,7 @@ pub fn scene_set(dir: &Path, voices: usize) -> SetFile {
                 choke: 0,
                 fx: PadFx {
                     eq: eq.map(|d| db_to_knob(d as f64)),
+                    eq_mode: EqMode::Shelf,
                     ..PadFx::default()
                 },
                 line: 0,
@@ -210,7 +211,7 @@ pub fn scene_set(dir: &Path, voices: usize) -> SetFile {
 /// The scene as set-file text (so `padlooper render` can do the same work).
 pub fn scene_toml(voices: usize) -> String {
     let mut s = format!(
-        "# padlooper benchmark scene ({voices} voices)\n[master]\nvolume = {MASTER_GAIN}\nvoices = {}\n\n",
+        "# padlooper benchmark scene ({voices} voices)\n[master]\nvolume = {MASTER_GAIN}\nvoices = {}\neq = \"shelf\"\n\n",
         voices.max(64)
     );
     for i in 0..voices {

@@ -8,7 +8,7 @@ use crate::bench::scene::{self, RATE};
 use crate::config::SetFile;
 use crate::control::set_loader::{engine_settings, load_set};
 use crate::engine::Engine;
-use crate::engine::command::{Command, FxParam, PadId, SendBus, Timed};
+use crate::engine::command::{Command, EqMode, FxParam, PadId, SendBus, Timed};
 
 /// Options of `padlooper bench`.
 #[derive(Debug, clap::Args)]
@@ -208,10 +208,15 @@ pub fn bench(args: BenchArgs) -> anyhow::Result<i32> {
     std::fs::write(dir.join("scene.txt"), scene::scene_script(args.voices)).ok();
     let set = scene::scene_set(&dir, args.voices);
 
-    // Pass 1: plain playback (EQ flat), 2: the standard scene, 3: scene plus effects.
+    // Passes: plain playback (EQ flat), the standard scene, scene plus effects, and the
+    // scene with the isolator EQ on every pad instead of the shelf EQ.
     let mut flat = set.clone();
     for p in flat.pads.iter_mut() {
         p.fx.eq = [0.5; 3];
+    }
+    let mut iso = set.clone();
+    for p in iso.pads.iter_mut() {
+        p.fx.eq_mode = EqMode::Isolator;
     }
     let (plain, _, _, _) = render_pass("plain", &flat, |_| {}, &args)?;
     let (standard, load_s, memory, active) = render_pass("scene", &set, |_| {}, &args)?;
@@ -228,11 +233,16 @@ pub fn bench(args: BenchArgs) -> anyhow::Result<i32> {
         },
         &args,
     )?;
+    let (isolator, _, _, _) = render_pass("isolator", &iso, |_| {}, &args)?;
+    let passes = [&plain, &standard, &fx, &isolator];
     let rss = peak_rss();
     let raw = memory.1;
     let audio_s = args.seconds;
-    // Per-voice cost of the EQ: extra wall time per voice per second of audio.
-    let eq_cost_us = (1.0 / standard.rtf - 1.0 / plain.rtf) * 1e6 / voices as f64;
+    // Per-voice costs: extra wall time per voice per second of audio.
+    let per_voice = |p: &Pass| (1.0 / p.rtf - 1.0 / plain.rtf) * 1e6 / voices as f64;
+    let eq_cost_us = per_voice(&standard);
+    let iso_cost_us = per_voice(&isolator);
+    let iso_ratio = isolator.rtf / standard.rtf;
     let fx_cost_us = (1.0 / fx.rtf - 1.0 / standard.rtf) * 1e6;
     if args.json {
         let pass_json = |p: &Pass| {
@@ -261,9 +271,11 @@ pub fn bench(args: BenchArgs) -> anyhow::Result<i32> {
             "float32_bytes": raw,
             "peak_rss_bytes": rss,
             "eq_cost_us_per_voice_second": eq_cost_us,
+            "isolator_cost_us_per_voice_second": iso_cost_us,
+            "isolator_vs_scene": iso_ratio,
             "effects_cost_us_per_second": fx_cost_us,
             "key_lock": "not implemented",
-            "passes": [pass_json(&plain), pass_json(&standard), pass_json(&fx)],
+            "passes": passes.iter().map(|p| pass_json(p)).collect::<Vec<_>>(),
         });
         println!("{out}");
         return Ok(0);
@@ -287,7 +299,7 @@ pub fn bench(args: BenchArgs) -> anyhow::Result<i32> {
         "{:<9} {:>8} {:>22} {:>22} {:>22} {:>22} {:>6}",
         "pass", "x RT", "p50 us (% budget)", "p99", "p99.9", "max", "over"
     );
-    for p in [&plain, &standard, &fx] {
+    for p in passes {
         let cell = |us: f64| format!("{us:.1} ({:.2}%)", 100.0 * us / p.budget_us);
         println!(
             "{:<9} {:>8.1} {:>22} {:>22} {:>22} {:>22} {:>6}",
@@ -301,13 +313,13 @@ pub fn bench(args: BenchArgs) -> anyhow::Result<i32> {
         );
     }
     println!(
-        "passes: plain = EQ flat; scene = the standard scene; effects = scene + delay/reverb sends 0.2 + phaser"
+        "passes: plain = EQ flat; scene = the standard scene (shelf EQ); effects = scene + delay/reverb sends 0.2 + phaser; isolator = scene with the isolator EQ on every pad"
     );
     println!(
-        "EQ cost: {eq_cost_us:.1} us per voice per second of audio; effects: {fx_cost_us:.0} us per second of audio"
+        "EQ cost per voice per second of audio: shelf {eq_cost_us:.1} us, isolator {iso_cost_us:.1} us (isolator pass at {iso_ratio:.2}x the scene's speed); effects: {fx_cost_us:.0} us per second of audio"
     );
     println!("key lock: not implemented yet (no key-lock figures)");
-    let over: usize = [&plain, &standard, &fx].iter().map(|p| p.over_budget).sum();
+    let over: usize = passes.iter().map(|p| p.over_budget).sum();
     if over > 0 {
         println!("WARNING: {over} blocks exceeded their time budget");
     }

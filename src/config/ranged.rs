@@ -146,3 +146,19 @@ ranged!(bank, usize, "bank", 0, 15);
 ranged_opt!(pad_index, usize, "pad", 0, 255);
 ranged_opt!(cell, usize, "row/col", 0, 15);
 ranged_opt!(seconds, f64, "start/loop_start/loop_end", 0.0, 3600.0);
+
+/// The isolator's crossover pair: low 40..1000 Hz, high 500..16000 Hz, at least an octave apart.
+pub fn crossovers<'de, D: serde::Deserializer<'de>>(d: D) -> Result<[f32; 2], D::Error> {
+    use crate::dsp::isolator::{HIGH_RANGE, LOW_RANGE, MIN_RATIO};
+    let [lo, hi] = <[f64; 2]>::deserialize(d)?;
+    if !(LOW_RANGE.0 as f64..=LOW_RANGE.1 as f64).contains(&lo)
+        || !(HIGH_RANGE.0 as f64..=HIGH_RANGE.1 as f64).contains(&hi)
+        || hi < lo * MIN_RATIO as f64
+    {
+        return Err(D::Error::custom(format!(
+            "`eq_crossovers` = [{lo}, {hi}] is out of range; allowed [low, high] with low {} to {} Hz, high {} to {} Hz, high at least twice low",
+            LOW_RANGE.0, LOW_RANGE.1, HIGH_RANGE.0, HIGH_RANGE.1
+        )));
+    }
+    Ok([lo as f32, hi as f32])
+}

@@ -15,6 +15,7 @@
 //! 11.0  eqdb 0 3 mid -6  # the same in dB, -inf..6
 //! 12.0  filter 0 3 0.2   # DJ filter knob 0..1 (0.5 off)
 //! 12.0  resonance 0 3 0.5
+//! 12.5  eqmode 0 3 shelf   # or isolator (cross-fades while playing)
 //! 13.0  send 0 3 delay 0.5   # or reverb; 0..1
 //! 14.0  fx delay_wet 0.7     # any [fx] key of the set file
 //! 14.0  bpm 128
@@ -27,7 +28,7 @@ use super::set::GridSection;
 use crate::dsp::db_to_gain;
 use crate::dsp::delay::Division;
 use crate::dsp::eq::db_to_knob;
-use crate::engine::command::{Command, FxParam, PadId, PlayMode, SendBus};
+use crate::engine::command::{Command, EqMode, FxParam, PadId, PlayMode, SendBus};
 use crate::engine::params::{self as P, ParamSpec};
 
 /// A parsed script: commands with their time in seconds, in time order.
@@ -40,7 +41,7 @@ pub struct Script {
 /// Commands understood by scripts, for help texts.
 pub const SCRIPT_COMMANDS: &str = "press|trigger B P, release B P, stop B P, stopall, master V, speed X, gain B P DB, \
      padspeed B P X, mode multi|exclusive, eq B P low|mid|high K, eqdb B P low|mid|high DB, filter B P K, \
-     resonance B P R, send B P delay|reverb L, fx PARAM V, bpm X";
+     resonance B P R, send B P delay|reverb L, eqmode B P isolator|shelf, fx PARAM V, bpm X";
 
 /// Effect parameters by their set-file names, with their entry in the parameter table.
 pub const FX_PARAMS: &[(FxParam, ParamSpec)] = &[
@@ -232,6 +233,19 @@ fn parse_line(line: &str, grid: &GridSection) -> Result<(f64, Command), String> 
                 other => return Err(format!("send {other:?} unknown; allowed delay, reverb")),
             };
             Command::PadSend(pad(args[0], args[1])?, bus, num(args[3], &P::DELAY_SEND)?)
+        }
+        "eqmode" => {
+            want(3)?;
+            let mode = match args[2] {
+                "isolator" => EqMode::Isolator,
+                "shelf" => EqMode::Shelf,
+                other => {
+                    return Err(format!(
+                        "EQ mode {other:?} unknown; allowed isolator, shelf"
+                    ));
+                }
+            };
+            Command::PadEqMode(pad(args[0], args[1])?, mode)
         }
         "bpm" => {
             want(1)?;

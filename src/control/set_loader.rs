@@ -194,6 +194,7 @@ pub fn load_set_with(
         Command::GlobalSpeed(set.master.speed),
         Command::PlayMode(set.master.play_mode.into()),
         Command::Quantize(set.master.quantize.into()),
+        Command::EqCrossovers(set.master.eq_crossovers[0], set.master.eq_crossovers[1]),
     ]
     .into_iter()
     .chain(fx)

@@ -92,6 +92,11 @@ impl ThreeBandEq {
         }
     }
 
+    /// The sample rate it was built for. Real-time safe.
+    pub fn rate(&self) -> f64 {
+        self.rate
+    }
+
     /// Sets a band's knob target (gliding there). Real-time safe.
     pub fn set(&mut self, band: usize, knob: f32) {
         let Some(t) = self.target.get_mut(band) else {

@@ -6,6 +6,7 @@ pub mod denormal;
 pub mod djfilter;
 pub mod eq;
 pub mod interp;
+pub mod isolator;
 pub mod limiter;
 pub mod phaser;
 pub mod ramp;

@@ -6,6 +6,7 @@ use super::Engine;
 use super::command::{Command, FxParam, PadFx, PadId};
 use super::params;
 use crate::dsp::delay::Division;
+use crate::dsp::isolator::IsolatorDesign;
 
 impl Engine {
     pub(crate) fn apply(&mut self, cmd: Command, now: u64) {
@@ -50,6 +51,10 @@ impl Engine {
                 self.pad_fx(p, |fx| fx.sends[bus as usize] = params::DELAY_SEND.clamp(v))
             }
             Command::Fx(param, v) => self.set_fx(param, v, now),
+            Command::PadEqMode(p, m) => self.pad_fx(p, |fx| fx.eq_mode = m),
+            Command::EqCrossovers(a, b) => {
+                self.iso_design = IsolatorDesign::new(a, b, self.settings.sample_rate as f64)
+            }
         }
     }
 

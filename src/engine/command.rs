@@ -60,11 +60,23 @@ impl Quantize {
     }
 }
 
+/// Which 3-band EQ a pad uses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum EqMode {
+    /// A DJ-mixer isolator: Linkwitz-Riley crossovers, each band scaled (the default).
+    #[default]
+    Isolator,
+    /// Low shelf, mid peak and high shelf (the specification's EQ).
+    Shelf,
+}
+
 /// A pad's sound-shaping settings (all knob-style values, see README for the curves).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct PadFx {
     /// EQ knobs low/mid/high, 0..1 (0 = kill, 0.5 = flat, 1 = +6 dB).
     pub eq: [f32; 3],
+    /// Which EQ the knobs drive.
+    pub eq_mode: EqMode,
     /// DJ filter knob 0..1 (0.5 = off, below = low-pass, above = high-pass).
     pub filter: f32,
     /// Filter resonance 0..1.
@@ -77,6 +89,7 @@ impl Default for PadFx {
     fn default() -> Self {
         Self {
             eq: [0.5; 3],
+            eq_mode: EqMode::default(),
             filter: 0.5,
             resonance: 0.0,
             sends: [0.0; 2],
@@ -185,6 +198,10 @@ pub enum Command {
     Fx(FxParam, f32),
     /// Launch quantisation of looping pads.
     Quantize(Quantize),
+    /// A pad's EQ mode (switching while it plays cross-fades).
+    PadEqMode(PadId, EqMode),
+    /// The isolator EQ's crossover frequencies in Hz (low, high), for every pad.
+    EqCrossovers(f32, f32),
 }
 
 impl PadFx {
@@ -214,6 +231,7 @@ impl Command {
             | Command::PadResonance(_, v)
             | Command::PadSend(_, _, v)
             | Command::Fx(_, v) => v.is_finite(),
+            Command::EqCrossovers(a, b) => a.is_finite() && b.is_finite(),
             Command::Press(_)
             | Command::Release(_)
             | Command::Stop(_)
@@ -221,7 +239,8 @@ impl Command {
             | Command::Clear(_)
             | Command::Unload(_)
             | Command::PlayMode(_)
-            | Command::Quantize(_) => true,
+            | Command::Quantize(_)
+            | Command::PadEqMode(..) => true,
         }
     }
 }

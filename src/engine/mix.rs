@@ -8,7 +8,7 @@
 
 use ringbuf::HeapProd;
 
-use super::command::PadFx;
+use super::command::{EqMode, PadFx};
 use super::event::{EngineEvent, EventKind};
 use super::pads::{Pad, release_voice};
 use super::shared::{Counter, EngineStats};
@@ -17,6 +17,7 @@ use super::voice::{Voice, VoiceEnd, VoiceState};
 use super::{Engine, push_event};
 use crate::dsp::djfilter::DjFilter;
 use crate::dsp::eq::ThreeBandEq;
+use crate::dsp::isolator::Isolator;
 use crate::dsp::ramp::Ramp;
 use crate::sample::buffer::{F32Frames, I16Frames, SampleData};
 
@@ -24,6 +25,10 @@ use crate::sample::buffer::{F32Frames, I16Frames, SampleData};
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct PadDsp {
     pub(crate) eq: ThreeBandEq,
+    pub(crate) iso: Isolator,
+    /// Where the EQ stands between the shelf EQ (0) and the isolator (1); it glides over
+    /// [`MODE_FADE_MS`] when the mode changes while the pad plays.
+    iso_mix: Ramp,
     pub(crate) filter: DjFilter,
     pub(crate) sends: [Ramp; 2],
     /// Segment counter value when the pad last had voices or a ringing tail (a pad restarting
@@ -32,6 +37,9 @@ pub(crate) struct PadDsp {
     /// Frames the pad's filters may still ring after its last voice ended.
     tail_left: u32,
 }
+
+/// Cross-fade time when a playing pad switches EQ mode.
+pub const MODE_FADE_MS: f32 = 20.0;
 
 /// Longest a pad's filters ring out after its last voice (resonant low-pass at 40 Hz, Q 8,
 /// decays below -100 dB in about 0.7 s).
@@ -43,6 +51,8 @@ impl PadDsp {
     pub(crate) fn new(rate: u32) -> Self {
         Self {
             eq: ThreeBandEq::new(rate as f64),
+            iso: Isolator::new(rate as f64),
+            iso_mix: Ramp::steady(1.0),
             filter: DjFilter::new(rate as f32),
             sends: [Ramp::steady(0.0); 2],
             last_seen: u64::MAX,
@@ -54,11 +64,20 @@ impl PadDsp {
     pub(crate) fn configure(&mut self, fx: &PadFx, glide: bool, smooth: u32) {
         for b in 0..3 {
             if glide {
-                self.eq.set(b, fx.eq[b])
+                self.eq.set(b, fx.eq[b]);
+                self.iso.set(b, fx.eq[b]);
             } else {
-                self.eq.jump(b, fx.eq[b])
+                self.eq.jump(b, fx.eq[b]);
+                self.iso.jump(b, fx.eq[b]);
             }
         }
+        let mode = if fx.eq_mode == EqMode::Isolator {
+            1.0
+        } else {
+            0.0
+        };
+        let fade = (MODE_FADE_MS / 1000.0 * self.eq.rate() as f32) as u32;
+        self.iso_mix.go(mode, if glide { fade } else { 0 });
         if glide {
             self.filter.set(fx.filter)
         } else {
@@ -70,9 +89,25 @@ impl PadDsp {
         }
     }
 
+    /// Whether the EQ (whichever is in use) does nothing.
+    fn eq_is_flat(&self) -> bool {
+        match (self.iso_mix.is_moving(), self.iso_mix.value == 1.0) {
+            (true, _) => false,
+            (false, true) => self.iso.is_bypassed(),
+            (false, false) => self.eq.is_flat(),
+        }
+    }
+
+    /// Clears both EQs' and the filter's memory.
+    fn reset(&mut self) {
+        self.eq.reset();
+        self.iso.reset();
+        self.filter.reset();
+    }
+
     /// Whether the pad's voices can go straight to the mix (bit-identical to no processing).
     fn is_transparent(&self) -> bool {
-        self.eq.is_flat()
+        self.eq_is_flat()
             && self.filter.is_off()
             && self.sends.iter().all(|r| r.value == 0.0 && !r.is_moving())
     }
@@ -97,6 +132,52 @@ pub fn all_finite(x: &[f32]) -> bool {
 }
 
 impl Engine {
+    /// Runs the isolators of up to four pads side by side on their scratch buffers.
+    fn iso_group(&mut self, group: &[(u16, usize)], stride: usize, n: usize) {
+        match group.len() {
+            0 => {}
+            1 => self.iso_group_n::<1>(group, stride, n),
+            2 => self.iso_group_n::<2>(group, stride, n),
+            3 => self.iso_group_n::<3>(group, stride, n),
+            _ => self.iso_group_n::<4>(group, stride, n),
+        }
+    }
+
+    fn iso_group_n<const P: usize>(&mut self, group: &[(u16, usize)], stride: usize, n: usize) {
+        let ranges: [std::ops::Range<usize>; P] =
+            std::array::from_fn(|i| group[i].1 * stride..group[i].1 * stride + 2 * n);
+        let pads: [usize; P] = std::array::from_fn(|i| group[i].0 as usize);
+        // Pads in a group are distinct and their scratch buffers disjoint, so these succeed.
+        let (Ok(mut bufs), Ok(dsps)) = (
+            self.scratch.get_disjoint_mut(ranges),
+            self.pad_dsp.get_disjoint_mut(pads),
+        ) else {
+            return;
+        };
+        let mut isos = dsps.map(|d| &mut d.iso);
+        crate::dsp::isolator::process_group(
+            &mut isos,
+            &self.iso_design,
+            &mut bufs,
+            &mut self.eq_lanes,
+        );
+    }
+
+    /// A pad switching EQ mode: both EQs process its block and it cross-fades between them.
+    fn mode_fade(&mut self, pad: usize, range: std::ops::Range<usize>) {
+        let n = range.len();
+        let tmp = &mut self.xfade_buf[..n];
+        tmp.copy_from_slice(&self.scratch[range.clone()]);
+        let dsp = &mut self.pad_dsp[pad];
+        dsp.iso.process(&self.iso_design, tmp, &mut self.eq_lanes);
+        let shelf = &mut self.scratch[range];
+        dsp.eq.process(shelf);
+        dsp.iso_mix.each(n / 2, |k, t| {
+            shelf[2 * k] += t * (tmp[2 * k] - shelf[2 * k]);
+            shelf[2 * k + 1] += t * (tmp[2 * k + 1] - shelf[2 * k + 1]);
+        });
+    }
+
     /// Runs the EQs of up to four pads side by side on their scratch buffers.
     fn eq_group(&mut self, group: &[(u16, usize)], stride: usize, n: usize) {
         match group.len() {
@@ -155,8 +236,7 @@ impl Engine {
             }
             let dsp = &mut self.pad_dsp[pad as usize];
             if dsp.last_seen != self.segment - 1 {
-                dsp.eq.reset();
-                dsp.filter.reset();
+                dsp.reset();
             }
             dsp.last_seen = self.segment;
             let transparent = dsp.is_transparent();
@@ -224,18 +304,40 @@ impl Engine {
             self.scratch[j * stride..j * stride + 2 * n].fill(0.0);
             t += 1;
         }
-        // Phase 2: EQs with steady knobs run four pads at a time; gliding ones one by one.
+        // Phase 2: EQs. Steady shelf EQs run four pads at a time (gliding ones one by one);
+        // isolators always run four at a time (their knobs only move gains); a pad switching
+        // mode runs both and cross-fades.
         let mut group = [(0u16, 0usize); 4];
         let mut in_group = 0;
+        let mut iso_group = [(0u16, 0usize); 4];
+        let mut in_iso = 0;
         for k in 0..shaped {
             let (pad, j) = self.shaped[k];
-            let eq = &mut self.pad_dsp[pad as usize].eq;
+            let range = j as usize * stride..j as usize * stride + 2 * n;
+            let dsp = &mut self.pad_dsp[pad as usize];
+            if dsp.iso_mix.is_moving() {
+                self.mode_fade(pad as usize, range);
+                continue;
+            }
+            if dsp.iso_mix.value == 1.0 {
+                if dsp.iso.is_bypassed() {
+                    continue;
+                }
+                iso_group[in_iso] = (pad, j as usize);
+                in_iso += 1;
+                if in_iso == 4 {
+                    self.iso_group(&iso_group, stride, n);
+                    in_iso = 0;
+                }
+                continue;
+            }
+            let eq = &mut dsp.eq;
             if eq.is_flat() {
                 eq.process(&mut []);
                 continue;
             }
             if !eq.is_steady() {
-                eq.process(&mut self.scratch[j as usize * stride..j as usize * stride + 2 * n]);
+                eq.process(&mut self.scratch[range]);
                 continue;
             }
             group[in_group] = (pad, j as usize);
@@ -246,6 +348,7 @@ impl Engine {
             }
         }
         self.eq_group(&group[..in_group], stride, n);
+        self.iso_group(&iso_group[..in_iso], stride, n);
         // Phase 3: filter, then into the mix and the send buses.
         let mut sent = false;
         for k in 0..shaped {
@@ -260,8 +363,7 @@ impl Engine {
             if !all_finite(mix) {
                 // Only this pad is silenced, and only for this block.
                 mix.fill(0.0);
-                dsp.eq.reset();
-                dsp.filter.reset();
+                dsp.reset();
                 self.stats.counters.bump(Counter::NonFinite);
             }
             for (o, x) in out.iter_mut().zip(mix.iter()) {

@@ -84,6 +84,10 @@ pub struct Engine {
     /// Lane buffer for grouped EQ processing (`max_block` frames of 8 lanes).
     eq_lanes: Box<[crate::dsp::eq::Lanes]>,
     buses: [Box<[f32]>; 2],
+    /// The isolator EQ's crossovers (shared by every pad).
+    iso_design: crate::dsp::isolator::IsolatorDesign,
+    /// Scratch for a pad switching EQ mode (both EQs run while they cross-fade).
+    xfade_buf: Box<[f32]>,
     delay: Delay,
     reverb: Reverb,
     phaser: Phaser,
@@ -140,6 +144,12 @@ impl Engine {
             shaped: vec![(0u16, 0u16); shapers].into_boxed_slice(),
             tails: heapless::Vec::new(),
             eq_lanes: vec![[0.0f32; 8]; s.max_block].into_boxed_slice(),
+            iso_design: crate::dsp::isolator::IsolatorDesign::new(
+                crate::dsp::isolator::DEFAULT_CROSSOVERS[0],
+                crate::dsp::isolator::DEFAULT_CROSSOVERS[1],
+                s.sample_rate as f64,
+            ),
+            xfade_buf: block.clone(),
             buses: [block.clone(), block],
             delay: Delay::new(s.sample_rate),
             reverb: Reverb::new(s.sample_rate),

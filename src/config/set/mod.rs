@@ -12,8 +12,8 @@ use crate::sample::SampleSource;
 
 mod sections;
 pub use sections::{
-    DivisionName, FxSection, GridSection, LaunchModeName, MasterSection, PadEntry, PlayModeName,
-    QuantizeName,
+    DivisionName, EqModeName, FxSection, GridSection, LaunchModeName, MasterSection, PadEntry,
+    PlayModeName, QuantizeName,
 };
 
 #[derive(Debug, Deserialize)]
@@ -94,6 +94,7 @@ impl SetFile {
         let raw: RawSet =
             toml::from_str(text).map_err(|e| ConfigErrors(vec![from_toml(path, text, &e)]))?;
         let base = path.parent().unwrap_or(Path::new("."));
+        let master_eq = raw.master.as_ref().map(|m| m.eq).unwrap_or_default();
         let grid = raw.grid;
         let mut errors = Vec::new();
         let mut pads: Vec<PadSpec> = Vec::new();
@@ -194,6 +195,7 @@ impl SetFile {
                 )));
                 continue;
             }
+            fx.eq_mode = p.eq.unwrap_or(master_eq).into();
             fx.filter = p.filter.unwrap_or(0.5);
             fx.resonance = p.resonance.unwrap_or(0.0);
             fx.sends = [p.delay_send.unwrap_or(0.0), p.reverb_send.unwrap_or(0.0)];

@@ -7,7 +7,7 @@ use serde::Deserialize;
 
 use super::super::ranged;
 use crate::dsp::delay::Division;
-use crate::engine::command::{FxParam, LaunchMode, PlayMode, Quantize};
+use crate::engine::command::{EqMode, FxParam, LaunchMode, PlayMode, Quantize};
 use crate::engine::params as P;
 
 /// Master section of a set file.
@@ -48,6 +48,39 @@ pub struct MasterSection {
     /// matching profiles by port name.
     #[serde(default)]
     pub controller: Option<String>,
+    /// The 3-band EQ every pad uses unless it says otherwise: `isolator` (default) or `shelf`.
+    #[serde(default)]
+    pub eq: EqModeName,
+    /// The isolator's crossover frequencies in Hz, `[low, high]`.
+    #[serde(
+        default = "default_crossovers",
+        deserialize_with = "ranged::crossovers"
+    )]
+    pub eq_crossovers: [f32; 2],
+}
+
+fn default_crossovers() -> [f32; 2] {
+    crate::dsp::isolator::DEFAULT_CROSSOVERS
+}
+
+/// Set-file spelling of [`EqMode`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum EqModeName {
+    /// Linkwitz-Riley isolator (a kill removes the band, the others stay as they were).
+    #[default]
+    Isolator,
+    /// Low shelf, mid peak, high shelf.
+    Shelf,
+}
+
+impl From<EqModeName> for EqMode {
+    fn from(m: EqModeName) -> Self {
+        match m {
+            EqModeName::Isolator => EqMode::Isolator,
+            EqModeName::Shelf => EqMode::Shelf,
+        }
+    }
 }
 
 /// Set-file spelling of [`Quantize`].
@@ -265,6 +298,9 @@ pub struct PadEntry {
     /// EQ high gain in dB.
     #[serde(default, deserialize_with = "ranged::eq_db")]
     pub eq_high_db: Option<f64>,
+    /// This pad's EQ mode, overriding `[master] eq`.
+    #[serde(default)]
+    pub eq: Option<EqModeName>,
     /// DJ filter knob 0..1 (0.5 = off).
     #[serde(default, deserialize_with = "ranged::filter_opt")]
     pub filter: Option<f32>,
@@ -404,6 +440,8 @@ impl Default for MasterSection {
             bpm: P::BPM.default,
             speed: P::SPEED.default,
             quantize: QuantizeName::Off,
+            eq: EqModeName::default(),
+            eq_crossovers: default_crossovers(),
             controller: None,
         }
     }
