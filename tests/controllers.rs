@@ -41,7 +41,7 @@ fn run(profile: &Profile, set: &SetFile, midi: Vec<(f64, Vec<u8>)>, seconds: f64
             |_, _| {},
         )
     };
-    let bpm = replay.shared().bpm();
+    let bpm = engine.stats().transport.bpm();
     Run {
         events: out.events,
         samples: out.samples,
@@ -520,7 +520,7 @@ fn every_control_action_reaches_its_engine_parameter() {
     let want = vec![
         Command::MasterVolume(1.0),
         Command::GlobalSpeed(2f32.powf(63.0 / 64.0)),
-        Command::Fx(FxParam::Bpm, 187.0),
+        Command::Transport(padlooper::engine::command::TransportCmd::Tempo(187.0)),
         Command::PadGain(2, padlooper::midi::controller::fader_gain(127)),
         Command::PadSpeed(2, 2f32.powf(63.0 / 64.0)),
         Command::PadEq(2, 0, 1.0),

@@ -177,7 +177,8 @@ fn queued_pads_show_their_state_and_a_second_press_cancels() {
     let dir = tmp();
     let set = set_in(
         dir.path(),
-        "[master]\nquantize = \"bar\"\n[[pad]]\npad = 0\nbuiltin = \"drums\"\n[[pad]]\npad = 1\nbuiltin = \"bass\"\n",
+        // No late-press window: presses a few ms after the bar line queue for the next one.
+        "[master]\nquantize = \"bar\"\nlate_press_ms = 0\n[[pad]]\npad = 0\nbuiltin = \"drums\"\n[[pad]]\npad = 1\nbuiltin = \"bass\"\n",
     );
     let (mut engine, mut handle) = Engine::new(engine_settings(&set, RATE)).unwrap();
     load_set(&set, &mut handle, 0, &|_, _| {});
@@ -412,6 +413,8 @@ fn non_finite_commands_are_refused_and_the_sound_stays_clean() {
         looping: true,
         gain: f32::NAN,
         speed: 1.0,
+        bpm: 120.0,
+        sync: false,
         mode: Default::default(),
         choke: 0,
         fx: Default::default(),
@@ -432,7 +435,7 @@ fn non_finite_commands_are_refused_and_the_sound_stays_clean() {
             Command::Fx(FxParam::DelayFeedback, bad),
             Command::Fx(FxParam::ReverbRoom, bad),
             Command::Fx(FxParam::PhaserRate, bad),
-            Command::Fx(FxParam::Bpm, bad),
+            Command::Transport(padlooper::engine::command::TransportCmd::Tempo(bad as f64)),
             Command::Assign(0, cfg),
         ];
         for c in cmds {

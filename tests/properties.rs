@@ -13,6 +13,7 @@ use padlooper::config::profile::Profile;
 use padlooper::config::script::Script;
 use padlooper::engine::command::{
     Command, FxParam, LaunchMode, PadConfig, PadFx, PlayMode, Quantize, SendBus, Timed,
+    TransportCmd,
 };
 use padlooper::engine::{Engine, EngineSettings};
 use padlooper::midi::parser::{MidiMessage, MidiParser};
@@ -163,6 +164,8 @@ fn command() -> impl Strategy<Value = (u64, Command)> {
                         looping,
                         gain,
                         speed,
+                        bpm: speed * 100.0,
+                        sync: looping,
                         mode: [
                             LaunchMode::Toggle,
                             LaunchMode::Gate,
@@ -203,7 +206,7 @@ fn command() -> impl Strategy<Value = (u64, Command)> {
                 FxParam::PhaserDepth,
                 FxParam::PhaserFeedback,
                 FxParam::PhaserMix,
-                FxParam::Bpm,
+                FxParam::PhaserMix,
             ][i],
             v
         )),
@@ -212,6 +215,21 @@ fn command() -> impl Strategy<Value = (u64, Command)> {
         } else {
             PlayMode::Multi
         })),
+        (0usize..11, number()).prop_map(|(i, v)| Command::Transport(match i {
+            0 => TransportCmd::Start,
+            1 => TransportCmd::Stop,
+            2 => TransportCmd::Continue,
+            3 => TransportCmd::Toggle,
+            4 => TransportCmd::Tempo(v as f64 * 100.0),
+            5 => TransportCmd::TempoNow(v as f64 * 100.0),
+            6 => TransportCmd::Glide(v * 1000.0),
+            7 => TransportCmd::Nudge(v),
+            8 => TransportCmd::Locate(v * 10.0),
+            9 => TransportCmd::Tap,
+            _ => TransportCmd::LatePress(v * 100.0),
+        })),
+        (pad.clone(), proptest::option::of(any::<bool>()))
+            .prop_map(|(p, s)| Command::PadSync(p, s)),
         (0usize..5).prop_map(|i| Command::Quantize(
             [
                 Quantize::Off,

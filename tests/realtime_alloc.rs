@@ -9,7 +9,7 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
 use padlooper::engine::command::{
-    Command, EqMode, FxParam, LaunchMode, PadConfig, Quantize, SendBus, Timed,
+    Command, EqMode, FxParam, LaunchMode, PadConfig, Quantize, SendBus, Timed, TransportCmd,
 };
 
 const FX: [FxParam; 10] = [
@@ -103,6 +103,9 @@ fn pad(slot: u16, frames: u32, mode: LaunchMode, looping: bool, choke: u8) -> Pa
         looping,
         gain: 0.5,
         speed: 1.0,
+        // Half the loops follow the transport.
+        bpm: 100.0,
+        sync: looping && slot.is_multiple_of(2),
         mode,
         choke,
         fx: Default::default(),
@@ -171,6 +174,7 @@ fn busy_scene_renders_without_any_allocation_or_free() {
             let cmd = match (block + k) % 16 {
                 0..=2 => Command::Press(p),
                 3 => Command::Release(p),
+                4 if k % 2 == 1 => Command::PadSync(p, None),
                 4 => Command::Stop(p),
                 5 => Command::PadGain(p, ((block % 10) as f32) / 10.0),
                 6 => Command::PadSpeed(p, 0.5 + (block % 16) as f32 / 10.0),
@@ -190,7 +194,17 @@ fn busy_scene_renders_without_any_allocation_or_free() {
                     },
                 ),
                 14 => Command::Fx(FX[(block as usize + k as usize) % FX.len()], knob),
-                _ => Command::Fx(FxParam::Bpm, 60.0 + 10.0 * knob),
+                _ => Command::Transport(match (block + k) % 9 {
+                    0 => TransportCmd::Tempo(60.0 + 100.0 * knob as f64),
+                    1 => TransportCmd::Tap,
+                    2 => TransportCmd::Nudge(1.0 + 0.04 * (knob - 0.5)),
+                    3 => TransportCmd::Glide(200.0 * knob),
+                    4 => TransportCmd::Locate(16.0 * knob),
+                    5 if block % 97 == 0 => TransportCmd::Stop,
+                    6 => TransportCmd::Continue,
+                    7 => TransportCmd::Meter(3 + (k % 3) as u8),
+                    _ => TransportCmd::TempoNow(90.0 + 40.0 * knob as f64),
+                }),
             };
             let _ = handle.send(Timed { at, cmd });
         }

@@ -3,7 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::config::set::{FxSection, GridSection, MasterSection, PadSpec, SetFile};
+use crate::config::set::{FxSection, GridSection, MasterSection, PadSpec, PadTempo, SetFile};
 use crate::dsp::eq::db_to_knob;
 use crate::engine::command::{EqMode, LaunchMode, PadFx};
 use crate::sample::SampleSource;
@@ -186,6 +186,8 @@ pub fn scene_set(dir: &Path, voices: usize) -> SetFile {
                 loop_start: 0.0,
                 loop_end: None,
                 choke: 0,
+                tempo: PadTempo::Unknown,
+                sync: false,
                 fx: PadFx {
                     eq: eq.map(|d| db_to_knob(d as f64)),
                     eq_mode: EqMode::Shelf,

@@ -11,12 +11,13 @@ use serde_json::json;
 
 use crate::config::profile::Profile;
 use crate::config::script::Script;
-use crate::control::offline::{Feeder, ScriptFeeder, render_into};
-use crate::control::replay::MidiReplay;
+use crate::control::offline::{ClockCollector, Feeder, ScriptFeeder, render_into};
+use crate::control::replay::{ClockInReplay, MidiReplay};
 use crate::control::set_loader::load_set;
 use crate::control::wav_out::{WavOut, free_bytes};
 use crate::engine::Engine;
 use crate::engine::event::{EngineEvent, EventKind};
+use crate::midi::clock_in::ClockNews;
 use crate::midi::smf::read_smf;
 use crate::midi::state::SharedControl;
 
@@ -53,6 +54,14 @@ pub struct RenderArgs {
     /// Write the LED messages a real controller would have received, as JSON lines.
     #[arg(long, requires = "midi")]
     pub leds: Option<PathBuf>,
+    /// Write what padlooper would send to MIDI outputs (clock, start/stop, song position, LED
+    /// messages) as a Standard MIDI File with exact times.
+    #[arg(long)]
+    pub midi_out: Option<PathBuf>,
+    /// Follow the MIDI clock (and start/stop/continue/song position) recorded in this MIDI
+    /// file, as from an external drum machine.
+    #[arg(long)]
+    pub clock_in: Option<PathBuf>,
 }
 
 impl RenderArgs {
@@ -69,6 +78,8 @@ impl RenderArgs {
             midi: None,
             profile: None,
             leds: None,
+            midi_out: None,
+            clock_in: None,
         }
     }
 }
@@ -85,6 +96,9 @@ pub fn event_json(e: &EngineEvent, rate: u32, pads_per_bank: usize) -> serde_jso
         EventKind::PadEmpty(p) => ("pad_empty", p),
         EventKind::SlotRetired(s) => {
             return json!({"frame": e.frame, "time": time, "event": "slot_retired", "slot": s});
+        }
+        EventKind::Bar(n) => {
+            return json!({"frame": e.frame, "time": time, "event": "bar", "bar": n});
         }
     };
     let p = pad as usize;
@@ -155,11 +169,23 @@ pub fn render_cmd(a: RenderArgs) -> anyhow::Result<i32> {
         Some(p) => Some(read_smf(p)?),
         None => None,
     };
-    let midi_end = midi.as_ref().and_then(|m| m.last()).map_or(0.0, |e| e.0);
+    let clock_in = match &a.clock_in {
+        Some(p) => Some(read_smf(p)?),
+        None => None,
+    };
+    let midi_end = midi
+        .iter()
+        .chain(clock_in.iter())
+        .filter_map(|m| m.last())
+        .fold(0.0f64, |m, e| m.max(e.0));
     let seconds = match a.seconds {
         Some(s) if s > 0.0 && s <= 86_400.0 => s,
         Some(s) => anyhow::bail!("--seconds {s} is out of range; allowed more than 0 up to 86400"),
-        None if a.set.is_none() && a.script.is_none() && a.midi.is_none() => {
+        None if a.set.is_none()
+            && a.script.is_none()
+            && a.midi.is_none()
+            && a.clock_in.is_none() =>
+        {
             crate::demo::DEMO_SECONDS
         }
         None => script.duration().max(midi_end) + 3.0,
@@ -202,9 +228,21 @@ pub fn render_cmd(a: RenderArgs) -> anyhow::Result<i32> {
         _ => None,
     };
     let mut script_feeder = ScriptFeeder::new(&script, rate);
+    let mut clock = match &a.midi_out {
+        Some(_) => ClockCollector::new(&mut handle),
+        None => None,
+    };
     let mut feeders: Vec<&mut dyn Feeder> = vec![&mut script_feeder];
     if let Some(r) = replay.as_mut() {
         feeders.push(r);
+    }
+    if let Some(c) = clock.as_mut() {
+        feeders.push(c);
+    }
+    let mut follower =
+        clock_in.map(|events| ClockInReplay::new(events, engine.stats().clone(), rate));
+    if let Some(f) = follower.as_mut() {
+        feeders.push(f);
     }
     let mut wav = WavOut::create(&a.out, rate)?;
     let mut events = match &a.events {
@@ -231,12 +269,40 @@ pub fn render_cmd(a: RenderArgs) -> anyhow::Result<i32> {
     )?;
     drop(feeders);
     let took = t0.elapsed().as_secs_f64();
+    if let Some(f) = &follower {
+        for (t, news) in &f.news {
+            match news {
+                ClockNews::Dropout { bpm } => log::warn!(
+                    "{t:.3} s: the MIDI clock stopped for more than 2 beats; keeping {bpm:.2} BPM"
+                ),
+                ClockNews::Back => log::info!("{t:.3} s: the MIDI clock is back"),
+            }
+        }
+    }
     wav.finish()?;
     if let Some(f) = events {
         f.finish()?;
     }
     if dropped > 0 {
         log::warn!("{dropped} script commands did not fit the command queue");
+    }
+    if let Some(path) = &a.midi_out {
+        let mut msgs: Vec<(f64, Vec<u8>)> = clock
+            .map(|c| c.messages)
+            .unwrap_or_default()
+            .into_iter()
+            .map(|m| {
+                let (b, n) = m.msg.bytes();
+                (m.frame as f64 / rate as f64, b[..n].to_vec())
+            })
+            .collect();
+        if let Some(r) = &replay {
+            msgs.extend(r.led_log.iter().cloned());
+        }
+        msgs.sort_by(|x, y| x.0.total_cmp(&y.0));
+        let bytes = crate::midi::smf::write_smf(&msgs)
+            .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+        std::fs::write(path, bytes).with_context(|| format!("cannot write {}", path.display()))?;
     }
     if let (Some(path), Some(r)) = (&a.leds, &replay) {
         let mut f = JsonLines::create(path)?;

@@ -29,8 +29,16 @@ pub enum ButtonAction {
     StopSelected,
     /// Toggle between multi and exclusive play mode.
     PlayMode,
-    /// Tap tempo: the set's BPM follows the taps.
+    /// Tap tempo: the tempo follows the taps (the bar phase stays).
     TapTempo,
+    /// Start the transport from bar 1, or stop it (and every pad).
+    TransportToggle,
+    /// Held: the transport (and every pad) runs faster by `[master] nudge` percent.
+    NudgeUp,
+    /// Held: the transport (and every pad) runs slower by `[master] nudge` percent.
+    NudgeDown,
+    /// Toggle tempo sync of the selected pad.
+    SyncSelected,
 }
 
 /// Actions a knob or fader can drive (0..127 mapped to the parameter's range).

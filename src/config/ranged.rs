@@ -130,6 +130,31 @@ param!(
     phaser_mix_default,
     P::PHASER_MIX
 );
+param!(
+    tempo_glide_ms,
+    tempo_glide_ms_opt,
+    tempo_glide_ms_default,
+    P::TEMPO_GLIDE_MS
+);
+param!(
+    late_press_ms,
+    late_press_ms_opt,
+    late_press_ms_default,
+    P::LATE_PRESS_MS
+);
+param!(pad_bpm, pad_bpm_opt, pad_bpm_default, P::PAD_BPM);
+param!(nudge, nudge_opt, nudge_default, P::NUDGE);
+
+/// The set's tempo, read at full precision (`127.3` must mean 127.3: bars are placed exactly).
+pub fn bpm64<'de, D: serde::Deserializer<'de>>(d: D) -> Result<f64, D::Error> {
+    let v = f64::deserialize(d)?;
+    P::BPM.check(v).map(|_| v).map_err(D::Error::custom)
+}
+
+/// The default tempo.
+pub fn bpm64_default() -> f64 {
+    P::BPM.default as f64
+}
 
 /// EQ gain in dB (`-inf` allowed), optional.
 pub fn eq_db<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<f64>, D::Error> {
@@ -142,6 +167,8 @@ ranged!(buffer_size, u32, "buffer_size", 16, 8192);
 ranged!(voices, usize, "voices", 1, 1024);
 ranged!(grid_dim, usize, "banks/rows/cols", 1, 16);
 ranged!(choke, u8, "choke", 0, 255);
+ranged!(beats_per_bar, u8, "beats_per_bar", 1, 32);
+ranged_opt!(beats, f64, "beats", 0.25, 4096.0);
 ranged!(bank, usize, "bank", 0, 15);
 ranged_opt!(pad_index, usize, "pad", 0, 255);
 ranged_opt!(cell, usize, "row/col", 0, 15);

@@ -18,7 +18,10 @@
 //! 12.5  eqmode 0 3 shelf   # or isolator (cross-fades while playing)
 //! 13.0  send 0 3 delay 0.5   # or reverb; 0..1
 //! 14.0  fx delay_wet 0.7     # any [fx] key of the set file
-//! 14.0  bpm 128
+//! 14.0  bpm 128          # tempo (glides over tempo_glide_ms, keeps the bar phase)
+//! 15.0  transport stop   # or start (from bar 1), continue
+//! 16.0  tap              # a tap-tempo tap
+//! 17.0  sync 0 3 on      # a pad follows the transport (needs its tempo in the set)
 //! ```
 
 use std::path::Path;
@@ -28,7 +31,7 @@ use super::set::GridSection;
 use crate::dsp::db_to_gain;
 use crate::dsp::delay::Division;
 use crate::dsp::eq::db_to_knob;
-use crate::engine::command::{Command, EqMode, FxParam, PadId, PlayMode, SendBus};
+use crate::engine::command::{Command, EqMode, FxParam, PadId, PlayMode, SendBus, TransportCmd};
 use crate::engine::params::{self as P, ParamSpec};
 
 /// A parsed script: commands with their time in seconds, in time order.
@@ -41,7 +44,7 @@ pub struct Script {
 /// Commands understood by scripts, for help texts.
 pub const SCRIPT_COMMANDS: &str = "press|trigger B P, release B P, stop B P, stopall, master V, speed X, gain B P DB, \
      padspeed B P X, mode multi|exclusive, eq B P low|mid|high K, eqdb B P low|mid|high DB, filter B P K, \
-     resonance B P R, send B P delay|reverb L, eqmode B P isolator|shelf, fx PARAM V, bpm X";
+     resonance B P R, send B P delay|reverb L, eqmode B P isolator|shelf, fx PARAM V, bpm X, transport start|stop|continue, tap, sync B P on|off";
 
 /// Effect parameters by their set-file names, with their entry in the parameter table.
 pub const FX_PARAMS: &[(FxParam, ParamSpec)] = &[
@@ -249,7 +252,37 @@ fn parse_line(line: &str, grid: &GridSection) -> Result<(f64, Command), String> 
         }
         "bpm" => {
             want(1)?;
-            Command::Fx(FxParam::Bpm, num(args[0], &P::BPM)?)
+            let bpm: f64 = args[0]
+                .parse()
+                .map_err(|_| format!("`bpm` {:?} is not a number", args[0]))?;
+            P::BPM.check(bpm)?;
+            Command::Transport(TransportCmd::Tempo(bpm))
+        }
+        "transport" => {
+            want(1)?;
+            Command::Transport(match args[0] {
+                "start" => TransportCmd::Start,
+                "stop" => TransportCmd::Stop,
+                "continue" => TransportCmd::Continue,
+                other => {
+                    return Err(format!(
+                        "transport {other:?} unknown; allowed start, stop, continue"
+                    ));
+                }
+            })
+        }
+        "tap" => {
+            want(0)?;
+            Command::Transport(TransportCmd::Tap)
+        }
+        "sync" => {
+            want(3)?;
+            let on = match args[2] {
+                "on" => true,
+                "off" => false,
+                other => return Err(format!("sync {other:?} unknown; allowed on, off")),
+            };
+            Command::PadSync(pad(args[0], args[1])?, Some(on))
         }
         "fx" => {
             want(2)?;

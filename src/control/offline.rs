@@ -198,3 +198,31 @@ pub fn render_into<E>(
     }
     Ok(dropped)
 }
+
+/// Collects the MIDI clock and transport messages the engine emits during a render, with
+/// their exact frames (for `render --midi-out`).
+pub struct ClockCollector {
+    queue: ringbuf::HeapCons<crate::engine::event::TimedClock>,
+    /// Everything collected so far.
+    pub messages: Vec<crate::engine::event::TimedClock>,
+}
+
+impl ClockCollector {
+    /// Takes the engine's clock-out queue (and turns clock output on); None if already taken.
+    pub fn new(handle: &mut EngineHandle) -> Option<Self> {
+        Some(Self {
+            queue: handle.take_clock_out()?,
+            messages: Vec::new(),
+        })
+    }
+}
+
+impl Feeder for ClockCollector {
+    fn before(&mut self, _start: u64, _end: u64, _handle: &mut EngineHandle) -> usize {
+        0
+    }
+    fn after(&mut self, _end: u64, _events: &[EngineEvent]) {
+        use ringbuf::traits::Consumer;
+        self.messages.extend(self.queue.pop_iter());
+    }
+}

@@ -93,3 +93,66 @@ impl Feeder for MidiReplay {
         }
     }
 }
+
+/// Feeds the clock and transport messages of a MIDI file to a clock follower, as if they came
+/// from a drum machine (`render --clock-in FILE.mid`), and records what the follower reported.
+pub struct ClockInReplay {
+    follower: crate::midi::clock_in::ClockFollower,
+    stats: Arc<crate::engine::shared::EngineStats>,
+    events: Vec<SmfEvent>,
+    next: usize,
+    rate: u32,
+    /// What the follower reported (dropouts), with the time in seconds.
+    pub news: Vec<(f64, crate::midi::clock_in::ClockNews)>,
+}
+
+impl ClockInReplay {
+    /// A replay of the clock messages (F8, FA, FB, FC, F2) among `events`.
+    pub fn new(
+        events: Vec<SmfEvent>,
+        stats: Arc<crate::engine::shared::EngineStats>,
+        rate: u32,
+    ) -> Self {
+        let events = events
+            .into_iter()
+            .filter(|(_, b)| matches!(b.first(), Some(0xF8 | 0xFA | 0xFB | 0xFC | 0xF2)))
+            .collect();
+        Self {
+            follower: crate::midi::clock_in::ClockFollower::new(rate),
+            stats,
+            events,
+            next: 0,
+            rate,
+            news: Vec::new(),
+        }
+    }
+
+    /// The follower (its tempo estimate and state).
+    pub fn follower(&self) -> &crate::midi::clock_in::ClockFollower {
+        &self.follower
+    }
+}
+
+impl Feeder for ClockInReplay {
+    fn before(&mut self, start: u64, end: u64, handle: &mut EngineHandle) -> usize {
+        let mut dropped = 0;
+        let (stats, rate) = (self.stats.clone(), self.rate);
+        let beat = move |f: u64| stats.transport.beat_at(f, rate);
+        while let Some((t, bytes)) = self.events.get(self.next) {
+            if frame_of(*t, self.rate) >= end {
+                break;
+            }
+            self.follower.on_message(*t, bytes, &beat, &mut |cmd| {
+                if handle.send(cmd).is_err() {
+                    dropped += 1;
+                }
+            });
+            self.next += 1;
+        }
+        let now = start as f64 / self.rate as f64;
+        if let Some(n) = self.follower.poll(now) {
+            self.news.push((now, n));
+        }
+        dropped
+    }
+}

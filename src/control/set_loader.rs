@@ -4,9 +4,9 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::config::set::{PadSpec, SetFile};
+use crate::config::set::{PadSpec, PadTempo, SetFile};
 use crate::dsp::db_to_gain;
-use crate::engine::command::{Command, PadConfig, PadId, SlotId};
+use crate::engine::command::{Command, PadConfig, PadId, SlotId, TransportCmd};
 use crate::engine::{EngineHandle, EngineSettings};
 use crate::sample::loader::{LoadFn, load_all_with, load_one};
 use crate::sample::{SampleBuffer, SampleSource};
@@ -78,6 +78,21 @@ pub fn pad_config(spec: &PadSpec, slot: SlotId, buf: &SampleBuffer) -> Result<Pa
         ));
     }
     let start = spec.start.map_or(loop_start, secs);
+    let bpm = match spec.tempo {
+        PadTempo::Bpm(b) => b,
+        PadTempo::Beats(n) => (n * 60.0 * rate / (loop_end - loop_start) as f64) as f32,
+        PadTempo::Unknown => 0.0,
+    };
+    if !(bpm == 0.0 || crate::engine::params::PAD_BPM.contains(bpm as f64)) {
+        return Err(format!(
+            "`beats` = {} makes the loop {bpm:.2} BPM; {}",
+            match spec.tempo {
+                PadTempo::Beats(n) => n,
+                _ => 0.0,
+            },
+            crate::engine::params::PAD_BPM.out_of_range(format!("{bpm:.2}"))
+        ));
+    }
     Ok(PadConfig {
         slot,
         start: start as u32,
@@ -86,6 +101,8 @@ pub fn pad_config(spec: &PadSpec, slot: SlotId, buf: &SampleBuffer) -> Result<Pa
         looping: spec.looping,
         gain: db_to_gain(spec.gain_db),
         speed: spec.speed,
+        bpm,
+        sync: spec.sync,
         mode: spec.mode,
         choke: spec.choke,
         fx: spec.fx,
@@ -184,12 +201,13 @@ pub fn load_set_with(
             }
         }
     }
-    let fx = set
-        .fx
-        .params(set.master.bpm)
-        .into_iter()
-        .map(|(p, v)| Command::Fx(p, v));
+    let fx = set.fx.params().into_iter().map(|(p, v)| Command::Fx(p, v));
+    let m = &set.master;
     for cmd in [
+        Command::Transport(TransportCmd::Meter(m.beats_per_bar)),
+        Command::Transport(TransportCmd::TempoNow(m.bpm)),
+        Command::Transport(TransportCmd::Glide(m.tempo_glide_ms)),
+        Command::Transport(TransportCmd::LatePress(m.late_press_ms)),
         Command::MasterVolume(set.master.volume),
         Command::GlobalSpeed(set.master.speed),
         Command::PlayMode(set.master.play_mode.into()),

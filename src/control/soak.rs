@@ -12,7 +12,7 @@ use crate::config::SetFile;
 use crate::config::profile::Profile;
 use crate::control::set_loader::{engine_settings, load_set};
 use crate::dsp::limiter::CEILING_DB;
-use crate::engine::command::{Command, FxParam, PadId, SendBus, SlotId, Timed};
+use crate::engine::command::{Command, FxParam, PadId, SendBus, SlotId, Timed, TransportCmd};
 use crate::engine::shared::{COUNTERS, PadState};
 use crate::engine::{Engine, EngineHandle};
 use crate::midi::controller::{Controller, DeviceState};
@@ -380,7 +380,9 @@ pub fn soak(dir: &Path, seconds: f64, seed: u64, progress: &dyn Fn(f64, f64)) ->
                     let cmd = match rng.below(5) {
                         0 => Command::MasterVolume(2.0 * rng.unit()),
                         1 => Command::GlobalSpeed(0.5 + 1.5 * rng.unit()),
-                        2 => Command::Fx(FxParam::Bpm, 20.0 + 280.0 * rng.unit()),
+                        2 => Command::Transport(TransportCmd::Tempo(
+                            20.0 + 280.0 * rng.unit() as f64,
+                        )),
                         3 => Command::Fx(FxParam::DelayFeedback, rng.unit()),
                         _ => Command::Fx(FxParam::PhaserMix, rng.unit()),
                     };

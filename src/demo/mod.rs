@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 
 use crate::config::script::Script;
-use crate::config::set::{FxSection, GridSection, MasterSection, PadSpec, SetFile};
+use crate::config::set::{FxSection, GridSection, MasterSection, PadSpec, PadTempo, SetFile};
 use crate::engine::command::{LaunchMode, PadFx};
 use crate::sample::SampleSource;
 
@@ -83,6 +83,14 @@ pub fn demo_set() -> SetFile {
                 loop_start: 0.0,
                 loop_end: None,
                 choke: 0,
+                // Every built-in loop is 2 bars of 4/4 (not synced: the demo plays them as
+                // they are).
+                tempo: if mode == LaunchMode::OneShot || name == "sine440" {
+                    PadTempo::Unknown
+                } else {
+                    PadTempo::Beats(crate::sample::builtin::LOOP_BEATS)
+                },
+                sync: false,
                 fx: PadFx {
                     sends: sends(name),
                     ..PadFx::default()

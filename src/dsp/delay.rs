@@ -119,6 +119,11 @@ impl Delay {
         self.idle > (self.time as usize).saturating_mul(200)
     }
 
+    /// The tempo it follows. Real-time safe.
+    pub fn bpm(&self) -> f32 {
+        self.bpm
+    }
+
     /// Sets the tempo. Real-time safe.
     pub fn set_bpm(&mut self, bpm: f32) {
         self.bpm = bpm.clamp(20.0, 300.0);

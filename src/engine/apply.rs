@@ -3,7 +3,8 @@
 //! safe.
 
 use super::Engine;
-use super::command::{Command, FxParam, PadFx, PadId};
+use super::command::{Command, FxParam, PadFx, PadId, TransportCmd};
+use super::event::ClockMsg;
 use super::params;
 use crate::dsp::delay::Division;
 use crate::dsp::isolator::IsolatorDesign;
@@ -34,8 +35,22 @@ impl Engine {
             Command::PadSpeed(p, s) => {
                 if let Some(cfg) = self.pad_cfg(p) {
                     cfg.speed = params::SPEED.clamp(s);
+                    if cfg.sync {
+                        self.resync(p, now);
+                    }
                 }
             }
+            Command::PadSync(p, on) => {
+                if let Some(cfg) = self.pad_cfg(p) {
+                    let on = on.unwrap_or(!cfg.sync);
+                    if cfg.sync != on {
+                        cfg.sync = on;
+                        self.resync(p, now);
+                    }
+                }
+            }
+            Command::Transport(t) => self.transport_cmd(t, now),
+            Command::ClockOut(on) => self.clock_on = on,
             Command::PlayMode(m) => self.play_mode = m,
             Command::Quantize(q) => self.quantize = q,
             Command::PadEq(p, band, k) => self.pad_fx(p, |fx| {
@@ -50,7 +65,7 @@ impl Engine {
             Command::PadSend(p, bus, v) => {
                 self.pad_fx(p, |fx| fx.sends[bus as usize] = params::DELAY_SEND.clamp(v))
             }
-            Command::Fx(param, v) => self.set_fx(param, v, now),
+            Command::Fx(param, v) => self.set_fx(param, v),
             Command::PadEqMode(p, m) => self.pad_fx(p, |fx| fx.eq_mode = m),
             Command::EqCrossovers(a, b) => {
                 self.iso_design = IsolatorDesign::new(a, b, self.settings.sample_rate as f64)
@@ -74,7 +89,7 @@ impl Engine {
         self.pad_dsp[p as usize].configure(&fx, true, self.smooth);
     }
 
-    fn set_fx(&mut self, param: FxParam, v: f32, now: u64) {
+    fn set_fx(&mut self, param: FxParam, v: f32) {
         use params as P;
         match param {
             FxParam::DelayDivision => {
@@ -93,12 +108,99 @@ impl Engine {
             FxParam::PhaserDepth => self.phaser.depth = P::PHASER_DEPTH.clamp(v),
             FxParam::PhaserFeedback => self.phaser.feedback = P::PHASER_FEEDBACK.clamp(v),
             FxParam::PhaserMix => self.phaser.set_mix(P::PHASER_MIX.clamp(v)),
-            FxParam::Bpm => {
-                let bpm = P::BPM.clamp(v);
-                self.delay.set_bpm(bpm);
-                self.transport.set_bpm(now, bpm as f64);
+        }
+    }
+
+    fn transport_cmd(&mut self, t: TransportCmd, now: u64) {
+        use params as P;
+        match t {
+            TransportCmd::Start => self.start_transport(now),
+            TransportCmd::Continue => {
+                if !self.transport.running() {
+                    let at = self.transport.beat_at(now);
+                    self.transport.start(now, at);
+                    self.clock_msg(now, ClockMsg::SongPosition(song_position(at)));
+                    self.clock_msg(now, ClockMsg::Continue);
+                }
+            }
+            TransportCmd::Stop => {
+                self.stop_all(now);
+                if self.transport.running() {
+                    self.transport.stop(now);
+                    self.clock_msg(now, ClockMsg::Stop);
+                }
+            }
+            TransportCmd::Toggle => {
+                if self.transport.running() {
+                    self.transport_cmd(TransportCmd::Stop, now);
+                } else {
+                    self.start_transport(now);
+                }
+            }
+            TransportCmd::Tempo(b) => self.transport.set_bpm(now, b),
+            TransportCmd::TempoNow(b) => self.transport.jump_bpm(now, b),
+            TransportCmd::Glide(ms) => {
+                let ms = P::TEMPO_GLIDE_MS.clamp(ms);
+                self.transport.set_glide_frames(
+                    (ms as f64 / 1000.0 * self.settings.sample_rate as f64) as u64,
+                )
+            }
+            TransportCmd::Meter(n) => self.transport.set_beats_per_bar(n as u32),
+            TransportCmd::LatePress(ms) => {
+                let ms = P::LATE_PRESS_MS.clamp(ms);
+                self.late_frames = (ms as f64 / 1000.0 * self.settings.sample_rate as f64) as u64;
+            }
+            TransportCmd::Nudge(f) => self.transport.set_nudge(now, f as f64),
+            TransportCmd::Trim(f) => self.transport.set_trim(now, f as f64),
+            TransportCmd::Tap => {
+                let gap = 2 * self.settings.sample_rate as u64;
+                if self
+                    .taps
+                    .last()
+                    .is_some_and(|&t| now.saturating_sub(t) > gap)
+                {
+                    self.taps.clear();
+                }
+                if self.taps.is_full() {
+                    self.taps.remove(0);
+                }
+                let _ = self.taps.push(now);
+                if let (Some(&first), n) = (self.taps.first(), self.taps.len())
+                    && n >= 2
+                    && now > first
+                {
+                    let beat =
+                        (now - first) as f64 / (n - 1) as f64 / self.settings.sample_rate as f64;
+                    self.transport.jump_bpm(now, 60.0 / beat);
+                }
+            }
+            TransportCmd::Locate(beat) => {
+                let beat = if beat.is_finite() {
+                    beat.clamp(0.0, 1e9)
+                } else {
+                    0.0
+                } as f64;
+                let jump = beat - self.transport.beat_at(now);
+                self.transport.locate(now, beat);
+                self.clock_msg(now, ClockMsg::SongPosition(song_position(beat)));
+                // Synced voices keep playing where they are, then drift onto the new grid.
+                for v in self.voices.iter_mut() {
+                    if let Some(s) = v.sync.as_mut() {
+                        s.origin += jump;
+                        s.target_origin = s.origin.round();
+                    }
+                }
             }
         }
+    }
+
+    /// Starts the transport from bar 1 at `now` (MIDI Start goes out).
+    pub(crate) fn start_transport(&mut self, now: u64) {
+        if self.transport.running() {
+            self.clock_msg(now, ClockMsg::Stop);
+        }
+        self.transport.start(now, 0.0);
+        self.clock_msg(now, ClockMsg::Start);
     }
 
     /// Sets or replaces a pad's configuration: a pad keeps playing when only its sound
@@ -132,4 +234,9 @@ impl Engine {
         self.pads[p as usize].cfg = Some(cfg);
         self.publish_pad(p);
     }
+}
+
+/// A position in beats as a MIDI song position (sixteenth notes, 14 bits). Real-time safe.
+fn song_position(beat: f64) -> u16 {
+    (beat * 4.0).round().clamp(0.0, 16383.0) as u16
 }

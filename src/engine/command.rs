@@ -129,8 +129,54 @@ pub enum FxParam {
     PhaserFeedback,
     /// Phaser mix 0..1 (0 = off).
     PhaserMix,
-    /// Set tempo in BPM, 20..300.
-    Bpm,
+}
+
+/// What the control side tells the transport.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum TransportCmd {
+    /// Start from bar 1.
+    Start,
+    /// Stop: every pad and queued launch stops; the position is kept.
+    Stop,
+    /// Start again from where it stopped.
+    Continue,
+    /// Stop when running, else start from bar 1 (a controller's play button).
+    Toggle,
+    /// Tempo in BPM, 20..300 (glides over the glide time; keeps the bar phase).
+    Tempo(f64),
+    /// Tempo at once, no glide (an external clock, a tap).
+    TempoNow(f64),
+    /// Glide time of tempo changes, in milliseconds (0 = at once).
+    Glide(f32),
+    /// Beats per bar, 1..=32.
+    Meter(u8),
+    /// Late-press window in milliseconds: a quantised start pressed this soon after a grid
+    /// line starts at once, phase-aligned as if pressed on it.
+    LatePress(f32),
+    /// A temporary tempo multiplier while a nudge button is held (1 = released).
+    Nudge(f32),
+    /// Moves the position to this beat (a MIDI song position pointer).
+    Locate(f32),
+    /// A tempo multiplier a clock follower uses to pull the transport's phase onto the
+    /// clock's (1 = none); the tempo shown stays the clock's.
+    Trim(f32),
+    /// A tap of tap tempo: the tempo follows the last taps (up to 2 s apart), the bar phase
+    /// stays where it is.
+    Tap,
+}
+
+impl TransportCmd {
+    fn is_finite(&self) -> bool {
+        match *self {
+            TransportCmd::Tempo(v) | TransportCmd::TempoNow(v) => v.is_finite(),
+            TransportCmd::Glide(v)
+            | TransportCmd::LatePress(v)
+            | TransportCmd::Nudge(v)
+            | TransportCmd::Trim(v)
+            | TransportCmd::Locate(v) => v.is_finite(),
+            _ => true,
+        }
+    }
 }
 
 /// Everything the engine needs to play a pad; frame positions are at the engine rate.
@@ -150,6 +196,10 @@ pub struct PadConfig {
     pub gain: f32,
     /// Playback speed factor (pitch follows), 0.5..=2.
     pub speed: f32,
+    /// The sample's own tempo in BPM (0 = not known): synced pads play at master / this.
+    pub bpm: f32,
+    /// Follow the transport: speed master tempo / `bpm`, loop phase-locked to the bars.
+    pub sync: bool,
     /// Launch behaviour.
     pub mode: LaunchMode,
     /// Choke group (0 = none): starting a pad stops the other pads of its group.
@@ -202,6 +252,13 @@ pub enum Command {
     PadEqMode(PadId, EqMode),
     /// The isolator EQ's crossover frequencies in Hz (low, high), for every pad.
     EqCrossovers(f32, f32),
+    /// The transport.
+    Transport(TransportCmd),
+    /// Emits MIDI clock messages (someone reads them) or not.
+    ClockOut(bool),
+    /// Turns a pad's tempo sync on or off, or toggles it (`None`); a playing pad re-syncs
+    /// smoothly.
+    PadSync(PadId, Option<bool>),
 }
 
 impl PadFx {
@@ -221,7 +278,10 @@ impl Command {
     /// the handle and ignored by the engine). Real-time safe.
     pub fn is_finite(&self) -> bool {
         match *self {
-            Command::Assign(_, c) => c.gain.is_finite() && c.speed.is_finite() && c.fx.is_finite(),
+            Command::Assign(_, c) => {
+                c.gain.is_finite() && c.speed.is_finite() && c.bpm.is_finite() && c.fx.is_finite()
+            }
+            Command::Transport(t) => t.is_finite(),
             Command::MasterVolume(v)
             | Command::GlobalSpeed(v)
             | Command::PadGain(_, v)
@@ -240,7 +300,9 @@ impl Command {
             | Command::Unload(_)
             | Command::PlayMode(_)
             | Command::Quantize(_)
-            | Command::PadEqMode(..) => true,
+            | Command::PadEqMode(..)
+            | Command::ClockOut(_)
+            | Command::PadSync(..) => true,
         }
     }
 }

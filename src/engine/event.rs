@@ -17,6 +17,8 @@ pub enum EventKind {
     VoiceStolen(PadId),
     /// A pad was pressed but has no sample.
     PadEmpty(PadId),
+    /// A bar begins (1 = the first bar since the transport started from its beginning).
+    Bar(u32),
     /// A sample slot's buffer was handed back to the control side.
     SlotRetired(SlotId),
 }
@@ -28,4 +30,41 @@ pub struct EngineEvent {
     pub frame: u64,
     /// What happened.
     pub kind: EventKind,
+}
+
+/// A MIDI clock or transport message the engine emits at an exact frame (for MIDI clock out).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ClockMsg {
+    /// `F8`: one of 24 clocks per beat.
+    Tick,
+    /// `FA`: the transport started from the beginning.
+    Start,
+    /// `FB`: the transport continues from where it stopped.
+    Continue,
+    /// `FC`: the transport stopped.
+    Stop,
+    /// `F2`: song position in MIDI beats (sixteenth notes).
+    SongPosition(u16),
+}
+
+impl ClockMsg {
+    /// The message's MIDI bytes (up to 3; `len` used).
+    pub fn bytes(self) -> ([u8; 3], usize) {
+        match self {
+            ClockMsg::Tick => ([0xF8, 0, 0], 1),
+            ClockMsg::Start => ([0xFA, 0, 0], 1),
+            ClockMsg::Continue => ([0xFB, 0, 0], 1),
+            ClockMsg::Stop => ([0xFC, 0, 0], 1),
+            ClockMsg::SongPosition(p) => ([0xF2, (p & 0x7F) as u8, ((p >> 7) & 0x7F) as u8], 3),
+        }
+    }
+}
+
+/// A clock message with the engine frame it belongs to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TimedClock {
+    /// Engine frame.
+    pub frame: u64,
+    /// The message.
+    pub msg: ClockMsg,
 }

@@ -7,7 +7,7 @@ use ringbuf::traits::{Consumer, Producer};
 use ringbuf::{HeapCons, HeapProd};
 
 use super::command::{Command, SlotId, Timed};
-use super::event::EngineEvent;
+use super::event::{EngineEvent, TimedClock};
 use super::shared::{Counter, EngineStats};
 use super::{EngineSettings, Load, Retired};
 use crate::sample::buffer::SampleBuffer;
@@ -53,6 +53,16 @@ impl CommandLane {
     }
 }
 
+/// The control-side ends of the engine's queues.
+pub(super) struct HandleQueues {
+    pub(super) commands: HeapProd<Timed>,
+    pub(super) lanes: Vec<HeapProd<Timed>>,
+    pub(super) loads: HeapProd<Load>,
+    pub(super) events: HeapCons<EngineEvent>,
+    pub(super) retired: HeapCons<Retired>,
+    pub(super) clock_out: HeapCons<TimedClock>,
+}
+
 /// Control-side endpoint: sends commands and samples, receives events and retired buffers.
 pub struct EngineHandle {
     commands: HeapProd<Timed>,
@@ -60,6 +70,7 @@ pub struct EngineHandle {
     loads: HeapProd<Load>,
     events: HeapCons<EngineEvent>,
     retired: HeapCons<Retired>,
+    clock_out: Option<HeapCons<TimedClock>>,
     stats: Arc<EngineStats>,
     settings: EngineSettings,
     free_slots: Vec<SlotId>,
@@ -67,15 +78,15 @@ pub struct EngineHandle {
 }
 
 impl EngineHandle {
-    pub(super) fn new(
-        commands: HeapProd<Timed>,
-        lanes: Vec<HeapProd<Timed>>,
-        loads: HeapProd<Load>,
-        events: HeapCons<EngineEvent>,
-        retired: HeapCons<Retired>,
-        stats: Arc<EngineStats>,
-        settings: EngineSettings,
-    ) -> Self {
+    pub(super) fn new(q: HandleQueues, stats: Arc<EngineStats>, settings: EngineSettings) -> Self {
+        let HandleQueues {
+            commands,
+            lanes,
+            loads,
+            events,
+            retired,
+            clock_out,
+        } = q;
         Self {
             commands,
             lanes: lanes
@@ -92,6 +103,7 @@ impl EngineHandle {
             loads,
             events,
             retired,
+            clock_out: Some(clock_out),
             stats,
             settings,
             free_slots: (0..settings.sample_slots as SlotId).rev().collect(),
@@ -185,6 +197,14 @@ impl EngineHandle {
             n += 1;
         }
         n
+    }
+
+    /// Takes the MIDI clock-out queue (once) for a clock sender or an offline render, and tells
+    /// the engine to fill it. Not real-time.
+    pub fn take_clock_out(&mut self) -> Option<HeapCons<TimedClock>> {
+        let q = self.clock_out.take()?;
+        let _ = self.command(Command::ClockOut(true));
+        Some(q)
     }
 
     /// Takes all events reported since the last call. Not real-time (allocates the list).

@@ -13,6 +13,7 @@ use super::event::{EngineEvent, EventKind};
 use super::pads::{Pad, release_voice};
 use super::shared::{Counter, EngineStats};
 use super::slots::Slot;
+use super::transport::Transport;
 use super::voice::{Voice, VoiceEnd, VoiceState};
 use super::{Engine, push_event};
 use crate::dsp::djfilter::DjFilter;
@@ -262,6 +263,7 @@ impl Engine {
                     &self.stats,
                     target,
                     seg_start,
+                    &self.transport,
                     self.global_speed as f64,
                     self.fade,
                     self.smooth,
@@ -420,6 +422,7 @@ fn render_voice(
     stats: &EngineStats,
     out: &mut [f32],
     seg_start: u64,
+    transport: &Transport,
     global_speed: f64,
     fade: u32,
     smooth: u32,
@@ -434,7 +437,20 @@ fn render_voice(
     if is_current && gain != v.gain.target {
         v.gain.go(gain, smooth);
     }
-    let step = speed * global_speed;
+    let n = out.len() / 2;
+    let step = match v.sync {
+        Some(_) if transport.running() => {
+            // Where the transport says the voice must be at the segment's end.
+            let beat_end = transport.beat_at(seg_start + n as u64);
+            let seg_beats = beat_end - transport.beat_at(seg_start);
+            v.sync_step(beat_end, seg_beats, n)
+        }
+        Some(s) => s.src_per_beat * transport.effective_bpm() / (60.0 * transport.rate()),
+        None => speed * global_speed * transport.nudge(),
+    };
+    if v.sync.is_none() || !transport.running() {
+        v.travel += step * n as f64;
+    }
     let Some(buf) = slots[v.slot as usize].buffer.as_deref() else {
         release_voice(voices, pads, slots, stats, vi);
         return;

@@ -47,6 +47,9 @@ pub use slots::{Load, Retired};
 use transport::Transport;
 use voice::{Voice, VoiceState};
 
+/// Capacity of the MIDI clock-out queue (a second of clock at 300 BPM is 120 messages).
+pub const CLOCK_QUEUE: usize = 2048;
+
 /// Most pads whose filters ring out at once after their voices ended.
 pub const MAX_TAILS: usize = 32;
 
@@ -55,8 +58,9 @@ pub const MAX_TAILS: usize = 32;
 pub(crate) enum Due {
     /// A command from the control side.
     Cmd(Command),
-    /// A quantised launch (pad, generation: stale once the pad's queue was cancelled).
-    Launch(u16, u16),
+    /// A quantised launch (pad, generation: stale once the pad's queue was cancelled, and the
+    /// grid line's beat).
+    Launch(u16, u16, f64),
 }
 
 /// An entry of the sorted timeline.
@@ -100,6 +104,9 @@ pub struct Engine {
     loads: HeapCons<Load>,
     events: HeapProd<EngineEvent>,
     retired: HeapProd<Retired>,
+    /// MIDI clock messages out (only while `clock_out` is on).
+    clock_out: HeapProd<event::TimedClock>,
+    clock_on: bool,
     /// Timeline of commands and quantised launches, sorted by frame, latest first.
     pending: heapless::Vec<Pending, PENDING_CAPACITY>,
     stats: Arc<EngineStats>,
@@ -109,6 +116,10 @@ pub struct Engine {
     play_mode: PlayMode,
     quantize: Quantize,
     transport: Transport,
+    /// Frames after a grid line within which a quantised start is forgiven (starts at once).
+    late_frames: u64,
+    /// Frames of the last tap-tempo taps (oldest first).
+    taps: heapless::Vec<u64, 5>,
     fade: u32,
     smooth: u32,
     max_ahead: u64,
@@ -129,6 +140,7 @@ impl Engine {
         let (ev_tx, ev_rx) = split(s.event_queue);
         // Room for every slot plus every load in flight: a retire can never find the queue full.
         let (ret_tx, ret_rx) = split(2 * s.sample_slots);
+        let (clk_tx, clk_rx) = split(CLOCK_QUEUE);
         let stats = Arc::new(EngineStats::new(s.pads));
         // Extra voice slots let stolen voices fade out while their replacement starts.
         let physical = s.voices + (s.voices / 4).max(4);
@@ -162,6 +174,8 @@ impl Engine {
             loads: load_rx,
             events: ev_tx,
             retired: ret_tx,
+            clock_out: clk_tx,
+            clock_on: false,
             pending: heapless::Vec::new(),
             stats: stats.clone(),
             frame: 0,
@@ -170,12 +184,22 @@ impl Engine {
             play_mode: PlayMode::Multi,
             quantize: Quantize::Off,
             transport: Transport::new(s.sample_rate),
+            late_frames: s.frames(60.0) as u64,
+            taps: heapless::Vec::new(),
             fade: s.frames(s.fade_ms),
             smooth: s.frames(s.smooth_ms),
             max_ahead: s.frames(s.max_ahead_ms) as u64,
             retiring: 0,
         };
-        let handle = EngineHandle::new(cmd_tx, lane_tx, load_tx, ev_rx, ret_rx, stats, s);
+        let queues = handle::HandleQueues {
+            commands: cmd_tx,
+            lanes: lane_tx,
+            loads: load_tx,
+            events: ev_rx,
+            retired: ret_rx,
+            clock_out: clk_rx,
+        };
+        let handle = EngineHandle::new(queues, stats, s);
         Ok((engine, handle))
     }
 
@@ -236,12 +260,23 @@ impl Engine {
                     self.run_due(p.due, now);
                 }
             }
-            let seg_end = match self.pending.last() {
+            let mut seg_end = match self.pending.last() {
                 Some(p) if p.at < block_start + frames as u64 => (p.at - block_start) as usize,
                 _ => frames,
             };
+            if self.transport.gliding() {
+                // A gliding tempo changes in small steps: segments end on them.
+                let step = transport::GLIDE_STEP as usize;
+                seg_end = seg_end.min((cursor / step + 1) * step);
+            }
+            self.transport_events(now, block_start + seg_end as u64);
             self.render_segment(out, cursor, seg_end, now);
+            let len = (seg_end - cursor) as u64;
             cursor = seg_end;
+            if self.transport.gliding() {
+                self.transport
+                    .advance_glide(block_start + cursor as u64, len);
+            }
         }
         self.frame += frames as u64;
         self.retire_unused();
@@ -259,13 +294,21 @@ impl Engine {
         self.stats
             .active_voices
             .store(active as u32, Ordering::Relaxed);
+        self.stats.transport.publish(
+            self.frame,
+            self.transport.bpm(),
+            self.transport.effective_bpm(),
+            self.transport.beat_at(self.frame),
+            self.transport.beats_per_bar(),
+            self.transport.running(),
+        );
         self.stats.frames.store(self.frame, Ordering::Release);
     }
 
     fn run_due(&mut self, due: Due, now: u64) {
         match due {
             Due::Cmd(cmd) => self.apply(cmd, now),
-            Due::Launch(p, generation) => self.launch_queued(p, generation, now),
+            Due::Launch(p, generation, beat) => self.launch_queued(p, generation, beat, now),
         }
     }
 
@@ -311,6 +354,38 @@ impl Engine {
         let _ = self.pending.insert(idx, Pending { at, due });
     }
 
+    /// Reports the bars that begin in `from..to` and keeps the delay on the tempo.
+    fn transport_events(&mut self, from: u64, to: u64) {
+        let bpm = self.transport.effective_bpm() as f32;
+        if self.delay.bpm() != bpm {
+            self.delay.set_bpm(bpm);
+        }
+        let bar = self.transport.beats_per_bar() as f64;
+        let (events, stats) = (&mut self.events, &self.stats);
+        self.transport.each_boundary(from, to, bar, |frame, n| {
+            push_event(
+                events,
+                stats,
+                frame,
+                EventKind::Bar(n.clamp(0, u32::MAX as i64 - 1) as u32 + 1),
+            );
+        });
+        if self.clock_on {
+            let (q, stats) = (&mut self.clock_out, &self.stats);
+            let tick = 1.0 / transport::TICKS_PER_BEAT;
+            self.transport.each_boundary(from, to, tick, |frame, _| {
+                push_clock(q, stats, frame, event::ClockMsg::Tick);
+            });
+        }
+    }
+
+    /// Emits a MIDI transport message (when clock out is on). Real-time safe.
+    pub(crate) fn clock_msg(&mut self, frame: u64, msg: event::ClockMsg) {
+        if self.clock_on {
+            push_clock(&mut self.clock_out, &self.stats, frame, msg);
+        }
+    }
+
     fn emit(&mut self, frame: u64, kind: EventKind) {
         push_event(&mut self.events, &self.stats, frame, kind);
     }
@@ -324,6 +399,18 @@ fn push_event(
     kind: EventKind,
 ) {
     if events.try_push(EngineEvent { frame, kind }).is_err() {
+        stats.counters.bump(Counter::EventsDropped);
+    }
+}
+
+/// Queues a clock message, counting it as dropped when the queue is full. Real-time safe.
+fn push_clock(
+    q: &mut HeapProd<event::TimedClock>,
+    stats: &EngineStats,
+    frame: u64,
+    msg: event::ClockMsg,
+) {
+    if q.try_push(event::TimedClock { frame, msg }).is_err() {
         stats.counters.bump(Counter::EventsDropped);
     }
 }

@@ -5,7 +5,7 @@ use super::command::{LaunchMode, PadConfig, PadId, PlayMode};
 use super::event::EventKind;
 use super::shared::{Counter, EngineStats, PadState};
 use super::slots::Slot;
-use super::voice::{Voice, VoiceState};
+use super::voice::{Sync, Voice, VoiceState};
 use super::{Due, Engine};
 
 /// A launch waiting for the next quantisation point.
@@ -97,7 +97,7 @@ impl Engine {
             let pad = &mut self.pads[p as usize];
             pad.holds = pad.holds.saturating_add(1);
             if pad.voice.is_none() {
-                self.start_pad(p, cfg, now);
+                self.start_pad(p, cfg, now, None);
             }
             return;
         }
@@ -108,13 +108,16 @@ impl Engine {
         }
         let unit = match self.quantize.beats(self.transport.beats_per_bar()) {
             Some(u) if cfg.looping && self.transport.running() => u,
-            _ => return self.act(p, cfg, now),
+            _ => return self.act(p, cfg, now, None),
         };
-        let (at, _) = self.transport.next_boundary(now, unit);
-        if at <= now {
-            return self.act(p, cfg, now);
-        }
         let stopping = cfg.mode == LaunchMode::Toggle && pad.voice.is_some();
+        let (prev, prev_beat) = self.transport.prev_boundary(now, unit);
+        if now - prev <= self.late_frames {
+            // On the grid line, or a moment late: at once, as if pressed on time (a late stop
+            // just stops).
+            return self.act(p, cfg, now, (!stopping).then_some((prev, prev_beat)));
+        }
+        let (at, beat) = self.transport.next_boundary(now, unit);
         let pad = &mut self.pads[p as usize];
         pad.queued = if stopping {
             Queued::Stop
@@ -123,21 +126,22 @@ impl Engine {
         };
         let generation = pad.queue_gen;
         self.publish_pad(p);
-        self.schedule(at, Due::Launch(p, generation), now);
+        self.schedule(at, Due::Launch(p, generation, beat), now);
     }
 
-    /// What a press does when it is not (or no longer) waiting for a quantisation point.
-    fn act(&mut self, p: PadId, cfg: PadConfig, now: u64) {
+    /// What a press does when it is not (or no longer) waiting for a quantisation point;
+    /// `grid` is the grid line (frame, beat) the launch belongs to, if any.
+    fn act(&mut self, p: PadId, cfg: PadConfig, now: u64, grid: Option<(u64, f64)>) {
         let playing = self.pads[p as usize].voice.is_some();
         if cfg.mode == LaunchMode::Toggle && playing {
             self.stop_pad(p, now);
         } else {
-            self.start_pad(p, cfg, now);
+            self.start_pad(p, cfg, now, grid);
         }
     }
 
     /// A quantisation point reached: the queued start or stop happens now.
-    pub(crate) fn launch_queued(&mut self, p: PadId, generation: u16, now: u64) {
+    pub(crate) fn launch_queued(&mut self, p: PadId, generation: u16, beat: f64, now: u64) {
         let Some(pad) = self.pads.get(p as usize).copied() else {
             return;
         };
@@ -151,7 +155,7 @@ impl Engine {
         };
         match pad.queued {
             Queued::Stop => self.stop_pad(p, now),
-            _ => self.start_pad(p, cfg, now),
+            _ => self.start_pad(p, cfg, now, Some((now, beat))),
         }
         self.publish_pad(p);
     }
@@ -181,7 +185,17 @@ impl Engine {
         }
     }
 
-    pub(crate) fn start_pad(&mut self, p: PadId, cfg: PadConfig, now: u64) {
+    /// Starts (or restarts) a pad at `now`. A launch that belongs to a grid line (`grid`:
+    /// its frame and beat; a quantised launch, or a late one forgiven) plays as if it had
+    /// started exactly there: a synced pad's loop is anchored on that beat, any pad starts the
+    /// frames it would already have played.
+    pub(crate) fn start_pad(
+        &mut self,
+        p: PadId,
+        cfg: PadConfig,
+        now: u64,
+        grid: Option<(u64, f64)>,
+    ) {
         let slot = &self.slots[cfg.slot as usize];
         if slot.buffer.is_none() || slot.retiring {
             self.emit(now, EventKind::PadEmpty(p));
@@ -210,10 +224,28 @@ impl Engine {
         }
         if cfg.looping && !self.transport.running() {
             // The first loop started is the musical origin: bar 1 begins here.
-            self.transport.start(now, 0.0);
+            self.start_transport(now);
         }
         let v = self.allocate_voice(now);
-        self.voices[v] = Voice::start(p, &cfg, self.fade, now);
+        let mut voice = Voice::start(p, &cfg, self.fade, now);
+        let (grid_frame, grid_beat) = grid.unwrap_or((now, self.transport.beat_at(now)));
+        if let Some(spb) = self.src_per_beat(&cfg) {
+            let origin = if grid.is_some() {
+                grid_beat
+            } else {
+                self.transport.beat_at(now)
+            };
+            voice.sync = Some(Sync {
+                origin,
+                target_origin: origin,
+                src_per_beat: spb,
+            });
+            voice.seek((self.transport.beat_at(now) - origin).max(0.0) * spb);
+        } else if grid_frame < now {
+            let step = cfg.speed as f64 * self.global_speed as f64;
+            voice.seek((now - grid_frame) as f64 * step);
+        }
+        self.voices[v] = voice;
         self.slots[cfg.slot as usize].users += 1;
         let pad = &mut self.pads[p as usize];
         pad.voice = Some(v as u16);
@@ -222,6 +254,38 @@ impl Engine {
         }
         self.publish_pad(p);
         self.emit(now, EventKind::PadStarted(p));
+    }
+
+    /// Source frames per transport beat for a pad that follows the transport (None: the pad
+    /// plays at its own speed: not synced, tempo unknown, or the transport is stopped).
+    pub(crate) fn src_per_beat(&self, cfg: &PadConfig) -> Option<f64> {
+        (cfg.sync && cfg.bpm > 0.0 && self.transport.running())
+            .then(|| 60.0 * self.settings.sample_rate as f64 / cfg.bpm as f64 * cfg.speed as f64)
+    }
+
+    /// Puts a playing pad's voice in step with the transport from where it is now (sync just
+    /// turned on, or its speed changed): no jump, then it drifts onto the beat grid smoothly.
+    pub(crate) fn resync(&mut self, p: PadId, now: u64) {
+        let Some(pad) = self.pads.get(p as usize).copied() else {
+            return;
+        };
+        let (Some(cfg), Some(v)) = (pad.cfg, pad.voice) else {
+            return;
+        };
+        let spb = self.src_per_beat(&cfg);
+        let beat = self.transport.beat_at(now);
+        let v = &mut self.voices[v as usize];
+        match spb {
+            Some(spb) => {
+                let origin = beat - v.travel / spb;
+                v.sync = Some(Sync {
+                    origin,
+                    target_origin: origin.round(),
+                    src_per_beat: spb,
+                });
+            }
+            None => v.sync = None,
+        }
     }
 
     /// Stops a pad (with a declick fade) and cancels anything it was waiting for.

@@ -305,6 +305,46 @@ spec!(
     "fx",
     "Phaser mix (0 = off)."
 );
+spec!(
+    TEMPO_GLIDE_MS,
+    "tempo_glide_ms",
+    0.0,
+    10000.0,
+    0.0,
+    "ms",
+    "master",
+    "How long a tempo change glides (0 = at once)."
+);
+spec!(
+    LATE_PRESS_MS,
+    "late_press_ms",
+    0.0,
+    250.0,
+    60.0,
+    "ms",
+    "master",
+    "A quantised start pressed this soon after a grid line starts at once, as if on time."
+);
+spec!(
+    PAD_BPM,
+    "bpm (pad)",
+    20.0,
+    300.0,
+    120.0,
+    "BPM",
+    "pad",
+    "The sample's own tempo: a synced pad plays at master tempo / this."
+);
+spec!(
+    NUDGE,
+    "nudge",
+    0.0,
+    10.0,
+    4.0,
+    "%",
+    "master",
+    "How much the nudge buttons speed the transport up or down while held."
+);
 
 /// Every parameter, for docs and tests.
 pub const ALL: &[ParamSpec] = &[
@@ -327,6 +367,10 @@ pub const ALL: &[ParamSpec] = &[
     PHASER_DEPTH,
     PHASER_FEEDBACK,
     PHASER_MIX,
+    TEMPO_GLIDE_MS,
+    LATE_PRESS_MS,
+    PAD_BPM,
+    NUDGE,
 ];
 
 #[cfg(test)]

@@ -283,6 +283,78 @@ impl EngineClock {
     }
 }
 
+/// The transport as the engine last published it (after each block).
+#[derive(Debug, Default)]
+pub struct TransportView {
+    /// Set tempo (BPM) as `f32` bits.
+    bpm_bits: AtomicU32,
+    /// The tempo the position advances at (glides and nudges included), `f64` bits.
+    effective_bits: AtomicU64,
+    /// Engine frame the published beat belongs to.
+    frame: AtomicU64,
+    /// Position in beats at the end of the last block, as `f64` bits.
+    beat_bits: AtomicU64,
+    /// Beats per bar.
+    beats_per_bar: AtomicU32,
+    /// Whether the transport runs.
+    running: std::sync::atomic::AtomicBool,
+}
+
+impl TransportView {
+    /// Publishes the transport's state at engine frame `frame`. Real-time safe.
+    pub fn publish(
+        &self,
+        frame: u64,
+        bpm: f64,
+        effective: f64,
+        beat: f64,
+        beats_per_bar: u32,
+        running: bool,
+    ) {
+        self.bpm_bits
+            .store((bpm as f32).to_bits(), Ordering::Relaxed);
+        self.effective_bits
+            .store(effective.to_bits(), Ordering::Relaxed);
+        self.frame.store(frame, Ordering::Relaxed);
+        self.beat_bits.store(beat.to_bits(), Ordering::Relaxed);
+        self.beats_per_bar.store(beats_per_bar, Ordering::Relaxed);
+        self.running.store(running, Ordering::Release);
+    }
+
+    /// The set tempo in BPM (120 before the engine ran). Real-time safe.
+    pub fn bpm(&self) -> f32 {
+        let b = f32::from_bits(self.bpm_bits.load(Ordering::Relaxed));
+        if b > 0.0 { b } else { 120.0 }
+    }
+
+    /// The transport's beat at engine frame `frame`, extrapolated from the last block at the
+    /// effective tempo (a close estimate; the engine itself is exact). Real-time safe.
+    pub fn beat_at(&self, frame: u64, rate: u32) -> f64 {
+        let beat = self.beat();
+        if !self.running() {
+            return beat;
+        }
+        let at = self.frame.load(Ordering::Relaxed);
+        let bpm = f64::from_bits(self.effective_bits.load(Ordering::Relaxed));
+        beat + (frame as f64 - at as f64) * bpm / (60.0 * rate as f64)
+    }
+
+    /// The position in beats at the end of the last block. Real-time safe.
+    pub fn beat(&self) -> f64 {
+        f64::from_bits(self.beat_bits.load(Ordering::Relaxed))
+    }
+
+    /// Beats per bar. Real-time safe.
+    pub fn beats_per_bar(&self) -> u32 {
+        self.beats_per_bar.load(Ordering::Relaxed).max(1)
+    }
+
+    /// Whether the transport runs. Real-time safe.
+    pub fn running(&self) -> bool {
+        self.running.load(Ordering::Acquire)
+    }
+}
+
 /// Meters shared between the audio thread and the control side (all atomics, real-time safe).
 #[derive(Debug)]
 pub struct EngineStats {
@@ -309,6 +381,8 @@ pub struct EngineStats {
     pub pads: PadStates,
     /// The clock the output publishes after each callback.
     pub clock: EngineClock,
+    /// The transport's tempo and position.
+    pub transport: TransportView,
 }
 
 impl EngineStats {
@@ -326,6 +400,7 @@ impl EngineStats {
             counters: Counters::default(),
             pads: PadStates::new(pads),
             clock: EngineClock::default(),
+            transport: TransportView::default(),
         }
     }
 

@@ -28,6 +28,21 @@ pub enum VoiceEnd {
     Ended,
 }
 
+/// How a tempo-synced voice follows the transport: the source position is a function of the
+/// transport's beat, so it can never drift.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Sync {
+    /// The transport beat at which the region's start plays.
+    pub origin: f64,
+    /// Where `origin` is heading (a beat-grid line) after a re-sync; reached smoothly.
+    pub target_origin: f64,
+    /// Source frames per transport beat (the pad's tempo, times its speed).
+    pub src_per_beat: f64,
+}
+
+/// Largest speed change a re-sync may use to pull a synced voice onto the beat grid.
+pub const RESYNC_MAX: f64 = 0.04;
+
 /// A voice: fixed-size, `Copy`, preallocated in the engine's voice array.
 #[derive(Debug, Clone, Copy)]
 pub struct Voice {
@@ -39,6 +54,11 @@ pub struct Voice {
     pub slot: SlotId,
     /// Read position in source frames.
     pub pos: f64,
+    /// Source frames travelled since the region start (across loop wraps).
+    pub travel: f64,
+    /// Tempo sync (None: plays at its own speed).
+    pub sync: Option<Sync>,
+    start_pos: f64,
     loop_start: f64,
     loop_end: f64,
     looping: bool,
@@ -60,6 +80,9 @@ impl Default for Voice {
             pad: 0,
             slot: 0,
             pos: 0.0,
+            travel: 0.0,
+            sync: None,
+            start_pos: 0.0,
             loop_start: 0.0,
             loop_end: 0.0,
             looping: false,
@@ -86,6 +109,9 @@ impl Voice {
             pad,
             slot: cfg.slot,
             pos: cfg.start as f64,
+            travel: 0.0,
+            sync: None,
+            start_pos: cfg.start as f64,
             loop_start: cfg.loop_start as f64,
             loop_end: cfg.loop_end as f64,
             looping: cfg.looping,
@@ -103,6 +129,53 @@ impl Voice {
             self.state = VoiceState::Releasing;
             self.env.go(0.0, fade.max(1));
         }
+    }
+
+    /// The region position after travelling `off` source frames from the start (loop wraps
+    /// applied). Real-time safe.
+    pub fn region_pos(&self, off: f64) -> f64 {
+        let first = self.loop_end - self.start_pos;
+        let len = self.loop_end - self.loop_start;
+        if off < first || !self.looping || len <= 0.0 {
+            self.start_pos + off
+        } else {
+            self.loop_start + (off - first).rem_euclid(len)
+        }
+    }
+
+    /// Jumps to `off` source frames after the region start (a late-forgiven launch starts
+    /// part-way in, as if pressed on time). Real-time safe.
+    pub fn seek(&mut self, off: f64) {
+        let off = off.max(0.0);
+        self.travel = off;
+        self.pos = self.region_pos(off);
+        self.wrapped = self.looping && off >= self.loop_end - self.start_pos;
+    }
+
+    /// For a synced voice: the step that lands it, at the end of a segment of `n` frames, where
+    /// the transport's beat `beat_end` says it must be; the re-sync origin moves towards its
+    /// target by at most [`RESYNC_MAX`] of the beats the segment lasts (`seg_beats`).
+    /// Re-anchors the read position on the exact one first, so rounding never accumulates.
+    /// Real-time safe.
+    pub fn sync_step(&mut self, beat_end: f64, seg_beats: f64, n: usize) -> f64 {
+        let Some(s) = self.sync.as_mut() else {
+            return 0.0;
+        };
+        let gap = s.target_origin - s.origin;
+        let max = RESYNC_MAX * seg_beats.abs();
+        s.origin += gap.clamp(-max, max);
+        let s = *s;
+        // Re-anchor: the exact position for what has been travelled.
+        let wrapped = self.wrapped;
+        self.pos = self.region_pos(self.travel);
+        self.wrapped = wrapped || (self.looping && self.travel >= self.loop_end - self.start_pos);
+        // A hair past the exact target so a boundary that falls on a frame wraps on it.
+        let target = (beat_end - s.origin) * s.src_per_beat + 1e-6;
+        let ideal = seg_beats * s.src_per_beat;
+        let step = ((target - self.travel) / n.max(1) as f64)
+            .clamp(0.0, 4.0 * ideal.max(0.0) / n.max(1) as f64);
+        self.travel += step * n as f64;
+        step
     }
 
     /// Whether the voice loops its region. Real-time safe.

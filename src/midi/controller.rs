@@ -10,7 +10,9 @@ use super::parser::{MidiMessage, MidiParser};
 use super::state::{NONE, SharedControl};
 use crate::config::profile::{Binding, ButtonAction, ControlAction, Profile};
 use crate::dsp::db_to_gain;
-use crate::engine::command::{Command, FxParam, LaunchMode, PadId, PlayMode, SendBus, Timed};
+use crate::engine::command::{
+    Command, FxParam, LaunchMode, PadId, PlayMode, SendBus, Timed, TransportCmd,
+};
 use crate::engine::params as P;
 use crate::engine::shared::Counter;
 
@@ -34,6 +36,8 @@ fn release(h: Held, at: u64, send: &mut dyn FnMut(Timed)) {
 pub struct DeviceState {
     /// Shift (select) button held.
     pub shift: AtomicBool,
+    /// A nudge button held.
+    pub nudge: AtomicBool,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -63,7 +67,6 @@ pub struct Controller {
     map: HashMap<Binding, Target>,
     parser: MidiParser,
     values: Vec<u8>,
-    taps: Vec<u64>,
     held: HashMap<Binding, Held>,
 }
 
@@ -109,7 +112,6 @@ impl Controller {
             map,
             parser: MidiParser::new(),
             values,
-            taps: Vec::new(),
             held: HashMap::new(),
         }
     }
@@ -226,6 +228,22 @@ impl Controller {
         if let Some(h) = self.held.remove(&binding) {
             release(h, at, send);
         }
+        if matches!(b.action, ButtonAction::NudgeUp | ButtonAction::NudgeDown) {
+            // Held: faster or slower while down, back to the tempo when released.
+            let amount = self.shared.nudge / 100.0;
+            let factor = match (down, b.action) {
+                (false, _) => 1.0,
+                (true, ButtonAction::NudgeUp) => 1.0 + amount,
+                _ => 1.0 - amount,
+            };
+            self.device.nudge.store(down, Ordering::Relaxed);
+            self.shared.touch();
+            send(Timed {
+                at,
+                cmd: Command::Transport(TransportCmd::Nudge(factor)),
+            });
+            return;
+        }
         if !down {
             return;
         }
@@ -284,27 +302,15 @@ impl Controller {
                     PlayMode::Multi
                 })));
             }
-            ButtonAction::TapTempo => {
-                let two_s = 2 * shared.rate as u64;
-                if self
-                    .taps
-                    .last()
-                    .is_some_and(|&t| at.saturating_sub(t) > two_s)
-                {
-                    self.taps.clear();
-                }
-                self.taps.push(at);
-                if self.taps.len() > 5 {
-                    self.taps.remove(0);
-                }
-                if self.taps.len() >= 2 {
-                    let span = (self.taps[self.taps.len() - 1] - self.taps[0]) as f32;
-                    let beat = span / (self.taps.len() - 1) as f32 / shared.rate as f32;
-                    let bpm = (60.0 / beat.max(1e-3)).clamp(20.0, 300.0);
-                    shared.set_bpm(bpm);
-                    send(cmd(Command::Fx(FxParam::Bpm, bpm)));
+            ButtonAction::TapTempo => send(cmd(Command::Transport(TransportCmd::Tap))),
+            ButtonAction::TransportToggle => send(cmd(Command::Transport(TransportCmd::Toggle))),
+            ButtonAction::SyncSelected => {
+                let sel = shared.selected.load(Ordering::Relaxed);
+                if sel != NONE {
+                    send(cmd(Command::PadSync(sel as PadId, None)));
                 }
             }
+            ButtonAction::NudgeUp | ButtonAction::NudgeDown => {}
             ButtonAction::Shift => {}
         }
     }
@@ -318,11 +324,10 @@ impl Controller {
                 raw as i32 - 128
             };
             if c.action == ControlAction::Bpm {
-                let bpm = (self.shared.bpm() + delta as f32).clamp(20.0, 300.0);
-                self.shared.set_bpm(bpm);
+                let bpm = P::BPM.clamp(self.shared.engine.transport.bpm() + delta as f32);
                 send(Timed {
                     at,
-                    cmd: Command::Fx(FxParam::Bpm, bpm),
+                    cmd: Command::Transport(TransportCmd::Tempo(bpm as f64)),
                 });
                 return;
             }
@@ -345,11 +350,7 @@ impl Controller {
         match c.action {
             ControlAction::MasterVolume => out(Command::MasterVolume(k)),
             ControlAction::GlobalSpeed => out(Command::GlobalSpeed(knob_speed(v))),
-            ControlAction::Bpm => {
-                let bpm = 60.0 + v as f32;
-                shared.set_bpm(bpm);
-                out(Command::Fx(FxParam::Bpm, bpm));
-            }
+            ControlAction::Bpm => out(Command::Transport(TransportCmd::Tempo(60.0 + v as f64))),
             ControlAction::SelectedGain => {
                 selected(&mut |p| out(Command::PadGain(p, fader_gain(v))))
             }

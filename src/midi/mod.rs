@@ -1,5 +1,6 @@
 //! MIDI input: byte parsing, controller mapping, LED feedback, ports and hot-plug, file replay.
 
+pub mod clock_in;
 pub mod controller;
 pub mod learn;
 pub mod leds;

@@ -4,7 +4,7 @@
 //! load errors are the only control-side overlay. All atomics.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU32, AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU64, AtomicUsize, Ordering};
 
 use crate::config::set::{GridSection, SetFile};
 use crate::engine::command::LaunchMode;
@@ -42,7 +42,8 @@ pub struct SharedControl {
     pub selected: AtomicUsize,
     /// Exclusive play mode on.
     pub exclusive: AtomicBool,
-    bpm_bits: AtomicU32,
+    /// How much a nudge button changes the tempo, in %.
+    pub nudge: f32,
     /// Pads whose sample failed to load (shown with the error look).
     failed: Box<[AtomicBool]>,
     /// Pads the set assigns a sample to.
@@ -67,7 +68,7 @@ impl SharedControl {
             exclusive: AtomicBool::new(
                 set.master.play_mode == crate::config::set::PlayModeName::Exclusive,
             ),
-            bpm_bits: AtomicU32::new(set.master.bpm.to_bits()),
+            nudge: set.master.nudge,
             failed: (0..n).map(|_| AtomicBool::new(false)).collect(),
             assigned: (0..n).map(|_| AtomicBool::new(false)).collect(),
             modes: (0..n).map(|_| AtomicU8::new(0)).collect(),
@@ -125,17 +126,6 @@ impl SharedControl {
             3 => LaunchMode::Retrigger,
             _ => LaunchMode::Toggle,
         }
-    }
-
-    /// Tempo in BPM as the controllers last set it.
-    pub fn bpm(&self) -> f32 {
-        f32::from_bits(self.bpm_bits.load(Ordering::Relaxed))
-    }
-
-    /// Sets the tempo shown to controllers.
-    pub fn set_bpm(&self, bpm: f32) {
-        let bpm = crate::engine::params::BPM.clamp(bpm);
-        self.bpm_bits.store(bpm.to_bits(), Ordering::Relaxed);
     }
 
     /// Marks any change LEDs should show.

@@ -56,10 +56,26 @@ pub struct PadSpec {
     pub loop_end: Option<f64>,
     /// Choke group (0 = none).
     pub choke: u8,
+    /// The sample's tempo, when the set gives it (`bpm`, or computed from `beats` at load).
+    pub tempo: PadTempo,
+    /// Whether the pad follows the transport.
+    pub sync: bool,
     /// EQ, filter and send settings.
     pub fx: PadFx,
     /// Line of the `[[pad]]` entry in the set file (0 for built-in sets).
     pub line: usize,
+}
+
+/// What a set says about a pad's tempo.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub enum PadTempo {
+    /// Nothing (padlooper may estimate it, shown by `check`, never applied).
+    #[default]
+    Unknown,
+    /// `bpm = N`.
+    Bpm(f32),
+    /// `beats = N`: the loop region is this many beats long.
+    Beats(f64),
 }
 
 /// A validated set.
@@ -95,6 +111,7 @@ impl SetFile {
             toml::from_str(text).map_err(|e| ConfigErrors(vec![from_toml(path, text, &e)]))?;
         let base = path.parent().unwrap_or(Path::new("."));
         let master_eq = raw.master.as_ref().map(|m| m.eq).unwrap_or_default();
+        let master_sync = raw.master.as_ref().is_some_and(|m| m.sync);
         let grid = raw.grid;
         let mut errors = Vec::new();
         let mut pads: Vec<PadSpec> = Vec::new();
@@ -207,6 +224,24 @@ impl SetFile {
                 )));
                 continue;
             }
+            let tempo = match (p.bpm, p.beats) {
+                (Some(_), Some(_)) => {
+                    errors.push(err(
+                        "give either `bpm` (the sample's tempo) or `beats` (the loop's length in beats), not both".into(),
+                    ));
+                    continue;
+                }
+                (Some(b), None) => PadTempo::Bpm(b),
+                (None, Some(n)) => PadTempo::Beats(n),
+                (None, None) => PadTempo::Unknown,
+            };
+            if p.sync == Some(true) && tempo == PadTempo::Unknown {
+                errors.push(err(
+                    "`sync = true` needs the pad's tempo: add `bpm = ...` or `beats = ...`".into(),
+                ));
+                continue;
+            }
+            let sync = tempo != PadTempo::Unknown && p.sync.unwrap_or(master_sync);
             let mode: LaunchMode = p.mode.into();
             pads.push(PadSpec {
                 id,
@@ -221,6 +256,8 @@ impl SetFile {
                 loop_start,
                 loop_end: p.loop_end,
                 choke: p.choke,
+                tempo,
+                sync,
                 fx,
                 line: super::error::line_col(text, at).0,
             });

@@ -36,8 +36,8 @@ pub struct MasterSection {
     #[serde(default = "default_voices", deserialize_with = "ranged::voices")]
     pub voices: usize,
     /// Tempo of the set in beats per minute.
-    #[serde(default = "ranged::bpm_default", deserialize_with = "ranged::bpm")]
-    pub bpm: f32,
+    #[serde(default = "ranged::bpm64_default", deserialize_with = "ranged::bpm64")]
+    pub bpm: f64,
     /// Global speed factor 0.5..=2.
     #[serde(default = "ranged::speed_default", deserialize_with = "ranged::speed")]
     pub speed: f32,
@@ -51,12 +51,43 @@ pub struct MasterSection {
     /// The 3-band EQ every pad uses unless it says otherwise: `isolator` (default) or `shelf`.
     #[serde(default)]
     pub eq: EqModeName,
+    /// Beats per bar (the meter), 1..=32.
+    #[serde(default = "four", deserialize_with = "ranged::beats_per_bar")]
+    pub beats_per_bar: u8,
+    /// How long tempo changes glide, in ms.
+    #[serde(
+        default = "ranged::tempo_glide_ms_default",
+        deserialize_with = "ranged::tempo_glide_ms"
+    )]
+    pub tempo_glide_ms: f32,
+    /// A quantised start pressed this soon after a grid line starts at once, in ms.
+    #[serde(
+        default = "ranged::late_press_ms_default",
+        deserialize_with = "ranged::late_press_ms"
+    )]
+    pub late_press_ms: f32,
+    /// Whether pads that know their tempo follow the transport unless they say otherwise.
+    #[serde(default)]
+    pub sync: bool,
+    /// How much the nudge buttons change the tempo while held, in %.
+    #[serde(default = "ranged::nudge_default", deserialize_with = "ranged::nudge")]
+    pub nudge: f32,
+    /// MIDI outputs that receive clock, start/stop and song position (parts of port names).
+    #[serde(default)]
+    pub clock_out: Vec<String>,
+    /// A MIDI input whose clock padlooper follows (part of its port name).
+    #[serde(default)]
+    pub clock_in: Option<String>,
     /// The isolator's crossover frequencies in Hz, `[low, high]`.
     #[serde(
         default = "default_crossovers",
         deserialize_with = "ranged::crossovers"
     )]
     pub eq_crossovers: [f32; 2],
+}
+
+fn four() -> u8 {
+    4
 }
 
 fn default_crossovers() -> [f32; 2] {
@@ -277,6 +308,15 @@ pub struct PadEntry {
     /// Loop end in seconds (default: end of the sample).
     #[serde(default, deserialize_with = "ranged::seconds")]
     pub loop_end: Option<f64>,
+    /// The sample's tempo in BPM (alternative to `beats`).
+    #[serde(default, deserialize_with = "ranged::pad_bpm_opt")]
+    pub bpm: Option<f32>,
+    /// The loop region's length in beats (the tempo follows from it; alternative to `bpm`).
+    #[serde(default, deserialize_with = "ranged::beats")]
+    pub beats: Option<f64>,
+    /// Follow the transport (default: `[master] sync`); needs `bpm` or `beats`.
+    #[serde(default)]
+    pub sync: Option<bool>,
     /// Choke group 1..=255 (0 = none).
     #[serde(default, deserialize_with = "ranged::choke")]
     pub choke: u8,
@@ -396,11 +436,10 @@ impl Default for FxSection {
 }
 
 impl FxSection {
-    /// The section as engine parameter values (with the set's tempo).
-    pub fn params(&self, bpm: f32) -> Vec<(FxParam, f32)> {
+    /// The section as engine parameter values.
+    pub fn params(&self) -> Vec<(FxParam, f32)> {
         let div_index = Division::from(self.delay_division).index() as f32;
         vec![
-            (FxParam::Bpm, bpm),
             (FxParam::DelayDivision, div_index),
             (FxParam::DelayFeedback, self.delay_feedback),
             (FxParam::DelayWet, self.delay_wet),
@@ -437,11 +476,18 @@ impl Default for MasterSection {
             sample_rate: default_rate(),
             play_mode: PlayModeName::Multi,
             voices: default_voices(),
-            bpm: P::BPM.default,
+            bpm: P::BPM.default as f64,
             speed: P::SPEED.default,
             quantize: QuantizeName::Off,
             eq: EqModeName::default(),
             eq_crossovers: default_crossovers(),
+            beats_per_bar: four(),
+            tempo_glide_ms: P::TEMPO_GLIDE_MS.default,
+            late_press_ms: P::LATE_PRESS_MS.default,
+            sync: false,
+            nudge: P::NUDGE.default,
+            clock_out: Vec::new(),
+            clock_in: None,
             controller: None,
         }
     }
