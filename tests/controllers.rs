@@ -557,3 +557,83 @@ fn every_control_action_reaches_its_engine_parameter() {
             .all(|c| matches!(c, Command::PadFilter(_, k) if *k == 1.0))
     );
 }
+
+#[test]
+fn transport_buttons_start_the_clock_blink_on_the_beat_and_nudge() {
+    for p in Profile::builtins() {
+        let Some(toggle) = button(&p, ButtonAction::TransportToggle) else {
+            continue;
+        };
+        let name = p.name.clone();
+        let dir = tmp();
+        let set = set_in(dir.path(), "[master]\nbpm = 120\n");
+        let mut m = vec![(0.1, on(toggle, 127)), (0.15, on(toggle, 0))];
+        let nudge = button(&p, ButtonAction::NudgeUp);
+        if let Some(n) = nudge {
+            m.push((1.1, on(n, 127)));
+            m.push((2.1, on(n, 0)));
+        }
+        m.push((3.5, on(toggle, 127))); // stop
+        m.push((3.55, on(toggle, 0)));
+        let r = run(&p, &set, m, 4.0);
+        let bars: Vec<u64> = r
+            .events
+            .iter()
+            .filter(|e| matches!(e.kind, EventKind::Bar(_)))
+            .map(|e| e.frame)
+            .collect();
+        assert_eq!(bars[0], 4_800, "{name}: bar 1 at the press");
+        // Bar 2 is 4 beats later: 2 s at 120 BPM, sooner with the nudge held 1.1-2.1 s (4 %).
+        let want = if nudge.is_some() {
+            let beats_at_nudge = (1.1 - 0.1) * 2.0;
+            0.1 + 1.0 + (4.0 - beats_at_nudge) / (2.0 * 1.04)
+        } else {
+            2.1
+        };
+        let got = bars[1] as f64 / RATE as f64;
+        assert!(
+            (got - want).abs() < 0.001,
+            "{name}: bar 2 at {got:.4} s, want {want:.4}"
+        );
+        assert_eq!(bars.len(), 2, "{name}: stopped before bar 3");
+        // The transport button's LED blinks on the beat while running.
+        let (Binding::Note(_, n) | Binding::Cc(_, n)) = toggle;
+        let looks = p.leds.as_ref().unwrap();
+        let lit = looks.button_on.unwrap().value;
+        let flashes = r
+            .leds
+            .iter()
+            .filter(|(t, b)| *t > 0.1 && *t < 3.5 && b[1] == n && b[2] == lit)
+            .count();
+        assert!(flashes >= 5, "{name}: {flashes} beat flashes");
+    }
+}
+
+#[test]
+fn sync_selected_toggles_the_selected_pads_sync() {
+    let profile = Arc::new(Profile::find("apc40-mk2").unwrap());
+    let dir = tmp();
+    let set = set_in(
+        dir.path(),
+        "[[pad]]\npad = 2\nbuiltin = \"drums\"\nbeats = 8\n",
+    );
+    let stats = Arc::new(padlooper::engine::shared::EngineStats::new(
+        set.grid.total_pads(),
+    ));
+    let shared = Arc::new(SharedControl::new(&set, RATE, stats));
+    shared
+        .selected
+        .store(2, std::sync::atomic::Ordering::Relaxed);
+    let mut c = padlooper::midi::controller::Controller::new(
+        profile.clone(),
+        shared,
+        Arc::new(Default::default()),
+    );
+    let b = button(&profile, ButtonAction::SyncSelected).unwrap();
+    let mut got = Vec::new();
+    c.feed(&on(b, 127), 0, &mut |t| got.push(t.cmd));
+    assert_eq!(
+        got,
+        vec![padlooper::engine::command::Command::PadSync(2, None)]
+    );
+}

@@ -14,7 +14,7 @@ use padlooper::control::set_loader::{engine_settings, load_set};
 use padlooper::engine::shared::mono_nanos;
 use padlooper::engine::{Engine, EngineHandle};
 use padlooper::midi::ports::{
-    InputConnection, MidiBackend, MidiManager, OutputConnection, PortInfo, SharedInput,
+    InputConnection, MidiBackend, MidiManager, OutputConnection, PortInfo, RawHandler, SharedInput,
 };
 use padlooper::midi::state::{PadStatus, SharedControl};
 
@@ -26,6 +26,7 @@ struct Fake {
     ports: Arc<Mutex<Vec<PortInfo>>>,
     sent: Sent,
     inputs: Arc<Mutex<HashMap<String, SharedInput>>>,
+    raw: Arc<Mutex<HashMap<String, RawHandler>>>,
     /// Liveness flag of the latest input connection per port name.
     alive: Arc<Mutex<HashMap<String, Arc<AtomicBool>>>>,
     broken: bool,
@@ -86,6 +87,14 @@ impl MidiBackend for Fake {
             .unwrap()
             .insert(port.name.clone(), flag.clone());
         Ok(Box::new(FakeIn(flag)))
+    }
+    fn connect_raw(
+        &mut self,
+        port: &PortInfo,
+        handler: RawHandler,
+    ) -> Result<Box<dyn InputConnection>, String> {
+        self.raw.lock().unwrap().insert(port.name.clone(), handler);
+        Ok(Box::new(FakeIn(Arc::new(AtomicBool::new(true)))))
     }
     fn connect_output(&mut self, port: &PortInfo) -> Result<Box<dyn OutputConnection>, String> {
         if self.outputs_fail.load(Ordering::Relaxed) {
@@ -514,4 +523,43 @@ fn a_press_during_an_audio_outage_plays_as_soon_as_audio_returns() {
         "at {} (engine at {last})",
         starts[0]
     );
+}
+
+#[test]
+fn a_clock_input_port_is_followed_not_taken_as_a_controller() {
+    let clock = "TR-8:TR-8 MIDI 1 32:0";
+    let mut r = Rig::new(
+        "[[pad]]\npad = 0\nbuiltin = \"sine440\"\n",
+        &[port(LPX, "24:1"), port(clock, "32:0")],
+    );
+    r.midi.follow_clock("tr-8", &mut r.handle);
+    r.midi.poll_ports(&mut r.handle);
+    assert_eq!(r.midi.connected(), vec![LPX.to_string()]);
+    assert!(
+        r.midi
+            .log
+            .iter()
+            .any(|l| l == "TR-8:TR-8 MIDI 1 32:0: following its MIDI clock")
+    );
+    // The port's handler is connected; messages are fed with a fake clock that runs with the
+    // engine's (what the handler does with the real one): Start, then a beat and a bit of
+    // ticks at 150 BPM (16.667 ms apart).
+    assert!(r.fake.raw.lock().unwrap().contains_key(clock));
+    let t0 = 50_000_000_000u64;
+    let input = r.midi.clock_input().unwrap();
+    r.engine.stats().clock.publish(0, t0 - 1_000_000, 256);
+    input.feed_at(t0 - 1_000_000, 1_000, &[0xFA]);
+    let mut frame = 0u64;
+    for k in 0..30u64 {
+        let now = t0 + k * 16_666_667;
+        frame = k * 800;
+        r.engine.stats().clock.publish(frame, now, 256);
+        input.feed_at(now, 2_000 + k * 16_667, &[0xF8]);
+    }
+    while r.engine.frame() < frame + 4_096 {
+        r.engine.process(&mut r.buf);
+    }
+    let t = &r.engine.stats().transport;
+    assert!(t.running(), "started by the clock");
+    assert!((t.bpm() - 150.0).abs() < 0.5, "tempo {}", t.bpm());
 }

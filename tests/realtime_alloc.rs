@@ -132,6 +132,8 @@ fn busy_scene_renders_without_any_allocation_or_free() {
         ..EngineSettings::default()
     };
     let (mut engine, mut handle) = Engine::new(settings).unwrap();
+    // MIDI clock out on: ticks and transport messages are emitted too.
+    let mut clock = handle.take_clock_out().unwrap();
     let frames = 24_000usize;
     let mut slots = Vec::new();
     for i in 0..4 {
@@ -164,6 +166,7 @@ fn busy_scene_renders_without_any_allocation_or_free() {
     let mut violations = 0;
     let mut stolen_seen = false;
     let mut retired = 0;
+    let mut clock_msgs = 0;
     for block in 0..2_000u64 {
         let now = block * 256;
         // A dense stream of commands, many landing mid-block.
@@ -260,8 +263,16 @@ fn busy_scene_renders_without_any_allocation_or_free() {
             }
         }
         retired += handle.collect_retired();
+        {
+            use ringbuf::traits::Consumer;
+            clock_msgs += clock.pop_iter().count();
+        }
     }
     assert_eq!(violations, 0, "Engine::process allocated or freed memory");
+    assert!(
+        clock_msgs > 100,
+        "the clock-out path ran ({clock_msgs} messages)"
+    );
     assert!(stolen_seen, "the scene must exercise voice stealing");
     assert!(retired >= 6, "the scene must retire buffers ({retired})");
 }

@@ -366,3 +366,32 @@ fn the_transport_follows_the_clocks_start_and_phase() {
     }
     let _ = Arc::strong_count(engine.stats());
 }
+
+#[test]
+fn loops_of_whole_bars_get_a_tempo_estimate_that_is_never_applied() {
+    let dir = tmp();
+    write_wav16(&path(&dir, "four.wav"), RATE, 4.0, sine(220.0, 0.3));
+    write_wav16(&path(&dir, "odd.wav"), RATE, 3.7, sine(220.0, 0.3));
+    write_wav16(
+        &path(&dir, "slow.wav"),
+        RATE,
+        60.0 / 93.5 * 16.0,
+        sine(220.0, 0.3),
+    );
+    let set = set_in(
+        dir.path(),
+        "[master]\nsync = true\n[[pad]]\npad = 0\nfile = \"four.wav\"\n[[pad]]\npad = 1\nfile = \"odd.wav\"\n\
+         [[pad]]\npad = 2\nfile = \"slow.wav\"\n[[pad]]\npad = 3\nfile = \"four.wav\"\nbeats = 8\n",
+    );
+    let (_, report) = render_set(&set, "", 0.1);
+    assert_eq!(report.estimates.len(), 2, "{:?}", report.estimates);
+    assert!(
+        report.estimates[0].contains("bank 0 pad 0: the loop is 4.000 s: 8 beats at 120.00 BPM?")
+    );
+    assert!(
+        report.estimates[1].contains("bank 0 pad 2: the loop is 10.267 s: 16 beats at 93.50 BPM?")
+    );
+    // Not applied: the pads without a tempo are not synced (sync = true in [master] only
+    // applies to pads that know their tempo), so they play at their own speed.
+    assert!(!set.pads[0].sync && set.pads[3].sync);
+}

@@ -310,7 +310,7 @@ impl Output {
         let err_stats = self.stats.clone();
         let failed = self.failed.clone();
         let mut scratch = vec![0.0f32; SCRATCH_FRAMES * 2];
-        let data_cb = move |data: &mut [T], _: &cpal::OutputCallbackInfo| {
+        let data_cb = move |data: &mut [T], info: &cpal::OutputCallbackInfo| {
             // Real-time section: no allocation, locks, logging or I/O below. Debug builds prove
             // it (every allocation in here is counted and reported by the control thread).
             #[cfg(debug_assertions)]
@@ -344,9 +344,11 @@ impl Output {
                     done += n;
                 }
             }
+            let ts = info.timestamp();
+            let out_delay = ts.playback.duration_since(ts.callback).as_nanos() as u64;
             stats
                 .clock
-                .publish(engine.frame(), mono_nanos(), frames as u64);
+                .publish_with_delay(engine.frame(), mono_nanos(), frames as u64, out_delay);
             let budget = frames as f64 / rate;
             let load = (t0.elapsed().as_secs_f64() / budget.max(1e-9) * 1000.0) as u32;
             stats.load_permille.store(load, Ordering::Relaxed);

@@ -58,6 +58,9 @@ pub fn check(
     for w in &report.warnings {
         eprintln!("warning: {w}");
     }
+    for e in &report.estimates {
+        println!("tempo: {e}");
+    }
     errors += report.errors.len();
     if errors > 0 {
         eprintln!("check: {errors} problem(s) found");

@@ -12,6 +12,7 @@ use crate::control::scheduler::LiveScheduler;
 use crate::control::set_loader::{engine_settings, load_set};
 use crate::control::status::{CounterWatch, status_line};
 use crate::engine::{Engine, EngineHandle};
+use crate::midi::clock_out::ClockSender;
 use crate::midi::midir_backend::MidirBackend;
 use crate::midi::ports::MidiManager;
 use crate::midi::state::SharedControl;
@@ -21,6 +22,7 @@ struct Session {
     out: Output,
     handle: EngineHandle,
     midi: Option<MidiManager>,
+    clock_out: Option<ClockSender>,
     rate: u32,
 }
 
@@ -72,6 +74,8 @@ fn start(set: &SetFile, controller: Option<&str>) -> anyhow::Result<Result<Sessi
     );
     let shared = Arc::new(SharedControl::new(set, rate, engine.stats().clone()));
     shared.mark_failed(&report.failed_pads);
+    let latency = engine.latency() as u64;
+    let stats = engine.stats().clone();
     let out =
         match crate::audio::quiet::without_stderr(verbose, || Output::start(engine, resolved, req))
         {
@@ -88,6 +92,9 @@ fn start(set: &SetFile, controller: Option<&str>) -> anyhow::Result<Result<Sessi
         Ok(backend) => {
             let profiles = Profile::builtins().into_iter().map(Arc::new).collect();
             let mut m = MidiManager::new(Box::new(backend), profiles, forced, shared.clone());
+            if let Some(name) = &set.master.clock_in {
+                m.follow_clock(name, &mut handle);
+            }
             m.poll_ports(&mut handle);
             if m.connected().is_empty() {
                 log::info!(
@@ -101,10 +108,29 @@ fn start(set: &SetFile, controller: Option<&str>) -> anyhow::Result<Result<Sessi
             None
         }
     };
+    let names = &set.master.clock_out;
+    let queue = if names.is_empty() {
+        None
+    } else {
+        handle.take_clock_out()
+    };
+    let clock_out = match queue {
+        None => None,
+        Some(queue) => match MidirBackend::new() {
+            Ok(b) => {
+                ClockSender::start(queue, Box::new(b), names.clone(), stats, rate, latency).ok()
+            }
+            Err(e) => {
+                log::warn!("MIDI clock out is unavailable ({e})");
+                None
+            }
+        },
+    };
     Ok(Ok(Session {
         out,
         handle,
         midi,
+        clock_out,
         rate,
     }))
 }
@@ -124,6 +150,14 @@ fn control_loop(s: &mut Session, mut script: Option<LiveScheduler>, repeat: Opti
             log::info!("stopping");
             if let Some(m) = s.midi.as_mut() {
                 m.shutdown(&mut s.handle);
+            }
+            if let Some(c) = s.clock_out.take() {
+                let st = c.stop();
+                log::info!(
+                    "MIDI clock out: {} messages sent, at most {:.2} ms late",
+                    st.sent,
+                    st.worst_late_ns as f64 / 1e6
+                );
             }
             return;
         }

@@ -28,6 +28,25 @@ pub struct SetLoadReport {
     pub ready_pads: Vec<usize>,
     /// Pads whose sample or region failed (global ids).
     pub failed_pads: Vec<usize>,
+    /// Tempo estimates for looping pads whose tempo the set does not give (shown by `check`,
+    /// never applied).
+    pub estimates: Vec<String>,
+}
+
+/// A plausible tempo for a loop of `seconds` that is a whole number of bars (1 to 32 bars of
+/// `beats_per_bar`): within 0.02 BPM of a whole or half BPM between 60 and 200, the one
+/// closest to `near`. Returns (beats, bpm).
+pub fn estimate_tempo(seconds: f64, beats_per_bar: u32, near: f64) -> Option<(u32, f64)> {
+    [1u32, 2, 4, 8, 16, 32]
+        .iter()
+        .map(|bars| {
+            let beats = bars * beats_per_bar;
+            (beats, beats as f64 * 60.0 / seconds)
+        })
+        .filter(|(_, bpm)| {
+            (60.0..=200.0).contains(bpm) && (bpm * 2.0 - (bpm * 2.0).round()).abs() < 0.04
+        })
+        .min_by(|a, b| (a.1 - near).abs().total_cmp(&(b.1 - near).abs()))
 }
 
 impl SetLoadReport {
@@ -186,6 +205,22 @@ pub fn load_set_with(
             report.failed_pads.push(spec.id);
             continue;
         };
+        if spec.tempo == PadTempo::Unknown && spec.looping {
+            let frames = spec
+                .loop_end
+                .map_or(buf.frames() as f64, |e| e * buf.rate as f64)
+                - spec.loop_start * buf.rate as f64;
+            let bpb = set.master.beats_per_bar as u32;
+            if let Some((beats, bpm)) =
+                estimate_tempo(frames / buf.rate as f64, bpb, set.master.bpm)
+            {
+                report.estimates.push(format!(
+                    "{}: the loop is {:.3} s: {beats} beats at {bpm:.2} BPM? (an estimate, not applied; add `beats = {beats}` or `bpm = {bpm:.2}` to the pad to use it)",
+                    where_(set, spec),
+                    frames / buf.rate as f64
+                ));
+            }
+        }
         let published = pad_config(spec, *slot, buf).and_then(|cfg| {
             handle
                 .command(Command::Assign(spec.id as PadId, cfg))

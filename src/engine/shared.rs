@@ -220,6 +220,19 @@ pub struct ClockReading {
     pub nanos: u64,
     /// Frames in the last block (the output's callback size).
     pub block: u64,
+    /// How long after the callback its first frame is heard (the output's buffering), ns.
+    pub out_delay: u64,
+}
+
+impl ClockReading {
+    /// When engine frame `frame` leaves the speakers (on [`mono_nanos`]' clock), given the
+    /// engine's own output latency in frames.
+    pub fn play_time(&self, frame: u64, rate: u32, latency: u64) -> u64 {
+        let block_start = self.frame.saturating_sub(self.block) as i128;
+        let df = frame as i128 + latency as i128 - block_start;
+        (self.nanos as i128 + self.out_delay as i128 + df * 1_000_000_000 / rate as i128).max(0)
+            as u64
+    }
 }
 
 /// The engine clock as the output front-end publishes it after each callback: a seqlock, so a
@@ -230,6 +243,7 @@ pub struct EngineClock {
     frame: AtomicU64,
     nanos: AtomicU64,
     block: AtomicU64,
+    out_delay: AtomicU64,
 }
 
 /// After this long without a callback the audio is taken to be stopped: new controller
@@ -240,12 +254,18 @@ pub const STALE_NANOS: u64 = 200_000_000;
 impl EngineClock {
     /// Publishes a reading. Real-time safe (single writer: the audio callback).
     pub fn publish(&self, frame: u64, nanos: u64, block: u64) {
+        self.publish_with_delay(frame, nanos, block, 0);
+    }
+
+    /// Publishes a reading with the output's delay (callback to playback). Real-time safe.
+    pub fn publish_with_delay(&self, frame: u64, nanos: u64, block: u64, out_delay: u64) {
         let s = self.seq.load(Ordering::Relaxed);
         self.seq.store(s.wrapping_add(1), Ordering::Relaxed);
         fence(Ordering::Release);
         self.frame.store(frame, Ordering::Relaxed);
         self.nanos.store(nanos, Ordering::Relaxed);
         self.block.store(block, Ordering::Relaxed);
+        self.out_delay.store(out_delay, Ordering::Relaxed);
         self.seq.store(s.wrapping_add(2), Ordering::Release);
     }
 
@@ -262,6 +282,7 @@ impl EngineClock {
                 frame: self.frame.load(Ordering::Relaxed),
                 nanos: self.nanos.load(Ordering::Relaxed),
                 block: self.block.load(Ordering::Relaxed),
+                out_delay: self.out_delay.load(Ordering::Relaxed),
             };
             fence(Ordering::Acquire);
             if self.seq.load(Ordering::Relaxed) == s1 {

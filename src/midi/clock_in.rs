@@ -233,3 +233,151 @@ impl ClockFollower {
         self.dropped_out
     }
 }
+
+/// A live clock input: a MIDI port whose clock the follower listens to, on its MIDI thread,
+/// with a command lane of its own. Not real-time.
+pub struct ClockInput {
+    name: String,
+    state: std::sync::Arc<std::sync::Mutex<LiveState>>,
+    conn: Option<(
+        crate::midi::ports::PortInfo,
+        Box<dyn crate::midi::ports::InputConnection>,
+    )>,
+    waiting_reported: bool,
+}
+
+struct LiveState {
+    follower: ClockFollower,
+    lane: crate::engine::CommandLane,
+    shared: std::sync::Arc<crate::midi::state::SharedControl>,
+    offset: Option<i128>,
+}
+
+impl LiveState {
+    fn on_message(&mut self, now: u64, ts_us: u64, bytes: &[u8]) {
+        // The arrival time on our clock, from the backend's timestamp (as for controllers).
+        let now = now as i128;
+        let ts = ts_us as i128 * 1000;
+        let offset = match self.offset {
+            Some(o) => (o + 1000).min(now - ts),
+            None => now - ts,
+        };
+        self.offset = Some(offset);
+        let happened = (ts + offset).clamp(0, now) as u64;
+        let shared = self.shared.clone();
+        let block = shared.engine.clock.read().map_or(256, |r| r.block.max(1));
+        let frame = shared.frame_at(happened) + block;
+        let rate = shared.rate;
+        let t = frame as f64 / rate as f64;
+        let beat = |f: u64| shared.engine.transport.beat_at(f, rate);
+        let lane = &mut self.lane;
+        self.follower.on_message(t, bytes, &beat, &mut |c| {
+            lane.send(c);
+        });
+    }
+}
+
+impl ClockInput {
+    /// Follows the clock of the input port whose name contains `name`, sending transport
+    /// commands through `lane`.
+    pub fn new(
+        name: &str,
+        shared: std::sync::Arc<crate::midi::state::SharedControl>,
+        lane: crate::engine::CommandLane,
+    ) -> Self {
+        let rate = shared.rate;
+        Self {
+            name: name.to_string(),
+            state: std::sync::Arc::new(std::sync::Mutex::new(LiveState {
+                follower: ClockFollower::new(rate),
+                lane,
+                shared,
+                offset: None,
+            })),
+            conn: None,
+            waiting_reported: false,
+        }
+    }
+
+    /// Whether `port` is the clock input (so it is not taken as a controller).
+    pub fn wants(&self, port: &crate::midi::ports::PortInfo) -> bool {
+        port.name.to_lowercase().contains(&self.name.to_lowercase())
+    }
+
+    /// Connects (or reconnects) to the clock port among `ports`; returns log lines.
+    pub fn poll(
+        &mut self,
+        backend: &mut dyn crate::midi::ports::MidiBackend,
+        ports: &[crate::midi::ports::PortInfo],
+    ) -> Vec<String> {
+        let mut log = Vec::new();
+        if let Some((p, c)) = &self.conn
+            && (!ports.contains(p) || !c.alive())
+        {
+            log.push(format!(
+                "{}: MIDI clock input gone; keeping the tempo",
+                p.name
+            ));
+            self.conn = None;
+        }
+        if self.conn.is_some() {
+            return log;
+        }
+        let Some(port) = ports.iter().find(|p| self.wants(p)).cloned() else {
+            if !self.waiting_reported {
+                self.waiting_reported = true;
+                log.push(format!(
+                    "waiting for the MIDI clock input {:?} (`clock_in` in the set)",
+                    self.name
+                ));
+            }
+            return log;
+        };
+        let state = self.state.clone();
+        let handler: crate::midi::ports::RawHandler = Box::new(move |ts, bytes| {
+            if let Ok(mut s) = state.lock() {
+                s.on_message(crate::engine::shared::mono_nanos(), ts, bytes);
+            }
+        });
+        match backend.connect_raw(&port, handler) {
+            Ok(c) => {
+                log.push(format!("{}: following its MIDI clock", port.name));
+                self.conn = Some((port, c));
+                self.waiting_reported = false;
+            }
+            Err(e) => log.push(format!("{}: cannot follow its clock ({e})", port.name)),
+        }
+        log
+    }
+
+    /// Feeds a message as if it arrived at `now` ns (on [`mono_nanos`]' clock) with the
+    /// backend's timestamp `ts_us`: what the port's handler does, with the time given (tests).
+    ///
+    /// [`mono_nanos`]: crate::engine::shared::mono_nanos
+    pub fn feed_at(&self, now: u64, ts_us: u64, bytes: &[u8]) {
+        if let Ok(mut s) = self.state.lock() {
+            s.on_message(now, ts_us, bytes);
+        }
+    }
+
+    /// Checks for a clock dropout; returns a log line when the state changed.
+    pub fn check(&mut self) -> Option<String> {
+        let mut s = self.state.lock().ok()?;
+        let now = s.shared.frame_now() as f64 / s.shared.rate as f64;
+        let name = self
+            .conn
+            .as_ref()
+            .map_or(self.name.as_str(), |c| c.0.name.as_str());
+        match s.follower.poll(now)? {
+            ClockNews::Dropout { bpm } => Some(format!(
+                "{name}: the MIDI clock stopped for more than 2 beats; keeping {bpm:.2} BPM"
+            )),
+            ClockNews::Back => Some(format!("{name}: the MIDI clock is back")),
+        }
+    }
+
+    /// The followed tempo, once known.
+    pub fn bpm(&self) -> Option<f64> {
+        self.state.lock().ok()?.follower.bpm()
+    }
+}

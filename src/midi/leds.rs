@@ -85,6 +85,8 @@ pub fn desired(
             ButtonAction::Bank => bank == b.arg,
             ButtonAction::Shift => device.shift.load(Ordering::Relaxed),
             ButtonAction::PlayMode => shared.exclusive.load(Ordering::Relaxed),
+            ButtonAction::TransportToggle => beat_lit(shared),
+            ButtonAction::NudgeUp | ButtonAction::NudgeDown => device.nudge.load(Ordering::Relaxed),
             _ => false,
         };
         let (is_cc, n) = match b.binding {
@@ -94,6 +96,12 @@ pub fn desired(
         out.push(((is_cc, n), message(is_cc, n, if lit { on } else { off })));
     }
     out
+}
+
+/// Whether a beat light is on: the first quarter of every beat while the transport runs.
+pub fn beat_lit(shared: &SharedControl) -> bool {
+    let t = &shared.engine.transport;
+    t.running() && t.beat().rem_euclid(1.0) < 0.25
 }
 
 /// What was last sent to one device, to send only changes.

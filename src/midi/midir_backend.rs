@@ -129,6 +129,21 @@ impl InputConnection for MidirInput {
     }
 }
 
+struct MidirRawInput {
+    _conn: midir::MidiInputConnection<super::ports::RawHandler>,
+    watched: Option<(i32, i32, u64)>,
+    announcements: Option<Arc<Announcements>>,
+}
+
+impl InputConnection for MidirRawInput {
+    fn alive(&self) -> bool {
+        match (&self.announcements, self.watched) {
+            (Some(a), Some((c, p, exits))) => a.exits_of(c, p) == exits,
+            _ => true,
+        }
+    }
+}
+
 struct MidirOutput(midir::MidiOutputConnection);
 impl OutputConnection for MidirOutput {
     fn send(&mut self, bytes: &[u8]) -> Result<(), String> {
@@ -191,6 +206,35 @@ impl MidiBackend for MidirBackend {
             )
             .map_err(|e| e.to_string())?;
         Ok(Box::new(MidirInput {
+            _conn: conn,
+            watched,
+            announcements: self.announcements.clone(),
+        }))
+    }
+
+    fn connect_raw(
+        &mut self,
+        port: &PortInfo,
+        handler: super::ports::RawHandler,
+    ) -> Result<Box<dyn InputConnection>, String> {
+        let mut input = midir::MidiInput::new("padlooper").map_err(|e| e.to_string())?;
+        input.ignore(midir::Ignore::None);
+        let p = input
+            .find_port_by_id(&port.id)
+            .ok_or_else(|| "port vanished".to_string())?;
+        let watched = match (&self.announcements, parse_addr(&port.id)) {
+            (Some(a), Some((c, pt))) => Some((c, pt, a.exits_of(c, pt))),
+            _ => None,
+        };
+        let conn = input
+            .connect(
+                &p,
+                "padlooper-clock-in",
+                |ts, bytes, h: &mut super::ports::RawHandler| h(ts, bytes),
+                handler,
+            )
+            .map_err(|e| e.to_string())?;
+        Ok(Box::new(MidirRawInput {
             _conn: conn,
             watched,
             announcements: self.announcements.clone(),

@@ -1,6 +1,7 @@
 //! MIDI input: byte parsing, controller mapping, LED feedback, ports and hot-plug, file replay.
 
 pub mod clock_in;
+pub mod clock_out;
 pub mod controller;
 pub mod learn;
 pub mod leds;

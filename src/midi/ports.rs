@@ -105,6 +105,9 @@ fn give_back_lane(state: &SharedInput, handle: &mut EngineHandle) {
     }
 }
 
+/// Where a raw input's messages go.
+pub type RawHandler = Box<dyn FnMut(u64, &[u8]) + Send>;
+
 /// An open input; dropping it disconnects.
 pub trait InputConnection: Send {
     /// Whether the connection still receives from the device (false once the system reported
@@ -131,6 +134,13 @@ pub trait MidiBackend: Send {
         &mut self,
         port: &PortInfo,
         state: SharedInput,
+    ) -> Result<Box<dyn InputConnection>, String>;
+    /// Connects an input port whose raw messages go to `handler` (timestamp in µs on the
+    /// backend's clock, bytes), e.g. a MIDI clock input.
+    fn connect_raw(
+        &mut self,
+        port: &PortInfo,
+        handler: RawHandler,
     ) -> Result<Box<dyn InputConnection>, String>;
     /// Opens an output port.
     fn connect_output(&mut self, port: &PortInfo) -> Result<Box<dyn OutputConnection>, String>;
@@ -180,6 +190,7 @@ pub struct MidiManager {
     shared: Arc<SharedControl>,
     devices: Vec<Device>,
     unavailable: Option<String>,
+    clock_in: Option<super::clock_in::ClockInput>,
     /// One line per thing that happened (connected, unplugged, ...), for the log and tests.
     pub log: Vec<String>,
 }
@@ -199,13 +210,36 @@ impl MidiManager {
             shared,
             devices: Vec::new(),
             unavailable: None,
+            clock_in: None,
             log: Vec::new(),
+        }
+    }
+
+    /// Follows the MIDI clock of the input port whose name contains `name` (`[master]
+    /// clock_in`); that port is then not used as a controller.
+    pub fn follow_clock(&mut self, name: &str, handle: &mut EngineHandle) {
+        match handle.take_lane() {
+            Some(lane) => {
+                self.clock_in = Some(super::clock_in::ClockInput::new(
+                    name,
+                    self.shared.clone(),
+                    lane,
+                ))
+            }
+            None => self.note(format!(
+                "{name}: cannot follow its MIDI clock: no free command lane"
+            )),
         }
     }
 
     fn note(&mut self, msg: String) {
         log::info!("{msg}");
         self.log.push(msg);
+    }
+
+    /// The followed clock input, if `[master] clock_in` names one.
+    pub fn clock_input(&self) -> Option<&super::clock_in::ClockInput> {
+        self.clock_in.as_ref()
     }
 
     /// Names of connected ports.
@@ -242,8 +276,16 @@ impl MidiManager {
             }
         }
         self.devices = kept;
+        if let Some(c) = self.clock_in.as_mut() {
+            for m in c.poll(&mut *self.backend, &ports) {
+                log::info!("{m}");
+                self.log.push(m);
+            }
+        }
         for port in ports {
-            if self.devices.iter().any(|d| d.port == port) {
+            if self.devices.iter().any(|d| d.port == port)
+                || self.clock_in.as_ref().is_some_and(|c| c.wants(&port))
+            {
                 continue;
             }
             let profile = match &self.forced {
@@ -370,6 +412,10 @@ impl MidiManager {
     pub fn tick(&mut self, handle: &mut EngineHandle) {
         if self.backend.ports_changed() {
             self.poll_ports(handle);
+        }
+        if let Some(m) = self.clock_in.as_mut().and_then(|c| c.check()) {
+            log::warn!("{m}");
+            self.log.push(m);
         }
         let version = self.shared.led_version();
         let mut failed = Vec::new();

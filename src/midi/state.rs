@@ -136,9 +136,17 @@ impl SharedControl {
     /// A number that changes whenever anything LEDs show has changed (control-side state or
     /// an engine pad state).
     pub fn led_version(&self) -> u64 {
+        // The beat lights change four times a beat while the transport runs.
+        let t = &self.engine.transport;
+        let beat = if t.running() {
+            (t.beat() * 4.0).floor() as u64
+        } else {
+            u64::MAX
+        };
         self.version
             .load(Ordering::Acquire)
             .wrapping_add(self.engine.pads.version().wrapping_mul(0x9E37_79B9))
+            .wrapping_add(beat.wrapping_mul(0x85EB_CA6B))
     }
 
     /// Global pad id of grid cell `(row, col)` in `bank`, if the set's grid has it.
