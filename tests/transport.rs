@@ -395,3 +395,60 @@ fn loops_of_whole_bars_get_a_tempo_estimate_that_is_never_applied() {
     // applies to pads that know their tempo), so they play at their own speed.
     assert!(!set.pads[0].sync && set.pads[3].sync);
 }
+
+#[test]
+fn turning_sync_on_while_playing_never_jumps() {
+    let dir = tmp();
+    // A 110 BPM loop of 8 beats playing at its own speed; sync on at 1.3 s with the master at
+    // 120 BPM: the speed moves to 120/110 and the loop drifts onto the beat grid, no click.
+    let (f, amp) = (220.0, 0.3);
+    write_wav16(&path(&dir, "a.wav"), RATE, 8.0 * 60.0 / 110.0, sine(f, amp));
+    let set = set_in(
+        dir.path(),
+        "[master]\nbpm = 120\n[[pad]]\npad = 0\nfile = \"a.wav\"\nbpm = 110\nsync = false\n",
+    );
+    let (out, _) = render_set(&set, "0.0 press 0 0\n1.3 sync 0 0 on\n", 12.0);
+    let l = left(&out.samples, 0.5, 12.0);
+    let step = (2.0 * std::f64::consts::PI * f * 120.0 / 110.0 / RATE as f64 * amp) as f32;
+    let jump = max_jump(&l);
+    assert!(jump <= 1.25 * step, "jump {jump} vs bound {}", 1.25 * step);
+    // Once caught up it plays at master / pad tempo.
+    let x = left(&out.samples, 10.0, 11.0);
+    assert!((freq(&x) - f * 120.0 / 110.0).abs() < 0.5, "{}", freq(&x));
+}
+
+#[test]
+fn render_midi_out_writes_the_clock_with_exact_times() {
+    let dir = tmp();
+    std::fs::write(path(&dir, "set.toml"), "[master]\nbpm = 120\n").unwrap();
+    std::fs::write(
+        path(&dir, "s.txt"),
+        "0.5 transport start\n2.0 transport stop\n",
+    )
+    .unwrap();
+    let st = std::process::Command::new(env!("CARGO_BIN_EXE_padlooper"))
+        .arg("render")
+        .arg("--set")
+        .arg(path(&dir, "set.toml"))
+        .arg("--script")
+        .arg(path(&dir, "s.txt"))
+        .arg("-o")
+        .arg(path(&dir, "o.wav"))
+        .arg("--midi-out")
+        .arg(path(&dir, "clock.mid"))
+        .status()
+        .unwrap();
+    assert!(st.success());
+    let ev = padlooper::midi::smf::read_smf(&path(&dir, "clock.mid")).unwrap();
+    assert_eq!(ev[0], (0.5, vec![0xFA]));
+    let ticks: Vec<f64> = ev.iter().filter(|e| e.1 == [0xF8]).map(|e| e.0).collect();
+    assert_eq!(ticks.len(), 72, "1.5 s of 48 ticks per second");
+    for (k, t) in ticks.iter().enumerate() {
+        // 1000 frames = 20.8333 ms, exact in the file's 480-per-beat resolution.
+        assert!(
+            (t - (0.5 + k as f64 * 1000.0 / 48_000.0)).abs() < 1e-9,
+            "tick {k} at {t}"
+        );
+    }
+    assert_eq!(ev.last().unwrap(), &(2.0, vec![0xFC]));
+}
