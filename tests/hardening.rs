@@ -224,7 +224,7 @@ fn every_drop_is_counted_and_shown_once_with_advice() {
     let (mut engine, mut handle) = Engine::new(settings).unwrap();
     let mut watch = CounterWatch::new();
     assert!(watch.first_occurrences(engine.stats()).is_empty());
-    assert!(!status_line(&handle).contains("queue full"));
+    assert!(!status_line(&handle, None).contains("queue full"));
     // The engine is not running: the queue fills and further commands are dropped, counted.
     let mut dropped = 0;
     for _ in 0..20 {
@@ -247,7 +247,7 @@ fn every_drop_is_counted_and_shown_once_with_advice() {
     assert_eq!(first.len(), 2, "{first:?}");
     assert!(first[0].starts_with("lane full (12): controller messages were dropped"));
     assert!(watch.first_occurrences(&s).is_empty(), "said once");
-    let line = status_line(&handle);
+    let line = status_line(&handle, None);
     assert!(line.contains("| lane full 12, queue full 12"), "{line}");
     // Malformed MIDI from a controller is counted as well.
     let shared = Arc::new(SharedControl::new(&set, RATE, s.clone()));
@@ -267,7 +267,7 @@ fn every_drop_is_counted_and_shown_once_with_advice() {
     }
     engine.process(&mut buf);
     assert!(s.counters.get(Counter::EventsDropped) > 0);
-    assert!(status_line(&handle).contains("events dropped"));
+    assert!(status_line(&handle, None).contains("events dropped"));
 }
 
 #[test]
@@ -415,6 +415,8 @@ fn non_finite_commands_are_refused_and_the_sound_stays_clean() {
         speed: 1.0,
         bpm: 120.0,
         sync: false,
+        key_lock: false,
+        transpose: 0.0,
         mode: Default::default(),
         choke: 0,
         fx: Default::default(),

@@ -166,6 +166,8 @@ fn command() -> impl Strategy<Value = (u64, Command)> {
                         speed,
                         bpm: speed * 100.0,
                         sync: looping,
+                        key_lock: false,
+                        transpose: 0.0,
                         mode: [
                             LaunchMode::Toggle,
                             LaunchMode::Gate,

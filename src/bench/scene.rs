@@ -188,6 +188,8 @@ pub fn scene_set(dir: &Path, voices: usize) -> SetFile {
                 choke: 0,
                 tempo: PadTempo::Unknown,
                 sync: false,
+                key_lock: false,
+                transpose: 0.0,
                 fx: PadFx {
                     eq: eq.map(|d| db_to_knob(d as f64)),
                     eq_mode: EqMode::Shelf,

@@ -8,6 +8,7 @@ use crate::audio::output::{AudioError, Output, OutputRequest, resolve};
 use crate::config::SetFile;
 use crate::config::profile::Profile;
 use crate::config::script::Script;
+use crate::control::keylock::LiveKeylock;
 use crate::control::scheduler::LiveScheduler;
 use crate::control::set_loader::{engine_settings, load_set};
 use crate::control::status::{CounterWatch, status_line};
@@ -23,6 +24,7 @@ struct Session {
     handle: EngineHandle,
     midi: Option<MidiManager>,
     clock_out: Option<ClockSender>,
+    keylock: LiveKeylock,
     rate: u32,
 }
 
@@ -72,6 +74,7 @@ fn start(set: &SetFile, controller: Option<&str>) -> anyhow::Result<Result<Sessi
         crate::control::status::mb(report.memory.0),
         report.load_time.as_secs_f64()
     );
+    let keylock = LiveKeylock::start(set, &report, &mut handle, set.master.buffer_size as usize);
     let shared = Arc::new(SharedControl::new(set, rate, engine.stats().clone()));
     shared.mark_failed(&report.failed_pads);
     let latency = engine.latency() as u64;
@@ -131,6 +134,7 @@ fn start(set: &SetFile, controller: Option<&str>) -> anyhow::Result<Result<Sessi
         handle,
         midi,
         clock_out,
+        keylock,
         rate,
     }))
 }
@@ -162,8 +166,12 @@ fn control_loop(s: &mut Session, mut script: Option<LiveScheduler>, repeat: Opti
             return;
         }
         s.handle.collect_retired();
-        for ev in s.handle.drain_events() {
+        let events = s.handle.drain_events();
+        for ev in &events {
             log::debug!("{ev:?}");
+        }
+        if let Some(line) = s.keylock.tick(&mut s.handle, &events) {
+            log::info!("{line}");
         }
         if let Some(m) = s.midi.as_mut() {
             m.tick(&mut s.handle);
@@ -210,7 +218,8 @@ fn control_loop(s: &mut Session, mut script: Option<LiveScheduler>, repeat: Opti
         }
         if last_status.elapsed() >= Duration::from_secs(5) {
             last_status = Instant::now();
-            log::info!("{}", status_line(&s.handle));
+            let (bytes, n) = s.keylock.tables.memory();
+            log::info!("{}", status_line(&s.handle, Some((bytes, n))));
         }
     }
 }

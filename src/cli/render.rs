@@ -100,6 +100,7 @@ pub fn event_json(e: &EngineEvent, rate: u32, pads_per_bank: usize) -> serde_jso
         EventKind::Bar(n) => {
             return json!({"frame": e.frame, "time": time, "event": "bar", "bar": n});
         }
+        EventKind::TableWanted(r) => ("table_wanted", r.pad),
     };
     let p = pad as usize;
     json!({
@@ -227,12 +228,14 @@ pub fn render_cmd(a: RenderArgs) -> anyhow::Result<i32> {
         }
         _ => None,
     };
+    let wanted = crate::control::keylock::used(&set, Some(&script)) || replay.is_some();
+    let mut tables = crate::control::keylock::offline(&set, &report, &mut handle, wanted);
     let mut script_feeder = ScriptFeeder::new(&script, rate);
     let mut clock = match &a.midi_out {
         Some(_) => ClockCollector::new(&mut handle),
         None => None,
     };
-    let mut feeders: Vec<&mut dyn Feeder> = vec![&mut script_feeder];
+    let mut feeders: Vec<&mut dyn Feeder> = vec![&mut script_feeder, &mut tables];
     if let Some(r) = replay.as_mut() {
         feeders.push(r);
     }

@@ -144,6 +144,20 @@ param!(
 );
 param!(pad_bpm, pad_bpm_opt, pad_bpm_default, P::PAD_BPM);
 param!(nudge, nudge_opt, nudge_default, P::NUDGE);
+param!(transpose, transpose_opt, transpose_default, P::TRANSPOSE);
+param!(fine, fine_opt, fine_default, P::FINE);
+param!(
+    keylock_voices,
+    keylock_voices_opt,
+    keylock_voices_default,
+    P::KEYLOCK_VOICES
+);
+param!(
+    table_memory_mb,
+    table_memory_mb_opt,
+    table_memory_mb_default,
+    P::TABLE_MEMORY_MB
+);
 
 /// The set's tempo, read at full precision (`127.3` must mean 127.3: bars are placed exactly).
 pub fn bpm64<'de, D: serde::Deserializer<'de>>(d: D) -> Result<f64, D::Error> {

@@ -22,6 +22,8 @@
 //! 15.0  transport stop   # or start (from bar 1), continue
 //! 16.0  tap              # a tap-tempo tap
 //! 17.0  sync 0 3 on      # a pad follows the transport (needs its tempo in the set)
+//! 18.0  keylock 0 3 on   # key lock: tempo changes leave the pitch alone (`keylock all on`)
+//! 19.0  transpose 0 3 -2 # semitones -12..12, optional cents -50..50 after it
 //! ```
 
 use std::path::Path;
@@ -44,7 +46,8 @@ pub struct Script {
 /// Commands understood by scripts, for help texts.
 pub const SCRIPT_COMMANDS: &str = "press|trigger B P, release B P, stop B P, stopall, master V, speed X, gain B P DB, \
      padspeed B P X, mode multi|exclusive, eq B P low|mid|high K, eqdb B P low|mid|high DB, filter B P K, \
-     resonance B P R, send B P delay|reverb L, eqmode B P isolator|shelf, fx PARAM V, bpm X, transport start|stop|continue, tap, sync B P on|off";
+     resonance B P R, send B P delay|reverb L, eqmode B P isolator|shelf, fx PARAM V, bpm X, transport start|stop|continue, tap, sync B P on|off, \
+     keylock B P on|off, keylock all on|off, transpose B P N [CENTS]";
 
 /// Effect parameters by their set-file names, with their entry in the parameter table.
 pub const FX_PARAMS: &[(FxParam, ParamSpec)] = &[
@@ -283,6 +286,34 @@ fn parse_line(line: &str, grid: &GridSection) -> Result<(f64, Command), String> 
                 other => return Err(format!("sync {other:?} unknown; allowed on, off")),
             };
             Command::PadSync(pad(args[0], args[1])?, Some(on))
+        }
+        "keylock" => {
+            let on = |w: &str| match w {
+                "on" => Ok(true),
+                "off" => Ok(false),
+                other => Err(format!("keylock {other:?} unknown; allowed on, off")),
+            };
+            if args.first() == Some(&"all") {
+                want(2)?;
+                Command::GlobalKeyLock(Some(on(args[1])?))
+            } else {
+                want(3)?;
+                Command::PadKeyLock(pad(args[0], args[1])?, Some(on(args[2])?))
+            }
+        }
+        "transpose" => {
+            if args.len() != 3 && args.len() != 4 {
+                return Err(format!(
+                    "`transpose` takes 3 or 4 arguments (bank, pad, semitones, optional cents), got {}",
+                    args.len()
+                ));
+            }
+            let semis = num(args[2], &P::TRANSPOSE)?;
+            let cents = match args.get(3) {
+                Some(c) => num(c, &P::FINE)?,
+                None => 0.0,
+            };
+            Command::PadTranspose(pad(args[0], args[1])?, semis + cents / 100.0)
         }
         "fx" => {
             want(2)?;

@@ -1,6 +1,7 @@
 //! Control-side logic shared by the front-ends: set loading, offline rendering, live scheduling
 //! and status reporting. Nothing here runs on the audio thread.
 
+pub mod keylock;
 pub mod offline;
 pub mod replay;
 pub mod scheduler;
@@ -8,4 +9,6 @@ pub mod set_loader;
 pub mod shutdown;
 pub mod soak;
 pub mod status;
+pub mod stretchers;
+pub mod tables;
 pub mod wav_out;

@@ -28,6 +28,8 @@ pub struct SetLoadReport {
     pub ready_pads: Vec<usize>,
     /// Pads whose sample or region failed (global ids).
     pub failed_pads: Vec<usize>,
+    /// The configuration each ready pad was published with.
+    pub configs: Vec<(PadId, PadConfig)>,
     /// Tempo estimates for looping pads whose tempo the set does not give (shown by `check`,
     /// never applied).
     pub estimates: Vec<String>,
@@ -68,7 +70,8 @@ pub fn engine_settings(set: &SetFile, rate: u32) -> EngineSettings {
         sample_rate: rate,
         voices: set.master.voices,
         pads: set.grid.total_pads(),
-        sample_slots: (set.pads.len() + 64).max(256),
+        // Room for every sample and a few stretched tables per key-locked pad.
+        sample_slots: (set.pads.len() * 3 + 64).max(256),
         command_queue: (set.pads.len() + SETTINGS_COMMANDS + 256).max(defaults.command_queue),
         ..defaults
     }
@@ -122,6 +125,8 @@ pub fn pad_config(spec: &PadSpec, slot: SlotId, buf: &SampleBuffer) -> Result<Pa
         speed: spec.speed,
         bpm,
         sync: spec.sync,
+        key_lock: spec.key_lock,
+        transpose: spec.transpose,
         mode: spec.mode,
         choke: spec.choke,
         fx: spec.fx,
@@ -225,10 +230,12 @@ pub fn load_set_with(
             handle
                 .command(Command::Assign(spec.id as PadId, cfg))
                 .map_err(|e| e.to_string())
+                .map(|()| cfg)
         });
         match published {
-            Ok(()) => {
+            Ok(cfg) => {
                 report.ready_pads.push(spec.id);
+                report.configs.push((spec.id as PadId, cfg));
             }
             Err(m) => {
                 report.errors.push(format!("{}: {m}", where_(set, spec)));

@@ -55,8 +55,9 @@ impl CounterWatch {
 /// One status line: callback load (last and worst since the previous line, % of the block's
 /// time budget), xruns, overloaded callbacks, voices, sample memory, output peak, the master
 /// limiter's deepest gain reduction since the previous line, and every non-zero drop counter.
-/// Resets the per-period maxima.
-pub fn status_line(handle: &EngineHandle) -> String {
+/// When key lock is at work: voices on real-time stretchers, on stretched tables (`tables`:
+/// their memory and number) and governed. Resets the per-period maxima.
+pub fn status_line(handle: &EngineHandle, tables: Option<(usize, usize)>) -> String {
     let s = handle.stats();
     let load = s.load_permille.load(Ordering::Relaxed) as f32 / 10.0;
     let load_max = s.load_max_permille.swap(0, Ordering::Relaxed) as f32 / 10.0;
@@ -74,6 +75,24 @@ pub fn status_line(handle: &EngineHandle) -> String {
         gain_to_db(peak),
         gain_to_db(limiter),
     );
+    let k = s.keylock.read();
+    if k.rt + k.tables + k.governed > 0 || tables.is_some_and(|t| t.1 > 0) {
+        line += &format!(
+            " | key lock: {} stretching (of {}), {} on tables",
+            k.rt,
+            k.limit.min(k.units),
+            k.tables
+        );
+        if let Some((bytes, n)) = tables {
+            line += &format!(" ({n} tables, {})", mb(bytes));
+        }
+        if k.governed > 0 {
+            line += &format!(
+                ", {} governed (up to {:.0} cents off)",
+                k.governed, k.worst_cents
+            );
+        }
+    }
     let counters = counters_text(s);
     if !counters.is_empty() {
         line += &format!(" | {counters}");

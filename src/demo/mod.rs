@@ -91,6 +91,8 @@ pub fn demo_set() -> SetFile {
                     PadTempo::Beats(crate::sample::builtin::LOOP_BEATS)
                 },
                 sync: false,
+                key_lock: false,
+                transpose: 0.0,
                 fx: PadFx {
                     sends: sends(name),
                     ..PadFx::default()

@@ -1,5 +1,6 @@
 //! Signal-processing building blocks used by the engine (all real-time safe once built).
 
+pub mod align;
 pub mod biquad;
 pub mod delay;
 pub mod denormal;
@@ -11,6 +12,7 @@ pub mod limiter;
 pub mod phaser;
 pub mod ramp;
 pub mod reverb;
+pub mod stretch;
 
 /// Converts decibels to linear gain (`-inf` dB → 0). Real-time safe.
 #[inline]

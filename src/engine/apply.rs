@@ -49,6 +49,37 @@ impl Engine {
                     }
                 }
             }
+            Command::PadKeyLock(p, on) => {
+                if let Some(cfg) = self.pad_cfg(p) {
+                    cfg.key_lock = on.unwrap_or(!cfg.key_lock);
+                }
+            }
+            Command::PadTranspose(p, t) => {
+                if let Some(cfg) = self.pad_cfg(p) {
+                    cfg.transpose = clamp_transpose(t);
+                }
+            }
+            Command::PadTransposeBy(p, d) => {
+                if let Some(cfg) = self.pad_cfg(p) {
+                    cfg.transpose = clamp_transpose(cfg.transpose + d);
+                }
+            }
+            Command::GlobalKeyLock(on) => {
+                // Toggling turns it on everywhere unless it already is everywhere.
+                let on = on
+                    .unwrap_or_else(|| self.pads.iter().filter_map(|p| p.cfg).any(|c| !c.key_lock));
+                for pad in self.pads.iter_mut() {
+                    if let Some(cfg) = pad.cfg.as_mut() {
+                        cfg.key_lock = on;
+                    }
+                }
+            }
+            Command::PadTable(p, g) => self.add_table(p, g),
+            Command::TableDrop(slot) => self.drop_table(slot),
+            Command::StretchBudget(n, frames) => {
+                self.unit_limit = (n as usize).min(self.units.len());
+                self.prime_budget = frames.max(1);
+            }
             Command::Transport(t) => self.transport_cmd(t, now),
             Command::ClockOut(on) => self.clock_on = on,
             Command::PlayMode(m) => self.play_mode = m,
@@ -188,6 +219,7 @@ impl Engine {
                     if let Some(s) = v.sync.as_mut() {
                         s.origin += jump;
                         s.target_origin = s.origin.round();
+                        s.home = s.target_origin;
                     }
                 }
             }
@@ -221,6 +253,8 @@ impl Engine {
         });
         if !keeps_playing {
             self.stop_pad(p, now);
+            // Tables belong to the old sample and region.
+            self.pads[p as usize].tables = Default::default();
         }
         let mut cfg = cfg;
         cfg.gain = if cfg.gain.is_nan() {
@@ -229,11 +263,19 @@ impl Engine {
             cfg.gain.clamp(0.0, 16.0)
         };
         cfg.speed = params::SPEED.clamp(cfg.speed);
+        cfg.transpose = clamp_transpose(cfg.transpose);
         let playing = self.pads[p as usize].voice.is_some();
         self.pad_dsp[p as usize].configure(&cfg.fx, playing, self.smooth);
         self.pads[p as usize].cfg = Some(cfg);
         self.publish_pad(p);
     }
+}
+
+/// Transpose within its range: semitones plus cents (NaN is 0). Real-time safe.
+fn clamp_transpose(t: f32) -> f32 {
+    let lo = params::TRANSPOSE.lo + params::FINE.lo / 100.0;
+    let hi = params::TRANSPOSE.hi + params::FINE.hi / 100.0;
+    if t.is_nan() { 0.0 } else { t.clamp(lo, hi) }
 }
 
 /// A position in beats as a MIDI song position (sixteenth notes, 14 bits). Real-time safe.

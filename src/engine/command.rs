@@ -200,12 +200,54 @@ pub struct PadConfig {
     pub bpm: f32,
     /// Follow the transport: speed master tempo / `bpm`, loop phase-locked to the bars.
     pub sync: bool,
+    /// Key lock: speed changes (pad, global, tempo sync, nudges, glides) change the tempo
+    /// only, never the pitch.
+    pub key_lock: bool,
+    /// Transpose in semitones (cents as hundredths), -12.5..=12.5: the pitch moves, the tempo
+    /// does not.
+    pub transpose: f32,
     /// Launch behaviour.
     pub mode: LaunchMode,
     /// Choke group (0 = none): starting a pad stops the other pads of its group.
     pub choke: u8,
     /// EQ, filter and sends.
     pub fx: PadFx,
+}
+
+/// The buffer a voice reads and how it relates to the pad's sample.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Geometry {
+    /// Sample slot of the buffer.
+    pub slot: SlotId,
+    /// Region start, loop start and loop end in buffer frames.
+    pub start: u32,
+    /// See `start`.
+    pub loop_start: u32,
+    /// See `start`.
+    pub loop_end: u32,
+    /// Buffer frames per source frame (1 for the sample itself).
+    pub scale: f64,
+    /// Pitch of the buffer read at one frame per output frame, relative to the sample.
+    pub pitch0: f64,
+}
+
+impl Geometry {
+    /// The pad's own sample. Real-time safe.
+    pub fn of(cfg: &PadConfig) -> Self {
+        Self {
+            slot: cfg.slot,
+            start: cfg.start,
+            loop_start: cfg.loop_start,
+            loop_end: cfg.loop_end,
+            scale: 1.0,
+            pitch0: 1.0,
+        }
+    }
+
+    /// Pitch per tempo this buffer gives when read directly. Real-time safe.
+    pub fn k(&self) -> f64 {
+        self.pitch0 * self.scale
+    }
 }
 
 /// A control → engine command. Every variant is a small `Copy` value.
@@ -259,6 +301,23 @@ pub enum Command {
     /// Turns a pad's tempo sync on or off, or toggles it (`None`); a playing pad re-syncs
     /// smoothly.
     PadSync(PadId, Option<bool>),
+    /// Turns a pad's key lock on or off, or toggles it (`None`).
+    PadKeyLock(PadId, Option<bool>),
+    /// A pad's transpose in semitones (cents as hundredths), -12.5..=12.5.
+    PadTranspose(PadId, f32),
+    /// Moves a pad's transpose by this many semitones (± buttons).
+    PadTransposeBy(PadId, f32),
+    /// Key lock on or off for every pad, or toggled (`None`).
+    GlobalKeyLock(Option<bool>),
+    /// A stretched table of the pad's sample is ready in a slot (see `keylock`).
+    PadTable(PadId, Geometry),
+    /// A table is going away: pads forget it, and the slot is handed back once no voice
+    /// reads it (voices on it move to a stretcher or another table first).
+    TableDrop(SlotId),
+    /// At most this many voices use a real-time stretcher at once (the overload governor's
+    /// limit; the pool may hold more), and at most this many frames are fed to stretchers
+    /// being primed per block.
+    StretchBudget(u16, u32),
 }
 
 impl PadFx {
@@ -279,7 +338,14 @@ impl Command {
     pub fn is_finite(&self) -> bool {
         match *self {
             Command::Assign(_, c) => {
-                c.gain.is_finite() && c.speed.is_finite() && c.bpm.is_finite() && c.fx.is_finite()
+                c.gain.is_finite()
+                    && c.speed.is_finite()
+                    && c.bpm.is_finite()
+                    && c.transpose.is_finite()
+                    && c.fx.is_finite()
+            }
+            Command::PadTable(_, g) => {
+                g.scale.is_finite() && g.scale > 0.0 && g.pitch0.is_finite() && g.pitch0 > 0.0
             }
             Command::Transport(t) => t.is_finite(),
             Command::MasterVolume(v)
@@ -290,6 +356,8 @@ impl Command {
             | Command::PadFilter(_, v)
             | Command::PadResonance(_, v)
             | Command::PadSend(_, _, v)
+            | Command::PadTranspose(_, v)
+            | Command::PadTransposeBy(_, v)
             | Command::Fx(_, v) => v.is_finite(),
             Command::EqCrossovers(a, b) => a.is_finite() && b.is_finite(),
             Command::Press(_)
@@ -302,7 +370,11 @@ impl Command {
             | Command::Quantize(_)
             | Command::PadEqMode(..)
             | Command::ClockOut(_)
-            | Command::PadSync(..) => true,
+            | Command::PadSync(..)
+            | Command::PadKeyLock(..)
+            | Command::GlobalKeyLock(_)
+            | Command::TableDrop(_)
+            | Command::StretchBudget(..) => true,
         }
     }
 }

@@ -2,8 +2,30 @@
 
 use super::command::{PadId, SlotId};
 
+/// A key-locked or transposed pad has held a ratio for a while and no stretched table fits it:
+/// the control side may render one (see `control::tables`).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct TableRequest {
+    /// The pad.
+    pub pad: PadId,
+    /// Its sample's slot.
+    pub slot: SlotId,
+    /// Its region (source frames).
+    pub start: u32,
+    /// See `start`.
+    pub loop_start: u32,
+    /// See `start`.
+    pub loop_end: u32,
+    /// Whether the region loops.
+    pub looping: bool,
+    /// Source frames per output frame the table should play at.
+    pub tempo: f32,
+    /// Its pitch relative to the sample.
+    pub pitch: f32,
+}
+
 /// What happened, reported by the audio thread.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq)]
 pub enum EventKind {
     /// A pad started playing.
     PadStarted(PadId),
@@ -21,10 +43,12 @@ pub enum EventKind {
     Bar(u32),
     /// A sample slot's buffer was handed back to the control side.
     SlotRetired(SlotId),
+    /// A stretched table would let a pad play cheaply (see [`TableRequest`]).
+    TableWanted(TableRequest),
 }
 
 /// An event with the absolute engine frame at which it happened.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq)]
 pub struct EngineEvent {
     /// Absolute engine frame.
     pub frame: u64,

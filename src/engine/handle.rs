@@ -10,6 +10,7 @@ use super::command::{Command, SlotId, Timed};
 use super::event::{EngineEvent, TimedClock};
 use super::shared::{Counter, EngineStats};
 use super::{EngineSettings, Load, Retired};
+use crate::dsp::stretch::TimeStretch;
 use crate::sample::buffer::SampleBuffer;
 
 /// Errors when talking to the engine.
@@ -61,6 +62,8 @@ pub(super) struct HandleQueues {
     pub(super) events: HeapCons<EngineEvent>,
     pub(super) retired: HeapCons<Retired>,
     pub(super) clock_out: HeapCons<TimedClock>,
+    pub(super) stretchers: HeapProd<Box<dyn TimeStretch>>,
+    pub(super) used_stretchers: HeapCons<Box<dyn TimeStretch>>,
 }
 
 /// Control-side endpoint: sends commands and samples, receives events and retired buffers.
@@ -71,6 +74,9 @@ pub struct EngineHandle {
     events: HeapCons<EngineEvent>,
     retired: HeapCons<Retired>,
     clock_out: Option<HeapCons<TimedClock>>,
+    stretchers: HeapProd<Box<dyn TimeStretch>>,
+    used_stretchers: HeapCons<Box<dyn TimeStretch>>,
+    stretchers_sent: usize,
     stats: Arc<EngineStats>,
     settings: EngineSettings,
     free_slots: Vec<SlotId>,
@@ -86,6 +92,8 @@ impl EngineHandle {
             events,
             retired,
             clock_out,
+            stretchers,
+            used_stretchers,
         } = q;
         Self {
             commands,
@@ -104,6 +112,9 @@ impl EngineHandle {
             events,
             retired,
             clock_out: Some(clock_out),
+            stretchers,
+            used_stretchers,
+            stretchers_sent: 0,
             stats,
             settings,
             free_slots: (0..settings.sample_slots as SlotId).rev().collect(),
@@ -184,9 +195,14 @@ impl EngineHandle {
         self.command(Command::Unload(slot))
     }
 
-    /// Drops buffers the engine handed back and frees their slots. Returns how many. Not
-    /// real-time (frees memory).
+    /// Drops buffers the engine handed back and frees their slots (returns how many), and
+    /// resets used stretchers and gives them back. Not real-time (frees memory).
     pub fn collect_retired(&mut self) -> usize {
+        while let Some(mut st) = self.used_stretchers.try_pop() {
+            st.reset();
+            // Cannot fail: the queue holds every stretcher there is.
+            let _ = self.stretchers.try_push(st);
+        }
         let mut n = 0;
         while let Some(r) = self.retired.try_pop() {
             if let Some(entry) = self.loaded.get_mut(r.slot as usize) {
@@ -197,6 +213,27 @@ impl EngineHandle {
             n += 1;
         }
         n
+    }
+
+    /// Hands a warmed real-time stretcher to the engine's pool (see `dsp::stretch`). Gives it
+    /// back when the pool is full. Never blocks; not real-time (build and warm it first).
+    pub fn add_stretcher(&mut self, st: Box<dyn TimeStretch>) -> Result<(), Box<dyn TimeStretch>> {
+        if self.stretchers_sent >= self.settings.stretch_units {
+            return Err(st);
+        }
+        self.stretchers.try_push(st)?;
+        self.stretchers_sent += 1;
+        Ok(())
+    }
+
+    /// Stretchers handed to the engine so far. Never blocks.
+    pub fn stretchers(&self) -> usize {
+        self.stretchers_sent
+    }
+
+    /// A sample slot's buffer, if the control side published one there. Not real-time.
+    pub fn buffer(&self, slot: SlotId) -> Option<Arc<SampleBuffer>> {
+        self.loaded.get(slot as usize).cloned().flatten()
     }
 
     /// Takes the MIDI clock-out queue (once) for a clock sender or an offline render, and tells

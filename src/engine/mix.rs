@@ -10,11 +10,13 @@ use ringbuf::HeapProd;
 
 use super::command::{EqMode, PadFx};
 use super::event::{EngineEvent, EventKind};
+use super::keylock::prime_rates::feed_rate;
+use super::keylock::{Pulled, Scratch, Unit, render_stretched};
 use super::pads::{Pad, release_voice};
 use super::shared::{Counter, EngineStats};
 use super::slots::Slot;
 use super::transport::Transport;
-use super::voice::{Voice, VoiceEnd, VoiceState};
+use super::voice::{Path, Voice, VoiceEnd, VoiceState};
 use super::{Engine, push_event};
 use crate::dsp::djfilter::DjFilter;
 use crate::dsp::eq::ThreeBandEq;
@@ -212,6 +214,7 @@ impl Engine {
             return;
         }
         self.segment += 1;
+        self.keylock_pass(seg_start);
         let n = b - a;
         let out = &mut out[2 * a..2 * b];
         // Sounding voices, grouped by pad.
@@ -254,20 +257,20 @@ impl Engine {
             let mut ended = true;
             for k in g..end {
                 let vi = self.order[k] as usize;
-                render_voice(
-                    vi,
-                    &mut self.voices,
-                    &mut self.pads,
-                    &mut self.slots,
-                    &mut self.events,
-                    &self.stats,
-                    target,
-                    seg_start,
-                    &self.transport,
-                    self.global_speed as f64,
-                    self.fade,
-                    self.smooth,
-                );
+                let mut ctx = VoiceCtx {
+                    voices: &mut self.voices,
+                    pads: &mut self.pads,
+                    slots: &mut self.slots,
+                    units: &mut self.units,
+                    scratch: &mut self.kl,
+                    events: &mut self.events,
+                    stats: &self.stats,
+                    transport: &self.transport,
+                    global_speed: self.global_speed as f64,
+                    fade: self.fade,
+                    smooth: self.smooth,
+                };
+                render_voice(vi, &mut ctx, target, seg_start);
                 ended &= self.voices[vi].state == VoiceState::Free;
             }
             let listed = self.tails.iter().position(|&p| p == pad);
@@ -411,33 +414,36 @@ fn peak(x: &[f32]) -> f32 {
     x.iter().fold(0.0f32, |m, v| m.max(v.abs()))
 }
 
-/// Renders voice `vi` into `out` and handles its end (slot use count, pad state, events).
-#[allow(clippy::too_many_arguments)]
-fn render_voice(
-    vi: usize,
-    voices: &mut [Voice],
-    pads: &mut [Pad],
-    slots: &mut [Slot],
-    events: &mut HeapProd<EngineEvent>,
-    stats: &EngineStats,
-    out: &mut [f32],
-    seg_start: u64,
-    transport: &Transport,
+/// What rendering a voice needs of the engine (its fields, borrowed apart).
+struct VoiceCtx<'a> {
+    voices: &'a mut [Voice],
+    pads: &'a mut [Pad],
+    slots: &'a mut [Slot],
+    units: &'a mut [Unit],
+    scratch: &'a mut Scratch,
+    events: &'a mut HeapProd<EngineEvent>,
+    stats: &'a EngineStats,
+    transport: &'a Transport,
     global_speed: f64,
     fade: u32,
     smooth: u32,
-) {
-    let v = &mut voices[vi];
-    let pad = &pads[v.pad as usize];
+}
+
+/// Renders voice `vi` into `out` and handles its end (slot use count, pad state, events).
+fn render_voice(vi: usize, c: &mut VoiceCtx, out: &mut [f32], seg_start: u64) {
+    let v = &mut c.voices[vi];
+    let pad = &c.pads[v.pad as usize];
     let is_current = pad.voice == Some(vi as u16);
-    let (speed, gain) = match pad.cfg {
+    let cfg = pad.cfg;
+    let (speed, gain) = match cfg {
         Some(c) => (c.speed as f64, c.gain),
         None => (1.0, v.gain.target),
     };
     if is_current && gain != v.gain.target {
-        v.gain.go(gain, smooth);
+        v.gain.go(gain, c.smooth);
     }
     let n = out.len() / 2;
+    let transport = c.transport;
     let step = match v.sync {
         Some(_) if transport.running() => {
             // Where the transport says the voice must be at the segment's end.
@@ -446,16 +452,17 @@ fn render_voice(
             v.sync_step(beat_end, seg_beats, n)
         }
         Some(s) => s.src_per_beat * transport.effective_bpm() / (60.0 * transport.rate()),
-        None => speed * global_speed * transport.nudge(),
+        None => speed * c.global_speed * transport.nudge() * v.scale,
     };
     if v.sync.is_none() || !transport.running() {
         v.travel += step * n as f64;
     }
-    let Some(buf) = slots[v.slot as usize].buffer.as_deref() else {
-        release_voice(voices, pads, slots, stats, vi);
+    let Some(buf) = c.slots[v.slot as usize].buffer.as_deref() else {
+        release_voice(c.voices, c.pads, c.slots, c.stats, vi);
         return;
     };
     let pad_id = v.pad;
+    let (events, stats) = (&mut *c.events, c.stats);
     let on_wrap = |off: usize| {
         push_event(
             events,
@@ -464,15 +471,65 @@ fn render_voice(
             EventKind::PadLooped(pad_id),
         );
     };
-    let end = match buf.data() {
-        SampleData::I16(d) => v.render(&I16Frames(d), out, step, fade, on_wrap),
-        SampleData::F32(d) => v.render(&F32Frames(d), out, step, fade, on_wrap),
+    let end = match (v.path, cfg) {
+        (Path::Stretch(u), Some(cfg)) if (u as usize) < c.units.len() => {
+            let rate = feed_rate(v, &cfg, step);
+            let nominal = match v.sync {
+                Some(s) => s.src_per_beat * transport.effective_bpm() / (60.0 * transport.rate()),
+                None => step,
+            };
+            let unit = &mut c.units[u as usize];
+            let sc = &mut *c.scratch;
+            let (end, pulled) = match buf.data() {
+                SampleData::I16(d) => render_stretched(
+                    v,
+                    unit,
+                    &I16Frames(d),
+                    sc,
+                    out,
+                    step,
+                    nominal,
+                    rate,
+                    c.fade,
+                    on_wrap,
+                ),
+                SampleData::F32(d) => render_stretched(
+                    v,
+                    unit,
+                    &F32Frames(d),
+                    sc,
+                    out,
+                    step,
+                    nominal,
+                    rate,
+                    c.fade,
+                    on_wrap,
+                ),
+            };
+            match pulled {
+                Pulled::Full => {}
+                Pulled::Starved => stats.counters.bump(Counter::StretchStarved),
+                Pulled::Broken => {
+                    // Read directly until a stretcher is primed again.
+                    stats.counters.bump(Counter::NonFinite);
+                    v.path = Path::Direct;
+                }
+            }
+            end
+        }
+        _ => {
+            v.path = Path::Direct;
+            match buf.data() {
+                SampleData::I16(d) => v.render(&I16Frames(d), out, step, c.fade, on_wrap),
+                SampleData::F32(d) => v.render(&F32Frames(d), out, step, c.fade, on_wrap),
+            }
+        }
     };
     if end != VoiceEnd::Running {
-        let was_current = release_voice(voices, pads, slots, stats, vi);
+        let was_current = release_voice(c.voices, c.pads, c.slots, c.stats, vi);
         if was_current && end == VoiceEnd::Ended {
             let frame = seg_start + (out.len() / 2) as u64;
-            push_event(events, stats, frame, EventKind::PadEnded(pad_id));
+            push_event(c.events, c.stats, frame, EventKind::PadEnded(pad_id));
         }
     }
 }

@@ -15,6 +15,7 @@ pub mod apply;
 pub mod command;
 pub mod event;
 pub mod handle;
+pub mod keylock;
 pub mod mix;
 pub mod pads;
 pub mod params;
@@ -124,6 +125,24 @@ pub struct Engine {
     smooth: u32,
     max_ahead: u64,
     retiring: usize,
+    /// The real-time stretcher pool (key lock and transpose).
+    units: Box<[keylock::Unit]>,
+    /// Stretchers built (or reset) by the control side, on their way into the pool.
+    unit_in: HeapCons<Box<dyn crate::dsp::stretch::TimeStretch>>,
+    /// Used stretchers on their way back to be reset.
+    unit_out: HeapProd<Box<dyn crate::dsp::stretch::TimeStretch>>,
+    /// Most units in use at once (the governor's limit).
+    unit_limit: usize,
+    /// Scratch buffers for stretching and hand-offs.
+    kl: keylock::Scratch,
+    /// Priming work left in this block, in fed frames.
+    prime_left: u32,
+    /// Phase-aligned hand-offs left in this block.
+    aligns_left: u32,
+    /// Frames of the last block (predicts when priming will be done).
+    block_len: usize,
+    /// Priming work allowed per block, in fed frames.
+    prime_budget: u32,
 }
 
 impl Engine {
@@ -141,6 +160,9 @@ impl Engine {
         // Room for every slot plus every load in flight: a retire can never find the queue full.
         let (ret_tx, ret_rx) = split(2 * s.sample_slots);
         let (clk_tx, clk_rx) = split(CLOCK_QUEUE);
+        let (unit_tx, unit_rx) = split(s.stretch_units.max(1));
+        let (back_tx, back_rx) = split(s.stretch_units.max(1));
+        let align_lag = (keylock::ALIGN_MS / 1000.0 * s.sample_rate as f32) as usize;
         let stats = Arc::new(EngineStats::new(s.pads));
         // Extra voice slots let stolen voices fade out while their replacement starts.
         let physical = s.voices + (s.voices / 4).max(4);
@@ -190,6 +212,17 @@ impl Engine {
             smooth: s.frames(s.smooth_ms),
             max_ahead: s.frames(s.max_ahead_ms) as u64,
             retiring: 0,
+            units: (0..s.stretch_units)
+                .map(|_| keylock::Unit::empty())
+                .collect(),
+            unit_in: unit_rx,
+            unit_out: back_tx,
+            unit_limit: s.stretch_units,
+            kl: keylock::Scratch::new(s.max_block, align_lag),
+            prime_left: 0,
+            aligns_left: 0,
+            block_len: s.max_block,
+            prime_budget: s.prime_frames,
         };
         let queues = handle::HandleQueues {
             commands: cmd_tx,
@@ -198,6 +231,8 @@ impl Engine {
             events: ev_rx,
             retired: ret_rx,
             clock_out: clk_rx,
+            stretchers: unit_tx,
+            used_stretchers: back_rx,
         };
         let handle = EngineHandle::new(queues, stats, s);
         Ok((engine, handle))
@@ -242,6 +277,9 @@ impl Engine {
 
     fn process_chunk(&mut self, out: &mut [f32]) {
         self.drain_inputs();
+        self.prime_left = self.prime_budget;
+        self.aligns_left = keylock::ALIGNS_PER_BLOCK;
+        self.block_len = out.len() / 2;
         out.fill(0.0);
         for bus in self.buses.iter_mut() {
             bus[..out.len()].fill(0.0);
@@ -294,6 +332,7 @@ impl Engine {
         self.stats
             .active_voices
             .store(active as u32, Ordering::Relaxed);
+        self.publish_keylock();
         self.stats.transport.publish(
             self.frame,
             self.transport.bpm(),
@@ -315,6 +354,7 @@ impl Engine {
     /// Takes new sample loads and commands from the queues, within the per-block budget.
     fn drain_inputs(&mut self) {
         self.take_loads();
+        self.take_units();
         let mut budget = self.settings.command_budget;
         let now = self.frame;
         for q in 0..=self.lane_queues.len() {

@@ -31,6 +31,8 @@ pub(crate) struct Pad {
     pub(crate) queued: Queued,
     /// Bumped when a queued launch is cancelled, so its timeline entry is ignored.
     pub(crate) queue_gen: u16,
+    /// Stretched tables of the pad's sample region (see `keylock`).
+    pub(crate) tables: [Option<super::command::Geometry>; super::keylock::MAX_TABLES],
 }
 
 impl Pad {
@@ -239,6 +241,7 @@ impl Engine {
                 origin,
                 target_origin: origin,
                 src_per_beat: spb,
+                home: origin,
             });
             voice.seek((self.transport.beat_at(now) - origin).max(0.0) * spb);
         } else if grid_frame < now {
@@ -277,11 +280,12 @@ impl Engine {
         let v = &mut self.voices[v as usize];
         match spb {
             Some(spb) => {
-                let origin = beat - v.travel / spb;
+                let origin = beat - v.travel / (spb * v.scale);
                 v.sync = Some(Sync {
                     origin,
                     target_origin: origin.round(),
-                    src_per_beat: spb,
+                    src_per_beat: spb * v.scale,
+                    home: origin.round(),
                 });
             }
             None => v.sync = None,

@@ -345,6 +345,46 @@ spec!(
     "master",
     "How much the nudge buttons speed the transport up or down while held."
 );
+spec!(
+    TRANSPOSE,
+    "transpose",
+    -12.0,
+    12.0,
+    0.0,
+    "semitones",
+    "pad",
+    "Pitch shift without changing the tempo."
+);
+spec!(
+    FINE,
+    "fine",
+    -50.0,
+    50.0,
+    0.0,
+    "cents",
+    "pad",
+    "Fine pitch shift, added to `transpose`."
+);
+spec!(
+    KEYLOCK_VOICES,
+    "keylock_voices",
+    0.0,
+    64.0,
+    0.0,
+    "",
+    "master",
+    "Voices that may use a real-time stretcher at once (0 = measured at start: what half a core sustains)."
+);
+spec!(
+    TABLE_MEMORY_MB,
+    "table_memory_mb",
+    0.0,
+    16384.0,
+    256.0,
+    "MB",
+    "master",
+    "Memory for stretched tables of key-locked and transposed pads (0 = real-time stretching only)."
+);
 
 /// Every parameter, for docs and tests.
 pub const ALL: &[ParamSpec] = &[
@@ -371,6 +411,10 @@ pub const ALL: &[ParamSpec] = &[
     LATE_PRESS_MS,
     PAD_BPM,
     NUDGE,
+    TRANSPOSE,
+    FINE,
+    KEYLOCK_VOICES,
+    TABLE_MEMORY_MB,
 ];
 
 #[cfg(test)]

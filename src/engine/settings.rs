@@ -31,6 +31,12 @@ pub struct EngineSettings {
     /// Commands stamped further ahead than this are brought forward to it (and counted): a
     /// clock glitch can never park a command minutes in the future.
     pub max_ahead_ms: f32,
+    /// Most real-time time stretchers the engine can hold (key lock and transpose); they are
+    /// built off the audio thread and handed over (see `EngineHandle::add_stretcher`).
+    pub stretch_units: usize,
+    /// Frames of audio fed to stretchers being primed, per block at most (priming a stretcher
+    /// costs about a millisecond of CPU on a small x86 machine; this bounds a block's share).
+    pub prime_frames: u32,
 }
 
 impl Default for EngineSettings {
@@ -48,6 +54,8 @@ impl Default for EngineSettings {
             smooth_ms: 20.0,
             max_block: 1024,
             max_ahead_ms: 2000.0,
+            stretch_units: 32,
+            prime_frames: 8192,
         }
     }
 }
@@ -85,6 +93,12 @@ impl EngineSettings {
         }
         if s.command_queue == 0 || s.event_queue == 0 || s.command_budget == 0 || s.max_block == 0 {
             return bad("queue sizes and budgets must be > 0".into());
+        }
+        if s.stretch_units > 256 {
+            return bad(format!(
+                "stretch units = {}; allowed 0 to 256",
+                s.stretch_units
+            ));
         }
         if !(s.fade_ms.is_finite() && s.smooth_ms.is_finite() && s.max_ahead_ms > 0.0) {
             return bad("fade, smoothing and look-ahead times must be finite and positive".into());

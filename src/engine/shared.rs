@@ -30,6 +30,11 @@ pub enum Counter {
     HardCuts,
     /// A command stamped too far in the future was brought forward.
     FarFuture,
+    /// A key-locked or transposed voice played off pitch for a while because no real-time
+    /// stretcher was free (the overload governor).
+    Governed,
+    /// A stretcher gave less audio than a block needed (silence filled the gap).
+    StretchStarved,
 }
 
 /// Display name, status-line label and advice for each counter.
@@ -89,9 +94,19 @@ pub const COUNTERS: &[CounterInfo] = &[
         label: "far future",
         advice: "commands stamped far in the future were brought forward (a clock problem after an audio outage)",
     },
+    CounterInfo {
+        counter: Counter::Governed,
+        label: "governed",
+        advice: "key-locked or transposed pads played slightly off pitch because every real-time stretcher was busy; raise `keylock_voices` in [master] if the machine has CPU to spare, or give the stretched tables time to render",
+    },
+    CounterInfo {
+        counter: Counter::StretchStarved,
+        label: "stretch starved",
+        advice: "a time stretcher gave less audio than needed and silence filled the gap; please report this",
+    },
 ];
 
-const N_COUNTERS: usize = 9;
+const N_COUNTERS: usize = 11;
 
 /// Drop and repair counters, shared by the engine, controller threads and the control thread.
 #[derive(Debug, Default)]
@@ -404,6 +419,8 @@ pub struct EngineStats {
     pub clock: EngineClock,
     /// The transport's tempo and position.
     pub transport: TransportView,
+    /// What key lock is doing.
+    pub keylock: super::keylock::view::KeylockView,
 }
 
 impl EngineStats {
@@ -422,6 +439,7 @@ impl EngineStats {
             pads: PadStates::new(pads),
             clock: EngineClock::default(),
             transport: TransportView::default(),
+            keylock: Default::default(),
         }
     }
 

@@ -1,10 +1,16 @@
 //! One playing instance of a pad's sample: varispeed read head, loop handling, declick envelope.
+//!
+//! A voice reads a buffer: the pad's sample, or a stretched table of it (see `keylock`). Its
+//! positions are in that buffer's frames; `scale` converts source frames to buffer frames.
+//! It makes its sound directly from the buffer ([`Path::Direct`]), or through a time
+//! stretcher fed from the buffer by a second read head ([`Path::Stretch`]); either way the
+//! voice's own read head keeps the musical position (loop wraps, end, sync).
 
 use crate::dsp::interp::{hermite, hermite2};
 use crate::dsp::ramp::Ramp;
 use crate::sample::buffer::FrameSource;
 
-use super::command::{PadConfig, PadId, SlotId};
+use super::command::{Geometry, PadConfig, PadId, SlotId};
 
 /// Lifecycle of a voice slot.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -36,12 +42,108 @@ pub struct Sync {
     pub origin: f64,
     /// Where `origin` is heading (a beat-grid line) after a re-sync; reached smoothly.
     pub target_origin: f64,
-    /// Source frames per transport beat (the pad's tempo, times its speed).
+    /// Buffer frames per transport beat (the pad's tempo, times its speed, times `scale`).
     pub src_per_beat: f64,
+    /// The grid origin the voice belongs to. A voice on a stretcher is pulled back to it
+    /// (timing only); one reading a buffer directly keeps the small offset a phase-aligned
+    /// hand-off gave it instead (pulling would bend its pitch).
+    pub home: f64,
 }
 
 /// Largest speed change a re-sync may use to pull a synced voice onto the beat grid.
 pub const RESYNC_MAX: f64 = 0.04;
+
+/// How a voice makes its sound.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Path {
+    /// Read from the buffer at the voice's step (varispeed: pitch follows tempo).
+    #[default]
+    Direct,
+    /// Through the engine's time stretcher unit of this index (key lock and transpose).
+    Stretch(u16),
+}
+
+/// Where a key-locked voice's wanted pitch/tempo relation has been since when.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct LockTrack {
+    /// The wanted pitch per tempo (see `keylock`), last value that counted as a change.
+    pub k: f64,
+    /// Engine frame since which `k` has held.
+    pub since: u64,
+    /// Whether a stretched table was already asked for at this `k`.
+    pub asked: bool,
+    /// Pitch error in cents the voice plays with (governed: no stretcher was free).
+    pub error_cents: f32,
+}
+
+/// A second read head over a voice's region (feeds a time stretcher).
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct FeedHead {
+    /// Position in buffer frames.
+    pub pos: f64,
+    /// Whether it has wrapped from the loop end at least once.
+    pub wrapped: bool,
+}
+
+/// Where a voice's frames come from during one render call.
+pub(crate) trait Read {
+    /// Buffer length in frames (bounds of the read head's fast path).
+    fn frames(&self) -> usize;
+    /// Mixes `seg.len() / 2` frames (output frames `i..`) into `seg`, with the voice's
+    /// envelope and gain steps constant over the run.
+    fn run(&mut self, v: &Voice, seg: &mut [f32], i: usize, step: f64);
+    /// The frame for output frame `i` (near loop edges, one at a time).
+    fn one(&mut self, v: &Voice, i: usize) -> [f32; 2];
+}
+
+/// Reads the buffer at the voice's read head.
+pub(crate) struct SourceRead<'a, S>(pub &'a S);
+
+impl<S: FrameSource> Read for SourceRead<'_, S> {
+    #[inline(always)]
+    fn frames(&self) -> usize {
+        self.0.len_frames()
+    }
+    #[inline(always)]
+    fn run(&mut self, v: &Voice, seg: &mut [f32], _i: usize, step: f64) {
+        v.render_fast(self.0, seg, step);
+    }
+    #[inline(always)]
+    fn one(&mut self, v: &Voice, _i: usize) -> [f32; 2] {
+        v.frame_slow(self.0)
+    }
+}
+
+/// Takes frames already made (a stretcher's output), one per output frame.
+pub(crate) struct PlanarRead<'a> {
+    pub(crate) left: &'a [f32],
+    pub(crate) right: &'a [f32],
+    pub(crate) frames: usize,
+}
+
+impl Read for PlanarRead<'_> {
+    #[inline(always)]
+    fn frames(&self) -> usize {
+        self.frames
+    }
+    #[inline]
+    fn run(&mut self, v: &Voice, seg: &mut [f32], i: usize, _step: f64) {
+        let (e0, de) = (v.env.value, v.env.step);
+        let (g0, dg) = (v.gain.value, v.gain.step);
+        let n = seg.len() / 2;
+        let (l, r) = (&self.left[i..i + n], &self.right[i..i + n]);
+        for (k, o) in seg.chunks_exact_mut(2).enumerate() {
+            let kf = k as f32;
+            let g = (e0 + de * kf) * (g0 + dg * kf);
+            o[0] += l[k] * g;
+            o[1] += r[k] * g;
+        }
+    }
+    #[inline]
+    fn one(&mut self, _v: &Voice, i: usize) -> [f32; 2] {
+        [self.left[i], self.right[i]]
+    }
+}
 
 /// A voice: fixed-size, `Copy`, preallocated in the engine's voice array.
 #[derive(Debug, Clone, Copy)]
@@ -58,6 +160,14 @@ pub struct Voice {
     pub travel: f64,
     /// Tempo sync (None: plays at its own speed).
     pub sync: Option<Sync>,
+    /// Buffer frames per source frame (1: the pad's sample; a table's ratio otherwise).
+    pub scale: f64,
+    /// Pitch of the buffer read at one frame per output frame, relative to the sample.
+    pub pitch0: f64,
+    /// How the voice makes its sound.
+    pub path: Path,
+    /// Key-lock bookkeeping.
+    pub lock: LockTrack,
     start_pos: f64,
     loop_start: f64,
     loop_end: f64,
@@ -82,6 +192,10 @@ impl Default for Voice {
             pos: 0.0,
             travel: 0.0,
             sync: None,
+            scale: 1.0,
+            pitch0: 1.0,
+            path: Path::Direct,
+            lock: LockTrack::default(),
             start_pos: 0.0,
             loop_start: 0.0,
             loop_end: 0.0,
@@ -111,6 +225,13 @@ impl Voice {
             pos: cfg.start as f64,
             travel: 0.0,
             sync: None,
+            scale: 1.0,
+            pitch0: 1.0,
+            path: Path::Direct,
+            lock: LockTrack {
+                since: now,
+                ..LockTrack::default()
+            },
             start_pos: cfg.start as f64,
             loop_start: cfg.loop_start as f64,
             loop_end: cfg.loop_end as f64,
@@ -152,6 +273,89 @@ impl Voice {
         self.wrapped = self.looping && off >= self.loop_end - self.start_pos;
     }
 
+    /// The same voice on another buffer (`g`): positions, travel and sync converted to its
+    /// frames, and the read head at the same musical place. Real-time safe.
+    pub fn retarget(&self, g: &Geometry) -> Voice {
+        let ratio = g.scale / self.scale;
+        let mut v = *self;
+        v.slot = g.slot;
+        v.scale = g.scale;
+        v.pitch0 = g.pitch0;
+        v.start_pos = g.start as f64;
+        v.loop_start = g.loop_start as f64;
+        v.loop_end = g.loop_end as f64;
+        if let Some(s) = v.sync.as_mut() {
+            s.src_per_beat *= ratio;
+        }
+        v.seek(self.travel * ratio);
+        v
+    }
+
+    /// The buffer the voice reads. Real-time safe.
+    pub fn geometry(&self) -> Geometry {
+        Geometry {
+            slot: self.slot,
+            start: self.start_pos as u32,
+            loop_start: self.loop_start as u32,
+            loop_end: self.loop_end as u32,
+            scale: self.scale,
+            pitch0: self.pitch0,
+        }
+    }
+
+    /// A feed head `behind` buffer frames before the read head (the audio before a start
+    /// point when there is some: the file before it, or the loop's tail once it has wrapped).
+    /// Real-time safe.
+    pub fn feed_head(&self, behind: f64) -> FeedHead {
+        let len = self.loop_end - self.loop_start;
+        let mut pos = self.pos - behind;
+        if self.looping && self.wrapped && len > 0.0 {
+            while pos < self.loop_start {
+                pos += len;
+            }
+        }
+        FeedHead {
+            pos,
+            wrapped: self.wrapped,
+        }
+    }
+
+    /// Reads `left.len()` frames at `rate` buffer frames per frame from `head` (wrapping at
+    /// the loop end; silence past a non-looping region's end and before the buffer's start).
+    /// Real-time safe.
+    pub fn feed<S: FrameSource>(
+        &self,
+        head: &mut FeedHead,
+        src: &S,
+        rate: f64,
+        left: &mut [f32],
+        right: &mut [f32],
+    ) {
+        let len = self.loop_end - self.loop_start;
+        for (l, r) in left.iter_mut().zip(right.iter_mut()) {
+            if !self.looping && head.pos >= self.loop_end {
+                *l = 0.0;
+                *r = 0.0;
+                continue;
+            }
+            let [a, b] = self.frame_at(src, head.pos, head.wrapped);
+            *l = a;
+            *r = b;
+            head.pos += rate;
+            if self.looping && head.pos >= self.loop_end && len > 0.0 {
+                head.pos -= len;
+                head.wrapped = true;
+            }
+        }
+    }
+
+    /// The frame `off` buffer frames after the region start (loop wraps applied; silence
+    /// before the buffer). Real-time safe.
+    pub fn peek<S: FrameSource>(&self, src: &S, off: f64) -> [f32; 2] {
+        let wrapped = self.looping && off >= self.loop_end - self.start_pos;
+        self.frame_at(src, self.region_pos(off), wrapped)
+    }
+
     /// For a synced voice: the step that lands it, at the end of a segment of `n` frames, where
     /// the transport's beat `beat_end` says it must be; the re-sync origin moves towards its
     /// target by at most [`RESYNC_MAX`] of the beats the segment lasts (`seg_beats`).
@@ -191,12 +395,18 @@ impl Voice {
     /// Source frame `k` with loop wrap-around applied for the interpolation neighbourhood.
     #[inline]
     fn fetch<S: FrameSource>(&self, src: &S, k: i64) -> [f32; 2] {
+        self.fetch_w(src, k, self.wrapped)
+    }
+
+    /// [`Self::fetch`] for a read head that has (`wrapped`) or has not yet wrapped.
+    #[inline]
+    fn fetch_w<S: FrameSource>(&self, src: &S, k: i64, wrapped: bool) -> [f32; 2] {
         let mut k = k;
         if self.looping {
             let (ls, le) = (self.loop_start as i64, self.loop_end as i64);
             if k >= le {
                 k -= le - ls;
-            } else if self.wrapped && k < ls {
+            } else if wrapped && k < ls {
                 k += le - ls;
             }
         }
@@ -210,12 +420,18 @@ impl Voice {
     /// Renders one frame with full boundary handling (used near edges only).
     #[inline]
     fn frame_slow<S: FrameSource>(&self, src: &S) -> [f32; 2] {
-        let idx = self.pos.floor() as i64;
-        let t = (self.pos - idx as f64) as f32;
-        let a = self.fetch(src, idx - 1);
-        let b = self.fetch(src, idx);
-        let c = self.fetch(src, idx + 1);
-        let d = self.fetch(src, idx + 2);
+        self.frame_at(src, self.pos, self.wrapped)
+    }
+
+    /// The interpolated frame at buffer position `pos` with wrap-aware neighbours.
+    #[inline]
+    fn frame_at<S: FrameSource>(&self, src: &S, pos: f64, wrapped: bool) -> [f32; 2] {
+        let idx = pos.floor() as i64;
+        let t = (pos - idx as f64) as f32;
+        let a = self.fetch_w(src, idx - 1, wrapped);
+        let b = self.fetch_w(src, idx, wrapped);
+        let c = self.fetch_w(src, idx + 1, wrapped);
+        let d = self.fetch_w(src, idx + 2, wrapped);
         [
             hermite(a[0], b[0], c[0], d[0], t),
             hermite(a[1], b[1], c[1], d[1], t),
@@ -231,10 +447,23 @@ impl Voice {
         out: &mut [f32],
         step: f64,
         fade: u32,
+        on_wrap: impl FnMut(usize),
+    ) -> VoiceEnd {
+        self.render_with(&mut SourceRead(src), out, step, fade, on_wrap)
+    }
+
+    /// [`Self::render`] with the frames coming from `rd` (the buffer itself, or a stretcher's
+    /// output); the read head moves the same way either way. Real-time safe.
+    pub(crate) fn render_with<R: Read>(
+        &mut self,
+        rd: &mut R,
+        out: &mut [f32],
+        step: f64,
+        fade: u32,
         mut on_wrap: impl FnMut(usize),
     ) -> VoiceEnd {
         let n = out.len() / 2;
-        let frames = src.len_frames() as f64;
+        let frames = rd.frames() as f64;
         let mut i = 0;
         while i < n {
             if !self.looping && !self.ending {
@@ -267,7 +496,7 @@ impl Voice {
                 }
                 if run > 0 {
                     let seg = &mut out[2 * i..2 * (i + run as usize)];
-                    self.render_fast(src, seg, step);
+                    rd.run(self, seg, i, step);
                     self.pos += step * run as f64;
                     self.env.advance(run);
                     self.gain.advance(run);
@@ -279,7 +508,7 @@ impl Voice {
                 }
             }
             // Near an edge: one frame with wrap-aware neighbours.
-            let [l, r] = self.frame_slow(src);
+            let [l, r] = rd.one(self, i);
             let g = self.env.value * self.gain.value;
             out[2 * i] += l * g;
             out[2 * i + 1] += r * g;

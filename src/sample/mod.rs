@@ -6,6 +6,7 @@ pub mod decode;
 pub mod error;
 pub mod loader;
 pub mod resample;
+pub mod stretch_table;
 pub mod wav_repair;
 
 pub use buffer::SampleBuffer;

@@ -1,11 +1,13 @@
 //! Helpers shared by the integration tests: fixture writing, rendering and audio analysis.
 #![allow(dead_code)]
 
+pub mod analysis;
+
 use std::path::{Path, PathBuf};
 
 use padlooper::config::SetFile;
 use padlooper::config::script::Script;
-use padlooper::control::offline::{Rendered, render};
+use padlooper::control::offline::Rendered;
 use padlooper::control::set_loader::{SetLoadReport, engine_settings, load_set};
 use padlooper::engine::Engine;
 
@@ -50,7 +52,18 @@ pub fn render_set(set: &SetFile, script: &str, seconds: f64) -> (Rendered, SetLo
     let (mut engine, mut handle) = Engine::new(settings).unwrap();
     let report = load_set(set, &mut handle, 0, &|_, _| {});
     let script = Script::parse(Path::new("test-script"), script, &set.grid).unwrap();
-    let out = render(&mut engine, &mut handle, &script, seconds, 256, |_, _| {});
+    let wanted = padlooper::control::keylock::used(set, Some(&script));
+    let mut tables = padlooper::control::keylock::offline(set, &report, &mut handle, wanted);
+    let rate = engine.settings().sample_rate;
+    let mut feeder = padlooper::control::offline::ScriptFeeder::new(&script, rate);
+    let out = padlooper::control::offline::render_with(
+        &mut engine,
+        &mut handle,
+        &mut [&mut feeder, &mut tables],
+        seconds,
+        256,
+        |_, _| {},
+    );
     (out, report)
 }
 

@@ -60,6 +60,10 @@ pub struct PadSpec {
     pub tempo: PadTempo,
     /// Whether the pad follows the transport.
     pub sync: bool,
+    /// Key lock (tempo changes leave the pitch alone).
+    pub key_lock: bool,
+    /// Transpose in semitones (cents as hundredths).
+    pub transpose: f32,
     /// EQ, filter and send settings.
     pub fx: PadFx,
     /// Line of the `[[pad]]` entry in the set file (0 for built-in sets).
@@ -112,6 +116,7 @@ impl SetFile {
         let base = path.parent().unwrap_or(Path::new("."));
         let master_eq = raw.master.as_ref().map(|m| m.eq).unwrap_or_default();
         let master_sync = raw.master.as_ref().is_some_and(|m| m.sync);
+        let master_key_lock = raw.master.as_ref().is_some_and(|m| m.key_lock);
         let grid = raw.grid;
         let mut errors = Vec::new();
         let mut pads: Vec<PadSpec> = Vec::new();
@@ -258,6 +263,8 @@ impl SetFile {
                 choke: p.choke,
                 tempo,
                 sync,
+                key_lock: p.key_lock.unwrap_or(master_key_lock),
+                transpose: p.transpose + p.fine / 100.0,
                 fx,
                 line: super::error::line_col(text, at).0,
             });

@@ -84,6 +84,21 @@ pub struct MasterSection {
         deserialize_with = "ranged::crossovers"
     )]
     pub eq_crossovers: [f32; 2],
+    /// Key lock for every pad unless it says otherwise.
+    #[serde(default)]
+    pub key_lock: bool,
+    /// Voices that may use a real-time stretcher at once (0: measured at start).
+    #[serde(
+        default = "ranged::keylock_voices_default",
+        deserialize_with = "ranged::keylock_voices"
+    )]
+    pub keylock_voices: f32,
+    /// Memory for stretched tables, in MB (0: real-time stretching only).
+    #[serde(
+        default = "ranged::table_memory_mb_default",
+        deserialize_with = "ranged::table_memory_mb"
+    )]
+    pub table_memory_mb: f32,
 }
 
 fn four() -> u8 {
@@ -317,6 +332,18 @@ pub struct PadEntry {
     /// Follow the transport (default: `[master] sync`); needs `bpm` or `beats`.
     #[serde(default)]
     pub sync: Option<bool>,
+    /// Key lock: tempo changes leave the pitch alone (default: `[master] key_lock`).
+    #[serde(default)]
+    pub key_lock: Option<bool>,
+    /// Transpose in semitones, −12..=12.
+    #[serde(
+        default = "ranged::transpose_default",
+        deserialize_with = "ranged::transpose"
+    )]
+    pub transpose: f32,
+    /// Fine transpose in cents, −50..=50.
+    #[serde(default = "ranged::fine_default", deserialize_with = "ranged::fine")]
+    pub fine: f32,
     /// Choke group 1..=255 (0 = none).
     #[serde(default, deserialize_with = "ranged::choke")]
     pub choke: u8,
@@ -489,6 +516,9 @@ impl Default for MasterSection {
             clock_out: Vec::new(),
             clock_in: None,
             controller: None,
+            key_lock: false,
+            keylock_voices: P::KEYLOCK_VOICES.default,
+            table_memory_mb: P::TABLE_MEMORY_MB.default,
         }
     }
 }

@@ -1,0 +1,76 @@
+//! Time stretching and pitch shifting (key lock and transpose).
+//!
+//! [`TimeStretch`] is the small interface the engine drives: a stereo, real-time stretcher fed
+//! planar blocks and pulled for output. [`rubberband`] implements it over Rubber Band (R3
+//! engine, short window) through `rubberband-sys`; another engine (e.g. Signalsmith Stretch)
+//! could implement it behind a build feature. [`offline`] renders stretched copies with the
+//! best-quality (offline R3) engine, for the hybrid tables.
+//!
+//! A stretcher only ever changes time. Pitch comes from the voice's varispeed reader that
+//! feeds it: to play at tempo `τ` (source frames per output frame) with pitch `π`, the reader
+//! reads the source at `π` frames per fed frame (pitch and tempo × `π`) and the stretcher
+//! consumes `τ / π` fed frames per output frame (tempo only). Pitch is then exact and
+//! continuous (cents are free), and the stretcher never resamples: Rubber Band's resampler,
+//! which allocates the first time it meets each new ratio, is never used.
+
+pub mod offline;
+pub mod rubberband;
+
+/// Most frames a voice feeds a stretcher in one `process` call (the stretcher is told at
+/// construction, so it never grows its buffers).
+pub const MAX_FEED: usize = 1024;
+
+/// The range of stretcher tempos (fed frames per output frame) every stretcher is taken
+/// through before use, so later tempo moves within it never allocate. The engine keeps
+/// stretcher tempos inside it.
+pub const WARM_TEMPO: [f64; 2] = [0.25, 4.0];
+
+/// The pitch ratio of `semitones` (fractions allowed: 0.01 is a cent). Real-time safe.
+#[inline]
+pub fn semitone_ratio(semitones: f64) -> f64 {
+    (semitones / 12.0).exp2()
+}
+
+/// A stereo real-time time-stretcher.
+///
+/// After [`TimeStretch::warm`] has run (off the audio thread), every method but `warm` and
+/// `reset` is real-time safe: no allocation, lock, blocking, I/O or logging, as long as
+/// `process` is never given more than [`MAX_FEED`] frames, `retrieve` never asks for more
+/// than [`TimeStretch::available`], and the tempo stays within [`WARM_TEMPO`]. A used
+/// stretcher goes back to the control side to be reset (Rubber Band's R3 engine reallocates
+/// internal queues when reset).
+pub trait TimeStretch: Send {
+    /// Visits every ratio the engine may use and runs a pull cycle, so nothing allocates
+    /// later. Not real-time safe (allocates; takes milliseconds).
+    fn warm(&mut self);
+    /// Sets the tempo: input frames consumed per output frame. Real-time safe.
+    fn set_tempo(&mut self, tempo: f64);
+    /// Forgets all audio (keeps ratios). Not real-time safe.
+    fn reset(&mut self);
+    /// Frames of audio before the start point to feed first so the start is not eaten, at the
+    /// current ratios. Real-time safe.
+    fn start_pad(&self) -> usize;
+    /// Output frames to drop after the start pad was fed, at the current ratios. Real-time safe.
+    fn start_delay(&self) -> usize;
+    /// Input frames wanted before more output can come (0: output is waiting). Real-time safe.
+    fn required(&self) -> usize;
+    /// Feeds one planar stereo block (at most [`MAX_FEED`] frames). Real-time safe.
+    fn process(&mut self, left: &[f32], right: &[f32]);
+    /// Output frames ready. Real-time safe.
+    fn available(&self) -> usize;
+    /// Takes up to `left.len()` output frames; returns how many. Real-time safe.
+    fn retrieve(&mut self, left: &mut [f32], right: &mut [f32]) -> usize;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn semitone_ratios() {
+        assert_eq!(semitone_ratio(0.0), 1.0);
+        assert!((semitone_ratio(12.0) - 2.0).abs() < 1e-12);
+        assert!((semitone_ratio(-12.0) - 0.5).abs() < 1e-12);
+        assert!((semitone_ratio(0.01) - 2f64.powf(1.0 / 1200.0)).abs() < 1e-12);
+    }
+}

@@ -1,0 +1,193 @@
+//! Priming a stretcher for a voice: the audio before the voice's position goes in first and
+//! the stretcher's start delay is dropped, so its first output frame is the voice's position.
+//! At most `prime_frames` frames of feeding per block; a voice whose stretcher cannot be
+//! primed at once keeps playing directly and is handed over when it is ready, at the place it
+//! has reached by then. Real-time safe.
+
+use super::super::Engine;
+use super::super::command::PadConfig;
+use super::super::voice::{Path, Voice};
+use super::pull::Scratch;
+use super::{Priming, Stage, Unit, UnitState};
+use crate::dsp::stretch::{MAX_FEED, WARM_TEMPO, semitone_ratio};
+use crate::sample::buffer::{F32Frames, FrameSource, I16Frames, SampleData};
+
+/// Buffer frames per fed frame for a voice playing at `step` buffer frames per output frame:
+/// the pitch it wants over the buffer's own (the stretcher then only changes time).
+/// Real-time safe.
+#[inline]
+pub(crate) fn feed_rate(v: &Voice, cfg: &PadConfig, step: f64) -> f64 {
+    let p = semitone_ratio(cfg.transpose as f64);
+    let pitch = if cfg.key_lock { p } else { p * step / v.scale };
+    (pitch / v.pitch0).max(1e-6)
+}
+
+/// The stretcher tempo (fed frames per output frame) for `step` and `rate`. Real-time safe.
+#[inline]
+pub(crate) fn stretch_tempo(step: f64, rate: f64) -> f64 {
+    (step / rate).clamp(WARM_TEMPO[0], WARM_TEMPO[1])
+}
+
+impl Engine {
+    /// Starts priming unit `u` for voice `vi`: at once if this block's priming budget covers
+    /// it, else for a frame a few blocks ahead (where the voice will be by then).
+    pub(crate) fn begin_prime(&mut self, u: usize, vi: usize, cfg: &PadConfig, now: u64) {
+        let v = self.voices[vi];
+        let step = self.nominal_tempo(&v, cfg) * v.scale;
+        let rate = feed_rate(&v, cfg, step);
+        let tempo = stretch_tempo(step, rate);
+        // Units in the pool are clean: reset off the audio thread after their last use.
+        let Some(st) = self.units[u].st.as_mut() else {
+            return;
+        };
+        st.set_tempo(tempo);
+        // Stretchers work in hops of a few hundred frames; started together, they would all do
+        // their hop in the same block. Each unit starts a different number of frames early
+        // (and drops that much more), which spreads the hops without moving the sound.
+        let stagger = (u * 211) % 512;
+        let early = (stagger as f64 * tempo).round() as usize;
+        let pad = st.start_pad() + early;
+        let work = pad + ((st.start_delay() + stagger) as f64 * tempo) as usize + MAX_FEED;
+        let at = if work <= self.prime_left as usize {
+            now
+        } else {
+            let per_block = self.prime_budget.max(1) as usize;
+            let blocks = (work - self.prime_left as usize).div_ceil(per_block) + 1;
+            now + (blocks * self.block_len.max(1)) as u64
+        };
+        let ahead = match v.sync {
+            Some(s) if self.transport.running() => {
+                (self.transport.beat_at(at) - self.transport.beat_at(now)) * s.src_per_beat
+            }
+            _ => step * (at - now) as f64,
+        };
+        let travel = v.travel + ahead;
+        let mut probe = v;
+        probe.seek(travel);
+        let unit = &mut self.units[u];
+        unit.head = probe.feed_head(pad as f64 * rate);
+        unit.hist.fill(0.0);
+        unit.tempo = tempo;
+        unit.since = 0;
+        unit.expect = travel;
+        unit.state = UnitState::Priming(Priming {
+            voice: vi as u16,
+            stage: Stage::Pad(pad),
+            at,
+            travel,
+            extra: (early as f64 / tempo).round() as usize,
+        });
+    }
+
+    /// Primes unit `u` further within the block's budget; when it is ready and its frame has
+    /// come, the voice plays through it (in place when it has not sounded yet, else with a
+    /// cross-fade). Returns whether the voice now plays through the unit.
+    pub(crate) fn continue_prime(
+        &mut self,
+        u: usize,
+        vi: usize,
+        cfg: &PadConfig,
+        now: u64,
+    ) -> bool {
+        let UnitState::Priming(mut p) = self.units[u].state else {
+            return false;
+        };
+        let v = self.voices[vi];
+        let step = self.nominal_tempo(&v, cfg) * v.scale;
+        let rate = feed_rate(&v, cfg, step);
+        let tempo = stretch_tempo(step, rate);
+        if let Some(buf) = self.slots[v.slot as usize].buffer.as_deref() {
+            let (unit, scratch, budget) = (&mut self.units[u], &mut self.kl, &mut self.prime_left);
+            match buf.data() {
+                SampleData::I16(d) => prime_work(
+                    unit,
+                    &v,
+                    &I16Frames(d),
+                    rate,
+                    tempo,
+                    &mut p,
+                    budget,
+                    scratch,
+                ),
+                SampleData::F32(d) => prime_work(
+                    unit,
+                    &v,
+                    &F32Frames(d),
+                    rate,
+                    tempo,
+                    &mut p,
+                    budget,
+                    scratch,
+                ),
+            }
+        }
+        self.units[u].state = UnitState::Priming(p);
+        if p.stage != Stage::Done || now < p.at {
+            return false;
+        }
+        if p.at == now && v.started == now {
+            // Nothing sounded yet: the voice simply plays through the stretcher.
+            self.voices[vi].path = Path::Stretch(u as u16);
+            self.units[u].state = UnitState::Active(vi as u16);
+            return true;
+        }
+        self.handoff_to_stretch(vi, u, p.travel, now)
+    }
+}
+
+/// Feeds a priming stretcher within `budget` frames (taken from it); advances its stage.
+#[allow(clippy::too_many_arguments)]
+fn prime_work<S: FrameSource>(
+    unit: &mut Unit,
+    v: &Voice,
+    src: &S,
+    rate: f64,
+    tempo: f64,
+    p: &mut Priming,
+    budget: &mut u32,
+    sc: &mut Scratch,
+) {
+    let extra = p.extra;
+    let stage = &mut p.stage;
+    let Some(st) = unit.st.as_mut() else {
+        return;
+    };
+    st.set_tempo(tempo);
+    unit.tempo = tempo;
+    let [fl, fr] = &mut sc.feed;
+    let [ol, or] = &mut sc.out;
+    // Bounded: each pass feeds or drains at least one frame, and both are capped.
+    for _ in 0..256 {
+        match *stage {
+            Stage::Pad(0) => *stage = Stage::Drop(st.start_delay() + extra),
+            Stage::Pad(left) => {
+                if *budget == 0 {
+                    return;
+                }
+                let k = left.min(MAX_FEED).min(*budget as usize);
+                v.feed(&mut unit.head, src, rate, &mut fl[..k], &mut fr[..k]);
+                st.process(&fl[..k], &fr[..k]);
+                *budget -= k as u32;
+                *stage = Stage::Pad(left - k);
+            }
+            Stage::Drop(0) => *stage = Stage::Done,
+            Stage::Drop(left) => {
+                let avail = st.available();
+                if avail > 0 {
+                    let k = avail.min(left).min(ol.len());
+                    let got = st.retrieve(&mut ol[..k], &mut or[..k]);
+                    *stage = Stage::Drop(left - got.min(left));
+                    continue;
+                }
+                if *budget == 0 {
+                    return;
+                }
+                let k = st.required().clamp(64, MAX_FEED);
+                v.feed(&mut unit.head, src, rate, &mut fl[..k], &mut fr[..k]);
+                st.process(&fl[..k], &fr[..k]);
+                *budget = budget.saturating_sub(k as u32);
+            }
+            Stage::Done => return,
+        }
+    }
+}

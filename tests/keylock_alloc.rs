@@ -1,0 +1,198 @@
+//! Proves the key-lock paths never allocate or free in `Engine::process`, counting C heap
+//! calls too: Rubber Band allocates with `malloc` and `new`, which a Rust global allocator does
+//! not see. `c_alloc` interposes the C allocator for this test binary (Rust allocations go
+//! through it as well).
+
+mod c_alloc;
+
+use std::sync::Arc;
+
+use padlooper::control::tables::TableService;
+use padlooper::dsp::stretch::TimeStretch;
+use padlooper::dsp::stretch::rubberband::RubberBand;
+use padlooper::engine::command::{Command, LaunchMode, PadConfig, Quantize, TransportCmd};
+use padlooper::engine::{Engine, EngineHandle, EngineSettings};
+use padlooper::sample::SampleBuffer;
+
+fn tone(name: &str, f: f32, frames: usize, sixteen: bool) -> Arc<SampleBuffer> {
+    let data: Vec<f32> = (0..frames)
+        .flat_map(|i| {
+            let t = i as f32 / 48_000.0;
+            // A tone plus a click every quarter second: tonal and transient content.
+            let hit = if i % 12_000 < 48 { 0.3 } else { 0.0 };
+            let v = 0.3 * (t * f * std::f32::consts::TAU).sin() + hit;
+            [v, 0.8 * v]
+        })
+        .collect();
+    Arc::new(if sixteen {
+        SampleBuffer::from_i16(
+            name,
+            48_000,
+            data.iter().map(|v| (v * 32767.0) as i16).collect(),
+        )
+    } else {
+        SampleBuffer::from_f32(name, 48_000, data)
+    })
+}
+
+fn cfg(slot: u16, frames: u32, p: u16) -> PadConfig {
+    PadConfig {
+        slot,
+        start: 0,
+        loop_start: if p.is_multiple_of(3) { frames / 8 } else { 0 },
+        loop_end: frames,
+        looping: p % 5 != 4,
+        gain: 0.3,
+        speed: 1.0,
+        bpm: 120.0,
+        sync: p.is_multiple_of(2),
+        key_lock: p % 4 != 3,
+        transpose: if p % 4 == 3 { 2.0 } else { 0.0 },
+        mode: if p % 5 == 4 {
+            LaunchMode::OneShot
+        } else {
+            LaunchMode::Toggle
+        },
+        choke: 0,
+        fx: Default::default(),
+    }
+}
+
+#[test]
+fn the_interposer_sees_cpp_allocations() {
+    // Sanity check of the harness: constructing a stretcher allocates in C++.
+    let (st, calls) = c_alloc::counting(|| RubberBand::new(48_000));
+    assert!(calls > 10, "{calls} C heap calls seen");
+    drop(st);
+    let (v, calls) =
+        c_alloc::counting(|| std::hint::black_box(vec![1u8; std::hint::black_box(64)]));
+    assert_eq!(calls, 1, "a Rust allocation goes through malloc too");
+    drop(v);
+}
+
+/// Runs one block with C heap counting on; returns the calls made.
+fn guarded(engine: &mut Engine, buf: &mut [f32]) -> usize {
+    c_alloc::counting(|| engine.process(buf)).1
+}
+
+fn rig(units: usize) -> (Engine, EngineHandle) {
+    let settings = EngineSettings {
+        voices: 24,
+        pads: 64,
+        sample_slots: 64,
+        stretch_units: units,
+        ..EngineSettings::default()
+    };
+    let (engine, mut handle) = Engine::new(settings).unwrap();
+    for _ in 0..units {
+        let mut st = RubberBand::new(48_000);
+        st.warm();
+        handle.add_stretcher(Box::new(st)).ok().unwrap();
+    }
+    (engine, handle)
+}
+
+#[test]
+fn key_lock_and_transpose_never_allocate_in_the_callback() {
+    // Fewer stretchers than key-locked pads: the governor, priming and hand-offs all run.
+    let (mut engine, mut handle) = rig(6);
+    let frames = 96_000usize;
+    let slots: Vec<u16> = (0..4)
+        .map(|i| {
+            handle
+                .load(tone(
+                    &format!("t{i}"),
+                    220.0 + 110.0 * i as f32,
+                    frames,
+                    i % 2 == 0,
+                ))
+                .unwrap()
+        })
+        .collect();
+    for p in 0..12u16 {
+        handle
+            .command(Command::Assign(
+                p,
+                cfg(slots[p as usize % 4], frames as u32, p),
+            ))
+            .unwrap();
+    }
+    // Tables arrive while voices play (rendered inline between blocks).
+    let mut tables = TableService::new(64 << 20, false);
+    let mut buf = vec![0.0f32; 2 * 256];
+    let mut calls = 0;
+    let mut events_seen = Vec::new();
+    for block in 0..6_000u64 {
+        let now = block * 256;
+        let at = now + 256 + (block % 7) * 31;
+        // Changes in the first third of every 600 blocks, then 2 s of steady play (tables).
+        let cmd = match block % 600 {
+            0 => Some(Command::Press((block / 200 % 12) as u16)),
+            20 => Some(Command::Transport(TransportCmd::Glide(2000.0))),
+            25 => Some(Command::Transport(TransportCmd::Tempo(
+                if block % 400 == 0 { 150.0 } else { 96.0 },
+            ))),
+            60 => Some(Command::PadTransposeBy((block / 200 % 12) as u16, 1.0)),
+            70 => Some(Command::PadTranspose((block / 200 % 12) as u16, -2.3)),
+            80 => Some(Command::Transport(TransportCmd::Nudge(1.04))),
+            90 => Some(Command::Transport(TransportCmd::Nudge(1.0))),
+            100 => Some(Command::PadKeyLock((block / 200 % 12) as u16, None)),
+            110 => Some(Command::GlobalSpeed(0.5 + (block % 1000) as f32 / 1000.0)),
+            120 => Some(Command::PadSpeed((block / 200 % 12) as u16, 1.3)),
+            130 => Some(Command::GlobalKeyLock(None)),
+            140 => Some(Command::StretchBudget(
+                3 + (block / 200 % 4) as u16,
+                2048 + (block % 3) as u32 * 4096,
+            )),
+            150 if block % 1200 == 150 => Some(Command::Quantize(Quantize::Beat)),
+            160 => Some(Command::Press(((block / 200 + 5) % 12) as u16)),
+            170 => Some(Command::Transport(TransportCmd::TempoNow(
+                120.0 + (block % 9) as f64,
+            ))),
+            180 if block % 3000 == 180 => Some(Command::StopAll),
+            190 => Some(Command::Press(((block / 200 + 7) % 12) as u16)),
+            _ => None,
+        };
+        if let Some(cmd) = cmd {
+            let _ = handle.send(padlooper::engine::command::Timed { at, cmd });
+        }
+        use padlooper::control::offline::Feeder;
+        tables.before(now, now + 256, &mut handle);
+        calls += guarded(&mut engine, &mut buf);
+        if block % 500 == 0 {
+            // Odd and large blocks too.
+            let mut odd = vec![0.0f32; 2 * 37];
+            calls += guarded(&mut engine, &mut odd);
+            let mut big = vec![0.0f32; 2 * 1500];
+            calls += guarded(&mut engine, &mut big);
+        }
+        assert!(buf.iter().all(|s| s.is_finite()));
+        let ev = handle.drain_events();
+        tables.after(now + 256, &ev);
+        events_seen.extend(ev.into_iter().map(|e| e.kind));
+        handle.collect_retired();
+    }
+    assert_eq!(calls, 0, "Engine::process made {calls} C heap calls");
+    // The scene went through every path.
+    let counters = engine.stats().counters.snapshot();
+    let k = engine.stats().keylock.read();
+    println!(
+        "counters {counters:?} keylock {k:?} tables {:?}",
+        tables.memory()
+    );
+    assert!(tables.memory().1 > 0, "tables were rendered and published");
+    assert!(
+        events_seen
+            .iter()
+            .any(|e| matches!(e, padlooper::engine::event::EventKind::TableWanted(_))),
+        "the engine asked for tables"
+    );
+    assert!(
+        engine
+            .stats()
+            .counters
+            .get(padlooper::engine::shared::Counter::Governed)
+            > 0,
+        "the governor ran"
+    );
+}
