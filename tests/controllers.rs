@@ -483,6 +483,7 @@ fn every_control_action_reaches_its_engine_parameter() {
         "selected_resonance",
         "selected_delay_send",
         "selected_reverb_send",
+        "selected_transpose",
         "delay_wet",
         "delay_feedback",
         "delay_division",
@@ -530,6 +531,7 @@ fn every_control_action_reaches_its_engine_parameter() {
         Command::PadResonance(2, 1.0),
         Command::PadSend(2, SendBus::Delay, 1.0),
         Command::PadSend(2, SendBus::Reverb, 1.0),
+        Command::PadTranspose(2, 12.0),
         Command::Fx(FxParam::DelayWet, 1.0),
         Command::Fx(FxParam::DelayFeedback, 0.95),
         Command::Fx(FxParam::DelayDivision, 3.0),
@@ -635,5 +637,118 @@ fn sync_selected_toggles_the_selected_pads_sync() {
     assert_eq!(
         got,
         vec![padlooper::engine::command::Command::PadSync(2, None)]
+    );
+}
+
+#[test]
+fn key_lock_buttons_and_the_transpose_knob_reach_the_selected_pad() {
+    // APC40 mk2: a synced 440 Hz loop at 1.25 × its tempo sounds at 550 Hz; Bank (selected
+    // key lock) brings it back to 440 Hz at the same tempo, three detents of the Cue knob
+    // (selected transpose) move it up 3 semitones, User (global key lock) turns key lock off
+    // everywhere again. The Bank LED follows the selected pad's key lock.
+    let p = Profile::find("apc40-mk2").unwrap();
+    let dir = tmp();
+    write_wav16(&dir.path().join("a.wav"), RATE, 2.0, sine(440.0, 0.5));
+    let set = set_in(
+        dir.path(),
+        "[master]\nbpm = 150\n[[pad]]\npad = 0\nfile = \"a.wav\"\nbpm = 120\nsync = true\n",
+    );
+    let (mut engine, mut handle) = Engine::new(engine_settings(&set, RATE)).unwrap();
+    let report = load_set(&set, &mut handle, 0, &|_, _| {});
+    let shared = Arc::new(SharedControl::new(&set, RATE, engine.stats().clone()));
+    let keylock = button(&p, ButtonAction::SelectedKeyLock).unwrap();
+    let global = button(&p, ButtonAction::GlobalKeyLock).unwrap();
+    let m = vec![
+        (0.0, vec![0x90, 32, 127]), // pad 0 (top-left clip) starts
+        (0.1, vec![0x90, 98, 127]), // shift down
+        (0.2, vec![0x90, 32, 127]), // select pad 0
+        (0.3, vec![0x80, 98, 0]),   // shift up
+        (2.0, on(keylock, 127)),
+        (2.05, on(keylock, 0)),
+        (4.0, vec![0xB0, 47, 1]), // Cue: +1, three times
+        (4.01, vec![0xB0, 47, 1]),
+        (4.02, vec![0xB0, 47, 1]),
+        (6.0, on(global, 127)),
+        (6.05, on(global, 0)),
+    ];
+    let mut replay = MidiReplay::new(Arc::new(p.clone()), shared, m, RATE);
+    let mut tables = padlooper::control::keylock::offline(&set, &report, &mut handle, true);
+    let out = render_with(
+        &mut engine,
+        &mut handle,
+        &mut [&mut replay, &mut tables],
+        8.0,
+        256,
+        |_, _| {},
+    );
+    let f = |a, b| common::analysis::fft_freq(&left(&out.samples, a, b));
+    let cents = common::analysis::cents;
+    assert!(cents(f(0.5, 1.9), 550.0).abs() < 2.0, "varispeed");
+    assert!(cents(f(2.5, 3.9), 440.0).abs() < 2.0, "key lock");
+    let up = 440.0 * 2f64.powf(3.0 / 12.0);
+    assert!(cents(f(4.5, 5.9), up).abs() < 2.0, "transposed");
+    assert!(
+        cents(f(6.5, 7.9), up * 1.25).abs() < 2.0,
+        "key lock off again"
+    );
+    let (Binding::Note(_, bank) | Binding::Cc(_, bank)) = keylock;
+    let lit = p.leds.as_ref().unwrap().button_on.unwrap().value;
+    let bank_leds: Vec<(f64, u8)> = replay
+        .led_log
+        .iter()
+        .filter(|(_, b)| b[1] == bank)
+        .map(|(t, b)| (*t, b[2]))
+        .collect();
+    assert!(
+        bank_leds
+            .iter()
+            .any(|&(t, v)| t > 2.0 && t < 6.0 && v == lit),
+        "the Bank LED lights with key lock: {bank_leds:?}"
+    );
+    assert_eq!(
+        bank_leds.last().map(|l| l.1 == lit),
+        Some(false),
+        "and goes out"
+    );
+}
+
+#[test]
+fn transpose_buttons_step_the_selected_pad() {
+    use padlooper::engine::command::Command;
+    let profile = Arc::new(Profile::find("nanokontrol2").unwrap());
+    let dir = tmp();
+    let set = set_in(dir.path(), "[[pad]]\npad = 2\nbuiltin = \"sine440\"\n");
+    let stats = Arc::new(padlooper::engine::shared::EngineStats::new(
+        set.grid.total_pads(),
+    ));
+    let shared = Arc::new(SharedControl::new(&set, RATE, stats));
+    shared
+        .selected
+        .store(2, std::sync::atomic::Ordering::Relaxed);
+    let mut c = padlooper::midi::controller::Controller::new(
+        profile.clone(),
+        shared,
+        Arc::new(Default::default()),
+    );
+    let mut got = Vec::new();
+    for b in profile.buttons.iter().filter(|b| {
+        matches!(
+            b.action,
+            ButtonAction::SelectedTranspose
+                | ButtonAction::SelectedKeyLock
+                | ButtonAction::GlobalKeyLock
+        )
+    }) {
+        c.feed(&on(b.binding, 127), 0, &mut |t| got.push(t.cmd));
+        c.feed(&on(b.binding, 0), 0, &mut |t| got.push(t.cmd));
+    }
+    assert_eq!(
+        got,
+        vec![
+            Command::PadKeyLock(2, None),
+            Command::GlobalKeyLock(None),
+            Command::PadTransposeBy(2, -1.0),
+            Command::PadTransposeBy(2, 1.0),
+        ]
     );
 }

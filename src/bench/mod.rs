@@ -1,3 +1,5 @@
-//! Benchmark support: the standard scene. The measuring itself is in the CLI (`padlooper bench`).
+//! Benchmark support: the standard scene and block-by-block timing. The passes themselves are
+//! in the CLI (`padlooper bench`).
 
+pub mod measure;
 pub mod scene;

@@ -4,6 +4,8 @@ use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 use std::time::Instant;
 
+use crate::bench::measure::{Pass, measure, peak_rss};
+
 use crate::bench::scene::{self, RATE};
 use crate::config::SetFile;
 use crate::control::set_loader::{engine_settings, load_set};
@@ -31,22 +33,25 @@ pub struct BenchArgs {
     /// Print the results as JSON.
     #[arg(long)]
     pub json: bool,
+    /// Leave out the key-lock passes (they render the scene's stretched tables first).
+    #[arg(long)]
+    pub no_keylock: bool,
 }
 
 /// A one-line progress bar on stderr (only when it is a terminal).
-struct Progress {
+pub(crate) struct Progress {
     label: &'static str,
     on: bool,
 }
 
 impl Progress {
-    fn new(label: &'static str) -> Self {
+    pub(crate) fn new(label: &'static str) -> Self {
         Self {
             label,
             on: std::io::stderr().is_terminal(),
         }
     }
-    fn show(&self, done: usize, total: usize) {
+    pub(crate) fn show(&self, done: usize, total: usize) {
         if self.on && total > 0 {
             let w = 30 * done / total;
             eprint!(
@@ -59,42 +64,11 @@ impl Progress {
             let _ = std::io::stderr().flush();
         }
     }
-    fn done(&self) {
+    pub(crate) fn done(&self) {
         if self.on {
             eprint!("\r{}\r", " ".repeat(60));
         }
     }
-}
-
-/// Results of one rendering pass.
-struct Pass {
-    name: &'static str,
-    rtf: f64,
-    p50: f64,
-    p99: f64,
-    p999: f64,
-    max: f64,
-    over_budget: usize,
-    blocks: usize,
-    budget_us: f64,
-    peak: f32,
-}
-
-/// The `p` quantile of sorted values (0 for none).
-fn percentile(sorted: &[f64], p: f64) -> f64 {
-    if sorted.is_empty() {
-        return 0.0;
-    }
-    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
-    sorted[i.min(sorted.len() - 1)]
-}
-
-/// Peak resident set size in bytes (Linux `VmHWM`), if known.
-fn peak_rss() -> Option<u64> {
-    let s = std::fs::read_to_string("/proc/self/status").ok()?;
-    let line = s.lines().find(|l| l.starts_with("VmHWM:"))?;
-    let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
-    Some(kb * 1024)
 }
 
 fn render_pass(
@@ -125,43 +99,26 @@ fn render_pass(
     let frames = (args.seconds * RATE as f64) as usize;
     // At least one block, however short the request.
     let blocks = (frames / args.block).max(1);
-    let mut buf = vec![0.0f32; 2 * args.block];
-    let mut times = Vec::with_capacity(blocks);
-    let mut peak = 0.0f32;
     let progress = Progress::new(name);
-    crate::dsp::denormal::flush_denormals();
-    let start = Instant::now();
-    for b in 0..blocks {
-        let t = Instant::now();
-        engine.process(&mut buf);
-        times.push(t.elapsed().as_secs_f64() * 1e6);
-        peak = buf.iter().fold(peak, |m, s| m.max(s.abs()));
-        if b % 512 == 0 {
-            handle.drain_events();
-            progress.show(b, blocks);
-        }
-    }
-    let wall = start.elapsed().as_secs_f64();
+    let pass = measure(
+        name,
+        &mut engine,
+        &mut handle,
+        blocks,
+        args.block,
+        |_, _| {},
+        |b, h| {
+            if b % 512 == 0 {
+                h.drain_events();
+                progress.show(b, blocks);
+            }
+        },
+    );
     progress.done();
     let active = engine
         .stats()
         .active_voices
         .load(std::sync::atomic::Ordering::Relaxed) as usize;
-    let budget_us = args.block as f64 / RATE as f64 * 1e6;
-    let over_budget = times.iter().filter(|&&t| t > budget_us).count();
-    times.sort_by(|a, b| a.total_cmp(b));
-    let pass = Pass {
-        name,
-        rtf: (blocks * args.block) as f64 / RATE as f64 / wall,
-        p50: percentile(&times, 0.5),
-        p99: percentile(&times, 0.99),
-        p999: percentile(&times, 0.999),
-        max: *times.last().unwrap_or(&0.0),
-        over_budget,
-        blocks,
-        budget_us,
-        peak,
-    };
     Ok((pass, load_s, report.memory, active))
 }
 
@@ -234,7 +191,15 @@ pub fn bench(args: BenchArgs) -> anyhow::Result<i32> {
         &args,
     )?;
     let (isolator, _, _, _) = render_pass("isolator", &iso, |_| {}, &args)?;
-    let passes = [&plain, &standard, &fx, &isolator];
+    let kl = if args.no_keylock {
+        None
+    } else {
+        Some(super::bench_keylock::run(&set, &args)?)
+    };
+    let mut passes = vec![&plain, &standard, &fx, &isolator];
+    if let Some(k) = &kl {
+        passes.push(&k.steady);
+    }
     let rss = peak_rss();
     let raw = memory.1;
     let audio_s = args.seconds;
@@ -274,7 +239,28 @@ pub fn bench(args: BenchArgs) -> anyhow::Result<i32> {
             "isolator_cost_us_per_voice_second": iso_cost_us,
             "isolator_vs_scene": iso_ratio,
             "effects_cost_us_per_second": fx_cost_us,
-            "key_lock": "not implemented",
+            "key_lock": kl.as_ref().map(|k| serde_json::json!({
+                "keylock_vs_scene": k.steady.rtf / standard.rtf,
+                "tables_seconds": k.tables_s,
+                "table_bytes": k.tables.0,
+                "tables": k.tables.1,
+                "rt_voices_per_core": k.rt_voices,
+                "rt_share": super::bench_keylock::RT_SHARE,
+                "rt_runs": k.rt.iter().map(|(n, (launch, p))| serde_json::json!({
+                    "voices": n, "launch": pass_json(launch), "pass": pass_json(p)
+                })).collect::<Vec<_>>(),
+                "one_stretcher_us_per_block": k.calibration.block_us,
+                "prime_us": k.calibration.prime_us,
+                "measured_pool": k.calibration.voices,
+                "tempo_move": {
+                    "from_bpm": k.move_bpm.0, "to_bpm": k.move_bpm.1,
+                    "pass": pass_json(&k.tempo_move),
+                    "max_rt_voices": k.move_rt,
+                    "max_governed": k.governed.0,
+                    "worst_governed_cents": k.governed.1,
+                    "voices_on_tables_at_end": k.move_tables_end,
+                },
+            })),
             "passes": passes.iter().map(|p| pass_json(p)).collect::<Vec<_>>(),
         });
         println!("{out}");
@@ -299,7 +285,7 @@ pub fn bench(args: BenchArgs) -> anyhow::Result<i32> {
         "{:<9} {:>8} {:>22} {:>22} {:>22} {:>22} {:>6}",
         "pass", "x RT", "p50 us (% budget)", "p99", "p99.9", "max", "over"
     );
-    for p in passes {
+    for p in passes.iter().copied() {
         let cell = |us: f64| format!("{us:.1} ({:.2}%)", 100.0 * us / p.budget_us);
         println!(
             "{:<9} {:>8.1} {:>22} {:>22} {:>22} {:>22} {:>6}",
@@ -313,15 +299,67 @@ pub fn bench(args: BenchArgs) -> anyhow::Result<i32> {
         );
     }
     println!(
-        "passes: plain = EQ flat; scene = the standard scene (shelf EQ); effects = scene + delay/reverb sends 0.2 + phaser; isolator = scene with the isolator EQ on every pad"
+        "passes: plain = EQ flat; scene = the standard scene (shelf EQ); effects = scene + delay/reverb sends 0.2 + phaser; isolator = scene with the isolator EQ on every pad; keylock = scene with key lock on every pad at its steady ratio (stretched tables)"
     );
     println!(
         "EQ cost per voice per second of audio: shelf {eq_cost_us:.1} us, isolator {iso_cost_us:.1} us (isolator pass at {iso_ratio:.2}x the scene's speed); effects: {fx_cost_us:.0} us per second of audio"
     );
-    println!("key lock: not implemented yet (no key-lock figures)");
-    let over: usize = passes.iter().map(|p| p.over_budget).sum();
+    let mut over: usize = passes.iter().map(|p| p.over_budget).sum();
+    if let Some(k) = &kl {
+        print_keylock(k, &standard);
+        over += k.tempo_move.over_budget;
+    }
     if over > 0 {
         println!("WARNING: {over} blocks exceeded their time budget");
     }
     Ok(0)
+}
+
+/// The key-lock figures, after the pass table.
+fn print_keylock(k: &super::bench_keylock::KeylockBench, scene: &Pass) {
+    println!(
+        "key lock, steady (hybrid tables): {:.2}x the scene's speed; {} tables ({:.1} MB) rendered in {:.1} s on every core",
+        k.steady.rtf / scene.rtf,
+        k.tables.1,
+        k.tables.0 as f64 / 1e6,
+        k.tables_s
+    );
+    println!(
+        "key lock, real-time stretchers only (voices started together; playing, p99.9 must stay within {:.0}% of the block):",
+        100.0 * super::bench_keylock::RT_SHARE
+    );
+    for (n, (launch, p)) in &k.rt {
+        println!(
+            "  {n:>3} voices: {:>6.1}x RT, p50 {:.0} us, p99.9 {:.0} us ({:.1}%), max {:.0} us ({:.1}%); first second (priming) max {:.0} us ({:.1}%)",
+            p.rtf,
+            p.p50,
+            p.p999,
+            p.pct(p.p999),
+            p.max,
+            p.pct(p.max),
+            launch.max,
+            launch.pct(launch.max)
+        );
+    }
+    println!(
+        "  => {} real-time key-locked stereo voices per core; one stretcher alone: {:.0} us per block, {:.0} us to prime (pool when keylock_voices = 0: {})",
+        k.rt_voices, k.calibration.block_us, k.calibration.prime_us, k.calibration.voices
+    );
+    let m = &k.tempo_move;
+    println!(
+        "key lock, tempo move {:.0} -> {:.0} BPM over 4 s with {} synced pads: {} of {} blocks over budget, p99.9 {:.0} us ({:.1}%), max {:.0} us ({:.1}%); up to {} on stretchers, {} governed (worst {:.1} cents off); {} on tables again at the end",
+        k.move_bpm.0,
+        k.move_bpm.1,
+        k.pads,
+        m.over_budget,
+        m.blocks,
+        m.p999,
+        m.pct(m.p999),
+        m.max,
+        m.pct(m.max),
+        k.move_rt,
+        k.governed.0,
+        k.governed.1,
+        k.move_tables_end
+    );
 }

@@ -1,6 +1,7 @@
 //! Command-line front-end. The only place that uses `anyhow`.
 
 mod bench;
+mod bench_keylock;
 mod check;
 mod learn;
 mod live;

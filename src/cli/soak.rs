@@ -65,9 +65,12 @@ pub fn soak_cmd(a: SoakArgs) -> anyhow::Result<i32> {
     );
     if let Some((a, b)) = r.rss {
         println!(
-            "resident memory {:.1} MB at the start, {:.1} MB at the end",
+            "resident memory {:.1} MB at the start, {:.1} MB at the end; stretched tables {} ({:.1} MB of a {:.1} MB budget)",
             a as f64 / 1e6,
-            b as f64 / 1e6
+            b as f64 / 1e6,
+            r.tables_held.1,
+            r.tables_held.0 as f64 / 1e6,
+            r.table_budget as f64 / 1e6
         );
     }
     let counters: Vec<String> = r

@@ -39,6 +39,12 @@ pub enum ButtonAction {
     NudgeDown,
     /// Toggle tempo sync of the selected pad.
     SyncSelected,
+    /// Toggle key lock of the selected pad (tempo changes leave its pitch alone).
+    SelectedKeyLock,
+    /// Transpose the selected pad by `step` semitones (default +1; -1 for a down button).
+    SelectedTranspose,
+    /// Key lock on for every pad, or off for every pad when it already is on everywhere.
+    GlobalKeyLock,
 }
 
 /// Actions a knob or fader can drive (0..127 mapped to the parameter's range).
@@ -69,6 +75,8 @@ pub enum ControlAction {
     SelectedDelaySend,
     /// Selected pad's reverb send.
     SelectedReverbSend,
+    /// Selected pad's transpose, -12..12 semitones (0 at the centre; ±1 per step relative).
+    SelectedTranspose,
     /// Gain of every pad in a grid column of the current bank (`col = N`).
     ColumnGain,
     /// DJ filter of every pad in a grid column (`col = N`).
@@ -167,6 +175,7 @@ struct RawButton {
     channel: u8,
     bank: Option<usize>,
     row: Option<usize>,
+    step: Option<i8>,
     #[serde(default)]
     led: bool,
 }
@@ -222,6 +231,8 @@ pub struct Button {
     pub binding: Binding,
     /// Bank for `bank`, row for `launch_row`.
     pub arg: usize,
+    /// Semitones for `selected_transpose`.
+    pub step: i8,
     /// Whether padlooper drives its LED.
     pub led: bool,
 }
@@ -481,10 +492,32 @@ impl Profile {
                 },
                 _ => 0,
             };
+            let step = match (r.action, r.step) {
+                (ButtonAction::SelectedTranspose, None) => 1,
+                (ButtonAction::SelectedTranspose, Some(s)) if (-12..=12).contains(&s) && s != 0 => {
+                    s
+                }
+                (ButtonAction::SelectedTranspose, Some(s)) => {
+                    errors.push(at(
+                        o,
+                        format!("`step` = {s} is out of range; allowed -12 to 12 semitones, not 0"),
+                    ));
+                    continue;
+                }
+                (_, Some(_)) => {
+                    errors.push(at(
+                        o,
+                        "`step` only goes with action `selected_transpose`".into(),
+                    ));
+                    continue;
+                }
+                (_, None) => 0,
+            };
             buttons.push(Button {
                 action: r.action,
                 binding,
                 arg,
+                step,
                 led: r.led,
             });
         }

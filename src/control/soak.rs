@@ -79,6 +79,11 @@ pub struct SoakReport {
     pub voices_after_stop: u32,
     /// Resident memory after the first set loaded and at the end, in bytes (Linux).
     pub rss: Option<(u64, u64)>,
+    /// The stretched-table cache's budget: it fills up to this as pads ask for tables, so
+    /// this much growth is expected on top of the slack.
+    pub table_budget: u64,
+    /// Bytes and number of stretched tables held at the end (bytes within the budget).
+    pub tables_held: (u64, usize),
     /// Load problems reported (bad files on purpose).
     pub load_errors: usize,
     /// Random sets that did not parse (must be empty: the generator only writes valid sets).
@@ -89,7 +94,7 @@ pub struct SoakReport {
 
 impl SoakReport {
     /// Problems found, one line each (empty = the soak passed). `rss_slack` bytes of growth
-    /// are allowed (allocator and page-cache noise).
+    /// are allowed (allocator and page-cache noise) on top of the table cache's budget.
     pub fn problems(&self, rss_slack: u64) -> Vec<String> {
         let mut p = Vec::new();
         if self.nonfinite_blocks > 0 {
@@ -116,8 +121,15 @@ impl SoakReport {
                 self.voices_after_stop
             ));
         }
+        if self.tables_held.0 > self.table_budget {
+            p.push(format!(
+                "stretched tables hold {:.1} MB, over their {:.1} MB budget",
+                self.tables_held.0 as f64 / 1e6,
+                self.table_budget as f64 / 1e6
+            ));
+        }
         if let Some((a, b)) = self.rss
-            && b > a + rss_slack
+            && b > a + rss_slack + self.table_budget
         {
             p.push(format!(
                 "memory grew from {:.1} MB to {:.1} MB",
@@ -245,6 +257,13 @@ fn random_set(files: &[String], rng: &mut Rng) -> String {
         }
         let file = &files[rng.below(files.len() as u64) as usize];
         let mode = ["toggle", "gate", "oneshot", "retrigger"][rng.below(4) as usize];
+        let mut extra = String::new();
+        if rng.chance(0.4) {
+            extra += "key_lock = true\n";
+        }
+        if rng.chance(0.2) {
+            extra += &format!("transpose = {}\n", rng.below(25) as i64 - 12);
+        }
         s += &format!(
             "[[pad]]\nbank = {bank}\npad = {pad}\nfile = \"{file}\"\nmode = \"{mode}\"\ngain_db = {:.1}\nspeed = {:.3}\nchoke = {}\n\
              eq_low = {:.2}\neq_mid = {:.2}\neq_high = {:.2}\nfilter = {:.2}\nresonance = {:.2}\ndelay_send = {:.2}\nreverb_send = {:.2}\n",
@@ -259,6 +278,7 @@ fn random_set(files: &[String], rng: &mut Rng) -> String {
             if rng.chance(0.5) { 0.0 } else { rng.unit() },
             if rng.chance(0.5) { 0.0 } else { rng.unit() },
         );
+        s += &extra;
     }
     s
 }
@@ -309,10 +329,15 @@ pub fn soak(dir: &Path, seconds: f64, seed: u64, progress: &dyn Fn(f64, f64)) ->
         return report;
     };
     let mut settings = engine_settings(&template, RATE);
-    settings.sample_slots = 64;
+    settings.sample_slots = 128;
+    settings.stretch_units = 4;
     let Ok((mut engine, mut handle)) = Engine::new(settings) else {
         return report;
     };
+    // Key lock: a few real-time stretchers and a small table cache, rendered between blocks.
+    crate::control::stretchers::install(&mut handle, 4, 4, settings.prime_frames);
+    let mut tables = crate::control::tables::TableService::new(TABLE_BUDGET, false);
+    report.table_budget = TABLE_BUDGET as u64;
     let mut loaded = Vec::new();
     let mut set = load_random(dir, &files, &mut rng, &mut handle, &mut loaded, &mut report)
         .unwrap_or(template.clone());
@@ -366,12 +391,15 @@ pub fn soak(dir: &Path, seconds: f64, seed: u64, progress: &dyn Fn(f64, f64)) ->
                 }
                 5 => {
                     let p = rng.below(pads) as PadId;
-                    let cmd = match rng.below(6) {
+                    let cmd = match rng.below(9) {
                         0 => Command::PadEq(p, rng.below(3) as u8, rng.unit()),
                         1 => Command::PadFilter(p, rng.unit()),
                         2 => Command::PadResonance(p, rng.unit()),
                         3 => Command::PadSend(p, SendBus::Delay, rng.unit()),
                         4 => Command::PadGain(p, 2.0 * rng.unit()),
+                        5 => Command::PadKeyLock(p, None),
+                        6 => Command::PadTranspose(p, 24.0 * rng.unit() - 12.0),
+                        7 if rng.chance(0.1) => Command::GlobalKeyLock(None),
                         _ => Command::PadSpeed(p, 0.5 + 1.5 * rng.unit()),
                     };
                     let _ = handle.send(Timed { at, cmd });
@@ -429,7 +457,10 @@ pub fn soak(dir: &Path, seconds: f64, seed: u64, progress: &dyn Fn(f64, f64)) ->
             .stats()
             .active_voices
             .load(std::sync::atomic::Ordering::Relaxed) as f64;
-        for e in handle.drain_events() {
+        let events = handle.drain_events();
+        tables.on_events(&events, &mut handle);
+        tables.pump(&mut handle);
+        for e in events {
             match e.kind {
                 crate::engine::event::EventKind::PadStarted(_) => report.starts += 1,
                 crate::engine::event::EventKind::PadStopped(_) => report.stops += 1,
@@ -472,6 +503,8 @@ pub fn soak(dir: &Path, seconds: f64, seed: u64, progress: &dyn Fn(f64, f64)) ->
     if let (Some((start, _)), Some(end)) = (report.rss, rss_bytes()) {
         report.rss = Some((start, end));
     }
+    let (held, count) = tables.memory();
+    report.tables_held = (held as u64, count);
     let values = stats.counters.snapshot();
     report.counters = COUNTERS
         .iter()
@@ -483,6 +516,10 @@ pub fn soak(dir: &Path, seconds: f64, seed: u64, progress: &dyn Fn(f64, f64)) ->
     report.wall_seconds = t0.elapsed().as_secs_f64();
     report
 }
+
+/// Memory for the soak's stretched tables: small, so the cache is full after a few minutes
+/// and eviction runs for the rest of the soak.
+const TABLE_BUDGET: usize = 6 << 20;
 
 /// Where `padlooper soak` keeps its files by default.
 pub fn default_dir(seed: u64) -> PathBuf {

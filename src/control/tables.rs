@@ -12,7 +12,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc;
 
 use crate::engine::EngineHandle;
-use crate::engine::command::{Command, Geometry, PadConfig, PadId, SlotId};
+use crate::engine::command::{Command, Geometry, PadConfig, PadId, SlotId, TableSource};
 use crate::engine::event::{EngineEvent, EventKind, TableRequest};
 use crate::engine::keylock::{EXACT_CENTS, cents};
 use crate::sample::SampleBuffer;
@@ -103,12 +103,17 @@ struct Job {
 
 type Done = (Key, Result<Table, TableError>);
 
-/// The background renderer.
+/// The background renderers.
 struct Worker {
     jobs: mpsc::Sender<Job>,
     done: mpsc::Receiver<Done>,
     cancel: Arc<AtomicBool>,
-    thread: Option<std::thread::JoinHandle<()>>,
+    threads: Vec<std::thread::JoinHandle<()>>,
+}
+
+/// Threads that render tables: every core but the one audio needs (at least one).
+pub fn render_threads() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get().saturating_sub(1).max(1))
 }
 
 /// The table cache (see the module docs).
@@ -116,7 +121,7 @@ pub struct TableService {
     budget: usize,
     entries: Vec<Entry>,
     /// Keys being rendered (or queued), with the pads waiting for them.
-    waiting: Vec<(Key, Vec<PadId>)>,
+    waiting: Vec<(Key, Vec<(PadId, TableSource)>)>,
     /// Jobs not handed to the renderer yet (inline mode renders them in `pump`).
     queue: Vec<Job>,
     worker: Option<Worker>,
@@ -128,34 +133,46 @@ pub struct TableService {
 }
 
 impl TableService {
-    /// A cache of at most `budget` bytes rendering on a background thread (`threaded`), or
-    /// inline in [`pump`](Self::pump) (deterministic, for offline renders). Not real-time.
+    /// A cache of at most `budget` bytes rendering on background threads (`threaded`: see
+    /// [`render_threads`]), or inline in [`pump`](Self::pump) (deterministic, for offline
+    /// renders; on every core). Not real-time.
     pub fn new(budget: usize, threaded: bool) -> Self {
         let worker = threaded.then(|| {
             let (jobs, job_rx) = mpsc::channel::<Job>();
+            let job_rx = Arc::new(std::sync::Mutex::new(job_rx));
             let (done_tx, done) = mpsc::channel::<Done>();
             let cancel = Arc::new(AtomicBool::new(false));
-            let c = cancel.clone();
-            let thread = std::thread::Builder::new()
-                .name("padlooper-tables".into())
-                .spawn(move || {
-                    lower_priority();
-                    for job in job_rx {
-                        if c.load(Ordering::Relaxed) {
-                            break;
-                        }
-                        let r = stretch_table::render(&job.source, &job.key.spec(), &c);
-                        if done_tx.send((job.key, r)).is_err() {
-                            break;
-                        }
-                    }
+            let threads = (0..render_threads())
+                .filter_map(|i| {
+                    let (c, rx, tx) = (cancel.clone(), job_rx.clone(), done_tx.clone());
+                    std::thread::Builder::new()
+                        .name(format!("padlooper-tables-{i}"))
+                        .spawn(move || {
+                            lower_priority();
+                            loop {
+                                // The lock is only held to take the next job.
+                                let job = match rx.lock() {
+                                    Ok(rx) => rx.recv(),
+                                    Err(_) => break,
+                                };
+                                let Ok(job) = job else { break };
+                                if c.load(Ordering::Relaxed) {
+                                    break;
+                                }
+                                let r = stretch_table::render(&job.source, &job.key.spec(), &c);
+                                if tx.send((job.key, r)).is_err() {
+                                    break;
+                                }
+                            }
+                        })
+                        .ok()
                 })
-                .ok();
+                .collect();
             Worker {
                 jobs,
                 done,
                 cancel,
-                thread,
+                threads,
             }
         });
         Self {
@@ -201,16 +218,28 @@ impl TableService {
         let Some(source) = handle.buffer(r.slot) else {
             return;
         };
+        // A request from before a reload may name a slot that now holds another sample.
+        if r.loop_end <= r.start || r.loop_start < r.start || r.loop_end as usize > source.frames()
+        {
+            log::debug!("stale table request for pad {} ignored", r.pad);
+            return;
+        }
+        let from = TableSource {
+            slot: r.slot,
+            start: r.start,
+            loop_start: r.loop_start,
+            loop_end: r.loop_end,
+        };
         let key = Key::new(&source, r);
         self.clock += 1;
         if let Some(i) = self.entries.iter().position(|e| e.key == key) {
             self.entries[i].used = self.clock;
-            self.publish(i, r.pad, handle);
+            self.publish(i, r.pad, from, handle);
             return;
         }
         if let Some((_, pads)) = self.waiting.iter_mut().find(|(k, _)| *k == key) {
-            if !pads.contains(&r.pad) {
-                pads.push(r.pad);
+            if !pads.contains(&(r.pad, from)) {
+                pads.push((r.pad, from));
             }
             return;
         }
@@ -227,7 +256,7 @@ impl TableService {
             self.refused.push(key);
             return;
         }
-        self.waiting.push((key.clone(), vec![r.pad]));
+        self.waiting.push((key.clone(), vec![(r.pad, from)]));
         let job = Job { key, source };
         match &self.worker {
             Some(w) => {
@@ -263,11 +292,10 @@ impl TableService {
         if let Some(w) = &self.worker {
             done.extend(w.done.try_iter());
         } else {
-            let never = AtomicBool::new(false);
-            for job in std::mem::take(&mut self.queue) {
-                let r = stretch_table::render(&job.source, &job.key.spec(), &never);
-                done.push((job.key, r));
-            }
+            done = render_all(std::mem::take(&mut self.queue));
+        }
+        if !done.is_empty() {
+            crate::sample::memory::give_back_free_memory();
         }
         for (key, result) in done {
             let pads = match self.waiting.iter().position(|(k, _)| *k == key) {
@@ -290,8 +318,8 @@ impl TableService {
                         used: self.clock,
                     });
                     let i = self.entries.len() - 1;
-                    for p in pads {
-                        self.publish(i, p, handle);
+                    for (p, from) in pads {
+                        self.publish(i, p, from, handle);
                     }
                 }
                 Err(TableError::Cancelled) => {}
@@ -305,7 +333,7 @@ impl TableService {
     }
 
     /// Tells pad `pad` about entry `i` (loading it into a slot first if needed).
-    fn publish(&mut self, i: usize, pad: PadId, handle: &mut EngineHandle) {
+    fn publish(&mut self, i: usize, pad: PadId, from: TableSource, handle: &mut EngineHandle) {
         let slot = match self.entries[i].slot {
             Some(s) => s,
             None => match handle.load(self.entries[i].buffer.clone()) {
@@ -320,7 +348,8 @@ impl TableService {
             },
         };
         let g = self.entries[i].geometry(slot);
-        if handle.command(Command::PadTable(pad, g)).is_ok() && !self.entries[i].pads.contains(&pad)
+        if handle.command(Command::PadTable(pad, from, g)).is_ok()
+            && !self.entries[i].pads.contains(&pad)
         {
             self.entries[i].pads.push(pad);
         }
@@ -346,14 +375,41 @@ impl TableService {
 
 impl Drop for TableService {
     fn drop(&mut self) {
-        if let Some(mut w) = self.worker.take() {
+        if let Some(w) = self.worker.take() {
             w.cancel.store(true, Ordering::Relaxed);
             drop(w.jobs);
-            if let Some(t) = w.thread.take() {
+            for t in w.threads {
                 let _ = t.join();
             }
         }
     }
+}
+
+/// Renders every job now, on every core, in job order. Not real-time.
+fn render_all(jobs: Vec<Job>) -> Vec<Done> {
+    let never = AtomicBool::new(false);
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let results: Vec<std::sync::Mutex<Option<Done>>> =
+        jobs.iter().map(|_| std::sync::Mutex::new(None)).collect();
+    std::thread::scope(|s| {
+        for _ in 0..threads.min(jobs.len()) {
+            s.spawn(|| {
+                loop {
+                    let i = next.fetch_add(1, Ordering::Relaxed);
+                    let Some(job) = jobs.get(i) else { break };
+                    let r = stretch_table::render(&job.source, &job.key.spec(), &never);
+                    if let Ok(mut slot) = results[i].lock() {
+                        *slot = Some((job.key.clone(), r));
+                    }
+                }
+            });
+        }
+    });
+    results
+        .into_iter()
+        .filter_map(|m| m.into_inner().ok().flatten())
+        .collect()
 }
 
 impl super::offline::Feeder for TableService {

@@ -46,35 +46,40 @@ impl Engine {
                     if cfg.sync != on {
                         cfg.sync = on;
                         self.resync(p, now);
+                        self.publish_pad(p);
                     }
                 }
             }
             Command::PadKeyLock(p, on) => {
                 if let Some(cfg) = self.pad_cfg(p) {
                     cfg.key_lock = on.unwrap_or(!cfg.key_lock);
+                    self.publish_pad(p);
                 }
             }
             Command::PadTranspose(p, t) => {
                 if let Some(cfg) = self.pad_cfg(p) {
                     cfg.transpose = clamp_transpose(t);
+                    self.publish_pad(p);
                 }
             }
             Command::PadTransposeBy(p, d) => {
                 if let Some(cfg) = self.pad_cfg(p) {
                     cfg.transpose = clamp_transpose(cfg.transpose + d);
+                    self.publish_pad(p);
                 }
             }
             Command::GlobalKeyLock(on) => {
                 // Toggling turns it on everywhere unless it already is everywhere.
                 let on = on
                     .unwrap_or_else(|| self.pads.iter().filter_map(|p| p.cfg).any(|c| !c.key_lock));
-                for pad in self.pads.iter_mut() {
-                    if let Some(cfg) = pad.cfg.as_mut() {
+                for p in 0..self.pads.len() {
+                    if let Some(cfg) = self.pads[p].cfg.as_mut() {
                         cfg.key_lock = on;
+                        self.publish_pad(p as PadId);
                     }
                 }
             }
-            Command::PadTable(p, g) => self.add_table(p, g),
+            Command::PadTable(p, src, g) => self.add_table(p, src, g),
             Command::TableDrop(slot) => self.drop_table(slot),
             Command::StretchBudget(n, frames) => {
                 self.unit_limit = (n as usize).min(self.units.len());

@@ -231,6 +231,29 @@ pub struct Geometry {
     pub pitch0: f64,
 }
 
+/// The sample region a stretched table was made from. Real-time safe (plain data).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TableSource {
+    /// The sample's slot.
+    pub slot: SlotId,
+    /// Region start, loop start and loop end in sample frames.
+    pub start: u32,
+    /// See `start`.
+    pub loop_start: u32,
+    /// See `start`.
+    pub loop_end: u32,
+}
+
+impl TableSource {
+    /// Whether a pad configured as `cfg` plays this region. Real-time safe.
+    pub fn matches(&self, cfg: &PadConfig) -> bool {
+        cfg.slot == self.slot
+            && cfg.start == self.start
+            && cfg.loop_start == self.loop_start
+            && cfg.loop_end == self.loop_end
+    }
+}
+
 impl Geometry {
     /// The pad's own sample. Real-time safe.
     pub fn of(cfg: &PadConfig) -> Self {
@@ -309,8 +332,9 @@ pub enum Command {
     PadTransposeBy(PadId, f32),
     /// Key lock on or off for every pad, or toggled (`None`).
     GlobalKeyLock(Option<bool>),
-    /// A stretched table of the pad's sample is ready in a slot (see `keylock`).
-    PadTable(PadId, Geometry),
+    /// A stretched table of the pad's sample is ready in a slot (see `keylock`). The engine
+    /// refuses it when the pad no longer plays that source region (a set reloaded meanwhile).
+    PadTable(PadId, TableSource, Geometry),
     /// A table is going away: pads forget it, and the slot is handed back once no voice
     /// reads it (voices on it move to a stretcher or another table first).
     TableDrop(SlotId),
@@ -344,7 +368,7 @@ impl Command {
                     && c.transpose.is_finite()
                     && c.fx.is_finite()
             }
-            Command::PadTable(_, g) => {
+            Command::PadTable(_, _, g) => {
                 g.scale.is_finite() && g.scale > 0.0 && g.pitch0.is_finite() && g.pitch0 > 0.0
             }
             Command::Transport(t) => t.is_finite(),

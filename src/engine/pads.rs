@@ -3,7 +3,7 @@
 
 use super::command::{LaunchMode, PadConfig, PadId, PlayMode};
 use super::event::EventKind;
-use super::shared::{Counter, EngineStats, PadState};
+use super::shared::{Counter, EngineStats, PadFlags, PadState};
 use super::slots::Slot;
 use super::voice::{Sync, Voice, VoiceState};
 use super::{Due, Engine};
@@ -48,10 +48,27 @@ impl Pad {
     }
 }
 
-/// Publishes pad `p`'s state. Real-time safe.
+/// Publishes pad `p`'s state and the settings controllers show. Real-time safe.
 pub(crate) fn publish(pads: &[Pad], stats: &EngineStats, p: usize) {
     if let Some(pad) = pads.get(p) {
         stats.pads.set(p, pad.state());
+        let flags = pad.cfg.map_or(0, |c| {
+            let mut f = 0;
+            if c.key_lock {
+                f |= PadFlags::KEY_LOCK;
+            }
+            if c.sync {
+                f |= PadFlags::SYNC;
+            }
+            if c.transpose > 0.0 {
+                f |= PadFlags::UP;
+            }
+            if c.transpose < 0.0 {
+                f |= PadFlags::DOWN;
+            }
+            f
+        });
+        stats.pads.set_flags(p, PadFlags(flags));
     }
 }
 

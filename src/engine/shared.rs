@@ -171,6 +171,8 @@ impl PadState {
 #[derive(Debug)]
 pub struct PadStates {
     states: Box<[AtomicU8]>,
+    /// [`PadFlags`] bits per pad.
+    flags: Box<[AtomicU8]>,
     /// Bumped whenever any state changes (LED refresh trigger).
     version: AtomicU64,
 }
@@ -180,6 +182,7 @@ impl PadStates {
     pub fn new(pads: usize) -> Self {
         Self {
             states: (0..pads).map(|_| AtomicU8::new(0)).collect(),
+            flags: (0..pads).map(|_| AtomicU8::new(0)).collect(),
             version: AtomicU64::new(0),
         }
     }
@@ -192,6 +195,21 @@ impl PadStates {
         {
             self.version.fetch_add(1, Ordering::Release);
         }
+    }
+
+    /// Publishes a pad's settings that controllers show. Real-time safe.
+    #[inline]
+    pub fn set_flags(&self, pad: usize, f: PadFlags) {
+        if let Some(a) = self.flags.get(pad)
+            && a.swap(f.0, Ordering::Relaxed) != f.0
+        {
+            self.version.fetch_add(1, Ordering::Release);
+        }
+    }
+
+    /// A pad's settings that controllers show. Real-time safe.
+    pub fn flags(&self, pad: usize) -> PadFlags {
+        PadFlags(self.flags.get(pad).map_or(0, |a| a.load(Ordering::Relaxed)))
     }
 
     /// A pad's state (Empty for an unknown pad). Real-time safe.
@@ -215,6 +233,26 @@ impl PadStates {
     /// Whether there are no pads.
     pub fn is_empty(&self) -> bool {
         self.states.is_empty()
+    }
+}
+
+/// A pad's settings a controller shows (key lock, sync, transpose), as bits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct PadFlags(pub u8);
+
+impl PadFlags {
+    /// Key lock is on.
+    pub const KEY_LOCK: u8 = 1;
+    /// The pad follows the transport.
+    pub const SYNC: u8 = 2;
+    /// Transposed up.
+    pub const UP: u8 = 4;
+    /// Transposed down.
+    pub const DOWN: u8 = 8;
+
+    /// Whether a flag is set. Real-time safe.
+    pub fn has(self, bit: u8) -> bool {
+        self.0 & bit != 0
     }
 }
 

@@ -84,6 +84,11 @@ pub fn knob_speed(v: u8) -> f32 {
     2f32.powf((v as f32 - 64.0) / 64.0).clamp(0.5, 2.0)
 }
 
+/// A transpose knob's position 0..127 as whole semitones -12..12 (0 at the centre).
+pub fn knob_semitones(v: u8) -> f32 {
+    ((v as f32 - 64.0) * 12.0 / 63.0).round().clamp(-12.0, 12.0)
+}
+
 impl Controller {
     /// A controller for `profile` sharing `shared`.
     pub fn new(
@@ -310,6 +315,19 @@ impl Controller {
                     send(cmd(Command::PadSync(sel as PadId, None)));
                 }
             }
+            ButtonAction::SelectedKeyLock => {
+                let sel = shared.selected.load(Ordering::Relaxed);
+                if sel != NONE {
+                    send(cmd(Command::PadKeyLock(sel as PadId, None)));
+                }
+            }
+            ButtonAction::SelectedTranspose => {
+                let sel = shared.selected.load(Ordering::Relaxed);
+                if sel != NONE {
+                    send(cmd(Command::PadTransposeBy(sel as PadId, b.step as f32)));
+                }
+            }
+            ButtonAction::GlobalKeyLock => send(cmd(Command::GlobalKeyLock(None))),
             ButtonAction::NudgeUp | ButtonAction::NudgeDown => {}
             ButtonAction::Shift => {}
         }
@@ -323,6 +341,16 @@ impl Controller {
             } else {
                 raw as i32 - 128
             };
+            if c.action == ControlAction::SelectedTranspose {
+                let sel = self.shared.selected.load(Ordering::Relaxed);
+                if sel != NONE {
+                    send(Timed {
+                        at,
+                        cmd: Command::PadTransposeBy(sel as PadId, delta as f32),
+                    });
+                }
+                return;
+            }
             if c.action == ControlAction::Bpm {
                 let bpm = P::BPM.clamp(self.shared.engine.transport.bpm() + delta as f32);
                 send(Timed {
@@ -367,6 +395,9 @@ impl Controller {
             }
             ControlAction::SelectedReverbSend => {
                 selected(&mut |p| out(Command::PadSend(p, SendBus::Reverb, k)))
+            }
+            ControlAction::SelectedTranspose => {
+                selected(&mut |p| out(Command::PadTranspose(p, knob_semitones(v))))
             }
             ControlAction::ColumnGain | ControlAction::ColumnFilter => {
                 let bank = shared.bank.load(Ordering::Relaxed);

@@ -7,6 +7,7 @@ use std::sync::atomic::Ordering;
 use super::controller::DeviceState;
 use super::state::{NONE, PadStatus, SharedControl};
 use crate::config::profile::{Binding, ButtonAction, LedSpec, Profile};
+use crate::engine::shared::{PadFlags, PadState};
 
 /// Most LED messages sent per control tick (the rest follow on the next tick).
 pub const MAX_PER_TICK: usize = 96;
@@ -87,6 +88,27 @@ pub fn desired(
             ButtonAction::PlayMode => shared.exclusive.load(Ordering::Relaxed),
             ButtonAction::TransportToggle => beat_lit(shared),
             ButtonAction::NudgeUp | ButtonAction::NudgeDown => device.nudge.load(Ordering::Relaxed),
+            ButtonAction::SyncSelected => selected_has(shared, sel, PadFlags::SYNC),
+            ButtonAction::SelectedKeyLock => selected_has(shared, sel, PadFlags::KEY_LOCK),
+            ButtonAction::SelectedTranspose => selected_has(
+                shared,
+                sel,
+                if b.step > 0 {
+                    PadFlags::UP
+                } else {
+                    PadFlags::DOWN
+                },
+            ),
+            ButtonAction::GlobalKeyLock => {
+                let pads = &shared.engine.pads;
+                let mut loaded = (0..pads.len()).filter(|&p| pads.get(p) != PadState::Empty);
+                let first = loaded.next();
+                first.is_some()
+                    && first
+                        .into_iter()
+                        .chain(loaded)
+                        .all(|p| pads.flags(p).has(PadFlags::KEY_LOCK))
+            }
             _ => false,
         };
         let (is_cc, n) = match b.binding {
@@ -96,6 +118,11 @@ pub fn desired(
         out.push(((is_cc, n), message(is_cc, n, if lit { on } else { off })));
     }
     out
+}
+
+/// Whether the selected pad (if any) has a setting on.
+fn selected_has(shared: &SharedControl, sel: usize, flag: u8) -> bool {
+    sel != NONE && shared.engine.pads.flags(sel).has(flag)
 }
 
 /// Whether a beat light is on: the first quarter of every beat while the transport runs.

@@ -5,6 +5,7 @@ pub mod builtin;
 pub mod decode;
 pub mod error;
 pub mod loader;
+pub mod memory;
 pub mod resample;
 pub mod stretch_table;
 pub mod wav_repair;

@@ -174,7 +174,10 @@ pub fn render(
         1.0 / t,
         spec.pitch
     );
-    let interleaved: Vec<f32> = data.into_iter().flatten().collect();
+    // Exactly sized: a table is held for long, so no spare capacity (`flatten` would leave
+    // up to half of it unused).
+    let mut interleaved: Vec<f32> = Vec::with_capacity(data.len() * 2);
+    interleaved.extend(data.into_iter().flatten());
     let buffer = match src.data() {
         super::buffer::SampleData::I16(_) => SampleBuffer::from_i16(
             name,

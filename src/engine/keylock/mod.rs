@@ -29,7 +29,7 @@ pub(crate) mod prime_rates {
 }
 
 use super::Engine;
-use super::command::{Geometry, PadConfig, PadId, SlotId};
+use super::command::{Geometry, PadConfig, PadId, SlotId, TableSource};
 use super::event::{EventKind, TableRequest};
 use super::pads::Pad;
 use super::shared::Counter;
@@ -378,13 +378,17 @@ impl Engine {
     }
 
     /// Pad `p` learns of a stretched table (replacing one in the same slot, else its oldest).
-    pub(crate) fn add_table(&mut self, p: PadId, g: Geometry) {
+    pub(crate) fn add_table(&mut self, p: PadId, src: TableSource, g: Geometry) {
         if (g.slot as usize) >= self.slots.len() || self.slots[g.slot as usize].buffer.is_none() {
             return;
         }
         let Some(pad) = self.pads.get_mut(p as usize) else {
             return;
         };
+        // A table made for what the pad played before a reload is refused.
+        if !pad.cfg.is_some_and(|cfg| src.matches(&cfg)) {
+            return;
+        }
         if let Some(t) = pad.tables.iter_mut().flatten().find(|t| t.slot == g.slot) {
             *t = g;
         } else if let Some(free) = pad.tables.iter_mut().find(|t| t.is_none()) {
