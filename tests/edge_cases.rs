@@ -30,6 +30,50 @@ fn bench_with_a_tiny_duration_renders_one_block() {
     assert!(o.status.success(), "{}", stderr(&o));
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(v["passes"][0]["blocks"], 1);
+    // The key-lock passes ran on what they claim (figures are bench's business, not a test's).
+    let names: Vec<&str> = v["passes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|p| p["name"].as_str())
+        .collect();
+    assert!(names.contains(&"keylock"), "{names:?}");
+    let k = &v["key_lock"];
+    assert_eq!(k["tables"], 2, "one stretched table per pad: {k}");
+    assert!(k["table_bytes"].as_u64().unwrap() > 0, "{k}");
+    assert!(!k["rt_runs"].as_array().unwrap().is_empty(), "{k}");
+    assert!(k["rt_voices_per_core"].as_u64().unwrap() >= 1, "{k}");
+    let m = &k["tempo_move"];
+    assert!(m["pass"]["blocks"].as_u64().unwrap() > 0, "{m}");
+    assert!(
+        m["max_rt_voices"].as_u64().unwrap() >= 1,
+        "the move used stretchers: {m}"
+    );
+    assert_eq!(
+        m["voices_on_tables_at_end"], 2,
+        "after the move every pad is back on a table: {m}"
+    );
+}
+
+#[test]
+fn bench_without_key_lock_leaves_its_passes_out() {
+    let o = bin()
+        .args([
+            "bench",
+            "--voices",
+            "2",
+            "--seconds",
+            "0.001",
+            "--json",
+            "--no-keylock",
+        ])
+        .output()
+        .unwrap();
+    no_panic(&o);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert!(v["key_lock"].is_null(), "{}", v["key_lock"]);
+    assert_eq!(v["passes"].as_array().unwrap().len(), 4);
 }
 
 #[test]

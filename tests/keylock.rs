@@ -597,3 +597,57 @@ fn tables_are_shared_cached_and_evicted() {
     );
     assert!(handle.collect_retired() >= 1);
 }
+
+#[test]
+fn a_table_made_for_what_a_pad_played_before_is_refused() {
+    // A table request from before a reload reaches the cache after the pad got another
+    // region: the table is for the old region, so the engine must not play it.
+    let dir = tmp();
+    sine_wav(dir.path(), "a.wav", 440.0);
+    let set = set_in(
+        dir.path(),
+        "[[pad]]\npad = 0\nfile = \"a.wav\"\nspeed = 1.25\nkey_lock = true\n",
+    );
+    let settings = engine_settings(&set, RATE);
+    let (mut engine, mut handle) = Engine::new(settings).unwrap();
+    let report = load_set(&set, &mut handle, 0, &|_, _| {});
+    padlooper::control::stretchers::install(&mut handle, 2, 2, 4096);
+    let old = report.configs[0].1;
+    let request = padlooper::control::tables::known_ratio(0, &old, 120.0, 1.0).unwrap();
+    // The pad now plays the first half of the sample only.
+    let new = padlooper::engine::command::PadConfig {
+        loop_end: old.loop_end / 2,
+        ..old
+    };
+    handle
+        .command(padlooper::engine::command::Command::Assign(0, new))
+        .unwrap();
+    let mut tables = padlooper::control::tables::TableService::new(64 << 20, false);
+    tables.want(&request, &mut handle);
+    tables.pump(&mut handle);
+    assert_eq!(tables.memory().1, 1, "the old region's table was rendered");
+    handle
+        .command(padlooper::engine::command::Command::Press(0))
+        .unwrap();
+    let mut buf = vec![0.0f32; 512];
+    let mut readings = Vec::new();
+    for _ in 0..(RATE as usize / 2 / 256) {
+        engine.process(&mut buf);
+        readings.push(engine.stats().keylock.read());
+    }
+    let last = readings.last().copied().unwrap();
+    assert_eq!(
+        (last.tables, last.rt),
+        (0, 1),
+        "the pad plays through a stretcher, not the stale table: {last:?}"
+    );
+    // The same table for the region the pad plays now is taken.
+    let fresh = padlooper::control::tables::known_ratio(0, &new, 120.0, 1.0).unwrap();
+    tables.want(&fresh, &mut handle);
+    tables.pump(&mut handle);
+    for _ in 0..(2 * RATE as usize / 256) {
+        engine.process(&mut buf);
+    }
+    let k = engine.stats().keylock.read();
+    assert_eq!((k.tables, k.rt), (1, 0), "{k:?}");
+}
