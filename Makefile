@@ -3,24 +3,35 @@
 # root, and a Rust toolchain through rustup when there is none).
 
 APT_PACKAGES := libasound2-dev libclang-dev pkg-config g++ make
+TEST_PACKAGES := shellcheck
 RUST_MIN     := 1.88
 CARGO        ?= $(shell command -v cargo 2>/dev/null || echo $(HOME)/.cargo/bin/cargo)
 
-.PHONY: all deps apt rust build demo test lint bench clean
+.PHONY: all deps apt apt-test rust build demo test lint bench clean
 
 all: build
 
 deps: apt rust
 
-apt:
+# install_missing: apt-get installs those of the listed packages that are not installed yet.
+define install_missing
 	@missing=""; \
-	for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	for p in $(1); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" -eq 0 ]; then SUDO=""; else SUDO="sudo"; fi; \
 	  echo "installing:$$missing"; \
 	  $$SUDO apt-get update -qq && \
 	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing; \
 	fi
+endef
+
+apt:
+	$(call install_missing,$(APT_PACKAGES))
+
+# What only the tests need: shellcheck for deploy/'s scripts (systemd-analyze and dpkg-deb
+# come with every Debian system).
+apt-test:
+	$(call install_missing,$(TEST_PACKAGES))
 
 rust:
 	@if ! [ -x "$(CARGO)" ]; then \
@@ -46,7 +57,7 @@ lint: deps
 	@if $(CARGO) fmt --version >/dev/null 2>&1; then $(CARGO) fmt --all -- --check; else echo "rustfmt not installed: skipping format check"; fi
 	@if $(CARGO) clippy --version >/dev/null 2>&1; then $(CARGO) clippy --all-targets -- -D warnings; else echo "clippy not installed: skipping lints"; fi
 
-test: deps lint
+test: deps apt-test lint
 	$(CARGO) test
 
 bench: build

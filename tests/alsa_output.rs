@@ -14,6 +14,7 @@ static GLOBAL: padlooper::audio::rt_guard::GuardedAlloc = padlooper::audio::rt_g
 use std::time::{Duration, Instant};
 
 use padlooper::audio::output::{Output, OutputRequest, resolve};
+use padlooper::audio::priority::RtOutcome;
 use padlooper::control::set_loader::{engine_settings, load_set};
 use padlooper::engine::Engine;
 use padlooper::engine::command::Command;
@@ -40,9 +41,10 @@ fn cpal_stream_plays_the_engine_into_alsa() {
         "[master]\nvolume = 1.0\n[[pad]]\npad = 0\nbuiltin = \"sine440\"\n",
     );
     let req = OutputRequest {
-        device: None,
+        device: Vec::new(),
         sample_rate: 48_000,
         buffer_size: 256,
+        rt_priority: padlooper::audio::priority::DEFAULT_PRIORITY,
     };
     let resolved = resolve(&req).expect("the file PCM is a usable default device");
     let channels = resolved.config.channels as usize;
@@ -62,6 +64,17 @@ fn cpal_stream_plays_the_engine_into_alsa() {
         std::thread::sleep(Duration::from_millis(20));
     }
     assert!(!out.has_failed());
+    // The callback asked for real-time priority on its first call: granted (root, or a
+    // LimitRTPRIO), or refused with a reason; never left unasked.
+    let first = out.rt_outcome();
+    assert!(
+        matches!(
+            first,
+            RtOutcome::Granted(padlooper::audio::priority::DEFAULT_PRIORITY)
+                | RtOutcome::Denied(libc::EPERM)
+        ),
+        "{first:?}"
+    );
     // Rebuild the stream as after a device error: the same engine (and its playing voice)
     // continues on the new stream; the file plugin starts a fresh capture file.
     let mut out = out;
@@ -71,6 +84,8 @@ fn cpal_stream_plays_the_engine_into_alsa() {
     while handle.stats().frames() < before + 24_000 && t0.elapsed() < Duration::from_secs(10) {
         std::thread::sleep(Duration::from_millis(20));
     }
+    // The rebuilt stream runs on a new thread, which asks again with the same answer.
+    assert_eq!(out.rt_outcome(), first);
     // Commands and knob moves while the stream plays through the real callback.
     for k in 0..20 {
         handle

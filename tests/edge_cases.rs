@@ -30,6 +30,16 @@ fn bench_with_a_tiny_duration_renders_one_block() {
     assert!(o.status.success(), "{}", stderr(&o));
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(v["passes"][0]["blocks"], 1);
+    // The machine and the verdict a Pi owner reads.
+    assert!(
+        v["machine"]["cores"].as_u64().unwrap() >= 1,
+        "{}",
+        v["machine"]
+    );
+    assert!(!v["machine"]["model"].as_str().unwrap().is_empty());
+    let fit = v["verdict"]["voices_fit"].as_u64().unwrap();
+    assert!(fit >= 1, "{}", v["verdict"]);
+    assert!(["cpu", "memory"].contains(&v["verdict"]["limited_by"].as_str().unwrap()));
     // The key-lock passes ran on what they claim (figures are bench's business, not a test's).
     let names: Vec<&str> = v["passes"]
         .as_array()

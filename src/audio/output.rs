@@ -9,12 +9,28 @@ use std::time::Instant;
 use cpal::traits::{DeviceTrait, HostTrait, StreamTrait};
 use cpal::{Device, ErrorKind, FromSample, SampleFormat, SizedSample, Stream, StreamConfig};
 
+use super::priority::{RtOutcome, RtStatus, promote_current_thread};
 use crate::engine::Engine;
 use crate::engine::shared::{EngineStats, mono_nanos};
 
 /// Errors of the audio output.
 #[derive(Debug, thiserror::Error)]
 pub enum AudioError {
+    /// The device came back at another sample rate than the engine runs at.
+    #[error("audio device {device:?} is now at {now} Hz instead of {was} Hz")]
+    RateChanged {
+        /// Its name.
+        device: String,
+        /// Its rate now.
+        now: u32,
+        /// The engine's rate.
+        was: u32,
+    },
+    /// None of the devices in the preference list is present.
+    #[error(
+        "none of the audio output devices {0:?} is present; `padlooper devices` lists the available ones"
+    )]
+    NoneOf(Vec<String>),
     /// No output device at all.
     #[error(
         "no audio output device found; connect a sound card (or check `padlooper devices`), or use `padlooper render` to write a WAV file instead"
@@ -44,12 +60,16 @@ pub enum AudioError {
 /// What the user asked for.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OutputRequest {
-    /// Device name or id (None: default device).
-    pub device: Option<String>,
+    /// Devices in order of preference: names, parts of names, ids or "default" (empty: the
+    /// system default). The first one present with a usable configuration wins.
+    pub device: Vec<String>,
     /// Desired sample rate.
     pub sample_rate: u32,
     /// Desired callback size in frames.
     pub buffer_size: u32,
+    /// SCHED_FIFO priority the audio thread asks for (0: normal scheduling); see
+    /// [`super::priority`].
+    pub rt_priority: u8,
 }
 
 /// A device and the stream configuration chosen for it.
@@ -62,6 +82,8 @@ pub struct ResolvedOutput {
     pub config: StreamConfig,
     /// Sample format the device takes.
     pub format: SampleFormat,
+    /// Its place in the request's preference list (0: the preferred one).
+    pub choice: usize,
 }
 
 /// Lists output devices as `(name, id, default config)` lines.
@@ -121,11 +143,38 @@ fn find_device(host: &cpal::Host, wanted: Option<&str>) -> Result<Device, AudioE
     }
 }
 
-/// Picks the device and a configuration close to the request: the requested rate when supported
-/// (else the device's default rate), stereo when available, float32 preferred.
+/// Picks the first device of the preference list that is present and usable, and a
+/// configuration close to the request (see [`resolve_one`]). Not real-time.
 pub fn resolve(req: &OutputRequest) -> Result<ResolvedOutput, AudioError> {
+    if req.device.len() <= 1 {
+        return resolve_one(req, req.device.first().map(String::as_str), 0);
+    }
+    for (i, name) in req.device.iter().enumerate() {
+        match resolve_one(req, Some(name), i) {
+            Ok(r) => return Ok(r),
+            Err(e) => log::debug!("audio device {name:?}: {e}"),
+        }
+    }
+    Err(AudioError::NoneOf(req.device.clone()))
+}
+
+/// Whether a device the list prefers to `current` (its index) is present and usable now.
+/// Not real-time (enumerates devices).
+pub fn preferred_available(req: &OutputRequest, current: usize) -> Option<ResolvedOutput> {
+    (0..current.min(req.device.len())).find_map(|i| resolve_one(req, Some(&req.device[i]), i).ok())
+}
+
+/// One device (`wanted`: a name, part of one, an id, "default" or None for the default) and a
+/// configuration close to the request: the requested rate when supported (else the device's
+/// default rate), stereo when available, float32 preferred. `choice` is its place in the
+/// preference list.
+fn resolve_one(
+    req: &OutputRequest,
+    wanted: Option<&str>,
+    choice: usize,
+) -> Result<ResolvedOutput, AudioError> {
     let host = cpal::default_host();
-    let device = find_device(&host, req.device.as_deref())?;
+    let device = find_device(&host, wanted)?;
     let name = device.to_string();
     let no_config = |reason: String| AudioError::NoConfig {
         device: name.clone(),
@@ -134,7 +183,9 @@ pub fn resolve(req: &OutputRequest) -> Result<ResolvedOutput, AudioError> {
     let ranges: Vec<_> = match device.supported_output_configs() {
         Ok(r) => r.collect(),
         // The default device exists in name only when there is no sound card.
-        Err(_) if req.device.is_none() => return Err(AudioError::NoDevice),
+        Err(_) if matches!(wanted, None | Some("default") | Some("")) => {
+            return Err(AudioError::NoDevice);
+        }
         Err(e) => return Err(no_config(e.to_string())),
     };
     let usable =
@@ -184,6 +235,7 @@ pub fn resolve(req: &OutputRequest) -> Result<ResolvedOutput, AudioError> {
         name,
         config,
         format,
+        choice,
     })
 }
 
@@ -222,6 +274,7 @@ pub struct Output {
     back: mpsc::Sender<Box<Engine>>,
     stats: Arc<EngineStats>,
     engine: Option<Box<Engine>>,
+    rt: Arc<RtStatus>,
 }
 
 impl Output {
@@ -242,6 +295,7 @@ impl Output {
             back,
             stats,
             engine: Some(Box::new(engine)),
+            rt: Arc::new(RtStatus::default()),
         };
         match out.build() {
             Ok(()) => Ok(out),
@@ -261,6 +315,12 @@ impl Output {
     /// Stream configuration in use.
     pub fn config(&self) -> &StreamConfig {
         &self.resolved.config
+    }
+
+    /// Whether the audio thread got real-time priority (known after its first callback).
+    /// Never blocks.
+    pub fn rt_outcome(&self) -> RtOutcome {
+        self.rt.get()
     }
 
     fn build(&mut self) -> Result<(), AudioError> {
@@ -310,11 +370,22 @@ impl Output {
         let err_stats = self.stats.clone();
         let failed = self.failed.clone();
         let mut scratch = vec![0.0f32; SCRATCH_FRAMES * 2];
+        let rt = self.rt.clone();
+        rt.clear();
+        let priority = self.request.rt_priority;
+        let mut promoted = false;
         let data_cb = move |data: &mut [T], info: &cpal::OutputCallbackInfo| {
             // Real-time section: no allocation, locks, logging or I/O below. Debug builds prove
             // it (every allocation in here is counted and reported by the control thread).
             #[cfg(debug_assertions)]
             let _rt = super::rt_guard::RtSection::enter();
+            // Once per stream (each stream has its own thread): one system call, no allocation.
+            if !promoted {
+                promoted = true;
+                if priority > 0 {
+                    rt.store(promote_current_thread(priority));
+                }
+            }
             let _ftz = crate::dsp::denormal::ScopedFtz::enable();
             let t0 = Instant::now();
             let Some(engine) = slot.engine.as_deref_mut() else {
@@ -389,25 +460,48 @@ impl Output {
     /// Tears the failed stream down and tries to open the device again (same request). Returns
     /// Ok(true) when audio runs again. Not real-time; call from the control thread.
     pub fn try_rebuild(&mut self) -> Result<bool, AudioError> {
+        let resolved = resolve(&self.request)?;
+        self.reopen(resolved)?;
+        Ok(true)
+    }
+
+    /// Moves the running engine to another device (e.g. the preferred one of the list came
+    /// back). Not real-time; call from the control thread.
+    pub fn switch_to(&mut self, resolved: ResolvedOutput) -> Result<(), AudioError> {
+        self.reopen(resolved)
+    }
+
+    /// Where in the preference list the device in use is (0: the preferred one).
+    pub fn choice(&self) -> usize {
+        self.resolved.choice
+    }
+
+    /// The request this output was opened for.
+    pub fn request(&self) -> &OutputRequest {
+        &self.request
+    }
+
+    fn reopen(&mut self, resolved: ResolvedOutput) -> Result<(), AudioError> {
+        if resolved.config.sample_rate != self.resolved.config.sample_rate {
+            return Err(AudioError::RateChanged {
+                device: resolved.name,
+                now: resolved.config.sample_rate,
+                was: self.resolved.config.sample_rate,
+            });
+        }
         if let Some(stream) = self.stream.take() {
             drop(stream);
         }
         if self.engine.is_none() {
             self.engine = self.returned.try_recv().ok();
         }
-        let resolved = resolve(&self.request)?;
-        if resolved.config.sample_rate != self.resolved.config.sample_rate {
-            return Err(AudioError::Stream {
-                device: resolved.name,
-                reason: format!(
-                    "the device came back at {} Hz instead of {} Hz; restart padlooper",
-                    resolved.config.sample_rate, self.resolved.config.sample_rate
-                ),
-            });
-        }
         self.resolved = resolved;
-        self.build()?;
-        Ok(true)
+        if let Err(e) = self.build() {
+            // No stream now: the control loop's rebuild retries.
+            self.failed.store(true, Ordering::Release);
+            return Err(e);
+        }
+        Ok(())
     }
 
     /// Stops the stream and returns the engine (for tests and clean shutdown).

@@ -209,6 +209,17 @@ pub fn bench(args: BenchArgs) -> anyhow::Result<i32> {
     let iso_cost_us = per_voice(&isolator);
     let iso_ratio = isolator.rtf / standard.rtf;
     let fx_cost_us = (1.0 / fx.rtf - 1.0 / standard.rtf) * 1e6;
+    let machine = crate::bench::machine::Machine::detect();
+    // Memory padlooper could use: what is free now plus what the scene holds.
+    let memory_for_samples =
+        crate::bench::machine::meminfo("MemAvailable").map_or(0, |a| a + memory.0 as u64);
+    let verdict = crate::bench::machine::Verdict::estimate(
+        voices,
+        standard.p999,
+        standard.budget_us,
+        memory.0 as u64,
+        memory_for_samples,
+    );
     if args.json {
         let pass_json = |p: &Pass| {
             let pct = |us: f64| 100.0 * us / p.budget_us;
@@ -225,6 +236,14 @@ pub fn bench(args: BenchArgs) -> anyhow::Result<i32> {
             })
         };
         let out = serde_json::json!({
+            "machine": {
+                "model": machine.model, "arch": machine.arch, "cores": machine.cores,
+                "mem_total_bytes": machine.mem_total,
+            },
+            "verdict": {
+                "voices_fit": verdict.voices(), "by_cpu": verdict.by_cpu,
+                "by_memory": verdict.by_memory, "limited_by": verdict.limited_by(),
+            },
             "voices": voices,
             "loop_seconds": loop_seconds,
             "seconds": audio_s,
@@ -270,6 +289,7 @@ pub fn bench(args: BenchArgs) -> anyhow::Result<i32> {
         "padlooper bench: {voices} voices, {loop_seconds:.0}-s loops, {audio_s} s at {RATE} Hz, block {} ({:.0} us budget)",
         args.block, standard.budget_us
     );
+    println!("machine: {}", machine.describe());
     println!("files: {}", dir.display());
     println!("load (decode + resample + publish): {load_s:.2} s; {active} voices playing");
     println!(
@@ -312,6 +332,16 @@ pub fn bench(args: BenchArgs) -> anyhow::Result<i32> {
     if over > 0 {
         println!("WARNING: {over} blocks exceeded their time budget");
     }
+    println!(
+        "verdict: about {} voices of the standard scene ({loop_seconds:.0}-s loops) fit on this machine at block {} ({} by CPU: p99.9 within {:.0}% of the block; {} by memory: samples within {:.0}% of the RAM; limited by {}; scaled linearly from the {voices} measured)",
+        verdict.voices(),
+        args.block,
+        verdict.by_cpu,
+        100.0 * crate::bench::machine::CPU_SHARE,
+        verdict.by_memory,
+        100.0 * crate::bench::machine::MEMORY_SHARE,
+        verdict.limited_by()
+    );
     Ok(0)
 }
 

@@ -10,6 +10,7 @@ use crate::config::profile::Profile;
 use crate::config::script::Script;
 use crate::control::keylock::LiveKeylock;
 use crate::control::scheduler::LiveScheduler;
+use crate::control::service::Notifier;
 use crate::control::set_loader::{engine_settings, load_set};
 use crate::control::status::{CounterWatch, status_line};
 use crate::engine::{Engine, EngineHandle};
@@ -26,6 +27,25 @@ struct Session {
     clock_out: Option<ClockSender>,
     keylock: LiveKeylock,
     rate: u32,
+    notify: Notifier,
+}
+
+/// A short state for systemd's `STATUS=` (what `systemctl status padlooper` shows).
+fn service_status(s: &Session) -> String {
+    use std::sync::atomic::Ordering;
+    let st = s.handle.stats();
+    let controllers = s.midi.as_ref().map_or(0, |m| m.connected().len());
+    format!(
+        "{} {} Hz | load {:.1}% | xruns {} | voices {}/{} | {} controller{}",
+        s.out.device_name(),
+        s.rate,
+        st.load_permille.load(Ordering::Relaxed) as f32 / 10.0,
+        st.xruns.load(Ordering::Relaxed),
+        st.active_voices.load(Ordering::Relaxed),
+        s.handle.settings().voices,
+        controllers,
+        if controllers == 1 { "" } else { "s" }
+    )
 }
 
 fn request(set: &SetFile) -> OutputRequest {
@@ -33,6 +53,7 @@ fn request(set: &SetFile) -> OutputRequest {
         device: set.master.device.clone(),
         sample_rate: set.master.sample_rate,
         buffer_size: set.master.buffer_size,
+        rt_priority: set.master.rt_priority.round() as u8,
     }
 }
 
@@ -50,6 +71,11 @@ fn forced_profile(cli: Option<&str>, set: &SetFile) -> anyhow::Result<Option<Arc
 fn start(set: &SetFile, controller: Option<&str>) -> anyhow::Result<Result<Session, AudioError>> {
     let forced = forced_profile(controller, set)?;
     crate::control::shutdown::install();
+    let lock = crate::audio::priority::lock_memory();
+    match lock {
+        crate::audio::priority::MemoryLock::Locked => log::info!("{}", lock.describe()),
+        _ => log::debug!("{}", lock.describe()),
+    }
     let req = request(set);
     let verbose = log::log_enabled!(log::Level::Debug);
     let resolved = match crate::audio::quiet::without_stderr(verbose, || resolve(&req)) {
@@ -91,6 +117,7 @@ fn start(set: &SetFile, controller: Option<&str>) -> anyhow::Result<Result<Sessi
         out.config().sample_rate,
         out.config().buffer_size
     );
+    milestone("audio up, all pads ready");
     let midi = match crate::audio::quiet::without_stderr(verbose, MidirBackend::new) {
         Ok(backend) => {
             let profiles = Profile::builtins().into_iter().map(Arc::new).collect();
@@ -136,22 +163,53 @@ fn start(set: &SetFile, controller: Option<&str>) -> anyhow::Result<Result<Sessi
         clock_out,
         keylock,
         rate,
+        notify: Notifier::from_env(),
     }))
 }
 
+/// Why the control loop ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum LoopEnd {
+    /// Ctrl-C, SIGTERM, or the script finished.
+    Stopped,
+    /// The device came back at another sample rate: a service restarts to play at it.
+    RateChanged,
+}
+
+/// Exit status asking systemd to restart the service (EX_TEMPFAIL).
+const EXIT_RESTART: i32 = 75;
+
 /// The control loop: events, LEDs, hot-plug, retired buffers, stream rebuilds, status line and
-/// an optional live script. Returns when the script (if any, and not repeating) has finished.
-fn control_loop(s: &mut Session, mut script: Option<LiveScheduler>, repeat: Option<Script>) {
+/// an optional live script. Returns when the script (if any, and not repeating) has finished,
+/// on a stop request, or (`service`) when audio must be reopened at another rate.
+fn control_loop(
+    s: &mut Session,
+    mut script: Option<LiveScheduler>,
+    repeat: Option<Script>,
+    service: bool,
+) -> LoopEnd {
     let mut last_status = Instant::now();
     let mut last_poll = Instant::now();
     let mut last_rebuild = Instant::now() - Duration::from_secs(10);
+    let mut last_preferred = Instant::now();
+    // The audio problem last logged (one line per change of state, not one per retry).
+    let mut audio_said: Option<String> = None;
+    let mut lit = false;
     let lookahead = s.rate as u64 / 5;
     let mut watch = CounterWatch::new();
     let mut rt_violations = 0;
+    let mut rt_said = crate::audio::priority::RtOutcome::NotAsked;
+    s.notify.ready(&service_status(s));
+    if let Some(w) = s.notify.watchdog() {
+        log::debug!("systemd watchdog every {:.1} s", w.as_secs_f64());
+    }
     loop {
         std::thread::sleep(Duration::from_millis(10));
+        let frames = s.handle.stats().frames();
+        s.notify.keep_alive(frames, s.out.has_failed());
         if crate::control::shutdown::requested() {
             log::info!("stopping");
+            s.notify.stopping();
             if let Some(m) = s.midi.as_mut() {
                 m.shutdown(&mut s.handle);
             }
@@ -163,7 +221,7 @@ fn control_loop(s: &mut Session, mut script: Option<LiveScheduler>, repeat: Opti
                     st.worst_late_ns as f64 / 1e6
                 );
             }
-            return;
+            return LoopEnd::Stopped;
         }
         s.handle.collect_retired();
         let events = s.handle.drain_events();
@@ -180,13 +238,73 @@ fn control_loop(s: &mut Session, mut script: Option<LiveScheduler>, repeat: Opti
                 m.poll_ports(&mut s.handle);
             }
         }
+        if !lit && s.midi.as_ref().is_some_and(|m| !m.connected().is_empty()) {
+            lit = true;
+            milestone("controller lit");
+        }
         if s.out.has_failed() && last_rebuild.elapsed() > Duration::from_secs(1) {
             last_rebuild = Instant::now();
-            log::warn!("audio device error; reopening {}", s.out.device_name());
-            match s.out.try_rebuild() {
-                Ok(_) => log::info!("audio running again on {}", s.out.device_name()),
-                Err(e) => log::warn!("{e}; retrying"),
+            if audio_said.is_none() {
+                log::warn!(
+                    "audio device {} failed; reopening it every second (controllers and everything else keep running)",
+                    s.out.device_name()
+                );
+                audio_said = Some(String::new());
+                s.notify.status("audio device lost; retrying");
             }
+            let verbose = log::log_enabled!(log::Level::Debug);
+            match crate::audio::quiet::without_stderr(verbose, || s.out.try_rebuild()) {
+                Ok(_) => {
+                    log::info!(
+                        "audio running again on {} at {} Hz",
+                        s.out.device_name(),
+                        s.rate
+                    );
+                    audio_said = None;
+                }
+                Err(e @ AudioError::RateChanged { .. }) if service => {
+                    log::error!("{e}: restarting padlooper to play at the new rate");
+                    s.notify.stopping();
+                    if let Some(m) = s.midi.as_mut() {
+                        m.shutdown(&mut s.handle);
+                    }
+                    return LoopEnd::RateChanged;
+                }
+                Err(e) => {
+                    let msg = e.to_string();
+                    if audio_said.as_deref() != Some(msg.as_str()) {
+                        log::warn!("{msg}; still retrying every second");
+                        audio_said = Some(msg);
+                    }
+                }
+            }
+        } else if !s.out.has_failed()
+            && s.out.choice() > 0
+            && last_preferred.elapsed() >= Duration::from_secs(5)
+        {
+            // Playing on a fallback device: move back to a preferred one when it appears.
+            last_preferred = Instant::now();
+            let verbose = log::log_enabled!(log::Level::Debug);
+            let (req, choice) = (s.out.request().clone(), s.out.choice());
+            if let Some(r) = crate::audio::quiet::without_stderr(verbose, || {
+                crate::audio::output::preferred_available(&req, choice)
+            }) {
+                let name = r.name.clone();
+                match crate::audio::quiet::without_stderr(verbose, || s.out.switch_to(r)) {
+                    Ok(()) => log::info!("moved to the preferred audio device {name}"),
+                    Err(e) => log::warn!("cannot move to the preferred audio device: {e}"),
+                }
+            }
+        }
+        // The audio thread's priority: said once, and again only when a rebuilt stream got a
+        // different answer.
+        let rt = s.out.rt_outcome();
+        if rt != rt_said && rt != crate::audio::priority::RtOutcome::NotAsked {
+            match rt {
+                crate::audio::priority::RtOutcome::Denied(_) => log::warn!("{}", rt.describe()),
+                _ => log::info!("{}", rt.describe()),
+            }
+            rt_said = rt;
         }
         for m in watch.first_occurrences(s.handle.stats()) {
             log::warn!("{m}");
@@ -211,7 +329,7 @@ fn control_loop(s: &mut Session, mut script: Option<LiveScheduler>, repeat: Opti
                         if let Some(m) = s.midi.as_mut() {
                             m.shutdown(&mut s.handle);
                         }
-                        return;
+                        return LoopEnd::Stopped;
                     }
                 }
             }
@@ -220,23 +338,115 @@ fn control_loop(s: &mut Session, mut script: Option<LiveScheduler>, repeat: Opti
             last_status = Instant::now();
             let (bytes, n) = s.keylock.tables.memory();
             log::info!("{}", status_line(&s.handle, Some((bytes, n))));
+            s.notify.status(&service_status(s));
         }
     }
 }
 
-/// `padlooper run`.
-pub fn run(set_path: Option<&PathBuf>, controller: Option<&str>) -> anyhow::Result<i32> {
-    let set = super::load_set_or_demo(set_path)?;
-    match start(&set, controller)? {
-        Ok(mut s) => {
-            log::info!("playing; press Ctrl-C to quit");
-            control_loop(&mut s, None, None);
-            Ok(0)
+/// `padlooper run`. As a `service`, it never exits because audio is missing (it waits for a
+/// device), plays the last good set (or the demo) when the set file is broken, and exits with
+/// [`EXIT_RESTART`] when the device comes back at another rate (systemd restarts it).
+pub fn run(
+    set_path: Option<&PathBuf>,
+    controller: Option<&str>,
+    service: bool,
+) -> anyhow::Result<i32> {
+    milestone("process started");
+    if !service {
+        let set = super::load_set_or_demo(set_path)?;
+        return match start(&set, controller)? {
+            Ok(mut s) => {
+                log::info!("playing; press Ctrl-C to quit");
+                control_loop(&mut s, None, None, false);
+                Ok(0)
+            }
+            Err(e) => {
+                eprintln!("error: {e}");
+                Ok(2)
+            }
+        };
+    }
+    let state = crate::control::last_set::state_dir();
+    let set = match set_path {
+        Some(p) => crate::control::last_set::load_for_service(p, state.as_deref())
+            .unwrap_or_else(|| {
+                log::warn!(
+                    "playing the built-in demo set instead; fix the set file and restart padlooper (systemctl restart padlooper)"
+                );
+                crate::demo::demo_set()
+            }),
+        None => crate::demo::demo_set(),
+    };
+    let mut notify = Notifier::from_env();
+    loop {
+        if !wait_for_audio(&request(&set), &mut notify) {
+            return Ok(0);
         }
-        Err(e) => {
-            eprintln!("error: {e}");
-            Ok(2)
+        match start(&set, controller)? {
+            Ok(mut s) => {
+                log::info!("playing as a service");
+                return Ok(match control_loop(&mut s, None, None, true) {
+                    LoopEnd::Stopped => 0,
+                    LoopEnd::RateChanged => EXIT_RESTART,
+                });
+            }
+            // The device went away between the check and the start: wait again.
+            Err(e) => log::warn!("{e}"),
         }
+    }
+}
+
+/// Waits until the set's audio device (or one of its fallbacks) can be opened, logging once per
+/// change of what is wrong and keeping systemd's watchdog fed. False when a stop was requested.
+fn wait_for_audio(req: &OutputRequest, notify: &mut Notifier) -> bool {
+    crate::control::shutdown::install();
+    let verbose = log::log_enabled!(log::Level::Debug);
+    let mut said: Option<String> = None;
+    loop {
+        match crate::audio::quiet::without_stderr(verbose, || resolve(req)) {
+            Ok(_) => {
+                if said.is_some() {
+                    log::info!("an audio device is here");
+                }
+                return true;
+            }
+            Err(e) => {
+                let msg = e.to_string();
+                if said.as_deref() != Some(msg.as_str()) {
+                    log::warn!(
+                        "{msg}; waiting for one (checked every second; plug in the audio interface)"
+                    );
+                    // Up and waiting is a state the service is meant to be in: systemd must
+                    // not time the start out.
+                    notify.ready("waiting for an audio device");
+                    said = Some(msg);
+                }
+            }
+        }
+        for _ in 0..100 {
+            std::thread::sleep(Duration::from_millis(10));
+            if crate::control::shutdown::requested() {
+                notify.stopping();
+                return false;
+            }
+            notify.keep_alive(0, true);
+        }
+    }
+}
+
+/// Logs a start-up milestone with the time since boot and since the process started, so
+/// boot-to-playable can be read from the journal.
+fn milestone(what: &str) {
+    static START: std::sync::OnceLock<Instant> = std::sync::OnceLock::new();
+    let since_start = START.get_or_init(Instant::now).elapsed().as_secs_f64();
+    let uptime = std::fs::read_to_string("/proc/uptime")
+        .ok()
+        .and_then(|u| u.split_whitespace().next()?.parse::<f64>().ok());
+    match uptime {
+        Some(u) => {
+            log::info!("milestone: {what} ({u:.2} s since boot, {since_start:.2} s since start)")
+        }
+        None => log::info!("milestone: {what} ({since_start:.2} s since start)"),
     }
 }
 
@@ -252,7 +462,7 @@ pub fn demo(repeat: bool, fallback: &Path, controller: Option<&str>) -> anyhow::
                 crate::demo::DEMO_SECONDS
             );
             let sched = LiveScheduler::new(script.clone(), origin, s.rate);
-            control_loop(&mut s, Some(sched), repeat.then_some(script));
+            control_loop(&mut s, Some(sched), repeat.then_some(script), false);
             Ok(0)
         }
         Err(e) => {

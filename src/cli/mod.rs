@@ -38,6 +38,11 @@ pub enum Cmd {
         /// matching profiles by port name.
         #[arg(long)]
         controller: Option<String>,
+        /// Run as an appliance service: never exit because audio is missing (wait for a
+        /// device), play the last good set (or the demo) when the set file is broken. On by
+        /// itself under systemd (`NOTIFY_SOCKET` set).
+        #[arg(long)]
+        service: bool,
     },
     /// Play the built-in demo set with its automatic performance.
     Demo {
@@ -123,8 +128,17 @@ pub fn main() -> i32 {
     let result = match cli.command.unwrap_or(Cmd::Run {
         set: None,
         controller: None,
+        service: false,
     }) {
-        Cmd::Run { set, controller } => live::run(set.as_ref(), controller.as_deref()),
+        Cmd::Run {
+            set,
+            controller,
+            service,
+        } => live::run(
+            set.as_ref(),
+            controller.as_deref(),
+            service || std::env::var_os("NOTIFY_SOCKET").is_some(),
+        ),
         Cmd::Demo {
             repeat,
             fallback,

@@ -158,6 +158,12 @@ param!(
     table_memory_mb_default,
     P::TABLE_MEMORY_MB
 );
+param!(
+    rt_priority,
+    rt_priority_opt,
+    rt_priority_default,
+    P::RT_PRIORITY
+);
 
 /// The set's tempo, read at full precision (`127.3` must mean 127.3: bars are placed exactly).
 pub fn bpm64<'de, D: serde::Deserializer<'de>>(d: D) -> Result<f64, D::Error> {

@@ -1,10 +1,13 @@
 //! Control-side logic shared by the front-ends: set loading, offline rendering, live scheduling
 //! and status reporting. Nothing here runs on the audio thread.
 
+pub mod atomic_file;
 pub mod keylock;
+pub mod last_set;
 pub mod offline;
 pub mod replay;
 pub mod scheduler;
+pub mod service;
 pub mod set_loader;
 pub mod shutdown;
 pub mod soak;

@@ -385,6 +385,16 @@ spec!(
     "master",
     "Memory for stretched tables of key-locked and transposed pads (0 = real-time stretching only)."
 );
+spec!(
+    RT_PRIORITY,
+    "rt_priority",
+    0.0,
+    95.0,
+    40.0,
+    "",
+    "master",
+    "SCHED_FIFO priority the audio thread asks for (0 = normal scheduling); below the kernel's interrupt threads (50) by default."
+);
 
 /// Every parameter, for docs and tests.
 pub const ALL: &[ParamSpec] = &[
@@ -415,6 +425,7 @@ pub const ALL: &[ParamSpec] = &[
     FINE,
     KEYLOCK_VOICES,
     TABLE_MEMORY_MB,
+    RT_PRIORITY,
 ];
 
 #[cfg(test)]

@@ -20,9 +20,11 @@ pub struct MasterSection {
         deserialize_with = "ranged::volume"
     )]
     pub volume: f32,
-    /// Output device: a name or id as listed by `padlooper devices` (absent: system default).
-    #[serde(default)]
-    pub device: Option<String>,
+    /// Output devices in order of preference: names, parts of names or ids as listed by
+    /// `padlooper devices`, or "default" (the first one present is used; a string is a list of
+    /// one; empty: the system default).
+    #[serde(default, deserialize_with = "one_or_many")]
+    pub device: Vec<String>,
     /// Audio callback size in frames.
     #[serde(default = "default_buffer", deserialize_with = "ranged::buffer_size")]
     pub buffer_size: u32,
@@ -99,6 +101,29 @@ pub struct MasterSection {
         deserialize_with = "ranged::table_memory_mb"
     )]
     pub table_memory_mb: f32,
+    /// SCHED_FIFO priority of the audio thread (0: normal scheduling).
+    #[serde(
+        default = "ranged::rt_priority_default",
+        deserialize_with = "ranged::rt_priority"
+    )]
+    pub rt_priority: f32,
+}
+
+/// A string or a list of strings.
+fn one_or_many<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum OneOrMany {
+        One(String),
+        Many(Vec<String>),
+    }
+    match OneOrMany::deserialize(d) {
+        Ok(OneOrMany::One(s)) => Ok(vec![s]),
+        Ok(OneOrMany::Many(v)) => Ok(v),
+        Err(_) => Err(serde::de::Error::custom(
+            "`device` must be a name or a list of names, e.g. [\"USB Audio\", \"Headphones\", \"default\"]",
+        )),
+    }
 }
 
 fn four() -> u8 {
@@ -498,7 +523,7 @@ impl Default for MasterSection {
     fn default() -> Self {
         Self {
             volume: P::VOLUME.default,
-            device: None,
+            device: Vec::new(),
             buffer_size: default_buffer(),
             sample_rate: default_rate(),
             play_mode: PlayModeName::Multi,
@@ -519,6 +544,7 @@ impl Default for MasterSection {
             key_lock: false,
             keylock_voices: P::KEYLOCK_VOICES.default,
             table_memory_mb: P::TABLE_MEMORY_MB.default,
+            rt_priority: P::RT_PRIORITY.default,
         }
     }
 }

@@ -1,0 +1,176 @@
+//! `padlooper run` as an appliance service, through the real cpal/ALSA path with ALSA's
+//! `null` and `file` plugins: it waits for an audio device instead of exiting, starts playing
+//! when one appears, falls back to the last good set (or the demo) when the set file is broken,
+//! keeps systemd's watchdog fed while it waits, and stops cleanly on SIGTERM.
+
+mod common;
+use common::*;
+
+use std::io::Read;
+use std::os::unix::net::UnixDatagram;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+fn bin() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_padlooper"))
+}
+
+const NULL_DEVICE: &str = "pcm.nullout { type null }\npcm.!default { type file slave.pcm \"nullout\" file \"/dev/null\" format \"raw\" }\n";
+
+/// Collects what padlooper tells systemd, until STOPPING=1 or silence.
+fn listen(sock: UnixDatagram) -> std::thread::JoinHandle<Vec<String>> {
+    sock.set_read_timeout(Some(Duration::from_secs(3))).unwrap();
+    std::thread::spawn(move || {
+        let mut got = Vec::new();
+        let mut buf = [0u8; 512];
+        while let Ok(k) = sock.recv(&mut buf) {
+            let m = String::from_utf8_lossy(&buf[..k]).into_owned();
+            let last = m == "STOPPING=1";
+            got.push(m);
+            if last {
+                break;
+            }
+        }
+        got
+    })
+}
+
+/// Sends SIGTERM and waits (at most 10 s) for a clean exit; returns the log.
+fn terminate(mut child: Child) -> (std::process::ExitStatus, String) {
+    // SAFETY: a signal to our own child.
+    unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGTERM) };
+    let t0 = Instant::now();
+    let status = loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            break s;
+        }
+        assert!(t0.elapsed() < Duration::from_secs(10), "no exit on SIGTERM");
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let mut err = String::new();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut err)
+        .unwrap();
+    (status, err)
+}
+
+#[test]
+fn the_service_waits_for_an_audio_device_and_plays_when_it_appears() {
+    let dir = tmp();
+    let conf = path(&dir, "asound.conf");
+    // No device at all, as when the USB interface has not enumerated yet.
+    std::fs::write(&conf, "# no devices\n").unwrap();
+    let sock_path = path(&dir, "notify");
+    let messages = listen(UnixDatagram::bind(&sock_path).unwrap());
+    // A set whose file is broken: the service plays the demo instead of giving up.
+    std::fs::write(path(&dir, "set.toml"), "[master]\nvolume = \"loud\"\n").unwrap();
+    let child = bin()
+        .env("ALSA_CONFIG_PATH", &conf)
+        .env("NOTIFY_SOCKET", &sock_path)
+        .env("WATCHDOG_USEC", "200000")
+        .env("PADLOOPER_STATE_DIR", path(&dir, "state"))
+        .args(["run", "--service", "--set"])
+        .arg(path(&dir, "set.toml"))
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Three seconds without a device: still running, said once.
+    std::thread::sleep(Duration::from_millis(3000));
+    let mut child = child;
+    assert!(child.try_wait().unwrap().is_none(), "the service exited");
+    // The device appears (ALSA re-reads a changed configuration file).
+    std::fs::write(&conf, NULL_DEVICE).unwrap();
+    std::thread::sleep(Duration::from_millis(2500));
+    assert!(child.try_wait().unwrap().is_none(), "the service exited");
+    let (status, err) = terminate(child);
+    assert!(status.success(), "{status:?}\n{err}");
+    assert!(
+        err.contains("set.toml:2:"),
+        "the set's error names file and line: {err}"
+    );
+    assert!(
+        err.contains("playing the built-in demo set instead"),
+        "{err}"
+    );
+    assert_eq!(
+        err.matches("waiting for one").count(),
+        1,
+        "one line for the wait, not one per second: {err}"
+    );
+    assert!(err.contains("an audio device is here"), "{err}");
+    assert!(err.contains("playing as a service"), "{err}");
+    assert!(!err.contains("ALSA lib"), "libasound noise leaked: {err}");
+    let got = messages.join().unwrap();
+    assert_eq!(
+        got.first().map(String::as_str),
+        Some("READY=1\nSTATUS=waiting for an audio device"),
+        "{got:?}"
+    );
+    // The watchdog was fed while waiting (every 100 ms) and while playing.
+    let pings = got.iter().filter(|m| *m == "WATCHDOG=1").count();
+    assert!(pings >= 20, "{pings} keep-alives: {got:?}");
+    assert!(
+        got.iter()
+            .any(|m| m.starts_with("READY=1\nSTATUS=Default Audio Device 48000 Hz")),
+        "{got:?}"
+    );
+    assert_eq!(got.last().map(String::as_str), Some("STOPPING=1"));
+}
+
+#[test]
+fn without_service_mode_a_missing_device_is_an_error() {
+    let dir = tmp();
+    std::fs::write(path(&dir, "empty.conf"), "# no devices\n").unwrap();
+    let out = bin()
+        .env("ALSA_CONFIG_PATH", path(&dir, "empty.conf"))
+        .env_remove("NOTIFY_SOCKET")
+        .arg("run")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("no audio output device found"), "{err}");
+}
+
+#[test]
+fn a_device_list_takes_the_first_that_is_present() {
+    let dir = tmp();
+    let conf = path(&dir, "asound.conf");
+    std::fs::write(&conf, NULL_DEVICE).unwrap();
+    std::fs::write(
+        path(&dir, "set.toml"),
+        "[master]\ndevice = [\"No Such Interface\", \"default\"]\n[[pad]]\npad = 0\nbuiltin = \"sine440\"\n",
+    )
+    .unwrap();
+    let child = bin()
+        .env("ALSA_CONFIG_PATH", &conf)
+        .env_remove("NOTIFY_SOCKET")
+        .args(["run", "--set"])
+        .arg(path(&dir, "set.toml"))
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(1500));
+    let (status, err) = terminate(child);
+    assert!(status.success(), "{status:?}\n{err}");
+    assert!(
+        err.contains("audio: Default Audio Device at 48000 Hz"),
+        "{err}"
+    );
+    // A wrong type is a clear error.
+    std::fs::write(path(&dir, "bad.toml"), "[master]\ndevice = 3\n").unwrap();
+    let out = bin()
+        .args(["check", "--set"])
+        .arg(path(&dir, "bad.toml"))
+        .output()
+        .unwrap();
+    let text =
+        String::from_utf8_lossy(&out.stderr).into_owned() + &String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("`device` must be a name or a list of names"),
+        "{text}"
+    );
+}
