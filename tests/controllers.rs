@@ -752,3 +752,26 @@ fn transpose_buttons_step_the_selected_pad() {
         ]
     );
 }
+
+#[test]
+fn a_reset_state_button_asks_the_control_loop_to_forget_live_changes() {
+    use padlooper::midi::controller::{Controller, DeviceState};
+    let text = "name = \"r\"\nports = [\"r\"]\n[[button]]\naction = \"reset_state\"\nnote = 5\n";
+    let profile = Arc::new(Profile::parse(std::path::Path::new("r.toml"), text).unwrap());
+    let dir = tmp();
+    let set = set_in(dir.path(), "[[pad]]\npad = 0\nbuiltin = \"sine440\"\n");
+    let stats = Arc::new(padlooper::engine::shared::EngineStats::new(
+        set.grid.total_pads(),
+    ));
+    let shared = Arc::new(SharedControl::new(&set, RATE, stats));
+    let mut c = Controller::new(profile, shared.clone(), Arc::new(DeviceState::default()));
+    let mut got = Vec::new();
+    c.feed(&[0x90, 5, 127], 0, &mut |t| got.push(t.cmd));
+    c.feed(&[0x80, 5, 0], 0, &mut |t| got.push(t.cmd));
+    assert!(got.is_empty(), "no engine command: {got:?}");
+    assert!(
+        shared
+            .reset_requested
+            .swap(false, std::sync::atomic::Ordering::Relaxed)
+    );
+}

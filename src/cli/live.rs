@@ -11,6 +11,7 @@ use crate::config::script::Script;
 use crate::control::keylock::LiveKeylock;
 use crate::control::scheduler::LiveScheduler;
 use crate::control::service::Notifier;
+use crate::control::session_state::{self, Saver, SessionState};
 use crate::control::set_loader::{engine_settings, load_set};
 use crate::control::status::{CounterWatch, status_line};
 use crate::engine::{Engine, EngineHandle};
@@ -28,6 +29,131 @@ struct Session {
     keylock: LiveKeylock,
     rate: u32,
     notify: Notifier,
+    shared: Arc<SharedControl>,
+    /// Live changes saved and restored (None: nowhere to keep them).
+    saved: Option<Saved>,
+}
+
+/// The saved-state side of a session.
+struct Saved {
+    set: SetFile,
+    baseline: Vec<(
+        crate::engine::command::PadId,
+        crate::engine::command::PadConfig,
+    )>,
+    saver: Saver,
+    /// Commands still to send to restore a saved state (sent as the queue has room).
+    restore: std::collections::VecDeque<crate::engine::command::Command>,
+}
+
+impl Saved {
+    /// Opens the state of `set`: read (unless `reset`, which deletes it) and queued for
+    /// restoring. Not real-time.
+    fn open(
+        set: &SetFile,
+        report: &crate::control::set_loader::SetLoadReport,
+        handle: &EngineHandle,
+        shared: &SharedControl,
+        reset: bool,
+    ) -> Option<Self> {
+        let dir = crate::control::last_set::state_dir();
+        let path = session_state::state_path(set, dir.as_deref())?;
+        let mut restore = std::collections::VecDeque::new();
+        if reset {
+            match std::fs::remove_file(&path) {
+                Ok(()) => log::info!("forgot the saved state ({})", path.display()),
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => log::warn!("cannot remove {}: {e}", path.display()),
+            }
+        } else if let Some(st) = session_state::read(&path, set) {
+            restore.extend(st.commands(&report.configs));
+            let bank = st.bank.min(set.grid.banks.saturating_sub(1));
+            shared
+                .bank
+                .store(bank, std::sync::atomic::Ordering::Relaxed);
+            shared.exclusive.store(
+                st.master.play_mode == "exclusive",
+                std::sync::atomic::Ordering::Relaxed,
+            );
+            shared.touch();
+            log::info!(
+                "restored the saved state from {} ({} pads changed, bank {})",
+                path.display(),
+                st.pad.len(),
+                bank + 1
+            );
+        }
+        let bank = shared.bank.load(std::sync::atomic::Ordering::Relaxed);
+        Some(Self {
+            set: set.clone(),
+            baseline: report.configs.clone(),
+            saver: Saver::new(path, handle.stats().live.version(), bank),
+            restore,
+        })
+    }
+
+    /// The state now.
+    fn capture(&self, handle: &EngineHandle, shared: &SharedControl) -> SessionState {
+        SessionState::capture(
+            &handle.stats().live,
+            &self.set,
+            &self.baseline,
+            shared.bank.load(std::sync::atomic::Ordering::Relaxed),
+        )
+    }
+
+    /// Sends restore commands as room allows, saves when due, and resets when a controller
+    /// asked. Not real-time.
+    fn tick(&mut self, handle: &mut EngineHandle, shared: &SharedControl) {
+        use std::sync::atomic::Ordering;
+        if shared.reset_requested.swap(false, Ordering::Relaxed) {
+            // Back to the set as written: its own values, sent the same way.
+            let mut st = self.capture(handle, shared);
+            st.pad = self
+                .baseline
+                .iter()
+                .map(|(p, cfg)| {
+                    session_state::PadState::new(
+                        *p as usize,
+                        &crate::engine::live::PadLive::of(cfg),
+                    )
+                })
+                .collect();
+            st.master = session_state::MasterState::of_set(&self.set);
+            self.restore = st.commands(&self.baseline).into();
+            shared
+                .exclusive
+                .store(st.master.play_mode == "exclusive", Ordering::Relaxed);
+            shared.touch();
+            let _ = std::fs::remove_file(self.saver.path());
+            log::info!("saved state reset: every pad and the master are back to the set");
+        }
+        while let Some(c) = self.restore.front() {
+            if handle.command_room() < 16 || handle.command(*c).is_err() {
+                break;
+            }
+            self.restore.pop_front();
+        }
+        if self.restore.is_empty()
+            && self.saver.due(
+                handle.stats().live.version(),
+                shared.bank.load(Ordering::Relaxed),
+            )
+        {
+            let st = self.capture(handle, shared);
+            self.saver.save(&st);
+        }
+    }
+
+    /// Saves now if anything changed since the last save (on stop).
+    fn flush(&mut self, handle: &EngineHandle, shared: &SharedControl) {
+        let bank = shared.bank.load(std::sync::atomic::Ordering::Relaxed);
+        let _ = self.saver.due(handle.stats().live.version(), bank);
+        if self.saver.pending() {
+            let st = self.capture(handle, shared);
+            self.saver.save(&st);
+        }
+    }
 }
 
 /// A short state for systemd's `STATUS=` (what `systemctl status padlooper` shows).
@@ -68,7 +194,13 @@ fn forced_profile(cli: Option<&str>, set: &SetFile) -> anyhow::Result<Option<Arc
 }
 
 /// Loads the set, starts audio and controllers. `Ok(Err(..))` when there is no usable output.
-fn start(set: &SetFile, controller: Option<&str>) -> anyhow::Result<Result<Session, AudioError>> {
+/// `state`: Some(reset) to save and restore live changes (forgetting them first when `reset`),
+/// None not to keep them (the demo).
+fn start(
+    set: &SetFile,
+    controller: Option<&str>,
+    state: Option<bool>,
+) -> anyhow::Result<Result<Session, AudioError>> {
     let forced = forced_profile(controller, set)?;
     crate::control::shutdown::install();
     let lock = crate::audio::priority::lock_memory();
@@ -102,6 +234,7 @@ fn start(set: &SetFile, controller: Option<&str>) -> anyhow::Result<Result<Sessi
     );
     let keylock = LiveKeylock::start(set, &report, &mut handle, set.master.buffer_size as usize);
     let shared = Arc::new(SharedControl::new(set, rate, engine.stats().clone()));
+    let saved = state.and_then(|reset| Saved::open(set, &report, &handle, &shared, reset));
     shared.mark_failed(&report.failed_pads);
     let latency = engine.latency() as u64;
     let stats = engine.stats().clone();
@@ -164,6 +297,8 @@ fn start(set: &SetFile, controller: Option<&str>) -> anyhow::Result<Result<Sessi
         keylock,
         rate,
         notify: Notifier::from_env(),
+        saved,
+        shared,
     }))
 }
 
@@ -210,6 +345,9 @@ fn control_loop(
         if crate::control::shutdown::requested() {
             log::info!("stopping");
             s.notify.stopping();
+            if let Some(saved) = s.saved.as_mut() {
+                saved.flush(&s.handle, &s.shared);
+            }
             if let Some(m) = s.midi.as_mut() {
                 m.shutdown(&mut s.handle);
             }
@@ -224,6 +362,9 @@ fn control_loop(
             return LoopEnd::Stopped;
         }
         s.handle.collect_retired();
+        if let Some(saved) = s.saved.as_mut() {
+            saved.tick(&mut s.handle, &s.shared);
+        }
         let events = s.handle.drain_events();
         for ev in &events {
             log::debug!("{ev:?}");
@@ -350,11 +491,12 @@ pub fn run(
     set_path: Option<&PathBuf>,
     controller: Option<&str>,
     service: bool,
+    reset_state: bool,
 ) -> anyhow::Result<i32> {
     milestone("process started");
     if !service {
         let set = super::load_set_or_demo(set_path)?;
-        return match start(&set, controller)? {
+        return match start(&set, controller, Some(reset_state))? {
             Ok(mut s) => {
                 log::info!("playing; press Ctrl-C to quit");
                 control_loop(&mut s, None, None, false);
@@ -382,7 +524,7 @@ pub fn run(
         if !wait_for_audio(&request(&set), &mut notify) {
             return Ok(0);
         }
-        match start(&set, controller)? {
+        match start(&set, controller, Some(reset_state))? {
             Ok(mut s) => {
                 log::info!("playing as a service");
                 return Ok(match control_loop(&mut s, None, None, true) {
@@ -453,7 +595,7 @@ fn milestone(what: &str) {
 /// `padlooper demo`.
 pub fn demo(repeat: bool, fallback: &Path, controller: Option<&str>) -> anyhow::Result<i32> {
     let set = crate::demo::demo_set();
-    match start(&set, controller)? {
+    match start(&set, controller, None)? {
         Ok(mut s) => {
             let script = crate::demo::demo_script();
             let origin = s.handle.stats().frames() + s.rate as u64 / 5;

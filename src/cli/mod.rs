@@ -43,6 +43,10 @@ pub enum Cmd {
         /// itself under systemd (`NOTIFY_SOCKET` set).
         #[arg(long)]
         service: bool,
+        /// Forget the saved live changes (gains, EQ, tempo, bank...) and start from the set
+        /// as written.
+        #[arg(long)]
+        reset_state: bool,
     },
     /// Play the built-in demo set with its automatic performance.
     Demo {
@@ -129,15 +133,18 @@ pub fn main() -> i32 {
         set: None,
         controller: None,
         service: false,
+        reset_state: false,
     }) {
         Cmd::Run {
             set,
             controller,
             service,
+            reset_state,
         } => live::run(
             set.as_ref(),
             controller.as_deref(),
             service || std::env::var_os("NOTIFY_SOCKET").is_some(),
+            reset_state,
         ),
         Cmd::Demo {
             repeat,

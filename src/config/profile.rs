@@ -45,6 +45,8 @@ pub enum ButtonAction {
     SelectedTranspose,
     /// Key lock on for every pad, or off for every pad when it already is on everywhere.
     GlobalKeyLock,
+    /// Forget the saved state: every pad and the master go back to what the set says.
+    ResetState,
 }
 
 /// Actions a knob or fader can drive (0..127 mapped to the parameter's range).

@@ -8,6 +8,7 @@ pub mod offline;
 pub mod replay;
 pub mod scheduler;
 pub mod service;
+pub mod session_state;
 pub mod set_loader;
 pub mod shutdown;
 pub mod soak;

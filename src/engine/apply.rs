@@ -11,6 +11,59 @@ use crate::dsp::isolator::IsolatorDesign;
 
 impl Engine {
     pub(crate) fn apply(&mut self, cmd: Command, now: u64) {
+        self.apply_one(cmd, now);
+        self.publish_live(cmd);
+    }
+
+    /// Publishes what `cmd` changed of the live state (see `live`). Real-time safe.
+    fn publish_live(&mut self, cmd: Command) {
+        match cmd {
+            Command::Assign(p, _)
+            | Command::Clear(p)
+            | Command::PadGain(p, _)
+            | Command::PadSpeed(p, _)
+            | Command::PadSync(p, _)
+            | Command::PadKeyLock(p, _)
+            | Command::PadTranspose(p, _)
+            | Command::PadTransposeBy(p, _)
+            | Command::PadEq(p, _, _)
+            | Command::PadFilter(p, _)
+            | Command::PadResonance(p, _)
+            | Command::PadSend(p, _, _)
+            | Command::PadEqMode(p, _) => self.publish_live_pad(p as usize),
+            Command::GlobalKeyLock(_) => {
+                for p in 0..self.pads.len() {
+                    self.publish_live_pad(p);
+                }
+            }
+            Command::MasterVolume(_)
+            | Command::GlobalSpeed(_)
+            | Command::PlayMode(_)
+            | Command::Quantize(_)
+            | Command::Transport(
+                TransportCmd::Tempo(_) | TransportCmd::TempoNow(_) | TransportCmd::Tap,
+            ) => self.stats.live.set_master(
+                self.master.target,
+                self.global_speed,
+                self.transport.bpm(),
+                self.play_mode,
+                self.quantize,
+            ),
+            Command::Fx(param, v) => self.stats.live.set_fx(param, v),
+            _ => {}
+        }
+    }
+
+    fn publish_live_pad(&self, p: usize) {
+        let live = self
+            .pads
+            .get(p)
+            .and_then(|pad| pad.cfg)
+            .map(|c| super::live::PadLive::of(&c));
+        self.stats.live.set_pad(p, live);
+    }
+
+    fn apply_one(&mut self, cmd: Command, now: u64) {
         match cmd {
             Command::Press(p) => self.press(p, now),
             Command::Release(p) => self.release(p, now),

@@ -16,6 +16,7 @@ pub mod command;
 pub mod event;
 pub mod handle;
 pub mod keylock;
+pub mod live;
 pub mod mix;
 pub mod pads;
 pub mod params;

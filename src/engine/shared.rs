@@ -459,6 +459,8 @@ pub struct EngineStats {
     pub transport: TransportView,
     /// What key lock is doing.
     pub keylock: super::keylock::view::KeylockView,
+    /// What the performer changed while playing (see [`super::live`]).
+    pub live: super::live::LiveState,
 }
 
 impl EngineStats {
@@ -478,6 +480,7 @@ impl EngineStats {
             clock: EngineClock::default(),
             transport: TransportView::default(),
             keylock: Default::default(),
+            live: super::live::LiveState::new(pads),
         }
     }
 

@@ -328,6 +328,9 @@ impl Controller {
                 }
             }
             ButtonAction::GlobalKeyLock => send(cmd(Command::GlobalKeyLock(None))),
+            ButtonAction::ResetState => {
+                shared.reset_requested.store(true, Ordering::Relaxed);
+            }
             ButtonAction::NudgeUp | ButtonAction::NudgeDown => {}
             ButtonAction::Shift => {}
         }

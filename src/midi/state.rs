@@ -53,6 +53,8 @@ pub struct SharedControl {
     pub version: AtomicU64,
     /// The engine's meters, counters, pad states and clock.
     pub engine: Arc<EngineStats>,
+    /// A controller asked to forget the saved state (the control loop takes it).
+    pub reset_requested: AtomicBool,
 }
 
 impl SharedControl {
@@ -73,6 +75,7 @@ impl SharedControl {
             assigned: (0..n).map(|_| AtomicBool::new(false)).collect(),
             modes: (0..n).map(|_| AtomicU8::new(0)).collect(),
             version: AtomicU64::new(0),
+            reset_requested: AtomicBool::new(false),
             engine,
         };
         for p in &set.pads {

@@ -1,0 +1,173 @@
+//! Saved state: live changes made while playing are captured from what the engine publishes,
+//! written as TOML, and brought back on a fresh engine (the audio shows it), and a damaged or
+//! foreign state file is ignored. End to end through `padlooper run --service` too.
+
+mod common;
+use common::*;
+
+use std::io::Read;
+use std::process::{Command as Proc, Stdio};
+use std::time::{Duration, Instant};
+
+use padlooper::config::SetFile;
+use padlooper::control::session_state::{self, SessionState};
+use padlooper::control::set_loader::{SetLoadReport, engine_settings, load_set};
+use padlooper::engine::command::{Command, FxParam, TransportCmd};
+use padlooper::engine::{Engine, EngineHandle};
+
+const SET: &str = "[master]\nbpm = 120\n[[pad]]\npad = 0\nbuiltin = \"sine440\"\n[[pad]]\npad = 1\nbuiltin = \"drums\"\n";
+
+fn engine(set: &SetFile) -> (Engine, EngineHandle, SetLoadReport) {
+    let (mut e, mut h) = Engine::new(engine_settings(set, 48_000)).unwrap();
+    let report = load_set(set, &mut h, 0, &|_, _| {});
+    let mut buf = vec![0.0f32; 512];
+    e.process(&mut buf);
+    (e, h, report)
+}
+
+/// Level of pad 0's sine over half a second after pressing it.
+fn level(e: &mut Engine, h: &mut EngineHandle) -> f32 {
+    h.command(Command::Press(0)).unwrap();
+    let mut buf = vec![0.0f32; 48_000];
+    e.process(&mut buf);
+    rms(&buf[9_600..])
+}
+
+#[test]
+fn live_changes_come_back_on_a_fresh_engine() {
+    let dir = tmp();
+    let set = set_in(dir.path(), SET);
+    let (mut e, mut h, report) = engine(&set);
+    let plain = level(&mut e, &mut h);
+    let nothing = SessionState::capture(&h.stats().live, &set, &report.configs, 0);
+    assert!(nothing.pad.is_empty(), "nothing changed yet: {nothing:?}");
+    // Live changes, as a controller would make them.
+    for c in [
+        Command::PadGain(0, 0.5),
+        Command::PadEq(1, 0, 0.0),
+        Command::PadFilter(1, 0.3),
+        Command::PadKeyLock(1, None),
+        Command::PadTranspose(1, -3.0),
+        Command::MasterVolume(0.8),
+        Command::Transport(TransportCmd::Tempo(126.0)),
+        Command::Fx(FxParam::DelayWet, 0.25),
+    ] {
+        h.command(c).unwrap();
+    }
+    let mut buf = vec![0.0f32; 512];
+    e.process(&mut buf);
+    let st = SessionState::capture(&h.stats().live, &set, &report.configs, 2);
+    assert_eq!(st.pad.len(), 2, "{st:?}");
+    assert_eq!(st.bank, 2);
+    assert_eq!(st.master.bpm, 126.0);
+    assert_eq!(st.master.fx.get("delay_wet"), Some(&0.25));
+    let p1 = st.pad.iter().find(|p| p.id == 1).unwrap();
+    assert_eq!(
+        (p1.eq[0], p1.filter, p1.key_lock, p1.transpose),
+        (0.0, 0.3, true, -3.0)
+    );
+    // Written and read back through a file.
+    let path = session_state::state_path(&set, Some(dir.path())).unwrap();
+    std::fs::write(&path, st.to_toml()).unwrap();
+    let back = session_state::read(&path, &set).expect("the state reads back");
+    assert_eq!(back, st);
+    // A fresh engine with the set as written, then the saved state.
+    let (mut e2, mut h2, report2) = engine(&set);
+    for c in back.commands(&report2.configs) {
+        h2.command(c).unwrap();
+    }
+    e2.process(&mut buf);
+    let again = SessionState::capture(&h2.stats().live, &set, &report2.configs, 2);
+    assert_eq!(again, st, "the restored engine publishes the same state");
+    // The audio shows it: pad 0 at half the gain, under a master of 0.8.
+    let restored = level(&mut e2, &mut h2);
+    let want = plain * 0.5 * 0.8;
+    assert!((restored / want - 1.0).abs() < 0.02, "{restored} vs {want}");
+}
+
+#[test]
+fn a_damaged_or_foreign_state_is_ignored() {
+    let dir = tmp();
+    let set = set_in(dir.path(), SET);
+    let (_e, h, report) = engine(&set);
+    let path = dir.path().join("state.toml");
+    std::fs::write(&path, "set = \"x\"\ngrid = [1, 2\n").unwrap();
+    assert!(session_state::read(&path, &set).is_none());
+    std::fs::write(&path, "").unwrap();
+    assert!(session_state::read(&path, &set).is_none());
+    // Saved for another set: not applied.
+    let mut st = SessionState::capture(&h.stats().live, &set, &report.configs, 0);
+    st.set = "/elsewhere/other.toml".into();
+    std::fs::write(&path, st.to_toml()).unwrap();
+    assert!(session_state::read(&path, &set).is_none());
+    // A missing file is simply no state.
+    assert!(session_state::read(&dir.path().join("none.toml"), &set).is_none());
+}
+
+fn run_service(dir: &tempfile::TempDir, extra: &[&str], secs: f64) -> String {
+    let conf = path(dir, "asound.conf");
+    std::fs::write(
+        &conf,
+        "pcm.nullout { type null }\npcm.!default { type file slave.pcm \"nullout\" file \"/dev/null\" format \"raw\" }\n",
+    )
+    .unwrap();
+    let mut child = Proc::new(env!("CARGO_BIN_EXE_padlooper"))
+        .env("ALSA_CONFIG_PATH", &conf)
+        .env("PADLOOPER_STATE_DIR", path(dir, "state"))
+        .env_remove("NOTIFY_SOCKET")
+        .args(["run", "--service", "--set"])
+        .arg(path(dir, "set.toml"))
+        .args(extra)
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_secs_f64(secs));
+    // SAFETY: a signal to our own child.
+    unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGTERM) };
+    let t0 = Instant::now();
+    while child.try_wait().unwrap().is_none() {
+        assert!(t0.elapsed() < Duration::from_secs(10), "no exit on SIGTERM");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let mut err = String::new();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut err)
+        .unwrap();
+    err
+}
+
+#[test]
+fn the_service_restores_saves_and_forgets_its_state() {
+    let dir = tmp();
+    std::fs::write(path(&dir, "set.toml"), SET).unwrap();
+    let set = SetFile::load(&path(&dir, "set.toml")).unwrap();
+    let (mut e, mut h, report) = engine(&set);
+    h.command(Command::PadGain(0, 0.25)).unwrap();
+    h.command(Command::Transport(TransportCmd::Tempo(100.0)))
+        .unwrap();
+    e.process(&mut vec![0.0f32; 512]);
+    let st = SessionState::capture(&h.stats().live, &set, &report.configs, 0);
+    let file = path(&dir, "state").join("session-state.toml");
+    std::fs::create_dir_all(file.parent().unwrap()).unwrap();
+    std::fs::write(&file, st.to_toml()).unwrap();
+    // Restored at start, and written back on SIGTERM.
+    let err = run_service(&dir, &[], 1.5);
+    assert!(err.contains("restored the saved state"), "{err}");
+    let saved = session_state::read(&file, &set).expect("saved on stop");
+    assert_eq!(saved.master.bpm, 100.0, "{saved:?}");
+    assert_eq!(saved.pad.len(), 1);
+    assert_eq!(saved.pad[0].gain, 0.25);
+    // A damaged file: one line, and the service plays the set as written.
+    std::fs::write(&file, "bank = [\n").unwrap();
+    let err = run_service(&dir, &[], 1.0);
+    assert!(err.contains("the saved state is damaged"), "{err}");
+    assert!(err.contains("playing as a service"), "{err}");
+    // --reset-state forgets it.
+    std::fs::write(&file, st.to_toml()).unwrap();
+    let err = run_service(&dir, &["--reset-state"], 1.0);
+    assert!(err.contains("forgot the saved state"), "{err}");
+    assert!(!err.contains("restored the saved state"), "{err}");
+}
