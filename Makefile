@@ -7,7 +7,7 @@ TEST_PACKAGES := shellcheck
 RUST_MIN     := 1.88
 CARGO        ?= $(shell command -v cargo 2>/dev/null || echo $(HOME)/.cargo/bin/cargo)
 
-.PHONY: all deps apt apt-test rust build demo test lint bench clean
+.PHONY: all deps apt apt-test rust build demo test lint bench clean pi pi-test
 
 all: build
 
@@ -59,6 +59,16 @@ lint: deps
 
 test: deps apt-test lint
 	$(CARGO) test
+
+# A 64-bit Raspberry Pi build on an x86-64 Debian machine, from Debian's packages (see
+# deploy/pi/cross-build.sh): the aarch64 binary and its .deb in target/deb/.
+pi: deps
+	deploy/pi/cross-build.sh deb
+
+# The test suite under qemu-user on that build, and a render compared bit for bit with x86-64.
+pi-test: deps
+	deploy/pi/cross-build.sh test
+	deploy/pi/cross-build.sh compare
 
 bench: build
 	./target/release/padlooper bench

@@ -25,7 +25,8 @@ if [ "$arch" = arm64 ] && [ "$(uname -m)" = aarch64 ]; then
     strip_tool="strip"
 fi
 if command -v "$strip_tool" >/dev/null 2>&1; then
-    "$strip_tool" --strip-unneeded "$stage/usr/bin/padlooper"
+    "$strip_tool" --strip-unneeded "$stage/usr/bin/padlooper" 2>/dev/null ||
+        echo "build-deb.sh: $strip_tool cannot strip this binary; it is not stripped" >&2
 else
     echo "build-deb.sh: $strip_tool not found; the binary is not stripped" >&2
 fi

@@ -174,6 +174,7 @@ fn every_script_passes_shellcheck() {
     let out = Command::new("shellcheck")
         .arg(r.join("deploy/install.sh"))
         .arg(r.join("deploy/build-deb.sh"))
+        .arg(r.join("deploy/pi/cross-build.sh"))
         .arg(r.join(".ci/run"))
         .output()
         .unwrap();
