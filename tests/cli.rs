@@ -265,25 +265,10 @@ fn run_plays_through_alsa_and_stops_cleanly_on_ctrl_c() {
     .unwrap();
     // Under systemd: readiness, status, watchdog keep-alives and stopping reach the socket.
     let notify_path = path(&dir, "notify");
-    let listener = std::os::unix::net::UnixDatagram::bind(&notify_path).unwrap();
-    listener
-        .set_read_timeout(Some(std::time::Duration::from_millis(500)))
-        .unwrap();
-    // Read as systemd does, while padlooper runs.
-    let reader = std::thread::spawn(move || {
-        let mut got = Vec::new();
-        let mut buf = [0u8; 512];
-        while let Ok(k) = listener.recv(&mut buf) {
-            let m = String::from_utf8_lossy(&buf[..k]).into_owned();
-            let last = m == "STOPPING=1";
-            got.push(m);
-            if last {
-                break;
-            }
-        }
-        got
-    });
-    let mut child = bin()
+    let rx = common::process::listen_notify(
+        std::os::unix::net::UnixDatagram::bind(&notify_path).unwrap(),
+    );
+    let child = bin()
         .env("ALSA_CONFIG_PATH", path(&dir, "asound.conf"))
         .env("NOTIFY_SOCKET", &notify_path)
         .env("WATCHDOG_USEC", "200000")
@@ -291,22 +276,10 @@ fn run_plays_through_alsa_and_stops_cleanly_on_ctrl_c() {
         .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
+    let mut got = common::process::notify_until(&rx, |m| m.starts_with("READY=1"));
     std::thread::sleep(std::time::Duration::from_millis(1500));
-    // SAFETY: sending a signal to our own child process.
-    unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGINT) };
-    let t0 = std::time::Instant::now();
-    let status = loop {
-        if let Some(s) = child.try_wait().unwrap() {
-            break s;
-        }
-        assert!(
-            t0.elapsed().as_secs() < 10,
-            "padlooper did not stop on Ctrl-C"
-        );
-        std::thread::sleep(std::time::Duration::from_millis(20));
-    };
-    let mut err = String::new();
-    std::io::Read::read_to_string(child.stderr.as_mut().unwrap(), &mut err).unwrap();
+    let (status, err) = common::process::stop(child, libc::SIGINT);
+    got.extend(common::process::notify_until(&rx, |m| m == "STOPPING=1"));
     assert!(status.success(), "{status:?}\n{err}");
     // Under systemd, `run` is a service by itself.
     assert!(err.contains("playing as a service"), "{err}");
@@ -314,13 +287,10 @@ fn run_plays_through_alsa_and_stops_cleanly_on_ctrl_c() {
     assert!(err.contains("milestone: audio up"), "{err}");
     // The audio thread's priority is reported once, granted or with what to do.
     assert_eq!(err.matches("audio thread: ").count(), 1, "{err}");
-    let got = reader.join().unwrap();
-    assert!(
-        got[0].starts_with("READY=1\nSTATUS=") && got[0].contains(" Hz | load "),
-        "{got:?}"
-    );
-    let pings = got.iter().filter(|m| *m == "WATCHDOG=1").count();
-    // 1.5 s with a 200 ms watchdog: a keep-alive every 100 ms while audio advances.
+    let ready = got.iter().position(|m| m.starts_with("READY=1")).unwrap();
+    assert!(got[ready].contains(" Hz | load "), "{got:?}");
+    let pings = got[ready..].iter().filter(|m| *m == "WATCHDOG=1").count();
+    // 1.5 s after READY with a 200 ms watchdog: a keep-alive every 100 ms while audio advances.
     assert!(pings >= 5, "{pings} keep-alives: {got:?}");
     assert_eq!(
         got.last().map(String::as_str),

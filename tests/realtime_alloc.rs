@@ -12,18 +12,7 @@ use padlooper::engine::command::{
     Command, EqMode, FxParam, LaunchMode, PadConfig, Quantize, SendBus, Timed, TransportCmd,
 };
 
-const FX: [FxParam; 10] = [
-    FxParam::DelayDivision,
-    FxParam::DelayFeedback,
-    FxParam::DelayWet,
-    FxParam::ReverbRoom,
-    FxParam::ReverbDamping,
-    FxParam::ReverbWet,
-    FxParam::PhaserRate,
-    FxParam::PhaserDepth,
-    FxParam::PhaserFeedback,
-    FxParam::PhaserMix,
-];
+const FX: [FxParam; 10] = FxParam::ALL;
 use padlooper::engine::{Engine, EngineSettings};
 use padlooper::sample::SampleBuffer;
 

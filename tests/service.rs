@@ -6,10 +6,9 @@
 mod common;
 use common::*;
 
-use std::io::Read;
 use std::os::unix::net::UnixDatagram;
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 fn bin() -> Command {
     Command::new(env!("CARGO_BIN_EXE_padlooper"))
@@ -17,44 +16,9 @@ fn bin() -> Command {
 
 const NULL_DEVICE: &str = "pcm.nullout { type null }\npcm.!default { type file slave.pcm \"nullout\" file \"/dev/null\" format \"raw\" }\n";
 
-/// Collects what padlooper tells systemd, until STOPPING=1 or silence.
-fn listen(sock: UnixDatagram) -> std::thread::JoinHandle<Vec<String>> {
-    sock.set_read_timeout(Some(Duration::from_secs(3))).unwrap();
-    std::thread::spawn(move || {
-        let mut got = Vec::new();
-        let mut buf = [0u8; 512];
-        while let Ok(k) = sock.recv(&mut buf) {
-            let m = String::from_utf8_lossy(&buf[..k]).into_owned();
-            let last = m == "STOPPING=1";
-            got.push(m);
-            if last {
-                break;
-            }
-        }
-        got
-    })
-}
-
-/// Sends SIGTERM and waits (at most 10 s) for a clean exit; returns the log.
-fn terminate(mut child: Child) -> (std::process::ExitStatus, String) {
-    // SAFETY: a signal to our own child.
-    unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGTERM) };
-    let t0 = Instant::now();
-    let status = loop {
-        if let Some(s) = child.try_wait().unwrap() {
-            break s;
-        }
-        assert!(t0.elapsed() < Duration::from_secs(10), "no exit on SIGTERM");
-        std::thread::sleep(Duration::from_millis(20));
-    };
-    let mut err = String::new();
-    child
-        .stderr
-        .take()
-        .unwrap()
-        .read_to_string(&mut err)
-        .unwrap();
-    (status, err)
+/// Sends SIGTERM and waits for a clean exit; returns the status and the log.
+fn terminate(child: Child) -> (std::process::ExitStatus, String) {
+    common::process::stop(child, libc::SIGTERM)
 }
 
 #[test]
@@ -64,7 +28,7 @@ fn the_service_waits_for_an_audio_device_and_plays_when_it_appears() {
     // No device at all, as when the USB interface has not enumerated yet.
     std::fs::write(&conf, "# no devices\n").unwrap();
     let sock_path = path(&dir, "notify");
-    let messages = listen(UnixDatagram::bind(&sock_path).unwrap());
+    let messages = common::process::listen_notify(UnixDatagram::bind(&sock_path).unwrap());
     // A set whose file is broken: the service plays the demo instead of giving up.
     std::fs::write(path(&dir, "set.toml"), "[master]\nvolume = \"loud\"\n").unwrap();
     let child = bin()
@@ -77,13 +41,16 @@ fn the_service_waits_for_an_audio_device_and_plays_when_it_appears() {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    // Three seconds without a device: still running, said once.
+    // Up and waiting, then three seconds without a device: still running, said once.
+    let mut got = common::process::notify_until(&messages, |m| m.starts_with("READY=1"));
     std::thread::sleep(Duration::from_millis(3000));
     let mut child = child;
     assert!(child.try_wait().unwrap().is_none(), "the service exited");
-    // The device appears (ALSA re-reads a changed configuration file).
+    // The device appears (ALSA re-reads a changed configuration file): it plays.
     std::fs::write(&conf, NULL_DEVICE).unwrap();
-    std::thread::sleep(Duration::from_millis(2500));
+    got.extend(common::process::notify_until(&messages, |m| {
+        m.starts_with("READY=1\nSTATUS=Default Audio Device 48000 Hz")
+    }));
     assert!(child.try_wait().unwrap().is_none(), "the service exited");
     let (status, err) = terminate(child);
     assert!(status.success(), "{status:?}\n{err}");
@@ -103,7 +70,9 @@ fn the_service_waits_for_an_audio_device_and_plays_when_it_appears() {
     assert!(err.contains("an audio device is here"), "{err}");
     assert!(err.contains("playing as a service"), "{err}");
     assert!(!err.contains("ALSA lib"), "libasound noise leaked: {err}");
-    let got = messages.join().unwrap();
+    got.extend(common::process::notify_until(&messages, |m| {
+        m == "STOPPING=1"
+    }));
     assert_eq!(
         got.first().map(String::as_str),
         Some("READY=1\nSTATUS=waiting for an audio device"),

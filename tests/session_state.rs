@@ -5,9 +5,8 @@
 mod common;
 use common::*;
 
-use std::io::Read;
 use std::process::{Command as Proc, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use padlooper::config::SetFile;
 use padlooper::control::session_state::{self, SessionState};
@@ -111,7 +110,7 @@ fn run_service(dir: &tempfile::TempDir, extra: &[&str], secs: f64) -> String {
         "pcm.nullout { type null }\npcm.!default { type file slave.pcm \"nullout\" file \"/dev/null\" format \"raw\" }\n",
     )
     .unwrap();
-    let mut child = Proc::new(env!("CARGO_BIN_EXE_padlooper"))
+    let child = Proc::new(env!("CARGO_BIN_EXE_padlooper"))
         .env("ALSA_CONFIG_PATH", &conf)
         .env("PADLOOPER_STATE_DIR", path(dir, "state"))
         .env_remove("NOTIFY_SOCKET")
@@ -122,21 +121,7 @@ fn run_service(dir: &tempfile::TempDir, extra: &[&str], secs: f64) -> String {
         .spawn()
         .unwrap();
     std::thread::sleep(Duration::from_secs_f64(secs));
-    // SAFETY: a signal to our own child.
-    unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGTERM) };
-    let t0 = Instant::now();
-    while child.try_wait().unwrap().is_none() {
-        assert!(t0.elapsed() < Duration::from_secs(10), "no exit on SIGTERM");
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    let mut err = String::new();
-    child
-        .stderr
-        .take()
-        .unwrap()
-        .read_to_string(&mut err)
-        .unwrap();
-    err
+    common::process::stop(child, libc::SIGTERM).1
 }
 
 #[test]

@@ -110,19 +110,6 @@ fn fx_by_name(name: &str) -> Option<FxParam> {
         .map(|(p, _)| *p)
 }
 
-const ALL_FX: [FxParam; 10] = [
-    FxParam::DelayDivision,
-    FxParam::DelayFeedback,
-    FxParam::DelayWet,
-    FxParam::ReverbRoom,
-    FxParam::ReverbDamping,
-    FxParam::ReverbWet,
-    FxParam::PhaserRate,
-    FxParam::PhaserDepth,
-    FxParam::PhaserFeedback,
-    FxParam::PhaserMix,
-];
-
 impl MasterState {
     /// The master as the set writes it.
     pub fn of_set(set: &SetFile) -> Self {
@@ -220,7 +207,7 @@ impl SessionState {
                 bpm: m.bpm,
                 play_mode: if m.exclusive { "exclusive" } else { "multi" }.into(),
                 quantize: QUANTIZE_NAMES[(m.quantize as usize).min(4)].into(),
-                fx: ALL_FX
+                fx: FxParam::ALL
                     .iter()
                     .zip(m.fx)
                     .filter(|(_, v)| v.is_finite())

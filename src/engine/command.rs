@@ -131,6 +131,22 @@ pub enum FxParam {
     PhaserMix,
 }
 
+impl FxParam {
+    /// Every effect parameter, in declaration order (their `as usize` indices).
+    pub const ALL: [FxParam; 10] = [
+        FxParam::DelayDivision,
+        FxParam::DelayFeedback,
+        FxParam::DelayWet,
+        FxParam::ReverbRoom,
+        FxParam::ReverbDamping,
+        FxParam::ReverbWet,
+        FxParam::PhaserRate,
+        FxParam::PhaserDepth,
+        FxParam::PhaserFeedback,
+        FxParam::PhaserMix,
+    ];
+}
+
 /// What the control side tells the transport.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum TransportCmd {

@@ -9,8 +9,8 @@ use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 
 use super::command::{EqMode, FxParam, PadConfig, PlayMode, Quantize};
 
-/// Number of effect parameters (see [`FxParam`]).
-pub const FX_PARAMS: usize = 10;
+/// Number of effect parameters (see [`FxParam::ALL`]).
+pub const FX_PARAMS: usize = FxParam::ALL.len();
 
 /// One pad's live values, as plain data. Real-time safe (Copy).
 #[derive(Debug, Clone, Copy, PartialEq)]

@@ -2,6 +2,7 @@
 #![allow(dead_code)]
 
 pub mod analysis;
+pub mod process;
 
 use std::path::{Path, PathBuf};
 
