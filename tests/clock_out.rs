@@ -130,3 +130,40 @@ fn the_sender_delivers_every_tick_in_order_when_its_frame_plays() {
         result.worst_late_ns as f64 / 1e6
     );
 }
+
+#[test]
+fn a_start_emitted_before_the_audio_clock_is_published_is_still_sent() {
+    // The first block runs (and emits Start) before the callback has published its clock, as
+    // when a slow machine starts the stream: the sender must wait for the clock, not drop it.
+    let (mut engine, mut handle) = Engine::new(EngineSettings::default()).unwrap();
+    let queue = handle.take_clock_out().unwrap();
+    handle
+        .command(Command::Transport(TransportCmd::Start))
+        .unwrap();
+    let mut buf = vec![0.0f32; 512];
+    engine.process(&mut buf);
+    let log: Log = Arc::default();
+    let stats = engine.stats().clone();
+    let sender = ClockSender::start(
+        queue,
+        Box::new(Backend(log.clone())),
+        vec!["tr-8".into()],
+        stats.clone(),
+        48_000,
+        engine.latency() as u64,
+    )
+    .unwrap();
+    std::thread::sleep(Duration::from_millis(50));
+    engine
+        .stats()
+        .clock
+        .publish_with_delay(engine.frame(), mono_nanos(), 256, 0);
+    std::thread::sleep(Duration::from_millis(100));
+    sender.stop();
+    let log = log.lock().unwrap();
+    assert_eq!(
+        log.first().map(|m| m.1.clone()),
+        Some(vec![0xFA]),
+        "Start was sent first: {log:?}"
+    );
+}

@@ -65,11 +65,15 @@ impl ClockSender {
                         connect(&mut *backend, &names, &mut outs);
                         last_scan = Some(std::time::Instant::now());
                     }
-                    let Some(m) = queue.try_pop() else {
+                    // The audio clock first: a message taken before the first callback has
+                    // published it would have no time to be sent at (and a Start would be
+                    // lost).
+                    let Some(clock) = stats.clock.read() else {
                         std::thread::sleep(Duration::from_millis(1));
                         continue;
                     };
-                    let Some(clock) = stats.clock.read() else {
+                    let Some(m) = queue.try_pop() else {
+                        std::thread::sleep(Duration::from_millis(1));
                         continue;
                     };
                     let due = clock.play_time(m.frame, rate, latency);
