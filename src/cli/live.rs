@@ -4,6 +4,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use super::service_mode;
 use crate::audio::output::{AudioError, Output, OutputRequest, resolve};
 use crate::config::SetFile;
 use crate::config::profile::Profile;
@@ -11,8 +12,8 @@ use crate::config::script::Script;
 use crate::control::keylock::LiveKeylock;
 use crate::control::scheduler::LiveScheduler;
 use crate::control::service::Notifier;
-use crate::control::session_state::{self, Saver, SessionState};
 use crate::control::set_loader::{engine_settings, load_set};
+use crate::control::state_keeper::StateKeeper;
 use crate::control::status::{CounterWatch, status_line};
 use crate::engine::{Engine, EngineHandle};
 use crate::midi::clock_out::ClockSender;
@@ -31,129 +32,7 @@ struct Session {
     notify: Notifier,
     shared: Arc<SharedControl>,
     /// Live changes saved and restored (None: nowhere to keep them).
-    saved: Option<Saved>,
-}
-
-/// The saved-state side of a session.
-struct Saved {
-    set: SetFile,
-    baseline: Vec<(
-        crate::engine::command::PadId,
-        crate::engine::command::PadConfig,
-    )>,
-    saver: Saver,
-    /// Commands still to send to restore a saved state (sent as the queue has room).
-    restore: std::collections::VecDeque<crate::engine::command::Command>,
-}
-
-impl Saved {
-    /// Opens the state of `set`: read (unless `reset`, which deletes it) and queued for
-    /// restoring. Not real-time.
-    fn open(
-        set: &SetFile,
-        report: &crate::control::set_loader::SetLoadReport,
-        handle: &EngineHandle,
-        shared: &SharedControl,
-        reset: bool,
-    ) -> Option<Self> {
-        let dir = crate::control::last_set::state_dir();
-        let path = session_state::state_path(set, dir.as_deref())?;
-        let mut restore = std::collections::VecDeque::new();
-        if reset {
-            match std::fs::remove_file(&path) {
-                Ok(()) => log::info!("forgot the saved state ({})", path.display()),
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-                Err(e) => log::warn!("cannot remove {}: {e}", path.display()),
-            }
-        } else if let Some(st) = session_state::read(&path, set) {
-            restore.extend(st.commands(&report.configs));
-            let bank = st.bank.min(set.grid.banks.saturating_sub(1));
-            shared
-                .bank
-                .store(bank, std::sync::atomic::Ordering::Relaxed);
-            shared.exclusive.store(
-                st.master.play_mode == "exclusive",
-                std::sync::atomic::Ordering::Relaxed,
-            );
-            shared.touch();
-            log::info!(
-                "restored the saved state from {} ({} pads changed, bank {})",
-                path.display(),
-                st.pad.len(),
-                bank + 1
-            );
-        }
-        let bank = shared.bank.load(std::sync::atomic::Ordering::Relaxed);
-        Some(Self {
-            set: set.clone(),
-            baseline: report.configs.clone(),
-            saver: Saver::new(path, handle.stats().live.version(), bank),
-            restore,
-        })
-    }
-
-    /// The state now.
-    fn capture(&self, handle: &EngineHandle, shared: &SharedControl) -> SessionState {
-        SessionState::capture(
-            &handle.stats().live,
-            &self.set,
-            &self.baseline,
-            shared.bank.load(std::sync::atomic::Ordering::Relaxed),
-        )
-    }
-
-    /// Sends restore commands as room allows, saves when due, and resets when a controller
-    /// asked. Not real-time.
-    fn tick(&mut self, handle: &mut EngineHandle, shared: &SharedControl) {
-        use std::sync::atomic::Ordering;
-        if shared.reset_requested.swap(false, Ordering::Relaxed) {
-            // Back to the set as written: its own values, sent the same way.
-            let mut st = self.capture(handle, shared);
-            st.pad = self
-                .baseline
-                .iter()
-                .map(|(p, cfg)| {
-                    session_state::PadState::new(
-                        *p as usize,
-                        &crate::engine::live::PadLive::of(cfg),
-                    )
-                })
-                .collect();
-            st.master = session_state::MasterState::of_set(&self.set);
-            self.restore = st.commands(&self.baseline).into();
-            shared
-                .exclusive
-                .store(st.master.play_mode == "exclusive", Ordering::Relaxed);
-            shared.touch();
-            let _ = std::fs::remove_file(self.saver.path());
-            log::info!("saved state reset: every pad and the master are back to the set");
-        }
-        while let Some(c) = self.restore.front() {
-            if handle.command_room() < 16 || handle.command(*c).is_err() {
-                break;
-            }
-            self.restore.pop_front();
-        }
-        if self.restore.is_empty()
-            && self.saver.due(
-                handle.stats().live.version(),
-                shared.bank.load(Ordering::Relaxed),
-            )
-        {
-            let st = self.capture(handle, shared);
-            self.saver.save(&st);
-        }
-    }
-
-    /// Saves now if anything changed since the last save (on stop).
-    fn flush(&mut self, handle: &EngineHandle, shared: &SharedControl) {
-        let bank = shared.bank.load(std::sync::atomic::Ordering::Relaxed);
-        let _ = self.saver.due(handle.stats().live.version(), bank);
-        if self.saver.pending() {
-            let st = self.capture(handle, shared);
-            self.saver.save(&st);
-        }
-    }
+    saved: Option<StateKeeper>,
 }
 
 /// A short state for systemd's `STATUS=` (what `systemctl status padlooper` shows).
@@ -234,7 +113,7 @@ fn start(
     );
     let keylock = LiveKeylock::start(set, &report, &mut handle, set.master.buffer_size as usize);
     let shared = Arc::new(SharedControl::new(set, rate, engine.stats().clone()));
-    let saved = state.and_then(|reset| Saved::open(set, &report, &handle, &shared, reset));
+    let saved = state.and_then(|reset| StateKeeper::open(set, &report, &handle, &shared, reset));
     shared.mark_failed(&report.failed_pads);
     let latency = engine.latency() as u64;
     let stats = engine.stats().clone();
@@ -250,7 +129,7 @@ fn start(
         out.config().sample_rate,
         out.config().buffer_size
     );
-    milestone("audio up, all pads ready");
+    service_mode::milestone("audio up, all pads ready");
     let midi = match crate::audio::quiet::without_stderr(verbose, MidirBackend::new) {
         Ok(backend) => {
             let profiles = Profile::builtins().into_iter().map(Arc::new).collect();
@@ -381,7 +260,7 @@ fn control_loop(
         }
         if !lit && s.midi.as_ref().is_some_and(|m| !m.connected().is_empty()) {
             lit = true;
-            milestone("controller lit");
+            service_mode::milestone("controller lit");
         }
         if s.out.has_failed() && last_rebuild.elapsed() > Duration::from_secs(1) {
             last_rebuild = Instant::now();
@@ -493,7 +372,7 @@ pub fn run(
     service: bool,
     reset_state: bool,
 ) -> anyhow::Result<i32> {
-    milestone("process started");
+    service_mode::milestone("process started");
     if !service {
         let set = super::load_set_or_demo(set_path)?;
         return match start(&set, controller, Some(reset_state))? {
@@ -521,7 +400,7 @@ pub fn run(
     };
     let mut notify = Notifier::from_env();
     loop {
-        if !wait_for_audio(&request(&set), &mut notify) {
+        if !service_mode::wait_for_audio(&request(&set), &mut notify) {
             return Ok(0);
         }
         match start(&set, controller, Some(reset_state))? {
@@ -535,60 +414,6 @@ pub fn run(
             // The device went away between the check and the start: wait again.
             Err(e) => log::warn!("{e}"),
         }
-    }
-}
-
-/// Waits until the set's audio device (or one of its fallbacks) can be opened, logging once per
-/// change of what is wrong and keeping systemd's watchdog fed. False when a stop was requested.
-fn wait_for_audio(req: &OutputRequest, notify: &mut Notifier) -> bool {
-    crate::control::shutdown::install();
-    let verbose = log::log_enabled!(log::Level::Debug);
-    let mut said: Option<String> = None;
-    loop {
-        match crate::audio::quiet::without_stderr(verbose, || resolve(req)) {
-            Ok(_) => {
-                if said.is_some() {
-                    log::info!("an audio device is here");
-                }
-                return true;
-            }
-            Err(e) => {
-                let msg = e.to_string();
-                if said.as_deref() != Some(msg.as_str()) {
-                    log::warn!(
-                        "{msg}; waiting for one (checked every second; plug in the audio interface)"
-                    );
-                    // Up and waiting is a state the service is meant to be in: systemd must
-                    // not time the start out.
-                    notify.ready("waiting for an audio device");
-                    said = Some(msg);
-                }
-            }
-        }
-        for _ in 0..100 {
-            std::thread::sleep(Duration::from_millis(10));
-            if crate::control::shutdown::requested() {
-                notify.stopping();
-                return false;
-            }
-            notify.keep_alive(0, true);
-        }
-    }
-}
-
-/// Logs a start-up milestone with the time since boot and since the process started, so
-/// boot-to-playable can be read from the journal.
-fn milestone(what: &str) {
-    static START: std::sync::OnceLock<Instant> = std::sync::OnceLock::new();
-    let since_start = START.get_or_init(Instant::now).elapsed().as_secs_f64();
-    let uptime = std::fs::read_to_string("/proc/uptime")
-        .ok()
-        .and_then(|u| u.split_whitespace().next()?.parse::<f64>().ok());
-    match uptime {
-        Some(u) => {
-            log::info!("milestone: {what} ({u:.2} s since boot, {since_start:.2} s since start)")
-        }
-        None => log::info!("milestone: {what} ({since_start:.2} s since start)"),
     }
 }
 

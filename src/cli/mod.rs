@@ -6,6 +6,7 @@ mod check;
 mod learn;
 mod live;
 mod render;
+mod service_mode;
 mod soak;
 
 use std::path::PathBuf;

@@ -12,6 +12,7 @@ pub mod session_state;
 pub mod set_loader;
 pub mod shutdown;
 pub mod soak;
+pub mod state_keeper;
 pub mod status;
 pub mod stretchers;
 pub mod tables;
