@@ -38,7 +38,7 @@ Version: $version
 Architecture: $arch
 Maintainer: padlooper developers <padlooper@localhost>
 Installed-Size: $size
-Depends: libasound2 (>= 1.2), libc6 (>= 2.34), libgcc-s1
+Depends: libasound2 (>= 1.2), libc6 (>= 2.34), libgcc-s1, libstdc++6 (>= 11)
 Section: sound
 Priority: optional
 Homepage: https://example.invalid/padlooper

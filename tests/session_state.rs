@@ -156,3 +156,48 @@ fn the_service_restores_saves_and_forgets_its_state() {
     assert!(err.contains("forgot the saved state"), "{err}");
     assert!(!err.contains("restored the saved state"), "{err}");
 }
+
+#[test]
+fn the_keeper_restores_then_a_reset_brings_back_the_set() {
+    use padlooper::control::state_keeper::StateKeeper;
+    use padlooper::midi::state::SharedControl;
+    use std::sync::Arc;
+    use std::sync::atomic::Ordering;
+    let dir = tmp();
+    std::fs::write(path(&dir, "set.toml"), SET).unwrap();
+    let set = SetFile::load(&path(&dir, "set.toml")).unwrap();
+    // A state saved earlier: pad 0 at a quarter of its gain, 100 BPM.
+    let (mut e, mut h, report) = engine(&set);
+    h.command(Command::PadGain(0, 0.25)).unwrap();
+    h.command(Command::Transport(TransportCmd::Tempo(100.0)))
+        .unwrap();
+    e.process(&mut vec![0.0f32; 512]);
+    let saved = SessionState::capture(&h.stats().live, &set, &report.configs, 0);
+    let file = set.path.with_file_name("set.state.toml");
+    std::fs::write(&file, saved.to_toml()).unwrap();
+    // A fresh start: the keeper finds it next to the set and restores it.
+    let (mut e, mut h, report) = engine(&set);
+    let shared = Arc::new(SharedControl::new(&set, 48_000, e.stats().clone()));
+    let mut keeper = StateKeeper::open(&set, &report, &h, &shared, false).unwrap();
+    let mut buf = vec![0.0f32; 512];
+    for _ in 0..4 {
+        keeper.tick(&mut h, &shared);
+        e.process(&mut buf);
+    }
+    let now = SessionState::capture(&h.stats().live, &set, &report.configs, 0);
+    assert_eq!(now, saved);
+    // A controller's reset: everything back to the set, the file gone.
+    shared.reset_requested.store(true, Ordering::Relaxed);
+    for _ in 0..4 {
+        keeper.tick(&mut h, &shared);
+        e.process(&mut buf);
+    }
+    let back = SessionState::capture(&h.stats().live, &set, &report.configs, 0);
+    assert!(back.pad.is_empty(), "no pad differs from the set: {back:?}");
+    assert_eq!(back.master.bpm, 120.0);
+    assert!(!file.exists(), "the saved state is forgotten");
+    // Stopping writes what is current (nothing differs from the set now).
+    keeper.flush(&h, &shared);
+    let written = session_state::read(&file, &set).unwrap();
+    assert!(written.pad.is_empty(), "{written:?}");
+}
