@@ -196,22 +196,7 @@ fn command() -> impl Strategy<Value = (u64, Command)> {
             if d { SendBus::Delay } else { SendBus::Reverb },
             v
         )),
-        (0usize..11, number()).prop_map(|(i, v)| Command::Fx(
-            [
-                FxParam::DelayDivision,
-                FxParam::DelayFeedback,
-                FxParam::DelayWet,
-                FxParam::ReverbRoom,
-                FxParam::ReverbDamping,
-                FxParam::ReverbWet,
-                FxParam::PhaserRate,
-                FxParam::PhaserDepth,
-                FxParam::PhaserFeedback,
-                FxParam::PhaserMix,
-                FxParam::PhaserMix,
-            ][i],
-            v
-        )),
+        (0usize..11, number()).prop_map(|(i, v)| Command::Fx(FxParam::ALL[i.min(9)], v)),
         any::<bool>().prop_map(|e| Command::PlayMode(if e {
             PlayMode::Exclusive
         } else {

@@ -124,17 +124,24 @@ fn run_service(dir: &tempfile::TempDir, extra: &[&str], secs: f64) -> String {
     common::process::stop(child, libc::SIGTERM).1
 }
 
-#[test]
-fn the_service_restores_saves_and_forgets_its_state() {
-    let dir = tmp();
-    std::fs::write(path(&dir, "set.toml"), SET).unwrap();
-    let set = SetFile::load(&path(&dir, "set.toml")).unwrap();
+/// `set.toml` in `dir`, and a state saved for it earlier: pad 0 at a quarter of its gain,
+/// 100 BPM.
+fn saved_earlier(dir: &tempfile::TempDir) -> (SetFile, SessionState) {
+    std::fs::write(path(dir, "set.toml"), SET).unwrap();
+    let set = SetFile::load(&path(dir, "set.toml")).unwrap();
     let (mut e, mut h, report) = engine(&set);
     h.command(Command::PadGain(0, 0.25)).unwrap();
     h.command(Command::Transport(TransportCmd::Tempo(100.0)))
         .unwrap();
     e.process(&mut vec![0.0f32; 512]);
     let st = SessionState::capture(&h.stats().live, &set, &report.configs, 0);
+    (set, st)
+}
+
+#[test]
+fn the_service_restores_saves_and_forgets_its_state() {
+    let dir = tmp();
+    let (set, st) = saved_earlier(&dir);
     let file = path(&dir, "state").join("session-state.toml");
     std::fs::create_dir_all(file.parent().unwrap()).unwrap();
     std::fs::write(&file, st.to_toml()).unwrap();
@@ -164,15 +171,7 @@ fn the_keeper_restores_then_a_reset_brings_back_the_set() {
     use std::sync::Arc;
     use std::sync::atomic::Ordering;
     let dir = tmp();
-    std::fs::write(path(&dir, "set.toml"), SET).unwrap();
-    let set = SetFile::load(&path(&dir, "set.toml")).unwrap();
-    // A state saved earlier: pad 0 at a quarter of its gain, 100 BPM.
-    let (mut e, mut h, report) = engine(&set);
-    h.command(Command::PadGain(0, 0.25)).unwrap();
-    h.command(Command::Transport(TransportCmd::Tempo(100.0)))
-        .unwrap();
-    e.process(&mut vec![0.0f32; 512]);
-    let saved = SessionState::capture(&h.stats().live, &set, &report.configs, 0);
+    let (set, saved) = saved_earlier(&dir);
     let file = set.path.with_file_name("set.state.toml");
     std::fs::write(&file, saved.to_toml()).unwrap();
     // A fresh start: the keeper finds it next to the set and restores it.
