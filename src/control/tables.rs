@@ -443,16 +443,7 @@ pub fn known_ratio(pad: PadId, cfg: &PadConfig, bpm: f64, speed: f32) -> Option<
     if cents(pitch / tempo).abs() <= EXACT_CENTS {
         return None;
     }
-    Some(TableRequest {
-        pad,
-        slot: cfg.slot,
-        start: cfg.start,
-        loop_start: cfg.loop_start,
-        loop_end: cfg.loop_end,
-        looping: cfg.looping,
-        tempo: tempo as f32,
-        pitch: pitch as f32,
-    })
+    Some(TableRequest::for_pad(pad, cfg, tempo, pitch))
 }
 
 /// Runs the calling thread at a lower priority (a background renderer must not take CPU from

@@ -1,6 +1,6 @@
 //! Engine → control reports: ordered events (meters and states are in [`super::shared`]).
 
-use super::command::{PadId, SlotId};
+use super::command::{PadConfig, PadId, SlotId};
 
 /// A key-locked or transposed pad has held a ratio for a while and no stretched table fits it:
 /// the control side may render one (see `control::tables`).
@@ -22,6 +22,23 @@ pub struct TableRequest {
     pub tempo: f32,
     /// Its pitch relative to the sample.
     pub pitch: f32,
+}
+
+impl TableRequest {
+    /// A table of pad `pad`'s region (as `cfg` configures it) at `tempo` source frames per
+    /// output frame and `pitch`. Real-time safe.
+    pub fn for_pad(pad: PadId, cfg: &PadConfig, tempo: f64, pitch: f64) -> Self {
+        Self {
+            pad,
+            slot: cfg.slot,
+            start: cfg.start,
+            loop_start: cfg.loop_start,
+            loop_end: cfg.loop_end,
+            looping: cfg.looping,
+            tempo: tempo as f32,
+            pitch: pitch as f32,
+        }
+    }
 }
 
 /// What happened, reported by the audio thread.

@@ -334,16 +334,7 @@ impl Engine {
         };
         self.emit(
             now,
-            EventKind::TableWanted(TableRequest {
-                pad: v.pad,
-                slot: cfg.slot,
-                start: cfg.start,
-                loop_start: cfg.loop_start,
-                loop_end: cfg.loop_end,
-                looping: cfg.looping,
-                tempo: tempo as f32,
-                pitch: pitch as f32,
-            }),
+            EventKind::TableWanted(TableRequest::for_pad(v.pad, cfg, tempo, pitch)),
         );
     }
 
