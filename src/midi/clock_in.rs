@@ -250,20 +250,13 @@ struct LiveState {
     follower: ClockFollower,
     lane: crate::engine::CommandLane,
     shared: std::sync::Arc<crate::midi::state::SharedControl>,
-    offset: Option<i128>,
+    arrival: crate::midi::ports::ArrivalClock,
 }
 
 impl LiveState {
     fn on_message(&mut self, now: u64, ts_us: u64, bytes: &[u8]) {
         // The arrival time on our clock, from the backend's timestamp (as for controllers).
-        let now = now as i128;
-        let ts = ts_us as i128 * 1000;
-        let offset = match self.offset {
-            Some(o) => (o + 1000).min(now - ts),
-            None => now - ts,
-        };
-        self.offset = Some(offset);
-        let happened = (ts + offset).clamp(0, now) as u64;
+        let happened = self.arrival.happened(now, ts_us);
         let shared = self.shared.clone();
         let block = shared.engine.clock.read().map_or(256, |r| r.block.max(1));
         let frame = shared.frame_at(happened) + block;
@@ -292,7 +285,7 @@ impl ClockInput {
                 follower: ClockFollower::new(rate),
                 lane,
                 shared,
-                offset: None,
+                arrival: Default::default(),
             })),
             conn: None,
             waiting_reported: false,

@@ -105,6 +105,38 @@ impl MidirBackend {
             seen_changes: 0,
         })
     }
+
+    /// The port's address and its exit count now, read before connecting so an exit during
+    /// the connection is noticed.
+    fn watched(&self, port: &PortInfo) -> Option<(i32, i32, u64)> {
+        match (&self.announcements, parse_addr(&port.id)) {
+            (Some(a), Some((c, pt))) => Some((c, pt, a.exits_of(c, pt))),
+            _ => None,
+        }
+    }
+
+    /// Wraps an input connection with what tells whether its port went away since.
+    fn wrap<T: Send + 'static>(
+        &self,
+        conn: midir::MidiInputConnection<T>,
+        watched: Option<(i32, i32, u64)>,
+    ) -> Box<dyn InputConnection> {
+        Box::new(MidirInput {
+            _conn: conn,
+            watched,
+            announcements: self.announcements.clone(),
+        })
+    }
+}
+
+/// A new midir input (every message kind passed through) and `port` on it.
+fn open_input(port: &PortInfo) -> Result<(midir::MidiInput, midir::MidiInputPort), String> {
+    let mut input = midir::MidiInput::new("padlooper").map_err(|e| e.to_string())?;
+    input.ignore(midir::Ignore::None);
+    let p = input
+        .find_port_by_id(&port.id)
+        .ok_or_else(|| "port vanished".to_string())?;
+    Ok((input, p))
 }
 
 /// `client:port` of a midir port id, for matching announcements.
@@ -113,29 +145,16 @@ fn parse_addr(id: &str) -> Option<(i32, i32)> {
     Some((c.trim().parse().ok()?, p.trim().parse().ok()?))
 }
 
-struct MidirInput {
-    _conn: midir::MidiInputConnection<SharedInput>,
+/// An open input connection (controller or raw clock input), alive while its port has not
+/// gone away since we connected.
+struct MidirInput<T: 'static> {
+    _conn: midir::MidiInputConnection<T>,
     /// The port's address and its exit count when we connected.
     watched: Option<(i32, i32, u64)>,
     announcements: Option<Arc<Announcements>>,
 }
 
-impl InputConnection for MidirInput {
-    fn alive(&self) -> bool {
-        match (&self.announcements, self.watched) {
-            (Some(a), Some((c, p, exits))) => a.exits_of(c, p) == exits,
-            _ => true,
-        }
-    }
-}
-
-struct MidirRawInput {
-    _conn: midir::MidiInputConnection<super::ports::RawHandler>,
-    watched: Option<(i32, i32, u64)>,
-    announcements: Option<Arc<Announcements>>,
-}
-
-impl InputConnection for MidirRawInput {
+impl<T: Send + 'static> InputConnection for MidirInput<T> {
     fn alive(&self) -> bool {
         match (&self.announcements, self.watched) {
             (Some(a), Some((c, p, exits))) => a.exits_of(c, p) == exits,
@@ -184,15 +203,8 @@ impl MidiBackend for MidirBackend {
         port: &PortInfo,
         state: SharedInput,
     ) -> Result<Box<dyn InputConnection>, String> {
-        let mut input = midir::MidiInput::new("padlooper").map_err(|e| e.to_string())?;
-        input.ignore(midir::Ignore::None);
-        let p = input
-            .find_port_by_id(&port.id)
-            .ok_or_else(|| "port vanished".to_string())?;
-        let watched = match (&self.announcements, parse_addr(&port.id)) {
-            (Some(a), Some((c, pt))) => Some((c, pt, a.exits_of(c, pt))),
-            _ => None,
-        };
+        let (input, p) = open_input(port)?;
+        let watched = self.watched(port);
         let conn = input
             .connect(
                 &p,
@@ -205,11 +217,7 @@ impl MidiBackend for MidirBackend {
                 state,
             )
             .map_err(|e| e.to_string())?;
-        Ok(Box::new(MidirInput {
-            _conn: conn,
-            watched,
-            announcements: self.announcements.clone(),
-        }))
+        Ok(self.wrap(conn, watched))
     }
 
     fn connect_raw(
@@ -217,15 +225,8 @@ impl MidiBackend for MidirBackend {
         port: &PortInfo,
         handler: super::ports::RawHandler,
     ) -> Result<Box<dyn InputConnection>, String> {
-        let mut input = midir::MidiInput::new("padlooper").map_err(|e| e.to_string())?;
-        input.ignore(midir::Ignore::None);
-        let p = input
-            .find_port_by_id(&port.id)
-            .ok_or_else(|| "port vanished".to_string())?;
-        let watched = match (&self.announcements, parse_addr(&port.id)) {
-            (Some(a), Some((c, pt))) => Some((c, pt, a.exits_of(c, pt))),
-            _ => None,
-        };
+        let (input, p) = open_input(port)?;
+        let watched = self.watched(port);
         let conn = input
             .connect(
                 &p,
@@ -234,11 +235,7 @@ impl MidiBackend for MidirBackend {
                 handler,
             )
             .map_err(|e| e.to_string())?;
-        Ok(Box::new(MidirRawInput {
-            _conn: conn,
-            watched,
-            announcements: self.announcements.clone(),
-        }))
+        Ok(self.wrap(conn, watched))
     }
 
     fn connect_output(&mut self, port: &PortInfo) -> Result<Box<dyn OutputConnection>, String> {

@@ -38,8 +38,32 @@ pub struct InputState {
     controller: Controller,
     lane: Option<CommandLane>,
     shared: Arc<SharedControl>,
-    /// Our clock minus midir's, in ns: the smallest delivery delay seen so far.
+    /// Maps midir's timestamps onto our clock.
+    arrival: ArrivalClock,
+}
+
+/// Maps a MIDI backend's message timestamps onto [`mono_nanos`]' clock. Never blocks.
+#[derive(Debug, Default)]
+pub struct ArrivalClock {
+    /// Our clock minus the backend's, in ns: the smallest delivery delay seen so far.
     offset: Option<i128>,
+}
+
+impl ArrivalClock {
+    /// When a message the backend stamped `ts_us` (µs on its clock) and we received at `now`
+    /// (ns on [`mono_nanos`]' clock) happened on our clock. The fastest delivery observed is
+    /// the best estimate of the clock offset; it may drift back up slowly (1 µs per message)
+    /// so clock drift does not accumulate.
+    pub fn happened(&mut self, now: u64, ts_us: u64) -> u64 {
+        let now = now as i128;
+        let ts = ts_us as i128 * 1000;
+        let offset = match self.offset {
+            Some(o) => (o + 1000).min(now - ts),
+            None => now - ts,
+        };
+        self.offset = Some(offset);
+        (ts + offset).clamp(0, now) as u64
+    }
 }
 
 impl InputState {
@@ -55,16 +79,7 @@ impl InputState {
     /// [`on_message`](Self::on_message) with the current time given (`now` on
     /// [`mono_nanos`]' clock), so tests need no wall clock.
     pub fn on_message_at(&mut self, now: u64, ts_us: u64, bytes: &[u8]) {
-        let now = now as i128;
-        let ts = ts_us as i128 * 1000;
-        // The fastest delivery observed is the best estimate of the clock offset; it is allowed
-        // to drift back up slowly (1 µs per message) so clock drift does not accumulate.
-        let offset = match self.offset {
-            Some(o) => (o + 1000).min(now - ts),
-            None => now - ts,
-        };
-        self.offset = Some(offset);
-        let happened = (ts + offset).clamp(0, now) as u64;
+        let happened = self.arrival.happened(now, ts_us);
         let latency = self
             .shared
             .engine
@@ -353,7 +368,7 @@ impl MidiManager {
             controller,
             lane: Some(lane),
             shared: self.shared.clone(),
-            offset: None,
+            arrival: ArrivalClock::default(),
         }));
         let input = match self.backend.connect_input(&port, state.clone()) {
             Ok(c) => c,
