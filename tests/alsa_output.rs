@@ -78,12 +78,18 @@ fn cpal_stream_plays_the_engine_into_alsa() {
     // Rebuild the stream as after a device error: the same engine (and its playing voice)
     // continues on the new stream; the file plugin starts a fresh capture file.
     let mut out = out;
-    let before = handle.stats().frames();
     assert!(out.try_rebuild().expect("stream reopens"));
+    // Counted from here: the old stream (dropped and joined inside try_rebuild) may have
+    // rendered many more frames while the device list was read, since the null PCM is not paced.
+    let before = handle.stats().frames();
     let t0 = Instant::now();
     while handle.stats().frames() < before + 24_000 && t0.elapsed() < Duration::from_secs(10) {
         std::thread::sleep(Duration::from_millis(20));
     }
+    assert!(
+        handle.stats().frames() >= before + 24_000,
+        "the rebuilt stream plays"
+    );
     // The rebuilt stream runs on a new thread, which asks again with the same answer.
     assert_eq!(out.rt_outcome(), first);
     // Commands and knob moves while the stream plays through the real callback.
