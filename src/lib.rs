@@ -2,6 +2,7 @@
 //!
 //! Real-time code lives in [`engine`] and [`dsp`]; everything else may allocate.
 
+pub mod atomic_file;
 pub mod audio;
 pub mod bench;
 pub mod cli;

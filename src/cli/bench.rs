@@ -8,7 +8,7 @@ use crate::bench::measure::{Pass, measure, peak_rss};
 
 use crate::bench::scene::{self, RATE};
 use crate::config::SetFile;
-use crate::control::set_loader::{engine_settings, load_set};
+use crate::control::set_loader::{engine_settings, load_set_opts};
 use crate::engine::Engine;
 use crate::engine::command::{Command, EqMode, FxParam, PadId, SendBus, Timed};
 
@@ -36,6 +36,11 @@ pub struct BenchArgs {
     /// Leave out the key-lock passes (they render the scene's stretched tables first).
     #[arg(long)]
     pub no_keylock: bool,
+    /// Also run the scene within this sample memory budget ("1GB", "60%"): long loops stream
+    /// from disk. Reports peak memory, load time, disk read rate and a real-time paced pass
+    /// at 2x speed with the disk thread running.
+    #[arg(long)]
+    pub memory_limit: Option<String>,
 }
 
 /// A one-line progress bar on stderr (only when it is a terminal).
@@ -71,22 +76,56 @@ impl Progress {
     }
 }
 
-fn render_pass(
+/// What one render pass measured.
+pub(crate) struct PassResult {
+    pub(crate) pass: Pass,
+    /// Seconds until every pad could play.
+    pub(crate) load_s: f64,
+    /// Sample memory held and its float32 size.
+    pub(crate) memory: (usize, usize),
+    /// Voices playing at the end.
+    pub(crate) active: usize,
+    /// With a memory limit: tables streamed, bytes read from disk, starved events.
+    pub(crate) disk: Option<(usize, u64, u64)>,
+}
+
+/// Loads `set` (within `limit` bytes of sample memory when given: long samples stream, the
+/// disk service filling between blocks, untimed), presses every pad and times `args.seconds`.
+pub(crate) fn render_pass(
     name: &'static str,
     set: &SetFile,
     handle_setup: impl Fn(&mut crate::engine::EngineHandle),
     args: &BenchArgs,
-) -> anyhow::Result<(Pass, f64, (usize, usize), usize)> {
+    limit: Option<u64>,
+) -> anyhow::Result<PassResult> {
     let (mut engine, mut handle) =
         Engine::new(engine_settings(set, RATE)).map_err(|e| anyhow::anyhow!("{e}"))?;
     let progress = Progress::new("loading");
     let t0 = Instant::now();
-    let report = load_set(set, &mut handle, 0, &|d, t| progress.show(d, t));
+    let opts = crate::control::stream_load::StreamOptions {
+        limit: Some(limit.unwrap_or(u64::MAX / 4)),
+        ..Default::default()
+    };
+    let mut report = load_set_opts(
+        set,
+        &mut handle,
+        0,
+        &|d, t| progress.show(d, t),
+        &crate::sample::loader::load_one,
+        opts,
+    );
     let load_s = t0.elapsed().as_secs_f64();
     progress.done();
     if let Some(e) = report.errors.first() {
         anyhow::bail!("{e}");
     }
+    let streamed = report.plan.as_ref().map_or(0, |p| {
+        p.tables
+            .iter()
+            .filter(|t| t.residency != crate::sample::plan::Residency::Ram)
+            .count()
+    });
+    let mut service = report.streaming.as_mut().and_then(|s| s.service.take());
     for spec in &set.pads {
         handle
             .send(Timed {
@@ -108,6 +147,9 @@ fn render_pass(
         args.block,
         |_, _| {},
         |b, h| {
+            if let Some(s) = service.as_mut() {
+                s.fill_all();
+            }
             if b % 512 == 0 {
                 h.drain_events();
                 progress.show(b, blocks);
@@ -119,7 +161,26 @@ fn render_pass(
         .stats()
         .active_voices
         .load(std::sync::atomic::Ordering::Relaxed) as usize;
-    Ok((pass, load_s, report.memory, active))
+    let disk = report.streaming.as_ref().map(|s| {
+        (
+            streamed,
+            s.ctl
+                .status()
+                .bytes
+                .load(std::sync::atomic::Ordering::Relaxed),
+            engine
+                .stats()
+                .counters
+                .get(crate::engine::shared::Counter::DiskStarved),
+        )
+    });
+    Ok(PassResult {
+        pass,
+        load_s,
+        memory: report.memory,
+        active,
+        disk,
+    })
 }
 
 pub fn bench(args: BenchArgs) -> anyhow::Result<i32> {
@@ -175,10 +236,21 @@ pub fn bench(args: BenchArgs) -> anyhow::Result<i32> {
     for p in iso.pads.iter_mut() {
         p.fx.eq_mode = EqMode::Isolator;
     }
-    let (plain, _, _, _) = render_pass("plain", &flat, |_| {}, &args)?;
-    let (standard, load_s, memory, active) = render_pass("scene", &set, |_| {}, &args)?;
+    // Under a memory limit the streamed pass runs first, so its peak RSS is its own.
+    let streamed = match args.memory_limit.as_deref() {
+        Some(l) => Some(super::bench_stream::run(&set, &args, l)?),
+        None => None,
+    };
+    let plain = render_pass("plain", &flat, |_| {}, &args, None)?.pass;
+    let PassResult {
+        pass: standard,
+        load_s,
+        memory,
+        active,
+        ..
+    } = render_pass("scene", &set, |_| {}, &args, None)?;
     let voices = args.voices;
-    let (fx, _, _, _) = render_pass(
+    let fx = render_pass(
         "effects",
         &set,
         |h| {
@@ -189,8 +261,10 @@ pub fn bench(args: BenchArgs) -> anyhow::Result<i32> {
             let _ = h.command(Command::Fx(FxParam::PhaserMix, 0.5));
         },
         &args,
-    )?;
-    let (isolator, _, _, _) = render_pass("isolator", &iso, |_| {}, &args)?;
+        None,
+    )?
+    .pass;
+    let isolator = render_pass("isolator", &iso, |_| {}, &args, None)?.pass;
     let kl = if args.no_keylock {
         None
     } else {
@@ -280,6 +354,7 @@ pub fn bench(args: BenchArgs) -> anyhow::Result<i32> {
                     "voices_on_tables_at_end": k.move_tables_end,
                 },
             })),
+            "streamed": streamed.as_ref().map(|s| super::bench_stream::json(s, standard.rtf, audio_s)),
             "passes": passes.iter().map(|p| pass_json(p)).collect::<Vec<_>>(),
         });
         println!("{out}");
@@ -324,6 +399,11 @@ pub fn bench(args: BenchArgs) -> anyhow::Result<i32> {
     println!(
         "EQ cost per voice per second of audio: shelf {eq_cost_us:.1} us, isolator {iso_cost_us:.1} us (isolator pass at {iso_ratio:.2}x the scene's speed); effects: {fx_cost_us:.0} us per second of audio"
     );
+    if let Some(s) = &streamed {
+        for l in super::bench_stream::describe(s, standard.rtf, audio_s) {
+            println!("{l}");
+        }
+    }
     let mut over: usize = passes.iter().map(|p| p.over_budget).sum();
     if let Some(k) = &kl {
         print_keylock(k, &standard);

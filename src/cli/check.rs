@@ -11,6 +11,7 @@ pub fn check(
     set: Option<&PathBuf>,
     script: Option<&PathBuf>,
     profiles: &[PathBuf],
+    plan: bool,
 ) -> anyhow::Result<i32> {
     let mut profile_errors = 0;
     for (name, text) in crate::config::profile::BUILTIN {
@@ -48,6 +49,22 @@ pub fn check(
     {
         eprintln!("{e}");
         errors += e.0.len();
+    }
+    if plan {
+        // From the files' headers alone, before anything is decoded.
+        let opts = crate::control::stream_load::StreamOptions::default();
+        match crate::control::stream_load::plan_set(&set, set.master.sample_rate, &opts) {
+            Ok(p) => {
+                println!("memory plan for {}:", set.path.display());
+                for l in crate::control::stream_load::describe(&p) {
+                    println!("  {l}");
+                }
+            }
+            Err(e) => {
+                eprintln!("{}: {e}", set.path.display());
+                return Ok(1);
+            }
+        }
     }
     let settings = crate::control::set_loader::engine_settings(&set, set.master.sample_rate);
     let (_engine, mut handle) = Engine::new(settings).map_err(|e| anyhow::anyhow!("{e}"))?;

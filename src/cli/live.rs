@@ -33,6 +33,8 @@ struct Session {
     shared: Arc<SharedControl>,
     /// Live changes saved and restored (None: nowhere to keep them).
     saved: Option<StateKeeper>,
+    /// The disk thread of streamed samples (None: everything is in RAM).
+    disk: Option<crate::control::live_disk::LiveDisk>,
 }
 
 /// A short state for systemd's `STATUS=` (what `systemctl status padlooper` shows).
@@ -96,10 +98,12 @@ fn start(
     let rate = resolved.config.sample_rate;
     let (engine, mut handle) =
         Engine::new(engine_settings(set, rate)).map_err(|e| anyhow::anyhow!("{e}"))?;
-    let report = load_set(set, &mut handle, 0, &|_, _| {});
+    let mut report = load_set(set, &mut handle, 0, &|_, _| {});
     for e in &report.errors {
         log::error!("{e}");
     }
+    crate::control::stream_load::log_plan(report.plan.as_ref());
+    let disk = crate::control::live_disk::LiveDisk::start(report.streaming.take());
     for w in &report.warnings {
         log::warn!("{w}");
     }
@@ -178,6 +182,7 @@ fn start(
         notify: Notifier::from_env(),
         saved,
         shared,
+        disk,
     }))
 }
 
@@ -230,6 +235,9 @@ fn control_loop(
             if let Some(m) = s.midi.as_mut() {
                 m.shutdown(&mut s.handle);
             }
+            if let Some(d) = s.disk.as_mut() {
+                d.stop();
+            }
             if let Some(c) = s.clock_out.take() {
                 let st = c.stop();
                 log::info!(
@@ -241,6 +249,9 @@ fn control_loop(
             return LoopEnd::Stopped;
         }
         s.handle.collect_retired();
+        if let Some(d) = s.disk.as_mut() {
+            d.tick();
+        }
         if let Some(saved) = s.saved.as_mut() {
             saved.tick(&mut s.handle, &s.shared);
         }

@@ -2,6 +2,7 @@
 
 mod bench;
 mod bench_keylock;
+mod bench_stream;
 mod check;
 mod learn;
 mod live;
@@ -74,6 +75,9 @@ pub enum Cmd {
         /// Controller profile files to validate (built-in profiles are always checked).
         #[arg(long)]
         profile: Vec<PathBuf>,
+        /// Print the memory plan: per sample, in RAM or streamed, bytes held, disk rate needed.
+        #[arg(long)]
+        plan: bool,
     },
     /// List audio outputs, and MIDI inputs with the profile each would use.
     Devices,
@@ -159,7 +163,8 @@ pub fn main() -> i32 {
             set,
             script,
             profile,
-        } => check::check(set.as_ref(), script.as_ref(), &profile),
+            plan,
+        } => check::check(set.as_ref(), script.as_ref(), &profile, plan),
         Cmd::Devices => devices(),
         Cmd::Learn { out, port } => learn::learn_cmd(&out, port.as_deref()),
     };

@@ -101,6 +101,7 @@ pub fn event_json(e: &EngineEvent, rate: u32, pads_per_bank: usize) -> serde_jso
             return json!({"frame": e.frame, "time": time, "event": "bar", "bar": n});
         }
         EventKind::TableWanted(r) => ("table_wanted", r.pad),
+        EventKind::DiskStarved(p) => ("disk_starved", p),
     };
     let p = pad as usize;
     json!({
@@ -205,13 +206,20 @@ pub fn render_cmd(a: RenderArgs) -> anyhow::Result<i32> {
     }
     let settings = crate::control::set_loader::engine_settings(&set, rate);
     let (mut engine, mut handle) = Engine::new(settings).map_err(|e| anyhow::anyhow!("{e}"))?;
-    let report = load_set(&set, &mut handle, 0, &|_, _| {});
+    let mut report = load_set(&set, &mut handle, 0, &|_, _| {});
     for e in &report.errors {
         log::error!("{e}");
     }
     for w in &report.warnings {
         log::warn!("{w}");
     }
+    crate::control::stream_load::log_plan(report.plan.as_ref());
+    // Offline, the render waits for the disk before every block: identical to rendering from RAM.
+    let mut disk = report
+        .streaming
+        .as_mut()
+        .and_then(|s| s.service.take())
+        .map(|s| crate::control::offline::DiskFeeder::new(s, true));
     log::info!(
         "loaded {} pads, {} samples ({}) in {:.2} s",
         report.pads_ready(),
@@ -236,6 +244,9 @@ pub fn render_cmd(a: RenderArgs) -> anyhow::Result<i32> {
         None => None,
     };
     let mut feeders: Vec<&mut dyn Feeder> = vec![&mut script_feeder, &mut tables];
+    if let Some(d) = disk.as_mut() {
+        feeders.push(d);
+    }
     if let Some(r) = replay.as_mut() {
         feeders.push(r);
     }

@@ -158,6 +158,7 @@ param!(
     table_memory_mb_default,
     P::TABLE_MEMORY_MB
 );
+param!(disk_mb_s, disk_mb_s_opt, disk_mb_s_default, P::DISK_MB_S);
 param!(
     rt_priority,
     rt_priority_opt,
@@ -208,4 +209,98 @@ pub fn crossovers<'de, D: serde::Deserializer<'de>>(d: D) -> Result<[f32; 2], D:
         )));
     }
     Ok([lo as f32, hi as f32])
+}
+
+/// A memory budget as written in a set file: `"1.5GB"`, `"800MB"`, `"60%"` (of physical
+/// memory), or a number of bytes.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum MemoryLimit {
+    /// Bytes.
+    Bytes(u64),
+    /// Percent of physical memory.
+    Percent(f64),
+}
+
+impl MemoryLimit {
+    /// The default: half of physical memory (the rest for the system, the page cache that
+    /// streaming reads through, and everything else padlooper holds).
+    pub const DEFAULT: MemoryLimit = MemoryLimit::Percent(50.0);
+
+    /// Parses `"1.5GB"`, `"800 MB"`, `"512MiB"`, `"60%"` or a plain number of bytes.
+    pub fn parse(s: &str) -> Result<Self, String> {
+        let t = s.trim();
+        let bad = || {
+            format!(
+                "`memory_limit` = {s:?} is not a size; write e.g. \"1.5GB\", \"800MB\" or \"60%\" (of physical memory)"
+            )
+        };
+        if let Some(p) = t.strip_suffix('%') {
+            let v: f64 = p.trim().parse().map_err(|_| bad())?;
+            if !(1.0..=95.0).contains(&v) {
+                return Err(format!(
+                    "`memory_limit` = {s:?} is out of range; allowed 1% to 95% of physical memory"
+                ));
+            }
+            return Ok(MemoryLimit::Percent(v));
+        }
+        let split = t
+            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+            .unwrap_or(t.len());
+        let (num, unit) = t.split_at(split);
+        let v: f64 = num.parse().map_err(|_| bad())?;
+        let mul = match unit.trim().to_ascii_lowercase().as_str() {
+            "" | "b" => 1.0,
+            "k" | "kb" => 1e3,
+            "m" | "mb" => 1e6,
+            "g" | "gb" => 1e9,
+            "kib" => 1024.0,
+            "mib" => 1024.0 * 1024.0,
+            "gib" => 1024.0 * 1024.0 * 1024.0,
+            _ => return Err(bad()),
+        };
+        let bytes = v * mul;
+        if !bytes.is_finite() || bytes < 16e6 {
+            return Err(format!(
+                "`memory_limit` = {s:?} is too small; padlooper needs at least 16MB for samples"
+            ));
+        }
+        Ok(MemoryLimit::Bytes(bytes as u64))
+    }
+
+    /// Bytes on a machine with `physical` bytes of RAM.
+    pub fn bytes(&self, physical: u64) -> u64 {
+        match *self {
+            MemoryLimit::Bytes(b) => b,
+            MemoryLimit::Percent(p) => (physical as f64 * p / 100.0) as u64,
+        }
+    }
+}
+
+impl std::fmt::Display for MemoryLimit {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match *self {
+            MemoryLimit::Bytes(b) => write!(f, "{:.1} MB", b as f64 / 1e6),
+            MemoryLimit::Percent(p) => write!(f, "{p}% of physical memory"),
+        }
+    }
+}
+
+/// Deserialises an optional [`MemoryLimit`].
+pub fn memory_limit<'de, D: serde::Deserializer<'de>>(
+    d: D,
+) -> Result<Option<MemoryLimit>, D::Error> {
+    #[derive(serde::Deserialize)]
+    #[serde(untagged)]
+    enum Raw {
+        Text(String),
+        Number(f64),
+    }
+    match Raw::deserialize(d)? {
+        Raw::Text(s) => MemoryLimit::parse(&s)
+            .map(Some)
+            .map_err(serde::de::Error::custom),
+        Raw::Number(n) => MemoryLimit::parse(&format!("{n}"))
+            .map(Some)
+            .map_err(serde::de::Error::custom),
+    }
 }

@@ -25,7 +25,7 @@ pub fn state_dir() -> Option<PathBuf> {
 /// Keeps a copy of the set at `path` (text `text`, which just loaded) in `dir`.
 pub fn remember(dir: &Path, path: &Path, text: &str) -> std::io::Result<()> {
     let body = format!("{HEADER}{}\n{text}", path.display());
-    super::atomic_file::write_atomic(&dir.join(FILE), body.as_bytes())
+    crate::atomic_file::write_atomic(&dir.join(FILE), body.as_bytes())
 }
 
 /// The last good copy in `dir`, parsed at its original path, and that path.

@@ -1,9 +1,9 @@
 //! Control-side logic shared by the front-ends: set loading, offline rendering, live scheduling
 //! and status reporting. Nothing here runs on the audio thread.
 
-pub mod atomic_file;
 pub mod keylock;
 pub mod last_set;
+pub mod live_disk;
 pub mod offline;
 pub mod replay;
 pub mod scheduler;
@@ -14,6 +14,7 @@ pub mod shutdown;
 pub mod soak;
 pub mod state_keeper;
 pub mod status;
+pub mod stream_load;
 pub mod stretchers;
 pub mod tables;
 pub mod wav_out;

@@ -226,3 +226,49 @@ impl Feeder for ClockCollector {
         self.messages.extend(self.queue.pop_iter());
     }
 }
+
+/// Runs a disk service between offline blocks: either waiting for the disk before every block
+/// (renders identical to in-RAM ones) or one step per block in virtual time (a simulated slow
+/// disk starves exactly as it would live, deterministically).
+pub struct DiskFeeder {
+    /// The service.
+    pub service: crate::sample::stream::DiskService,
+    /// Wait for every voice's look-ahead before each block.
+    pub wait: bool,
+    /// Reads per block when not waiting.
+    pub reads_per_block: usize,
+    last: u64,
+}
+
+impl DiskFeeder {
+    /// Drives `service`; `wait`: see the type. Not real-time.
+    pub fn new(service: crate::sample::stream::DiskService, wait: bool) -> Self {
+        Self {
+            service,
+            wait,
+            reads_per_block: 8,
+            last: 0,
+        }
+    }
+}
+
+impl Feeder for DiskFeeder {
+    fn before(&mut self, _start: u64, _end: u64, _handle: &mut EngineHandle) -> usize {
+        0
+    }
+    fn after(&mut self, end: u64, _events: &[EngineEvent]) {
+        // A new render counts from 0 again.
+        let passed = if end >= self.last {
+            end - self.last
+        } else {
+            end
+        };
+        self.service.advance(passed);
+        self.last = end;
+        if self.wait {
+            self.service.fill_all();
+        } else {
+            self.service.step(self.reads_per_block);
+        }
+    }
+}

@@ -344,7 +344,7 @@ impl Saver {
     /// Writes `state` (atomically); a failure is logged once.
     pub fn save(&mut self, state: &SessionState) {
         self.changed = None;
-        match super::atomic_file::write_atomic(&self.path, state.to_toml().as_bytes()) {
+        match crate::atomic_file::write_atomic(&self.path, state.to_toml().as_bytes()) {
             Ok(()) => {
                 self.said_error = false;
                 log::debug!("saved the session state to {}", self.path.display());

@@ -11,6 +11,8 @@ use crate::engine::{EngineHandle, EngineSettings};
 use crate::sample::loader::{LoadFn, load_all_with, load_one};
 use crate::sample::{SampleBuffer, SampleSource};
 
+use super::stream_load::{self, StreamOptions};
+
 /// What loading a set did.
 #[derive(Debug, Default)]
 pub struct SetLoadReport {
@@ -33,6 +35,11 @@ pub struct SetLoadReport {
     /// Tempo estimates for looping pads whose tempo the set does not give (shown by `check`,
     /// never applied).
     pub estimates: Vec<String>,
+    /// The memory plan (RAM or streamed, per table).
+    pub plan: Option<crate::sample::plan::Plan>,
+    /// The streaming parts when something streams: run `service` (see
+    /// [`Streaming`](super::stream_load::Streaming)) or streamed pads stay on their heads.
+    pub streaming: Option<super::stream_load::Streaming>,
 }
 
 /// A plausible tempo for a loop of `seconds` that is a whole number of bars (1 to 32 bars of
@@ -171,22 +178,76 @@ pub fn load_set_with(
     progress: &(dyn Fn(usize, usize) + Sync),
     load: &LoadFn,
 ) -> SetLoadReport {
+    load_set_opts(
+        set,
+        handle,
+        threads,
+        progress,
+        load,
+        StreamOptions::default(),
+    )
+}
+
+/// [`load_set_with`] with the memory budget and streaming options given: plans the set's
+/// memory, loads the tables that stay in RAM, prepares the ones that stream. A set that cannot
+/// fit is refused whole, with the plan's message.
+pub fn load_set_opts(
+    set: &SetFile,
+    handle: &mut EngineHandle,
+    threads: usize,
+    progress: &(dyn Fn(usize, usize) + Sync),
+    load: &LoadFn,
+    mut opts: StreamOptions,
+) -> SetLoadReport {
+    let started = std::time::Instant::now();
     let rate = handle.settings().sample_rate;
-    let sources: Vec<SampleSource> = set.pads.iter().map(|p| p.source.clone()).collect();
-    let loaded = load_all_with(&sources, rate, threads, progress, load);
+    let infos = stream_load::tables(set, rate);
+    let plan = match crate::sample::plan::plan(
+        infos.iter().map(|(_, t)| t.clone()).collect(),
+        stream_load::budget(set, rate, &opts),
+    ) {
+        Ok(p) => p,
+        Err(e) => {
+            return SetLoadReport {
+                errors: vec![format!("{}: {e}", set.path.display())],
+                failed_pads: set.pads.iter().map(|p| p.id).collect(),
+                ..Default::default()
+            };
+        }
+    };
+    let in_ram: Vec<SampleSource> = plan
+        .tables
+        .iter()
+        .zip(&infos)
+        .filter(|(t, _)| t.residency == crate::sample::plan::Residency::Ram)
+        .map(|(_, (src, _))| src.clone())
+        .collect();
+    let loaded = load_all_with(&in_ram, rate, threads, progress, load);
+    let (streamed, streaming) =
+        stream_load::prepare_streamed(&plan, &infos, handle, load, &mut opts);
     let mut report = SetLoadReport {
-        load_time: loaded.elapsed,
+        load_time: started.elapsed(),
+        plan: Some(plan),
+        streaming,
         ..Default::default()
     };
     let mut buffers: HashMap<SampleSource, (SlotId, Arc<SampleBuffer>)> = HashMap::new();
-    let mut results: Vec<_> = loaded.results.into_iter().collect();
+    let mut results: Vec<(SampleSource, stream_load::Made)> = loaded
+        .results
+        .into_iter()
+        .map(|(src, r)| {
+            let r = r.map(|l| (l.buffer, l.warnings)).map_err(|e| e.to_string());
+            (src, r)
+        })
+        .chain(streamed)
+        .collect();
     results.sort_by(|a, b| a.0.cmp(&b.0));
     for (src, result) in results {
         match result {
-            Ok(loaded) => match handle.load(loaded.buffer.clone()) {
+            Ok((buffer, warnings)) => match handle.load(buffer.clone()) {
                 Ok(slot) => {
-                    report.warnings.extend(loaded.warnings);
-                    buffers.insert(src, (slot, loaded.buffer));
+                    report.warnings.extend(warnings);
+                    buffers.insert(src, (slot, buffer));
                 }
                 Err(e) => report.errors.push(format!("{src}: {e}")),
             },

@@ -62,6 +62,8 @@ pub enum EventKind {
     SlotRetired(SlotId),
     /// A stretched table would let a pad play cheaply (see [`TableRequest`]).
     TableWanted(TableRequest),
+    /// A streamed pad's audio came late from disk: it faded out until the data arrives.
+    DiskStarved(PadId),
 }
 
 /// An event with the absolute engine frame at which it happened.

@@ -81,10 +81,16 @@ pub struct EngineHandle {
     settings: EngineSettings,
     free_slots: Vec<SlotId>,
     loaded: Vec<Option<Arc<SampleBuffer>>>,
+    hints: Arc<crate::sample::stream::StreamHints>,
 }
 
 impl EngineHandle {
-    pub(super) fn new(q: HandleQueues, stats: Arc<EngineStats>, settings: EngineSettings) -> Self {
+    pub(super) fn new(
+        q: HandleQueues,
+        stats: Arc<EngineStats>,
+        settings: EngineSettings,
+        hints: Arc<crate::sample::stream::StreamHints>,
+    ) -> Self {
         let HandleQueues {
             commands,
             lanes,
@@ -119,7 +125,13 @@ impl EngineHandle {
             settings,
             free_slots: (0..settings.sample_slots as SlotId).rev().collect(),
             loaded: vec![None; settings.sample_slots],
+            hints,
         }
+    }
+
+    /// Where the engine's streaming voices read (for a disk service). Never blocks.
+    pub fn stream_hints(&self) -> &Arc<crate::sample::stream::StreamHints> {
+        &self.hints
     }
 
     /// The engine's settings. Never blocks.

@@ -15,14 +15,16 @@ use super::keylock::{Pulled, Scratch, Unit, render_stretched};
 use super::pads::{Pad, release_voice};
 use super::shared::{Counter, EngineStats};
 use super::slots::Slot;
+use super::streaming::{self, Gate, Starve};
 use super::transport::Transport;
+use super::voice::SilentRead;
 use super::voice::{Path, Voice, VoiceEnd, VoiceState};
 use super::{Engine, push_event};
 use crate::dsp::djfilter::DjFilter;
 use crate::dsp::eq::ThreeBandEq;
 use crate::dsp::isolator::Isolator;
 use crate::dsp::ramp::Ramp;
-use crate::sample::buffer::{F32Frames, I16Frames, SampleData};
+use crate::sample::stream::StreamHints;
 
 /// Per-pad sound shaping state (the pad's voices are summed, then shaped).
 #[derive(Debug, Clone, Copy)]
@@ -269,6 +271,7 @@ impl Engine {
                     global_speed: self.global_speed as f64,
                     fade: self.fade,
                     smooth: self.smooth,
+                    hints: &self.hints,
                 };
                 render_voice(vi, &mut ctx, target, seg_start);
                 ended &= self.voices[vi].state == VoiceState::Free;
@@ -427,6 +430,7 @@ struct VoiceCtx<'a> {
     global_speed: f64,
     fade: u32,
     smooth: u32,
+    hints: &'a StreamHints,
 }
 
 /// Renders voice `vi` into `out` and handles its end (slot use count, pad state, events).
@@ -462,6 +466,30 @@ fn render_voice(vi: usize, c: &mut VoiceCtx, out: &mut [f32], seg_start: u64) {
         return;
     };
     let pad_id = v.pad;
+    let gate = match buf.stream() {
+        Some(t) => {
+            let (g, starve) = streaming::gate(v, vi, t, c.hints, step, n, c.fade);
+            if starve == Starve::Began {
+                c.stats.counters.bump(Counter::DiskStarved);
+                push_event(c.events, c.stats, seg_start, EventKind::DiskStarved(pad_id));
+            }
+            if g == Gate::Silent && t.failed() {
+                // The file broke: the voice has faded out; it ends here.
+                c.hints.clear(vi);
+                v.streaming = false;
+                release_voice(c.voices, c.pads, c.slots, c.stats, vi);
+                return;
+            }
+            g
+        }
+        None => {
+            if v.streaming {
+                c.hints.clear(vi);
+                v.streaming = false;
+            }
+            Gate::Play
+        }
+    };
     let (events, stats) = (&mut *c.events, c.stats);
     let on_wrap = |off: usize| {
         push_event(
@@ -471,8 +499,23 @@ fn render_voice(vi: usize, c: &mut VoiceCtx, out: &mut [f32], seg_start: u64) {
             EventKind::PadLooped(pad_id),
         );
     };
-    let end = match (v.path, cfg) {
-        (Path::Stretch(u), Some(cfg)) if (u as usize) < c.units.len() => {
+    let end = match (gate, v.path, cfg) {
+        (Gate::Silent, _, _) => {
+            v.render_with(&mut SilentRead(buf.frames()), out, step, c.fade, on_wrap)
+        }
+        (Gate::Fade, _, _) => {
+            // Rendered apart, then faded in or out into the mix.
+            let tmp = &mut c.scratch.disk[..out.len()];
+            tmp.fill(0.0);
+            let end =
+                crate::with_frames!(buf.data(), |src| v.render(src, tmp, step, c.fade, on_wrap));
+            v.disk.each(n, |k, g| {
+                out[2 * k] += tmp[2 * k] * g;
+                out[2 * k + 1] += tmp[2 * k + 1] * g;
+            });
+            end
+        }
+        (Gate::Play, Path::Stretch(u), Some(cfg)) if (u as usize) < c.units.len() => {
             let rate = feed_rate(v, &cfg, step);
             let nominal = match v.sync {
                 Some(s) => s.src_per_beat * transport.effective_bpm() / (60.0 * transport.rate()),
@@ -480,32 +523,9 @@ fn render_voice(vi: usize, c: &mut VoiceCtx, out: &mut [f32], seg_start: u64) {
             };
             let unit = &mut c.units[u as usize];
             let sc = &mut *c.scratch;
-            let (end, pulled) = match buf.data() {
-                SampleData::I16(d) => render_stretched(
-                    v,
-                    unit,
-                    &I16Frames(d),
-                    sc,
-                    out,
-                    step,
-                    nominal,
-                    rate,
-                    c.fade,
-                    on_wrap,
-                ),
-                SampleData::F32(d) => render_stretched(
-                    v,
-                    unit,
-                    &F32Frames(d),
-                    sc,
-                    out,
-                    step,
-                    nominal,
-                    rate,
-                    c.fade,
-                    on_wrap,
-                ),
-            };
+            let (end, pulled) = crate::with_frames!(buf.data(), |src| render_stretched(
+                v, unit, src, sc, out, step, nominal, rate, c.fade, on_wrap
+            ));
             match pulled {
                 Pulled::Full => {}
                 Pulled::Starved => stats.counters.bump(Counter::StretchStarved),
@@ -519,10 +539,7 @@ fn render_voice(vi: usize, c: &mut VoiceCtx, out: &mut [f32], seg_start: u64) {
         }
         _ => {
             v.path = Path::Direct;
-            match buf.data() {
-                SampleData::I16(d) => v.render(&I16Frames(d), out, step, c.fade, on_wrap),
-                SampleData::F32(d) => v.render(&F32Frames(d), out, step, c.fade, on_wrap),
-            }
+            crate::with_frames!(buf.data(), |src| v.render(src, out, step, c.fade, on_wrap))
         }
     };
     if end != VoiceEnd::Running {

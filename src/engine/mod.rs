@@ -23,6 +23,7 @@ pub mod params;
 pub mod settings;
 pub mod shared;
 pub mod slots;
+pub(crate) mod streaming;
 pub mod transport;
 pub mod voice;
 
@@ -136,6 +137,8 @@ pub struct Engine {
     unit_limit: usize,
     /// Scratch buffers for stretching and hand-offs.
     kl: keylock::Scratch,
+    /// Where streaming voices read, for the disk service.
+    hints: Arc<crate::sample::stream::StreamHints>,
     /// Priming work left in this block, in fed frames.
     prime_left: u32,
     /// Phase-aligned hand-offs left in this block.
@@ -169,6 +172,7 @@ impl Engine {
         let physical = s.voices + (s.voices / 4).max(4);
         let shapers = physical + MAX_TAILS;
         let block = vec![0.0f32; 2 * s.max_block].into_boxed_slice();
+        let hints = Arc::new(crate::sample::stream::StreamHints::new(physical));
         let engine = Engine {
             settings: s,
             voices: vec![Voice::default(); physical].into_boxed_slice(),
@@ -220,6 +224,7 @@ impl Engine {
             unit_out: back_tx,
             unit_limit: s.stretch_units,
             kl: keylock::Scratch::new(s.max_block, align_lag),
+            hints: hints.clone(),
             prime_left: 0,
             aligns_left: 0,
             block_len: s.max_block,
@@ -235,7 +240,7 @@ impl Engine {
             stretchers: unit_tx,
             used_stretchers: back_rx,
         };
-        let handle = EngineHandle::new(queues, stats, s);
+        let handle = EngineHandle::new(queues, stats, s, hints);
         Ok((engine, handle))
     }
 
@@ -274,6 +279,14 @@ impl Engine {
         for chunk in out[..usable].chunks_mut(max) {
             self.process_chunk(chunk);
         }
+        // Voices that stopped reading a streamed table stop asking for its audio.
+        for (i, v) in self.voices.iter_mut().enumerate() {
+            if v.streaming && v.state == VoiceState::Free {
+                v.streaming = false;
+                self.hints.clear(i);
+            }
+        }
+        self.hints.end_block();
     }
 
     fn process_chunk(&mut self, out: &mut [f32]) {

@@ -386,6 +386,16 @@ spec!(
     "Memory for stretched tables of key-locked and transposed pads (0 = real-time stretching only)."
 );
 spec!(
+    DISK_MB_S,
+    "disk_mb_s",
+    0.0,
+    10000.0,
+    20.0,
+    "MB/s",
+    "master",
+    "Read rate the sample storage sustains, for the memory plan's warning (20: a Pi's SD card with many files open; 0 = do not check)."
+);
+spec!(
     RT_PRIORITY,
     "rt_priority",
     0.0,
@@ -425,6 +435,7 @@ pub const ALL: &[ParamSpec] = &[
     FINE,
     KEYLOCK_VOICES,
     TABLE_MEMORY_MB,
+    DISK_MB_S,
     RT_PRIORITY,
 ];
 

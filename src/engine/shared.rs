@@ -35,6 +35,8 @@ pub enum Counter {
     Governed,
     /// A stretcher gave less audio than a block needed (silence filled the gap).
     StretchStarved,
+    /// A streamed pad's audio did not arrive from disk in time (it faded out until it did).
+    DiskStarved,
 }
 
 /// Display name, status-line label and advice for each counter.
@@ -104,9 +106,14 @@ pub const COUNTERS: &[CounterInfo] = &[
         label: "stretch starved",
         advice: "a time stretcher gave less audio than needed and silence filled the gap; please report this",
     },
+    CounterInfo {
+        counter: Counter::DiskStarved,
+        label: "disk starved",
+        advice: "a streamed pad's audio did not arrive from disk in time, so it faded out until it did; use faster storage (a USB SSD), raise `memory_limit` in [master] so more stays in RAM, or see `padlooper check --plan`",
+    },
 ];
 
-const N_COUNTERS: usize = 11;
+const N_COUNTERS: usize = 12;
 
 /// Drop and repair counters, shared by the engine, controller threads and the control thread.
 #[derive(Debug, Default)]

@@ -114,6 +114,23 @@ impl<S: FrameSource> Read for SourceRead<'_, S> {
     }
 }
 
+/// Reads nothing: the read head moves, the voice stays silent (a streamed buffer whose data
+/// has not arrived).
+pub(crate) struct SilentRead(pub usize);
+
+impl Read for SilentRead {
+    #[inline]
+    fn frames(&self) -> usize {
+        self.0
+    }
+    #[inline]
+    fn run(&mut self, _v: &Voice, _seg: &mut [f32], _i: usize, _step: f64) {}
+    #[inline]
+    fn one(&mut self, _v: &Voice, _i: usize) -> [f32; 2] {
+        [0.0; 2]
+    }
+}
+
 /// Takes frames already made (a stretcher's output), one per output frame.
 pub(crate) struct PlanarRead<'a> {
     pub(crate) left: &'a [f32],
@@ -181,6 +198,10 @@ pub struct Voice {
     pub gain: Ramp,
     /// Engine frame at which the voice started (for oldest-first stealing).
     pub started: u64,
+    /// Fade for a streamed buffer's data arriving late (1: playing, 0: starved, silent).
+    pub disk: Ramp,
+    /// Whether the voice published a streaming hint (cleared when it stops reading one).
+    pub streaming: bool,
 }
 
 impl Default for Voice {
@@ -205,6 +226,8 @@ impl Default for Voice {
             env: Ramp::steady(0.0),
             gain: Ramp::steady(0.0),
             started: 0,
+            disk: Ramp::steady(1.0),
+            streaming: false,
         }
     }
 }
@@ -241,6 +264,8 @@ impl Voice {
             env,
             gain: Ramp::steady(cfg.gain),
             started: now,
+            disk: Ramp::steady(1.0),
+            streaming: false,
         }
     }
 
@@ -380,6 +405,43 @@ impl Voice {
             .clamp(0.0, 4.0 * ideal.max(0.0) / n.max(1) as f64);
         self.travel += step * n as f64;
         step
+    }
+
+    /// Calls `f(first, last)` for the runs of buffer frames (inclusive) the read head touches
+    /// while travelling `ahead` buffer frames from its position, in play order (loop wraps
+    /// applied, interpolation neighbours included); stops at the first `false`. Real-time safe.
+    pub fn play_ranges(&self, ahead: f64, mut f: impl FnMut(usize, usize) -> bool) -> bool {
+        let (ls, le) = (self.loop_start as usize, self.loop_end as usize);
+        let looping = self.looping && ls + 2 < le;
+        let start = self.pos.max(0.0).floor() as usize;
+        let mut from = start.saturating_sub(1);
+        if looping && self.wrapped && from < ls {
+            // Neighbours before the loop start come from the loop's end.
+            let below = ls - from;
+            if !f(le.saturating_sub(below), le - 1) {
+                return false;
+            }
+            from = ls;
+        }
+        let mut left = ahead.max(0.0).ceil() as usize + 3;
+        for _ in 0..8 {
+            if looping && from < le {
+                let to = (from + left).min(le);
+                if !f(from, to.saturating_sub(1).max(from)) {
+                    return false;
+                }
+                left -= to - from;
+                if left == 0 {
+                    return true;
+                }
+                // Past the seam: the neighbours after the loop end come from its start.
+                from = ls;
+            } else {
+                return f(from, from + left);
+            }
+        }
+        // A loop much shorter than the distance: all of it.
+        f(ls, le.saturating_sub(1))
     }
 
     /// Whether the voice loops its region. Real-time safe.

@@ -3,6 +3,34 @@
 //! 16-bit sources stay 16-bit in memory (half the size of float32) and are converted on read;
 //! everything else is held as float32.
 
+/// Runs `$body` with `$src` bound to a [`FrameSource`] over `$data` (a `&SampleData`),
+/// monomorphised per storage format. Real-time safe.
+#[macro_export]
+macro_rules! with_frames {
+    ($data:expr, |$src:ident| $body:expr) => {
+        match $data {
+            $crate::sample::buffer::SampleData::I16(d) => {
+                let $src = &$crate::sample::buffer::I16Frames(d);
+                $body
+            }
+            $crate::sample::buffer::SampleData::F32(d) => {
+                let $src = &$crate::sample::buffer::F32Frames(d);
+                $body
+            }
+            $crate::sample::buffer::SampleData::Streamed(t) => match t.format {
+                $crate::sample::stream::Format::I16 => {
+                    let $src = &$crate::sample::stream::ChunkedFrames::<i16>::new(t);
+                    $body
+                }
+                $crate::sample::stream::Format::F32 => {
+                    let $src = &$crate::sample::stream::ChunkedFrames::<f32>::new(t);
+                    $body
+                }
+            },
+        }
+    };
+}
+
 /// Interleaved stereo sample data in one of the supported storage formats.
 #[derive(Debug)]
 pub enum SampleData {
@@ -10,6 +38,8 @@ pub enum SampleData {
     I16(Box<[i16]>),
     /// 32-bit float frames, `[l0, r0, l1, r1, ...]`.
     F32(Box<[f32]>),
+    /// Frames streamed from disk in chunks (heads resident, the rest read ahead of voices).
+    Streamed(std::sync::Arc<crate::sample::stream::StreamedTable>),
 }
 
 /// A decoded, resampled, ready-to-play stereo sample. Immutable once built; shared via `Arc`.
@@ -112,6 +142,28 @@ impl SampleBuffer {
         }
     }
 
+    /// A buffer whose frames stream from disk. Not real-time.
+    pub fn streamed(
+        name: impl Into<String>,
+        rate: u32,
+        table: std::sync::Arc<crate::sample::stream::StreamedTable>,
+    ) -> Self {
+        Self {
+            name: name.into(),
+            rate,
+            nonfinite: 0,
+            data: SampleData::Streamed(table),
+        }
+    }
+
+    /// The streamed table, if this buffer streams. Real-time safe.
+    pub fn stream(&self) -> Option<&crate::sample::stream::StreamedTable> {
+        match &self.data {
+            SampleData::Streamed(t) => Some(t),
+            _ => None,
+        }
+    }
+
     /// The stored data. Real-time safe.
     pub fn data(&self) -> &SampleData {
         &self.data
@@ -122,14 +174,17 @@ impl SampleBuffer {
         match &self.data {
             SampleData::I16(d) => d.len() / 2,
             SampleData::F32(d) => d.len() / 2,
+            SampleData::Streamed(t) => t.frames,
         }
     }
 
-    /// Bytes of sample memory held by this buffer. Real-time safe.
+    /// Bytes of sample memory held by this buffer (for a streamed one, its resident heads).
+    /// Real-time safe.
     pub fn memory_bytes(&self) -> usize {
         match &self.data {
             SampleData::I16(d) => d.len() * 2,
             SampleData::F32(d) => d.len() * 4,
+            SampleData::Streamed(t) => t.pinned_bytes(),
         }
     }
 
@@ -145,9 +200,6 @@ impl SampleBuffer {
 
     /// Frame `i` as floats (slow path for analysis and tests). Real-time safe.
     pub fn frame(&self, i: usize) -> [f32; 2] {
-        match &self.data {
-            SampleData::I16(d) => I16Frames(d).frame(i),
-            SampleData::F32(d) => F32Frames(d).frame(i),
-        }
+        crate::with_frames!(&self.data, |src| src.frame(i))
     }
 }

@@ -108,10 +108,38 @@ fn check_file(path: &Path) -> Result<(), SampleError> {
     Ok(())
 }
 
-/// Decodes a whole file. Decode errors in single packets are skipped (as players do) unless
-/// nothing at all decodes. A file cut short (its header promises more frames than it holds,
-/// as a crashed recorder leaves it) loads what is there, with a warning.
-pub fn decode_file(path: &Path) -> Result<Decoded, SampleError> {
+/// What a file's header says, before decoding (for planning memory).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Probe {
+    /// Frames at the file's own rate, if the container says.
+    pub frames: Option<u64>,
+    /// The file's sample rate.
+    pub rate: u32,
+    /// Whether it decodes to 16-bit integers (stored as 16-bit).
+    pub sixteen_bit: bool,
+}
+
+/// Reads a file's header without decoding it.
+pub fn probe_file(path: &Path) -> Result<Probe, SampleError> {
+    let (_, params, _, frames, _) = open_track(path)?;
+    Ok(Probe {
+        frames,
+        rate: params.sample_rate.unwrap_or(0),
+        sixteen_bit: params.bits_per_sample.is_some_and(|b| b <= 16),
+    })
+}
+
+type Track = (
+    Box<dyn symphonia::core::formats::FormatReader>,
+    symphonia::core::codecs::audio::AudioCodecParameters,
+    u32,
+    Option<u64>,
+    Option<super::wav_repair::Repair>,
+);
+
+/// Opens a file's default audio track: the format reader, codec parameters, track id and the
+/// frame count the container declares, and what was repaired in a cut-short WAV header.
+fn open_track(path: &Path) -> Result<Track, SampleError> {
     check_file(path)?;
     let file = File::open(path).map_err(|e| SampleError::Open {
         path: path.into(),
@@ -127,28 +155,14 @@ pub fn decode_file(path: &Path) -> Result<Decoded, SampleError> {
     if let Some(ext) = path.extension().and_then(|e| e.to_str()) {
         hint.with_extension(ext);
     }
-    let unsupported = |e: SymError| match e {
-        SymError::DecodeError(_) | SymError::IoError(_) => SampleError::Corrupt {
-            path: path.into(),
-            reason: e.to_string(),
-        },
-        _ => SampleError::Unsupported {
-            path: path.into(),
-            reason: e.to_string(),
-        },
-    };
-    let corrupt = |r: String| SampleError::Corrupt {
-        path: path.into(),
-        reason: r,
-    };
-    let mut format = symphonia::default::get_probe()
+    let format = symphonia::default::get_probe()
         .probe(
             &hint,
             mss,
             FormatOptions::default(),
             MetadataOptions::default(),
         )
-        .map_err(unsupported)?;
+        .map_err(|e| unsupported(path, e))?;
     let track = format
         .default_track(TrackType::Audio)
         .ok_or_else(|| SampleError::Unsupported {
@@ -164,8 +178,34 @@ pub fn decode_file(path: &Path) -> Result<Decoded, SampleError> {
             reason: "no audio codec parameters".into(),
         })?
         .clone();
-    let track_id = track.id;
-    let declared_frames = track.num_frames;
+    let (id, frames) = (track.id, track.num_frames);
+    Ok((format, params, id, frames, repair))
+}
+
+/// A symphonia error as this file's error.
+fn unsupported(path: &Path, e: SymError) -> SampleError {
+    match e {
+        SymError::DecodeError(_) | SymError::IoError(_) => SampleError::Corrupt {
+            path: path.into(),
+            reason: e.to_string(),
+        },
+        _ => SampleError::Unsupported {
+            path: path.into(),
+            reason: e.to_string(),
+        },
+    }
+}
+
+/// Decodes a whole file. Decode errors in single packets are skipped (as players do) unless
+/// nothing at all decodes. A file cut short (its header promises more frames than it holds,
+/// as a crashed recorder leaves it) loads what is there, with a warning.
+pub fn decode_file(path: &Path) -> Result<Decoded, SampleError> {
+    let (mut format, params, track_id, declared_frames, repair) = open_track(path)?;
+    let unsupported = |e: SymError| unsupported(path, e);
+    let corrupt = |r: String| SampleError::Corrupt {
+        path: path.into(),
+        reason: r,
+    };
     let mut decoder = symphonia::default::get_codecs()
         .make_audio_decoder(&params, &AudioDecoderOptions::default())
         .map_err(unsupported)?;

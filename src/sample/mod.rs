@@ -6,7 +6,9 @@ pub mod decode;
 pub mod error;
 pub mod loader;
 pub mod memory;
+pub mod plan;
 pub mod resample;
+pub mod stream;
 pub mod stretch_table;
 pub mod wav_repair;
 

@@ -188,6 +188,17 @@ pub fn render(
                 .collect(),
         ),
         super::buffer::SampleData::F32(_) => SampleBuffer::from_f32(name, rate, interleaved),
+        super::buffer::SampleData::Streamed(t) => match t.format {
+            super::stream::Format::I16 => SampleBuffer::from_i16(
+                name,
+                rate,
+                interleaved
+                    .iter()
+                    .map(|v| (v * 32768.0).round().clamp(-32768.0, 32767.0) as i16)
+                    .collect(),
+            ),
+            super::stream::Format::F32 => SampleBuffer::from_f32(name, rate, interleaved),
+        },
     };
     Ok(Table {
         buffer,

@@ -101,6 +101,16 @@ pub struct MasterSection {
         deserialize_with = "ranged::table_memory_mb"
     )]
     pub table_memory_mb: f32,
+    /// Sample memory budget (tables in RAM, streaming heads and buffers); default half of
+    /// physical memory.
+    #[serde(default, deserialize_with = "ranged::memory_limit")]
+    pub memory_limit: Option<ranged::MemoryLimit>,
+    /// What the sample storage sustains in MB/s, for the plan's warning (0: do not check).
+    #[serde(
+        default = "ranged::disk_mb_s_default",
+        deserialize_with = "ranged::disk_mb_s"
+    )]
+    pub disk_mb_s: f32,
     /// SCHED_FIFO priority of the audio thread (0: normal scheduling).
     #[serde(
         default = "ranged::rt_priority_default",
@@ -544,6 +554,8 @@ impl Default for MasterSection {
             key_lock: false,
             keylock_voices: P::KEYLOCK_VOICES.default,
             table_memory_mb: P::TABLE_MEMORY_MB.default,
+            memory_limit: None,
+            disk_mb_s: P::DISK_MB_S.default,
             rt_priority: P::RT_PRIORITY.default,
         }
     }

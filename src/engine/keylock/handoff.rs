@@ -11,17 +11,13 @@ use super::super::voice::{Path, Voice, VoiceState};
 use super::{ALIGN_MS, ALIGN_WINDOW, HANDOFF_MS, UnitState};
 use crate::dsp::align::best_lag;
 use crate::dsp::ramp::Ramp;
-use crate::sample::buffer::{F32Frames, I16Frames, SampleData};
 
 /// Mono frame `off` buffer frames after voice `v`'s region start, read from its slot.
 fn peek_mono(slots: &[Slot], v: &Voice, off: f64) -> f32 {
     let Some(buf) = slots[v.slot as usize].buffer.as_deref() else {
         return 0.0;
     };
-    let [l, r] = match buf.data() {
-        SampleData::I16(d) => v.peek(&I16Frames(d), off),
-        SampleData::F32(d) => v.peek(&F32Frames(d), off),
-    };
+    let [l, r] = crate::with_frames!(buf.data(), |src| v.peek(src, off));
     0.5 * (l + r)
 }
 

@@ -10,7 +10,7 @@ use super::super::voice::{Path, Voice};
 use super::pull::Scratch;
 use super::{Priming, Stage, Unit, UnitState};
 use crate::dsp::stretch::{MAX_FEED, WARM_TEMPO, semitone_ratio};
-use crate::sample::buffer::{F32Frames, FrameSource, I16Frames, SampleData};
+use crate::sample::buffer::FrameSource;
 
 /// Buffer frames per fed frame for a voice playing at `step` buffer frames per output frame:
 /// the pitch it wants over the buffer's own (the stretcher then only changes time).
@@ -98,28 +98,9 @@ impl Engine {
         let tempo = stretch_tempo(step, rate);
         if let Some(buf) = self.slots[v.slot as usize].buffer.as_deref() {
             let (unit, scratch, budget) = (&mut self.units[u], &mut self.kl, &mut self.prime_left);
-            match buf.data() {
-                SampleData::I16(d) => prime_work(
-                    unit,
-                    &v,
-                    &I16Frames(d),
-                    rate,
-                    tempo,
-                    &mut p,
-                    budget,
-                    scratch,
-                ),
-                SampleData::F32(d) => prime_work(
-                    unit,
-                    &v,
-                    &F32Frames(d),
-                    rate,
-                    tempo,
-                    &mut p,
-                    budget,
-                    scratch,
-                ),
-            }
+            crate::with_frames!(buf.data(), |src| prime_work(
+                unit, &v, src, rate, tempo, &mut p, budget, scratch
+            ));
         }
         self.units[u].state = UnitState::Priming(p);
         if p.stage != Stage::Done || now < p.at {

@@ -28,6 +28,8 @@ pub(crate) struct Scratch {
     pub(crate) reference: Box<[f32]>,
     /// Candidate frames of the buffer a voice moves onto.
     pub(crate) cand: Box<[f32]>,
+    /// A streamed voice fading because its data came late (stereo, `max_block` long).
+    pub(crate) disk: Box<[f32]>,
 }
 
 impl Scratch {
@@ -40,6 +42,7 @@ impl Scratch {
             out: [z(max_block.max(MAX_FEED)), z(max_block.max(MAX_FEED))],
             reference: z(ALIGN_WINDOW),
             cand: z(ALIGN_WINDOW + 2 * max_lag),
+            disk: z(2 * max_block),
         }
     }
 }

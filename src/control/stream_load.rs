@@ -1,0 +1,311 @@
+//! Planning a set's sample memory and preparing its streamed tables: probes every sample's
+//! size without decoding it, plans RAM against streaming within `memory_limit`, and makes the
+//! streamed tables (prepared PCM, RAM heads, the disk service). Not real-time.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use crate::config::ranged::MemoryLimit;
+use crate::config::set::SetFile;
+use crate::engine::EngineHandle;
+use crate::engine::params as P;
+use crate::sample::loader::LoadFn;
+use crate::sample::plan::{Budget, PadUse, Plan, PlanError, Residency, TableInfo, plan};
+use crate::sample::stream::chunk::{DEFAULT_CHUNK_BYTES, Format};
+use crate::sample::stream::prepare::{self, Prepared};
+use crate::sample::stream::service::{DiskService, StreamCtl, chunks_per_voice, disk_service};
+use crate::sample::stream::{DiskReader, PreadReader, SourceFile};
+use crate::sample::{SampleBuffer, SampleSource};
+
+/// A source's ready buffer with its load warnings, or its error message.
+pub type Made = Result<(Arc<SampleBuffer>, Vec<String>), String>;
+
+/// How a set's samples are placed in memory.
+pub struct StreamOptions {
+    /// Overrides the set's `memory_limit` (bench and tests), in bytes.
+    pub limit: Option<u64>,
+    /// Where decoded-and-resampled tables that stream are cached.
+    pub cache_dir: PathBuf,
+    /// The disk reads (None: the real disk).
+    pub reader: Option<Box<dyn DiskReader>>,
+    /// Bytes of one streaming chunk buffer.
+    pub chunk_bytes: usize,
+    /// Largest loop region kept in RAM while its table streams.
+    pub loop_ram_max: u64,
+}
+
+impl Default for StreamOptions {
+    fn default() -> Self {
+        Self {
+            limit: None,
+            cache_dir: prepare::default_cache_dir(),
+            reader: None,
+            chunk_bytes: DEFAULT_CHUNK_BYTES,
+            loop_ram_max: crate::sample::plan::LOOP_RAM_MAX,
+        }
+    }
+}
+
+/// A set's streaming parts: the control side, and the disk service for the front-end to run
+/// (on a [`DiskThread`](crate::sample::stream::DiskThread), or between offline blocks).
+pub struct Streaming {
+    /// Prepares tables, reports errors and disk status.
+    pub ctl: StreamCtl,
+    /// The service (taken by whoever runs it).
+    pub service: Option<DiskService>,
+}
+
+impl std::fmt::Debug for Streaming {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Streaming")
+            .field("pool_bytes", &self.ctl.pool_bytes())
+            .finish()
+    }
+}
+
+/// The memory limit for `set` in bytes (option, else the set's, else the default share).
+pub fn limit_bytes(set: &SetFile, opts: &StreamOptions) -> u64 {
+    if let Some(l) = opts.limit {
+        return l;
+    }
+    let physical = crate::sample::memory::physical_memory().unwrap_or(2_000_000_000);
+    set.master
+        .memory_limit
+        .unwrap_or(MemoryLimit::DEFAULT)
+        .bytes(physical)
+}
+
+/// The plan's budget for `set` at `rate` Hz.
+pub fn budget(set: &SetFile, rate: u32, opts: &StreamOptions) -> Budget {
+    Budget {
+        limit: limit_bytes(set, opts),
+        rate,
+        chunk_bytes: opts.chunk_bytes,
+        chunks_per_voice: chunks_per_voice(rate, opts.chunk_bytes),
+        voices: set.master.voices,
+        max_speed: P::SPEED.hi as f64,
+        disk_rate: set.master.disk_mb_s as f64 * 1e6,
+        loop_ram_max: opts.loop_ram_max,
+    }
+}
+
+/// Size and format of one source at `rate` Hz, without decoding it (exact for WAV files and
+/// built-in sounds, from the container's frame count otherwise; None when unknown).
+fn probe(source: &SampleSource, rate: u32) -> Option<(usize, Format, bool)> {
+    match source {
+        SampleSource::Builtin(name) => {
+            crate::sample::builtin::render(name, rate).map(|d| (d.len() / 2, Format::F32, false))
+        }
+        SampleSource::File(path) => {
+            if let Some(p) = prepare::straight_wav(path, rate) {
+                return Some((p.frames, p.format, true));
+            }
+            let p = crate::sample::decode::probe_file(path).ok()?;
+            let frames = p.frames? as f64 * rate as f64 / p.rate.max(1) as f64;
+            let format = if p.sixteen_bit {
+                Format::I16
+            } else {
+                Format::F32
+            };
+            Some((frames.ceil() as usize, format, true))
+        }
+    }
+}
+
+/// The tables of `set` (one per distinct source, in source order) with the pads using them.
+pub fn tables(set: &SetFile, rate: u32) -> Vec<(SampleSource, TableInfo)> {
+    let mut sources: Vec<SampleSource> = set.pads.iter().map(|p| p.source.clone()).collect();
+    sources.sort();
+    sources.dedup();
+    let secs = |s: f64| (s * rate as f64).round().max(0.0) as usize;
+    sources
+        .into_iter()
+        .map(|src| {
+            let (frames, format, streamable) = probe(&src, rate).unwrap_or((0, Format::F32, false));
+            let pads = set
+                .pads
+                .iter()
+                .filter(|p| p.source == src)
+                .map(|p| {
+                    let loop_start = secs(p.loop_start).min(frames);
+                    PadUse {
+                        label: format!("bank {} pad {}", p.bank, p.index),
+                        start: p.start.map_or(loop_start, secs).min(frames),
+                        loop_start,
+                        loop_end: p.loop_end.map_or(frames, secs).min(frames),
+                        looping: p.looping,
+                        speed: p.speed as f64,
+                        stretched: p.key_lock || p.transpose != 0.0,
+                    }
+                })
+                .collect();
+            let info = TableInfo {
+                name: src.to_string(),
+                frames,
+                format,
+                streamable,
+                pads,
+            };
+            (src, info)
+        })
+        .collect()
+}
+
+/// Plans `set`'s sample memory at `rate` Hz. Not real-time (reads file headers).
+pub fn plan_set(set: &SetFile, rate: u32, opts: &StreamOptions) -> Result<Plan, PlanError> {
+    let infos = tables(set, rate).into_iter().map(|(_, t)| t).collect();
+    plan(infos, budget(set, rate, opts))
+}
+
+/// The plan as lines for `check --plan` and the load log.
+pub fn describe(plan: &Plan) -> Vec<String> {
+    let mb = |b: f64| b / 1e6;
+    let mut out = Vec::new();
+    for t in &plan.tables {
+        let what = match &t.residency {
+            Residency::Ram => "RAM     ".to_string(),
+            Residency::Streamed { .. } => "streamed".to_string(),
+        };
+        let rate = if t.disk_rate > 0.0 {
+            format!(
+                ", disk {:.2} MB/s at 1x, {:.2} MB/s at {}x",
+                mb(t.disk_rate),
+                mb(t.disk_rate * plan.budget.max_speed),
+                plan.budget.max_speed
+            )
+        } else {
+            String::new()
+        };
+        let pads: Vec<&str> = t.info.pads.iter().map(|p| p.label.as_str()).collect();
+        out.push(format!(
+            "{what} {:>8.1} MB in RAM of {:>8.1} MB  {} ({}){rate}",
+            mb(t.ram_bytes as f64),
+            mb(t.info.bytes() as f64),
+            t.info.name,
+            pads.join(", ")
+        ));
+    }
+    let streamed = plan
+        .tables
+        .iter()
+        .filter(|t| t.residency != Residency::Ram)
+        .count();
+    out.push(format!(
+        "total {:.1} MB of {:.1} MB allowed (`memory_limit`): {} table(s) in RAM, {streamed} streamed, {:.1} MB of streaming buffers; disk {:.2} MB/s at 1x, {:.2} MB/s at {}x",
+        mb(plan.total() as f64),
+        mb(plan.budget.limit as f64),
+        plan.tables.len() - streamed,
+        mb(plan.pool_bytes as f64),
+        mb(plan.disk_rate_1x()),
+        mb(plan.disk_rate_max()),
+        plan.budget.max_speed
+    ));
+    out.extend(plan.warnings.iter().cloned());
+    out
+}
+
+/// Logs the plan of a loaded set: every table when something streams (else at debug level),
+/// and the totals.
+pub fn log_plan(plan: Option<&Plan>) {
+    let Some(plan) = plan else { return };
+    let lines = describe(plan);
+    let (last, tables) = lines.split_at(plan.tables.len().min(lines.len()));
+    for l in tables {
+        if plan.streams() {
+            log::info!("memory plan: {l}");
+        } else {
+            log::debug!("memory plan: {l}");
+        }
+    }
+    for l in last {
+        log::info!("memory plan: {l}");
+    }
+}
+
+/// Makes the streamed tables of `plan` (prepared PCM, heads read now) and registers them with
+/// a new disk service; returns each source's buffer or its error, and the streaming parts.
+/// Decodes what cannot stream as it is (one file at a time, to bound memory) through `load`.
+pub fn prepare_streamed(
+    plan: &Plan,
+    sources: &[(SampleSource, TableInfo)],
+    handle: &EngineHandle,
+    load: &LoadFn,
+    opts: &mut StreamOptions,
+) -> (HashMap<SampleSource, Made>, Option<Streaming>) {
+    let mut out = HashMap::new();
+    if !plan.streams() {
+        return (out, None);
+    }
+    let rate = handle.settings().sample_rate;
+    let reader = opts.reader.take().unwrap_or_else(|| Box::new(PreadReader));
+    let (ctl, service) = disk_service(
+        handle.stream_hints().clone(),
+        reader,
+        rate,
+        plan.pool_chunks,
+        opts.chunk_bytes,
+    );
+    for (tp, (src, _)) in plan.tables.iter().zip(sources) {
+        let Residency::Streamed { heads } = &tp.residency else {
+            continue;
+        };
+        let SampleSource::File(path) = src else {
+            continue;
+        };
+        let mut warnings = Vec::new();
+        let prepared: Result<Prepared, String> = match prepare::straight_wav(path, rate) {
+            Some(p) => Ok(p),
+            None => cached_or_decoded(src, path, rate, load, opts, &mut warnings),
+        };
+        let made = prepared.and_then(|p| {
+            let file = SourceFile::open(&p.path, p.data_offset)
+                .map_err(|e| format!("{}: cannot open it for streaming: {e}", p.path.display()))?;
+            ctl.prepare(&src.to_string(), file, p.frames, p.format, heads)
+                .map_err(|e| e.to_string())
+        });
+        let r = made.map(|t| {
+            (
+                Arc::new(SampleBuffer::streamed(src.to_string(), rate, t)),
+                warnings,
+            )
+        });
+        out.insert(src.clone(), r);
+    }
+    (
+        out,
+        Some(Streaming {
+            ctl,
+            service: Some(service),
+        }),
+    )
+}
+
+/// The prepared cache file of a source that cannot stream as it is: reused when present,
+/// else decoded and resampled by the in-RAM pipeline and written.
+fn cached_or_decoded(
+    src: &SampleSource,
+    path: &std::path::Path,
+    rate: u32,
+    load: &LoadFn,
+    opts: &StreamOptions,
+    warnings: &mut Vec<String>,
+) -> Result<Prepared, String> {
+    let hash = prepare::content_hash(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let cache = prepare::cache_path(&opts.cache_dir, hash, rate);
+    if let Some(p) = prepare::read_cached(&cache) {
+        return Ok(p);
+    }
+    let loaded = load(src, rate).map_err(|e| e.to_string())?;
+    warnings.extend(loaded.warnings.iter().cloned());
+    let written = prepare::write_cached(&cache, &loaded.buffer).map_err(|e| {
+        format!(
+            "{}: cannot write its prepared copy to {} for streaming: {e}; make the cache folder writable or raise memory_limit",
+            path.display(),
+            cache.display()
+        )
+    });
+    drop(loaded);
+    crate::sample::memory::give_back_free_memory();
+    written
+}
