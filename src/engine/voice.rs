@@ -232,6 +232,12 @@ impl Default for Voice {
     }
 }
 
+/// The fraction of a 32.32 fixed-point read head, as the interpolator's `t`.
+#[inline(always)]
+fn t_of(p: u64) -> f32 {
+    (p & 0xFFFF_FFFF) as f32 * (1.0 / 4_294_967_296.0f32)
+}
+
 /// Safety margin (in frames) keeping the fast path's float positions clear of boundaries.
 const EDGE: f64 = 1e-3;
 
@@ -648,6 +654,11 @@ impl Voice {
     /// `1 <= floor(pos + k·step)` and `floor(pos + k·step) + 2 < src.len_frames()`.
     #[inline(always)]
     unsafe fn fast_loop<S: FrameSource>(&self, src: &S, out: &mut [f32], step: f64) {
+        if S::CHUNKED {
+            // SAFETY: forwarded precondition.
+            unsafe { self.fast_loop_chunked(src, out, step) };
+            return;
+        }
         let (e0, de) = (self.env.value, self.env.step);
         let (g0, dg) = (self.gain.value, self.gain.step);
         // 32.32 fixed-point read head: exact enough (2^-32 frame) and cheap to split.
@@ -656,7 +667,7 @@ impl Voice {
         let dp = (step * ONE) as u64;
         for (k, o) in out.chunks_exact_mut(2).enumerate() {
             let idx = (p >> 32) as usize;
-            let t = (p & 0xFFFF_FFFF) as f32 * (1.0 / ONE as f32);
+            let t = t_of(p);
             // SAFETY: guaranteed by this function's precondition.
             let w = unsafe { src.window4_unchecked(idx) };
             let kf = k as f32;
@@ -665,6 +676,50 @@ impl Voice {
             o[0] += l * g;
             o[1] += r * g;
             p += dp;
+        }
+    }
+
+    /// [`Self::fast_loop`] over chunked storage: the same read head arithmetic (so the same
+    /// frames come out), each window read from the flat view of the chunk holding it.
+    ///
+    /// # Safety
+    /// As [`Self::fast_loop`].
+    #[inline(always)]
+    unsafe fn fast_loop_chunked<S: FrameSource>(&self, src: &S, out: &mut [f32], step: f64) {
+        let (e0, de) = (self.env.value, self.env.step);
+        let (g0, dg) = (self.gain.value, self.gain.step);
+        const ONE: f64 = 4_294_967_296.0;
+        let mut p = (self.pos * ONE) as u64;
+        let dp = (step * ONE) as u64;
+        let n = out.len() / 2;
+        let mut k = 0;
+        while k < n {
+            let idx = (p >> 32) as usize;
+            let Some((_, hi, add, v)) = src.flat_at(idx) else {
+                // Not resident (the engine checked, so never expected): silence.
+                p += dp;
+                k += 1;
+                continue;
+            };
+            // Frames until the read head leaves this chunk (the head only moves forward).
+            let left = ((hi as u64) << 32).saturating_sub(p);
+            let m = if dp == 0 {
+                n - k
+            } else {
+                (left.div_ceil(dp) as usize).clamp(1, n - k)
+            };
+            for (j, o) in out[2 * k..2 * (k + m)].chunks_exact_mut(2).enumerate() {
+                let idx = (p >> 32) as usize;
+                // SAFETY: idx is below `hi`, so its window lies in the view.
+                let w = unsafe { v.window4_unchecked((idx as isize + add) as usize) };
+                let kf = (k + j) as f32;
+                let g = (e0 + de * kf) * (g0 + dg * kf);
+                let [l, r] = hermite2(&w, t_of(p));
+                o[0] += l * g;
+                o[1] += r * g;
+                p += dp;
+            }
+            k += m;
         }
     }
 

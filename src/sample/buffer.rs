@@ -66,6 +66,20 @@ pub trait FrameSource {
     /// # Safety
     /// `1 <= i` and `i + 2 < len_frames()`.
     unsafe fn window4_unchecked(&self, i: usize) -> [f32; 8];
+
+    /// Whether frames live in separate chunks (a streamed table): the renderer then reads
+    /// through [`flat_at`](Self::flat_at) views instead of one flat slice.
+    const CHUNKED: bool = false;
+
+    /// A flat view of contiguous storage.
+    type Flat<'b>: FrameSource
+    where
+        Self: 'b;
+
+    /// The flat storage holding the window of frame `i`: `(lo, hi, add, view)`, where every
+    /// `j` in `lo..hi` has its window at `view.window4_unchecked(j + add)`; None when that
+    /// storage is absent (a chunk not resident). Real-time safe.
+    fn flat_at(&self, i: usize) -> Option<(usize, usize, isize, Self::Flat<'_>)>;
 }
 
 /// 16-bit storage view.
@@ -88,6 +102,14 @@ impl FrameSource for I16Frames<'_> {
         };
         w.map(|v| v as f32 * I16_SCALE)
     }
+    type Flat<'b>
+        = I16Frames<'b>
+    where
+        Self: 'b;
+    #[inline(always)]
+    fn flat_at(&self, _i: usize) -> Option<(usize, usize, isize, I16Frames<'_>)> {
+        Some((0, usize::MAX, 0, I16Frames(self.0)))
+    }
     #[inline(always)]
     fn frame(&self, i: usize) -> [f32; 2] {
         let s = &self.0[2 * i..2 * i + 2];
@@ -104,6 +126,14 @@ impl FrameSource for F32Frames<'_> {
     unsafe fn window4_unchecked(&self, i: usize) -> [f32; 8] {
         // SAFETY: the caller guarantees samples 2(i-1) ..= 2(i+2)+1 exist.
         unsafe { std::ptr::read_unaligned(self.0.as_ptr().add(2 * (i - 1)) as *const [f32; 8]) }
+    }
+    type Flat<'b>
+        = F32Frames<'b>
+    where
+        Self: 'b;
+    #[inline(always)]
+    fn flat_at(&self, _i: usize) -> Option<(usize, usize, isize, F32Frames<'_>)> {
+        Some((0, usize::MAX, 0, F32Frames(self.0)))
     }
     #[inline(always)]
     fn frame(&self, i: usize) -> [f32; 2] {

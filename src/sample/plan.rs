@@ -186,7 +186,8 @@ fn heads_of(t: &TableInfo, rate: u32, loop_ram_max: u64) -> Vec<Range<usize>> {
         let loop_bytes =
             ((p.loop_end.saturating_sub(p.loop_start)) * t.format.frame_bytes()) as u64;
         out.push(p.start..(p.start + head).min(t.frames));
-        if p.looping && loop_bytes <= loop_ram_max {
+        // Only worth it when the loop is a small part of the table (an intro streams).
+        if p.looping && loop_bytes <= loop_ram_max && 2 * loop_bytes <= t.bytes() {
             out.push(p.loop_start..p.loop_end.min(t.frames));
         } else {
             out.push(p.loop_start..(p.loop_start + head).min(t.frames));

@@ -266,22 +266,36 @@ pub fn chunk_words(shift: u32, format: Format) -> usize {
 }
 
 /// Sample types a streamed table may hold.
-pub trait StreamSample: Copy {
+pub trait StreamSample: Copy + 'static {
+    /// The flat reader over a slice of these samples.
+    type View<'b>: FrameSource;
     /// As a float in -1..1. Real-time safe.
     fn to_f32(self) -> f32;
+    /// A flat reader over `s`. Real-time safe.
+    fn view(s: &[Self]) -> Self::View<'_>;
 }
 
 impl StreamSample for i16 {
+    type View<'b> = crate::sample::buffer::I16Frames<'b>;
     #[inline(always)]
     fn to_f32(self) -> f32 {
         self as f32 * (1.0 / 32768.0)
     }
+    #[inline(always)]
+    fn view(s: &[i16]) -> Self::View<'_> {
+        crate::sample::buffer::I16Frames(s)
+    }
 }
 
 impl StreamSample for f32 {
+    type View<'b> = crate::sample::buffer::F32Frames<'b>;
     #[inline(always)]
     fn to_f32(self) -> f32 {
         self
+    }
+    #[inline(always)]
+    fn view(s: &[f32]) -> Self::View<'_> {
+        crate::sample::buffer::F32Frames(s)
     }
 }
 
@@ -349,5 +363,29 @@ impl<T: StreamSample> FrameSource for ChunkedFrames<'_, T> {
         // SAFETY: frames i-1 ..= i+2 lie in chunk c's buffer (one guard frame before, two after).
         let w: [T; 8] = unsafe { std::ptr::read_unaligned(p.add(2 * off) as *const [T; 8]) };
         w.map(|v| v.to_f32())
+    }
+
+    const CHUNKED: bool = true;
+
+    type Flat<'b>
+        = T::View<'b>
+    where
+        Self: 'b;
+
+    #[inline]
+    fn flat_at(&self, i: usize) -> Option<(usize, usize, isize, T::View<'_>)> {
+        let c = self.table.chunk_of(i);
+        let p = self.table.chunk_ptr(c) as *const T;
+        if p.is_null() {
+            return None;
+        }
+        let n = 2 * (self.table.chunk_frames() + GUARD_BEFORE + GUARD_AFTER);
+        // SAFETY: a mapped buffer holds chunk_frames + 3 frames and stays valid for this block
+        // (module protocol).
+        let s = unsafe { std::slice::from_raw_parts(p, n) };
+        let lo = c << self.table.shift;
+        // Frame j's window starts at buffer frame j - lo; window4_unchecked(k) reads from k - 1.
+        let add = GUARD_BEFORE as isize - lo as isize;
+        Some((lo, lo + self.table.chunk_frames(), add, T::view(s)))
     }
 }
