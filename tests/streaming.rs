@@ -5,6 +5,10 @@
 mod common;
 use common::*;
 
+// Every allocation or free made inside an RtSection (around `Engine::process` below) is counted.
+#[global_allocator]
+static GLOBAL: padlooper::audio::rt_guard::GuardedAlloc = padlooper::audio::rt_guard::GuardedAlloc;
+
 use std::path::Path;
 
 use padlooper::config::SetFile;
@@ -436,4 +440,189 @@ fn the_plan_holds_what_it_says_and_refuses_what_cannot_fit() {
         report.errors[0]
     );
     assert_eq!(report.pads_ready(), 0);
+}
+
+#[test]
+fn streaming_voices_starving_fading_and_swapped_never_allocate_in_process() {
+    use padlooper::audio::rt_guard::{RtSection, violations};
+    use padlooper::control::offline::Feeder;
+    let dir = tmp();
+    let set = scene(dir.path());
+    let cache = dir.path().join("cache");
+    // A disk slow enough to starve, so fades and silences happen too.
+    let slow = Throttle {
+        latency: 4_800,
+        bytes_per_frame: 5.0,
+        ..Default::default()
+    };
+    let (mut engine, mut handle) = Engine::new(engine_settings(&set, RATE)).unwrap();
+    let mut report = load_set_opts(
+        &set,
+        &mut handle,
+        0,
+        &|_, _| {},
+        &load_one,
+        streamed(&cache, Some(slow)),
+    );
+    assert!(report.errors.is_empty(), "{:?}", report.errors);
+    let service = report.streaming.as_mut().unwrap().service.take().unwrap();
+    let mut disk = DiskFeeder::new(service, false);
+    let script = Script::parse(Path::new("s"), &busy_script(8.0), &set.grid).unwrap();
+    let mut feeder = ScriptFeeder::new(&script, RATE);
+    let streamed_slot = (0..handle.settings().sample_slots as u16)
+        .find(|&s| handle.buffer(s).is_some_and(|b| b.stream().is_some()))
+        .unwrap();
+    let before = violations();
+    let mut buf = vec![0.0f32; 512];
+    let mut frame = 0u64;
+    for b in 0..(10 * RATE as usize / 256) {
+        feeder.before(frame, frame + 256, &mut handle);
+        if b == 1200 {
+            // Unload a streamed table while it plays: the engine hands it back.
+            handle.unload(streamed_slot).unwrap();
+        }
+        {
+            let _rt = RtSection::enter();
+            engine.process(&mut buf);
+        }
+        frame += 256;
+        let events = handle.drain_events();
+        disk.after(frame, &events);
+        handle.collect_retired();
+    }
+    assert_eq!(
+        violations(),
+        before,
+        "Engine::process allocated or freed with streamed voices"
+    );
+    assert!(
+        engine.stats().counters.get(Counter::DiskStarved) > 0,
+        "the slow disk starved voices"
+    );
+    assert!(
+        !handle.is_loaded(streamed_slot),
+        "the unloaded table came back"
+    );
+}
+
+#[test]
+fn a_disk_that_hangs_forever_stops_only_its_pads_and_is_reported_within_a_second() {
+    use padlooper::control::offline::Feeder;
+    use std::time::{Duration, Instant};
+    let dir = tmp();
+    write_wav16(&dir.path().join("long.wav"), RATE, 20.0, busy(4.0));
+    write_wav16(&dir.path().join("tone.wav"), RATE, 4.0, sine(440.0, 0.3));
+    let set = set_in(
+        dir.path(),
+        "[[pad]]\npad = 0\nfile = \"long.wav\"\n[[pad]]\npad = 1\nfile = \"tone.wav\"\n",
+    );
+    let opts = StreamOptions {
+        limit: Some(12_000_000),
+        chunk_bytes: SMALL_CHUNKS,
+        cache_dir: dir.path().join("cache"),
+        loop_ram_max: 0,
+        reader: Some(Box::new(ThrottledReader::new(Throttle {
+            hang: true,
+            ..Default::default()
+        }))),
+    };
+    let (mut engine, mut handle) = Engine::new(engine_settings(&set, RATE)).unwrap();
+    let mut report = load_set_opts(&set, &mut handle, 0, &|_, _| {}, &load_one, opts);
+    assert_eq!(streamed_count(&report), 1);
+    let streaming = report.streaming.take().unwrap();
+    let t0 = Instant::now();
+    let thread = padlooper::sample::stream::DiskThread::spawn(streaming.service.unwrap()).unwrap();
+    let script =
+        Script::parse(Path::new("s"), "0.0 press 0 0\n0.0 press 0 1\n", &set.grid).unwrap();
+    let mut feeder = ScriptFeeder::new(&script, RATE);
+    // Four seconds of audio: the streamed pad's 2-s head runs out, its next chunk never comes.
+    let mut out = Vec::new();
+    let mut buf = vec![0.0f32; 512];
+    let mut frame = 0;
+    for _ in 0..(4 * RATE as usize / 256) {
+        feeder.before(frame, frame + 256, &mut handle);
+        engine.process(&mut buf);
+        out.extend_from_slice(&buf);
+        frame += 256;
+        handle.collect_retired();
+    }
+    // The callbacks never waited for the disk.
+    assert_eq!(out.len(), 2 * 4 * RATE as usize);
+    while t0.elapsed() < Duration::from_millis(800) {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let (file, waited) = streaming
+        .ctl
+        .status()
+        .stalled(Duration::from_millis(500))
+        .expect("a stall is reported");
+    assert!(file.contains("long.wav"), "{file}");
+    assert!(waited < Duration::from_secs(1) + Duration::from_millis(200));
+    assert!(engine.stats().counters.get(Counter::DiskStarved) >= 1);
+    // The streamed pad faded out; the tone plays on alone.
+    let tail = left(&out, 3.0, 4.0);
+    assert!((freq(&tail) - 440.0).abs() < 2.0, "{}", freq(&tail));
+    assert!(
+        (rms(&tail) - 0.3 / 2f32.sqrt()).abs() < 0.03,
+        "{}",
+        rms(&tail)
+    );
+    assert_eq!(bad_samples(&out), 0);
+    thread.stop(); // left behind: it is stuck in the read
+}
+
+#[test]
+fn a_file_deleted_while_streaming_plays_on_from_the_open_file() {
+    let dir = tmp();
+    write_wav16(&dir.path().join("long.wav"), RATE, 20.0, busy(5.0));
+    let set = set_in(dir.path(), "[[pad]]\npad = 0\nfile = \"long.wav\"\n");
+    let script = "0.0 press 0 0\n";
+    let (ram, _, _) = render(&set, script, 6.0, in_ram(), None);
+    let opts = StreamOptions {
+        limit: Some(12_000_000),
+        chunk_bytes: SMALL_CHUNKS,
+        cache_dir: dir.path().join("cache"),
+        loop_ram_max: 0,
+        ..Default::default()
+    };
+    let (mut engine, mut handle) = Engine::new(engine_settings(&set, RATE)).unwrap();
+    let mut report = load_set_opts(&set, &mut handle, 0, &|_, _| {}, &load_one, opts);
+    assert_eq!(streamed_count(&report), 1);
+    let streaming = report.streaming.take().unwrap();
+    // Deleted after loading: the open file stays readable (Linux keeps it until closed).
+    std::fs::remove_file(dir.path().join("long.wav")).unwrap();
+    let script = Script::parse(Path::new("s"), script, &set.grid).unwrap();
+    let mut feeder = ScriptFeeder::new(&script, RATE);
+    let mut d = DiskFeeder::new(streaming.service.unwrap(), true);
+    let out = render_with(
+        &mut engine,
+        &mut handle,
+        &mut [&mut feeder, &mut d],
+        6.0,
+        256,
+        |_, _| {},
+    );
+    assert!(streaming.ctl.take_errors().is_empty());
+    assert!(
+        out.samples
+            .iter()
+            .zip(&ram.samples)
+            .all(|(a, b)| a.to_bits() == b.to_bits())
+    );
+    // Loading the set again says clearly that the file is missing.
+    let (_e, mut handle) = Engine::new(engine_settings(&set, RATE)).unwrap();
+    let report = load_set_opts(
+        &set,
+        &mut handle,
+        0,
+        &|_, _| {},
+        &load_one,
+        StreamOptions::default(),
+    );
+    assert_eq!(report.errors.len(), 1);
+    assert!(
+        report.errors[0].contains("long.wav"),
+        "{}",
+        report.errors[0]
+    );
 }
