@@ -14,7 +14,7 @@ use crate::sample::loader::LoadFn;
 use crate::sample::plan::{Budget, PadUse, Plan, PlanError, Residency, TableInfo, plan};
 use crate::sample::stream::chunk::{DEFAULT_CHUNK_BYTES, Format};
 use crate::sample::stream::prepare::{self, Prepared};
-use crate::sample::stream::service::{DiskService, StreamCtl, chunks_per_voice, disk_service};
+use crate::sample::stream::service::{DiskService, StreamCtl, disk_service};
 use crate::sample::stream::{DiskReader, PreadReader, SourceFile};
 use crate::sample::{SampleBuffer, SampleSource};
 
@@ -82,7 +82,6 @@ pub fn budget(set: &SetFile, rate: u32, opts: &StreamOptions) -> Budget {
         limit: limit_bytes(set, opts),
         rate,
         chunk_bytes: opts.chunk_bytes,
-        chunks_per_voice: chunks_per_voice(rate, opts.chunk_bytes),
         voices: set.master.voices,
         max_speed: P::SPEED.hi as f64,
         disk_rate: set.master.disk_mb_s as f64 * 1e6,

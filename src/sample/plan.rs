@@ -5,6 +5,7 @@
 use std::ops::Range;
 
 use super::stream::chunk::{Format, chunk_shift, chunk_words};
+use super::stream::service::chunks_per_voice;
 
 /// Seconds of audio kept in RAM at every place a pad starts (its start and its loop start), so
 /// a trigger sounds at once while the disk catches up.
@@ -67,8 +68,6 @@ pub struct Budget {
     pub rate: u32,
     /// Bytes of one streaming chunk buffer.
     pub chunk_bytes: usize,
-    /// Pool chunks per streaming voice.
-    pub chunks_per_voice: usize,
     /// Most voices that may play at once.
     pub voices: usize,
     /// Fastest playback speed (global speed times nudge) to plan the disk rate for.
@@ -213,20 +212,26 @@ pub fn plan(tables: Vec<TableInfo>, budget: Budget) -> Result<Plan, PlanError> {
             info,
         })
         .collect();
-    let stream_pads = |plans: &[TablePlan]| {
-        plans
+    // Streaming buffers: every pad on a streamed table may play, a quarter more for voices
+    // fading out after a retrigger, never more than the polyphony.
+    let pool_chunks = |plans: &[TablePlan]| {
+        let per_pad: Vec<usize> = plans
             .iter()
             .filter(|p| p.residency != Residency::Ram)
-            .map(|p| p.info.pads.len())
-            .sum::<usize>()
-    };
-    let pool_chunks = |plans: &[TablePlan]| {
-        let pads = stream_pads(plans);
-        if pads == 0 {
-            0
-        } else {
-            budget.voices.min(2 * pads).max(1) * budget.chunks_per_voice
+            .flat_map(|p| {
+                let n = chunks_per_voice(budget.rate, budget.chunk_bytes, p.info.format);
+                p.info.pads.iter().map(move |_| n)
+            })
+            .collect();
+        if per_pad.is_empty() {
+            return 0;
         }
+        let pads = per_pad.len();
+        let most = per_pad.iter().copied().max().unwrap_or(0);
+        let voices = (pads + pads / 4 + 2).min(budget.voices.max(1));
+        let mut sorted = per_pad;
+        sorted.sort_unstable_by(|a, b| b.cmp(a));
+        sorted.iter().take(voices).sum::<usize>() + most * voices.saturating_sub(pads)
     };
     let go_stream = |p: &mut TablePlan, loop_ram_max: u64| {
         let heads = heads_of(&p.info, budget.rate, loop_ram_max);

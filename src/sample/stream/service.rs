@@ -17,10 +17,10 @@ use super::reader::{DiskReader, PreadReader, ReadOutcome, SourceFile};
 /// How far ahead of each voice the service keeps audio resident, in seconds of output.
 pub const LOOKAHEAD_SECONDS: f64 = 1.5;
 
-/// Pool chunks reserved per voice slot that may stream: the look-ahead at 2x speed in the
-/// smallest (float) chunks, plus the chunk being read and one at the loop seam.
-pub fn chunks_per_voice(rate: u32, chunk_bytes: usize) -> usize {
-    let frames = 1usize << chunk_shift(chunk_bytes, Format::F32);
+/// Pool chunks a voice reading a `format` table needs: the look-ahead at 2x speed, plus the
+/// chunk being read and one at the loop seam.
+pub fn chunks_per_voice(rate: u32, chunk_bytes: usize, format: Format) -> usize {
+    let frames = 1usize << chunk_shift(chunk_bytes, format);
     (LOOKAHEAD_SECONDS * 2.0 * rate as f64 / frames as f64).ceil() as usize + 3
 }
 
