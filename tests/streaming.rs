@@ -16,6 +16,7 @@ use padlooper::config::script::Script;
 use padlooper::control::offline::{DiskFeeder, Rendered, ScriptFeeder, render_with};
 use padlooper::control::set_loader::{SetLoadReport, engine_settings, load_set_opts};
 use padlooper::control::stream_load::StreamOptions;
+use padlooper::control::table_store::TableStore;
 use padlooper::engine::Engine;
 use padlooper::engine::shared::Counter;
 use padlooper::sample::loader::load_one;
@@ -106,7 +107,15 @@ fn render(
     disk: Option<usize>,
 ) -> (Rendered, SetLoadReport, Engine) {
     let (mut engine, mut handle) = Engine::new(engine_settings(set, RATE)).unwrap();
-    let mut report = load_set_opts(set, &mut handle, 0, &|_, _| {}, &load_one, opts);
+    let mut report = load_set_opts(
+        set,
+        &mut handle,
+        0,
+        &|_, _| {},
+        &load_one,
+        opts,
+        &mut TableStore::new(),
+    );
     assert!(report.errors.is_empty(), "{:?}", report.errors);
     let script = Script::parse(Path::new("test-script"), script, &set.grid).unwrap();
     let mut feeder = ScriptFeeder::new(&script, RATE);
@@ -335,7 +344,15 @@ fn a_file_cut_short_while_streaming_fades_that_pad_out_with_one_error() {
         ..Default::default()
     };
     let (mut engine, mut handle) = Engine::new(engine_settings(&set, RATE)).unwrap();
-    let mut report = load_set_opts(&set, &mut handle, 0, &|_, _| {}, &load_one, opts);
+    let mut report = load_set_opts(
+        &set,
+        &mut handle,
+        0,
+        &|_, _| {},
+        &load_one,
+        opts,
+        &mut TableStore::new(),
+    );
     assert_eq!(streamed_count(&report), 1, "{:?}", report.plan);
     let streaming = report.streaming.take().unwrap();
     let mut service = streaming.service.unwrap();
@@ -414,6 +431,7 @@ fn the_plan_holds_what_it_says_and_refuses_what_cannot_fit() {
         &|_, _| {},
         &load_one,
         streamed(&cache, None),
+        &mut TableStore::new(),
     );
     let plan = report.plan.as_ref().unwrap();
     let streaming = report.streaming.as_ref().unwrap();
@@ -432,7 +450,15 @@ fn the_plan_holds_what_it_says_and_refuses_what_cannot_fit() {
         limit: Some(4_000_000),
         ..streamed(&cache, None)
     };
-    let report = load_set_opts(&set, &mut handle, 0, &|_, _| {}, &load_one, tight);
+    let report = load_set_opts(
+        &set,
+        &mut handle,
+        0,
+        &|_, _| {},
+        &load_one,
+        tight,
+        &mut TableStore::new(),
+    );
     assert_eq!(report.errors.len(), 1);
     assert!(
         report.errors[0].contains("more than `memory_limit` (4.0 MB)"),
@@ -463,6 +489,7 @@ fn streaming_voices_starving_fading_and_swapped_never_allocate_in_process() {
         &|_, _| {},
         &load_one,
         streamed(&cache, Some(slow)),
+        &mut TableStore::new(),
     );
     assert!(report.errors.is_empty(), "{:?}", report.errors);
     let service = report.streaming.as_mut().unwrap().service.take().unwrap();
@@ -527,7 +554,15 @@ fn a_disk_that_hangs_forever_stops_only_its_pads_and_is_reported_within_a_second
         }))),
     };
     let (mut engine, mut handle) = Engine::new(engine_settings(&set, RATE)).unwrap();
-    let mut report = load_set_opts(&set, &mut handle, 0, &|_, _| {}, &load_one, opts);
+    let mut report = load_set_opts(
+        &set,
+        &mut handle,
+        0,
+        &|_, _| {},
+        &load_one,
+        opts,
+        &mut TableStore::new(),
+    );
     assert_eq!(streamed_count(&report), 1);
     let streaming = report.streaming.take().unwrap();
     let t0 = Instant::now();
@@ -586,7 +621,15 @@ fn a_file_deleted_while_streaming_plays_on_from_the_open_file() {
         ..Default::default()
     };
     let (mut engine, mut handle) = Engine::new(engine_settings(&set, RATE)).unwrap();
-    let mut report = load_set_opts(&set, &mut handle, 0, &|_, _| {}, &load_one, opts);
+    let mut report = load_set_opts(
+        &set,
+        &mut handle,
+        0,
+        &|_, _| {},
+        &load_one,
+        opts,
+        &mut TableStore::new(),
+    );
     assert_eq!(streamed_count(&report), 1);
     let streaming = report.streaming.take().unwrap();
     // Deleted after loading: the open file stays readable (Linux keeps it until closed).
@@ -618,6 +661,7 @@ fn a_file_deleted_while_streaming_plays_on_from_the_open_file() {
         &|_, _| {},
         &load_one,
         StreamOptions::default(),
+        &mut TableStore::new(),
     );
     assert_eq!(report.errors.len(), 1);
     assert!(

@@ -113,6 +113,7 @@ pub(crate) fn render_pass(
         &|d, t| progress.show(d, t),
         &crate::sample::loader::load_one,
         opts,
+        &mut crate::control::table_store::TableStore::new(),
     );
     let load_s = t0.elapsed().as_secs_f64();
     progress.done();

@@ -63,6 +63,7 @@ fn paced(set: &SetFile, args: &BenchArgs, limit: u64) -> anyhow::Result<(f64, f6
         &|_, _| {},
         &crate::sample::loader::load_one,
         opts,
+        &mut crate::control::table_store::TableStore::new(),
     );
     if let Some(e) = report.errors.first() {
         anyhow::bail!("{e}");

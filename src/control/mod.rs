@@ -16,5 +16,6 @@ pub mod state_keeper;
 pub mod status;
 pub mod stream_load;
 pub mod stretchers;
+pub mod table_store;
 pub mod tables;
 pub mod wav_out;

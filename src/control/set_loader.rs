@@ -12,6 +12,7 @@ use crate::sample::loader::{LoadFn, load_all_with, load_one};
 use crate::sample::{SampleBuffer, SampleSource};
 
 use super::stream_load::{self, StreamOptions};
+use super::table_store::{TableKey, TableStore};
 
 /// What loading a set did.
 #[derive(Debug, Default)]
@@ -185,12 +186,14 @@ pub fn load_set_with(
         progress,
         load,
         StreamOptions::default(),
+        &mut TableStore::new(),
     )
 }
 
-/// [`load_set_with`] with the memory budget and streaming options given: plans the set's
-/// memory, loads the tables that stay in RAM, prepares the ones that stream. A set that cannot
-/// fit is refused whole, with the plan's message.
+/// [`load_set_with`] with the memory budget, streaming options and table cache given: plans
+/// the set's memory, takes the tables that stay in RAM from `store` or loads them (the same
+/// content once), prepares the ones that stream, and trims `store` to what the budget leaves.
+/// A set that cannot fit is refused whole, with the plan's message.
 pub fn load_set_opts(
     set: &SetFile,
     handle: &mut EngineHandle,
@@ -198,6 +201,7 @@ pub fn load_set_opts(
     progress: &(dyn Fn(usize, usize) + Sync),
     load: &LoadFn,
     mut opts: StreamOptions,
+    store: &mut TableStore,
 ) -> SetLoadReport {
     let started = std::time::Instant::now();
     let rate = handle.settings().sample_rate;
@@ -222,7 +226,29 @@ pub fn load_set_opts(
         .filter(|(t, _)| t.residency == crate::sample::plan::Residency::Ram)
         .map(|(_, (src, _))| src.clone())
         .collect();
-    let loaded = load_all_with(&in_ram, rate, threads, progress, load);
+    // The same content is one table: from the cache, or loaded once for all its names.
+    let mut cached: Vec<(SampleSource, stream_load::Made)> = Vec::new();
+    let mut to_load: Vec<SampleSource> = Vec::new();
+    let mut first_of: HashMap<TableKey, SampleSource> = HashMap::new();
+    let mut aliases: Vec<(SampleSource, SampleSource)> = Vec::new();
+    let mut keys: HashMap<SampleSource, TableKey> = HashMap::new();
+    for src in in_ram {
+        let Some(key) = store.key(&src, rate) else {
+            to_load.push(src);
+            continue;
+        };
+        keys.insert(src.clone(), key);
+        if let Some(first) = first_of.get(&key) {
+            aliases.push((src, first.clone()));
+        } else if let Some(buf) = store.get(&key) {
+            first_of.insert(key, src.clone());
+            cached.push((src, Ok((buf, Vec::new()))));
+        } else {
+            first_of.insert(key, src.clone());
+            to_load.push(src);
+        }
+    }
+    let loaded = load_all_with(&to_load, rate, threads, progress, load);
     let (streamed, streaming) =
         stream_load::prepare_streamed(&plan, &infos, handle, load, &mut opts);
     let mut report = SetLoadReport {
@@ -237,14 +263,29 @@ pub fn load_set_opts(
         .into_iter()
         .map(|(src, r)| {
             let r = r.map(|l| (l.buffer, l.warnings)).map_err(|e| e.to_string());
+            if let (Ok((buf, _)), Some(key)) = (&r, keys.get(&src)) {
+                store.insert(*key, buf.clone());
+            }
             (src, r)
         })
+        .chain(cached)
         .chain(streamed)
         .collect();
+    for (alias, first) in aliases {
+        let r = match results.iter().find(|(s, _)| *s == first) {
+            Some((_, Ok((buf, _)))) => Ok((buf.clone(), Vec::new())),
+            Some((_, Err(e))) => Err(e.clone()),
+            None => continue,
+        };
+        results.push((alias, r));
+    }
     results.sort_by(|a, b| a.0.cmp(&b.0));
     for (src, result) in results {
         match result {
-            Ok((buffer, warnings)) => match handle.load(buffer.clone()) {
+            Ok((buffer, warnings)) => match handle
+                .slot_of(&buffer)
+                .map_or_else(|| handle.load(buffer.clone()), Ok)
+            {
                 Ok(slot) => {
                     report.warnings.extend(warnings);
                     buffers.insert(src, (slot, buffer));
@@ -325,5 +366,10 @@ pub fn load_set_opts(
         }
     }
     report.memory = handle.sample_memory();
+    // Tables of earlier sets stay cached while the budget has room for them.
+    if let Some(plan) = &report.plan {
+        let room = plan.budget.limit.saturating_sub(plan.total());
+        store.trim(room as usize);
+    }
     report
 }

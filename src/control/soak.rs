@@ -10,7 +10,7 @@ use std::sync::Arc;
 
 use crate::config::SetFile;
 use crate::config::profile::Profile;
-use crate::control::set_loader::{engine_settings, load_set};
+use crate::control::set_loader::engine_settings;
 use crate::dsp::limiter::CEILING_DB;
 use crate::engine::command::{Command, FxParam, PadId, SendBus, SlotId, Timed, TransportCmd};
 use crate::engine::shared::{COUNTERS, PadState};
@@ -290,6 +290,7 @@ fn load_random(
     rng: &mut Rng,
     handle: &mut EngineHandle,
     loaded: &mut Vec<SlotId>,
+    store: &mut crate::control::table_store::TableStore,
     report: &mut SoakReport,
 ) -> Option<SetFile> {
     for slot in loaded.drain(..) {
@@ -304,7 +305,16 @@ fn load_random(
             return None;
         }
     };
-    let r = load_set(&set, handle, 0, &|_, _| {});
+    // Through the table cache: a file seen in an earlier set is not decoded again.
+    let r = crate::control::set_loader::load_set_opts(
+        &set,
+        handle,
+        0,
+        &|_, _| {},
+        &crate::sample::loader::load_one,
+        Default::default(),
+        store,
+    );
     report.load_errors += r.errors.len();
     report.sets += 1;
     *loaded = (0..handle.settings().sample_slots as SlotId)
@@ -339,8 +349,17 @@ pub fn soak(dir: &Path, seconds: f64, seed: u64, progress: &dyn Fn(f64, f64)) ->
     let mut tables = crate::control::tables::TableService::new(TABLE_BUDGET, false);
     report.table_budget = TABLE_BUDGET as u64;
     let mut loaded = Vec::new();
-    let mut set = load_random(dir, &files, &mut rng, &mut handle, &mut loaded, &mut report)
-        .unwrap_or(template.clone());
+    let mut store = crate::control::table_store::TableStore::new();
+    let mut set = load_random(
+        dir,
+        &files,
+        &mut rng,
+        &mut handle,
+        &mut loaded,
+        &mut store,
+        &mut report,
+    )
+    .unwrap_or(template.clone());
     let shared = Arc::new(SharedControl::new(&set, RATE, engine.stats().clone()));
     let profile = Profile::find("launchpad-x").map(Arc::new);
     let mut controller = profile
@@ -439,8 +458,15 @@ pub fn soak(dir: &Path, seconds: f64, seed: u64, progress: &dyn Fn(f64, f64)) ->
         }
         if b > 0
             && b % reload_every == 0
-            && let Some(s) =
-                load_random(dir, &files, &mut rng, &mut handle, &mut loaded, &mut report)
+            && let Some(s) = load_random(
+                dir,
+                &files,
+                &mut rng,
+                &mut handle,
+                &mut loaded,
+                &mut store,
+                &mut report,
+            )
         {
             set = s;
         }

@@ -81,6 +81,8 @@ pub struct EngineHandle {
     settings: EngineSettings,
     free_slots: Vec<SlotId>,
     loaded: Vec<Option<Arc<SampleBuffer>>>,
+    /// Slots asked to unload whose buffer has not come back yet.
+    unloading: Vec<bool>,
     hints: Arc<crate::sample::stream::StreamHints>,
 }
 
@@ -125,6 +127,7 @@ impl EngineHandle {
             settings,
             free_slots: (0..settings.sample_slots as SlotId).rev().collect(),
             loaded: vec![None; settings.sample_slots],
+            unloading: vec![false; settings.sample_slots],
             hints,
         }
     }
@@ -204,7 +207,20 @@ impl EngineHandle {
     /// Asks the engine to unload a slot; pads using it stop and the buffer comes back through
     /// [`collect_retired`](Self::collect_retired). Never blocks.
     pub fn unload(&mut self, slot: SlotId) -> Result<(), HandleError> {
-        self.command(Command::Unload(slot))
+        self.command(Command::Unload(slot))?;
+        if let Some(u) = self.unloading.get_mut(slot as usize) {
+            *u = true;
+        }
+        Ok(())
+    }
+
+    /// The slot holding this very buffer (and not on its way out), if any. Not real-time.
+    pub fn slot_of(&self, buffer: &Arc<SampleBuffer>) -> Option<SlotId> {
+        self.loaded
+            .iter()
+            .zip(&self.unloading)
+            .position(|(b, &out)| !out && b.as_ref().is_some_and(|b| Arc::ptr_eq(b, buffer)))
+            .map(|i| i as SlotId)
     }
 
     /// Drops buffers the engine handed back and frees their slots (returns how many), and
@@ -219,6 +235,7 @@ impl EngineHandle {
         while let Some(r) = self.retired.try_pop() {
             if let Some(entry) = self.loaded.get_mut(r.slot as usize) {
                 *entry = None;
+                self.unloading[r.slot as usize] = false;
                 self.free_slots.push(r.slot);
             }
             drop(r.buffer);
