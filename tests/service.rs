@@ -143,3 +143,68 @@ fn a_device_list_takes_the_first_that_is_present() {
         "{text}"
     );
 }
+
+#[test]
+fn sighup_reloads_the_set_in_place_and_rejects_a_broken_one() {
+    let dir = tmp();
+    let conf = path(&dir, "asound.conf");
+    std::fs::write(&conf, NULL_DEVICE).unwrap();
+    let sock_path = path(&dir, "notify");
+    let messages = common::process::listen_notify(UnixDatagram::bind(&sock_path).unwrap());
+    let set = path(&dir, "set.toml");
+    let body = |gain: f32| {
+        format!(
+            "[[pad]]\npad = 0\nbuiltin = \"sine440\"\n[[pad]]\npad = 1\nbuiltin = \"sine440\"\ngain_db = {gain}\n"
+        )
+    };
+    std::fs::write(&set, body(0.0)).unwrap();
+    let child = bin()
+        .env("ALSA_CONFIG_PATH", &conf)
+        .env("NOTIFY_SOCKET", &sock_path)
+        .env("PADLOOPER_STATE_DIR", path(&dir, "state"))
+        .args(["run", "--service", "--set"])
+        .arg(&set)
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let hup = |pid: u32| unsafe { libc::kill(pid as i32, libc::SIGHUP) };
+    let mut got = common::process::notify_until(&messages, |m| {
+        m.starts_with("READY=1\nSTATUS=Default Audio Device")
+    });
+    // One pad changed: applied, the other untouched.
+    std::fs::write(&set, body(-6.0)).unwrap();
+    assert_eq!(hup(child.id()), 0);
+    got.extend(common::process::notify_until(&messages, |m| {
+        m == "RELOADING=1"
+    }));
+    got.extend(common::process::notify_until(&messages, |m| {
+        m.starts_with("READY=1")
+    }));
+    // A broken set: rejected, the old one plays on.
+    std::fs::write(&set, "[[pad]]\npad = 0\nbuiltin = \"sine440\"\nspeed = 9\n").unwrap();
+    assert_eq!(hup(child.id()), 0);
+    got.extend(common::process::notify_until(&messages, |m| {
+        m == "RELOADING=1"
+    }));
+    got.extend(common::process::notify_until(&messages, |m| {
+        m.starts_with("READY=1")
+    }));
+    let (status, err) = terminate(child);
+    assert!(status.success(), "{status:?}\n{err}");
+    assert!(
+        err.contains("1 pad(s) changed, 1 unchanged (still playing), 0 removed"),
+        "{err}"
+    );
+    assert!(
+        err.contains("set.toml:4:"),
+        "the broken set's error names file and line: {err}"
+    );
+    assert!(
+        err.contains("was not loaded; the set that plays is kept"),
+        "{err}"
+    );
+    // The last good copy is the reloaded set, not the broken one.
+    let kept =
+        std::fs::read_to_string(path(&dir, "state").join("last-good-set.toml")).unwrap_or_default();
+    assert!(kept.contains("gain_db = -6"), "{kept}");
+}

@@ -10,11 +10,13 @@ use crate::config::SetFile;
 use crate::config::profile::Profile;
 use crate::config::script::Script;
 use crate::control::keylock::LiveKeylock;
+use crate::control::live_disk::LiveDisk;
 use crate::control::scheduler::LiveScheduler;
 use crate::control::service::Notifier;
-use crate::control::set_loader::{engine_settings, load_set};
+use crate::control::set_loader::{engine_settings, load_set_opts};
 use crate::control::state_keeper::StateKeeper;
 use crate::control::status::{CounterWatch, status_line};
+use crate::control::table_store::TableStore;
 use crate::engine::{Engine, EngineHandle};
 use crate::midi::clock_out::ClockSender;
 use crate::midi::midir_backend::MidirBackend;
@@ -22,23 +24,33 @@ use crate::midi::ports::MidiManager;
 use crate::midi::state::SharedControl;
 
 /// A running set: audio output, the engine handle, controller state and controllers.
-struct Session {
-    out: Output,
-    handle: EngineHandle,
-    midi: Option<MidiManager>,
-    clock_out: Option<ClockSender>,
-    keylock: LiveKeylock,
-    rate: u32,
-    notify: Notifier,
-    shared: Arc<SharedControl>,
+pub(crate) struct Session {
+    pub(crate) out: Output,
+    pub(crate) handle: EngineHandle,
+    pub(crate) midi: Option<MidiManager>,
+    pub(crate) clock_out: Option<ClockSender>,
+    pub(crate) keylock: LiveKeylock,
+    pub(crate) rate: u32,
+    pub(crate) notify: Notifier,
+    pub(crate) shared: Arc<SharedControl>,
     /// Live changes saved and restored (None: nowhere to keep them).
-    saved: Option<StateKeeper>,
-    /// The disk thread of streamed samples (None: everything is in RAM).
-    disk: Option<crate::control::live_disk::LiveDisk>,
+    pub(crate) saved: Option<StateKeeper>,
+    /// The disk threads of streamed samples.
+    pub(crate) disk: LiveDisk,
+    /// The set that plays, and its pads as published.
+    pub(crate) set: SetFile,
+    pub(crate) configs: Vec<(
+        crate::engine::command::PadId,
+        crate::engine::command::PadConfig,
+    )>,
+    /// Tables kept for reloads.
+    pub(crate) store: TableStore,
+    /// The set file SIGHUP reloads (None: nothing to reload, e.g. the demo).
+    pub(crate) reload_from: Option<PathBuf>,
 }
 
 /// A short state for systemd's `STATUS=` (what `systemctl status padlooper` shows).
-fn service_status(s: &Session) -> String {
+pub(crate) fn service_status(s: &Session) -> String {
     use std::sync::atomic::Ordering;
     let st = s.handle.stats();
     let controllers = s.midi.as_ref().map_or(0, |m| m.connected().len());
@@ -98,12 +110,22 @@ fn start(
     let rate = resolved.config.sample_rate;
     let (engine, mut handle) =
         Engine::new(engine_settings(set, rate)).map_err(|e| anyhow::anyhow!("{e}"))?;
-    let mut report = load_set(set, &mut handle, 0, &|_, _| {});
+    let mut store = TableStore::new();
+    let mut report = load_set_opts(
+        set,
+        &mut handle,
+        0,
+        &|_, _| {},
+        &crate::sample::loader::load_one,
+        Default::default(),
+        &mut store,
+    );
     for e in &report.errors {
         log::error!("{e}");
     }
     crate::control::stream_load::log_plan(report.plan.as_ref());
-    let disk = crate::control::live_disk::LiveDisk::start(report.streaming.take());
+    let mut disk = LiveDisk::default();
+    disk.add(report.streaming.take());
     for w in &report.warnings {
         log::warn!("{w}");
     }
@@ -183,6 +205,10 @@ fn start(
         saved,
         shared,
         disk,
+        set: set.clone(),
+        configs: report.configs,
+        store,
+        reload_from: None,
     }))
 }
 
@@ -235,9 +261,7 @@ fn control_loop(
             if let Some(m) = s.midi.as_mut() {
                 m.shutdown(&mut s.handle);
             }
-            if let Some(d) = s.disk.as_mut() {
-                d.stop();
-            }
+            s.disk.stop();
             if let Some(c) = s.clock_out.take() {
                 let st = c.stop();
                 log::info!(
@@ -249,8 +273,9 @@ fn control_loop(
             return LoopEnd::Stopped;
         }
         s.handle.collect_retired();
-        if let Some(d) = s.disk.as_mut() {
-            d.tick();
+        s.disk.tick();
+        if crate::control::shutdown::reload_requested() {
+            super::live_reload::reload(s);
         }
         if let Some(saved) = s.saved.as_mut() {
             saved.tick(&mut s.handle, &s.shared);
@@ -388,6 +413,7 @@ pub fn run(
         let set = super::load_set_or_demo(set_path)?;
         return match start(&set, controller, Some(reset_state))? {
             Ok(mut s) => {
+                s.reload_from = set_path.cloned();
                 log::info!("playing; press Ctrl-C to quit");
                 control_loop(&mut s, None, None, false);
                 Ok(0)
@@ -416,6 +442,7 @@ pub fn run(
         }
         match start(&set, controller, Some(reset_state))? {
             Ok(mut s) => {
+                s.reload_from = set_path.cloned();
                 log::info!("playing as a service");
                 return Ok(match control_loop(&mut s, None, None, true) {
                     LoopEnd::Stopped => 0,

@@ -10,41 +10,42 @@ use super::stream_load::Streaming;
 /// How long a read may take before the disk counts as stalled.
 pub const STALL_AFTER: Duration = Duration::from_millis(500);
 
-/// A running disk service and its control side.
+/// The running disk services (one per load that streams something) and their control sides.
+#[derive(Default)]
 pub struct LiveDisk {
-    thread: Option<DiskThread>,
-    ctl: StreamCtl,
+    running: Vec<(Option<DiskThread>, StreamCtl)>,
     stall_said: bool,
 }
 
 impl LiveDisk {
-    /// Starts the disk thread of a set's streaming parts (None when nothing streams or the
-    /// thread cannot start, which is logged: the streamed pads then play their heads only).
-    pub fn start(streaming: Option<Streaming>) -> Option<Self> {
-        let mut s = streaming?;
-        let service = s.service.take()?;
+    /// Starts the disk thread of a set's streaming parts (nothing when nothing streams; a
+    /// thread that cannot start is logged: the streamed pads then play their heads only).
+    pub fn add(&mut self, streaming: Option<Streaming>) {
+        let Some(mut s) = streaming else { return };
+        let Some(service) = s.service.take() else {
+            return;
+        };
         match DiskThread::spawn(service) {
-            Ok(t) => Some(Self {
-                thread: Some(t),
-                ctl: s.ctl,
-                stall_said: false,
-            }),
-            Err(e) => {
-                log::error!(
-                    "cannot start the disk thread ({e}); streamed pads play only their first seconds"
-                );
-                None
-            }
+            Ok(t) => self.running.push((Some(t), s.ctl)),
+            Err(e) => log::error!(
+                "cannot start the disk thread ({e}); streamed pads play only their first seconds"
+            ),
         }
     }
 
     /// Logs new streaming errors and a stalled disk (one line per state change). Call from the
     /// control loop.
     pub fn tick(&mut self) {
-        for e in self.ctl.take_errors() {
-            log::error!("{e}");
+        let mut stalled = None;
+        for (_, ctl) in &self.running {
+            for e in ctl.take_errors() {
+                log::error!("{e}");
+            }
+            if stalled.is_none() {
+                stalled = ctl.status().stalled(STALL_AFTER);
+            }
         }
-        match self.ctl.status().stalled(STALL_AFTER) {
+        match stalled {
             Some((file, waited)) if !self.stall_said => {
                 self.stall_said = true;
                 log::error!(
@@ -60,15 +61,12 @@ impl LiveDisk {
         }
     }
 
-    /// The control side (errors, status).
-    pub fn ctl(&self) -> &StreamCtl {
-        &self.ctl
-    }
-
-    /// Stops the disk thread (leaving it behind if it is stuck in a read).
+    /// Stops the disk threads (leaving behind one stuck in a read).
     pub fn stop(&mut self) {
-        if let Some(t) = self.thread.take() {
-            t.stop();
+        for (t, _) in self.running.iter_mut() {
+            if let Some(t) = t.take() {
+                t.stop();
+            }
         }
     }
 }

@@ -38,6 +38,10 @@ pub struct SetLoadReport {
     pub estimates: Vec<String>,
     /// The memory plan (RAM or streamed, per table).
     pub plan: Option<crate::sample::plan::Plan>,
+    /// Pads a reload left as they were (same sample, region and settings).
+    pub unchanged_pads: usize,
+    /// Pads a reload cleared (the new set does not have them).
+    pub removed_pads: usize,
     /// The streaming parts when something streams: run `service` (see
     /// [`Streaming`](super::stream_load::Streaming)) or streamed pads stay on their heads.
     pub streaming: Option<super::stream_load::Streaming>,
@@ -141,6 +145,25 @@ pub fn pad_config(spec: &PadSpec, slot: SlotId, buf: &SampleBuffer) -> Result<Pa
     })
 }
 
+/// The master and effect settings of a set as engine commands.
+fn settings_commands(set: &SetFile) -> Vec<Command> {
+    let m = &set.master;
+    [
+        Command::Transport(TransportCmd::Meter(m.beats_per_bar)),
+        Command::Transport(TransportCmd::TempoNow(m.bpm)),
+        Command::Transport(TransportCmd::Glide(m.tempo_glide_ms)),
+        Command::Transport(TransportCmd::LatePress(m.late_press_ms)),
+        Command::MasterVolume(m.volume),
+        Command::GlobalSpeed(m.speed),
+        Command::PlayMode(m.play_mode.into()),
+        Command::Quantize(m.quantize.into()),
+        Command::EqCrossovers(m.eq_crossovers[0], m.eq_crossovers[1]),
+    ]
+    .into_iter()
+    .chain(set.fx.params().into_iter().map(|(p, v)| Command::Fx(p, v)))
+    .collect()
+}
+
 fn where_(set: &SetFile, spec: &PadSpec) -> String {
     if spec.line > 0 {
         format!(
@@ -200,9 +223,52 @@ pub fn load_set_opts(
     threads: usize,
     progress: &(dyn Fn(usize, usize) + Sync),
     load: &LoadFn,
-    mut opts: StreamOptions,
+    opts: StreamOptions,
     store: &mut TableStore,
 ) -> SetLoadReport {
+    load_set_apply(
+        set,
+        handle,
+        threads,
+        progress,
+        load,
+        opts,
+        store,
+        &Apply::All,
+    )
+}
+
+/// How a loaded set reaches the engine.
+pub enum Apply<'a> {
+    /// Every pad and setting (a set loaded from scratch).
+    All,
+    /// Only what differs from the set that plays (`old`, whose pads were published as
+    /// `configs`): unchanged pads keep playing with their live changes, removed pads are
+    /// cleared, tables nothing uses any more are unloaded. A new set with any error changes
+    /// nothing (its tables are unloaded again).
+    Changes {
+        /// The set that plays.
+        old: &'a SetFile,
+        /// Its published pad configurations.
+        configs: &'a [(PadId, PadConfig)],
+    },
+}
+
+/// [`load_set_opts`] with the way it is applied given (see [`Apply`]).
+#[allow(clippy::too_many_arguments)]
+pub fn load_set_apply(
+    set: &SetFile,
+    handle: &mut EngineHandle,
+    threads: usize,
+    progress: &(dyn Fn(usize, usize) + Sync),
+    load: &LoadFn,
+    mut opts: StreamOptions,
+    store: &mut TableStore,
+    apply: &Apply,
+) -> SetLoadReport {
+    let slots_before: Vec<bool> = (0..handle.settings().sample_slots as SlotId)
+        .map(|s| handle.is_loaded(s))
+        .collect();
     let started = std::time::Instant::now();
     let rate = handle.settings().sample_rate;
     let infos = stream_load::tables(set, rate);
@@ -307,6 +373,7 @@ pub fn load_set_opts(
         }
     }
     report.samples_loaded = buffers.len();
+    let mut planned: Vec<(PadId, PadConfig)> = Vec::new();
     for spec in &set.pads {
         let Some((slot, buf)) = buffers.get(&spec.source) else {
             report.failed_pads.push(spec.id);
@@ -328,39 +395,75 @@ pub fn load_set_opts(
                 ));
             }
         }
-        let published = pad_config(spec, *slot, buf).and_then(|cfg| {
-            handle
-                .command(Command::Assign(spec.id as PadId, cfg))
-                .map_err(|e| e.to_string())
-                .map(|()| cfg)
-        });
-        match published {
-            Ok(cfg) => {
-                report.ready_pads.push(spec.id);
-                report.configs.push((spec.id as PadId, cfg));
-            }
+        match pad_config(spec, *slot, buf) {
+            Ok(cfg) => planned.push((spec.id as PadId, cfg)),
             Err(m) => {
                 report.errors.push(format!("{}: {m}", where_(set, spec)));
                 report.failed_pads.push(spec.id);
             }
         }
     }
-    let fx = set.fx.params().into_iter().map(|(p, v)| Command::Fx(p, v));
-    let m = &set.master;
-    for cmd in [
-        Command::Transport(TransportCmd::Meter(m.beats_per_bar)),
-        Command::Transport(TransportCmd::TempoNow(m.bpm)),
-        Command::Transport(TransportCmd::Glide(m.tempo_glide_ms)),
-        Command::Transport(TransportCmd::LatePress(m.late_press_ms)),
-        Command::MasterVolume(set.master.volume),
-        Command::GlobalSpeed(set.master.speed),
-        Command::PlayMode(set.master.play_mode.into()),
-        Command::Quantize(set.master.quantize.into()),
-        Command::EqCrossovers(set.master.eq_crossovers[0], set.master.eq_crossovers[1]),
-    ]
-    .into_iter()
-    .chain(fx)
+    if let Apply::Changes { .. } = apply
+        && !report.errors.is_empty()
     {
+        // Rejected: the set that plays stays as it is; tables loaded for the new one go.
+        for (s, was) in slots_before.iter().enumerate() {
+            if !was && handle.is_loaded(s as SlotId) {
+                let _ = handle.unload(s as SlotId);
+            }
+        }
+        report.ready_pads.clear();
+        return report;
+    }
+    let unchanged = |id: PadId, cfg: &PadConfig| match apply {
+        Apply::All => false,
+        Apply::Changes { configs, .. } => configs.iter().any(|(p, c)| *p == id && c == cfg),
+    };
+    for (id, cfg) in planned {
+        let sent = if unchanged(id, &cfg) {
+            report.unchanged_pads += 1;
+            Ok(())
+        } else {
+            handle
+                .command(Command::Assign(id, cfg))
+                .map_err(|e| e.to_string())
+        };
+        match sent {
+            Ok(()) => {
+                report.ready_pads.push(id as usize);
+                report.configs.push((id, cfg));
+            }
+            Err(m) => {
+                report
+                    .errors
+                    .push(format!("{}: pad {id}: {m}", set.path.display()));
+                report.failed_pads.push(id as usize);
+            }
+        }
+    }
+    if let Apply::Changes { configs, .. } = apply {
+        // Pads the new set no longer has, and tables no pad uses any more.
+        for (id, _) in configs.iter() {
+            if !report.configs.iter().any(|(p, _)| p == id) {
+                let _ = handle.command(Command::Clear(*id));
+                report.removed_pads += 1;
+            }
+        }
+        for (_, old) in configs.iter() {
+            if !report.configs.iter().any(|(_, c)| c.slot == old.slot) && handle.is_loaded(old.slot)
+            {
+                let _ = handle.unload(old.slot);
+            }
+        }
+    }
+    let old_settings = match apply {
+        Apply::All => Vec::new(),
+        Apply::Changes { old, .. } => settings_commands(old),
+    };
+    for cmd in settings_commands(set) {
+        if old_settings.contains(&cmd) {
+            continue;
+        }
         if let Err(e) = handle.command(cmd) {
             report.errors.push(e.to_string());
         }

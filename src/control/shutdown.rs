@@ -4,21 +4,35 @@
 use std::sync::atomic::{AtomicBool, Ordering};
 
 static REQUESTED: AtomicBool = AtomicBool::new(false);
+static RELOAD: AtomicBool = AtomicBool::new(false);
 
 extern "C" fn on_signal(_: libc::c_int) {
     // Async-signal-safe: a single atomic store.
     REQUESTED.store(true, Ordering::SeqCst);
 }
 
-/// Installs handlers for SIGINT and SIGTERM that set the stop flag.
+extern "C" fn on_hangup(_: libc::c_int) {
+    // Async-signal-safe: a single atomic store.
+    RELOAD.store(true, Ordering::SeqCst);
+}
+
+/// Installs handlers for SIGINT and SIGTERM that set the stop flag, and for SIGHUP that asks
+/// for the set to be reloaded.
 pub fn install() {
     #[cfg(unix)]
-    // SAFETY: `on_signal` only performs an atomic store, which is async-signal-safe.
+    // SAFETY: the handlers only perform an atomic store, which is async-signal-safe.
     unsafe {
         let handler = on_signal as extern "C" fn(libc::c_int) as libc::sighandler_t;
         libc::signal(libc::SIGINT, handler);
         libc::signal(libc::SIGTERM, handler);
+        let hup = on_hangup as extern "C" fn(libc::c_int) as libc::sighandler_t;
+        libc::signal(libc::SIGHUP, hup);
     }
+}
+
+/// Whether a reload was asked for since the last call (SIGHUP).
+pub fn reload_requested() -> bool {
+    RELOAD.swap(false, Ordering::SeqCst)
 }
 
 /// Whether a stop was requested.

@@ -85,6 +85,24 @@ impl SharedControl {
         s
     }
 
+    /// Takes a reloaded set's pads (launch modes, which pads have a sample, which failed) and
+    /// play mode. Never blocks.
+    pub fn update_pads(&self, set: &SetFile, failed: &[usize]) {
+        for i in 0..self.modes.len() {
+            self.assigned[i].store(false, Ordering::Relaxed);
+            self.failed[i].store(false, Ordering::Relaxed);
+        }
+        for p in set.pads.iter().filter(|p| p.id < self.modes.len()) {
+            self.modes[p.id].store(p.mode as u8, Ordering::Relaxed);
+            self.assigned[p.id].store(true, Ordering::Relaxed);
+        }
+        self.exclusive.store(
+            set.master.play_mode == crate::config::set::PlayModeName::Exclusive,
+            Ordering::Relaxed,
+        );
+        self.mark_failed(failed);
+    }
+
     /// Marks pads whose sample failed to load (after the set loader ran).
     pub fn mark_failed(&self, failed: &[usize]) {
         for &p in failed {

@@ -1,0 +1,129 @@
+//! SIGHUP while playing: the set file is read again and what changed is applied in place
+//! (see `Apply::Changes`): unchanged pads play on with their live changes, tables that did not
+//! change are not decoded again. A new set with any error is rejected with its errors and the
+//! old one plays on. Not real-time.
+
+use super::live::Session;
+use crate::config::SetFile;
+use crate::control::set_loader::{Apply, engine_settings, load_set_apply};
+
+/// What only a restart can change, as a phrase per difference.
+fn needs_restart(s: &Session, new: &SetFile) -> Vec<String> {
+    let (old, cur) = (&s.set.master, engine_settings(new, s.rate));
+    let have = s.handle.settings();
+    let mut out = Vec::new();
+    if cur.pads > have.pads {
+        out.push(format!(
+            "a larger grid ({} pads, {} now)",
+            cur.pads, have.pads
+        ));
+    }
+    if new.master.voices != old.voices {
+        out.push(format!("`voices` = {}", new.master.voices));
+    }
+    if new.master.sample_rate != old.sample_rate || new.master.buffer_size != old.buffer_size {
+        out.push("`sample_rate` or `buffer_size`".into());
+    }
+    if new.master.device != old.device {
+        out.push("`device`".into());
+    }
+    if cur.sample_slots > have.sample_slots {
+        out.push("more samples than the slots made at start".into());
+    }
+    out
+}
+
+/// Reloads the set file (SIGHUP). Logs what happened in one or a few lines.
+pub(crate) fn reload(s: &mut Session) {
+    let Some(path) = s.reload_from.clone() else {
+        log::warn!("SIGHUP: padlooper plays the built-in demo, there is no set file to reload");
+        return;
+    };
+    s.notify.reloading();
+    log::info!("reloading {}", path.display());
+    let new = match SetFile::load(&path) {
+        Ok(n) => n,
+        Err(errors) => {
+            for e in &errors.0 {
+                log::error!("{e}");
+            }
+            log::error!(
+                "{}: the new set has {} problem(s) and was not loaded; the set that plays is kept",
+                path.display(),
+                errors.0.len()
+            );
+            s.notify.ready(&super::live::service_status(s));
+            return;
+        }
+    };
+    let restart = needs_restart(s, &new);
+    if restart
+        .iter()
+        .any(|r| r.starts_with("a larger grid") || r.starts_with("more samples"))
+    {
+        log::error!(
+            "{}: {}: restart padlooper to load it (systemctl restart padlooper); the set that plays is kept",
+            path.display(),
+            restart.join(", ")
+        );
+        s.notify.ready(&super::live::service_status(s));
+        return;
+    }
+    let apply = Apply::Changes {
+        old: &s.set,
+        configs: &s.configs,
+    };
+    let t0 = std::time::Instant::now();
+    let mut report = load_set_apply(
+        &new,
+        &mut s.handle,
+        0,
+        &|_, _| {},
+        &crate::sample::loader::load_one,
+        Default::default(),
+        &mut s.store,
+        &apply,
+    );
+    if !report.errors.is_empty() {
+        for e in &report.errors {
+            log::error!("{e}");
+        }
+        log::error!(
+            "{}: the new set has {} problem(s) and was not applied; the set that plays is kept",
+            path.display(),
+            report.errors.len()
+        );
+        s.notify.ready(&super::live::service_status(s));
+        return;
+    }
+    for w in &report.warnings {
+        log::warn!("{w}");
+    }
+    crate::control::stream_load::log_plan(report.plan.as_ref());
+    s.disk.add(report.streaming.take());
+    s.shared.update_pads(&new, &report.failed_pads);
+    let changed = report.pads_ready() - report.unchanged_pads;
+    log::info!(
+        "reloaded {} in {:.2} s: {changed} pad(s) changed, {} unchanged (still playing), {} removed",
+        path.display(),
+        t0.elapsed().as_secs_f64(),
+        report.unchanged_pads,
+        report.removed_pads
+    );
+    if !restart.is_empty() {
+        log::warn!(
+            "{}: {} only change(s) at a restart (systemctl restart padlooper)",
+            path.display(),
+            restart.join(", ")
+        );
+    }
+    if let Some(dir) = crate::control::last_set::state_dir()
+        && let Ok(text) = std::fs::read_to_string(&path)
+        && let Err(e) = crate::control::last_set::remember(&dir, &path, &text)
+    {
+        log::warn!("cannot keep a copy of the reloaded set ({e})");
+    }
+    s.set = new;
+    s.configs = report.configs;
+    s.notify.ready(&super::live::service_status(s));
+}
