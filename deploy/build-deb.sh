@@ -61,6 +61,9 @@ if [ "$1" = configure ]; then
             --shell /usr/sbin/nologin --groups audio padlooper
     fi
     modprobe snd-seq 2>/dev/null || true
+    if command -v udevadm >/dev/null 2>&1; then
+        udevadm control --reload-rules || true
+    fi
     if [ -d /run/systemd/system ]; then
         systemctl daemon-reload
         systemctl enable padlooper.service padlooper-cpu-performance.service

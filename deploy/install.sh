@@ -51,6 +51,7 @@ put "$unit" "$root/lib/systemd/system/padlooper.service" 0644
 put "$here/limits/95-padlooper.conf" "$root/etc/security/limits.d/95-padlooper.conf" 0644
 put "$here/modules-load/padlooper.conf" "$root/etc/modules-load.d/padlooper.conf" 0644
 put "$here/pi/cpu-performance.service" "$root/lib/systemd/system/padlooper-cpu-performance.service" 0644
+put "$here/usb/99-padlooper-usb.rules" "$root/lib/udev/rules.d/99-padlooper-usb.rules" 0644
 put "$here/../README.md" "$root$prefix/share/doc/padlooper/README.md" 0644
 put "$here/README.md" "$root$prefix/share/doc/padlooper/deploy.md" 0644
 put "$here/../COPYING" "$root$prefix/share/doc/padlooper/COPYING" 0644
@@ -70,6 +71,9 @@ if ! id padlooper >/dev/null 2>&1; then
     echo "created the system user padlooper (group audio)"
 fi
 modprobe snd-seq 2>/dev/null || true
+if command -v udevadm >/dev/null 2>&1; then
+    udevadm control --reload-rules || true
+fi
 if [ -d /run/systemd/system ]; then
     systemctl daemon-reload
     if [ "$enable" -eq 1 ]; then

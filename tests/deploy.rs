@@ -223,6 +223,7 @@ fn build_deb_makes_a_package_dpkg_reads() {
         "./usr/bin/padlooper",
         "./lib/systemd/system/padlooper.service",
         "./etc/padlooper/set.toml",
+        "./lib/udev/rules.d/99-padlooper-usb.rules",
     ] {
         assert!(contents.contains(want), "{want} missing:\n{contents}");
     }

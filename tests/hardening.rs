@@ -474,8 +474,9 @@ fn non_finite_commands_are_refused_and_the_sound_stays_clean() {
 #[test]
 fn a_decoder_panic_is_that_files_error_only() {
     let dir = tmp();
-    for n in ["a.wav", "b.wav", "c.wav"] {
-        write_wav16(&path(&dir, n), RATE, 0.5, sine(440.0, 0.5));
+    // Different audio in each (the same audio under two names would be loaded once).
+    for (n, f) in [("a.wav", 440.0), ("b.wav", 550.0), ("c.wav", 660.0)] {
+        write_wav16(&path(&dir, n), RATE, 0.5, sine(f, 0.5));
     }
     let set = set_in(
         dir.path(),

@@ -159,3 +159,75 @@ fn a_reload_applies_only_what_changed_and_a_broken_set_changes_nothing() {
         "the rejected set's tables went back"
     );
 }
+
+#[test]
+fn a_live_start_plays_pads_as_their_samples_arrive_current_bank_first() {
+    use padlooper::engine::shared::PadState;
+    use padlooper::sample::SampleSource;
+    use padlooper::sample::loader::Loaded;
+    use std::cell::RefCell;
+    let dir = tmp();
+    let mut body = String::from("[grid]\nbanks = 2\nrows = 2\ncols = 2\n");
+    for bank in 0..2 {
+        for pad in 0..4 {
+            let n = format!("b{bank}p{pad}.wav");
+            write_wav16(
+                &dir.path().join(&n),
+                RATE,
+                0.5,
+                sine(200.0 + 50.0 * (4 * bank + pad) as f64, 0.2),
+            );
+            body.push_str(&format!(
+                "[[pad]]\nbank = {bank}\npad = {pad}\nfile = \"{n}\"\n"
+            ));
+        }
+    }
+    let set = write(dir.path(), "set.toml", &body);
+    let (mut engine, mut handle) = Engine::new(engine_settings(&set, RATE)).unwrap();
+    // A slow disk: 40 ms per file, one at a time.
+    let slow = |s: &SampleSource, r: u32| -> Result<Loaded, padlooper::sample::SampleError> {
+        std::thread::sleep(std::time::Duration::from_millis(40));
+        load_one(s, r)
+    };
+    let order = RefCell::new(Vec::<usize>::new());
+    let mut ticks = 0;
+    let mut tick = |h: &mut EngineHandle| {
+        ticks += 1;
+        engine.process(&mut [0.0; 512]);
+        for p in 0..8 {
+            if h.stats().pads.get(p) != PadState::Empty && !order.borrow().contains(&p) {
+                order.borrow_mut().push(p);
+            }
+        }
+    };
+    let report = load_set_apply(
+        &set,
+        &mut handle,
+        1,
+        &|_, _| {},
+        &slow,
+        StreamOptions::default(),
+        &mut TableStore::new(),
+        &Apply::Live {
+            first_bank: 1,
+            tick: std::cell::RefCell::new(&mut tick),
+        },
+    );
+    assert!(report.errors.is_empty(), "{:?}", report.errors);
+    assert_eq!(report.pads_ready(), 8);
+    let order = order.into_inner();
+    assert!(
+        ticks > 8,
+        "the caller ran while samples loaded ({ticks} ticks)"
+    );
+    // Bank 1 (pads 4..8) became playable first, then bank 0, one sample after another.
+    assert!(order.len() >= 7, "pads became ready one by one: {order:?}");
+    let (first, rest) = order.split_at(4);
+    assert!(first.iter().all(|&p| p >= 4), "{order:?}");
+    assert!(rest.iter().all(|&p| p < 4), "{order:?}");
+    // Pressing works on what is ready, and nothing is assigned twice.
+    engine.process(&mut [0.0; 512]);
+    handle.command(Command::Press(4)).unwrap();
+    let out = play(&mut engine, &mut handle, 0.2);
+    assert!(rms(&out) > 0.05);
+}

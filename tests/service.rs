@@ -208,3 +208,61 @@ fn sighup_reloads_the_set_in_place_and_rejects_a_broken_one() {
         std::fs::read_to_string(path(&dir, "state").join("last-good-set.toml")).unwrap_or_default();
     assert!(kept.contains("gain_db = -6"), "{kept}");
 }
+
+#[test]
+fn a_set_on_a_usb_stick_plays_at_start_and_when_plugged_in() {
+    let dir = tmp();
+    let conf = path(&dir, "asound.conf");
+    std::fs::write(&conf, NULL_DEVICE).unwrap();
+    let media = path(&dir, "media");
+    std::fs::create_dir_all(&media).unwrap();
+    let set = path(&dir, "set.toml");
+    std::fs::write(&set, "[[pad]]\npad = 0\nbuiltin = \"sine440\"\n").unwrap();
+    let stick_set =
+        "[[pad]]\npad = 0\nbuiltin = \"sine440\"\n[[pad]]\npad = 1\nbuiltin = \"sine440\"\n";
+    let start = |sock: &std::path::Path| {
+        bin()
+            .env("ALSA_CONFIG_PATH", &conf)
+            .env("NOTIFY_SOCKET", sock)
+            .env("PADLOOPER_STATE_DIR", path(&dir, "state"))
+            .env("PADLOOPER_USB_ROOTS", &media)
+            .args(["run", "--service", "--set"])
+            .arg(&set)
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap()
+    };
+    // No stick: the configured set; then a stick is plugged in (mounted as media/STICK).
+    let sock = path(&dir, "notify1");
+    let messages = common::process::listen_notify(UnixDatagram::bind(&sock).unwrap());
+    let child = start(&sock);
+    common::process::notify_until(&messages, |m| m.starts_with("READY=1\nSTATUS=Default"));
+    let folder = media.join("STICK").join("padlooper");
+    std::fs::create_dir_all(&folder).unwrap();
+    std::fs::write(folder.join("set.toml"), stick_set).unwrap();
+    common::process::notify_until(&messages, |m| m == "RELOADING=1");
+    common::process::notify_until(&messages, |m| m.starts_with("READY=1"));
+    let (status, err) = terminate(child);
+    assert!(status.success(), "{status:?}\n{err}");
+    assert!(
+        err.contains("a USB stick with a set was plugged in"),
+        "{err}"
+    );
+    assert!(
+        err.contains("1 pad(s) changed, 1 unchanged (still playing)"),
+        "{err}"
+    );
+    // Started with the stick in: its set plays from the start.
+    let sock = path(&dir, "notify2");
+    let messages = common::process::listen_notify(UnixDatagram::bind(&sock).unwrap());
+    let child = start(&sock);
+    common::process::notify_until(&messages, |m| m.starts_with("READY=1\nSTATUS=Default"));
+    let (status, err) = terminate(child);
+    assert!(status.success(), "{status:?}\n{err}");
+    assert!(err.contains("playing the set on the USB stick"), "{err}");
+    assert!(err.contains("2 pads ready"), "{err}");
+    // The stick's set is not remembered as the configured set's last good copy.
+    let kept =
+        std::fs::read_to_string(path(&dir, "state").join("last-good-set.toml")).unwrap_or_default();
+    assert!(!kept.contains("pad = 1"), "{kept}");
+}

@@ -13,7 +13,7 @@ use crate::control::keylock::LiveKeylock;
 use crate::control::live_disk::LiveDisk;
 use crate::control::scheduler::LiveScheduler;
 use crate::control::service::Notifier;
-use crate::control::set_loader::{engine_settings, load_set_opts};
+use crate::control::set_loader::{Apply, engine_settings, load_set_apply};
 use crate::control::state_keeper::StateKeeper;
 use crate::control::status::{CounterWatch, status_line};
 use crate::control::table_store::TableStore;
@@ -47,6 +47,8 @@ pub(crate) struct Session {
     pub(crate) store: TableStore,
     /// The set file SIGHUP reloads (None: nothing to reload, e.g. the demo).
     pub(crate) reload_from: Option<PathBuf>,
+    /// Sticks with a set being plugged in (service mode).
+    pub(crate) usb: Option<crate::control::usb_sets::UsbWatch>,
 }
 
 /// A short state for systemd's `STATUS=` (what `systemctl status padlooper` shows).
@@ -110,37 +112,8 @@ fn start(
     let rate = resolved.config.sample_rate;
     let (engine, mut handle) =
         Engine::new(engine_settings(set, rate)).map_err(|e| anyhow::anyhow!("{e}"))?;
-    let mut store = TableStore::new();
-    let mut report = load_set_opts(
-        set,
-        &mut handle,
-        0,
-        &|_, _| {},
-        &crate::sample::loader::load_one,
-        Default::default(),
-        &mut store,
-    );
-    for e in &report.errors {
-        log::error!("{e}");
-    }
-    crate::control::stream_load::log_plan(report.plan.as_ref());
-    let mut disk = LiveDisk::default();
-    disk.add(report.streaming.take());
-    for w in &report.warnings {
-        log::warn!("{w}");
-    }
-    log::info!(
-        "{}: {} pads ready, {} samples ({}) loaded in {:.2} s",
-        set.path.display(),
-        report.pads_ready(),
-        report.samples_loaded,
-        crate::control::status::mb(report.memory.0),
-        report.load_time.as_secs_f64()
-    );
-    let keylock = LiveKeylock::start(set, &report, &mut handle, set.master.buffer_size as usize);
+    // Audio and controllers first; the samples load while they run (progressive start).
     let shared = Arc::new(SharedControl::new(set, rate, engine.stats().clone()));
-    let saved = state.and_then(|reset| StateKeeper::open(set, &report, &handle, &shared, reset));
-    shared.mark_failed(&report.failed_pads);
     let latency = engine.latency() as u64;
     let stats = engine.stats().clone();
     let out =
@@ -155,8 +128,8 @@ fn start(
         out.config().sample_rate,
         out.config().buffer_size
     );
-    service_mode::milestone("audio up, all pads ready");
-    let midi = match crate::audio::quiet::without_stderr(verbose, MidirBackend::new) {
+    service_mode::milestone("audio up");
+    let mut midi = match crate::audio::quiet::without_stderr(verbose, MidirBackend::new) {
         Ok(backend) => {
             let profiles = Profile::builtins().into_iter().map(Arc::new).collect();
             let mut m = MidiManager::new(Box::new(backend), profiles, forced, shared.clone());
@@ -168,6 +141,8 @@ fn start(
                 log::info!(
                     "no controller connected yet; plug one in at any time (see `padlooper devices`)"
                 );
+            } else {
+                service_mode::milestone("controller lit");
             }
             Some(m)
         }
@@ -194,6 +169,64 @@ fn start(
             }
         },
     };
+    let mut notify = Notifier::from_env();
+    let first_bank = shared.bank.load(std::sync::atomic::Ordering::Relaxed);
+    let bank_pads: Vec<usize> = set
+        .pads
+        .iter()
+        .filter(|p| p.bank == first_bank)
+        .map(|p| p.id)
+        .collect();
+    let mut bank_said = bank_pads.is_empty();
+    let mut tick = |h: &mut EngineHandle| {
+        if let Some(m) = midi.as_mut() {
+            m.tick(h);
+        }
+        notify.keep_alive(h.stats().frames(), false);
+        if !bank_said
+            && bank_pads
+                .iter()
+                .all(|&p| h.stats().pads.get(p) != crate::engine::shared::PadState::Empty)
+        {
+            bank_said = true;
+            service_mode::milestone("bank ready");
+        }
+    };
+    let mut store = TableStore::new();
+    let mut report = load_set_apply(
+        set,
+        &mut handle,
+        0,
+        &|_, _| {},
+        &crate::sample::loader::load_one,
+        Default::default(),
+        &mut store,
+        &Apply::Live {
+            first_bank,
+            tick: std::cell::RefCell::new(&mut tick),
+        },
+    );
+    for e in &report.errors {
+        log::error!("{e}");
+    }
+    crate::control::stream_load::log_plan(report.plan.as_ref());
+    let mut disk = LiveDisk::default();
+    disk.add(report.streaming.take());
+    for w in &report.warnings {
+        log::warn!("{w}");
+    }
+    log::info!(
+        "{}: {} pads ready, {} samples ({}) loaded in {:.2} s",
+        set.path.display(),
+        report.pads_ready(),
+        report.samples_loaded,
+        crate::control::status::mb(report.memory.0),
+        report.load_time.as_secs_f64()
+    );
+    service_mode::milestone("all pads ready");
+    let keylock = LiveKeylock::start(set, &report, &mut handle, set.master.buffer_size as usize);
+    let saved = state.and_then(|reset| StateKeeper::open(set, &report, &handle, &shared, reset));
+    shared.mark_failed(&report.failed_pads);
     Ok(Ok(Session {
         out,
         handle,
@@ -201,7 +234,7 @@ fn start(
         clock_out,
         keylock,
         rate,
-        notify: Notifier::from_env(),
+        notify,
         saved,
         shared,
         disk,
@@ -209,6 +242,7 @@ fn start(
         configs: report.configs,
         store,
         reload_from: None,
+        usb: None,
     }))
 }
 
@@ -239,7 +273,8 @@ fn control_loop(
     let mut last_preferred = Instant::now();
     // The audio problem last logged (one line per change of state, not one per retry).
     let mut audio_said: Option<String> = None;
-    let mut lit = false;
+    // Said at start when a controller was there already.
+    let mut lit = s.midi.as_ref().is_some_and(|m| !m.connected().is_empty());
     let lookahead = s.rate as u64 / 5;
     let mut watch = CounterWatch::new();
     let mut rt_violations = 0;
@@ -275,6 +310,14 @@ fn control_loop(
         s.handle.collect_retired();
         s.disk.tick();
         if crate::control::shutdown::reload_requested() {
+            super::live_reload::reload(s);
+        }
+        if let Some(p) = s.usb.as_mut().and_then(|w| w.poll()) {
+            log::info!(
+                "a USB stick with a set was plugged in: {}; loading it",
+                p.display()
+            );
+            s.reload_from = Some(p);
             super::live_reload::reload(s);
         }
         if let Some(saved) = s.saved.as_mut() {
@@ -425,7 +468,24 @@ pub fn run(
         };
     }
     let state = crate::control::last_set::state_dir();
+    // A stick carrying `padlooper/set.toml` wins over the configured set.
+    let usb = crate::control::usb_sets::find_sets(&crate::control::usb_sets::roots())
+        .into_iter()
+        .next();
+    if let Some(p) = &usb {
+        log::info!("playing the set on the USB stick: {}", p.display());
+    }
+    let set_path = usb.as_ref().or(set_path);
     let set = match set_path {
+        Some(p) if usb.is_some() => SetFile::load(p).ok().unwrap_or_else(|| {
+            log::warn!(
+                "the set on the USB stick has errors (see `padlooper check --set {}`); playing the configured set instead",
+                p.display()
+            );
+            crate::control::last_set::recall(state.as_deref().unwrap_or(Path::new("/nonexistent")))
+                .map(|(s, _)| s)
+                .unwrap_or_else(crate::demo::demo_set)
+        }),
         Some(p) => crate::control::last_set::load_for_service(p, state.as_deref())
             .unwrap_or_else(|| {
                 log::warn!(
@@ -443,6 +503,7 @@ pub fn run(
         match start(&set, controller, Some(reset_state))? {
             Ok(mut s) => {
                 s.reload_from = set_path.cloned();
+                s.usb = Some(crate::control::usb_sets::UsbWatch::new());
                 log::info!("playing as a service");
                 return Ok(match control_loop(&mut s, None, None, true) {
                     LoopEnd::Stopped => 0,

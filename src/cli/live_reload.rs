@@ -117,7 +117,12 @@ pub(crate) fn reload(s: &mut Session) {
             restart.join(", ")
         );
     }
+    // A stick's set is not remembered: without the stick, the configured set plays.
+    let on_stick = crate::control::usb_sets::roots()
+        .iter()
+        .any(|r| path.starts_with(r));
     if let Some(dir) = crate::control::last_set::state_dir()
+        && !on_stick
         && let Ok(text) = std::fs::read_to_string(&path)
         && let Err(e) = crate::control::last_set::remember(&dir, &path, &text)
     {

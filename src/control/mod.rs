@@ -18,4 +18,5 @@ pub mod stream_load;
 pub mod stretchers;
 pub mod table_store;
 pub mod tables;
+pub mod usb_sets;
 pub mod wav_out;

@@ -8,7 +8,7 @@ use crate::config::set::{PadSpec, PadTempo, SetFile};
 use crate::dsp::db_to_gain;
 use crate::engine::command::{Command, PadConfig, PadId, SlotId, TransportCmd};
 use crate::engine::{EngineHandle, EngineSettings};
-use crate::sample::loader::{LoadFn, load_all_with, load_one};
+use crate::sample::loader::{LoadFn, load_in_order, load_one};
 use crate::sample::{SampleBuffer, SampleSource};
 
 use super::stream_load::{self, StreamOptions};
@@ -145,6 +145,34 @@ pub fn pad_config(spec: &PadSpec, slot: SlotId, buf: &SampleBuffer) -> Result<Pa
     })
 }
 
+/// Publishes `buf` (the sample of the sources `names`) and assigns the pads that play it, at
+/// once; returns what was assigned (the final pass does not send these again).
+fn assign_early(
+    set: &SetFile,
+    names: &[&SampleSource],
+    buf: &Arc<SampleBuffer>,
+    handle: &mut EngineHandle,
+) -> Vec<(PadId, PadConfig)> {
+    let slot = match handle.slot_of(buf) {
+        Some(s) => s,
+        None => match handle.load(buf.clone()) {
+            Ok(s) => s,
+            Err(_) => return Vec::new(),
+        },
+    };
+    set.pads
+        .iter()
+        .filter(|p| names.contains(&&p.source))
+        .filter_map(|spec| {
+            let cfg = pad_config(spec, slot, buf).ok()?;
+            handle
+                .command(Command::Assign(spec.id as PadId, cfg))
+                .ok()
+                .map(|()| (spec.id as PadId, cfg))
+        })
+        .collect()
+}
+
 /// The master and effect settings of a set as engine commands.
 fn settings_commands(set: &SetFile) -> Vec<Command> {
     let m = &set.master;
@@ -252,6 +280,15 @@ pub enum Apply<'a> {
         /// Its published pad configurations.
         configs: &'a [(PadId, PadConfig)],
     },
+    /// Every pad and setting, each pad as soon as its sample is ready, the samples of
+    /// `first_bank` first (a start while audio and controllers already run); `tick` is called
+    /// every few milliseconds meanwhile (controllers, LEDs, the watchdog).
+    Live {
+        /// The bank whose samples load first.
+        first_bank: usize,
+        /// Called while samples load.
+        tick: std::cell::RefCell<&'a mut dyn FnMut(&mut EngineHandle)>,
+    },
 }
 
 /// [`load_set_opts`] with the way it is applied given (see [`Apply`]).
@@ -314,7 +351,54 @@ pub fn load_set_apply(
             to_load.push(src);
         }
     }
-    let loaded = load_all_with(&to_load, rate, threads, progress, load);
+    // Live: settings at once (a pad pressed while others load plays at the set's volume and
+    // tempo), then the first bank's samples, then the others bank by bank.
+    if let Apply::Live { first_bank, .. } = apply {
+        for cmd in settings_commands(set) {
+            let _ = handle.command(cmd);
+        }
+        let rank = |src: &SampleSource| {
+            set.pads
+                .iter()
+                .filter(|p| p.source == *src)
+                .map(|p| (p.bank != *first_bank, p.bank, p.index))
+                .min()
+        };
+        to_load.sort_by_key(|s| rank(s));
+    }
+    let mut early: Vec<(PadId, PadConfig)> = Vec::new();
+    let mut loaded: Vec<(SampleSource, stream_load::Made)> = Vec::new();
+    {
+        let total = to_load.len();
+        let mut done = 0;
+        let mut on_event = |ev: Option<(
+            SampleSource,
+            Result<crate::sample::loader::Loaded, crate::sample::SampleError>,
+        )>| {
+            let Some((src, r)) = ev else {
+                if let Apply::Live { tick, .. } = apply {
+                    (tick.borrow_mut())(handle);
+                }
+                return;
+            };
+            done += 1;
+            progress(done, total);
+            let r = r.map(|l| (l.buffer, l.warnings)).map_err(|e| e.to_string());
+            if let (Ok((buf, _)), Some(key)) = (&r, keys.get(&src)) {
+                store.insert(*key, buf.clone());
+            }
+            if let (Apply::Live { tick, .. }, Ok((buf, _))) = (apply, &r) {
+                // Its pads (and those of the same audio under other names) can play now.
+                let names: Vec<&SampleSource> = std::iter::once(&src)
+                    .chain(aliases.iter().filter(|(_, f)| *f == src).map(|(a, _)| a))
+                    .collect();
+                early.extend(assign_early(set, &names, buf, handle));
+                (tick.borrow_mut())(handle);
+            }
+            loaded.push((src, r));
+        };
+        load_in_order(&to_load, rate, threads, load, &mut on_event);
+    }
     let (streamed, streaming) =
         stream_load::prepare_streamed(&plan, &infos, handle, load, &mut opts);
     let mut report = SetLoadReport {
@@ -324,19 +408,8 @@ pub fn load_set_apply(
         ..Default::default()
     };
     let mut buffers: HashMap<SampleSource, (SlotId, Arc<SampleBuffer>)> = HashMap::new();
-    let mut results: Vec<(SampleSource, stream_load::Made)> = loaded
-        .results
-        .into_iter()
-        .map(|(src, r)| {
-            let r = r.map(|l| (l.buffer, l.warnings)).map_err(|e| e.to_string());
-            if let (Ok((buf, _)), Some(key)) = (&r, keys.get(&src)) {
-                store.insert(*key, buf.clone());
-            }
-            (src, r)
-        })
-        .chain(cached)
-        .chain(streamed)
-        .collect();
+    let mut results: Vec<(SampleSource, stream_load::Made)> =
+        loaded.into_iter().chain(cached).chain(streamed).collect();
     for (alias, first) in aliases {
         let r = match results.iter().find(|(s, _)| *s == first) {
             Some((_, Ok((buf, _)))) => Ok((buf.clone(), Vec::new())),
@@ -418,6 +491,7 @@ pub fn load_set_apply(
     let unchanged = |id: PadId, cfg: &PadConfig| match apply {
         Apply::All => false,
         Apply::Changes { configs, .. } => configs.iter().any(|(p, c)| *p == id && c == cfg),
+        Apply::Live { .. } => early.iter().any(|(p, c)| *p == id && c == cfg),
     };
     for (id, cfg) in planned {
         let sent = if unchanged(id, &cfg) {
@@ -458,6 +532,7 @@ pub fn load_set_apply(
     }
     let old_settings = match apply {
         Apply::All => Vec::new(),
+        Apply::Live { .. } => settings_commands(set),
         Apply::Changes { old, .. } => settings_commands(old),
     };
     for cmd in settings_commands(set) {

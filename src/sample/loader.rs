@@ -207,6 +207,40 @@ pub fn load_all_with(
     let mut unique: Vec<SampleSource> = sources.to_vec();
     unique.sort();
     unique.dedup();
+    let total = unique.len();
+    let mut done = 0;
+    let mut results = HashMap::new();
+    load_in_order(&unique, rate, threads, load, &mut |r| {
+        if let Some((src, r)) = r {
+            results.insert(src, r);
+            done += 1;
+            progress(done, total);
+        }
+    });
+    LoadReport {
+        results,
+        elapsed: start.elapsed(),
+    }
+}
+
+/// One source's load result, as [`load_in_order`] hands it over.
+pub type Arrival = (SampleSource, Result<Loaded, SampleError>);
+
+/// How often [`load_in_order`] calls back while nothing arrives.
+pub const IDLE_TICK: Duration = Duration::from_millis(20);
+
+/// Loads `sources` (distinct) on up to `threads` worker threads (0 = all cores), starting them
+/// in the order given, each under `catch_unwind`. Every result is handed to `on_event` on the
+/// calling thread as soon as it is ready (`Some`), and `on_event(None)` comes every
+/// [`IDLE_TICK`] while the workers are busy, so the caller can publish samples and keep its
+/// controllers alive meanwhile.
+pub fn load_in_order(
+    sources: &[SampleSource],
+    rate: u32,
+    threads: usize,
+    load: &LoadFn,
+    on_event: &mut dyn FnMut(Option<Arrival>),
+) {
     let workers = if threads == 0 {
         std::thread::available_parallelism()
             .map(|n| n.get())
@@ -214,42 +248,45 @@ pub fn load_all_with(
     } else {
         threads
     }
-    .clamp(1, unique.len().max(1));
+    .clamp(1, sources.len().max(1));
     let next = AtomicUsize::new(0);
-    let done = AtomicUsize::new(0);
-    let total = unique.len();
-    let mut results = HashMap::new();
+    let (tx, rx) = std::sync::mpsc::channel();
     std::thread::scope(|scope| {
-        let handles: Vec<_> = (0..workers)
-            .map(|_| {
-                std::thread::Builder::new()
-                    .name(LOADER_THREAD.into())
-                    .spawn_scoped(scope, || {
-                        let mut out = Vec::new();
-                        loop {
-                            let i = next.fetch_add(1, Ordering::Relaxed);
-                            let Some(src) = unique.get(i) else { break };
-                            let r = isolated(src, rate, load);
-                            out.push((src.clone(), r));
-                            progress(done.fetch_add(1, Ordering::Relaxed) + 1, total);
+        let mut started = 0;
+        for _ in 0..workers {
+            let tx = tx.clone();
+            let next = &next;
+            let spawned = std::thread::Builder::new()
+                .name(LOADER_THREAD.into())
+                .spawn_scoped(scope, move || {
+                    loop {
+                        let i = next.fetch_add(1, Ordering::Relaxed);
+                        let Some(src) = sources.get(i) else { break };
+                        let r = isolated(src, rate, load);
+                        if tx.send((src.clone(), r)).is_err() {
+                            break;
                         }
-                        out
-                    })
-            })
-            .collect();
-        for h in handles {
-            let Ok(h) = h else {
-                log::error!("cannot start a sample loader thread");
-                continue;
-            };
-            match h.join() {
-                Ok(v) => results.extend(v),
-                Err(_) => log::error!("a sample loader thread panicked"),
+                    }
+                });
+            match spawned {
+                Ok(_) => started += 1,
+                Err(_) => log::error!("cannot start a sample loader thread"),
+            }
+        }
+        drop(tx);
+        if started == 0 {
+            // No thread at all: load here, in order.
+            for src in sources {
+                on_event(Some((src.clone(), isolated(src, rate, load))));
+            }
+            return;
+        }
+        loop {
+            match rx.recv_timeout(IDLE_TICK) {
+                Ok(r) => on_event(Some(r)),
+                Err(std::sync::mpsc::RecvTimeoutError::Timeout) => on_event(None),
+                Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => break,
             }
         }
     });
-    LoadReport {
-        results,
-        elapsed: start.elapsed(),
-    }
 }
