@@ -251,12 +251,9 @@ fn start(
 enum LoopEnd {
     /// Ctrl-C, SIGTERM, or the script finished.
     Stopped,
-    /// The device came back at another sample rate: a service restarts to play at it.
+    /// The device came back at another sample rate: a service starts again at it.
     RateChanged,
 }
-
-/// Exit status asking systemd to restart the service (EX_TEMPFAIL).
-const EXIT_RESTART: i32 = 75;
 
 /// The control loop: events, LEDs, hot-plug, retired buffers, stream rebuilds, status line and
 /// an optional live script. Returns when the script (if any, and not repeating) has finished,
@@ -362,11 +359,15 @@ fn control_loop(
                     audio_said = None;
                 }
                 Err(e @ AudioError::RateChanged { .. }) if service => {
-                    log::error!("{e}: restarting padlooper to play at the new rate");
-                    s.notify.stopping();
+                    log::warn!("{e}: starting again at the new rate");
+                    s.notify.reloading();
+                    if let Some(saved) = s.saved.as_mut() {
+                        saved.flush(&s.handle, &s.shared);
+                    }
                     if let Some(m) = s.midi.as_mut() {
                         m.shutdown(&mut s.handle);
                     }
+                    s.disk.stop();
                     return LoopEnd::RateChanged;
                 }
                 Err(e) => {
@@ -443,8 +444,8 @@ fn control_loop(
 }
 
 /// `padlooper run`. As a `service`, it never exits because audio is missing (it waits for a
-/// device), plays the last good set (or the demo) when the set file is broken, and exits with
-/// [`EXIT_RESTART`] when the device comes back at another rate (systemd restarts it).
+/// device), plays the last good set (or the demo) when the set file is broken, and starts
+/// again at the new rate when the device comes back at another one.
 pub fn run(
     set_path: Option<&PathBuf>,
     controller: Option<&str>,
@@ -496,19 +497,26 @@ pub fn run(
         None => crate::demo::demo_set(),
     };
     let mut notify = Notifier::from_env();
+    let (mut set, mut reload_from, mut reset) = (set, set_path.cloned(), reset_state);
     loop {
         if !service_mode::wait_for_audio(&request(&set), &mut notify) {
             return Ok(0);
         }
-        match start(&set, controller, Some(reset_state))? {
+        match start(&set, controller, Some(reset))? {
             Ok(mut s) => {
-                s.reload_from = set_path.cloned();
+                s.reload_from = reload_from.clone();
                 s.usb = Some(crate::control::usb_sets::UsbWatch::new());
                 log::info!("playing as a service");
-                return Ok(match control_loop(&mut s, None, None, true) {
-                    LoopEnd::Stopped => 0,
-                    LoopEnd::RateChanged => EXIT_RESTART,
-                });
+                match control_loop(&mut s, None, None, true) {
+                    LoopEnd::Stopped => return Ok(0),
+                    LoopEnd::RateChanged => {
+                        // The device came back at another rate: everything starts again at
+                        // that rate (samples resampled to it, live changes restored).
+                        set = s.set.clone();
+                        reload_from = s.reload_from.clone();
+                        reset = false;
+                    }
+                }
             }
             // The device went away between the check and the start: wait again.
             Err(e) => log::warn!("{e}"),
