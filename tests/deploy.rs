@@ -175,6 +175,7 @@ fn every_script_passes_shellcheck() {
         .arg(r.join("deploy/install.sh"))
         .arg(r.join("deploy/build-deb.sh"))
         .arg(r.join("deploy/pi/cross-build.sh"))
+        .arg(r.join("deploy/pi/read-only.sh"))
         .arg(r.join(".ci/run"))
         .output()
         .unwrap();
