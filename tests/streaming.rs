@@ -327,22 +327,29 @@ fn every_pad_at_once_on_a_cold_slow_disk_sounds_on_time() {
     );
 }
 
-#[test]
-fn a_file_cut_short_while_streaming_fades_that_pad_out_with_one_error() {
-    let dir = tmp();
-    write_wav16(&dir.path().join("long.wav"), RATE, 20.0, busy(3.0));
-    write_wav16(&dir.path().join("other.wav"), RATE, 4.0, sine(440.0, 0.3));
+/// A 20-s streamed file on pad 0 and a 4-s 440 Hz tone in RAM on pad 1, with the options that
+/// stream the long one (and nothing of it stays in RAM but its heads).
+fn long_and_tone(dir: &Path, seed: f64) -> (SetFile, StreamOptions) {
+    write_wav16(&dir.join("long.wav"), RATE, 20.0, busy(seed));
+    write_wav16(&dir.join("tone.wav"), RATE, 4.0, sine(440.0, 0.3));
     let set = set_in(
-        dir.path(),
-        "[[pad]]\npad = 0\nfile = \"long.wav\"\n[[pad]]\npad = 1\nfile = \"other.wav\"\n",
+        dir,
+        "[[pad]]\npad = 0\nfile = \"long.wav\"\n[[pad]]\npad = 1\nfile = \"tone.wav\"\n",
     );
     let opts = StreamOptions {
         limit: Some(12_000_000),
         chunk_bytes: SMALL_CHUNKS,
-        cache_dir: dir.path().join("cache"),
+        cache_dir: dir.join("cache"),
         loop_ram_max: 0,
         ..Default::default()
     };
+    (set, opts)
+}
+
+#[test]
+fn a_file_cut_short_while_streaming_fades_that_pad_out_with_one_error() {
+    let dir = tmp();
+    let (set, opts) = long_and_tone(dir.path(), 3.0);
     let (mut engine, mut handle) = Engine::new(engine_settings(&set, RATE)).unwrap();
     let mut report = load_set_opts(
         &set,
@@ -537,21 +544,13 @@ fn a_disk_that_hangs_forever_stops_only_its_pads_and_is_reported_within_a_second
     use padlooper::control::offline::Feeder;
     use std::time::{Duration, Instant};
     let dir = tmp();
-    write_wav16(&dir.path().join("long.wav"), RATE, 20.0, busy(4.0));
-    write_wav16(&dir.path().join("tone.wav"), RATE, 4.0, sine(440.0, 0.3));
-    let set = set_in(
-        dir.path(),
-        "[[pad]]\npad = 0\nfile = \"long.wav\"\n[[pad]]\npad = 1\nfile = \"tone.wav\"\n",
-    );
+    let (set, opts) = long_and_tone(dir.path(), 4.0);
     let opts = StreamOptions {
-        limit: Some(12_000_000),
-        chunk_bytes: SMALL_CHUNKS,
-        cache_dir: dir.path().join("cache"),
-        loop_ram_max: 0,
         reader: Some(Box::new(ThrottledReader::new(Throttle {
             hang: true,
             ..Default::default()
         }))),
+        ..opts
     };
     let (mut engine, mut handle) = Engine::new(engine_settings(&set, RATE)).unwrap();
     let mut report = load_set_opts(
@@ -609,17 +608,9 @@ fn a_disk_that_hangs_forever_stops_only_its_pads_and_is_reported_within_a_second
 #[test]
 fn a_file_deleted_while_streaming_plays_on_from_the_open_file() {
     let dir = tmp();
-    write_wav16(&dir.path().join("long.wav"), RATE, 20.0, busy(5.0));
-    let set = set_in(dir.path(), "[[pad]]\npad = 0\nfile = \"long.wav\"\n");
+    let (set, opts) = long_and_tone(dir.path(), 5.0);
     let script = "0.0 press 0 0\n";
     let (ram, _, _) = render(&set, script, 6.0, in_ram(), None);
-    let opts = StreamOptions {
-        limit: Some(12_000_000),
-        chunk_bytes: SMALL_CHUNKS,
-        cache_dir: dir.path().join("cache"),
-        loop_ram_max: 0,
-        ..Default::default()
-    };
     let (mut engine, mut handle) = Engine::new(engine_settings(&set, RATE)).unwrap();
     let mut report = load_set_opts(
         &set,

@@ -178,27 +178,23 @@ pub fn render(
     // up to half of it unused).
     let mut interleaved: Vec<f32> = Vec::with_capacity(data.len() * 2);
     interleaved.extend(data.into_iter().flatten());
-    let buffer = match src.data() {
-        super::buffer::SampleData::I16(_) => SampleBuffer::from_i16(
+    // Stored like its source: 16-bit when the source is.
+    let sixteen = match src.data() {
+        super::buffer::SampleData::I16(_) => true,
+        super::buffer::SampleData::F32(_) => false,
+        super::buffer::SampleData::Streamed(t) => t.format == super::stream::Format::I16,
+    };
+    let buffer = if sixteen {
+        SampleBuffer::from_i16(
             name,
             rate,
             interleaved
                 .iter()
                 .map(|v| (v * 32768.0).round().clamp(-32768.0, 32767.0) as i16)
                 .collect(),
-        ),
-        super::buffer::SampleData::F32(_) => SampleBuffer::from_f32(name, rate, interleaved),
-        super::buffer::SampleData::Streamed(t) => match t.format {
-            super::stream::Format::I16 => SampleBuffer::from_i16(
-                name,
-                rate,
-                interleaved
-                    .iter()
-                    .map(|v| (v * 32768.0).round().clamp(-32768.0, 32767.0) as i16)
-                    .collect(),
-            ),
-            super::stream::Format::F32 => SampleBuffer::from_f32(name, rate, interleaved),
-        },
+        )
+    } else {
+        SampleBuffer::from_f32(name, rate, interleaved)
     };
     Ok(Table {
         buffer,
