@@ -89,12 +89,19 @@ pub fn budget(set: &SetFile, rate: u32, opts: &StreamOptions) -> Budget {
     }
 }
 
-/// Size and format of one source at `rate` Hz, without decoding it (exact for WAV files and
-/// built-in sounds, from the container's frame count otherwise; None when unknown).
+/// Size and format of one source at `rate` Hz, without decoding it (exact for WAV files, an
+/// upper bound for built-in sounds, from the container's frame count otherwise; None when
+/// unknown).
 fn probe(source: &SampleSource, rate: u32) -> Option<(usize, Format, bool)> {
     match source {
+        // At most MAX_SECONDS (a bound: rendering them here would do the work twice).
         SampleSource::Builtin(name) => {
-            crate::sample::builtin::render(name, rate).map(|d| (d.len() / 2, Format::F32, false))
+            crate::sample::builtin::NAMES
+                .contains(&name.as_str())
+                .then(|| {
+                    let frames = (crate::sample::builtin::MAX_SECONDS * rate as f64).ceil();
+                    (frames as usize, Format::F32, false)
+                })
         }
         SampleSource::File(path) => {
             if let Some(p) = prepare::straight_wav(path, rate) {

@@ -8,6 +8,10 @@ pub const BPM: f64 = 120.0;
 /// Length of every built-in loop in beats.
 pub const LOOP_BEATS: f64 = 8.0;
 
+/// The longest built-in sound, in seconds (the loops and the sweep), for planning memory
+/// without rendering them.
+pub const MAX_SECONDS: f64 = 4.0;
+
 /// Names of the built-in sounds.
 pub const NAMES: &[&str] = &[
     "drums", "bass", "chords", "arp", "hats", "stab", "clap", "crash", "sweep", "sine440",
@@ -352,6 +356,11 @@ mod tests {
             assert!(!buf.is_empty(), "{name}");
             let peak = buf.iter().fold(0.0f32, |m, s| m.max(s.abs()));
             assert!(peak > 0.15 && peak <= 0.5 + 1e-6, "{name} peak {peak}");
+            // The memory plan counts MAX_SECONDS for each without rendering it.
+            assert!(
+                buf.len() / 2 <= (super::MAX_SECONDS * 48_000.0) as usize,
+                "{name}"
+            );
         }
         assert!(super::render("nope", 48_000).is_none());
     }
