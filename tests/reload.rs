@@ -231,3 +231,94 @@ fn a_live_start_plays_pads_as_their_samples_arrive_current_bank_first() {
     let out = play(&mut engine, &mut handle, 0.2);
     assert!(rms(&out) > 0.05);
 }
+
+#[test]
+fn a_reload_keeps_streamed_pads_playing_on_the_service_that_serves_them() {
+    let dir = tmp();
+    write_wav16(&dir.path().join("long.wav"), RATE, 20.0, sine(330.0, 0.2));
+    write_wav16(&dir.path().join("tone.wav"), RATE, 2.0, sine(770.0, 0.2));
+    let body = |gain: f32| {
+        format!(
+            "[[pad]]\npad = 0\nfile = \"long.wav\"\n[[pad]]\npad = 1\nfile = \"tone.wav\"\ngain_db = {gain}\n"
+        )
+    };
+    let old = write(dir.path(), "old.toml", &body(0.0));
+    let opts = || StreamOptions {
+        limit: Some(12_000_000),
+        loop_ram_max: 0,
+        cache_dir: dir.path().join("cache"),
+        ..Default::default()
+    };
+    let (mut engine, mut handle) = Engine::new(engine_settings(&old, RATE)).unwrap();
+    let mut store = TableStore::new();
+    let mut first = load_set_apply(
+        &old,
+        &mut handle,
+        0,
+        &|_, _| {},
+        &load_one,
+        opts(),
+        &mut store,
+        &Apply::All,
+    );
+    assert!(first.errors.is_empty(), "{:?}", first.errors);
+    let mut service = first
+        .streaming
+        .take()
+        .expect("long.wav streams")
+        .service
+        .unwrap();
+    handle.command(Command::Press(0)).unwrap();
+    handle.command(Command::Press(1)).unwrap();
+    let mut play_disk = |engine: &mut Engine, handle: &mut EngineHandle, seconds: f64| {
+        let mut out = Vec::new();
+        let mut buf = vec![0.0f32; 512];
+        for _ in 0..(seconds * RATE as f64 / 256.0) as usize {
+            engine.process(&mut buf);
+            out.extend_from_slice(&buf);
+            handle.collect_retired();
+            service.fill_all();
+        }
+        out
+    };
+    let before = play_disk(&mut engine, &mut handle, 3.0);
+    let new = write(dir.path(), "new.toml", &body(-6.0));
+    let r = load_set_apply(
+        &new,
+        &mut handle,
+        0,
+        &|_, _| {},
+        &load_one,
+        opts(),
+        &mut store,
+        &Apply::Changes {
+            old: &old,
+            configs: &first.configs,
+        },
+    );
+    assert!(r.errors.is_empty(), "{:?}", r.errors);
+    assert_eq!(
+        r.unchanged_pads, 1,
+        "the streamed pad is the same table, in the same slot"
+    );
+    assert!(
+        r.streaming.is_none(),
+        "no new disk service: nothing new streams"
+    );
+    let after = play_disk(&mut engine, &mut handle, 3.0);
+    // The streamed pad played on past its head (3 s + 3 s > 2 s), without a step at the seam.
+    let seam: Vec<f32> = before[before.len() - 2000..]
+        .iter()
+        .chain(&after[..2000])
+        .copied()
+        .collect();
+    assert!(max_jump(&seam) < 0.05, "{}", max_jump(&seam));
+    let level = |x: &[f32], f: f64| tone(&left(x, 2.0, 3.0), f);
+    assert!((level(&after, 330.0) - level(&before, 330.0)).abs() < 0.005);
+    assert!(level(&after, 330.0) > 0.15, "{}", level(&after, 330.0));
+    assert!(
+        (level(&after, 770.0) - 0.1).abs() < 0.01,
+        "{}",
+        level(&after, 770.0)
+    );
+}

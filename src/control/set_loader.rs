@@ -400,7 +400,7 @@ pub fn load_set_apply(
         load_in_order(&to_load, rate, threads, load, &mut on_event);
     }
     let (streamed, streaming) =
-        stream_load::prepare_streamed(&plan, &infos, handle, load, &mut opts);
+        stream_load::prepare_streamed(&plan, &infos, handle, load, &mut opts, store);
     let mut report = SetLoadReport {
         load_time: started.elapsed(),
         plan: Some(plan),

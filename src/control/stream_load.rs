@@ -18,6 +18,8 @@ use crate::sample::stream::service::{DiskService, StreamCtl, disk_service};
 use crate::sample::stream::{DiskReader, PreadReader, SourceFile};
 use crate::sample::{SampleBuffer, SampleSource};
 
+use super::table_store::{StreamKey, TableStore};
+
 /// A source's ready buffer with its load warnings, or its error message.
 pub type Made = Result<(Arc<SampleBuffer>, Vec<String>), String>;
 
@@ -238,20 +240,16 @@ pub fn prepare_streamed(
     handle: &EngineHandle,
     load: &LoadFn,
     opts: &mut StreamOptions,
+    store: &mut TableStore,
 ) -> (HashMap<SampleSource, Made>, Option<Streaming>) {
     let mut out = HashMap::new();
     if !plan.streams() {
         return (out, None);
     }
     let rate = handle.settings().sample_rate;
-    let reader = opts.reader.take().unwrap_or_else(|| Box::new(PreadReader));
-    let (ctl, service) = disk_service(
-        handle.stream_hints().clone(),
-        reader,
-        rate,
-        plan.pool_chunks,
-        opts.chunk_bytes,
-    );
+    // A disk service only when a table must be made (a reload that finds every streamed table
+    // in the cache keeps them on the service that already serves them).
+    let mut parts: Option<(StreamCtl, DiskService)> = None;
     for (tp, (src, _)) in plan.tables.iter().zip(sources) {
         let Residency::Streamed { heads } = &tp.residency else {
             continue;
@@ -265,26 +263,38 @@ pub fn prepare_streamed(
             None => cached_or_decoded(src, path, rate, load, opts, &mut warnings),
         };
         let made = prepared.and_then(|p| {
+            let key = StreamKey::new(&p.path, p.data_offset, p.frames, p.format, heads, rate);
+            if let Some(buf) = key.as_ref().and_then(|k| store.get_streamed(k)) {
+                return Ok(buf);
+            }
+            let (ctl, _) = parts.get_or_insert_with(|| {
+                let reader = opts.reader.take().unwrap_or_else(|| Box::new(PreadReader));
+                disk_service(
+                    handle.stream_hints().clone(),
+                    reader,
+                    rate,
+                    plan.pool_chunks,
+                    opts.chunk_bytes,
+                )
+            });
             let file = SourceFile::open(&p.path, p.data_offset)
                 .map_err(|e| format!("{}: cannot open it for streaming: {e}", p.path.display()))?;
-            ctl.prepare(&src.to_string(), file, p.frames, p.format, heads)
-                .map_err(|e| e.to_string())
+            let table = ctl
+                .prepare(&src.to_string(), file, p.frames, p.format, heads)
+                .map_err(|e| e.to_string())?;
+            let buf = Arc::new(SampleBuffer::streamed(src.to_string(), rate, table));
+            if let Some(k) = key {
+                store.insert_streamed(k, buf.clone());
+            }
+            Ok(buf)
         });
-        let r = made.map(|t| {
-            (
-                Arc::new(SampleBuffer::streamed(src.to_string(), rate, t)),
-                warnings,
-            )
-        });
-        out.insert(src.clone(), r);
+        out.insert(src.clone(), made.map(|b| (b, warnings)));
     }
-    (
-        out,
-        Some(Streaming {
-            ctl,
-            service: Some(service),
-        }),
-    )
+    let streaming = parts.map(|(ctl, service)| Streaming {
+        ctl,
+        service: Some(service),
+    });
+    (out, streaming)
 }
 
 /// The prepared cache file of a source that cannot stream as it is: reused when present,

@@ -28,6 +28,40 @@ struct Entry {
     last_used: u64,
 }
 
+/// What a streamed table is: the prepared file (and its state on disk) and the heads it keeps.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct StreamKey {
+    /// The prepared file, where its frames start, how many, in what format.
+    pub file: (PathBuf, u64, usize, crate::sample::stream::Format),
+    /// Its size and modification time (a rewritten file is another table).
+    pub stamp: (u64, Option<SystemTime>),
+    /// The frame ranges kept in RAM.
+    pub heads: Vec<(usize, usize)>,
+    /// Output rate.
+    pub rate: u32,
+}
+
+impl StreamKey {
+    /// The key of a table of `frames` frames in `format` streamed from `path` at `offset`,
+    /// with `heads` resident, at `rate` Hz (None when the file cannot be read).
+    pub fn new(
+        path: &Path,
+        offset: u64,
+        frames: usize,
+        format: crate::sample::stream::Format,
+        heads: &[std::ops::Range<usize>],
+        rate: u32,
+    ) -> Option<Self> {
+        let st = stamp(path)?;
+        Some(Self {
+            file: (path.to_path_buf(), offset, frames, format),
+            stamp: (st.len, st.modified),
+            heads: heads.iter().map(|r| (r.start, r.end)).collect(),
+            rate,
+        })
+    }
+}
+
 /// File identity that lets an unchanged file skip rehashing (as git's index does).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct Stamp {
@@ -56,6 +90,8 @@ fn stamp(path: &Path) -> Option<Stamp> {
 #[derive(Default)]
 pub struct TableStore {
     entries: HashMap<TableKey, Entry>,
+    /// Streamed tables (their disk service keeps serving them while they are used).
+    streamed: HashMap<StreamKey, Arc<SampleBuffer>>,
     memo: HashMap<PathBuf, (Stamp, u128)>,
     clock: u64,
     /// Files hashed so far (memo misses), for tests and logs.
@@ -119,6 +155,18 @@ impl TableStore {
         );
     }
 
+    /// The streamed table of `key` made by an earlier load, if still kept.
+    pub fn get_streamed(&mut self, key: &StreamKey) -> Option<Arc<SampleBuffer>> {
+        let b = self.streamed.get(key)?.clone();
+        self.hits += 1;
+        Some(b)
+    }
+
+    /// Keeps a streamed table for later loads (a reload finds it and its pads play on).
+    pub fn insert_streamed(&mut self, key: StreamKey, buffer: Arc<SampleBuffer>) {
+        self.streamed.insert(key, buffer);
+    }
+
     /// Bytes of the tables held only by the cache (no set uses them).
     pub fn idle_bytes(&self) -> usize {
         self.entries
@@ -142,6 +190,10 @@ impl TableStore {
     /// `keep` bytes. Returns how many were dropped. Frees memory: never call it on the audio
     /// thread (the engine hands its tables back over a queue; this runs on the control thread).
     pub fn trim(&mut self, keep: usize) -> usize {
+        // Streamed tables no set uses are cheap to make again: they go first, all of them.
+        let before = self.streamed.len();
+        self.streamed.retain(|_, b| Arc::strong_count(b) > 1);
+        let mut dropped = before - self.streamed.len();
         let mut idle: Vec<(u64, TableKey, usize)> = self
             .entries
             .iter()
@@ -150,7 +202,6 @@ impl TableStore {
             .collect();
         idle.sort_by_key(|(used, _, _)| *used);
         let mut total: usize = idle.iter().map(|(_, _, b)| b).sum();
-        let mut dropped = 0;
         for (_, key, bytes) in idle {
             if total <= keep {
                 break;

@@ -21,7 +21,7 @@ use std::sync::atomic::{AtomicBool, AtomicPtr, Ordering};
 use crate::sample::buffer::FrameSource;
 
 /// Storage format of a streamed table's frames.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Format {
     /// 16-bit integers, read as `x / 32768`.
     I16,
