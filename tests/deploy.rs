@@ -205,21 +205,19 @@ fn build_deb_makes_a_package_dpkg_reads() {
     );
     let deb = String::from_utf8_lossy(&out.stdout).trim().to_string();
     assert!(deb.ends_with("_amd64.deb"), "{deb}");
-    let info = Command::new("dpkg-deb")
-        .arg("--info")
-        .arg(&deb)
-        .output()
-        .unwrap();
-    let info = String::from_utf8_lossy(&info.stdout);
+    let dpkg = |what: &str| {
+        let out = Command::new("dpkg-deb")
+            .arg(what)
+            .arg(&deb)
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let info = dpkg("--info");
     assert!(info.contains("Package: padlooper"), "{info}");
     assert!(info.contains("Architecture: amd64"), "{info}");
     assert!(info.contains("postinst"), "{info}");
-    let contents = Command::new("dpkg-deb")
-        .arg("--contents")
-        .arg(&deb)
-        .output()
-        .unwrap();
-    let contents = String::from_utf8_lossy(&contents.stdout);
+    let contents = dpkg("--contents");
     for want in [
         "./usr/bin/padlooper",
         "./lib/systemd/system/padlooper.service",

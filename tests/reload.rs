@@ -47,6 +47,16 @@ fn play(engine: &mut Engine, handle: &mut EngineHandle, seconds: f64) -> Vec<f32
     out
 }
 
+/// The largest step across the place where `after` continues `before`.
+fn seam_jump(before: &[f32], after: &[f32]) -> f32 {
+    let seam: Vec<f32> = before[before.len() - 2000..]
+        .iter()
+        .chain(&after[..2000])
+        .copied()
+        .collect();
+    max_jump(&seam)
+}
+
 const BASE: &str = "[master]\nvolume = 1.0\n\
     [[pad]]\npad = 0\nfile = \"a.wav\"\n\
     [[pad]]\npad = 1\nfile = \"b.wav\"\n\
@@ -107,12 +117,11 @@ fn a_reload_applies_only_what_changed_and_a_broken_set_changes_nothing() {
     let after = play(&mut engine, &mut handle, 1.0);
     // Nothing restarted: no click where the reload landed, pad 0 keeps its live gain (halved by
     // the new master volume), pad 1 is at its new gain, pad 2 is silent, pad 3 waits for a press.
-    let seam: Vec<f32> = before[before.len() - 2000..]
-        .iter()
-        .chain(&after[..2000])
-        .copied()
-        .collect();
-    assert!(max_jump(&seam) < 0.05, "{}", max_jump(&seam));
+    assert!(
+        seam_jump(&before, &after) < 0.05,
+        "{}",
+        seam_jump(&before, &after)
+    );
     assert!(
         (level(&after, 300.0) - 0.05).abs() < 0.006,
         "{}",
@@ -307,12 +316,11 @@ fn a_reload_keeps_streamed_pads_playing_on_the_service_that_serves_them() {
     );
     let after = play_disk(&mut engine, &mut handle, 3.0);
     // The streamed pad played on past its head (3 s + 3 s > 2 s), without a step at the seam.
-    let seam: Vec<f32> = before[before.len() - 2000..]
-        .iter()
-        .chain(&after[..2000])
-        .copied()
-        .collect();
-    assert!(max_jump(&seam) < 0.05, "{}", max_jump(&seam));
+    assert!(
+        seam_jump(&before, &after) < 0.05,
+        "{}",
+        seam_jump(&before, &after)
+    );
     let level = |x: &[f32], f: f64| tone(&left(x, 2.0, 3.0), f);
     assert!((level(&after, 330.0) - level(&before, 330.0)).abs() < 0.005);
     assert!(level(&after, 330.0) > 0.15, "{}", level(&after, 330.0));

@@ -17,8 +17,8 @@ use padlooper::control::offline::{DiskFeeder, Rendered, ScriptFeeder, render_wit
 use padlooper::control::set_loader::{SetLoadReport, engine_settings, load_set_opts};
 use padlooper::control::stream_load::StreamOptions;
 use padlooper::control::table_store::TableStore;
-use padlooper::engine::Engine;
 use padlooper::engine::shared::Counter;
+use padlooper::engine::{Engine, EngineHandle};
 use padlooper::sample::loader::load_one;
 use padlooper::sample::stream::throttle::{Throttle, ThrottledReader};
 
@@ -106,16 +106,7 @@ fn render(
     opts: StreamOptions,
     disk: Option<usize>,
 ) -> (Rendered, SetLoadReport, Engine) {
-    let (mut engine, mut handle) = Engine::new(engine_settings(set, RATE)).unwrap();
-    let mut report = load_set_opts(
-        set,
-        &mut handle,
-        0,
-        &|_, _| {},
-        &load_one,
-        opts,
-        &mut TableStore::new(),
-    );
+    let (mut engine, mut handle, mut report) = load_fresh(set, opts);
     assert!(report.errors.is_empty(), "{:?}", report.errors);
     let script = Script::parse(Path::new("test-script"), script, &set.grid).unwrap();
     let mut feeder = ScriptFeeder::new(&script, RATE);
@@ -142,6 +133,21 @@ fn render(
         ),
     };
     (out, report, engine)
+}
+
+/// A fresh engine with `set` loaded under `opts` (and a cache of its own).
+fn load_fresh(set: &SetFile, opts: StreamOptions) -> (Engine, EngineHandle, SetLoadReport) {
+    let (engine, mut handle) = Engine::new(engine_settings(set, RATE)).unwrap();
+    let report = load_set_opts(
+        set,
+        &mut handle,
+        0,
+        &|_, _| {},
+        &load_one,
+        opts,
+        &mut TableStore::new(),
+    );
+    (engine, handle, report)
 }
 
 fn in_ram() -> StreamOptions {
@@ -350,16 +356,7 @@ fn long_and_tone(dir: &Path, seed: f64) -> (SetFile, StreamOptions) {
 fn a_file_cut_short_while_streaming_fades_that_pad_out_with_one_error() {
     let dir = tmp();
     let (set, opts) = long_and_tone(dir.path(), 3.0);
-    let (mut engine, mut handle) = Engine::new(engine_settings(&set, RATE)).unwrap();
-    let mut report = load_set_opts(
-        &set,
-        &mut handle,
-        0,
-        &|_, _| {},
-        &load_one,
-        opts,
-        &mut TableStore::new(),
-    );
+    let (mut engine, mut handle, mut report) = load_fresh(&set, opts);
     assert_eq!(streamed_count(&report), 1, "{:?}", report.plan);
     let streaming = report.streaming.take().unwrap();
     let mut service = streaming.service.unwrap();
@@ -430,16 +427,7 @@ fn the_plan_holds_what_it_says_and_refuses_what_cannot_fit() {
     let dir = tmp();
     let set = scene(dir.path());
     let cache = dir.path().join("cache");
-    let (mut _engine, mut handle) = Engine::new(engine_settings(&set, RATE)).unwrap();
-    let report = load_set_opts(
-        &set,
-        &mut handle,
-        0,
-        &|_, _| {},
-        &load_one,
-        streamed(&cache, None),
-        &mut TableStore::new(),
-    );
+    let (_engine, handle, report) = load_fresh(&set, streamed(&cache, None));
     let plan = report.plan.as_ref().unwrap();
     let streaming = report.streaming.as_ref().unwrap();
     // What the plan counts is what is held: heads per table, the pool, nothing else.
@@ -452,20 +440,11 @@ fn the_plan_holds_what_it_says_and_refuses_what_cannot_fit() {
     assert_eq!(held, planned);
     assert!(plan.total() <= 25_000_000);
     // 4 MB cannot hold even the streaming buffers: refused at load, saying by how much.
-    let (_engine, mut handle) = Engine::new(engine_settings(&set, RATE)).unwrap();
     let tight = StreamOptions {
         limit: Some(4_000_000),
         ..streamed(&cache, None)
     };
-    let report = load_set_opts(
-        &set,
-        &mut handle,
-        0,
-        &|_, _| {},
-        &load_one,
-        tight,
-        &mut TableStore::new(),
-    );
+    let (_engine, _handle, report) = load_fresh(&set, tight);
     assert_eq!(report.errors.len(), 1);
     assert!(
         report.errors[0].contains("more than `memory_limit` (4.0 MB)"),
@@ -488,16 +467,7 @@ fn streaming_voices_starving_fading_and_swapped_never_allocate_in_process() {
         bytes_per_frame: 5.0,
         ..Default::default()
     };
-    let (mut engine, mut handle) = Engine::new(engine_settings(&set, RATE)).unwrap();
-    let mut report = load_set_opts(
-        &set,
-        &mut handle,
-        0,
-        &|_, _| {},
-        &load_one,
-        streamed(&cache, Some(slow)),
-        &mut TableStore::new(),
-    );
+    let (mut engine, mut handle, mut report) = load_fresh(&set, streamed(&cache, Some(slow)));
     assert!(report.errors.is_empty(), "{:?}", report.errors);
     let service = report.streaming.as_mut().unwrap().service.take().unwrap();
     let mut disk = DiskFeeder::new(service, false);
@@ -552,16 +522,7 @@ fn a_disk_that_hangs_forever_stops_only_its_pads_and_is_reported_within_a_second
         }))),
         ..opts
     };
-    let (mut engine, mut handle) = Engine::new(engine_settings(&set, RATE)).unwrap();
-    let mut report = load_set_opts(
-        &set,
-        &mut handle,
-        0,
-        &|_, _| {},
-        &load_one,
-        opts,
-        &mut TableStore::new(),
-    );
+    let (mut engine, mut handle, mut report) = load_fresh(&set, opts);
     assert_eq!(streamed_count(&report), 1);
     let streaming = report.streaming.take().unwrap();
     let t0 = Instant::now();
@@ -611,16 +572,7 @@ fn a_file_deleted_while_streaming_plays_on_from_the_open_file() {
     let (set, opts) = long_and_tone(dir.path(), 5.0);
     let script = "0.0 press 0 0\n";
     let (ram, _, _) = render(&set, script, 6.0, in_ram(), None);
-    let (mut engine, mut handle) = Engine::new(engine_settings(&set, RATE)).unwrap();
-    let mut report = load_set_opts(
-        &set,
-        &mut handle,
-        0,
-        &|_, _| {},
-        &load_one,
-        opts,
-        &mut TableStore::new(),
-    );
+    let (mut engine, mut handle, mut report) = load_fresh(&set, opts);
     assert_eq!(streamed_count(&report), 1);
     let streaming = report.streaming.take().unwrap();
     // Deleted after loading: the open file stays readable (Linux keeps it until closed).
@@ -644,16 +596,7 @@ fn a_file_deleted_while_streaming_plays_on_from_the_open_file() {
             .all(|(a, b)| a.to_bits() == b.to_bits())
     );
     // Loading the set again says clearly that the file is missing.
-    let (_e, mut handle) = Engine::new(engine_settings(&set, RATE)).unwrap();
-    let report = load_set_opts(
-        &set,
-        &mut handle,
-        0,
-        &|_, _| {},
-        &load_one,
-        StreamOptions::default(),
-        &mut TableStore::new(),
-    );
+    let (_e, _handle, report) = load_fresh(&set, StreamOptions::default());
     assert_eq!(report.errors.len(), 1);
     assert!(
         report.errors[0].contains("long.wav"),

@@ -283,44 +283,52 @@ fn random_set(files: &[String], rng: &mut Rng) -> String {
     s
 }
 
-/// Loads a random set into the engine (after unloading everything the previous set used).
-fn load_random(
-    dir: &Path,
-    files: &[String],
-    rng: &mut Rng,
-    handle: &mut EngineHandle,
-    loaded: &mut Vec<SlotId>,
-    store: &mut crate::control::table_store::TableStore,
-    report: &mut SoakReport,
-) -> Option<SetFile> {
-    for slot in loaded.drain(..) {
-        let _ = handle.unload(slot);
-    }
-    let path = dir.join(format!("set{}.toml", report.sets));
-    let text = random_set(files, rng);
-    let set = match SetFile::parse(&path, &text) {
-        Ok(s) => s,
-        Err(e) => {
-            report.set_errors.push(e.to_string());
-            return None;
+/// Loads random sets over the soak's files, one after another, through one table cache.
+struct SetSwitcher<'a> {
+    dir: &'a Path,
+    files: &'a [String],
+    /// Slots the current set uses (unloaded before the next one loads).
+    loaded: Vec<SlotId>,
+    store: crate::control::table_store::TableStore,
+}
+
+impl SetSwitcher<'_> {
+    /// Loads a random set into the engine (after unloading everything the previous set used).
+    fn next(
+        &mut self,
+        rng: &mut Rng,
+        handle: &mut EngineHandle,
+        report: &mut SoakReport,
+    ) -> Option<SetFile> {
+        for slot in self.loaded.drain(..) {
+            let _ = handle.unload(slot);
         }
-    };
-    // Through the table cache: a file seen in an earlier set is not decoded again.
-    let r = crate::control::set_loader::load_set_opts(
-        &set,
-        handle,
-        0,
-        &|_, _| {},
-        &crate::sample::loader::load_one,
-        Default::default(),
-        store,
-    );
-    report.load_errors += r.errors.len();
-    report.sets += 1;
-    *loaded = (0..handle.settings().sample_slots as SlotId)
-        .filter(|s| handle.is_loaded(*s))
-        .collect();
-    Some(set)
+        let path = self.dir.join(format!("set{}.toml", report.sets));
+        let text = random_set(self.files, rng);
+        let set = match SetFile::parse(&path, &text) {
+            Ok(s) => s,
+            Err(e) => {
+                report.set_errors.push(e.to_string());
+                return None;
+            }
+        };
+        // Through the table cache: a file seen in an earlier set is not decoded again.
+        let r = crate::control::set_loader::load_set_opts(
+            &set,
+            handle,
+            0,
+            &|_, _| {},
+            &crate::sample::loader::load_one,
+            Default::default(),
+            &mut self.store,
+        );
+        report.load_errors += r.errors.len();
+        report.sets += 1;
+        self.loaded = (0..handle.settings().sample_slots as SlotId)
+            .filter(|s| handle.is_loaded(*s))
+            .collect();
+        Some(set)
+    }
 }
 
 /// Runs a soak of `seconds` of audio from `seed`, with files in `dir` (created). `progress`
@@ -348,18 +356,15 @@ pub fn soak(dir: &Path, seconds: f64, seed: u64, progress: &dyn Fn(f64, f64)) ->
     crate::control::stretchers::install(&mut handle, 4, 4, settings.prime_frames);
     let mut tables = crate::control::tables::TableService::new(TABLE_BUDGET, false);
     report.table_budget = TABLE_BUDGET as u64;
-    let mut loaded = Vec::new();
-    let mut store = crate::control::table_store::TableStore::new();
-    let mut set = load_random(
+    let mut sets = SetSwitcher {
         dir,
-        &files,
-        &mut rng,
-        &mut handle,
-        &mut loaded,
-        &mut store,
-        &mut report,
-    )
-    .unwrap_or(template.clone());
+        files: &files,
+        loaded: Vec::new(),
+        store: crate::control::table_store::TableStore::new(),
+    };
+    let mut set = sets
+        .next(&mut rng, &mut handle, &mut report)
+        .unwrap_or(template.clone());
     let shared = Arc::new(SharedControl::new(&set, RATE, engine.stats().clone()));
     let profile = Profile::find("launchpad-x").map(Arc::new);
     let mut controller = profile
@@ -458,15 +463,7 @@ pub fn soak(dir: &Path, seconds: f64, seed: u64, progress: &dyn Fn(f64, f64)) ->
         }
         if b > 0
             && b % reload_every == 0
-            && let Some(s) = load_random(
-                dir,
-                &files,
-                &mut rng,
-                &mut handle,
-                &mut loaded,
-                &mut store,
-                &mut report,
-            )
+            && let Some(s) = sets.next(&mut rng, &mut handle, &mut report)
         {
             set = s;
         }
