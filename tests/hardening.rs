@@ -420,6 +420,7 @@ fn non_finite_commands_are_refused_and_the_sound_stays_clean() {
         mode: Default::default(),
         choke: 0,
         fx: Default::default(),
+        stems: Default::default(),
     };
     let mut lane = handle.take_lane().unwrap();
     let mut refused = 0;
@@ -438,6 +439,7 @@ fn non_finite_commands_are_refused_and_the_sound_stays_clean() {
             Command::Fx(FxParam::ReverbRoom, bad),
             Command::Fx(FxParam::PhaserRate, bad),
             Command::Transport(padlooper::engine::command::TransportCmd::Tempo(bad as f64)),
+            Command::PadStem(0, padlooper::engine::command::StemCmd::Gain(1, bad)),
             Command::Assign(0, cfg),
         ];
         for c in cmds {

@@ -55,6 +55,7 @@ fn cfg(slot: u16, frames: u32, p: u16) -> PadConfig {
         },
         choke: 0,
         fx: Default::default(),
+        stems: Default::default(),
     }
 }
 

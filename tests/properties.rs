@@ -12,9 +12,10 @@ use padlooper::config::SetFile;
 use padlooper::config::profile::Profile;
 use padlooper::config::script::Script;
 use padlooper::engine::command::{
-    Command, FxParam, LaunchMode, PadConfig, PadFx, PlayMode, Quantize, SendBus, Timed,
+    Command, FxParam, LaunchMode, PadConfig, PadFx, PlayMode, Quantize, SendBus, StemCmd, Timed,
     TransportCmd,
 };
+use padlooper::sample::buffer::{Bundle, StemInfo};
 use padlooper::engine::{Engine, EngineSettings};
 use padlooper::midi::parser::{MidiMessage, MidiParser};
 use padlooper::sample::SampleBuffer;
@@ -98,6 +99,12 @@ proptest! {
         .unwrap();
         let data: Vec<f32> = (0..4800).map(|i| (i as f32 * 0.07).sin() * 0.9).collect();
         handle.load(std::sync::Arc::new(SampleBuffer::from_f32("s", 48_000, data))).unwrap();
+        // Slot 1: a stem bundle (mix and three stems).
+        let bundle: Vec<f32> = (0..4800 * 8).map(|i| ((i % 8) as f32 * 0.1 + i as f32 * 0.013).sin() * 0.5).collect();
+        let stems = ["drums", "bass", "vocals"]
+            .map(|n| StemInfo { name: n.into(), color: [1, 2, 3] })
+            .to_vec();
+        handle.load(std::sync::Arc::new(SampleBuffer::bundle("b", 48_000, Bundle::F32(bundle), stems, 0))).unwrap();
         let mut buf = vec![0.0f32; 2 * 200];
         let ceiling = 10f32.powf(-0.3 / 20.0);
         for (k, (at, cmd)) in cmds.iter().enumerate() {
@@ -179,6 +186,7 @@ fn command() -> impl Strategy<Value = (u64, Command)> {
                             eq: [gain, speed, 0.5],
                             ..PadFx::default()
                         },
+                        stems: Default::default(),
                     },
                 )
             }),
@@ -217,6 +225,16 @@ fn command() -> impl Strategy<Value = (u64, Command)> {
         })),
         (pad.clone(), proptest::option::of(any::<bool>()))
             .prop_map(|(p, s)| Command::PadSync(p, s)),
+        (pad.clone(), 0usize..7, 0u8..9, proptest::option::of(any::<bool>()), number())
+            .prop_map(|(p, k, s, on, v)| Command::PadStem(p, match k {
+                0 => StemCmd::Stems(on),
+                1 => StemCmd::Mute(s, on),
+                2 => StemCmd::Solo(s, on),
+                3 => StemCmd::SoloOnly(s),
+                4 => StemCmd::Gain(s, v),
+                5 => StemCmd::Gain(s, v * 1e3),
+                _ => StemCmd::Reset,
+            })),
         (0usize..5).prop_map(|i| Command::Quantize(
             [
                 Quantize::Off,

@@ -100,6 +100,7 @@ fn pad(slot: u16, frames: u32, mode: LaunchMode, looping: bool, choke: u8) -> Pa
         mode,
         choke,
         fx: Default::default(),
+        stems: Default::default(),
     }
 }
 
@@ -335,4 +336,104 @@ fn the_benchmark_scene_renders_without_allocation() {
     }
     assert_eq!(violations, 0);
     assert_eq!(engine.stats().active_voices.load(Ordering::Relaxed), 50);
+}
+
+/// A stem bundle of `stems` sines (and their sum as the mix), 16-bit or float.
+fn bundle(stems: usize, frames: usize, sixteen: bool) -> Arc<SampleBuffer> {
+    use padlooper::sample::buffer::{Bundle, StemInfo};
+    let groups = 1 + stems;
+    let mut data = Vec::with_capacity(frames * 2 * groups);
+    for i in 0..frames {
+        let s: Vec<f32> = (0..stems)
+            .map(|k| 0.1 * (i as f32 * (150.0 + 120.0 * k as f32) * std::f32::consts::TAU / 48_000.0).sin())
+            .collect();
+        let mix: f32 = s.iter().sum();
+        data.extend_from_slice(&[mix, mix]);
+        for v in s {
+            data.extend_from_slice(&[v, v]);
+        }
+    }
+    let info = (0..stems)
+        .map(|k| StemInfo {
+            name: format!("s{k}"),
+            color: [k as u8, 0, 0],
+        })
+        .collect();
+    let data = if sixteen {
+        Bundle::I16(data.iter().map(|v| (v * 32767.0) as i16).collect())
+    } else {
+        Bundle::F32(data)
+    };
+    Arc::new(SampleBuffer::bundle("stems", 48_000, data, info, 0))
+}
+
+#[test]
+fn stem_pads_switch_mute_solo_and_swap_without_allocation() {
+    use padlooper::engine::command::StemCmd;
+    let (mut engine, mut handle) = Engine::new(EngineSettings {
+        voices: 8,
+        pads: 16,
+        sample_slots: 16,
+        ..EngineSettings::default()
+    })
+    .unwrap();
+    let frames = 12_000usize;
+    let mut slots = vec![
+        handle.load(bundle(4, frames, true)).unwrap(),
+        handle.load(bundle(6, frames, false)).unwrap(),
+        handle.load(bundle(2, frames, true)).unwrap(),
+    ];
+    for p in 0..6u16 {
+        let cfg = pad(slots[p as usize % 3], frames as u32, LaunchMode::Toggle, true, 0);
+        handle.command(Command::Assign(p, cfg)).unwrap();
+        handle.command(Command::Press(p)).unwrap();
+    }
+    let mut buf = vec![0.0f32; 2 * 256];
+    let mut violations = 0;
+    for block in 0..1_500u64 {
+        let now = block * 256;
+        for k in 0..4u64 {
+            let p = ((block * 5 + k) % 6) as u16;
+            let s = ((block + k) % 7) as u8;
+            let cmd = match (block + k) % 9 {
+                0 => StemCmd::Stems(None),
+                1 => StemCmd::Mute(s, None),
+                2 => StemCmd::Solo(s, None),
+                3 => StemCmd::SoloOnly(s),
+                4 => StemCmd::Gain(s, ((block % 7) as f32) / 3.0),
+                5 if block % 50 == 0 => StemCmd::Reset,
+                _ => StemCmd::Stems(Some(true)),
+            };
+            let _ = handle.send(Timed {
+                at: now + 256 + k * 61,
+                cmd: Command::PadStem(p, cmd),
+            });
+        }
+        if block % 40 == 0 {
+            let _ = handle.send(Timed {
+                at: now + 100,
+                cmd: Command::Press(((block / 40) % 6) as u16),
+            });
+        }
+        // Swap a bundle while pads play it.
+        if block % 300 == 100 {
+            let victim = slots.remove(0);
+            handle.unload(victim).unwrap();
+        }
+        if block % 300 == 200 {
+            let slot = handle.load(bundle(3, frames, block % 600 == 200)).unwrap();
+            slots.push(slot);
+            for p in 0..6u16 {
+                let cfg = pad(slots[p as usize % slots.len()], frames as u32, LaunchMode::Toggle, true, 0);
+                let _ = handle.command(Command::Assign(p, cfg));
+                let _ = handle.command(Command::Press(p));
+            }
+        }
+        violations += guarded(&mut engine, &mut buf);
+        assert!(buf.iter().all(|s| s.is_finite()));
+        handle.drain_events();
+        handle.collect_retired();
+    }
+    assert_eq!(violations, 0, "stem pads allocated or freed memory in process");
+    assert!(engine.stats().frames() > 0);
 }

@@ -195,6 +195,7 @@ pub fn scene_set(dir: &Path, voices: usize) -> SetFile {
                     eq_mode: EqMode::Shelf,
                     ..PadFx::default()
                 },
+                stems: Default::default(),
                 line: 0,
             }
         })

@@ -46,6 +46,7 @@ pub fn check(
     }
     if let Some(path) = script
         && let Err(e) = Script::load(path, &set.grid)
+            .and_then(|mut s| s.resolve_stems(path, |pad| set.stem_names(pad as usize)))
     {
         eprintln!("{e}");
         errors += e.0.len();

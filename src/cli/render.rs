@@ -163,7 +163,12 @@ pub fn render_cmd(a: RenderArgs) -> anyhow::Result<i32> {
     }
     let set = super::load_set_or_demo(a.set.as_ref())?;
     let script = match (&a.script, &a.set, &a.midi) {
-        (Some(p), _, _) => Script::load(p, &set.grid).map_err(|e| anyhow::anyhow!("{e}"))?,
+        (Some(p), _, _) => {
+            let mut s = Script::load(p, &set.grid).map_err(|e| anyhow::anyhow!("{e}"))?;
+            s.resolve_stems(p, |pad| set.stem_names(pad as usize))
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            s
+        }
         (None, None, None) => crate::demo::demo_script(),
         _ => Script::default(),
     };

@@ -24,6 +24,9 @@
 //! 17.0  sync 0 3 on      # a pad follows the transport (needs its tempo in the set)
 //! 18.0  keylock 0 3 on   # key lock: tempo changes leave the pitch alone (`keylock all on`)
 //! 19.0  transpose 0 3 -2 # semitones -12..12, optional cents -50..50 after it
+//! 20.0  stems 0 3 on     # a stem pad plays its stems (off: the full mix)
+//! 20.0  stem 0 3 vocals mute   # or unmute, solo, unsolo; a stem by name or number (1..)
+//! 21.0  stemgain 0 3 drums -6  # a stem's gain in dB, -60..6
 //! ```
 
 use std::path::Path;
@@ -33,7 +36,10 @@ use super::set::GridSection;
 use crate::dsp::db_to_gain;
 use crate::dsp::delay::Division;
 use crate::dsp::eq::db_to_knob;
-use crate::engine::command::{Command, EqMode, FxParam, PadId, PlayMode, SendBus, TransportCmd};
+use crate::engine::command::{
+    Command, EqMode, FxParam, PadId, PlayMode, SendBus, StemCmd, TransportCmd,
+};
+use crate::sample::buffer::MAX_STEMS;
 use crate::engine::params::{self as P, ParamSpec};
 
 /// A parsed script: commands with their time in seconds, in time order.
@@ -41,13 +47,31 @@ use crate::engine::params::{self as P, ParamSpec};
 pub struct Script {
     /// `(seconds, command)` pairs sorted by time (stable for equal times).
     pub events: Vec<(f64, Command)>,
+    /// Stems named in `stem`/`stemgain` commands, to be looked up once the set is known
+    /// ([`Script::resolve_stems`]).
+    pub stem_names: Vec<StemRef>,
 }
+
+/// A stem named by a script line.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StemRef {
+    /// Index of the event in [`Script::events`].
+    pub event: usize,
+    /// Line of the script.
+    pub line: usize,
+    /// The name as written.
+    pub name: String,
+}
+
+/// Placeholder stem number of a command whose stem is named (resolved later).
+const UNRESOLVED: u8 = u8::MAX;
 
 /// Commands understood by scripts, for help texts.
 pub const SCRIPT_COMMANDS: &str = "press|trigger B P, release B P, stop B P, stopall, master V, speed X, gain B P DB, \
      padspeed B P X, mode multi|exclusive, eq B P low|mid|high K, eqdb B P low|mid|high DB, filter B P K, \
      resonance B P R, send B P delay|reverb L, eqmode B P isolator|shelf, fx PARAM V, bpm X, transport start|stop|continue, tap, sync B P on|off, \
-     keylock B P on|off, keylock all on|off, transpose B P N [CENTS]";
+     keylock B P on|off, keylock all on|off, transpose B P N [CENTS], stems B P on|off, \
+     stem B P NAME mute|unmute|solo|unsolo, stemgain B P NAME DB";
 
 /// Effect parameters by their set-file names, with their entry in the parameter table.
 pub const FX_PARAMS: &[(FxParam, ParamSpec)] = &[
@@ -93,7 +117,7 @@ impl Script {
                 continue;
             }
             match parse_line(line, grid) {
-                Ok(ev) => events.push(ev),
+                Ok((t, cmd, name)) => events.push((t, cmd, name.map(|s| (n + 1, s)))),
                 Err(m) => errors.push(ConfigError {
                     file: path.into(),
                     line: n + 1,
@@ -106,7 +130,61 @@ impl Script {
             return Err(ConfigErrors(errors));
         }
         events.sort_by(|a, b| a.0.total_cmp(&b.0));
-        Ok(Script { events })
+        let stem_names = events
+            .iter()
+            .enumerate()
+            .filter_map(|(event, e)| {
+                let (line, name) = e.2.clone()?;
+                Some(StemRef { event, line, name })
+            })
+            .collect();
+        Ok(Script {
+            events: events.into_iter().map(|(t, c, _)| (t, c)).collect(),
+            stem_names,
+        })
+    }
+
+    /// Looks up the stems named in the script: `names(pad)` gives a pad's stem names (None:
+    /// the pad has no stems). Every unknown name is an error naming its line.
+    pub fn resolve_stems(
+        &mut self,
+        path: &Path,
+        names: impl Fn(PadId) -> Option<Vec<String>>,
+    ) -> Result<(), ConfigErrors> {
+        let mut errors = Vec::new();
+        for r in &self.stem_names {
+            let Some((_, Command::PadStem(pad, cmd))) = self.events.get_mut(r.event) else {
+                continue;
+            };
+            let found = match names(*pad) {
+                None => Err("this pad has no stems (give it `stems = ...` in the set)".to_string()),
+                Some(known) => known
+                    .iter()
+                    .position(|k| k.eq_ignore_ascii_case(&r.name))
+                    .ok_or_else(|| {
+                        format!(
+                            "no stem named {:?} on this pad; its stems: {}",
+                            r.name,
+                            known.join(", ")
+                        )
+                    }),
+            };
+            match found {
+                Ok(i) => set_stem(cmd, i as u8),
+                Err(m) => errors.push(ConfigError {
+                    file: path.into(),
+                    line: r.line,
+                    column: 1,
+                    message: m,
+                }),
+            }
+        }
+        if errors.is_empty() {
+            self.stem_names.clear();
+            Ok(())
+        } else {
+            Err(ConfigErrors(errors))
+        }
     }
 
     /// Time of the last event in seconds (0 when empty).
@@ -115,7 +193,26 @@ impl Script {
     }
 }
 
-fn parse_line(line: &str, grid: &GridSection) -> Result<(f64, Command), String> {
+/// Points a stem command at stem `i`.
+fn set_stem(cmd: &mut StemCmd, i: u8) {
+    match cmd {
+        StemCmd::Mute(s, _) | StemCmd::Solo(s, _) | StemCmd::SoloOnly(s) | StemCmd::Gain(s, _) => {
+            *s = i
+        }
+        StemCmd::Stems(_) | StemCmd::Reset => {}
+    }
+}
+
+/// A stem given by number (1-based) or by name (looked up later).
+fn stem_arg(s: &str) -> Result<(u8, Option<String>), String> {
+    match s.parse::<usize>() {
+        Ok(n) if (1..=MAX_STEMS).contains(&n) => Ok(((n - 1) as u8, None)),
+        Ok(n) => Err(format!("stem {n} does not exist; stems are numbered 1 to {MAX_STEMS}")),
+        Err(_) => Ok((UNRESOLVED, Some(s.to_string()))),
+    }
+}
+
+fn parse_line(line: &str, grid: &GridSection) -> Result<(f64, Command, Option<String>), String> {
     let words: Vec<&str> = line.split_whitespace().collect();
     let time: f64 = words[0]
         .parse()
@@ -315,6 +412,39 @@ fn parse_line(line: &str, grid: &GridSection) -> Result<(f64, Command), String> 
             };
             Command::PadTranspose(pad(args[0], args[1])?, semis + cents / 100.0)
         }
+        "stems" => {
+            want(3)?;
+            let on = match args[2] {
+                "on" => true,
+                "off" => false,
+                other => return Err(format!("stems {other:?} unknown; allowed on, off")),
+            };
+            Command::PadStem(pad(args[0], args[1])?, StemCmd::Stems(Some(on)))
+        }
+        "stem" => {
+            want(4)?;
+            let p = pad(args[0], args[1])?;
+            let (s, name) = stem_arg(args[2])?;
+            let cmd = match args[3] {
+                "mute" => StemCmd::Mute(s, Some(true)),
+                "unmute" => StemCmd::Mute(s, Some(false)),
+                "solo" => StemCmd::Solo(s, Some(true)),
+                "unsolo" => StemCmd::Solo(s, Some(false)),
+                other => {
+                    return Err(format!(
+                        "stem action {other:?} unknown; allowed mute, unmute, solo, unsolo"
+                    ));
+                }
+            };
+            return Ok((time, Command::PadStem(p, cmd), name));
+        }
+        "stemgain" => {
+            want(4)?;
+            let p = pad(args[0], args[1])?;
+            let (s, name) = stem_arg(args[2])?;
+            let db = num(args[3], &P::STEM_GAIN_DB)?;
+            return Ok((time, Command::PadStem(p, StemCmd::Gain(s, db_to_gain(db))), name));
+        }
         "fx" => {
             want(2)?;
             if args[0] == "delay_division" {
@@ -343,5 +473,5 @@ fn parse_line(line: &str, grid: &GridSection) -> Result<(f64, Command), String> 
             ));
         }
     };
-    Ok((time, cmd))
+    Ok((time, cmd, None))
 }

@@ -9,6 +9,7 @@ use crate::dsp::db_to_gain;
 use crate::engine::command::{Command, PadConfig, PadId, SlotId, TransportCmd};
 use crate::engine::{EngineHandle, EngineSettings};
 use crate::sample::loader::{LoadFn, load_in_order, load_one};
+use crate::engine::stems::StemMix;
 use crate::sample::{SampleBuffer, SampleSource};
 
 use super::stream_load::{self, StreamOptions};
@@ -142,7 +143,36 @@ pub fn pad_config(spec: &PadSpec, slot: SlotId, buf: &SampleBuffer) -> Result<Pa
         mode: spec.mode,
         choke: spec.choke,
         fx: spec.fx,
+        stems: stem_mix(spec, buf)?,
     })
+}
+
+/// The pad's stem settings from the set, its stem names checked against the bundle's.
+fn stem_mix(spec: &PadSpec, buf: &SampleBuffer) -> Result<StemMix, String> {
+    let index = |name: &str| {
+        buf.stems
+            .iter()
+            .position(|s| s.name.eq_ignore_ascii_case(name))
+            .ok_or_else(|| {
+                let known: Vec<&str> = buf.stems.iter().map(|s| s.name.as_str()).collect();
+                format!(
+                    "{} has no stem named {name:?}; its stems: {}",
+                    buf.name,
+                    known.join(", ")
+                )
+            })
+    };
+    let mut m = StemMix {
+        on: spec.stems.on,
+        ..StemMix::default()
+    };
+    for name in &spec.stems.mute {
+        m.mute |= 1 << index(name)?;
+    }
+    for (name, db) in &spec.stems.gain_db {
+        m.gain[index(name)?] = db_to_gain(*db);
+    }
+    Ok(m)
 }
 
 /// Publishes `buf` (the sample of the sources `names`) and assigns the pads that play it, at

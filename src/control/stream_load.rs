@@ -93,8 +93,44 @@ pub fn budget(set: &SetFile, rate: u32, opts: &StreamOptions) -> Budget {
 
 /// Size and format of one source at `rate` Hz, without decoding it (exact for WAV files, an
 /// upper bound for built-in sounds, from the container's frame count otherwise; None when
-/// unknown).
-fn probe(source: &SampleSource, rate: u32) -> Option<(usize, Format, bool)> {
+/// unknown): frames, format, whether it can stream, stereo pairs per frame.
+fn probe(source: &SampleSource, rate: u32) -> Option<(usize, Format, bool, usize)> {
+    if let SampleSource::Stems(s) = source {
+        return probe_stems(s, rate);
+    }
+    let (frames, format, streamable) = probe_one(source, rate)?;
+    Some((frames, format, streamable, 1))
+}
+
+/// A stem bundle's size: its longest part, every stem plus the mix, 16-bit only when every
+/// part is. Bundles are held in RAM.
+fn probe_stems(
+    s: &crate::sample::stems::StemSource,
+    rate: u32,
+) -> Option<(usize, Format, bool, usize)> {
+    use crate::sample::stems::StemFiles;
+    if let StemFiles::Ni(path) = &s.files {
+        // A stem file's tracks are compressed: its size is its duration times 5 pairs.
+        let p = crate::sample::decode::probe_file(path).ok()?;
+        let frames = p.frames? as f64 * rate as f64 / p.rate.max(1) as f64;
+        let groups = 1 + 4 + usize::from(s.mix.is_some());
+        return Some((frames.ceil() as usize, Format::F32, false, groups.min(1 + 6)));
+    }
+    let paths = s.paths().ok()?;
+    let stems = paths.len() - usize::from(s.mix.is_some());
+    let mut frames = 0;
+    let mut sixteen = true;
+    for p in &paths {
+        let (f, format, _) = probe_one(&SampleSource::File(p.clone()), rate)?;
+        frames = frames.max(f);
+        sixteen &= format == Format::I16;
+    }
+    let format = if sixteen { Format::I16 } else { Format::F32 };
+    Some((frames, format, false, 1 + stems))
+}
+
+/// [`probe`] for a plain file or built-in sound.
+fn probe_one(source: &SampleSource, rate: u32) -> Option<(usize, Format, bool)> {
     match source {
         // At most MAX_SECONDS (a bound: rendering them here would do the work twice).
         SampleSource::Builtin(name) => {
@@ -118,6 +154,7 @@ fn probe(source: &SampleSource, rate: u32) -> Option<(usize, Format, bool)> {
             };
             Some((frames.ceil() as usize, format, true))
         }
+        SampleSource::Stems(_) => None,
     }
 }
 
@@ -130,7 +167,8 @@ pub fn tables(set: &SetFile, rate: u32) -> Vec<(SampleSource, TableInfo)> {
     sources
         .into_iter()
         .map(|src| {
-            let (frames, format, streamable) = probe(&src, rate).unwrap_or((0, Format::F32, false));
+            let (frames, format, streamable, groups) =
+                probe(&src, rate).unwrap_or((0, Format::F32, false, 1));
             let pads = set
                 .pads
                 .iter()
@@ -153,6 +191,7 @@ pub fn tables(set: &SetFile, rate: u32) -> Vec<(SampleSource, TableInfo)> {
                 frames,
                 format,
                 streamable,
+                groups,
                 pads,
             };
             (src, info)

@@ -113,23 +113,37 @@ impl TableStore {
             SampleSource::Builtin(name) => {
                 xxhash_rust::xxh3::xxh3_128(format!("builtin:{name}").as_bytes())
             }
-            SampleSource::File(path) => {
-                let st = stamp(path)?;
-                match self.memo.get(path) {
-                    Some((s, h)) if *s == st => *h,
-                    _ => {
-                        let h = content_hash(path).ok()?;
-                        self.hashed += 1;
-                        self.memo.insert(path.clone(), (st, h));
-                        h
-                    }
+            SampleSource::File(path) => self.file_hash(path)?,
+            SampleSource::Stems(s) => {
+                // Every part's content and name (stem names come from file names), and which
+                // part is the mix.
+                let mut text = format!("stems:{}:", s.mix.is_some());
+                for p in s.paths().ok()? {
+                    let h = self.file_hash(&p)?;
+                    let name = p.file_name().map(|n| n.to_string_lossy().into_owned());
+                    text.push_str(&format!("{h:032x}/{};", name.unwrap_or_default()));
                 }
+                xxhash_rust::xxh3::xxh3_128(text.as_bytes())
             }
         };
         Some(TableKey {
             content,
             rate,
             version: CACHE_VERSION,
+        })
+    }
+
+    /// The content hash of a file, from the memo while its size and mtime are unchanged.
+    fn file_hash(&mut self, path: &std::path::Path) -> Option<u128> {
+        let st = stamp(path)?;
+        Some(match self.memo.get(path) {
+            Some((s, h)) if *s == st => *h,
+            _ => {
+                let h = content_hash(path).ok()?;
+                self.hashed += 1;
+                self.memo.insert(path.to_path_buf(), (st, h));
+                h
+            }
         })
     }
 

@@ -97,6 +97,7 @@ pub fn demo_set() -> SetFile {
                     sends: sends(name),
                     ..PadFx::default()
                 },
+                stems: Default::default(),
                 line: 0,
             })
             .collect(),

@@ -3,7 +3,9 @@
 //! safe.
 
 use super::Engine;
-use super::command::{Command, FxParam, PadFx, PadId, TransportCmd};
+use super::command::{Command, FxParam, PadFx, PadId, StemCmd, TransportCmd};
+use super::stems::StemMix;
+use crate::sample::buffer::MAX_STEMS;
 use super::event::ClockMsg;
 use super::params;
 use crate::dsp::delay::Division;
@@ -30,7 +32,8 @@ impl Engine {
             | Command::PadFilter(p, _)
             | Command::PadResonance(p, _)
             | Command::PadSend(p, _, _)
-            | Command::PadEqMode(p, _) => self.publish_live_pad(p as usize),
+            | Command::PadEqMode(p, _)
+            | Command::PadStem(p, _) => self.publish_live_pad(p as usize),
             Command::GlobalKeyLock(_) => {
                 for p in 0..self.pads.len() {
                     self.publish_live_pad(p);
@@ -130,6 +133,12 @@ impl Engine {
                         cfg.key_lock = on;
                         self.publish_pad(p as PadId);
                     }
+                }
+            }
+            Command::PadStem(p, c) => {
+                if let Some(cfg) = self.pad_cfg(p) {
+                    stem_change(&mut cfg.stems, c);
+                    self.publish_pad(p);
                 }
             }
             Command::PadTable(p, src, g) => self.add_table(p, src, g),
@@ -326,6 +335,28 @@ impl Engine {
         self.pad_dsp[p as usize].configure(&cfg.fx, playing, self.smooth);
         self.pads[p as usize].cfg = Some(cfg);
         self.publish_pad(p);
+    }
+}
+
+/// Applies a stem change (stem numbers past [`MAX_STEMS`] are ignored). Real-time safe.
+fn stem_change(m: &mut StemMix, c: StemCmd) {
+    let bit = |s: u8| if (s as usize) < MAX_STEMS { 1u8 << s } else { 0 };
+    let set = |mask: &mut u8, b: u8, on: Option<bool>| match on {
+        Some(true) => *mask |= b,
+        Some(false) => *mask &= !b,
+        None => *mask ^= b,
+    };
+    match c {
+        StemCmd::Stems(on) => m.on = on.unwrap_or(!m.on),
+        StemCmd::Mute(s, on) => set(&mut m.mute, bit(s), on),
+        StemCmd::Solo(s, on) => set(&mut m.solo, bit(s), on),
+        StemCmd::SoloOnly(s) => m.solo = if m.solo == bit(s) { 0 } else { bit(s) },
+        StemCmd::Gain(s, g) => {
+            if let Some(v) = m.gain.get_mut(s as usize) {
+                *v = params::clamp_stem_gain(g);
+            }
+        }
+        StemCmd::Reset => *m = StemMix::default(),
     }
 }
 

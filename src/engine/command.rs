@@ -228,6 +228,27 @@ pub struct PadConfig {
     pub choke: u8,
     /// EQ, filter and sends.
     pub fx: PadFx,
+    /// Full mix or stems, and each stem's mute, solo and gain (a pad whose sample is a stem
+    /// bundle; ignored otherwise).
+    pub stems: super::stems::StemMix,
+}
+
+/// A change to a pad's stems (see `stems`). Stem numbers count from 0 in storage order.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum StemCmd {
+    /// Play the stems (true) or the full mix (false); `None` toggles.
+    Stems(Option<bool>),
+    /// Mute a stem (true) or unmute it; `None` toggles.
+    Mute(u8, Option<bool>),
+    /// Solo a stem (true) or unsolo it; `None` toggles.
+    Solo(u8, Option<bool>),
+    /// Solo this stem alone (every other solo cleared), or clear the solos when it already is
+    /// the only one (a controller's shift+pad).
+    SoloOnly(u8),
+    /// A stem's linear gain (see `params::STEM_GAIN_DB`).
+    Gain(u8, f32),
+    /// Back to the full mix with nothing muted or soloed and every gain at unity.
+    Reset,
 }
 
 /// The buffer a voice reads and how it relates to the pad's sample.
@@ -354,6 +375,8 @@ pub enum Command {
     /// A table is going away: pads forget it, and the slot is handed back once no voice
     /// reads it (voices on it move to a stretcher or another table first).
     TableDrop(SlotId),
+    /// A pad's stems: full mix or stems, mute, solo, gain (ramped, click-free).
+    PadStem(PadId, StemCmd),
     /// At most this many voices use a real-time stretcher at once (the overload governor's
     /// limit; the pool may hold more), and at most this many frames are fed to stretchers
     /// being primed per block.
@@ -383,7 +406,9 @@ impl Command {
                     && c.bpm.is_finite()
                     && c.transpose.is_finite()
                     && c.fx.is_finite()
+                    && c.stems.is_finite()
             }
+            Command::PadStem(_, StemCmd::Gain(_, g)) => g.is_finite(),
             Command::PadTable(_, _, g) => {
                 g.scale.is_finite() && g.scale > 0.0 && g.pitch0.is_finite() && g.pitch0 > 0.0
             }
@@ -414,6 +439,7 @@ impl Command {
             | Command::PadKeyLock(..)
             | Command::GlobalKeyLock(_)
             | Command::TableDrop(_)
+            | Command::PadStem(..)
             | Command::StretchBudget(..) => true,
         }
     }

@@ -15,6 +15,7 @@ use super::keylock::{Pulled, Scratch, Unit, render_stretched};
 use super::pads::{Pad, release_voice};
 use super::shared::{Counter, EngineStats};
 use super::slots::Slot;
+use super::stems::STEM_RAMP_MS;
 use super::streaming::{self, Gate, Starve};
 use super::transport::Transport;
 use super::voice::SilentRead;
@@ -271,6 +272,7 @@ impl Engine {
                     global_speed: self.global_speed as f64,
                     fade: self.fade,
                     smooth: self.smooth,
+                    stem_ramp: (self.settings.sample_rate as f32 * STEM_RAMP_MS / 1000.0) as u32,
                     hints: &self.hints,
                 };
                 render_voice(vi, &mut ctx, target, seg_start);
@@ -430,6 +432,7 @@ struct VoiceCtx<'a> {
     global_speed: f64,
     fade: u32,
     smooth: u32,
+    stem_ramp: u32,
     hints: &'a StreamHints,
 }
 
@@ -466,6 +469,14 @@ fn render_voice(vi: usize, c: &mut VoiceCtx, out: &mut [f32], seg_start: u64) {
         return;
     };
     let pad_id = v.pad;
+    let groups = buf.groups();
+    if groups > 1 {
+        let stems = cfg.map(|c| c.stems).unwrap_or_default();
+        if is_current || v.stems.groups == 0 {
+            v.stems.follow(groups, &stems.targets(groups - 1), c.stem_ramp);
+        }
+    }
+    let gains = v.stems.gains();
     let gate = match buf.stream() {
         Some(t) => {
             let (g, starve) = streaming::gate(v, vi, t, c.hints, step, n, c.fade);
@@ -508,7 +519,9 @@ fn render_voice(vi: usize, c: &mut VoiceCtx, out: &mut [f32], seg_start: u64) {
             let tmp = &mut c.scratch.disk[..out.len()];
             tmp.fill(0.0);
             let end =
-                crate::with_frames!(buf.data(), |src| v.render(src, tmp, step, c.fade, on_wrap));
+                crate::with_frames!(buf.data(), &gains, |src| v.render(
+                    src, tmp, step, c.fade, on_wrap
+                ));
             v.disk.each(n, |k, g| {
                 out[2 * k] += tmp[2 * k] * g;
                 out[2 * k + 1] += tmp[2 * k + 1] * g;
@@ -523,7 +536,7 @@ fn render_voice(vi: usize, c: &mut VoiceCtx, out: &mut [f32], seg_start: u64) {
             };
             let unit = &mut c.units[u as usize];
             let sc = &mut *c.scratch;
-            let (end, pulled) = crate::with_frames!(buf.data(), |src| render_stretched(
+            let (end, pulled) = crate::with_frames!(buf.data(), &gains, |src| render_stretched(
                 v, unit, src, sc, out, step, nominal, rate, c.fade, on_wrap
             ));
             match pulled {
@@ -539,7 +552,9 @@ fn render_voice(vi: usize, c: &mut VoiceCtx, out: &mut [f32], seg_start: u64) {
         }
         _ => {
             v.path = Path::Direct;
-            crate::with_frames!(buf.data(), |src| v.render(src, out, step, c.fade, on_wrap))
+            crate::with_frames!(buf.data(), &gains, |src| v.render(
+                src, out, step, c.fade, on_wrap
+            ))
         }
     };
     if end != VoiceEnd::Running {

@@ -23,6 +23,7 @@ pub mod params;
 pub mod settings;
 pub mod shared;
 pub mod slots;
+pub mod stems;
 pub(crate) mod streaming;
 pub mod transport;
 pub mod voice;

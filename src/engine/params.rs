@@ -405,6 +405,25 @@ spec!(
     "master",
     "SCHED_FIFO priority the audio thread asks for (0 = normal scheduling); below the kernel's interrupt threads (50) by default."
 );
+spec!(
+    STEM_GAIN_DB,
+    "stem_gain_db",
+    -60.0,
+    6.0,
+    0.0,
+    "dB",
+    "pad",
+    "A stem's gain while the pad plays its stems (script `stemgain`, set file `stem_gain_db`)."
+);
+
+/// [`STEM_GAIN_DB`]'s range as a linear gain: `0..=10^(hi/20)`; NaN is unity. Real-time safe.
+pub fn clamp_stem_gain(g: f32) -> f32 {
+    if g.is_nan() {
+        1.0
+    } else {
+        g.clamp(0.0, 10f32.powf(STEM_GAIN_DB.hi / 20.0))
+    }
+}
 
 /// Every parameter, for docs and tests.
 pub const ALL: &[ParamSpec] = &[
@@ -437,6 +456,7 @@ pub const ALL: &[ParamSpec] = &[
     TABLE_MEMORY_MB,
     DISK_MB_S,
     RT_PRIORITY,
+    STEM_GAIN_DB,
 ];
 
 #[cfg(test)]

@@ -8,7 +8,9 @@
 
 use crate::dsp::interp::{hermite, hermite2};
 use crate::dsp::ramp::Ramp;
-use crate::sample::buffer::FrameSource;
+use crate::sample::buffer::{FrameSource, MAX_GROUPS};
+
+use super::stems::StemRamps;
 
 use super::command::{Geometry, PadConfig, PadId, SlotId};
 
@@ -106,10 +108,17 @@ impl<S: FrameSource> Read for SourceRead<'_, S> {
     }
     #[inline(always)]
     fn run(&mut self, v: &Voice, seg: &mut [f32], _i: usize, step: f64) {
+        if S::STEMS {
+            let (g0, dg) = v.stems.coeffs();
+            self.0.set_gains(&g0, &dg);
+        }
         v.render_fast(self.0, seg, step);
     }
     #[inline(always)]
     fn one(&mut self, v: &Voice, _i: usize) -> [f32; 2] {
+        if S::STEMS {
+            self.0.set_gains(&v.stems.gains(), &[0.0; MAX_GROUPS]);
+        }
         v.frame_slow(self.0)
     }
 }
@@ -202,6 +211,8 @@ pub struct Voice {
     pub disk: Ramp,
     /// Whether the voice published a streaming hint (cleared when it stops reading one).
     pub streaming: bool,
+    /// Gain ramps of a stem bundle's pairs (see `stems`).
+    pub stems: StemRamps,
 }
 
 impl Default for Voice {
@@ -228,6 +239,7 @@ impl Default for Voice {
             started: 0,
             disk: Ramp::steady(1.0),
             streaming: false,
+            stems: StemRamps::default(),
         }
     }
 }
@@ -272,6 +284,7 @@ impl Voice {
             started: now,
             disk: Ramp::steady(1.0),
             streaming: false,
+            stems: StemRamps::default(),
         }
     }
 
@@ -545,7 +558,8 @@ impl Voice {
             }
             let mut run = ((n - i) as u32)
                 .min(self.env.run_len())
-                .min(self.gain.run_len());
+                .min(self.gain.run_len())
+                .min(self.stems.run_len());
             let lo = if self.wrapped { self.loop_start } else { 0.0 } + 1.0;
             let limit = if self.looping { self.loop_end } else { frames };
             let hi = limit - 2.0 - EDGE;
@@ -568,6 +582,7 @@ impl Voice {
                     self.pos += step * run as f64;
                     self.env.advance(run);
                     self.gain.advance(run);
+                    self.stems.advance(run);
                     i += run as usize;
                     if let Some(end) = self.after_ramps() {
                         return end;
@@ -583,6 +598,7 @@ impl Voice {
             self.pos += step;
             self.env.advance(1);
             self.gain.advance(1);
+            self.stems.advance(1);
             i += 1;
             if self.looping && self.pos >= self.loop_end {
                 self.pos -= self.loop_end - self.loop_start;
@@ -659,6 +675,11 @@ impl Voice {
             unsafe { self.fast_loop_chunked(src, out, step) };
             return;
         }
+        if S::STEMS {
+            // SAFETY: forwarded precondition.
+            unsafe { self.fast_loop_stems(src, out, step) };
+            return;
+        }
         let (e0, de) = (self.env.value, self.env.step);
         let (g0, dg) = (self.gain.value, self.gain.step);
         // 32.32 fixed-point read head: exact enough (2^-32 frame) and cheap to split.
@@ -720,6 +741,31 @@ impl Voice {
                 p += dp;
             }
             k += m;
+        }
+    }
+
+    /// [`Self::fast_loop`] over a stem bundle: each window is the pairs mixed with their gains
+    /// at that output frame (set for the run by the caller).
+    ///
+    /// # Safety
+    /// As [`Self::fast_loop`].
+    #[inline(always)]
+    unsafe fn fast_loop_stems<S: FrameSource>(&self, src: &S, out: &mut [f32], step: f64) {
+        let (e0, de) = (self.env.value, self.env.step);
+        let (g0, dg) = (self.gain.value, self.gain.step);
+        const ONE: f64 = 4_294_967_296.0;
+        let mut p = (self.pos * ONE) as u64;
+        let dp = (step * ONE) as u64;
+        for (k, o) in out.chunks_exact_mut(2).enumerate() {
+            let idx = (p >> 32) as usize;
+            let kf = k as f32;
+            // SAFETY: guaranteed by this function's precondition.
+            let w = unsafe { src.window4_ramped(idx, kf) };
+            let g = (e0 + de * kf) * (g0 + dg * kf);
+            let [l, r] = hermite2(&w, t_of(p));
+            o[0] += l * g;
+            o[1] += r * g;
+            p += dp;
         }
     }
 

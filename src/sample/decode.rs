@@ -137,9 +137,16 @@ type Track = (
     Option<super::wav_repair::Repair>,
 );
 
-/// Opens a file's default audio track: the format reader, codec parameters, track id and the
-/// frame count the container declares, and what was repaired in a cut-short WAV header.
-fn open_track(path: &Path) -> Result<Track, SampleError> {
+/// Opens a file's format reader (a cut-short WAV header repaired first).
+fn open_format(
+    path: &Path,
+) -> Result<
+    (
+        Box<dyn symphonia::core::formats::FormatReader>,
+        Option<super::wav_repair::Repair>,
+    ),
+    SampleError,
+> {
     check_file(path)?;
     let file = File::open(path).map_err(|e| SampleError::Open {
         path: path.into(),
@@ -163,21 +170,36 @@ fn open_track(path: &Path) -> Result<Track, SampleError> {
             MetadataOptions::default(),
         )
         .map_err(|e| unsupported(path, e))?;
+    Ok((format, repair))
+}
+
+/// A track's audio codec parameters, or why it has none.
+fn audio_params(
+    path: &Path,
+    track: &symphonia::core::formats::Track,
+) -> Result<symphonia::core::codecs::audio::AudioCodecParameters, SampleError> {
+    track
+        .codec_params
+        .as_ref()
+        .and_then(|p| p.audio())
+        .cloned()
+        .ok_or_else(|| SampleError::Unsupported {
+            path: path.into(),
+            reason: "no audio codec parameters".into(),
+        })
+}
+
+/// Opens a file's default audio track: the format reader, codec parameters, track id and the
+/// frame count the container declares, and what was repaired in a cut-short WAV header.
+fn open_track(path: &Path) -> Result<Track, SampleError> {
+    let (format, repair) = open_format(path)?;
     let track = format
         .default_track(TrackType::Audio)
         .ok_or_else(|| SampleError::Unsupported {
             path: path.into(),
             reason: "no audio track".into(),
         })?;
-    let params = track
-        .codec_params
-        .as_ref()
-        .and_then(|p| p.audio())
-        .ok_or_else(|| SampleError::Unsupported {
-            path: path.into(),
-            reason: "no audio codec parameters".into(),
-        })?
-        .clone();
+    let params = audio_params(path, track)?;
     let (id, frames) = (track.id, track.num_frames);
     Ok((format, params, id, frames, repair))
 }
@@ -196,124 +218,215 @@ fn unsupported(path: &Path, e: SymError) -> SampleError {
     }
 }
 
+/// One track's decoded packets, gathered.
+struct Acc {
+    floats: Vec<f32>,
+    ints: Vec<i16>,
+    packet_buf: Vec<f32>,
+    packet_ints: Vec<i16>,
+    channels: usize,
+    rate: u32,
+    sixteen_bit: bool,
+    last_error: Option<String>,
+    good_packets: usize,
+    declared_frames: Option<u64>,
+}
+
+impl Acc {
+    fn new(params: &symphonia::core::codecs::audio::AudioCodecParameters) -> Self {
+        Self {
+            floats: Vec::new(),
+            ints: Vec::new(),
+            packet_buf: Vec::new(),
+            packet_ints: Vec::new(),
+            channels: params.channels.as_ref().map(|c| c.count()).unwrap_or(0),
+            rate: params.sample_rate.unwrap_or(0),
+            sixteen_bit: params.bits_per_sample.is_some_and(|b| b <= 16),
+            last_error: None,
+            good_packets: 0,
+            declared_frames: None,
+        }
+    }
+
+    /// Adds a decoded packet.
+    fn push(&mut self, buf: GenericAudioBufferRef) {
+        let spec = buf.spec();
+        self.channels = spec.channels().count();
+        self.rate = spec.rate();
+        let narrow = matches!(
+            buf,
+            GenericAudioBufferRef::S16(_)
+                | GenericAudioBufferRef::S8(_)
+                | GenericAudioBufferRef::U8(_)
+                | GenericAudioBufferRef::U16(_)
+        );
+        if self.good_packets == 0 {
+            self.sixteen_bit = narrow;
+        }
+        if self.sixteen_bit && narrow {
+            buf.copy_to_vec_interleaved(&mut self.packet_ints);
+            self.ints.extend_from_slice(&self.packet_ints);
+        } else {
+            if self.sixteen_bit {
+                // The format changed mid-stream: continue in float.
+                self.floats = self.ints.drain(..).map(|s| s as f32 / 32768.0).collect();
+                self.sixteen_bit = false;
+            }
+            buf.copy_to_vec_interleaved(&mut self.packet_buf);
+            self.floats.extend_from_slice(&self.packet_buf);
+        }
+        self.good_packets += 1;
+    }
+
+    /// Decodes one packet into the track; false when decoding must stop.
+    fn decode(
+        &mut self,
+        decoder: &mut dyn symphonia::core::codecs::audio::AudioDecoder,
+        packet: &symphonia::core::packet::Packet,
+    ) -> bool {
+        match decoder.decode(packet) {
+            Ok(buf) => self.push(buf),
+            Err(SymError::DecodeError(e)) => self.last_error = Some(e.to_string()),
+            Err(SymError::IoError(e)) => self.last_error = Some(e.to_string()),
+            Err(e) => {
+                self.last_error = Some(e.to_string());
+                return false;
+            }
+        }
+        true
+    }
+
+    /// The track's audio, with warnings.
+    fn finish(self, path: &Path) -> Result<Decoded, SampleError> {
+        let corrupt = |r: String| SampleError::Corrupt {
+            path: path.into(),
+            reason: r,
+        };
+        if self.good_packets == 0 {
+            return match self.last_error {
+                Some(r) => Err(corrupt(r)),
+                None => Err(SampleError::Empty { path: path.into() }),
+            };
+        }
+        let (channels, rate) = (self.channels, self.rate);
+        if channels == 0 || rate == 0 {
+            return Err(corrupt("missing channel count or sample rate".into()));
+        }
+        let mut samples = if self.sixteen_bit {
+            Pcm::I16(self.ints)
+        } else {
+            Pcm::F32(self.floats)
+        };
+        if samples.len() < channels {
+            return Err(SampleError::Empty { path: path.into() });
+        }
+        let mut warnings = Vec::new();
+        if let Some(r) = self.last_error {
+            warnings.push(format!(
+                "{}: some packets could not be decoded and were skipped ({r})",
+                path.display()
+            ));
+        }
+        samples.truncate(samples.len() / channels * channels);
+        let got = (samples.len() / channels) as u64;
+        if let Some(n) = self.declared_frames
+            && got < n
+        {
+            warnings.push(format!(
+                "{}: the file is shorter than its header says ({got} of {n} frames, {:.3} of {:.3} s); loaded what is there",
+                path.display(),
+                got as f64 / rate as f64,
+                n as f64 / rate as f64
+            ));
+        }
+        Ok(Decoded {
+            warnings,
+            samples,
+            channels,
+            rate,
+            sixteen_bit: self.sixteen_bit,
+        })
+    }
+}
+
+/// The next packet of a file, or None at its end (or at an error, noted in `last_error`).
+fn next_packet(
+    format: &mut dyn symphonia::core::formats::FormatReader,
+    last_error: &mut Option<String>,
+) -> Option<symphonia::core::packet::Packet> {
+    match format.next_packet() {
+        Ok(Some(p)) => Some(p),
+        Ok(None) => None,
+        Err(SymError::IoError(e)) if e.kind() == std::io::ErrorKind::UnexpectedEof => None,
+        Err(SymError::ResetRequired) => None,
+        Err(e) => {
+            *last_error = Some(e.to_string());
+            None
+        }
+    }
+}
+
 /// Decodes a whole file. Decode errors in single packets are skipped (as players do) unless
 /// nothing at all decodes. A file cut short (its header promises more frames than it holds,
 /// as a crashed recorder leaves it) loads what is there, with a warning.
 pub fn decode_file(path: &Path) -> Result<Decoded, SampleError> {
     let (mut format, params, track_id, declared_frames, repair) = open_track(path)?;
-    let unsupported = |e: SymError| unsupported(path, e);
-    let corrupt = |r: String| SampleError::Corrupt {
-        path: path.into(),
-        reason: r,
-    };
     let mut decoder = symphonia::default::get_codecs()
         .make_audio_decoder(&params, &AudioDecoderOptions::default())
-        .map_err(unsupported)?;
+        .map_err(|e| unsupported(path, e))?;
+    let mut acc = Acc::new(&params);
+    acc.declared_frames = repair.map_or(declared_frames, |r| Some(r.declared_frames));
+    let mut last = None;
+    while let Some(packet) = next_packet(format.as_mut(), &mut last) {
+        if packet.track_id == track_id && !acc.decode(decoder.as_mut(), &packet) {
+            break;
+        }
+    }
+    if last.is_some() {
+        acc.last_error = last;
+    }
+    acc.finish(path)
+}
 
-    let mut floats: Vec<f32> = Vec::new();
-    let mut ints: Vec<i16> = Vec::new();
-    let mut packet_buf: Vec<f32> = Vec::new();
-    let mut packet_ints: Vec<i16> = Vec::new();
-    let mut channels = params.channels.as_ref().map(|c| c.count()).unwrap_or(0);
-    let mut rate = params.sample_rate.unwrap_or(0);
-    let mut sixteen_bit = params.bits_per_sample.is_some_and(|b| b <= 16);
-    let mut last_error: Option<String> = None;
-    let mut good_packets = 0usize;
-    loop {
-        let packet = match format.next_packet() {
-            Ok(Some(p)) => p,
-            Ok(None) => break,
-            Err(SymError::IoError(e)) if e.kind() == std::io::ErrorKind::UnexpectedEof => break,
-            Err(SymError::ResetRequired) => break,
-            Err(e) => {
-                last_error = Some(e.to_string());
-                break;
-            }
-        };
-        if packet.track_id != track_id {
+/// Decodes every audio track of a file in one pass (one decoder per track; a stem file's
+/// master and stems), in the container's track order.
+pub fn decode_tracks(path: &Path) -> Result<Vec<Decoded>, SampleError> {
+    let (mut format, _) = open_format(path)?;
+    let mut tracks = Vec::new();
+    for t in format.tracks() {
+        let Ok(params) = audio_params(path, t) else {
             continue;
-        }
-        match decoder.decode(&packet) {
-            Ok(buf) => {
-                let spec = buf.spec();
-                channels = spec.channels().count();
-                rate = spec.rate();
-                let narrow = matches!(
-                    buf,
-                    GenericAudioBufferRef::S16(_)
-                        | GenericAudioBufferRef::S8(_)
-                        | GenericAudioBufferRef::U8(_)
-                        | GenericAudioBufferRef::U16(_)
-                );
-                if good_packets == 0 {
-                    sixteen_bit = narrow;
-                }
-                if sixteen_bit && narrow {
-                    buf.copy_to_vec_interleaved(&mut packet_ints);
-                    ints.extend_from_slice(&packet_ints);
-                } else {
-                    if sixteen_bit {
-                        // The format changed mid-stream: continue in float.
-                        floats = ints.drain(..).map(|s| s as f32 / 32768.0).collect();
-                        sixteen_bit = false;
-                    }
-                    buf.copy_to_vec_interleaved(&mut packet_buf);
-                    floats.extend_from_slice(&packet_buf);
-                }
-                good_packets += 1;
-            }
-            Err(SymError::DecodeError(e)) => last_error = Some(e.to_string()),
-            Err(SymError::IoError(e)) => last_error = Some(e.to_string()),
-            Err(e) => {
-                last_error = Some(e.to_string());
-                break;
-            }
-        }
-    }
-    if good_packets == 0 {
-        return match last_error {
-            Some(r) => Err(corrupt(r)),
-            None => Err(SampleError::Empty { path: path.into() }),
         };
+        let decoder = symphonia::default::get_codecs()
+            .make_audio_decoder(&params, &AudioDecoderOptions::default())
+            .map_err(|e| unsupported(path, e))?;
+        let mut acc = Acc::new(&params);
+        acc.declared_frames = t.num_frames;
+        tracks.push((t.id, decoder, acc));
     }
-    if channels == 0 || rate == 0 {
-        return Err(corrupt("missing channel count or sample rate".into()));
+    if tracks.is_empty() {
+        return Err(SampleError::Unsupported {
+            path: path.into(),
+            reason: "no audio track".into(),
+        });
     }
-    let mut samples = if sixteen_bit {
-        Pcm::I16(ints)
-    } else {
-        Pcm::F32(floats)
-    };
-    if samples.len() < channels {
-        return Err(SampleError::Empty { path: path.into() });
+    let mut last = None;
+    while let Some(packet) = next_packet(format.as_mut(), &mut last) {
+        if let Some((_, decoder, acc)) = tracks.iter_mut().find(|t| t.0 == packet.track_id)
+            && !acc.decode(decoder.as_mut(), &packet)
+        {
+            break;
+        }
     }
-    let mut warnings = Vec::new();
-    if let Some(r) = last_error {
-        warnings.push(format!(
-            "{}: some packets could not be decoded and were skipped ({r})",
-            path.display()
-        ));
-    }
-    samples.truncate(samples.len() / channels * channels);
-    let got = (samples.len() / channels) as u64;
-    let declared_frames = repair.map_or(declared_frames, |r| Some(r.declared_frames));
-    if let Some(n) = declared_frames
-        && got < n
-    {
-        warnings.push(format!(
-            "{}: the file is shorter than its header says ({got} of {n} frames, {:.3} of {:.3} s); loaded what is there",
-            path.display(),
-            got as f64 / rate as f64,
-            n as f64 / rate as f64
-        ));
-    }
-    Ok(Decoded {
-        warnings,
-        samples,
-        channels,
-        rate,
-        sixteen_bit,
-    })
+    tracks
+        .into_iter()
+        .map(|(_, _, mut acc)| {
+            if acc.last_error.is_none() {
+                acc.last_error = last.clone();
+            }
+            acc.finish(path)
+        })
+        .collect()
 }
 
 /// Converts 16-bit mono or stereo to interleaved stereo without leaving 16 bits; other layouts

@@ -61,6 +61,14 @@ pub enum SampleError {
         /// The panic message.
         message: String,
     },
+    /// Stems that cannot play together (misaligned, too many, not a stem file).
+    #[error("{path}: {reason}")]
+    Stems {
+        /// The file or folder.
+        path: PathBuf,
+        /// What is wrong and what to do.
+        reason: String,
+    },
     /// Resampling failed.
     #[error("{path}: cannot resample from {from} Hz to {to} Hz ({reason})")]
     Resample {

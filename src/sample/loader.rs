@@ -19,6 +19,8 @@ pub enum SampleSource {
     File(PathBuf),
     /// A sound synthesised in code (the demo set's sounds), by name.
     Builtin(String),
+    /// A full mix with its stems, held as one bundle (see `stems`).
+    Stems(super::stems::StemSource),
 }
 
 impl std::fmt::Display for SampleSource {
@@ -26,6 +28,7 @@ impl std::fmt::Display for SampleSource {
         match self {
             SampleSource::File(p) => write!(f, "{}", p.display()),
             SampleSource::Builtin(n) => write!(f, "builtin:{n}"),
+            SampleSource::Stems(s) => write!(f, "{s}"),
         }
     }
 }
@@ -89,6 +92,11 @@ pub fn load_one(source: &SampleSource, rate: u32) -> Result<Loaded, SampleError>
                 warnings.extend(decoded.warnings.iter().cloned());
                 build_buffer(path, decoded, rate)?
             }
+            SampleSource::Stems(s) => {
+                let (buffer, w) = super::stems::load_stems(s, rate)?;
+                warnings.extend(w);
+                buffer
+            }
             other => load_source(other, rate)?,
         };
         if buffer.nonfinite > 0 {
@@ -120,6 +128,7 @@ pub fn load_source(source: &SampleSource, rate: u32) -> Result<SampleBuffer, Sam
             Ok(SampleBuffer::from_f32(source.to_string(), rate, data))
         }
         SampleSource::File(path) => load_file(path, rate),
+        SampleSource::Stems(s) => super::stems::load_stems(s, rate).map(|(b, _)| b),
     }
 }
 
@@ -136,11 +145,47 @@ fn build_buffer(
     rate: u32,
 ) -> Result<SampleBuffer, SampleError> {
     let name = path.display().to_string();
+    Ok(match store(path, decoded, rate)? {
+        (Stored::I16(d), _) => SampleBuffer::from_i16(name, rate, d),
+        (Stored::F32(d), nonfinite) => {
+            let mut b = SampleBuffer::from_f32(name, rate, d);
+            b.nonfinite += nonfinite;
+            b
+        }
+    })
+}
+
+/// Interleaved stereo frames in their storage format.
+#[derive(Debug, Clone)]
+pub enum Stored {
+    /// 16-bit (the source was 16-bit or narrower).
+    I16(Vec<i16>),
+    /// Float.
+    F32(Vec<f32>),
+}
+
+impl Stored {
+    /// Stereo frames held.
+    pub fn frames(&self) -> usize {
+        match self {
+            Stored::I16(d) => d.len() / 2,
+            Stored::F32(d) => d.len() / 2,
+        }
+    }
+}
+
+/// Decoded audio as stereo at `rate` Hz, 16-bit where lossless, with the number of non-finite
+/// samples replaced by silence.
+pub fn store(
+    path: &std::path::Path,
+    decoded: super::decode::Decoded,
+    rate: u32,
+) -> Result<(Stored, usize), SampleError> {
     let (channels, from) = (decoded.channels, decoded.rate);
     // 16-bit mono/stereo already at the output rate: straight into storage.
     let samples = match decoded.samples {
         Pcm::I16(ints) if from == rate => match to_stereo_i16(ints, channels) {
-            Ok(stereo) => return Ok(SampleBuffer::from_i16(name, rate, stereo)),
+            Ok(stereo) => return Ok((Stored::I16(stereo), 0)),
             Err(ints) => Pcm::I16(ints),
         },
         other => other,
@@ -167,13 +212,11 @@ fn build_buffer(
     if stereo.len() < 2 {
         return Err(SampleError::Empty { path: path.into() });
     }
-    let mut buffer = if sixteen_bit {
-        SampleBuffer::from_i16(name, rate, stereo.iter().map(|&s| to_i16(s)).collect())
+    Ok(if sixteen_bit {
+        (Stored::I16(stereo.iter().map(|&s| to_i16(s)).collect()), 0)
     } else {
-        SampleBuffer::from_f32(name, rate, stereo)
-    };
-    buffer.nonfinite += nonfinite;
-    Ok(buffer)
+        (Stored::F32(stereo), nonfinite)
+    })
 }
 
 /// Rounds a float sample to 16 bits (to nearest, saturating); branch-free, no libm call.

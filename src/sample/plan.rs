@@ -46,16 +46,23 @@ pub struct TableInfo {
     pub frames: usize,
     /// Storage format.
     pub format: Format,
-    /// Whether it can stream at all (files can; built-in sounds cannot).
+    /// Whether it can stream at all (files can; built-in sounds and stem bundles cannot).
     pub streamable: bool,
+    /// Stereo pairs per frame (1; a stem bundle: 1 + its stems).
+    pub groups: usize,
     /// The pads playing it.
     pub pads: Vec<PadUse>,
 }
 
 impl TableInfo {
+    /// Bytes of one frame (all of a bundle's pairs).
+    pub fn frame_bytes(&self) -> usize {
+        self.format.frame_bytes() * self.groups.max(1)
+    }
+
     /// Bytes the whole table takes in RAM.
     pub fn bytes(&self) -> u64 {
-        (self.frames * self.format.frame_bytes()) as u64
+        (self.frames * self.frame_bytes()) as u64
     }
 }
 
@@ -183,7 +190,7 @@ fn heads_of(t: &TableInfo, rate: u32, loop_ram_max: u64) -> Vec<Range<usize>> {
     let mut out = Vec::new();
     for p in &t.pads {
         let loop_bytes =
-            ((p.loop_end.saturating_sub(p.loop_start)) * t.format.frame_bytes()) as u64;
+            ((p.loop_end.saturating_sub(p.loop_start)) * t.frame_bytes()) as u64;
         out.push(p.start..(p.start + head).min(t.frames));
         // Only worth it when the loop is a small part of the table (an intro streams).
         if p.looping && loop_bytes <= loop_ram_max && 2 * loop_bytes <= t.bytes() {
@@ -199,7 +206,7 @@ fn heads_of(t: &TableInfo, rate: u32, loop_ram_max: u64) -> Vec<Range<usize>> {
 /// largest others until the set fits. Not real-time.
 pub fn plan(tables: Vec<TableInfo>, budget: Budget) -> Result<Plan, PlanError> {
     let bytes_per_s = |t: &TableInfo| {
-        (budget.rate as usize * t.format.frame_bytes()) as f64
+        (budget.rate as usize * t.frame_bytes()) as f64
             * t.pads.iter().map(|p| p.speed.abs().max(0.0)).sum::<f64>()
     };
     let streamable = |t: &TableInfo| t.streamable && !t.pads.iter().any(|p| p.stretched);

@@ -180,8 +180,8 @@ pub fn render(
     interleaved.extend(data.into_iter().flatten());
     // Stored like its source: 16-bit when the source is.
     let sixteen = match src.data() {
-        super::buffer::SampleData::I16(_) => true,
-        super::buffer::SampleData::F32(_) => false,
+        super::buffer::SampleData::I16(_) | super::buffer::SampleData::BundleI16 { .. } => true,
+        super::buffer::SampleData::F32(_) | super::buffer::SampleData::BundleF32 { .. } => false,
         super::buffer::SampleData::Streamed(t) => t.format == super::stream::Format::I16,
     };
     let buffer = if sixteen {

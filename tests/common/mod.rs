@@ -3,6 +3,7 @@
 
 pub mod analysis;
 pub mod process;
+pub mod stem_mp4;
 
 use std::path::{Path, PathBuf};
 
@@ -52,7 +53,10 @@ pub fn render_set(set: &SetFile, script: &str, seconds: f64) -> (Rendered, SetLo
     let settings = engine_settings(set, RATE);
     let (mut engine, mut handle) = Engine::new(settings).unwrap();
     let report = load_set(set, &mut handle, 0, &|_, _| {});
-    let script = Script::parse(Path::new("test-script"), script, &set.grid).unwrap();
+    let mut script = Script::parse(Path::new("test-script"), script, &set.grid).unwrap();
+    script
+        .resolve_stems(Path::new("test-script"), |p| set.stem_names(p as usize))
+        .unwrap();
     let wanted = padlooper::control::keylock::used(set, Some(&script));
     let mut tables = padlooper::control::keylock::offline(set, &report, &mut handle, wanted);
     let rate = engine.settings().sample_rate;

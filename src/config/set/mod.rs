@@ -8,12 +8,15 @@ use toml::Spanned;
 use super::error::{ConfigError, ConfigErrors, from_toml};
 use crate::dsp::eq::db_to_knob;
 use crate::engine::command::{LaunchMode, PadFx};
+use crate::engine::params::STEM_GAIN_DB;
 use crate::sample::SampleSource;
+use crate::sample::buffer::MAX_STEMS;
+use crate::sample::stems::{StemFiles, StemSource, is_ni_stem};
 
 mod sections;
 pub use sections::{
     DivisionName, EqModeName, FxSection, GridSection, LaunchModeName, MasterSection, PadEntry,
-    PlayModeName, QuantizeName,
+    PlayModeName, QuantizeName, StemsValue,
 };
 
 #[derive(Debug, Deserialize)]
@@ -66,8 +69,21 @@ pub struct PadSpec {
     pub transpose: f32,
     /// EQ, filter and send settings.
     pub fx: PadFx,
+    /// Stem settings when the set loads (names are checked against the stems at load).
+    pub stems: StemSettings,
     /// Line of the `[[pad]]` entry in the set file (0 for built-in sets).
     pub line: usize,
+}
+
+/// What a set says about a pad's stems.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct StemSettings {
+    /// Start in stems mode.
+    pub on: bool,
+    /// Stems muted at load, by name.
+    pub mute: Vec<String>,
+    /// Stem gains in dB, by name.
+    pub gain_db: Vec<(String, f32)>,
 }
 
 /// What a set says about a pad's tempo.
@@ -98,6 +114,15 @@ pub struct SetFile {
 }
 
 impl SetFile {
+    /// The names of pad `pad`'s stems, read from the files without decoding (None: the pad
+    /// has no stems, or they cannot be read: loading the set will say why).
+    pub fn stem_names(&self, pad: usize) -> Option<Vec<String>> {
+        match &self.pads.iter().find(|p| p.id == pad)?.source {
+            SampleSource::Stems(s) => s.names().ok(),
+            _ => None,
+        }
+    }
+
     /// Reads and validates a set file.
     pub fn load(path: &Path) -> Result<SetFile, ConfigErrors> {
         let text = std::fs::read_to_string(path).map_err(|e| {
@@ -160,9 +185,33 @@ impl SetFile {
                 )));
                 continue;
             }
-            let source = match (&p.file, &p.builtin) {
-                (Some(f), None) => SampleSource::File(base.join(f)),
-                (None, Some(b)) => {
+            let source = match (&p.file, &p.builtin, &p.stems) {
+                (file, None, Some(stems)) => {
+                    let files = match stems {
+                        StemsValue::One(one) if is_ni_stem(one) => StemFiles::Ni(base.join(one)),
+                        StemsValue::One(dir) => StemFiles::Folder(base.join(dir)),
+                        StemsValue::List(list) if list.is_empty() || list.len() > MAX_STEMS => {
+                            errors.push(err(format!(
+                                "`stems` lists {} files; give 1 to {MAX_STEMS}",
+                                list.len()
+                            )));
+                            continue;
+                        }
+                        StemsValue::List(list) => {
+                            StemFiles::List(list.iter().map(|f| base.join(f)).collect())
+                        }
+                    };
+                    SampleSource::Stems(StemSource {
+                        mix: file.as_ref().map(|f| base.join(f)),
+                        files,
+                    })
+                }
+                (Some(f), None, None) if is_ni_stem(f) => SampleSource::Stems(StemSource {
+                    mix: None,
+                    files: StemFiles::Ni(base.join(f)),
+                }),
+                (Some(f), None, None) => SampleSource::File(base.join(f)),
+                (None, Some(b), None) => {
                     if !crate::sample::builtin::NAMES.contains(&b.as_str()) {
                         errors.push(err(format!(
                             "`builtin` = {b:?} is not a built-in sound; known: {}",
@@ -172,13 +221,38 @@ impl SetFile {
                     }
                     SampleSource::Builtin(b.clone())
                 }
+                (_, Some(_), Some(_)) => {
+                    errors.push(err(
+                        "a built-in sound has no stems: remove `stems` or `builtin`".into(),
+                    ));
+                    continue;
+                }
                 _ => {
                     errors.push(err(
-                        "a [[pad]] needs exactly one of `file` or `builtin`".into()
+                        "a [[pad]] needs exactly one of `file` or `builtin` (or `stems`)".into(),
                     ));
                     continue;
                 }
             };
+            let has_stems = matches!(source, SampleSource::Stems(_));
+            if !has_stems && (p.stems_on || !p.stem_mute.is_empty() || !p.stem_gain_db.is_empty())
+            {
+                errors.push(err(
+                    "`stems_on`, `stem_mute` and `stem_gain_db` need stems: add `stems = \"folder\"` (or a .stem.mp4 file)".into(),
+                ));
+                continue;
+            }
+            if let Some((name, db)) = p
+                .stem_gain_db
+                .iter()
+                .find(|(_, db)| !STEM_GAIN_DB.contains(**db as f64))
+            {
+                errors.push(err(format!(
+                    "stem {name:?}: {}",
+                    STEM_GAIN_DB.out_of_range(db)
+                )));
+                continue;
+            }
             let loop_start = p.loop_start.unwrap_or(0.0);
             if let Some(end) = p.loop_end
                 && end <= loop_start
@@ -266,6 +340,11 @@ impl SetFile {
                 key_lock: p.key_lock.unwrap_or(master_key_lock),
                 transpose: p.transpose + p.fine / 100.0,
                 fx,
+                stems: StemSettings {
+                    on: p.stems_on,
+                    mute: p.stem_mute.clone(),
+                    gain_db: p.stem_gain_db.iter().map(|(k, v)| (k.clone(), *v)).collect(),
+                },
                 line: super::error::line_col(text, at).0,
             });
         }

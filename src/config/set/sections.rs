@@ -334,6 +334,19 @@ pub struct PadEntry {
     /// A built-in synthesised sound instead of a file (see `padlooper check --help`).
     #[serde(default)]
     pub builtin: Option<String>,
+    /// Stems: a folder of separated tracks (Demucs' layout), a list of files, or a Native
+    /// Instruments `.stem.mp4`/`.stem.m4a` file; relative to the set file's folder.
+    #[serde(default)]
+    pub stems: Option<StemsValue>,
+    /// Start in stems mode (default: the full mix).
+    #[serde(default)]
+    pub stems_on: bool,
+    /// Stems muted when the set loads, by name.
+    #[serde(default)]
+    pub stem_mute: Vec<String>,
+    /// Stem gains in dB by name (`{ vocals = -6 }`), see `stem_gain_db` in the parameters.
+    #[serde(default)]
+    pub stem_gain_db: std::collections::BTreeMap<String, f32>,
     /// Launch mode.
     #[serde(default)]
     pub mode: LaunchModeName,
@@ -415,6 +428,16 @@ pub struct PadEntry {
     /// Reverb send 0..1.
     #[serde(default, deserialize_with = "ranged::reverb_send_opt")]
     pub reverb_send: Option<f32>,
+}
+
+/// What `stems = ...` may be: one path (a folder or a `.stem.mp4`) or a list of files.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(untagged)]
+pub enum StemsValue {
+    /// A folder of stems or a `.stem.mp4`/`.stem.m4a` file.
+    One(PathBuf),
+    /// Stem files, one per stem.
+    List(Vec<PathBuf>),
 }
 
 /// `[fx]` section: the send effects and the master phaser.

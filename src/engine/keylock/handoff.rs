@@ -17,7 +17,7 @@ fn peek_mono(slots: &[Slot], v: &Voice, off: f64) -> f32 {
     let Some(buf) = slots[v.slot as usize].buffer.as_deref() else {
         return 0.0;
     };
-    let [l, r] = crate::with_frames!(buf.data(), |src| v.peek(src, off));
+    let [l, r] = crate::with_frames!(buf.data(), &v.stems.gains(), |src| v.peek(src, off));
     0.5 * (l + r)
 }
 

@@ -98,7 +98,7 @@ impl Engine {
         let tempo = stretch_tempo(step, rate);
         if let Some(buf) = self.slots[v.slot as usize].buffer.as_deref() {
             let (unit, scratch, budget) = (&mut self.units[u], &mut self.kl, &mut self.prime_left);
-            crate::with_frames!(buf.data(), |src| prime_work(
+            crate::with_frames!(buf.data(), &v.stems.gains(), |src| prime_work(
                 unit, &v, src, rate, tempo, &mut p, budget, scratch
             ));
         }

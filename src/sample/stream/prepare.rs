@@ -120,6 +120,11 @@ pub fn write_cached(path: &Path, buf: &SampleBuffer) -> std::io::Result<Prepared
                 "a streamed table cannot be cached again",
             ));
         }
+        SampleData::BundleI16 { .. } | SampleData::BundleF32 { .. } => {
+            return Err(std::io::Error::other(
+                "stem bundles are held in memory, not streamed",
+            ));
+        }
     };
     crate::atomic_file::write_atomic_with(path, |w: &mut dyn Write| {
         let mut h = [0u8; HEADER as usize];
@@ -141,7 +146,7 @@ pub fn write_cached(path: &Path, buf: &SampleBuffer) -> std::io::Result<Prepared
                     w.write_all(&bytes)?;
                 }
             }
-            SampleData::Streamed(_) => {}
+            _ => {}
         }
         Ok(())
     })?;
