@@ -275,3 +275,53 @@ fn unknown_stem_names_are_errors_naming_the_line() {
     let e = padlooper::config::SetFile::load(&p).unwrap_err().to_string();
     assert!(e.contains("bad.toml:1") && e.contains("need stems"), "{e}");
 }
+
+#[test]
+fn a_key_locked_stem_pad_keeps_its_pitch_with_its_stems() {
+    let dir = tmp();
+    demucs(dir.path(), 0);
+    let set = "[[pad]]\npad = 0\nstems = \"sep\"\nstems_on = true\nkey_lock = true\nspeed = 1.25\n";
+    let out = render(dir.path(), set, "0.0 press 0 0\n0.0 stem 0 0 vocals solo\n", 1.5);
+    let x = left(&out, 0.6, 1.4);
+    assert!(tone(&x, 880.0) > 0.05, "the soloed vocals at their own pitch: {}", tone(&x, 880.0));
+    assert!(tone(&x, 1100.0) < 0.01, "not sped up: {}", tone(&x, 1100.0));
+    assert!(tone(&x, 440.0) < 0.01 && tone(&x, 110.0) < 0.01, "only the vocals");
+}
+
+#[test]
+fn stem_changes_are_saved_and_come_back_on_a_fresh_engine() {
+    use padlooper::control::session_state::SessionState;
+    use padlooper::control::set_loader::{engine_settings, load_set};
+    use padlooper::engine::Engine;
+    use padlooper::engine::command::{Command, StemCmd};
+    let dir = tmp();
+    demucs(dir.path(), 0);
+    let set = set_in(dir.path(), "[[pad]]\npad = 0\nstems = \"sep\"\n");
+    let (mut e, mut h) = Engine::new(engine_settings(&set, RATE)).unwrap();
+    let report = load_set(&set, &mut h, 0, &|_, _| {});
+    for c in [
+        StemCmd::Stems(Some(true)),
+        StemCmd::Mute(3, Some(true)),
+        StemCmd::Solo(1, Some(true)),
+        StemCmd::Gain(2, 0.5),
+    ] {
+        h.command(Command::PadStem(0, c)).unwrap();
+    }
+    let mut buf = vec![0.0f32; 512];
+    e.process(&mut buf);
+    let st = SessionState::capture(&h.stats().live, &set, &report.configs, 0);
+    let text = toml::to_string(&st).unwrap();
+    assert!(text.contains("stems_on = true") && text.contains("stem_mute = 8"), "{text}");
+    let back: SessionState = toml::from_str(&text).unwrap();
+    // A fresh engine with the saved commands sounds like the changed one: the bass alone.
+    let (mut e2, mut h2) = Engine::new(engine_settings(&set, RATE)).unwrap();
+    let report2 = load_set(&set, &mut h2, 0, &|_, _| {});
+    for c in back.commands(&report2.configs) {
+        h2.command(c).unwrap();
+    }
+    h2.command(Command::Press(0)).unwrap();
+    let mut out = vec![0.0f32; 2 * 24_000];
+    e2.process(&mut out);
+    let x = left(&out, 0.1, 0.5);
+    assert!(tone(&x, 220.0) > 0.09 && tone(&x, 110.0) < 0.002 && tone(&x, 880.0) < 0.002);
+}

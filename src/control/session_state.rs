@@ -15,8 +15,9 @@ use serde::{Deserialize, Serialize};
 use crate::config::SetFile;
 use crate::config::script::FX_PARAMS;
 use crate::engine::command::{
-    Command, EqMode, FxParam, PadConfig, PadId, PlayMode, SendBus, TransportCmd,
+    Command, EqMode, FxParam, PadConfig, PadId, PlayMode, SendBus, StemCmd, TransportCmd,
 };
+use crate::sample::buffer::MAX_STEMS;
 use crate::engine::live::{LiveState, PadLive, QUANTIZE_ORDER};
 
 /// How long after the last change the state is written.
@@ -50,6 +51,22 @@ pub struct PadState {
     pub sync: bool,
     /// "isolator" or "shelf".
     pub eq_mode: String,
+    /// Stem pads: playing the stems (not the full mix).
+    #[serde(default)]
+    pub stems_on: bool,
+    /// Stem pads: muted stems (bit per stem, in storage order).
+    #[serde(default)]
+    pub stem_mute: u8,
+    /// Stem pads: soloed stems.
+    #[serde(default)]
+    pub stem_solo: u8,
+    /// Stem pads: each stem's linear gain.
+    #[serde(default = "unity_gains")]
+    pub stem_gain: [f32; MAX_STEMS],
+}
+
+fn unity_gains() -> [f32; MAX_STEMS] {
+    [1.0; MAX_STEMS]
 }
 
 /// The master's saved values.
@@ -152,6 +169,10 @@ impl PadState {
             key_lock: l.key_lock,
             sync: l.sync,
             eq_mode: if l.shelf { "shelf" } else { "isolator" }.into(),
+            stems_on: l.stems.on,
+            stem_mute: l.stems.mute,
+            stem_solo: l.stems.solo,
+            stem_gain: l.stems.gain,
         }
     }
 
@@ -177,6 +198,13 @@ impl PadState {
                 EqMode::Isolator
             },
         ));
+        out.push(Command::PadStem(p, StemCmd::Stems(Some(self.stems_on))));
+        for s in 0..MAX_STEMS {
+            let bit = |m: u8| Some(m & (1 << s) != 0);
+            out.push(Command::PadStem(p, StemCmd::Mute(s as u8, bit(self.stem_mute))));
+            out.push(Command::PadStem(p, StemCmd::Solo(s as u8, bit(self.stem_solo))));
+            out.push(Command::PadStem(p, StemCmd::Gain(s as u8, self.stem_gain[s])));
+        }
     }
 }
 

@@ -218,6 +218,11 @@ impl TableService {
         let Some(source) = handle.buffer(r.slot) else {
             return;
         };
+        // A stem bundle's stretched table would hold its full mix only: stem pads key-lock
+        // through the real-time stretchers, which read the stems as mixed.
+        if source.groups() > 1 {
+            return;
+        }
         // A request from before a reload may name a slot that now holds another sample.
         if r.loop_end <= r.start || r.loop_start < r.start || r.loop_end as usize > source.frames()
         {

@@ -8,6 +8,8 @@
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 
 use super::command::{EqMode, FxParam, PadConfig, PlayMode, Quantize};
+use super::stems::StemMix;
+use crate::sample::buffer::MAX_STEMS;
 
 /// Number of effect parameters (see [`FxParam::ALL`]).
 pub const FX_PARAMS: usize = FxParam::ALL.len();
@@ -35,6 +37,8 @@ pub struct PadLive {
     pub sync: bool,
     /// Isolator (false) or shelf (true) EQ.
     pub shelf: bool,
+    /// Stems: mode, mutes, solos, gains.
+    pub stems: StemMix,
 }
 
 impl PadLive {
@@ -51,6 +55,7 @@ impl PadLive {
             key_lock: cfg.key_lock,
             sync: cfg.sync,
             shelf: cfg.fx.eq_mode == EqMode::Shelf,
+            stems: cfg.stems,
         }
     }
 }
@@ -72,7 +77,7 @@ pub struct MasterLive {
     pub fx: [f32; FX_PARAMS],
 }
 
-const PAD_FIELDS: usize = 12;
+const PAD_FIELDS: usize = 12 + MAX_STEMS;
 
 /// The published live state (see the module docs).
 #[derive(Debug)]
@@ -127,7 +132,11 @@ impl LiveState {
             self.bump();
             return;
         };
-        let flags = l.key_lock as u32 | (l.sync as u32) << 1 | (l.shelf as u32) << 2;
+        let flags = l.key_lock as u32
+            | (l.sync as u32) << 1
+            | (l.shelf as u32) << 2
+            | (l.stems.on as u32) << 3;
+        let g = l.stems.gain;
         let v = [
             bits(l.gain),
             bits(l.speed),
@@ -140,7 +149,13 @@ impl LiveState {
             bits(l.sends[1]),
             bits(l.transpose),
             flags,
-            0,
+            l.stems.mute as u32 | (l.stems.solo as u32) << 8,
+            bits(g[0]),
+            bits(g[1]),
+            bits(g[2]),
+            bits(g[3]),
+            bits(g[4]),
+            bits(g[5]),
         ];
         for (a, x) in slot.iter().zip(v) {
             a.store(x, Ordering::Relaxed);
@@ -156,6 +171,7 @@ impl LiveState {
         }
         let a = self.pads.get(p)?;
         let flags = a[10].load(Ordering::Relaxed);
+        let masks = a[11].load(Ordering::Relaxed);
         Some(PadLive {
             gain: val(&a[0]),
             speed: val(&a[1]),
@@ -167,6 +183,12 @@ impl LiveState {
             key_lock: flags & 1 != 0,
             sync: flags & 2 != 0,
             shelf: flags & 4 != 0,
+            stems: StemMix {
+                on: flags & 8 != 0,
+                mute: masks as u8,
+                solo: (masks >> 8) as u8,
+                gain: std::array::from_fn(|i| val(&a[12 + i])),
+            },
         })
     }
 
