@@ -102,6 +102,92 @@ fn corner_set(dir: &std::path::Path, rows: usize, cols: usize) -> SetFile {
     set_in(dir, &body)
 }
 
+/// Stem mode: select a stem pad (shift + pad), play it, turn stem mode on, mute the vocals on
+/// the stem row, then solo the drums (shift + stem); the audio and the stem row's LEDs follow.
+fn check_stem_mode(p: &Profile) {
+    let st = p.stems.as_ref().expect("the profile has a [stems] section");
+    let dir = tmp();
+    let sep = dir.path().join("sep");
+    std::fs::create_dir_all(&sep).unwrap();
+    for (name, f) in [
+        ("drums", 110.0),
+        ("bass", 220.0),
+        ("other", 440.0),
+        ("vocals", 880.0),
+    ] {
+        write_wav16(&sep.join(format!("{name}.wav")), RATE, 4.0, sine(f, 0.1));
+    }
+    let set = set_in(dir.path(), "[[pad]]\npad = 0\nstems = \"sep\"\n");
+    let note = |r: usize, c: usize| Binding::Note(p.grid_channel, p.grid_notes[r * p.cols + c]);
+    let (shift, mode) = (
+        button(p, ButtonAction::Shift).unwrap(),
+        button(p, ButtonAction::StemMode).unwrap(),
+    );
+    let tap = |m: &mut Vec<(f64, Vec<u8>)>, t: f64, b: Binding| {
+        m.push((t, on(b, 127)));
+        m.push((t + 0.01, on(b, 0)));
+    };
+    let mut m = Vec::new();
+    m.push((0.05, on(shift, 127)));
+    tap(&mut m, 0.06, note(0, 0)); // select pad 0
+    m.push((0.08, on(shift, 0)));
+    tap(&mut m, 0.1, note(0, 0)); // play it
+    tap(&mut m, 0.2, mode);
+    tap(&mut m, 0.5, note(st.row, 3)); // mute the vocals
+    m.push((1.0, on(shift, 127)));
+    tap(&mut m, 1.01, note(st.row, 0)); // solo the drums
+    m.push((1.03, on(shift, 0)));
+    let r = run(p, &set, m, 1.5);
+    let at = |from: f64, f: f64| tone(&left(&r.samples, from, from + 0.3), f);
+    assert!(
+        at(0.15, 880.0) > 0.09 && at(0.15, 110.0) > 0.09,
+        "{}: full mix {} {}",
+        p.name,
+        at(0.15, 880.0),
+        at(0.15, 110.0)
+    );
+    assert!(
+        at(0.55, 880.0) < 0.002 && at(0.55, 110.0) > 0.09,
+        "{}: vocals muted",
+        p.name
+    );
+    assert!(
+        at(1.05, 110.0) > 0.09 && at(1.05, 220.0) < 0.002 && at(1.05, 440.0) < 0.002,
+        "{}: drums soloed",
+        p.name
+    );
+    // The stem row's LEDs: drums in their colour on the solo channel, the others muted.
+    let drums = st
+        .value_for(padlooper::sample::stems::default_color("drums", 0))
+        .unwrap();
+    let last = |n: u8| {
+        r.leds
+            .iter()
+            .rev()
+            .find(|(_, m)| m[1] == n && m[0] & 0xF0 == 0x90)
+            .map(|(_, m)| m.clone())
+    };
+    let Binding::Note(_, drum_note) = note(st.row, 0) else {
+        unreachable!()
+    };
+    assert_eq!(
+        last(drum_note),
+        Some(vec![0x90 | (st.solo_channel - 1), drum_note, drums]),
+        "{}: the soloed drums' LED",
+        p.name
+    );
+    let Binding::Note(_, vocal_note) = note(st.row, 3) else {
+        unreachable!()
+    };
+    let muted = st.muted.or(p.leds.as_ref().unwrap().empty).unwrap();
+    assert_eq!(
+        last(vocal_note),
+        Some(led(vocal_note, muted)),
+        "{}: muted vocals",
+        p.name
+    );
+}
+
 fn check_grid_profile(p: &Profile) {
     let dir = tmp();
     let (rows, cols) = (p.rows, p.cols);
@@ -347,6 +433,7 @@ fn launchpad_mini_mk3() {
     assert_eq!(p.grid_notes[0], 81);
     assert_eq!(p.grid_notes[63], 18);
     check_grid_profile(&p);
+    check_stem_mode(&p);
 }
 
 #[test]
@@ -357,11 +444,14 @@ fn launchpad_x() {
         vec![vec![0xF0, 0x00, 0x20, 0x29, 0x02, 0x0C, 0x0E, 0x01, 0xF7]]
     );
     check_grid_profile(&p);
+    check_stem_mode(&p);
 }
 
 #[test]
 fn launchpad_pro_mk3() {
-    check_grid_profile(&Profile::find("launchpad-pro-mk3").unwrap());
+    let p = Profile::find("launchpad-pro-mk3").unwrap();
+    check_grid_profile(&p);
+    check_stem_mode(&p);
 }
 
 #[test]
@@ -377,6 +467,7 @@ fn apc_mini_mk2() {
         (56, 63, 0, 7)
     );
     check_grid_profile(&p);
+    check_stem_mode(&p);
     check_faders(&p);
 }
 
@@ -388,6 +479,7 @@ fn apc40_mk2() {
         (5, 8, 32, 7)
     );
     check_grid_profile(&p);
+    check_stem_mode(&p);
     // Track faders are CC 7 on channels 1-8; the tempo knob is relative.
     assert!(
         p.controls
@@ -413,6 +505,7 @@ fn apc40_mk2() {
 fn apc_mini() {
     let p = Profile::find("apc-mini").unwrap();
     check_grid_profile(&p);
+    check_stem_mode(&p);
     check_faders(&p);
 }
 

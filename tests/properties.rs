@@ -15,10 +15,10 @@ use padlooper::engine::command::{
     Command, FxParam, LaunchMode, PadConfig, PadFx, PlayMode, Quantize, SendBus, StemCmd, Timed,
     TransportCmd,
 };
-use padlooper::sample::buffer::{Bundle, StemInfo};
 use padlooper::engine::{Engine, EngineSettings};
 use padlooper::midi::parser::{MidiMessage, MidiParser};
 use padlooper::sample::SampleBuffer;
+use padlooper::sample::buffer::{Bundle, StemInfo};
 
 fn config() -> ProptestConfig {
     ProptestConfig {
@@ -225,16 +225,25 @@ fn command() -> impl Strategy<Value = (u64, Command)> {
         })),
         (pad.clone(), proptest::option::of(any::<bool>()))
             .prop_map(|(p, s)| Command::PadSync(p, s)),
-        (pad.clone(), 0usize..7, 0u8..9, proptest::option::of(any::<bool>()), number())
-            .prop_map(|(p, k, s, on, v)| Command::PadStem(p, match k {
-                0 => StemCmd::Stems(on),
-                1 => StemCmd::Mute(s, on),
-                2 => StemCmd::Solo(s, on),
-                3 => StemCmd::SoloOnly(s),
-                4 => StemCmd::Gain(s, v),
-                5 => StemCmd::Gain(s, v * 1e3),
-                _ => StemCmd::Reset,
-            })),
+        (
+            pad.clone(),
+            0usize..7,
+            0u8..9,
+            proptest::option::of(any::<bool>()),
+            number()
+        )
+            .prop_map(|(p, k, s, on, v)| Command::PadStem(
+                p,
+                match k {
+                    0 => StemCmd::Stems(on),
+                    1 => StemCmd::Mute(s, on),
+                    2 => StemCmd::Solo(s, on),
+                    3 => StemCmd::SoloOnly(s),
+                    4 => StemCmd::Gain(s, v),
+                    5 => StemCmd::Gain(s, v * 1e3),
+                    _ => StemCmd::Reset,
+                }
+            )),
         (0usize..5).prop_map(|i| Command::Quantize(
             [
                 Quantize::Off,

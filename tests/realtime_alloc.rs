@@ -345,7 +345,10 @@ fn bundle(stems: usize, frames: usize, sixteen: bool) -> Arc<SampleBuffer> {
     let mut data = Vec::with_capacity(frames * 2 * groups);
     for i in 0..frames {
         let s: Vec<f32> = (0..stems)
-            .map(|k| 0.1 * (i as f32 * (150.0 + 120.0 * k as f32) * std::f32::consts::TAU / 48_000.0).sin())
+            .map(|k| {
+                0.1 * (i as f32 * (150.0 + 120.0 * k as f32) * std::f32::consts::TAU / 48_000.0)
+                    .sin()
+            })
             .collect();
         let mix: f32 = s.iter().sum();
         data.extend_from_slice(&[mix, mix]);
@@ -384,7 +387,13 @@ fn stem_pads_switch_mute_solo_and_swap_without_allocation() {
         handle.load(bundle(2, frames, true)).unwrap(),
     ];
     for p in 0..6u16 {
-        let cfg = pad(slots[p as usize % 3], frames as u32, LaunchMode::Toggle, true, 0);
+        let cfg = pad(
+            slots[p as usize % 3],
+            frames as u32,
+            LaunchMode::Toggle,
+            true,
+            0,
+        );
         handle.command(Command::Assign(p, cfg)).unwrap();
         handle.command(Command::Press(p)).unwrap();
     }
@@ -424,7 +433,13 @@ fn stem_pads_switch_mute_solo_and_swap_without_allocation() {
             let slot = handle.load(bundle(3, frames, block % 600 == 200)).unwrap();
             slots.push(slot);
             for p in 0..6u16 {
-                let cfg = pad(slots[p as usize % slots.len()], frames as u32, LaunchMode::Toggle, true, 0);
+                let cfg = pad(
+                    slots[p as usize % slots.len()],
+                    frames as u32,
+                    LaunchMode::Toggle,
+                    true,
+                    0,
+                );
                 let _ = handle.command(Command::Assign(p, cfg));
                 let _ = handle.command(Command::Press(p));
             }
@@ -434,6 +449,9 @@ fn stem_pads_switch_mute_solo_and_swap_without_allocation() {
         handle.drain_events();
         handle.collect_retired();
     }
-    assert_eq!(violations, 0, "stem pads allocated or freed memory in process");
+    assert_eq!(
+        violations, 0,
+        "stem pads allocated or freed memory in process"
+    );
     assert!(engine.stats().frames() > 0);
 }

@@ -12,7 +12,12 @@ use padlooper::config::script::Script;
 use padlooper::sample::stems::{StemFiles, StemSource, load_stems};
 
 /// Tones of the four Demucs stems (drums, bass, other, vocals) and their amplitude.
-const TONES: [(&str, f64); 4] = [("drums", 110.0), ("bass", 220.0), ("other", 440.0), ("vocals", 880.0)];
+const TONES: [(&str, f64); 4] = [
+    ("drums", 110.0),
+    ("bass", 220.0),
+    ("other", 440.0),
+    ("vocals", 880.0),
+];
 const AMP: f64 = 0.1;
 
 /// Writes a Demucs-style folder `sep` of 2-s stems (a tone each) into `dir`; `short` frames
@@ -21,7 +26,12 @@ fn demucs(dir: &Path, short: usize) {
     let sep = dir.join("sep");
     std::fs::create_dir_all(&sep).unwrap();
     for (name, f) in TONES {
-        let secs = 2.0 - if name == "vocals" { short as f64 / RATE as f64 } else { 0.0 };
+        let secs = 2.0
+            - if name == "vocals" {
+                short as f64 / RATE as f64
+            } else {
+                0.0
+            };
         write_wav16(&sep.join(format!("{name}.wav")), RATE, secs, sine(f, AMP));
     }
 }
@@ -56,7 +66,12 @@ fn a_demucs_folder_is_one_bundle_in_demucs_order_and_plays_the_full_mix() {
     // 16-bit sources stay 16-bit: 5 pairs × 4 bytes per frame, held once.
     assert_eq!(buf.memory_bytes(), buf.frames() * 5 * 4);
     // The full mix (the stems summed, no mix file given) plays by default.
-    let out = render(dir.path(), "[[pad]]\npad = 0\nstems = \"sep\"\n", "0.0 press 0 0\n", 1.0);
+    let out = render(
+        dir.path(),
+        "[[pad]]\npad = 0\nstems = \"sep\"\n",
+        "0.0 press 0 0\n",
+        1.0,
+    );
     let x = left(&out, 0.2, 0.8);
     for (_, f) in TONES {
         assert!((tone(&x, f) - AMP).abs() < 0.01, "{f} Hz: {}", tone(&x, f));
@@ -80,7 +95,10 @@ fn muted_stems_sound_as_the_others_alone_and_solo_wins_over_mute() {
         1.0,
     );
     let d = diff(&stems, &alone);
-    assert!(d < 1e-5, "stems mode with bass and vocals muted = drums + other alone ({d})");
+    assert!(
+        d < 1e-5,
+        "stems mode with bass and vocals muted = drums + other alone ({d})"
+    );
     // Solo the muted bass: only the bass sounds.
     let solo = render(
         dir.path(),
@@ -114,23 +132,45 @@ fn muted_stems_sound_as_the_others_alone_and_solo_wins_over_mute() {
 fn switching_muting_and_soloing_never_click_and_land_within_the_ramp() {
     let dir = tmp();
     demucs(dir.path(), 0);
-    let steady = render(dir.path(), "[[pad]]\npad = 0\nstems = \"sep\"\n", "0.0 press 0 0\n", 1.8);
+    let steady = render(
+        dir.path(),
+        "[[pad]]\npad = 0\nstems = \"sep\"\n",
+        "0.0 press 0 0\n",
+        1.8,
+    );
     // Off the tones' zero crossings (at whole tenths of a second all of them cross zero).
     let changes = "0.0 press 0 0\n0.3013 stems 0 0 on\n0.5021 stem 0 0 vocals mute\n\
                    0.7033 stem 0 0 drums solo\n0.9049 stem 0 0 drums unsolo\n\
                    1.1017 stemgain 0 0 bass -60\n1.3061 stem 0 0 vocals unmute\n1.5023 stems 0 0 off\n";
-    let out = render(dir.path(), "[[pad]]\npad = 0\nstems = \"sep\"\n", changes, 1.8);
+    let out = render(
+        dir.path(),
+        "[[pad]]\npad = 0\nstems = \"sep\"\n",
+        changes,
+        1.8,
+    );
     // The steady mix's largest step between samples, and what a 10 ms ramp may add on top
     // (the loudest change, every stem at once, over 480 frames) with margin.
-    let (base, ramp) = (max_jump(&left(&steady, 0.05, 1.8)), 4.0 * AMP as f32 / 480.0);
+    let (base, ramp) = (
+        max_jump(&left(&steady, 0.05, 1.8)),
+        4.0 * AMP as f32 / 480.0,
+    );
     let got = max_jump(&left(&out, 0.05, 1.8));
-    assert!(got <= base + 2.0 * ramp, "step {got} vs steady {base} (+{ramp} per ramp)");
+    assert!(
+        got <= base + 2.0 * ramp,
+        "step {got} vs steady {base} (+{ramp} per ramp)"
+    );
     // Each change has landed 10 ms after its time.
     let at = |t: f64, f: f64| tone(&left(&out, t + 0.0141, t + 0.1941), f);
     assert!(at(0.5, 880.0) < 0.002, "vocals muted");
     assert!(at(0.5, 110.0) > 0.09);
-    assert!(at(0.7, 220.0) < 0.002 && at(0.7, 110.0) > 0.09, "drums alone");
-    assert!(at(0.9, 220.0) > 0.09 && at(0.9, 880.0) < 0.002, "solo off, vocals still muted");
+    assert!(
+        at(0.7, 220.0) < 0.002 && at(0.7, 110.0) > 0.09,
+        "drums alone"
+    );
+    assert!(
+        at(0.9, 220.0) > 0.09 && at(0.9, 880.0) < 0.002,
+        "solo off, vocals still muted"
+    );
     assert!(at(1.1, 220.0) < 0.002, "bass at -60 dB");
     assert!(at(1.3, 880.0) > 0.09);
     assert!(at(1.5, 220.0) > 0.09, "full mix again: the bass is in it");
@@ -164,12 +204,18 @@ fn a_list_of_files_with_a_mix_file() {
     let dir = tmp();
     demucs(dir.path(), 0);
     write_wav16(&dir.path().join("mix.wav"), RATE, 2.0, sine(1000.0, 0.2));
-    let set = "[[pad]]\npad = 0\nfile = \"mix.wav\"\nstems = [\"sep/vocals.wav\", \"sep/drums.wav\"]\n";
+    let set =
+        "[[pad]]\npad = 0\nfile = \"mix.wav\"\nstems = [\"sep/vocals.wav\", \"sep/drums.wav\"]\n";
     let out = render(dir.path(), set, "0.0 press 0 0\n0.5 stems 0 0 on\n", 1.0);
     let (mix, stems) = (left(&out, 0.1, 0.45), left(&out, 0.55, 0.95));
-    assert!(tone(&mix, 1000.0) > 0.19 && tone(&mix, 880.0) < 0.002, "the mix file");
+    assert!(
+        tone(&mix, 1000.0) > 0.19 && tone(&mix, 880.0) < 0.002,
+        "the mix file"
+    );
     assert!(tone(&stems, 1000.0) < 0.002, "the stems");
-    assert!(tone(&stems, 880.0) > 0.09 && tone(&stems, 110.0) > 0.09 && tone(&stems, 220.0) < 0.002);
+    assert!(
+        tone(&stems, 880.0) > 0.09 && tone(&stems, 110.0) > 0.09 && tone(&stems, 220.0) < 0.002
+    );
 }
 
 #[test]
@@ -179,7 +225,9 @@ fn a_native_instruments_stem_file_decodes_with_its_names_and_colours() {
     let track = |f: f64, amp: f64| -> Vec<i16> {
         (0..n)
             .flat_map(|i| {
-                let v = (amp * (2.0 * std::f64::consts::PI * f * i as f64 / RATE as f64).sin() * 32767.0)
+                let v = (amp
+                    * (2.0 * std::f64::consts::PI * f * i as f64 / RATE as f64).sin()
+                    * 32767.0)
                     .round() as i16;
                 [v, v]
             })
@@ -244,14 +292,20 @@ fn a_native_instruments_stem_file_decodes_with_its_names_and_colours() {
     )
     .unwrap_err()
     .to_string();
-    assert!(e.contains("one.stem.mp4") && e.contains("not a stem file"), "{e}");
+    assert!(
+        e.contains("one.stem.mp4") && e.contains("not a stem file"),
+        "{e}"
+    );
 }
 
 #[test]
 fn unknown_stem_names_are_errors_naming_the_line() {
     let dir = tmp();
     demucs(dir.path(), 0);
-    let set = set_in(dir.path(), "[[pad]]\npad = 0\nstems = \"sep\"\n[[pad]]\npad = 1\nfile = \"sep/bass.wav\"\n");
+    let set = set_in(
+        dir.path(),
+        "[[pad]]\npad = 0\nstems = \"sep\"\n[[pad]]\npad = 1\nfile = \"sep/bass.wav\"\n",
+    );
     let mut s = Script::parse(
         Path::new("s.txt"),
         "0.0 stem 0 0 vocals mute\n1.0 stem 0 0 guitar mute\n2.0 stemgain 0 1 bass -3\n",
@@ -262,17 +316,32 @@ fn unknown_stem_names_are_errors_naming_the_line() {
         .resolve_stems(Path::new("s.txt"), |p| set.stem_names(p as usize))
         .unwrap_err()
         .to_string();
-    assert!(e.contains("s.txt:2") && e.contains("guitar") && e.contains("drums, bass, other, vocals"), "{e}");
+    assert!(
+        e.contains("s.txt:2") && e.contains("guitar") && e.contains("drums, bass, other, vocals"),
+        "{e}"
+    );
     assert!(e.contains("s.txt:3") && e.contains("no stems"), "{e}");
     // In a set: an unknown name fails that pad's load with the names it has.
-    let set = set_in(dir.path(), "[[pad]]\npad = 0\nstems = \"sep\"\nstem_mute = [\"voice\"]\n");
+    let set = set_in(
+        dir.path(),
+        "[[pad]]\npad = 0\nstems = \"sep\"\nstem_mute = [\"voice\"]\n",
+    );
     let (_, report) = render_set(&set, "", 0.1);
     let e = report.errors.join("\n");
-    assert!(e.contains("no stem named \"voice\"") && e.contains("vocals"), "{e}");
+    assert!(
+        e.contains("no stem named \"voice\"") && e.contains("vocals"),
+        "{e}"
+    );
     // Stem settings without stems.
     let p = dir.path().join("bad.toml");
-    std::fs::write(&p, "[[pad]]\npad = 0\nfile = \"sep/bass.wav\"\nstems_on = true\n").unwrap();
-    let e = padlooper::config::SetFile::load(&p).unwrap_err().to_string();
+    std::fs::write(
+        &p,
+        "[[pad]]\npad = 0\nfile = \"sep/bass.wav\"\nstems_on = true\n",
+    )
+    .unwrap();
+    let e = padlooper::config::SetFile::load(&p)
+        .unwrap_err()
+        .to_string();
     assert!(e.contains("bad.toml:1") && e.contains("need stems"), "{e}");
 }
 
@@ -281,11 +350,23 @@ fn a_key_locked_stem_pad_keeps_its_pitch_with_its_stems() {
     let dir = tmp();
     demucs(dir.path(), 0);
     let set = "[[pad]]\npad = 0\nstems = \"sep\"\nstems_on = true\nkey_lock = true\nspeed = 1.25\n";
-    let out = render(dir.path(), set, "0.0 press 0 0\n0.0 stem 0 0 vocals solo\n", 1.5);
+    let out = render(
+        dir.path(),
+        set,
+        "0.0 press 0 0\n0.0 stem 0 0 vocals solo\n",
+        1.5,
+    );
     let x = left(&out, 0.6, 1.4);
-    assert!(tone(&x, 880.0) > 0.05, "the soloed vocals at their own pitch: {}", tone(&x, 880.0));
+    assert!(
+        tone(&x, 880.0) > 0.05,
+        "the soloed vocals at their own pitch: {}",
+        tone(&x, 880.0)
+    );
     assert!(tone(&x, 1100.0) < 0.01, "not sped up: {}", tone(&x, 1100.0));
-    assert!(tone(&x, 440.0) < 0.01 && tone(&x, 110.0) < 0.01, "only the vocals");
+    assert!(
+        tone(&x, 440.0) < 0.01 && tone(&x, 110.0) < 0.01,
+        "only the vocals"
+    );
 }
 
 #[test]
@@ -311,7 +392,10 @@ fn stem_changes_are_saved_and_come_back_on_a_fresh_engine() {
     e.process(&mut buf);
     let st = SessionState::capture(&h.stats().live, &set, &report.configs, 0);
     let text = toml::to_string(&st).unwrap();
-    assert!(text.contains("stems_on = true") && text.contains("stem_mute = 8"), "{text}");
+    assert!(
+        text.contains("stems_on = true") && text.contains("stem_mute = 8"),
+        "{text}"
+    );
     let back: SessionState = toml::from_str(&text).unwrap();
     // A fresh engine with the saved commands sounds like the changed one: the bass alone.
     let (mut e2, mut h2) = Engine::new(engine_settings(&set, RATE)).unwrap();

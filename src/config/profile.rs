@@ -47,6 +47,8 @@ pub enum ButtonAction {
     GlobalKeyLock,
     /// Forget the saved state: every pad and the master go back to what the set says.
     ResetState,
+    /// Stem mode on/off: the `[stems]` row mutes (shift: solos) the selected pad's stems.
+    StemMode,
 }
 
 /// Actions a knob or fader can drive (0..127 mapped to the parameter's range).
@@ -209,6 +211,7 @@ struct RawProfile {
     button: Vec<Spanned<RawButton>>,
     #[serde(default)]
     control: Vec<Spanned<RawControl>>,
+    stems: Option<Spanned<super::profile_stems::RawStems>>,
 }
 
 fn one() -> u8 {
@@ -279,6 +282,8 @@ pub struct Profile {
     pub buttons: Vec<Button>,
     /// Knobs and faders.
     pub controls: Vec<Control>,
+    /// Stem mode's row and colours (absent: no stem mode).
+    pub stems: Option<super::profile_stems::StemLeds>,
 }
 
 /// The profiles shipped in `mappings/`, built into the binary: (file stem, text).
@@ -584,6 +589,21 @@ impl Profile {
                 ));
             }
         }
+        let stems = raw.stems.as_ref().and_then(|st| {
+            super::profile_stems::validate(st.get_ref(), rows)
+                .map_err(|m| errors.push(at(st.span().start, m)))
+                .ok()
+        });
+        let stem_button = raw
+            .button
+            .iter()
+            .find(|b| b.get_ref().action == ButtonAction::StemMode);
+        if let (Some(b), None) = (stem_button, &raw.stems) {
+            errors.push(at(
+                b.span().start,
+                "action `stem_mode` needs a [stems] section (its row and colours)".into(),
+            ));
+        }
         if raw.grid.is_none() && raw.button.is_empty() && raw.control.is_empty() {
             errors.push(ConfigError::whole(
                 path,
@@ -598,6 +618,7 @@ impl Profile {
             source: path.display().to_string(),
             ports: raw.ports,
             init,
+            stems,
             exit,
             rows,
             cols,

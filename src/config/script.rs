@@ -39,8 +39,8 @@ use crate::dsp::eq::db_to_knob;
 use crate::engine::command::{
     Command, EqMode, FxParam, PadId, PlayMode, SendBus, StemCmd, TransportCmd,
 };
-use crate::sample::buffer::MAX_STEMS;
 use crate::engine::params::{self as P, ParamSpec};
+use crate::sample::buffer::MAX_STEMS;
 
 /// A parsed script: commands with their time in seconds, in time order.
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -207,7 +207,9 @@ fn set_stem(cmd: &mut StemCmd, i: u8) {
 fn stem_arg(s: &str) -> Result<(u8, Option<String>), String> {
     match s.parse::<usize>() {
         Ok(n) if (1..=MAX_STEMS).contains(&n) => Ok(((n - 1) as u8, None)),
-        Ok(n) => Err(format!("stem {n} does not exist; stems are numbered 1 to {MAX_STEMS}")),
+        Ok(n) => Err(format!(
+            "stem {n} does not exist; stems are numbered 1 to {MAX_STEMS}"
+        )),
         Err(_) => Ok((UNRESOLVED, Some(s.to_string()))),
     }
 }
@@ -443,7 +445,11 @@ fn parse_line(line: &str, grid: &GridSection) -> Result<(f64, Command, Option<St
             let p = pad(args[0], args[1])?;
             let (s, name) = stem_arg(args[2])?;
             let db = num(args[3], &P::STEM_GAIN_DB)?;
-            return Ok((time, Command::PadStem(p, StemCmd::Gain(s, db_to_gain(db))), name));
+            return Ok((
+                time,
+                Command::PadStem(p, StemCmd::Gain(s, db_to_gain(db))),
+                name,
+            ));
         }
         "fx" => {
             want(2)?;

@@ -17,8 +17,8 @@ use crate::config::script::FX_PARAMS;
 use crate::engine::command::{
     Command, EqMode, FxParam, PadConfig, PadId, PlayMode, SendBus, StemCmd, TransportCmd,
 };
-use crate::sample::buffer::MAX_STEMS;
 use crate::engine::live::{LiveState, PadLive, QUANTIZE_ORDER};
+use crate::sample::buffer::MAX_STEMS;
 
 /// How long after the last change the state is written.
 pub const SAVE_DELAY: Duration = Duration::from_secs(3);
@@ -201,9 +201,18 @@ impl PadState {
         out.push(Command::PadStem(p, StemCmd::Stems(Some(self.stems_on))));
         for s in 0..MAX_STEMS {
             let bit = |m: u8| Some(m & (1 << s) != 0);
-            out.push(Command::PadStem(p, StemCmd::Mute(s as u8, bit(self.stem_mute))));
-            out.push(Command::PadStem(p, StemCmd::Solo(s as u8, bit(self.stem_solo))));
-            out.push(Command::PadStem(p, StemCmd::Gain(s as u8, self.stem_gain[s])));
+            out.push(Command::PadStem(
+                p,
+                StemCmd::Mute(s as u8, bit(self.stem_mute)),
+            ));
+            out.push(Command::PadStem(
+                p,
+                StemCmd::Solo(s as u8, bit(self.stem_solo)),
+            ));
+            out.push(Command::PadStem(
+                p,
+                StemCmd::Gain(s as u8, self.stem_gain[s]),
+            ));
         }
     }
 }

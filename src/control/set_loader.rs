@@ -7,9 +7,9 @@ use std::time::Duration;
 use crate::config::set::{PadSpec, PadTempo, SetFile};
 use crate::dsp::db_to_gain;
 use crate::engine::command::{Command, PadConfig, PadId, SlotId, TransportCmd};
+use crate::engine::stems::StemMix;
 use crate::engine::{EngineHandle, EngineSettings};
 use crate::sample::loader::{LoadFn, load_in_order, load_one};
-use crate::engine::stems::StemMix;
 use crate::sample::{SampleBuffer, SampleSource};
 
 use super::stream_load::{self, StreamOptions};

@@ -114,7 +114,12 @@ fn probe_stems(
         let p = crate::sample::decode::probe_file(path).ok()?;
         let frames = p.frames? as f64 * rate as f64 / p.rate.max(1) as f64;
         let groups = 1 + 4 + usize::from(s.mix.is_some());
-        return Some((frames.ceil() as usize, Format::F32, false, groups.min(1 + 6)));
+        return Some((
+            frames.ceil() as usize,
+            Format::F32,
+            false,
+            groups.min(1 + 6),
+        ));
     }
     let paths = s.paths().ok()?;
     let stems = paths.len() - usize::from(s.mix.is_some());

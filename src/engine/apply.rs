@@ -4,12 +4,12 @@
 
 use super::Engine;
 use super::command::{Command, FxParam, PadFx, PadId, StemCmd, TransportCmd};
-use super::stems::StemMix;
-use crate::sample::buffer::MAX_STEMS;
 use super::event::ClockMsg;
 use super::params;
+use super::stems::StemMix;
 use crate::dsp::delay::Division;
 use crate::dsp::isolator::IsolatorDesign;
+use crate::sample::buffer::MAX_STEMS;
 
 impl Engine {
     pub(crate) fn apply(&mut self, cmd: Command, now: u64) {
@@ -340,7 +340,13 @@ impl Engine {
 
 /// Applies a stem change (stem numbers past [`MAX_STEMS`] are ignored). Real-time safe.
 fn stem_change(m: &mut StemMix, c: StemCmd) {
-    let bit = |s: u8| if (s as usize) < MAX_STEMS { 1u8 << s } else { 0 };
+    let bit = |s: u8| {
+        if (s as usize) < MAX_STEMS {
+            1u8 << s
+        } else {
+            0
+        }
+    };
     let set = |mask: &mut u8, b: u8, on: Option<bool>| match on {
         Some(true) => *mask |= b,
         Some(false) => *mask &= !b,

@@ -473,7 +473,8 @@ fn render_voice(vi: usize, c: &mut VoiceCtx, out: &mut [f32], seg_start: u64) {
     if groups > 1 {
         let stems = cfg.map(|c| c.stems).unwrap_or_default();
         if is_current || v.stems.groups == 0 {
-            v.stems.follow(groups, &stems.targets(groups - 1), c.stem_ramp);
+            v.stems
+                .follow(groups, &stems.targets(groups - 1), c.stem_ramp);
         }
     }
     let gains = v.stems.gains();
@@ -518,10 +519,8 @@ fn render_voice(vi: usize, c: &mut VoiceCtx, out: &mut [f32], seg_start: u64) {
             // Rendered apart, then faded in or out into the mix.
             let tmp = &mut c.scratch.disk[..out.len()];
             tmp.fill(0.0);
-            let end =
-                crate::with_frames!(buf.data(), &gains, |src| v.render(
-                    src, tmp, step, c.fade, on_wrap
-                ));
+            let end = crate::with_frames!(buf.data(), &gains, |src| v
+                .render(src, tmp, step, c.fade, on_wrap));
             v.disk.each(n, |k, g| {
                 out[2 * k] += tmp[2 * k] * g;
                 out[2 * k + 1] += tmp[2 * k + 1] * g;
@@ -552,9 +551,8 @@ fn render_voice(vi: usize, c: &mut VoiceCtx, out: &mut [f32], seg_start: u64) {
         }
         _ => {
             v.path = Path::Direct;
-            crate::with_frames!(buf.data(), &gains, |src| v.render(
-                src, out, step, c.fade, on_wrap
-            ))
+            crate::with_frames!(buf.data(), &gains, |src| v
+                .render(src, out, step, c.fade, on_wrap))
         }
     };
     if end != VoiceEnd::Running {

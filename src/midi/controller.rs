@@ -11,7 +11,7 @@ use super::state::{NONE, SharedControl};
 use crate::config::profile::{Binding, ButtonAction, ControlAction, Profile};
 use crate::dsp::db_to_gain;
 use crate::engine::command::{
-    Command, FxParam, LaunchMode, PadId, PlayMode, SendBus, Timed, TransportCmd,
+    Command, FxParam, LaunchMode, PadId, PlayMode, SendBus, StemCmd, Timed, TransportCmd,
 };
 use crate::engine::params as P;
 use crate::engine::shared::Counter;
@@ -197,6 +197,10 @@ impl Controller {
             // A second note-on without a note-off in between: finish the first press.
             release(h, at, send);
         }
+        if self.stem_cell(r, c, at, send) {
+            self.held.insert(binding, Held::Select);
+            return;
+        }
         let bank = self.shared.bank.load(Ordering::Relaxed);
         let Some(pad) = self.shared.pad_at(bank, r, c) else {
             return;
@@ -214,6 +218,44 @@ impl Controller {
             at,
             cmd: Command::Press(pad as PadId),
         });
+    }
+
+    /// In stem mode, a press on the profile's stem row: stem `c` mutes (shift: solos alone)
+    /// and the pad plays its stems; the cell after the last stem switches full mix ⇄ stems, the
+    /// next one resets. True when the press was taken.
+    fn stem_cell(&mut self, r: usize, c: usize, at: u64, send: &mut dyn FnMut(Timed)) -> bool {
+        let Some(st) = &self.profile.stems else {
+            return false;
+        };
+        let sel = self.shared.selected.load(Ordering::Relaxed);
+        if r != st.row || !self.shared.stem_mode.load(Ordering::Relaxed) || sel == NONE {
+            return false;
+        }
+        let n = self.shared.stems(sel).len();
+        if n == 0 {
+            return false;
+        }
+        let pad = sel as PadId;
+        let mut stem = |cmd| {
+            send(Timed {
+                at,
+                cmd: Command::PadStem(pad, cmd),
+            })
+        };
+        if c < n {
+            stem(StemCmd::Stems(Some(true)));
+            stem(if self.device.shift.load(Ordering::Relaxed) {
+                StemCmd::SoloOnly(c as u8)
+            } else {
+                StemCmd::Mute(c as u8, None)
+            });
+        } else if c == n {
+            stem(StemCmd::Stems(None));
+        } else if c == n + 1 {
+            stem(StemCmd::Reset);
+        }
+        self.shared.touch();
+        true
     }
 
     fn button(
@@ -328,6 +370,10 @@ impl Controller {
                 }
             }
             ButtonAction::GlobalKeyLock => send(cmd(Command::GlobalKeyLock(None))),
+            ButtonAction::StemMode => {
+                shared.stem_mode.fetch_xor(true, Ordering::Relaxed);
+                shared.touch();
+            }
             ButtonAction::ResetState => {
                 shared.reset_requested.store(true, Ordering::Relaxed);
             }

@@ -65,8 +65,17 @@ pub fn desired(
     let looks = leds.pad_looks();
     let bank = shared.bank.load(Ordering::Relaxed);
     let sel = shared.selected.load(Ordering::Relaxed);
+    let stems = stem_row(profile, shared, sel);
     for (i, &note) in profile.grid_notes.iter().enumerate() {
         let (r, c) = (i / profile.cols, i % profile.cols);
+        if let Some((row, looks)) = &stems
+            && r == *row
+        {
+            if let Some(spec) = looks.get(c).copied().flatten().or(leds.empty) {
+                out.push(((false, note), message(false, note, spec)));
+            }
+            continue;
+        }
         let look = match shared.pad_at(bank, r, c) {
             Some(p) => pad_look(shared.status(p), sel != NONE && sel == p),
             None => PadLook::Empty,
@@ -99,6 +108,7 @@ pub fn desired(
                     PadFlags::DOWN
                 },
             ),
+            ButtonAction::StemMode => shared.stem_mode.load(Ordering::Relaxed),
             ButtonAction::GlobalKeyLock => {
                 let pads = &shared.engine.pads;
                 let mut loaded = (0..pads.len()).filter(|&p| pads.get(p) != PadState::Empty);
@@ -118,6 +128,59 @@ pub fn desired(
         out.push(((is_cc, n), message(is_cc, n, if lit { on } else { off })));
     }
     out
+}
+
+/// In stem mode with a stem pad selected: the stem row and each cell's look (the stems in
+/// their colours: dim when muted or not soloed, on the solo channel when soloed; then the full
+/// mix ⇄ stems switch and the reset).
+fn stem_row(
+    profile: &Profile,
+    shared: &SharedControl,
+    sel: usize,
+) -> Option<(usize, Vec<Option<LedSpec>>)> {
+    let st = profile.stems.as_ref()?;
+    let leds = profile.leds.as_ref()?;
+    if !shared.stem_mode.load(Ordering::Relaxed) || sel == NONE {
+        return None;
+    }
+    let colors = shared.stems(sel);
+    if colors.is_empty() {
+        return None;
+    }
+    let mix = shared
+        .engine
+        .live
+        .pad(sel)
+        .map(|l| l.stems)
+        .unwrap_or_default();
+    let mut looks: Vec<Option<LedSpec>> = colors
+        .iter()
+        .enumerate()
+        .map(|(s, &rgb)| {
+            let value = st.value_for(rgb)?;
+            let soloed = mix.solo & (1 << s) != 0;
+            if mix.on && !mix.audible(s) {
+                st.muted.or(leds.empty)
+            } else if mix.on && soloed {
+                Some(LedSpec {
+                    channel: st.solo_channel,
+                    value,
+                })
+            } else {
+                Some(LedSpec {
+                    channel: st.channel,
+                    value,
+                })
+            }
+        })
+        .collect();
+    looks.push(if mix.on {
+        leds.button_on
+    } else {
+        leds.button_off
+    });
+    looks.push(leds.button_off.or(leds.empty));
+    Some((st.row, looks))
 }
 
 /// Whether the selected pad (if any) has a setting on.

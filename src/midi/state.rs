@@ -4,11 +4,12 @@
 //! load errors are the only control-side overlay. All atomics.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU32, AtomicU64, AtomicUsize, Ordering};
 
 use crate::config::set::{GridSection, SetFile};
 use crate::engine::command::LaunchMode;
 use crate::engine::shared::{EngineStats, PadState, mono_nanos};
+use crate::sample::buffer::MAX_STEMS;
 
 /// What a pad shows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -55,6 +56,12 @@ pub struct SharedControl {
     pub engine: Arc<EngineStats>,
     /// A controller asked to forget the saved state (the control loop takes it).
     pub reset_requested: AtomicBool,
+    /// Stem mode: the profile's `[stems]` row controls the selected pad's stems.
+    pub stem_mode: AtomicBool,
+    /// Stems per pad (0: none).
+    stem_count: Box<[AtomicU8]>,
+    /// Each stem's colour as `0xRRGGBB`.
+    stem_colors: Box<[[AtomicU32; MAX_STEMS]]>,
 }
 
 impl SharedControl {
@@ -76,13 +83,52 @@ impl SharedControl {
             modes: (0..n).map(|_| AtomicU8::new(0)).collect(),
             version: AtomicU64::new(0),
             reset_requested: AtomicBool::new(false),
+            stem_mode: AtomicBool::new(false),
+            stem_count: (0..n).map(|_| AtomicU8::new(0)).collect(),
+            stem_colors: (0..n)
+                .map(|_| std::array::from_fn(|_| AtomicU32::new(0)))
+                .collect(),
             engine,
         };
         for p in &set.pads {
             s.modes[p.id].store(p.mode as u8, Ordering::Relaxed);
             s.assigned[p.id].store(true, Ordering::Relaxed);
         }
+        s.update_stems(set);
         s
+    }
+
+    /// Takes the stems' count and colours of `set`'s pads (read from the files' names and
+    /// metadata, nothing decoded).
+    fn update_stems(&self, set: &SetFile) {
+        for c in self.stem_count.iter() {
+            c.store(0, Ordering::Relaxed);
+        }
+        for p in set.pads.iter().filter(|p| p.id < self.stem_count.len()) {
+            let infos = set.stem_infos(p.id).unwrap_or_default();
+            let n = infos.len().min(MAX_STEMS);
+            for (a, i) in self.stem_colors[p.id].iter().zip(&infos) {
+                let [r, g, b] = i.color;
+                a.store(u32::from_be_bytes([0, r, g, b]), Ordering::Relaxed);
+            }
+            self.stem_count[p.id].store(n as u8, Ordering::Relaxed);
+        }
+    }
+
+    /// Pad `pad`'s stem colours (empty: no stems). Never blocks.
+    pub fn stems(&self, pad: usize) -> Vec<[u8; 3]> {
+        let n = self
+            .stem_count
+            .get(pad)
+            .map_or(0, |c| c.load(Ordering::Relaxed)) as usize;
+        (0..n)
+            .map(|i| {
+                let [_, r, g, b] = self.stem_colors[pad][i]
+                    .load(Ordering::Relaxed)
+                    .to_be_bytes();
+                [r, g, b]
+            })
+            .collect()
     }
 
     /// Takes a reloaded set's pads (launch modes, which pads have a sample, which failed) and
@@ -100,6 +146,7 @@ impl SharedControl {
             set.master.play_mode == crate::config::set::PlayModeName::Exclusive,
             Ordering::Relaxed,
         );
+        self.update_stems(set);
         self.mark_failed(failed);
     }
 
@@ -164,10 +211,17 @@ impl SharedControl {
         } else {
             u64::MAX
         };
+        // In stem mode the stem row shows the live mutes and solos.
+        let live = if self.stem_mode.load(Ordering::Relaxed) {
+            self.engine.live.version()
+        } else {
+            0
+        };
         self.version
             .load(Ordering::Acquire)
             .wrapping_add(self.engine.pads.version().wrapping_mul(0x9E37_79B9))
             .wrapping_add(beat.wrapping_mul(0x85EB_CA6B))
+            .wrapping_add(live.wrapping_mul(0xC2B2_AE35))
     }
 
     /// Global pad id of grid cell `(row, col)` in `bank`, if the set's grid has it.

@@ -189,8 +189,7 @@ fn heads_of(t: &TableInfo, rate: u32, loop_ram_max: u64) -> Vec<Range<usize>> {
     let head = (HEAD_SECONDS * rate as f64) as usize;
     let mut out = Vec::new();
     for p in &t.pads {
-        let loop_bytes =
-            ((p.loop_end.saturating_sub(p.loop_start)) * t.frame_bytes()) as u64;
+        let loop_bytes = ((p.loop_end.saturating_sub(p.loop_start)) * t.frame_bytes()) as u64;
         out.push(p.start..(p.start + head).min(t.frames));
         // Only worth it when the loop is a small part of the table (an intro streams).
         if p.looping && loop_bytes <= loop_ram_max && 2 * loop_bytes <= t.bytes() {

@@ -13,7 +13,7 @@ use super::loader::{Stored, store};
 
 mod nistem;
 
-pub use nistem::read_stem_meta;
+pub use nistem::{parse_rgb, read_stem_meta};
 
 /// Stems shorter than the longest by at most this are padded with silence; more is an error.
 pub const ALIGN_TOLERANCE_MS: f64 = 50.0;
@@ -83,12 +83,33 @@ impl StemSource {
     /// The stems' names without decoding anything (file names; a stem file's metadata, else
     /// Drums, Bass, Other, Vocals). Not real-time.
     pub fn names(&self) -> Result<Vec<String>, SampleError> {
+        Ok(self.infos()?.into_iter().map(|s| s.name).collect())
+    }
+
+    /// The stems' names and colours without decoding anything (see [`Self::names`]).
+    /// Not real-time.
+    pub fn infos(&self) -> Result<Vec<StemInfo>, SampleError> {
+        let named = |names: Vec<String>| {
+            names
+                .into_iter()
+                .enumerate()
+                .map(|(i, name)| StemInfo {
+                    color: default_color(&name, i),
+                    name,
+                })
+                .collect()
+        };
         Ok(match &self.files {
-            StemFiles::Folder(d) => stem_files_in(d)?.iter().map(|p| stem_name(p)).collect(),
-            StemFiles::List(l) => l.iter().map(|p| stem_name(p)).collect(),
+            StemFiles::Folder(d) => named(stem_files_in(d)?.iter().map(|p| stem_name(p)).collect()),
+            StemFiles::List(l) => named(l.iter().map(|p| stem_name(p)).collect()),
             StemFiles::Ni(p) => match read_stem_meta(p) {
-                Some(m) => m.into_iter().map(|s| s.name).collect(),
-                None => NI_DEFAULT_NAMES[..4].iter().map(|s| s.to_string()).collect(),
+                Some(m) => m,
+                None => named(
+                    NI_DEFAULT_NAMES[..4]
+                        .iter()
+                        .map(|s| s.to_string())
+                        .collect(),
+                ),
             },
         })
     }
@@ -189,10 +210,7 @@ struct Part {
 }
 
 /// Loads a full mix and its stems at `rate` Hz as one bundle, with warnings. Not real-time.
-pub fn load_stems(
-    src: &StemSource,
-    rate: u32,
-) -> Result<(SampleBuffer, Vec<String>), SampleError> {
+pub fn load_stems(src: &StemSource, rate: u32) -> Result<(SampleBuffer, Vec<String>), SampleError> {
     let mut warnings = Vec::new();
     let mut nonfinite = 0;
     let mut part = |path: &Path, d: super::decode::Decoded| -> Result<Part, SampleError> {
@@ -208,7 +226,9 @@ pub fn load_stems(
         StemFiles::Ni(path) => {
             let mut tracks = decode_tracks(path)?.into_iter();
             let master = tracks.next().map(|d| part(path, d)).transpose()?;
-            let stems = tracks.map(|d| part(path, d)).collect::<Result<Vec<_>, _>>()?;
+            let stems = tracks
+                .map(|d| part(path, d))
+                .collect::<Result<Vec<_>, _>>()?;
             if stems.is_empty() {
                 return Err(SampleError::Stems {
                     path: path.clone(),
@@ -218,10 +238,7 @@ pub fn load_stems(
             if stems.len() > MAX_STEMS {
                 return Err(SampleError::Stems {
                     path: path.clone(),
-                    reason: format!(
-                        "{} stems, but a pad takes at most {MAX_STEMS}",
-                        stems.len()
-                    ),
+                    reason: format!("{} stems, but a pad takes at most {MAX_STEMS}", stems.len()),
                 });
             }
             let meta = read_stem_meta(path).unwrap_or_default();
@@ -247,10 +264,7 @@ pub fn load_stems(
             if paths.len() > MAX_STEMS {
                 return Err(SampleError::Stems {
                     path: PathBuf::from(src.to_string()),
-                    reason: format!(
-                        "{} stems, but a pad takes at most {MAX_STEMS}",
-                        paths.len()
-                    ),
+                    reason: format!("{} stems, but a pad takes at most {MAX_STEMS}", paths.len()),
                 });
             }
             let stems = paths
@@ -285,7 +299,10 @@ pub fn load_stems(
 
 /// The common length of the parts: the longest, when every other is at most
 /// [`ALIGN_TOLERANCE_MS`] shorter (it is padded with silence); else an error naming the file.
-fn align<'a>(parts: impl Iterator<Item = &'a Part> + Clone, rate: u32) -> Result<usize, SampleError> {
+fn align<'a>(
+    parts: impl Iterator<Item = &'a Part> + Clone,
+    rate: u32,
+) -> Result<usize, SampleError> {
     let longest = parts.clone().map(|p| p.data.frames()).max().unwrap_or(0);
     let tolerance = (ALIGN_TOLERANCE_MS * rate as f64 / 1000.0).round() as usize;
     for p in parts {
@@ -307,7 +324,10 @@ fn align<'a>(parts: impl Iterator<Item = &'a Part> + Clone, rate: u32) -> Result
 /// Interleaves the mix (or the stems' sum) and the stems, `frames` frames each.
 fn interleave(mix: Option<&Part>, stems: &[Part], frames: usize) -> Bundle {
     let groups = 1 + stems.len();
-    let sixteen = stems.iter().chain(mix).all(|p| matches!(p.data, Stored::I16(_)));
+    let sixteen = stems
+        .iter()
+        .chain(mix)
+        .all(|p| matches!(p.data, Stored::I16(_)));
     let sample = |p: &Part, i: usize| -> f32 {
         match &p.data {
             Stored::I16(d) => d.get(i).map_or(0.0, |&v| v as f32 / 32768.0),

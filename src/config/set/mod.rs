@@ -117,8 +117,13 @@ impl SetFile {
     /// The names of pad `pad`'s stems, read from the files without decoding (None: the pad
     /// has no stems, or they cannot be read: loading the set will say why).
     pub fn stem_names(&self, pad: usize) -> Option<Vec<String>> {
+        Some(self.stem_infos(pad)?.into_iter().map(|s| s.name).collect())
+    }
+
+    /// The names and colours of pad `pad`'s stems (see [`Self::stem_names`]).
+    pub fn stem_infos(&self, pad: usize) -> Option<Vec<crate::sample::buffer::StemInfo>> {
         match &self.pads.iter().find(|p| p.id == pad)?.source {
-            SampleSource::Stems(s) => s.names().ok(),
+            SampleSource::Stems(s) => s.infos().ok(),
             _ => None,
         }
     }
@@ -235,8 +240,7 @@ impl SetFile {
                 }
             };
             let has_stems = matches!(source, SampleSource::Stems(_));
-            if !has_stems && (p.stems_on || !p.stem_mute.is_empty() || !p.stem_gain_db.is_empty())
-            {
+            if !has_stems && (p.stems_on || !p.stem_mute.is_empty() || !p.stem_gain_db.is_empty()) {
                 errors.push(err(
                     "`stems_on`, `stem_mute` and `stem_gain_db` need stems: add `stems = \"folder\"` (or a .stem.mp4 file)".into(),
                 ));
@@ -343,7 +347,11 @@ impl SetFile {
                 stems: StemSettings {
                     on: p.stems_on,
                     mute: p.stem_mute.clone(),
-                    gain_db: p.stem_gain_db.iter().map(|(k, v)| (k.clone(), *v)).collect(),
+                    gain_db: p
+                        .stem_gain_db
+                        .iter()
+                        .map(|(k, v)| (k.clone(), *v))
+                        .collect(),
                 },
                 line: super::error::line_col(text, at).0,
             });

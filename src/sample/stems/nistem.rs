@@ -73,7 +73,7 @@ fn parse_meta(json: &[u8]) -> Option<Vec<StemInfo>> {
             let color = s
                 .get("color")
                 .and_then(|c| c.as_str())
-                .and_then(parse_color)
+                .and_then(parse_rgb)
                 .unwrap_or_else(|| super::default_color(&name, i));
             StemInfo { name, color }
         })
@@ -82,7 +82,7 @@ fn parse_meta(json: &[u8]) -> Option<Vec<StemInfo>> {
 }
 
 /// `#RRGGBB` as RGB.
-fn parse_color(s: &str) -> Option<[u8; 3]> {
+pub fn parse_rgb(s: &str) -> Option<[u8; 3]> {
     let h = s.trim().strip_prefix('#')?;
     if h.len() != 6 {
         return None;
@@ -102,7 +102,7 @@ mod tests {
         assert_eq!(m[0].name, "Kick");
         assert_eq!(m[0].color, [255, 0, 0]);
         assert_eq!(m[1].name, "stem2");
-        assert_eq!(parse_color("#56B4E9"), Some([0x56, 0xB4, 0xE9]));
+        assert_eq!(parse_rgb("#56B4E9"), Some([0x56, 0xB4, 0xE9]));
         assert!(parse_meta(b"{}").is_none());
     }
 }
