@@ -11,6 +11,7 @@ use crate::config::SetFile;
 use crate::control::set_loader::{engine_settings, load_set_opts};
 use crate::engine::Engine;
 use crate::engine::command::{Command, EqMode, FxParam, PadId, SendBus, Timed};
+use crate::sample::loader::load_one;
 
 /// Options of `padlooper bench`.
 #[derive(Debug, clap::Args)]
@@ -97,6 +98,7 @@ pub(crate) fn render_pass(
     handle_setup: impl Fn(&mut crate::engine::EngineHandle),
     args: &BenchArgs,
     limit: Option<u64>,
+    load: &crate::sample::loader::LoadFn,
 ) -> anyhow::Result<PassResult> {
     let (mut engine, mut handle) =
         Engine::new(engine_settings(set, RATE)).map_err(|e| anyhow::anyhow!("{e}"))?;
@@ -111,7 +113,7 @@ pub(crate) fn render_pass(
         &mut handle,
         0,
         &|d, t| progress.show(d, t),
-        &crate::sample::loader::load_one,
+        load,
         opts,
         &mut crate::control::table_store::TableStore::new(),
     );
@@ -242,14 +244,14 @@ pub fn bench(args: BenchArgs) -> anyhow::Result<i32> {
         Some(l) => Some(super::bench_stream::run(&set, &args, l)?),
         None => None,
     };
-    let plain = render_pass("plain", &flat, |_| {}, &args, None)?.pass;
+    let plain = render_pass("plain", &flat, |_| {}, &args, None, &load_one)?.pass;
     let PassResult {
         pass: standard,
         load_s,
         memory,
         active,
         ..
-    } = render_pass("scene", &set, |_| {}, &args, None)?;
+    } = render_pass("scene", &set, |_| {}, &args, None, &load_one)?;
     let voices = args.voices;
     let fx = render_pass(
         "effects",
@@ -263,9 +265,11 @@ pub fn bench(args: BenchArgs) -> anyhow::Result<i32> {
         },
         &args,
         None,
+        &load_one,
     )?
     .pass;
-    let isolator = render_pass("isolator", &iso, |_| {}, &args, None)?.pass;
+    let isolator = render_pass("isolator", &iso, |_| {}, &args, None, &load_one)?.pass;
+    let stems = super::bench_stems::run(&set, &args)?;
     let kl = if args.no_keylock {
         None
     } else {
@@ -356,6 +360,7 @@ pub fn bench(args: BenchArgs) -> anyhow::Result<i32> {
                 },
             })),
             "streamed": streamed.as_ref().map(|s| super::bench_stream::json(s, standard.rtf, audio_s)),
+            "stems": super::bench_stems::json(&stems, standard.rtf),
             "passes": passes.iter().map(|p| pass_json(p)).collect::<Vec<_>>(),
         });
         println!("{out}");
@@ -405,6 +410,7 @@ pub fn bench(args: BenchArgs) -> anyhow::Result<i32> {
             println!("{l}");
         }
     }
+    println!("{}", super::bench_stems::describe(&stems, standard.rtf));
     let mut over: usize = passes.iter().map(|p| p.over_budget).sum();
     if let Some(k) = &kl {
         print_keylock(k, &standard);

@@ -37,7 +37,14 @@ pub(crate) fn run(set: &SetFile, args: &BenchArgs, limit: &str) -> anyhow::Resul
     let limit = MemoryLimit::parse(limit)
         .map_err(|e| anyhow::anyhow!("--memory-limit: {e}"))?
         .bytes(physical);
-    let timed = render_pass("streamed", set, |_| {}, args, Some(limit))?;
+    let timed = render_pass(
+        "streamed",
+        set,
+        |_| {},
+        args,
+        Some(limit),
+        &crate::sample::loader::load_one,
+    )?;
     let rss = peak_rss();
     let paced = paced(set, args, limit)?;
     Ok(StreamBench {

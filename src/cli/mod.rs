@@ -2,6 +2,7 @@
 
 mod bench;
 mod bench_keylock;
+mod bench_stems;
 mod bench_stream;
 mod check;
 mod learn;

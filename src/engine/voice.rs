@@ -744,28 +744,54 @@ impl Voice {
         }
     }
 
-    /// [`Self::fast_loop`] over a stem bundle: each window is the pairs mixed with their gains
-    /// at that output frame (set for the run by the caller).
+    /// [`Self::fast_loop`] over a stem bundle: the bundle frames a stretch of output frames
+    /// reads are mixed once (each with the stem gains of the output frame reading it) into a
+    /// stereo buffer on the stack, which the usual interpolation then reads.
     ///
     /// # Safety
     /// As [`Self::fast_loop`].
     #[inline(always)]
     unsafe fn fast_loop_stems<S: FrameSource>(&self, src: &S, out: &mut [f32], step: f64) {
+        /// Bundle frames mixed at a time.
+        const CHUNK: usize = 256;
+        let mut mixed = [0.0f32; 2 * (CHUNK + 4)];
         let (e0, de) = (self.env.value, self.env.step);
         let (g0, dg) = (self.gain.value, self.gain.step);
         const ONE: f64 = 4_294_967_296.0;
         let mut p = (self.pos * ONE) as u64;
         let dp = (step * ONE) as u64;
-        for (k, o) in out.chunks_exact_mut(2).enumerate() {
-            let idx = (p >> 32) as usize;
-            let kf = k as f32;
-            // SAFETY: guaranteed by this function's precondition.
-            let w = unsafe { src.window4_ramped(idx, kf) };
-            let g = (e0 + de * kf) * (g0 + dg * kf);
-            let [l, r] = hermite2(&w, t_of(p));
-            o[0] += l * g;
-            o[1] += r * g;
-            p += dp;
+        let n = out.len() / 2;
+        let dk = if step > 0.0 { (1.0 / step) as f32 } else { 0.0 };
+        let mut k = 0;
+        while k < n {
+            // Output frames whose windows fit in the chunk.
+            let m = if dp == 0 {
+                n - k
+            } else {
+                ((((CHUNK - 4) as u64) << 32) / dp).clamp(1, (n - k) as u64) as usize
+            };
+            let first = (p >> 32) as usize;
+            let last = ((p + dp * (m as u64 - 1)) >> 32) as usize;
+            let lo = first - 1;
+            let len = last + 3 - lo;
+            // Frame `lo + j` is read around output frame k + (j - 1 - frac) / step.
+            let frac = t_of(p);
+            let k0 = k as f32 - (1.0 + frac) * dk;
+            // SAFETY: frames first-1 ..= last+2 exist (this function's precondition).
+            unsafe { src.mix_into(lo, &mut mixed[..2 * len], k0, dk) };
+            let view = crate::sample::buffer::F32Frames(&mixed[..2 * len]);
+            for (j, o) in out[2 * k..2 * (k + m)].chunks_exact_mut(2).enumerate() {
+                let idx = (p >> 32) as usize;
+                // SAFETY: idx - 1 ..= idx + 2 lie in lo ..= last + 2, all mixed.
+                let w = unsafe { view.window4_unchecked(idx - lo) };
+                let kf = (k + j) as f32;
+                let g = (e0 + de * kf) * (g0 + dg * kf);
+                let [l, r] = hermite2(&w, t_of(p));
+                o[0] += l * g;
+                o[1] += r * g;
+                p += dp;
+            }
+            k += m;
         }
     }
 

@@ -147,6 +147,22 @@ pub trait FrameSource {
         // SAFETY: forwarded precondition.
         unsafe { self.window4_unchecked(i) }
     }
+
+    /// Mixes frames `lo..lo + out.len() / 2` into `out` (interleaved stereo), frame `lo + j`
+    /// with the gains at output frame `k0 + j·dk` of the run (a stem bundle; stereo buffers
+    /// copy). Real-time safe.
+    ///
+    /// # Safety
+    /// Every frame mixed must exist.
+    #[inline(always)]
+    unsafe fn mix_into(&self, lo: usize, out: &mut [f32], k0: f32, dk: f32) {
+        let _ = (k0, dk);
+        for (j, o) in out.chunks_exact_mut(2).enumerate() {
+            let [l, r] = self.frame(lo + j);
+            o[0] = l;
+            o[1] = r;
+        }
+    }
 }
 
 /// 16-bit storage view.
@@ -357,35 +373,44 @@ pub enum Bundle {
 
 /// Sample types a bundle may hold.
 pub trait BundleSample: Copy + 'static {
-    /// As a float in -1..1. Real-time safe.
-    fn to_f32(self) -> f32;
+    /// Factor from the stored value to -1..1 (folded into the gains).
+    const SCALE: f32;
+    /// The stored value as a float (not scaled). Real-time safe.
+    fn raw(self) -> f32;
 }
 
 impl BundleSample for i16 {
+    const SCALE: f32 = I16_SCALE;
     #[inline(always)]
-    fn to_f32(self) -> f32 {
-        self as f32 * I16_SCALE
+    fn raw(self) -> f32 {
+        self as f32
     }
 }
 
 impl BundleSample for f32 {
+    const SCALE: f32 = 1.0;
     #[inline(always)]
-    fn to_f32(self) -> f32 {
+    fn raw(self) -> f32 {
         self
     }
 }
 
+/// Most channels a bundle frame has.
+const MAX_CH: usize = 2 * MAX_GROUPS;
+
 /// A stem bundle read as stereo: every frame is the sum of its stereo pairs, each scaled by its
 /// gain (pair 0 the full mix, then the stems). Summing before interpolating gives the same
-/// sound as interpolating each stem (the interpolator is linear) for a fraction of the work;
-/// pairs at gain 0 are not read. Real-time safe.
+/// sound as interpolating each stem (the interpolator is linear) for a fraction of the work.
+/// Real-time safe.
 pub struct StemFrames<'a, T> {
     data: &'a [T],
     ch: usize,
     frames: usize,
-    g0: Cell<[f32; MAX_GROUPS]>,
-    dg: Cell<[f32; MAX_GROUPS]>,
-    active: Cell<([u8; MAX_GROUPS], usize)>,
+    /// Gain per channel (pair gains times the storage scale) at output frame 0 of the run.
+    g0: Cell<[f32; MAX_CH]>,
+    /// Their change per output frame.
+    dg: Cell<[f32; MAX_CH]>,
+    ramping: Cell<bool>,
 }
 
 impl<'a, T: BundleSample> StemFrames<'a, T> {
@@ -398,41 +423,147 @@ impl<'a, T: BundleSample> StemFrames<'a, T> {
             data,
             ch,
             frames: data.len() / ch,
-            g0: Cell::new([0.0; MAX_GROUPS]),
-            dg: Cell::new([0.0; MAX_GROUPS]),
-            active: Cell::new(([0; MAX_GROUPS], 0)),
+            g0: Cell::new([0.0; MAX_CH]),
+            dg: Cell::new([0.0; MAX_CH]),
+            ramping: Cell::new(false),
         };
         s.set_gains(gains, &[0.0; MAX_GROUPS]);
         s
     }
 
-    /// Frames `i - 1 ..= i + 2` mixed with gains `g0 + dg·k`.
+    /// Frames `i - 1 ..= i + 2` mixed with gains `g0 + dg·k`, `CH` channels per frame.
+    ///
+    /// # Safety
+    /// `1 <= i`, `i + 2 < frames` and `CH == self.ch`.
+    #[inline(always)]
+    unsafe fn mixed_n<const CH: usize>(&self, i: usize, k: f32) -> [f32; 8] {
+        let mut g = self.g0.get();
+        if self.ramping.get() {
+            let d = self.dg.get();
+            for c in 0..CH {
+                g[c] += d[c] * k;
+            }
+        }
+        // SAFETY: frames i-1 ..= i+2 exist (caller), CH samples each.
+        let p = unsafe { self.data.as_ptr().add((i - 1) * CH) };
+        let mut w = [0.0f32; 8];
+        for j in 0..4 {
+            // SAFETY: as above.
+            let f: [T; CH] = unsafe { std::ptr::read_unaligned(p.add(j * CH) as *const [T; CH]) };
+            let (mut l, mut r) = (0.0f32, 0.0f32);
+            for c in 0..CH / 2 {
+                l += f[2 * c].raw() * g[2 * c];
+                r += f[2 * c + 1].raw() * g[2 * c + 1];
+            }
+            w[2 * j] = l;
+            w[2 * j + 1] = r;
+        }
+        w
+    }
+
+    /// Mixes frames `lo..` into `out` with `CH` channels per frame (see
+    /// [`FrameSource::mix_into`]).
+    ///
+    /// # Safety
+    /// The frames exist and `CH == self.ch`.
+    #[inline(always)]
+    unsafe fn mix_n<const CH: usize>(&self, lo: usize, out: &mut [f32], k0: f32, dk: f32) {
+        let g0 = self.g0.get();
+        // SAFETY: the frames exist (caller).
+        let p = unsafe { self.data.as_ptr().add(lo * CH) };
+        // SAFETY: as above (frame j of the run is at p + j·CH).
+        let frame = |j: usize| -> [T; CH] {
+            unsafe { std::ptr::read_unaligned(p.add(j * CH) as *const [T; CH]) }
+        };
+        if self.ramping.get() {
+            let d = self.dg.get();
+            for (j, o) in out.chunks_exact_mut(2).enumerate() {
+                let k = k0 + j as f32 * dk;
+                let f = frame(j);
+                let (mut l, mut r) = (0.0f32, 0.0f32);
+                for c in 0..CH / 2 {
+                    l += f[2 * c].raw() * (g0[2 * c] + d[2 * c] * k);
+                    r += f[2 * c + 1].raw() * (g0[2 * c + 1] + d[2 * c + 1] * k);
+                }
+                o[0] = l;
+                o[1] = r;
+            }
+        } else if g0[2..CH].iter().all(|&g| g == 0.0) {
+            // The full mix alone.
+            for (j, o) in out.chunks_exact_mut(2).enumerate() {
+                let f = frame(j);
+                o[0] = f[0].raw() * g0[0];
+                o[1] = f[1].raw() * g0[1];
+            }
+        } else if g0[0] == 0.0 && g0[1] == 0.0 {
+            // The stems (the mix at gain 0 is not read).
+            // SAFETY: forwarded (frames exist), and CH - 2 channels follow channel 2.
+            unsafe {
+                match CH {
+                    4 => self.sum_from::<2>(lo, 2, out, &g0),
+                    6 => self.sum_from::<4>(lo, 2, out, &g0),
+                    8 => self.sum_from::<6>(lo, 2, out, &g0),
+                    10 => self.sum_from::<8>(lo, 2, out, &g0),
+                    12 => self.sum_from::<10>(lo, 2, out, &g0),
+                    14 => self.sum_from::<12>(lo, 2, out, &g0),
+                    _ => self.sum_from::<14>(lo, 2, out, &g0),
+                }
+            }
+        } else {
+            // SAFETY: forwarded.
+            unsafe { self.sum_from::<CH>(lo, 0, out, &g0) };
+        }
+    }
+
+    /// `out` frame j = channels `from..from + N` of frame `lo + j`, each scaled by its gain,
+    /// summed per side (four partial sums, so the adds run side by side).
+    ///
+    /// # Safety
+    /// The frames exist and `from + N <= self.ch`.
+    #[inline(always)]
+    unsafe fn sum_from<const N: usize>(
+        &self,
+        lo: usize,
+        from: usize,
+        out: &mut [f32],
+        g: &[f32; MAX_CH],
+    ) {
+        let mut gn = [0.0f32; N];
+        gn.copy_from_slice(&g[from..from + N]);
+        // SAFETY: the frames exist (caller).
+        let p = unsafe { self.data.as_ptr().add(lo * self.ch + from) };
+        for (j, o) in out.chunks_exact_mut(2).enumerate() {
+            // SAFETY: channels from..from+N of frame lo + j (caller).
+            let f: [T; N] =
+                unsafe { std::ptr::read_unaligned(p.add(j * self.ch) as *const [T; N]) };
+            let mut a = [0.0f32; 4];
+            for c in 0..N {
+                a[c % 4] += f[c].raw() * gn[c];
+            }
+            o[0] = a[0] + a[2];
+            o[1] = a[1] + a[3];
+        }
+    }
+
+    /// [`Self::mixed_n`] for this bundle's channel count.
     ///
     /// # Safety
     /// `1 <= i` and `i + 2 < frames`.
     #[inline(always)]
     unsafe fn mixed(&self, i: usize, k: f32) -> [f32; 8] {
-        let (g0, dg) = (self.g0.get(), self.dg.get());
-        let (act, n) = self.active.get();
-        let mut w = [0.0f32; 8];
-        let base = (i - 1) * self.ch;
-        for &a in &act[..n] {
-            let a = a as usize;
-            let g = g0[a] + dg[a] * k;
-            for j in 0..4 {
-                let at = base + j * self.ch + 2 * a;
-                // SAFETY: frames i-1 ..= i+2 exist (caller), and `2a + 1 < ch`.
-                let (l, r) = unsafe {
-                    (
-                        self.data.get_unchecked(at).to_f32(),
-                        self.data.get_unchecked(at + 1).to_f32(),
-                    )
-                };
-                w[2 * j] += g * l;
-                w[2 * j + 1] += g * r;
+        // SAFETY: forwarded precondition; each arm's CH is the bundle's channel count.
+        unsafe {
+            match self.ch {
+                2 => self.mixed_n::<2>(i, k),
+                4 => self.mixed_n::<4>(i, k),
+                6 => self.mixed_n::<6>(i, k),
+                8 => self.mixed_n::<8>(i, k),
+                10 => self.mixed_n::<10>(i, k),
+                12 => self.mixed_n::<12>(i, k),
+                14 => self.mixed_n::<14>(i, k),
+                _ => self.mixed_n::<16>(i, k),
             }
         }
-        w
     }
 }
 
@@ -445,13 +576,10 @@ impl<T: BundleSample> FrameSource for StemFrames<'_, T> {
     #[inline]
     fn frame(&self, i: usize) -> [f32; 2] {
         let g = self.g0.get();
-        let (act, n) = self.active.get();
         let f = &self.data[i * self.ch..(i + 1) * self.ch];
         let mut out = [0.0f32; 2];
-        for &a in &act[..n] {
-            let a = a as usize;
-            out[0] += g[a] * f[2 * a].to_f32();
-            out[1] += g[a] * f[2 * a + 1].to_f32();
+        for (c, v) in f.iter().enumerate() {
+            out[c & 1] += g[c] * v.raw();
         }
         out
     }
@@ -474,7 +602,7 @@ impl<T: BundleSample> FrameSource for StemFrames<'_, T> {
             frames: self.frames,
             g0: self.g0.clone(),
             dg: self.dg.clone(),
-            active: self.active.clone(),
+            ramping: self.ramping.clone(),
         };
         Some((0, usize::MAX, 0, s))
     }
@@ -483,23 +611,37 @@ impl<T: BundleSample> FrameSource for StemFrames<'_, T> {
 
     #[inline]
     fn set_gains(&self, g0: &[f32; MAX_GROUPS], dg: &[f32; MAX_GROUPS]) {
-        let groups = self.ch / 2;
-        let mut act = [0u8; MAX_GROUPS];
-        let mut n = 0;
-        for g in 0..groups {
-            if g0[g] != 0.0 || dg[g] != 0.0 {
-                act[n] = g as u8;
-                n += 1;
-            }
+        let mut a = [0.0; MAX_CH];
+        let mut d = [0.0; MAX_CH];
+        for c in 0..self.ch {
+            a[c] = g0[c / 2] * T::SCALE;
+            d[c] = dg[c / 2] * T::SCALE;
         }
-        self.g0.set(*g0);
-        self.dg.set(*dg);
-        self.active.set((act, n));
+        self.g0.set(a);
+        self.dg.set(d);
+        self.ramping.set(d.iter().any(|&x| x != 0.0));
     }
 
     #[inline(always)]
     unsafe fn window4_ramped(&self, i: usize, k: f32) -> [f32; 8] {
         // SAFETY: forwarded precondition.
         unsafe { self.mixed(i, k) }
+    }
+
+    #[inline(always)]
+    unsafe fn mix_into(&self, lo: usize, out: &mut [f32], k0: f32, dk: f32) {
+        // SAFETY: forwarded precondition; each arm's CH is the bundle's channel count.
+        unsafe {
+            match self.ch {
+                2 => self.mix_n::<2>(lo, out, k0, dk),
+                4 => self.mix_n::<4>(lo, out, k0, dk),
+                6 => self.mix_n::<6>(lo, out, k0, dk),
+                8 => self.mix_n::<8>(lo, out, k0, dk),
+                10 => self.mix_n::<10>(lo, out, k0, dk),
+                12 => self.mix_n::<12>(lo, out, k0, dk),
+                14 => self.mix_n::<14>(lo, out, k0, dk),
+                _ => self.mix_n::<16>(lo, out, k0, dk),
+            }
+        }
     }
 }
