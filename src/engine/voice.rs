@@ -765,11 +765,9 @@ impl Voice {
         let mut k = 0;
         while k < n {
             // Output frames whose windows fit in the chunk.
-            let m = if dp == 0 {
-                n - k
-            } else {
-                ((((CHUNK - 4) as u64) << 32) / dp).clamp(1, (n - k) as u64) as usize
-            };
+            let m = (((CHUNK - 4) as u64) << 32)
+                .checked_div(dp)
+                .map_or(n - k, |m| m.clamp(1, (n - k) as u64) as usize);
             let first = (p >> 32) as usize;
             let last = ((p + dp * (m as u64 - 1)) >> 32) as usize;
             let lo = first - 1;
