@@ -112,7 +112,7 @@ fn semantic_errors_are_all_reported_with_lines() {
         vec![
             "/sets/live.toml:3:1: `bank` = 3 but the grid has 2 banks; allowed 0 to 1",
             "/sets/live.toml:7:1: `pad` = 64 but a bank has 64 pads; allowed 0 to 63",
-            "/sets/live.toml:10:1: a [[pad]] needs exactly one of `file` or `builtin`",
+            "/sets/live.toml:10:1: a [[pad]] needs exactly one of `file` or `builtin` (or `stems`)",
             "/sets/live.toml:12:1: `loop_end` = 1 must be after `loop_start` = 2",
             "/sets/live.toml:20:1: bank 0 pad 3 is already assigned on line 17",
         ]

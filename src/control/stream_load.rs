@@ -10,6 +10,7 @@ use crate::config::ranged::MemoryLimit;
 use crate::config::set::SetFile;
 use crate::engine::EngineHandle;
 use crate::engine::params as P;
+use crate::sample::buffer::StemInfo;
 use crate::sample::loader::LoadFn;
 use crate::sample::plan::{Budget, PadUse, Plan, PlanError, Residency, TableInfo, plan};
 use crate::sample::stream::chunk::{DEFAULT_CHUNK_BYTES, Format};
@@ -103,7 +104,7 @@ fn probe(source: &SampleSource, rate: u32) -> Option<(usize, Format, bool, usize
 }
 
 /// A stem bundle's size: its longest part, every stem plus the mix, 16-bit only when every
-/// part is. Bundles are held in RAM.
+/// part is.
 fn probe_stems(
     s: &crate::sample::stems::StemSource,
     rate: u32,
@@ -113,13 +114,7 @@ fn probe_stems(
         // A stem file's tracks are compressed: its size is its duration times 5 pairs.
         let p = crate::sample::decode::probe_file(path).ok()?;
         let frames = p.frames? as f64 * rate as f64 / p.rate.max(1) as f64;
-        let groups = 1 + 4 + usize::from(s.mix.is_some());
-        return Some((
-            frames.ceil() as usize,
-            Format::F32,
-            false,
-            groups.min(1 + 6),
-        ));
+        return Some((frames.ceil() as usize, Format::F32, true, 1 + 4));
     }
     let paths = s.paths().ok()?;
     let stems = paths.len() - usize::from(s.mix.is_some());
@@ -131,7 +126,7 @@ fn probe_stems(
         sixteen &= format == Format::I16;
     }
     let format = if sixteen { Format::I16 } else { Format::F32 };
-    Some((frames, format, false, 1 + stems))
+    Some((frames, format, true, 1 + stems))
 }
 
 /// [`probe`] for a plain file or built-in sound.
@@ -298,13 +293,16 @@ pub fn prepare_streamed(
         let Residency::Streamed { heads } = &tp.residency else {
             continue;
         };
-        let SampleSource::File(path) = src else {
-            continue;
-        };
         let mut warnings = Vec::new();
-        let prepared: Result<Prepared, String> = match prepare::straight_wav(path, rate) {
-            Some(p) => Ok(p),
-            None => cached_or_decoded(src, path, rate, load, opts, &mut warnings),
+        let prepared: Result<Prepared, String> = match src {
+            SampleSource::File(path) => match prepare::straight_wav(path, rate) {
+                Some(p) => Ok(p),
+                None => cached_or_decoded(src, rate, load, opts, store, &mut warnings),
+            },
+            SampleSource::Stems(_) => {
+                cached_or_decoded(src, rate, load, opts, store, &mut warnings)
+            }
+            SampleSource::Builtin(_) => continue,
         };
         let made = prepared.and_then(|p| {
             let key = StreamKey::new(&p.path, p.data_offset, p.frames, p.format, heads, rate);
@@ -324,9 +322,19 @@ pub fn prepare_streamed(
             let file = SourceFile::open(&p.path, p.data_offset)
                 .map_err(|e| format!("{}: cannot open it for streaming: {e}", p.path.display()))?;
             let table = ctl
-                .prepare(&src.to_string(), file, p.frames, p.format, heads)
+                .prepare(
+                    &src.to_string(),
+                    file,
+                    p.frames,
+                    (p.format, p.groups),
+                    heads,
+                )
                 .map_err(|e| e.to_string())?;
-            let buf = Arc::new(SampleBuffer::streamed(src.to_string(), rate, table));
+            let mut buf = SampleBuffer::streamed(src.to_string(), rate, table);
+            if let SampleSource::Stems(s) = src {
+                buf.stems = stem_infos(s, p.groups);
+            }
+            let buf = Arc::new(buf);
             if let Some(k) = key {
                 store.insert_streamed(k, buf.clone());
             }
@@ -341,17 +349,38 @@ pub fn prepare_streamed(
     (out, streaming)
 }
 
-/// The prepared cache file of a source that cannot stream as it is: reused when present,
-/// else decoded and resampled by the in-RAM pipeline and written.
+/// The names and colours of a streamed bundle's `groups - 1` stems (from the files' names or
+/// the stem file's metadata, as the in-RAM loader names them).
+fn stem_infos(s: &crate::sample::stems::StemSource, groups: usize) -> Vec<StemInfo> {
+    let mut infos = s.infos().unwrap_or_default();
+    let n = groups.saturating_sub(1);
+    infos.truncate(n);
+    while infos.len() < n {
+        let i = infos.len();
+        let name = format!("stem{}", i + 1);
+        infos.push(StemInfo {
+            color: crate::sample::stems::default_color(&name, i),
+            name,
+        });
+    }
+    infos
+}
+
+/// The prepared cache file of a source that cannot stream as it is (a compressed or
+/// resampled file, a stem bundle): reused when present, else decoded and resampled by the
+/// in-RAM pipeline and written. Named by the source's content key.
 fn cached_or_decoded(
     src: &SampleSource,
-    path: &std::path::Path,
     rate: u32,
     load: &LoadFn,
     opts: &StreamOptions,
+    store: &mut TableStore,
     warnings: &mut Vec<String>,
 ) -> Result<Prepared, String> {
-    let hash = prepare::content_hash(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let hash = store
+        .key(src, rate)
+        .ok_or_else(|| format!("{src}: cannot read it"))?
+        .content;
     let cache = prepare::cache_path(&opts.cache_dir, hash, rate);
     if let Some(p) = prepare::read_cached(&cache) {
         return Ok(p);
@@ -360,8 +389,7 @@ fn cached_or_decoded(
     warnings.extend(loaded.warnings.iter().cloned());
     let written = prepare::write_cached(&cache, &loaded.buffer).map_err(|e| {
         format!(
-            "{}: cannot write its prepared copy to {} for streaming: {e}; make the cache folder writable or raise memory_limit",
-            path.display(),
+            "{src}: cannot write its prepared copy to {} for streaming: {e}; make the cache folder writable or raise memory_limit",
             cache.display()
         )
     });

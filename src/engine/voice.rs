@@ -670,14 +670,14 @@ impl Voice {
     /// `1 <= floor(pos + k·step)` and `floor(pos + k·step) + 2 < src.len_frames()`.
     #[inline(always)]
     unsafe fn fast_loop<S: FrameSource>(&self, src: &S, out: &mut [f32], step: f64) {
-        if S::CHUNKED {
-            // SAFETY: forwarded precondition.
-            unsafe { self.fast_loop_chunked(src, out, step) };
-            return;
-        }
         if S::STEMS {
             // SAFETY: forwarded precondition.
             unsafe { self.fast_loop_stems(src, out, step) };
+            return;
+        }
+        if S::CHUNKED {
+            // SAFETY: forwarded precondition.
+            unsafe { self.fast_loop_chunked(src, out, step) };
             return;
         }
         let (e0, de) = (self.env.value, self.env.step);
@@ -776,7 +776,7 @@ impl Voice {
             let frac = t_of(p);
             let k0 = k as f32 - (1.0 + frac) * dk;
             // SAFETY: frames first-1 ..= last+2 exist (this function's precondition).
-            unsafe { src.mix_into(lo, &mut mixed[..2 * len], k0, dk) };
+            unsafe { src.mix_into(lo, &mut mixed[..2 * len], (k0, dk, 0)) };
             let view = crate::sample::buffer::F32Frames(&mixed[..2 * len]);
             for (j, o) in out[2 * k..2 * (k + m)].chunks_exact_mut(2).enumerate() {
                 let idx = (p >> 32) as usize;

@@ -31,13 +31,21 @@ macro_rules! with_frames {
                 let $src = &$crate::sample::buffer::F32Frames(d);
                 $body
             }
-            $crate::sample::buffer::SampleData::Streamed(t) => match t.format {
-                $crate::sample::stream::Format::I16 => {
+            $crate::sample::buffer::SampleData::Streamed(t) => match (t.format, t.groups > 1) {
+                ($crate::sample::stream::Format::I16, false) => {
                     let $src = &$crate::sample::stream::ChunkedFrames::<i16>::new(t);
                     $body
                 }
-                $crate::sample::stream::Format::F32 => {
+                ($crate::sample::stream::Format::F32, false) => {
                     let $src = &$crate::sample::stream::ChunkedFrames::<f32>::new(t);
+                    $body
+                }
+                ($crate::sample::stream::Format::I16, true) => {
+                    let $src = &$crate::sample::stream::ChunkedStemFrames::<i16>::new(t, $gains);
+                    $body
+                }
+                ($crate::sample::stream::Format::F32, true) => {
+                    let $src = &$crate::sample::stream::ChunkedStemFrames::<f32>::new(t, $gains);
                     $body
                 }
             },
@@ -129,34 +137,23 @@ pub trait FrameSource {
     fn flat_at(&self, i: usize) -> Option<(usize, usize, isize, Self::Flat<'_>)>;
 
     /// Whether this reads a stem bundle mixed down with per-stem gains: the renderer then
-    /// sets the gains for each run ([`set_gains`](Self::set_gains)) and reads through
-    /// [`window4_ramped`](Self::window4_ramped).
+    /// sets the gains for each run ([`set_gains`](Self::set_gains)) and mixes the frames it
+    /// reads with [`mix_into`](Self::mix_into).
     const STEMS: bool = false;
 
     /// The per-stem gains for the next reads: `g0[g] + dg[g]·k` at output frame `k` of the run
     /// (stereo buffers ignore them). Real-time safe.
     fn set_gains(&self, _g0: &[f32; MAX_GROUPS], _dg: &[f32; MAX_GROUPS]) {}
 
-    /// [`window4_unchecked`](Self::window4_unchecked) with the gains at output frame `k` of
-    /// the run. Real-time safe.
-    ///
-    /// # Safety
-    /// As [`window4_unchecked`](Self::window4_unchecked).
-    #[inline(always)]
-    unsafe fn window4_ramped(&self, i: usize, _k: f32) -> [f32; 8] {
-        // SAFETY: forwarded precondition.
-        unsafe { self.window4_unchecked(i) }
-    }
-
     /// Mixes frames `lo..lo + out.len() / 2` into `out` (interleaved stereo), frame `lo + j`
-    /// with the gains at output frame `k0 + j·dk` of the run (a stem bundle; stereo buffers
-    /// copy). Real-time safe.
+    /// with the gains at output frame `k0 + (j0 + j)·dk` of the run (a stem bundle; stereo
+    /// buffers copy). Real-time safe.
     ///
     /// # Safety
     /// Every frame mixed must exist.
     #[inline(always)]
-    unsafe fn mix_into(&self, lo: usize, out: &mut [f32], k0: f32, dk: f32) {
-        let _ = (k0, dk);
+    unsafe fn mix_into(&self, lo: usize, out: &mut [f32], (k0, dk, j0): (f32, f32, usize)) {
+        let _ = (k0, dk, j0);
         for (j, o) in out.chunks_exact_mut(2).enumerate() {
             let [l, r] = self.frame(lo + j);
             o[0] = l;
@@ -305,6 +302,7 @@ impl SampleBuffer {
     pub fn groups(&self) -> usize {
         match &self.data {
             SampleData::BundleI16 { groups, .. } | SampleData::BundleF32 { groups, .. } => *groups,
+            SampleData::Streamed(t) => t.groups,
             _ => 1,
         }
     }
@@ -431,19 +429,14 @@ impl<'a, T: BundleSample> StemFrames<'a, T> {
         s
     }
 
-    /// Frames `i - 1 ..= i + 2` mixed with gains `g0 + dg·k`, `CH` channels per frame.
+    /// Frames `i - 1 ..= i + 2` mixed with the gains at output frame 0 of the run, `CH`
+    /// channels per frame.
     ///
     /// # Safety
     /// `1 <= i`, `i + 2 < frames` and `CH == self.ch`.
     #[inline(always)]
-    unsafe fn mixed_n<const CH: usize>(&self, i: usize, k: f32) -> [f32; 8] {
-        let mut g = self.g0.get();
-        if self.ramping.get() {
-            let d = self.dg.get();
-            for c in 0..CH {
-                g[c] += d[c] * k;
-            }
-        }
+    unsafe fn mixed_n<const CH: usize>(&self, i: usize) -> [f32; 8] {
+        let g = self.g0.get();
         // SAFETY: frames i-1 ..= i+2 exist (caller), CH samples each.
         let p = unsafe { self.data.as_ptr().add((i - 1) * CH) };
         let mut w = [0.0f32; 8];
@@ -467,7 +460,12 @@ impl<'a, T: BundleSample> StemFrames<'a, T> {
     /// # Safety
     /// The frames exist and `CH == self.ch`.
     #[inline(always)]
-    unsafe fn mix_n<const CH: usize>(&self, lo: usize, out: &mut [f32], k0: f32, dk: f32) {
+    unsafe fn mix_n<const CH: usize>(
+        &self,
+        lo: usize,
+        out: &mut [f32],
+        (k0, dk, j0): (f32, f32, usize),
+    ) {
         let g0 = self.g0.get();
         // SAFETY: the frames exist (caller).
         let p = unsafe { self.data.as_ptr().add(lo * CH) };
@@ -478,7 +476,7 @@ impl<'a, T: BundleSample> StemFrames<'a, T> {
         if self.ramping.get() {
             let d = self.dg.get();
             for (j, o) in out.chunks_exact_mut(2).enumerate() {
-                let k = k0 + j as f32 * dk;
+                let k = k0 + (j0 + j) as f32 * dk;
                 let f = frame(j);
                 let (mut l, mut r) = (0.0f32, 0.0f32);
                 for c in 0..CH / 2 {
@@ -550,18 +548,18 @@ impl<'a, T: BundleSample> StemFrames<'a, T> {
     /// # Safety
     /// `1 <= i` and `i + 2 < frames`.
     #[inline(always)]
-    unsafe fn mixed(&self, i: usize, k: f32) -> [f32; 8] {
+    unsafe fn mixed(&self, i: usize) -> [f32; 8] {
         // SAFETY: forwarded precondition; each arm's CH is the bundle's channel count.
         unsafe {
             match self.ch {
-                2 => self.mixed_n::<2>(i, k),
-                4 => self.mixed_n::<4>(i, k),
-                6 => self.mixed_n::<6>(i, k),
-                8 => self.mixed_n::<8>(i, k),
-                10 => self.mixed_n::<10>(i, k),
-                12 => self.mixed_n::<12>(i, k),
-                14 => self.mixed_n::<14>(i, k),
-                _ => self.mixed_n::<16>(i, k),
+                2 => self.mixed_n::<2>(i),
+                4 => self.mixed_n::<4>(i),
+                6 => self.mixed_n::<6>(i),
+                8 => self.mixed_n::<8>(i),
+                10 => self.mixed_n::<10>(i),
+                12 => self.mixed_n::<12>(i),
+                14 => self.mixed_n::<14>(i),
+                _ => self.mixed_n::<16>(i),
             }
         }
     }
@@ -587,7 +585,7 @@ impl<T: BundleSample> FrameSource for StemFrames<'_, T> {
     #[inline(always)]
     unsafe fn window4_unchecked(&self, i: usize) -> [f32; 8] {
         // SAFETY: forwarded precondition.
-        unsafe { self.mixed(i, 0.0) }
+        unsafe { self.mixed(i) }
     }
 
     type Flat<'b>
@@ -623,24 +621,18 @@ impl<T: BundleSample> FrameSource for StemFrames<'_, T> {
     }
 
     #[inline(always)]
-    unsafe fn window4_ramped(&self, i: usize, k: f32) -> [f32; 8] {
-        // SAFETY: forwarded precondition.
-        unsafe { self.mixed(i, k) }
-    }
-
-    #[inline(always)]
-    unsafe fn mix_into(&self, lo: usize, out: &mut [f32], k0: f32, dk: f32) {
+    unsafe fn mix_into(&self, lo: usize, out: &mut [f32], at: (f32, f32, usize)) {
         // SAFETY: forwarded precondition; each arm's CH is the bundle's channel count.
         unsafe {
             match self.ch {
-                2 => self.mix_n::<2>(lo, out, k0, dk),
-                4 => self.mix_n::<4>(lo, out, k0, dk),
-                6 => self.mix_n::<6>(lo, out, k0, dk),
-                8 => self.mix_n::<8>(lo, out, k0, dk),
-                10 => self.mix_n::<10>(lo, out, k0, dk),
-                12 => self.mix_n::<12>(lo, out, k0, dk),
-                14 => self.mix_n::<14>(lo, out, k0, dk),
-                _ => self.mix_n::<16>(lo, out, k0, dk),
+                2 => self.mix_n::<2>(lo, out, at),
+                4 => self.mix_n::<4>(lo, out, at),
+                6 => self.mix_n::<6>(lo, out, at),
+                8 => self.mix_n::<8>(lo, out, at),
+                10 => self.mix_n::<10>(lo, out, at),
+                12 => self.mix_n::<12>(lo, out, at),
+                14 => self.mix_n::<14>(lo, out, at),
+                _ => self.mix_n::<16>(lo, out, at),
             }
         }
     }

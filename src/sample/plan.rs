@@ -165,14 +165,15 @@ pub enum PlanError {
     },
 }
 
-/// RAM bytes of the chunks covering `ranges` of a `frames`-frame table in `format`.
+/// RAM bytes of the chunks covering `ranges` of a `frames`-frame table of `frame_bytes`-byte
+/// frames.
 pub fn head_bytes(
     ranges: &[Range<usize>],
     frames: usize,
-    format: Format,
+    frame_bytes: usize,
     chunk_bytes: usize,
 ) -> u64 {
-    let shift = chunk_shift(chunk_bytes, format);
+    let shift = chunk_shift(chunk_bytes, frame_bytes);
     let mut chunks: Vec<usize> = ranges
         .iter()
         .filter(|r| r.start < r.end && r.start < frames)
@@ -180,7 +181,7 @@ pub fn head_bytes(
         .collect();
     chunks.sort_unstable();
     chunks.dedup();
-    (chunks.len() * chunk_words(shift, format) * 8) as u64
+    (chunks.len() * chunk_words(shift, frame_bytes) * 8) as u64
 }
 
 /// The RAM ranges of a streamed table: a head at every start and loop start, and the whole
@@ -225,7 +226,7 @@ pub fn plan(tables: Vec<TableInfo>, budget: Budget) -> Result<Plan, PlanError> {
             .iter()
             .filter(|p| p.residency != Residency::Ram)
             .flat_map(|p| {
-                let n = chunks_per_voice(budget.rate, budget.chunk_bytes, p.info.format);
+                let n = chunks_per_voice(budget.rate, budget.chunk_bytes, p.info.frame_bytes());
                 p.info.pads.iter().map(move |_| n)
             })
             .collect();
@@ -241,7 +242,12 @@ pub fn plan(tables: Vec<TableInfo>, budget: Budget) -> Result<Plan, PlanError> {
     };
     let go_stream = |p: &mut TablePlan, loop_ram_max: u64| {
         let heads = heads_of(&p.info, budget.rate, loop_ram_max);
-        p.ram_bytes = head_bytes(&heads, p.info.frames, p.info.format, budget.chunk_bytes);
+        p.ram_bytes = head_bytes(
+            &heads,
+            p.info.frames,
+            p.info.frame_bytes(),
+            budget.chunk_bytes,
+        );
         p.disk_rate = bytes_per_s(&p.info);
         p.residency = Residency::Streamed { heads };
     };
@@ -275,7 +281,7 @@ pub fn plan(tables: Vec<TableInfo>, budget: Budget) -> Result<Plan, PlanError> {
                         > head_bytes(
                             &heads_of(&p.info, budget.rate, 0),
                             p.info.frames,
-                            p.info.format,
+                            p.info.frame_bytes(),
                             budget.chunk_bytes,
                         )
             })

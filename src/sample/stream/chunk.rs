@@ -48,10 +48,17 @@ pub const GUARD_AFTER: usize = 2;
 /// 0.68 s or 0.34 s at 48 kHz) plus the guard frames.
 pub const DEFAULT_CHUNK_BYTES: usize = 128 * 1024 + 3 * 8;
 
+impl Format {
+    /// Bytes of one frame of `groups` stereo pairs (a stem bundle has several).
+    pub fn bytes_per_frame(self, groups: usize) -> usize {
+        self.frame_bytes() * groups.max(1)
+    }
+}
+
 /// Frames per chunk (a power of two, as a shift) for chunk buffers of `chunk_bytes` holding
-/// `format` frames. Not real-time (pure arithmetic, but called at load).
-pub fn chunk_shift(chunk_bytes: usize, format: Format) -> u32 {
-    let fit = (chunk_bytes / format.frame_bytes()).saturating_sub(GUARD_BEFORE + GUARD_AFTER);
+/// frames of `frame_bytes` bytes. Not real-time (pure arithmetic, but called at load).
+pub fn chunk_shift(chunk_bytes: usize, frame_bytes: usize) -> u32 {
+    let fit = (chunk_bytes / frame_bytes.max(1)).saturating_sub(GUARD_BEFORE + GUARD_AFTER);
     fit.max(2).ilog2()
 }
 
@@ -126,6 +133,8 @@ pub struct StreamedTable {
     pub frames: usize,
     /// Storage format.
     pub format: Format,
+    /// Stereo pairs per frame (1; a stem bundle: 1 + its stems).
+    pub groups: usize,
     shift: u32,
     map: Box<[AtomicPtr<u8>]>,
     failed: AtomicBool,
@@ -150,10 +159,12 @@ impl StreamedTable {
     /// A table of `frames` frames in `format`, chunks of `1 << shift` frames; `pinned` lists
     /// chunk indices with their filled buffers (the heads), the other chunks start absent.
     /// Allocates; not real-time.
+    #[allow(clippy::too_many_arguments)]
     pub fn new(
         id: u32,
         frames: usize,
         format: Format,
+        groups: usize,
         shift: u32,
         pinned: Vec<(usize, Box<[u64]>)>,
         pool: Option<Arc<ChunkPool>>,
@@ -173,12 +184,18 @@ impl StreamedTable {
             id,
             frames,
             format,
+            groups: groups.max(1),
             shift,
             map,
             failed: AtomicBool::new(false),
             _pinned: own.into_boxed_slice(),
             _pool: pool,
         }
+    }
+
+    /// Bytes of one frame. Real-time safe.
+    pub fn frame_bytes(&self) -> usize {
+        self.format.bytes_per_frame(self.groups)
     }
 
     /// Frames per chunk. Real-time safe.
@@ -189,6 +206,11 @@ impl StreamedTable {
     /// Number of chunks. Real-time safe.
     pub fn chunks(&self) -> usize {
         self.map.len()
+    }
+
+    /// Frames per chunk as a shift. Real-time safe.
+    pub fn shift(&self) -> u32 {
+        self.shift
     }
 
     /// The chunk holding frame `i`. Real-time safe.
@@ -244,8 +266,10 @@ impl StreamedTable {
         }
     }
 
+    /// The buffer of chunk `c`, or null when it is not resident (see the module's protocol).
+    /// Real-time safe.
     #[inline(always)]
-    fn chunk_ptr(&self, c: usize) -> *const u8 {
+    pub(crate) fn chunk_ptr(&self, c: usize) -> *const u8 {
         match self.map.get(c) {
             // SeqCst (free on x86 and AArch64 loads) so the eviction protocol's epoch argument
             // holds: a load after the block epoch moved on sees the unmapping.
@@ -260,9 +284,10 @@ pub fn first_frame(c: usize, shift: u32) -> isize {
     ((c as isize) << shift) - GUARD_BEFORE as isize
 }
 
-/// Buffer size in u64 words for one chunk of a table with chunk shift `shift`.
-pub fn chunk_words(shift: u32, format: Format) -> usize {
-    (((1usize << shift) + GUARD_BEFORE + GUARD_AFTER) * format.frame_bytes()).div_ceil(8)
+/// Buffer size in u64 words for one chunk of a table with chunk shift `shift` and frames of
+/// `frame_bytes` bytes.
+pub fn chunk_words(shift: u32, frame_bytes: usize) -> usize {
+    (((1usize << shift) + GUARD_BEFORE + GUARD_AFTER) * frame_bytes).div_ceil(8)
 }
 
 /// Sample types a streamed table may hold.

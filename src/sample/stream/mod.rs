@@ -3,6 +3,7 @@
 //! (`hints`), through a reader a test can slow down or break (`reader`, `throttle`).
 
 pub mod chunk;
+pub mod chunked_stems;
 pub mod hints;
 pub mod prepare;
 pub mod reader;
@@ -10,6 +11,7 @@ pub mod service;
 pub mod throttle;
 
 pub use chunk::{ChunkedFrames, Format, StreamedTable};
+pub use chunked_stems::ChunkedStemFrames;
 pub use hints::{Hint, StreamHints};
 pub use reader::{DiskReader, PreadReader, ReadOutcome, SourceFile};
 pub use service::{DiskService, DiskThread, StreamCtl, disk_service};

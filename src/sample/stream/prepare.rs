@@ -27,6 +27,8 @@ pub struct Prepared {
     pub frames: usize,
     /// Storage format.
     pub format: Format,
+    /// Stereo pairs per frame (1; a stem bundle: 1 + its stems).
+    pub groups: usize,
 }
 
 /// The storage format and frame count of `path` if it is a WAV that can stream as it is at
@@ -61,6 +63,7 @@ pub fn straight_wav(path: &Path, rate: u32) -> Option<Prepared> {
         data_offset,
         frames,
         format,
+        groups: 1,
     })
 }
 
@@ -100,53 +103,46 @@ pub fn read_cached(path: &Path) -> Option<Prepared> {
         1 => Format::F32,
         _ => return None,
     };
+    // Byte 9: stereo pairs per frame (0 in files written before stem bundles: one).
+    let groups = (h[9] as usize).max(1);
     let frames = u64::from_le_bytes(h[16..24].try_into().ok()?) as usize;
     let len = f.metadata().ok()?.len();
-    (len == HEADER + (frames * format.frame_bytes()) as u64).then(|| Prepared {
+    (len == HEADER + (frames * format.bytes_per_frame(groups)) as u64).then(|| Prepared {
         path: path.to_path_buf(),
         data_offset: HEADER,
         frames,
         format,
+        groups,
     })
 }
 
-/// Writes `buf` (an in-RAM table) as a prepared file at `path`, atomically.
+/// Writes `buf` (an in-RAM table or stem bundle) as a prepared file at `path`, atomically.
 pub fn write_cached(path: &Path, buf: &SampleBuffer) -> std::io::Result<Prepared> {
-    let (format, frames) = match buf.data() {
-        SampleData::I16(d) => (Format::I16, d.len() / 2),
-        SampleData::F32(d) => (Format::F32, d.len() / 2),
+    let (format, ints, floats): (Format, &[i16], &[f32]) = match buf.data() {
+        SampleData::I16(d) | SampleData::BundleI16 { data: d, .. } => (Format::I16, d, &[]),
+        SampleData::F32(d) | SampleData::BundleF32 { data: d, .. } => (Format::F32, &[], d),
         SampleData::Streamed(_) => {
             return Err(std::io::Error::other(
                 "a streamed table cannot be cached again",
             ));
         }
-        SampleData::BundleI16 { .. } | SampleData::BundleF32 { .. } => {
-            return Err(std::io::Error::other(
-                "stem bundles are held in memory, not streamed",
-            ));
-        }
     };
+    let (frames, groups) = (buf.frames(), buf.groups());
     crate::atomic_file::write_atomic_with(path, |w: &mut dyn Write| {
         let mut h = [0u8; HEADER as usize];
         h[..8].copy_from_slice(MAGIC);
         h[8] = if format == Format::I16 { 0 } else { 1 };
+        h[9] = groups as u8;
         h[12..16].copy_from_slice(&buf.rate.to_le_bytes());
         h[16..24].copy_from_slice(&(frames as u64).to_le_bytes());
         w.write_all(&h)?;
-        match buf.data() {
-            SampleData::I16(d) => {
-                for s in d.chunks(8192) {
-                    let bytes: Vec<u8> = s.iter().flat_map(|v| v.to_le_bytes()).collect();
-                    w.write_all(&bytes)?;
-                }
-            }
-            SampleData::F32(d) => {
-                for s in d.chunks(8192) {
-                    let bytes: Vec<u8> = s.iter().flat_map(|v| v.to_le_bytes()).collect();
-                    w.write_all(&bytes)?;
-                }
-            }
-            _ => {}
+        for s in ints.chunks(8192) {
+            let bytes: Vec<u8> = s.iter().flat_map(|v| v.to_le_bytes()).collect();
+            w.write_all(&bytes)?;
+        }
+        for s in floats.chunks(8192) {
+            let bytes: Vec<u8> = s.iter().flat_map(|v| v.to_le_bytes()).collect();
+            w.write_all(&bytes)?;
         }
         Ok(())
     })?;
@@ -155,6 +151,7 @@ pub fn write_cached(path: &Path, buf: &SampleBuffer) -> std::io::Result<Prepared
         data_offset: HEADER,
         frames,
         format,
+        groups,
     })
 }
 

@@ -17,10 +17,10 @@ use super::reader::{DiskReader, PreadReader, ReadOutcome, SourceFile};
 /// How far ahead of each voice the service keeps audio resident, in seconds of output.
 pub const LOOKAHEAD_SECONDS: f64 = 1.5;
 
-/// Pool chunks a voice reading a `format` table needs: the look-ahead at 2x speed, plus the
-/// chunk being read and one at the loop seam.
-pub fn chunks_per_voice(rate: u32, chunk_bytes: usize, format: Format) -> usize {
-    let frames = 1usize << chunk_shift(chunk_bytes, format);
+/// Pool chunks a voice reading a table of `frame_bytes`-byte frames needs: the look-ahead at
+/// 2x speed, plus the chunk being read and one at the loop seam.
+pub fn chunks_per_voice(rate: u32, chunk_bytes: usize, frame_bytes: usize) -> usize {
+    let frames = 1usize << chunk_shift(chunk_bytes, frame_bytes);
     (LOOKAHEAD_SECONDS * 2.0 * rate as f64 / frames as f64).ceil() as usize + 3
 }
 
@@ -113,22 +113,23 @@ pub struct StreamCtl {
 }
 
 impl StreamCtl {
-    /// Makes a streamed table of `frames` frames in `format` from `file` (frame 0 at its
-    /// `data_offset`), with the chunks covering `heads` read now and kept resident, and
-    /// registers it with the disk service. Blocks on disk reads; not real-time.
+    /// Makes a streamed table of `frames` frames of `groups` stereo pairs in `format` from
+    /// `file` (frame 0 at its `data_offset`), with the chunks covering `heads` read now and kept
+    /// resident, and registers it with the disk service. Blocks on disk reads; not real-time.
     pub fn prepare(
         &self,
         name: &str,
         file: SourceFile,
         frames: usize,
-        format: Format,
+        (format, groups): (Format, usize),
         heads: &[Range<usize>],
     ) -> Result<Arc<StreamedTable>, StreamError> {
+        let fb = format.bytes_per_frame(groups);
         let io = |e: std::io::Error| StreamError::Io {
             path: file.path.display().to_string(),
             reason: e.to_string(),
         };
-        let want = file.data_offset + (frames * format.frame_bytes()) as u64;
+        let want = file.data_offset + (frames * fb) as u64;
         let have = file.file.metadata().map_err(io)?.len();
         if have < want {
             return Err(StreamError::Short {
@@ -137,7 +138,7 @@ impl StreamCtl {
                 want,
             });
         }
-        let shift = chunk_shift(self.pool.chunk_bytes(), format);
+        let shift = chunk_shift(self.pool.chunk_bytes(), fb);
         let mut pinned_chunks: Vec<usize> = heads
             .iter()
             .filter(|r| r.start < r.end)
@@ -148,16 +149,23 @@ impl StreamCtl {
         let mut reader = PreadReader;
         let mut pinned = Vec::with_capacity(pinned_chunks.len());
         for c in pinned_chunks {
-            let mut buf = vec![0u64; chunk_words(shift, format)].into_boxed_slice();
+            let mut buf = vec![0u64; chunk_words(shift, fb)].into_boxed_slice();
             // SAFETY: viewing plain u64 words as bytes.
             let bytes = unsafe {
                 std::slice::from_raw_parts_mut(buf.as_mut_ptr() as *mut u8, buf.len() * 8)
             };
-            fill_chunk(&mut reader, &file, frames, format, shift, c, bytes).map_err(|e| {
-                StreamError::Io {
-                    path: file.path.display().to_string(),
-                    reason: e,
-                }
+            fill_chunk(
+                &mut reader,
+                &file,
+                frames,
+                (format, groups),
+                shift,
+                c,
+                bytes,
+            )
+            .map_err(|e| StreamError::Io {
+                path: file.path.display().to_string(),
+                reason: e,
             })?;
             pinned.push((c, buf));
         }
@@ -166,6 +174,7 @@ impl StreamCtl {
             id,
             frames,
             format,
+            groups,
             shift,
             pinned,
             Some(self.pool.clone()),
@@ -277,12 +286,12 @@ fn fill_chunk(
     reader: &mut dyn DiskReader,
     file: &SourceFile,
     frames: usize,
-    format: Format,
+    (format, groups): (Format, usize),
     shift: u32,
     c: usize,
     buf: &mut [u8],
 ) -> Result<Option<()>, String> {
-    let fb = format.frame_bytes();
+    let fb = format.bytes_per_frame(groups);
     let first = first_frame(c, shift);
     let last = first + ((1isize << shift) + 3); // exclusive
     let from = first.max(0) as usize;
@@ -496,7 +505,9 @@ impl DiskService {
             let t = e.table.clone();
             // SAFETY: buffer k is free: unmapped and past its eviction epoch (module protocol).
             let buf = unsafe { self.pool.chunk_mut(k) };
-            let need = chunk_words(chunk_shift(self.pool.chunk_bytes(), t.format), t.format) * 8;
+            let fb = t.frame_bytes();
+            let shift = chunk_shift(self.pool.chunk_bytes(), fb);
+            let need = chunk_words(shift, fb) * 8;
             self.status.busy_table.store(id + 1, Ordering::Release);
             self.status
                 .busy_since
@@ -505,8 +516,8 @@ impl DiskService {
                 self.reader.as_mut(),
                 &e.file,
                 t.frames,
-                t.format,
-                chunk_shift(self.pool.chunk_bytes(), t.format),
+                (t.format, t.groups),
+                shift,
                 c,
                 &mut buf[..need],
             );
