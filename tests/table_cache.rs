@@ -176,3 +176,33 @@ fn idle_tables_stay_while_the_budget_has_room_and_go_least_recently_used_first()
         "c was dropped and decoded again"
     );
 }
+
+#[test]
+fn stretched_tables_follow_the_content_two_names_share_one_and_an_edited_file_gets_a_new_one() {
+    use padlooper::control::tables::TableService;
+    let dir = tmp();
+    write_wav16(&dir.path().join("a.wav"), RATE, 1.0, sine(440.0, 0.5));
+    std::fs::copy(dir.path().join("a.wav"), dir.path().join("copy.wav")).unwrap();
+    let body = "[[pad]]\npad = 0\nfile = \"a.wav\"\nkey_lock = true\nspeed = 1.25\n\
+                [[pad]]\npad = 1\nfile = \"copy.wav\"\nkey_lock = true\nspeed = 1.25\n";
+    let set = set_in(dir.path(), body);
+    let (_e, mut handle) = Engine::new(engine_settings(&set, RATE)).unwrap();
+    let mut store = TableStore::new();
+    let decodes: &'static AtomicUsize = Box::leak(Box::new(AtomicUsize::new(0)));
+    let r = load(&set, &mut handle, &mut store, 1 << 30, decodes);
+    let mut tables = TableService::new(64 << 20, false);
+    tables.prefetch(&r.configs, set.master.bpm, 1.0, &mut handle);
+    tables.pump(&mut handle);
+    assert_eq!(tables.memory().1, 1, "the copy shares the stretched table");
+    // Edit a.wav (same length, other audio) and load the set again: a new sample, so a new
+    // table; the copy keeps its own.
+    write_wav16(&dir.path().join("a.wav"), RATE, 1.0, sine(550.0, 0.5));
+    let r = load(&set, &mut handle, &mut store, 1 << 30, decodes);
+    tables.prefetch(&r.configs, set.master.bpm, 1.0, &mut handle);
+    tables.pump(&mut handle);
+    assert_eq!(
+        tables.memory().1,
+        2,
+        "the edited file gets its own table, never the old audio's"
+    );
+}

@@ -5,11 +5,12 @@
 //! (or inline, for deterministic offline renders).
 //!
 //! Tables live in the engine's sample slots and are handed back through its retire queue, so
-//! the audio thread never frees one.
+//! the audio thread never frees one. They are keyed by the identity of their sample's buffer,
+//! which the sample table cache makes one per audio content (see [`Origin`]).
 
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc;
+use std::sync::{Arc, Weak};
 
 use crate::engine::EngineHandle;
 use crate::engine::command::{Command, Geometry, PadConfig, PadId, SlotId, TableSource};
@@ -18,10 +19,46 @@ use crate::engine::keylock::{EXACT_CENTS, cents};
 use crate::sample::SampleBuffer;
 use crate::sample::stretch_table::{self, Table, TableError, TableSpec};
 
+/// The sample a table is made from, by identity. The sample table cache
+/// (`table_store`) holds one buffer per distinct audio content, so the same buffer means the
+/// same audio: a file under two names shares its tables, and an edited file is a new buffer
+/// that never gets an old file's table. Weak, so a key does not keep a sample alive (yet its
+/// address is not reused while the key exists).
+#[derive(Debug, Clone)]
+struct Origin(Weak<SampleBuffer>);
+
+impl PartialEq for Origin {
+    fn eq(&self, other: &Self) -> bool {
+        Weak::ptr_eq(&self.0, &other.0)
+    }
+}
+
+impl Eq for Origin {}
+
+impl std::hash::Hash for Origin {
+    fn hash<H: std::hash::Hasher>(&self, h: &mut H) {
+        (self.0.as_ptr() as usize).hash(h);
+    }
+}
+
+impl Origin {
+    /// The sample's name (for messages), if it is still loaded.
+    fn name(&self) -> String {
+        self.0
+            .upgrade()
+            .map_or_else(|| "a sample no longer loaded".into(), |b| b.name.clone())
+    }
+
+    /// Whether the sample is still loaded somewhere.
+    fn alive(&self) -> bool {
+        self.0.strong_count() > 0
+    }
+}
+
 /// What identifies a table: the sample, the region and the ratio.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 struct Key {
-    source: String,
+    source: Origin,
     frames: usize,
     start: u32,
     loop_start: u32,
@@ -33,9 +70,9 @@ struct Key {
 }
 
 impl Key {
-    fn new(src: &SampleBuffer, r: &TableRequest) -> Self {
+    fn new(src: &Arc<SampleBuffer>, r: &TableRequest) -> Self {
         Self {
-            source: src.name.clone(),
+            source: Origin(Arc::downgrade(src)),
             frames: src.frames(),
             start: r.start,
             loop_start: r.loop_start,
@@ -329,7 +366,7 @@ impl TableService {
                 }
                 Err(TableError::Cancelled) => {}
                 Err(e) => {
-                    log::warn!("{}: no stretched table ({e})", key.source);
+                    log::warn!("{}: no stretched table ({e})", key.source.name());
                     self.refused.push(key);
                 }
             }
@@ -360,8 +397,21 @@ impl TableService {
         }
     }
 
-    /// Drops least recently wanted tables until the cache fits its budget.
+    /// Drops the tables of samples no longer loaded, then least recently wanted ones until
+    /// the cache fits its budget.
     fn evict(&mut self, handle: &mut EngineHandle) {
+        let mut i = 0;
+        while i < self.entries.len() {
+            if self.entries[i].key.source.alive() {
+                i += 1;
+                continue;
+            }
+            let e = self.entries.swap_remove(i);
+            if let Some(slot) = e.slot {
+                let _ = handle.command(Command::TableDrop(slot));
+            }
+        }
+        self.refused.retain(|k| k.source.alive());
         loop {
             let held: usize = self.entries.iter().map(|e| e.buffer.memory_bytes()).sum();
             if held <= self.budget || self.entries.is_empty() {
