@@ -252,6 +252,7 @@ pub fn bench(args: BenchArgs) -> anyhow::Result<i32> {
         active,
         ..
     } = render_pass("scene", &set, |_| {}, &args, None, &load_one)?;
+    let stems = super::bench_stems::run(&set, &args, standard.rtf)?;
     let voices = args.voices;
     let fx = render_pass(
         "effects",
@@ -269,7 +270,6 @@ pub fn bench(args: BenchArgs) -> anyhow::Result<i32> {
     )?
     .pass;
     let isolator = render_pass("isolator", &iso, |_| {}, &args, None, &load_one)?.pass;
-    let stems = super::bench_stems::run(&set, &args)?;
     let kl = if args.no_keylock {
         None
     } else {
@@ -360,7 +360,7 @@ pub fn bench(args: BenchArgs) -> anyhow::Result<i32> {
                 },
             })),
             "streamed": streamed.as_ref().map(|s| super::bench_stream::json(s, standard.rtf, audio_s)),
-            "stems": super::bench_stems::json(&stems, standard.rtf),
+            "stems": super::bench_stems::json(&stems),
             "passes": passes.iter().map(|p| pass_json(p)).collect::<Vec<_>>(),
         });
         println!("{out}");
@@ -410,7 +410,7 @@ pub fn bench(args: BenchArgs) -> anyhow::Result<i32> {
             println!("{l}");
         }
     }
-    println!("{}", super::bench_stems::describe(&stems, standard.rtf));
+    println!("{}", super::bench_stems::describe(&stems));
     let mut over: usize = passes.iter().map(|p| p.over_budget).sum();
     if let Some(k) = &kl {
         print_keylock(k, &standard);

@@ -7,7 +7,7 @@ use super::bench::{BenchArgs, PassResult, render_pass};
 use crate::bench::scene::{self, RATE};
 use crate::config::SetFile;
 use crate::sample::buffer::{Bundle, SampleBuffer, StemInfo};
-use crate::sample::loader::{Loaded, to_i16};
+use crate::sample::loader::{Loaded, load_one, to_i16};
 use crate::sample::{SampleError, SampleSource};
 
 /// Stems per pad.
@@ -61,35 +61,58 @@ fn load(source: &SampleSource, _rate: u32) -> Result<Loaded, SampleError> {
     })
 }
 
-/// Renders the scene with stem bundles, every pad in stems mode.
-pub fn run(set: &SetFile, args: &BenchArgs) -> anyhow::Result<PassResult> {
+/// The stems pass and the plain scene it is compared with.
+pub struct StemsResult {
+    /// The faster of two stems passes.
+    pub stems: PassResult,
+    /// The faster of the scene pass and one run between the two stems passes.
+    pub scene_rtf: f64,
+}
+
+/// Renders the scene with stem bundles, every pad in stems mode, twice, with a scene pass in
+/// between; the ratio compares the best of each (this VM's speed drifts by more than the
+/// difference between passes run minutes apart).
+pub fn run(set: &SetFile, args: &BenchArgs, scene_rtf: f64) -> anyhow::Result<StemsResult> {
     let mut stems = set.clone();
     for p in stems.pads.iter_mut() {
         p.stems.on = true;
     }
-    render_pass("stems", &stems, |_| {}, args, None, &load)
+    let first = render_pass("stems", &stems, |_| {}, args, None, &load)?;
+    let scene = render_pass("scene", set, |_| {}, args, None, &load_one)?;
+    let second = render_pass("stems", &stems, |_| {}, args, None, &load)?;
+    let best = if second.pass.rtf > first.pass.rtf {
+        second
+    } else {
+        first
+    };
+    Ok(StemsResult {
+        stems: best,
+        scene_rtf: scene_rtf.max(scene.pass.rtf),
+    })
 }
 
-/// The stems pass in words, against the scene's real-time factor.
-pub fn describe(r: &PassResult, scene_rtf: f64) -> String {
+/// The stems pass in words.
+pub fn describe(r: &StemsResult) -> String {
     format!(
-        "stems: every pad a bundle of the mix and {STEMS} stems ({LOOP_SECONDS:.0}-s loops), playing its stems: {:.1}x real time = {:.2} of the scene (target >= 0.7); {:.1} MB of bundles; p99.9 block {:.1} us",
-        r.pass.rtf,
-        r.pass.rtf / scene_rtf,
-        r.memory.0 as f64 / 1e6,
-        r.pass.p999
+        "stems: every pad a bundle of the mix and {STEMS} stems ({LOOP_SECONDS:.0}-s loops), playing its stems: {:.1}x real time = {:.2} of the scene's {:.1}x (best of two runs each; target >= 0.7); {:.1} MB of bundles; p99.9 block {:.1} us",
+        r.stems.pass.rtf,
+        r.stems.pass.rtf / r.scene_rtf,
+        r.scene_rtf,
+        r.stems.memory.0 as f64 / 1e6,
+        r.stems.pass.p999
     )
 }
 
 /// The stems pass as JSON.
-pub fn json(r: &PassResult, scene_rtf: f64) -> serde_json::Value {
+pub fn json(r: &StemsResult) -> serde_json::Value {
     serde_json::json!({
         "stems_per_pad": STEMS,
         "loop_seconds": LOOP_SECONDS,
-        "realtime_factor": r.pass.rtf,
-        "vs_scene": r.pass.rtf / scene_rtf,
-        "bundle_bytes": r.memory.0,
-        "block_us_p999": r.pass.p999,
-        "blocks_over_budget": r.pass.over_budget,
+        "realtime_factor": r.stems.pass.rtf,
+        "scene_realtime_factor": r.scene_rtf,
+        "vs_scene": r.stems.pass.rtf / r.scene_rtf,
+        "bundle_bytes": r.stems.memory.0,
+        "block_us_p999": r.stems.pass.p999,
+        "blocks_over_budget": r.stems.pass.over_budget,
     })
 }

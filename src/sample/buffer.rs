@@ -373,12 +373,15 @@ pub enum Bundle {
 pub trait BundleSample: Copy + 'static {
     /// Factor from the stored value to -1..1 (folded into the gains).
     const SCALE: f32;
+    /// Whether the type is `i16` (the SIMD mixer's case).
+    const I16: bool = false;
     /// The stored value as a float (not scaled). Real-time safe.
     fn raw(self) -> f32;
 }
 
 impl BundleSample for i16 {
     const SCALE: f32 = I16_SCALE;
+    const I16: bool = true;
     #[inline(always)]
     fn raw(self) -> f32 {
         self as f32
@@ -530,6 +533,14 @@ impl<'a, T: BundleSample> StemFrames<'a, T> {
         gn.copy_from_slice(&g[from..from + N]);
         // SAFETY: the frames exist (caller).
         let p = unsafe { self.data.as_ptr().add(lo * self.ch + from) };
+        if N == 8 && T::I16 {
+            // Four 16-bit stems: the SIMD mixer (the same sums in the same order).
+            let mut g8 = [0.0f32; 8];
+            g8.copy_from_slice(&g[from..from + 8]);
+            // SAFETY: T is i16; channels from..from+8 of every frame exist (caller).
+            unsafe { super::stem_simd::mix4_i16(p as *const i16, self.ch, &g8, out) };
+            return;
+        }
         for (j, o) in out.chunks_exact_mut(2).enumerate() {
             // SAFETY: channels from..from+N of frame lo + j (caller).
             let f: [T; N] =

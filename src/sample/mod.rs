@@ -8,6 +8,7 @@ pub mod loader;
 pub mod memory;
 pub mod plan;
 pub mod resample;
+pub mod stem_simd;
 pub mod stems;
 pub mod stream;
 pub mod stretch_table;
