@@ -240,7 +240,7 @@ pub fn bench(args: BenchArgs) -> anyhow::Result<i32> {
         p.fx.eq_mode = EqMode::Isolator;
     }
     // Under a memory limit the streamed pass runs first, so its peak RSS is its own.
-    let streamed = match args.memory_limit.as_deref() {
+    let mut streamed = match args.memory_limit.as_deref() {
         Some(l) => Some(super::bench_stream::run(&set, &args, l)?),
         None => None,
     };
@@ -252,6 +252,9 @@ pub fn bench(args: BenchArgs) -> anyhow::Result<i32> {
         active,
         ..
     } = render_pass("scene", &set, |_| {}, &args, None, &load_one)?;
+    if let Some(s) = streamed.as_mut() {
+        super::bench_stream::retime(s, &set, &args)?;
+    }
     let stems = super::bench_stems::run(&set, &args, standard.rtf)?;
     let voices = args.voices;
     let fx = render_pass(
