@@ -410,23 +410,6 @@ fn stem_changes_are_saved_and_come_back_on_a_fresh_engine() {
     assert!(tone(&x, 220.0) > 0.09 && tone(&x, 110.0) < 0.002 && tone(&x, 880.0) < 0.002);
 }
 
-/// Writes a float WAV of `seconds` of a sine.
-fn write_wav_f32(path: &Path, seconds: f64, f: f64, amp: f64) {
-    let spec = hound::WavSpec {
-        channels: 2,
-        sample_rate: RATE,
-        bits_per_sample: 32,
-        sample_format: hound::SampleFormat::Float,
-    };
-    let mut w = hound::WavWriter::create(path, spec).unwrap();
-    for i in 0..(seconds * RATE as f64) as usize {
-        let v = (amp * (2.0 * std::f64::consts::PI * f * i as f64 / RATE as f64).sin()) as f32;
-        w.write_sample(v).unwrap();
-        w.write_sample(-v).unwrap();
-    }
-    w.finalize().unwrap();
-}
-
 #[test]
 fn stem_pads_stream_within_a_small_budget_and_sound_the_same_as_from_ram() {
     use padlooper::control::offline::{DiskFeeder, Feeder, ScriptFeeder, render_with};
@@ -442,8 +425,8 @@ fn stem_pads_stream_within_a_small_budget_and_sound_the_same_as_from_ram() {
     for (name, f) in TONES {
         write_wav16(&sep.join(format!("{name}.wav")), RATE, 6.0, sine(f, AMP));
     }
-    write_wav_f32(&dir.path().join("f1.wav"), 6.0, 330.0, 0.1);
-    write_wav_f32(&dir.path().join("f2.wav"), 6.0, 660.0, 0.1);
+    write_wav_f32(&dir.path().join("f1.wav"), RATE, 6.0, sine(330.0, 0.1));
+    write_wav_f32(&dir.path().join("f2.wav"), RATE, 6.0, sine(660.0, 0.1));
     let set = set_in(
         dir.path(),
         "[master]\nvoices = 8\n\

@@ -36,22 +36,6 @@ fn busy(seed: f64) -> impl Fn(f64) -> (f64, f64) {
     }
 }
 
-fn write_wav_f32(path: &Path, rate: u32, seconds: f64, f: impl Fn(f64) -> (f64, f64)) {
-    let spec = hound::WavSpec {
-        channels: 2,
-        sample_rate: rate,
-        bits_per_sample: 32,
-        sample_format: hound::SampleFormat::Float,
-    };
-    let mut w = hound::WavWriter::create(path, spec).unwrap();
-    for i in 0..(seconds * rate as f64) as usize {
-        let (l, r) = f(i as f64 / rate as f64);
-        w.write_sample(l as f32).unwrap();
-        w.write_sample(r as f32).unwrap();
-    }
-    w.finalize().unwrap();
-}
-
 /// Four files: 16-bit at the output rate, float at the output rate (both stream as they are),
 /// 16-bit at 44.1 kHz (resampled once into the cache); pads with intros, short and long loops,
 /// fractional speeds and 2x.

@@ -250,6 +250,37 @@ fn t_of(p: u64) -> f32 {
     (p & 0xFFFF_FFFF) as f32 * (1.0 / 4_294_967_296.0f32)
 }
 
+/// The fast loops' per-run state: the 32.32 fixed-point read head and its step (exact enough,
+/// 2^-32 frame, and cheap to split), and the envelope and gain ramps (`value`, `step`), constant
+/// steps over the run.
+#[derive(Clone, Copy)]
+struct RunState {
+    p: u64,
+    dp: u64,
+    env: (f32, f32),
+    gain: (f32, f32),
+}
+
+impl RunState {
+    #[inline(always)]
+    fn of(v: &Voice, step: f64) -> Self {
+        const ONE: f64 = 4_294_967_296.0;
+        Self {
+            p: (v.pos * ONE) as u64,
+            dp: (step * ONE) as u64,
+            env: (v.env.value, v.env.step),
+            gain: (v.gain.value, v.gain.step),
+        }
+    }
+
+    /// Envelope times gain at output frame `k` of the run.
+    #[inline(always)]
+    fn level(&self, k: usize) -> f32 {
+        let kf = k as f32;
+        (self.env.0 + self.env.1 * kf) * (self.gain.0 + self.gain.1 * kf)
+    }
+}
+
 /// Safety margin (in frames) keeping the fast path's float positions clear of boundaries.
 const EDGE: f64 = 1e-3;
 
@@ -680,23 +711,18 @@ impl Voice {
             unsafe { self.fast_loop_chunked(src, out, step) };
             return;
         }
-        let (e0, de) = (self.env.value, self.env.step);
-        let (g0, dg) = (self.gain.value, self.gain.step);
-        // 32.32 fixed-point read head: exact enough (2^-32 frame) and cheap to split.
-        const ONE: f64 = 4_294_967_296.0;
-        let mut p = (self.pos * ONE) as u64;
-        let dp = (step * ONE) as u64;
+        let rs = RunState::of(self, step);
+        let mut p = rs.p;
         for (k, o) in out.chunks_exact_mut(2).enumerate() {
             let idx = (p >> 32) as usize;
             let t = t_of(p);
             // SAFETY: guaranteed by this function's precondition.
             let w = unsafe { src.window4_unchecked(idx) };
-            let kf = k as f32;
-            let g = (e0 + de * kf) * (g0 + dg * kf);
+            let g = rs.level(k);
             let [l, r] = hermite2(&w, t);
             o[0] += l * g;
             o[1] += r * g;
-            p += dp;
+            p += rs.dp;
         }
     }
 
@@ -707,11 +733,8 @@ impl Voice {
     /// As [`Self::fast_loop`].
     #[inline(always)]
     unsafe fn fast_loop_chunked<S: FrameSource>(&self, src: &S, out: &mut [f32], step: f64) {
-        let (e0, de) = (self.env.value, self.env.step);
-        let (g0, dg) = (self.gain.value, self.gain.step);
-        const ONE: f64 = 4_294_967_296.0;
-        let mut p = (self.pos * ONE) as u64;
-        let dp = (step * ONE) as u64;
+        let rs = RunState::of(self, step);
+        let (mut p, dp) = (rs.p, rs.dp);
         let n = out.len() / 2;
         let mut k = 0;
         while k < n {
@@ -733,8 +756,7 @@ impl Voice {
                 let idx = (p >> 32) as usize;
                 // SAFETY: idx is below `hi`, so its window lies in the view.
                 let w = unsafe { v.window4_unchecked((idx as isize + add) as usize) };
-                let kf = (k + j) as f32;
-                let g = (e0 + de * kf) * (g0 + dg * kf);
+                let g = rs.level(k + j);
                 let [l, r] = hermite2(&w, t_of(p));
                 o[0] += l * g;
                 o[1] += r * g;
@@ -755,11 +777,8 @@ impl Voice {
         /// Bundle frames mixed at a time.
         const CHUNK: usize = 256;
         let mut mixed = [0.0f32; 2 * (CHUNK + 4)];
-        let (e0, de) = (self.env.value, self.env.step);
-        let (g0, dg) = (self.gain.value, self.gain.step);
-        const ONE: f64 = 4_294_967_296.0;
-        let mut p = (self.pos * ONE) as u64;
-        let dp = (step * ONE) as u64;
+        let rs = RunState::of(self, step);
+        let (mut p, dp) = (rs.p, rs.dp);
         let n = out.len() / 2;
         let dk = if step > 0.0 { (1.0 / step) as f32 } else { 0.0 };
         let mut k = 0;
@@ -782,8 +801,7 @@ impl Voice {
                 let idx = (p >> 32) as usize;
                 // SAFETY: idx - 1 ..= idx + 2 lie in lo ..= last + 2, all mixed.
                 let w = unsafe { view.window4_unchecked(idx - lo) };
-                let kf = (k + j) as f32;
-                let g = (e0 + de * kf) * (g0 + dg * kf);
+                let g = rs.level(k + j);
                 let [l, r] = hermite2(&w, t_of(p));
                 o[0] += l * g;
                 o[1] += r * g;

@@ -33,6 +33,23 @@ pub fn write_wav16(path: &Path, rate: u32, seconds: f64, f: impl Fn(f64) -> (f64
     w.finalize().unwrap();
 }
 
+/// Writes a WAV of `seconds` with `f(t) -> (l, r)` at `rate`, 32-bit float.
+pub fn write_wav_f32(path: &Path, rate: u32, seconds: f64, f: impl Fn(f64) -> (f64, f64)) {
+    let spec = hound::WavSpec {
+        channels: 2,
+        sample_rate: rate,
+        bits_per_sample: 32,
+        sample_format: hound::SampleFormat::Float,
+    };
+    let mut w = hound::WavWriter::create(path, spec).unwrap();
+    for i in 0..(seconds * rate as f64) as usize {
+        let (l, r) = f(i as f64 / rate as f64);
+        w.write_sample(l as f32).unwrap();
+        w.write_sample(r as f32).unwrap();
+    }
+    w.finalize().unwrap();
+}
+
 /// A sine of `freq` Hz and amplitude `amp` on both channels.
 pub fn sine(freq: f64, amp: f64) -> impl Fn(f64) -> (f64, f64) {
     move |t| {
