@@ -279,6 +279,28 @@ impl RunState {
         let kf = k as f32;
         (self.env.0 + self.env.1 * kf) * (self.gain.0 + self.gain.1 * kf)
     }
+
+    /// Adds output frames `k..` of the run to `out` (interleaved), the read head at `p`, the
+    /// interpolation window of buffer frame `idx` from `window(idx)`; returns the head after
+    /// them.
+    #[inline(always)]
+    fn frames(
+        &self,
+        out: &mut [f32],
+        k: usize,
+        mut p: u64,
+        window: impl Fn(usize) -> [f32; 8],
+    ) -> u64 {
+        for (j, o) in out.chunks_exact_mut(2).enumerate() {
+            let w = window((p >> 32) as usize);
+            let g = self.level(k + j);
+            let [l, r] = hermite2(&w, t_of(p));
+            o[0] += l * g;
+            o[1] += r * g;
+            p += self.dp;
+        }
+        p
+    }
 }
 
 /// Safety margin (in frames) keeping the fast path's float positions clear of boundaries.
@@ -712,18 +734,8 @@ impl Voice {
             return;
         }
         let rs = RunState::of(self, step);
-        let mut p = rs.p;
-        for (k, o) in out.chunks_exact_mut(2).enumerate() {
-            let idx = (p >> 32) as usize;
-            let t = t_of(p);
-            // SAFETY: guaranteed by this function's precondition.
-            let w = unsafe { src.window4_unchecked(idx) };
-            let g = rs.level(k);
-            let [l, r] = hermite2(&w, t);
-            o[0] += l * g;
-            o[1] += r * g;
-            p += rs.dp;
-        }
+        // SAFETY: every window read is in range (this function's precondition).
+        rs.frames(out, 0, rs.p, |idx| unsafe { src.window4_unchecked(idx) });
     }
 
     /// [`Self::fast_loop`] over chunked storage: the same read head arithmetic (so the same
@@ -752,16 +764,10 @@ impl Voice {
             } else {
                 (left.div_ceil(dp) as usize).clamp(1, n - k)
             };
-            for (j, o) in out[2 * k..2 * (k + m)].chunks_exact_mut(2).enumerate() {
-                let idx = (p >> 32) as usize;
-                // SAFETY: idx is below `hi`, so its window lies in the view.
-                let w = unsafe { v.window4_unchecked((idx as isize + add) as usize) };
-                let g = rs.level(k + j);
-                let [l, r] = hermite2(&w, t_of(p));
-                o[0] += l * g;
-                o[1] += r * g;
-                p += dp;
-            }
+            // SAFETY: these read heads stay below `hi`, so their windows lie in the view.
+            p = rs.frames(&mut out[2 * k..2 * (k + m)], k, p, |idx| unsafe {
+                v.window4_unchecked((idx as isize + add) as usize)
+            });
             k += m;
         }
     }
@@ -797,16 +803,10 @@ impl Voice {
             // SAFETY: frames first-1 ..= last+2 exist (this function's precondition).
             unsafe { src.mix_into(lo, &mut mixed[..2 * len], (k0, dk, 0)) };
             let view = crate::sample::buffer::F32Frames(&mixed[..2 * len]);
-            for (j, o) in out[2 * k..2 * (k + m)].chunks_exact_mut(2).enumerate() {
-                let idx = (p >> 32) as usize;
-                // SAFETY: idx - 1 ..= idx + 2 lie in lo ..= last + 2, all mixed.
-                let w = unsafe { view.window4_unchecked(idx - lo) };
-                let g = rs.level(k + j);
-                let [l, r] = hermite2(&w, t_of(p));
-                o[0] += l * g;
-                o[1] += r * g;
-                p += dp;
-            }
+            // SAFETY: each window (idx - 1 ..= idx + 2) lies in lo ..= last + 2, all mixed.
+            p = rs.frames(&mut out[2 * k..2 * (k + m)], k, p, |idx| unsafe {
+                view.window4_unchecked(idx - lo)
+            });
             k += m;
         }
     }
