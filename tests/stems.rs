@@ -4,6 +4,10 @@
 
 mod common;
 
+// Every allocation or free made inside an RtSection (around `Engine::process`) is counted.
+#[global_allocator]
+static GLOBAL: padlooper::audio::rt_guard::GuardedAlloc = padlooper::audio::rt_guard::GuardedAlloc;
+
 use std::path::Path;
 
 use common::stem_mp4::write_stem_mp4;
@@ -494,4 +498,98 @@ fn stem_pads_stream_within_a_small_budget_and_sound_the_same_as_from_ram() {
     // And the stems did change things: vocals gone after 0.9 s on the 2x pad.
     let x = left(&streamed, 1.0, 1.25);
     assert!(tone(&x, 1760.0) < 0.002, "muted vocals at 2x");
+}
+
+#[test]
+fn streamed_stem_pads_starving_and_switching_never_allocate_in_process() {
+    use padlooper::audio::rt_guard::{RtSection, violations};
+    use padlooper::control::offline::{DiskFeeder, Feeder, ScriptFeeder};
+    use padlooper::control::set_loader::{engine_settings, load_set_opts};
+    use padlooper::control::stream_load::StreamOptions;
+    use padlooper::control::table_store::TableStore;
+    use padlooper::engine::Engine;
+    use padlooper::engine::shared::Counter;
+    use padlooper::sample::loader::load_one;
+    use padlooper::sample::stream::throttle::{Throttle, ThrottledReader};
+    let dir = tmp();
+    let sep = dir.path().join("long");
+    std::fs::create_dir_all(&sep).unwrap();
+    for (name, f) in TONES {
+        write_wav16(&sep.join(format!("{name}.wav")), RATE, 6.0, sine(f, AMP));
+    }
+    write_wav_f32(&dir.path().join("f1.wav"), RATE, 6.0, sine(330.0, 0.1));
+    write_wav_f32(&dir.path().join("f2.wav"), RATE, 6.0, sine(660.0, 0.1));
+    let set = set_in(
+        dir.path(),
+        "[master]\nvoices = 8\n[[pad]]\npad = 0\nstems = \"long\"\nspeed = 2.0\n\
+         [[pad]]\npad = 1\nstems = [\"f1.wav\", \"f2.wav\"]\nloop_start = 1.0\nspeed = 1.5\n",
+    );
+    // A disk slow enough to starve, so fades and silences happen too.
+    let slow = Throttle {
+        latency: 4_800,
+        bytes_per_frame: 20.0,
+        ..Default::default()
+    };
+    let (mut engine, mut handle) = Engine::new(engine_settings(&set, RATE)).unwrap();
+    let opts = StreamOptions {
+        limit: Some(30_000_000),
+        cache_dir: dir.path().join("cache"),
+        reader: Some(Box::new(ThrottledReader::new(slow))),
+        chunk_bytes: 32 * 1024,
+        loop_ram_max: 0,
+    };
+    let mut report = load_set_opts(
+        &set,
+        &mut handle,
+        0,
+        &|_, _| {},
+        &load_one,
+        opts,
+        &mut TableStore::new(),
+    );
+    assert!(report.errors.is_empty(), "{:?}", report.errors);
+    let service = report.streaming.as_mut().unwrap().service.take().unwrap();
+    let mut disk = DiskFeeder::new(service, false);
+    let mut text = String::from("0.0 press 0 0\n0.0 press 0 1\n");
+    for i in 0..40 {
+        let t = 0.1 + i as f64 * 0.13;
+        let line = match i % 6 {
+            0 => "stems 0 0 on",
+            1 => "stem 0 0 vocals mute",
+            2 => "stem 0 1 f2 solo",
+            3 => "stemgain 0 0 bass -6",
+            4 => "stems 0 1 on",
+            _ => "press 0 0",
+        };
+        text.push_str(&format!("{t:.3} {line}\n"));
+    }
+    let mut script = Script::parse(Path::new("s"), &text, &set.grid).unwrap();
+    script
+        .resolve_stems(Path::new("s"), |p| set.stem_names(p as usize))
+        .unwrap();
+    let mut feeder = ScriptFeeder::new(&script, RATE);
+    let before = violations();
+    let mut buf = vec![0.0f32; 512];
+    let mut frame = 0u64;
+    for _ in 0..(6 * RATE as usize / 256) {
+        feeder.before(frame, frame + 256, &mut handle);
+        {
+            let _rt = RtSection::enter();
+            engine.process(&mut buf);
+        }
+        assert!(buf.iter().all(|v| v.is_finite()));
+        frame += 256;
+        let events = handle.drain_events();
+        disk.after(frame, &events);
+        handle.collect_retired();
+    }
+    assert_eq!(
+        violations(),
+        before,
+        "Engine::process allocated or freed with streamed stem pads"
+    );
+    assert!(
+        engine.stats().counters.get(Counter::DiskStarved) > 0,
+        "the slow disk starved the stem pads"
+    );
 }
