@@ -24,25 +24,37 @@ fn load(
     store: &mut TableStore,
     apply: &Apply,
 ) -> SetLoadReport {
-    load_set_apply(
-        set,
-        handle,
-        0,
-        &|_, _| {},
-        &load_one,
-        StreamOptions::default(),
-        store,
-        apply,
-    )
+    load_opts(set, handle, store, StreamOptions::default(), apply)
+}
+
+fn load_opts(
+    set: &SetFile,
+    handle: &mut EngineHandle,
+    store: &mut TableStore,
+    opts: StreamOptions,
+    apply: &Apply,
+) -> SetLoadReport {
+    load_set_apply(set, handle, 0, &|_, _| {}, &load_one, opts, store, apply)
 }
 
 fn play(engine: &mut Engine, handle: &mut EngineHandle, seconds: f64) -> Vec<f32> {
+    play_with(engine, handle, seconds, || {})
+}
+
+/// [`play`], calling `each` after every block (a disk service filling, say).
+fn play_with(
+    engine: &mut Engine,
+    handle: &mut EngineHandle,
+    seconds: f64,
+    mut each: impl FnMut(),
+) -> Vec<f32> {
     let mut out = Vec::new();
     let mut buf = vec![0.0f32; 512];
     for _ in 0..(seconds * RATE as f64 / 256.0) as usize {
         engine.process(&mut buf);
         out.extend_from_slice(&buf);
         handle.collect_retired();
+        each();
     }
     out
 }
@@ -260,16 +272,7 @@ fn a_reload_keeps_streamed_pads_playing_on_the_service_that_serves_them() {
     };
     let (mut engine, mut handle) = Engine::new(engine_settings(&old, RATE)).unwrap();
     let mut store = TableStore::new();
-    let mut first = load_set_apply(
-        &old,
-        &mut handle,
-        0,
-        &|_, _| {},
-        &load_one,
-        opts(),
-        &mut store,
-        &Apply::All,
-    );
+    let mut first = load_opts(&old, &mut handle, &mut store, opts(), &Apply::All);
     assert!(first.errors.is_empty(), "{:?}", first.errors);
     let mut service = first
         .streaming
@@ -279,27 +282,15 @@ fn a_reload_keeps_streamed_pads_playing_on_the_service_that_serves_them() {
         .unwrap();
     handle.command(Command::Press(0)).unwrap();
     handle.command(Command::Press(1)).unwrap();
-    let mut play_disk = |engine: &mut Engine, handle: &mut EngineHandle, seconds: f64| {
-        let mut out = Vec::new();
-        let mut buf = vec![0.0f32; 512];
-        for _ in 0..(seconds * RATE as f64 / 256.0) as usize {
-            engine.process(&mut buf);
-            out.extend_from_slice(&buf);
-            handle.collect_retired();
-            service.fill_all();
-        }
-        out
-    };
-    let before = play_disk(&mut engine, &mut handle, 3.0);
+    let before = play_with(&mut engine, &mut handle, 3.0, || {
+        service.fill_all();
+    });
     let new = write(dir.path(), "new.toml", &body(-6.0));
-    let r = load_set_apply(
+    let r = load_opts(
         &new,
         &mut handle,
-        0,
-        &|_, _| {},
-        &load_one,
-        opts(),
         &mut store,
+        opts(),
         &Apply::Changes {
             old: &old,
             configs: &first.configs,
@@ -314,7 +305,9 @@ fn a_reload_keeps_streamed_pads_playing_on_the_service_that_serves_them() {
         r.streaming.is_none(),
         "no new disk service: nothing new streams"
     );
-    let after = play_disk(&mut engine, &mut handle, 3.0);
+    let after = play_with(&mut engine, &mut handle, 3.0, || {
+        service.fill_all();
+    });
     // The streamed pad played on past its head (3 s + 3 s > 2 s), without a step at the seam.
     assert!(
         seam_jump(&before, &after) < 0.05,

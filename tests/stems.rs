@@ -414,23 +414,25 @@ fn stem_changes_are_saved_and_come_back_on_a_fresh_engine() {
     assert!(tone(&x, 220.0) > 0.09 && tone(&x, 110.0) < 0.002 && tone(&x, 880.0) < 0.002);
 }
 
-#[test]
-fn stem_pads_stream_within_a_small_budget_and_sound_the_same_as_from_ram() {
-    use padlooper::control::offline::{DiskFeeder, Feeder, ScriptFeeder, render_with};
-    use padlooper::control::set_loader::{engine_settings, load_set_opts};
-    use padlooper::control::stream_load::StreamOptions;
-    use padlooper::control::table_store::TableStore;
-    use padlooper::engine::Engine;
-    use padlooper::sample::loader::load_one;
-    use padlooper::sample::plan::Residency;
-    let dir = tmp();
-    let sep = dir.path().join("long");
+/// Writes 6-s stems long enough to stream: a 16-bit Demucs folder `long` and two float stem
+/// files `f1.wav`, `f2.wav`.
+fn long_stems(dir: &Path) {
+    let sep = dir.join("long");
     std::fs::create_dir_all(&sep).unwrap();
     for (name, f) in TONES {
         write_wav16(&sep.join(format!("{name}.wav")), RATE, 6.0, sine(f, AMP));
     }
-    write_wav_f32(&dir.path().join("f1.wav"), RATE, 6.0, sine(330.0, 0.1));
-    write_wav_f32(&dir.path().join("f2.wav"), RATE, 6.0, sine(660.0, 0.1));
+    write_wav_f32(&dir.join("f1.wav"), RATE, 6.0, sine(330.0, 0.1));
+    write_wav_f32(&dir.join("f2.wav"), RATE, 6.0, sine(660.0, 0.1));
+}
+
+#[test]
+fn stem_pads_stream_within_a_small_budget_and_sound_the_same_as_from_ram() {
+    use padlooper::control::offline::{DiskFeeder, Feeder, ScriptFeeder, render_with};
+    use padlooper::control::stream_load::StreamOptions;
+    use padlooper::sample::plan::Residency;
+    let dir = tmp();
+    long_stems(dir.path());
     let set = set_in(
         dir.path(),
         "[master]\nvoices = 8\n\
@@ -442,16 +444,7 @@ fn stem_pads_stream_within_a_small_budget_and_sound_the_same_as_from_ram() {
                   2.5061 stemgain 0 0 bass -9\n2.9023 press 0 0\n3.3011 stem 0 0 bass unsolo\n\
                   3.7003 stems 0 1 off\n";
     let render = |opts: StreamOptions| {
-        let (mut engine, mut handle) = Engine::new(engine_settings(&set, RATE)).unwrap();
-        let mut report = load_set_opts(
-            &set,
-            &mut handle,
-            0,
-            &|_, _| {},
-            &load_one,
-            opts,
-            &mut TableStore::new(),
-        );
+        let (mut engine, mut handle, mut report) = load_fresh(&set, opts);
         assert!(report.errors.is_empty(), "{:?}", report.errors);
         let streamed = report.plan.as_ref().map_or(0, |p| {
             p.tables
@@ -459,9 +452,7 @@ fn stem_pads_stream_within_a_small_budget_and_sound_the_same_as_from_ram() {
                 .filter(|t| t.residency != Residency::Ram)
                 .count()
         });
-        let mut s = Script::parse(Path::new("s"), script, &set.grid).unwrap();
-        s.resolve_stems(Path::new("s"), |p| set.stem_names(p as usize))
-            .unwrap();
+        let s = script_for(&set, script);
         let mut feeder = ScriptFeeder::new(&s, RATE);
         let mut disk = report
             .streaming
@@ -502,23 +493,12 @@ fn stem_pads_stream_within_a_small_budget_and_sound_the_same_as_from_ram() {
 
 #[test]
 fn streamed_stem_pads_starving_and_switching_never_allocate_in_process() {
-    use padlooper::audio::rt_guard::{RtSection, violations};
-    use padlooper::control::offline::{DiskFeeder, Feeder, ScriptFeeder};
-    use padlooper::control::set_loader::{engine_settings, load_set_opts};
+    use padlooper::control::offline::{DiskFeeder, ScriptFeeder};
     use padlooper::control::stream_load::StreamOptions;
-    use padlooper::control::table_store::TableStore;
-    use padlooper::engine::Engine;
     use padlooper::engine::shared::Counter;
-    use padlooper::sample::loader::load_one;
     use padlooper::sample::stream::throttle::{Throttle, ThrottledReader};
     let dir = tmp();
-    let sep = dir.path().join("long");
-    std::fs::create_dir_all(&sep).unwrap();
-    for (name, f) in TONES {
-        write_wav16(&sep.join(format!("{name}.wav")), RATE, 6.0, sine(f, AMP));
-    }
-    write_wav_f32(&dir.path().join("f1.wav"), RATE, 6.0, sine(330.0, 0.1));
-    write_wav_f32(&dir.path().join("f2.wav"), RATE, 6.0, sine(660.0, 0.1));
+    long_stems(dir.path());
     let set = set_in(
         dir.path(),
         "[master]\nvoices = 8\n[[pad]]\npad = 0\nstems = \"long\"\nspeed = 2.0\n\
@@ -530,7 +510,6 @@ fn streamed_stem_pads_starving_and_switching_never_allocate_in_process() {
         bytes_per_frame: 20.0,
         ..Default::default()
     };
-    let (mut engine, mut handle) = Engine::new(engine_settings(&set, RATE)).unwrap();
     let opts = StreamOptions {
         limit: Some(30_000_000),
         cache_dir: dir.path().join("cache"),
@@ -538,15 +517,7 @@ fn streamed_stem_pads_starving_and_switching_never_allocate_in_process() {
         chunk_bytes: 32 * 1024,
         loop_ram_max: 0,
     };
-    let mut report = load_set_opts(
-        &set,
-        &mut handle,
-        0,
-        &|_, _| {},
-        &load_one,
-        opts,
-        &mut TableStore::new(),
-    );
+    let (mut engine, mut handle, mut report) = load_fresh(&set, opts);
     assert!(report.errors.is_empty(), "{:?}", report.errors);
     let service = report.streaming.as_mut().unwrap().service.take().unwrap();
     let mut disk = DiskFeeder::new(service, false);
@@ -563,29 +534,18 @@ fn streamed_stem_pads_starving_and_switching_never_allocate_in_process() {
         };
         text.push_str(&format!("{t:.3} {line}\n"));
     }
-    let mut script = Script::parse(Path::new("s"), &text, &set.grid).unwrap();
-    script
-        .resolve_stems(Path::new("s"), |p| set.stem_names(p as usize))
-        .unwrap();
+    let script = script_for(&set, &text);
     let mut feeder = ScriptFeeder::new(&script, RATE);
-    let before = violations();
-    let mut buf = vec![0.0f32; 512];
-    let mut frame = 0u64;
-    for _ in 0..(6 * RATE as usize / 256) {
-        feeder.before(frame, frame + 256, &mut handle);
-        {
-            let _rt = RtSection::enter();
-            engine.process(&mut buf);
-        }
-        assert!(buf.iter().all(|v| v.is_finite()));
-        frame += 256;
-        let events = handle.drain_events();
-        disk.after(frame, &events);
-        handle.collect_retired();
-    }
+    let allocs = guarded_blocks(
+        &mut engine,
+        &mut handle,
+        &mut feeder,
+        &mut disk,
+        6 * RATE as usize / 256,
+        |_, _| {},
+    );
     assert_eq!(
-        violations(),
-        before,
+        allocs, 0,
         "Engine::process allocated or freed with streamed stem pads"
     );
     assert!(

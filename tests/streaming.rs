@@ -14,12 +14,10 @@ use std::path::Path;
 use padlooper::config::SetFile;
 use padlooper::config::script::Script;
 use padlooper::control::offline::{DiskFeeder, Rendered, ScriptFeeder, render_with};
-use padlooper::control::set_loader::{SetLoadReport, engine_settings, load_set_opts};
+use padlooper::control::set_loader::SetLoadReport;
 use padlooper::control::stream_load::StreamOptions;
-use padlooper::control::table_store::TableStore;
+use padlooper::engine::Engine;
 use padlooper::engine::shared::Counter;
-use padlooper::engine::{Engine, EngineHandle};
-use padlooper::sample::loader::load_one;
 use padlooper::sample::stream::throttle::{Throttle, ThrottledReader};
 
 /// Small chunk buffers (1024 16-bit frames): a 20 s table has ~940 chunk seams.
@@ -117,21 +115,6 @@ fn render(
         ),
     };
     (out, report, engine)
-}
-
-/// A fresh engine with `set` loaded under `opts` (and a cache of its own).
-fn load_fresh(set: &SetFile, opts: StreamOptions) -> (Engine, EngineHandle, SetLoadReport) {
-    let (engine, mut handle) = Engine::new(engine_settings(set, RATE)).unwrap();
-    let report = load_set_opts(
-        set,
-        &mut handle,
-        0,
-        &|_, _| {},
-        &load_one,
-        opts,
-        &mut TableStore::new(),
-    );
-    (engine, handle, report)
 }
 
 fn in_ram() -> StreamOptions {
@@ -440,8 +423,6 @@ fn the_plan_holds_what_it_says_and_refuses_what_cannot_fit() {
 
 #[test]
 fn streaming_voices_starving_fading_and_swapped_never_allocate_in_process() {
-    use padlooper::audio::rt_guard::{RtSection, violations};
-    use padlooper::control::offline::Feeder;
     let dir = tmp();
     let set = scene(dir.path());
     let cache = dir.path().join("cache");
@@ -460,27 +441,21 @@ fn streaming_voices_starving_fading_and_swapped_never_allocate_in_process() {
     let streamed_slot = (0..handle.settings().sample_slots as u16)
         .find(|&s| handle.buffer(s).is_some_and(|b| b.stream().is_some()))
         .unwrap();
-    let before = violations();
-    let mut buf = vec![0.0f32; 512];
-    let mut frame = 0u64;
-    for b in 0..(10 * RATE as usize / 256) {
-        feeder.before(frame, frame + 256, &mut handle);
-        if b == 1200 {
-            // Unload a streamed table while it plays: the engine hands it back.
-            handle.unload(streamed_slot).unwrap();
-        }
-        {
-            let _rt = RtSection::enter();
-            engine.process(&mut buf);
-        }
-        frame += 256;
-        let events = handle.drain_events();
-        disk.after(frame, &events);
-        handle.collect_retired();
-    }
+    let allocs = guarded_blocks(
+        &mut engine,
+        &mut handle,
+        &mut feeder,
+        &mut disk,
+        10 * RATE as usize / 256,
+        |b, handle| {
+            if b == 1200 {
+                // Unload a streamed table while it plays: the engine hands it back.
+                handle.unload(streamed_slot).unwrap();
+            }
+        },
+    );
     assert_eq!(
-        violations(),
-        before,
+        allocs, 0,
         "Engine::process allocated or freed with streamed voices"
     );
     assert!(

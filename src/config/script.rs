@@ -145,18 +145,20 @@ impl Script {
     }
 
     /// Looks up the stems named in the script: `names(pad)` gives a pad's stem names (None:
-    /// the pad has no stems). Every unknown name is an error naming its line.
+    /// the pad has no stems), asked once per pad. Every unknown name is an error naming its
+    /// line.
     pub fn resolve_stems(
         &mut self,
         path: &Path,
         names: impl Fn(PadId) -> Option<Vec<String>>,
     ) -> Result<(), ConfigErrors> {
         let mut errors = Vec::new();
+        let mut known_of = std::collections::HashMap::new();
         for r in &self.stem_names {
             let Some((_, Command::PadStem(pad, cmd))) = self.events.get_mut(r.event) else {
                 continue;
             };
-            let found = match names(*pad) {
+            let found = match known_of.entry(*pad).or_insert_with(|| names(*pad)) {
                 None => Err("this pad has no stems (give it `stems = ...` in the set)".to_string()),
                 Some(known) => known
                     .iter()

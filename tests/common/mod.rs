@@ -70,10 +70,7 @@ pub fn render_set(set: &SetFile, script: &str, seconds: f64) -> (Rendered, SetLo
     let settings = engine_settings(set, RATE);
     let (mut engine, mut handle) = Engine::new(settings).unwrap();
     let report = load_set(set, &mut handle, 0, &|_, _| {});
-    let mut script = Script::parse(Path::new("test-script"), script, &set.grid).unwrap();
-    script
-        .resolve_stems(Path::new("test-script"), |p| set.stem_names(p as usize))
-        .unwrap();
+    let script = script_for(set, script);
     let wanted = padlooper::control::keylock::used(set, Some(&script));
     let mut tables = padlooper::control::keylock::offline(set, &report, &mut handle, wanted);
     let rate = engine.settings().sample_rate;
@@ -87,6 +84,66 @@ pub fn render_set(set: &SetFile, script: &str, seconds: f64) -> (Rendered, SetLo
         |_, _| {},
     );
     (out, report)
+}
+
+/// A fresh engine with `set` loaded under `opts` (and a table cache of its own).
+pub fn load_fresh(
+    set: &SetFile,
+    opts: padlooper::control::stream_load::StreamOptions,
+) -> (Engine, padlooper::engine::EngineHandle, SetLoadReport) {
+    let (engine, mut handle) = Engine::new(engine_settings(set, RATE)).unwrap();
+    let report = padlooper::control::set_loader::load_set_opts(
+        set,
+        &mut handle,
+        0,
+        &|_, _| {},
+        &padlooper::sample::loader::load_one,
+        opts,
+        &mut padlooper::control::table_store::TableStore::new(),
+    );
+    (engine, handle, report)
+}
+
+/// A script for `set`, its stem names looked up in the set.
+pub fn script_for(set: &SetFile, text: &str) -> Script {
+    let mut s = Script::parse(Path::new("test-script"), text, &set.grid).unwrap();
+    s.resolve_stems(Path::new("test-script"), |p| set.stem_names(p as usize))
+        .unwrap();
+    s
+}
+
+/// Runs `blocks` blocks of 256 frames, every `Engine::process` inside the allocation guard's
+/// real-time section (counted only in test binaries whose global allocator is
+/// `rt_guard::GuardedAlloc`), the script fed before each block and the disk after it;
+/// `each(block, handle)` runs before each block. Every sample must be finite. Returns the
+/// allocations and frees counted inside `process`.
+pub fn guarded_blocks(
+    engine: &mut Engine,
+    handle: &mut padlooper::engine::EngineHandle,
+    feeder: &mut padlooper::control::offline::ScriptFeeder,
+    disk: &mut padlooper::control::offline::DiskFeeder,
+    blocks: usize,
+    mut each: impl FnMut(usize, &mut padlooper::engine::EngineHandle),
+) -> u64 {
+    use padlooper::audio::rt_guard::{RtSection, violations};
+    use padlooper::control::offline::Feeder;
+    let before = violations();
+    let mut buf = vec![0.0f32; 512];
+    let mut frame = 0u64;
+    for b in 0..blocks {
+        feeder.before(frame, frame + 256, handle);
+        each(b, handle);
+        {
+            let _rt = RtSection::enter();
+            engine.process(&mut buf);
+        }
+        assert!(buf.iter().all(|v| v.is_finite()));
+        frame += 256;
+        let events = handle.drain_events();
+        disk.after(frame, &events);
+        handle.collect_retired();
+    }
+    violations() - before
 }
 
 /// Left channel of interleaved stereo between two times.
