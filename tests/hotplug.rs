@@ -563,3 +563,62 @@ fn a_clock_input_port_is_followed_not_taken_as_a_controller() {
     assert!(t.running(), "started by the clock");
     assert!((t.bpm() - 150.0).abs() < 0.5, "tempo {}", t.bpm());
 }
+
+#[test]
+fn a_launchpad_that_leaves_programmer_mode_is_put_back_and_relit() {
+    let mut r = Rig::new(
+        "[[pad]]\npad = 0\nbuiltin = \"drums\"\n",
+        &[port(LPX, "24:1")],
+    );
+    r.midi.poll_ports(&mut r.handle);
+    r.step();
+    let enter = vec![0xF0, 0x00, 0x20, 0x29, 0x02, 0x0C, 0x0E, 0x01, 0xF7];
+    let query = vec![0xF0, 0x00, 0x20, 0x29, 0x02, 0x0C, 0x0E, 0xF7];
+    assert!(
+        r.sent().contains(&(LPX.into(), query.clone())),
+        "the device is asked for its mode"
+    );
+    r.press(LPX, &[0x90, 81, 127]);
+    // The device answers "programmer mode": nothing happens.
+    r.fake.sent.lock().unwrap().clear();
+    r.press(LPX, &enter);
+    assert!(!r.sent().contains(&(LPX.into(), enter.clone())));
+    // Setup + a press put it in Live mode: it reports 0. padlooper enters programmer mode
+    // again, redraws every LED (the playing pad among them) and says so once.
+    r.input(LPX)
+        .lock()
+        .unwrap()
+        .on_message(0, &[0xF0, 0x00, 0x20, 0x29, 0x02, 0x0C, 0x0E, 0x00, 0xF7]);
+    r.step();
+    let sent = r.sent();
+    assert_eq!(sent.first().map(|s| &s.1), Some(&enter), "{sent:02X?}");
+    assert!(
+        sent.contains(&(LPX.into(), vec![0x92, 81, 21])),
+        "playing pad relit"
+    );
+    assert!(sent.len() > 64, "a full refresh");
+    let notes: Vec<_> = r
+        .midi
+        .log
+        .iter()
+        .filter(|l| l.contains("left padlooper's mode"))
+        .collect();
+    assert_eq!(notes.len(), 1, "{:?}", r.midi.log);
+    assert!(notes[0].contains("F0 00 20 29 02 0C 0E 00 F7"), "{notes:?}");
+    // A device that keeps reporting another mode is not fought for ever.
+    for _ in 0..6 {
+        r.input(LPX)
+            .lock()
+            .unwrap()
+            .on_message(0, &[0xF0, 0x00, 0x20, 0x29, 0x02, 0x0C, 0x0E, 0x00, 0xF7]);
+        r.step();
+    }
+    assert!(
+        r.midi
+            .log
+            .iter()
+            .any(|l| l.contains("no longer correcting")),
+        "{:?}",
+        r.midi.log
+    );
+}

@@ -56,3 +56,67 @@ fn unknown_actions_and_keys_list_what_is_allowed() {
         "{e}"
     );
 }
+
+#[test]
+fn led_looks_device_facts_and_rings_are_validated_with_their_line() {
+    let base = "name = \"x\"\nports = [\"x\"]\n";
+    let err = |body: &str| {
+        Profile::parse(Path::new("p.toml"), &format!("{base}{body}"))
+            .unwrap_err()
+            .to_string()
+    };
+    let e = err(
+        "[leds]\nbutton_on = []\nbutton_off = { channel = 1, value = 0 }\n[[button]]\naction = \"stop_all\"\ncc = 1\n",
+    );
+    assert!(
+        e.starts_with("p.toml:4:13: an LED look needs at least one"),
+        "{e}"
+    );
+    let e = err(
+        "[leds]\nbutton_on = [{ channel = 17, value = 1 }, { channel = 1, value = 1 }]\nbutton_off = { channel = 1, value = 0 }\n[[button]]\naction = \"stop_all\"\ncc = 1\n",
+    );
+    assert!(
+        e.contains("[leds] `button_on`: channel or value out of range"),
+        "{e}"
+    );
+    let e = err("[device]\nunlit = [\"pad 3\"]\n[[button]]\naction = \"stop_all\"\ncc = 1\n");
+    assert!(
+        e.starts_with(
+            "p.toml:3:1: [device] `unlit`: \"pad 3\" is not a control; write \"note N\" or \"cc N\""
+        ),
+        "{e}"
+    );
+    let e = err("[device]\nmode_query = \"F0 01 F7\"\n[[button]]\naction = \"stop_all\"\ncc = 1\n");
+    assert!(
+        e.contains("`mode_query`, `mode_report` and `mode_expect` go together"),
+        "{e}"
+    );
+    let e = err(
+        "[device]\nmode_report = \"F0 01\"\nmode_expect = \"F0 02 00 F7\"\n[[button]]\naction = \"stop_all\"\ncc = 1\n",
+    );
+    assert!(
+        e.contains("`mode_expect` must start with `mode_report`"),
+        "{e}"
+    );
+    let e = err(
+        "[[control]]\naction = \"bpm\"\ncc = 13\nrelative = true\nring = { cc = 21, style = 1 }\n",
+    );
+    assert!(
+        e.starts_with("p.toml:3:1: a relative (endless) control has no position to show"),
+        "{e}"
+    );
+    // A light on a control without an LED parses, with a warning at its line.
+    let p = Profile::parse(
+        Path::new("p.toml"),
+        &format!("{base}[device]\nunlit = [\"cc 1\"]\n[leds]\nbutton_on = {{ channel = 1, value = 1 }}\nbutton_off = {{ channel = 1, value = 0 }}\n[[button]]\naction = \"tap_tempo\"\ncc = 1\nled = true\n"),
+    )
+    .unwrap();
+    assert_eq!(p.warnings.len(), 1);
+    assert!(
+        p.warnings[0]
+            .to_string()
+            .starts_with("p.toml:8:1: button `tap_tempo` (cc 1) asks for a light, but [device] `unlit` says this control has no LED"),
+        "{}",
+        p.warnings[0]
+    );
+}

@@ -15,15 +15,27 @@ pub fn check(
 ) -> anyhow::Result<i32> {
     let mut profile_errors = 0;
     for (name, text) in crate::config::profile::BUILTIN {
-        if let Err(e) = Profile::parse(std::path::Path::new(&format!("mappings/{name}.toml")), text)
-        {
-            eprintln!("{e}");
-            profile_errors += e.0.len();
+        match Profile::parse(std::path::Path::new(&format!("mappings/{name}.toml")), text) {
+            Ok(prof) => prof.warnings.iter().for_each(|w| eprintln!("warning: {w}")),
+            Err(e) => {
+                eprintln!("{e}");
+                profile_errors += e.0.len();
+            }
         }
     }
     for p in profiles {
         match Profile::load(p) {
-            Ok(prof) => println!("{}: OK ({})", p.display(), prof.name),
+            Ok(prof) => {
+                for w in &prof.warnings {
+                    eprintln!("warning: {w}");
+                }
+                let warned = if prof.warnings.is_empty() {
+                    String::new()
+                } else {
+                    format!(", {} warning(s)", prof.warnings.len())
+                };
+                println!("{}: OK ({}{warned})", p.display(), prof.name)
+            }
             Err(e) => {
                 eprintln!("{e}");
                 profile_errors += e.0.len();

@@ -81,9 +81,13 @@ fn request(set: &SetFile) -> OutputRequest {
 /// The controller profile to force, from `--controller` or the set file.
 fn forced_profile(cli: Option<&str>, set: &SetFile) -> anyhow::Result<Option<Arc<Profile>>> {
     match cli.or(set.master.controller.as_deref()) {
-        Some(name) => Ok(Some(Arc::new(
-            Profile::find(name).map_err(|e| anyhow::anyhow!("{e}"))?,
-        ))),
+        Some(name) => {
+            let p = Profile::find(name).map_err(|e| anyhow::anyhow!("{e}"))?;
+            for w in &p.warnings {
+                log::warn!("{w}");
+            }
+            Ok(Some(Arc::new(p)))
+        }
         None => Ok(None),
     }
 }

@@ -2,6 +2,7 @@
 
 pub mod error;
 pub mod profile;
+pub mod profile_leds;
 pub mod profile_stems;
 pub mod ranged;
 pub mod script;

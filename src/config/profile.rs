@@ -107,54 +107,9 @@ pub enum ControlAction {
     PhaserFeedback,
 }
 
-/// An LED message: a note-on (or CC, for CC buttons) on `channel` with `value`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct LedSpec {
-    /// MIDI channel 1..=16 (several devices pick brightness or animation by channel).
-    pub channel: u8,
-    /// Velocity / value (often a palette index).
-    pub value: u8,
-}
-
-/// LED looks for each pad state and for buttons. Pad states are needed when there is a grid.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct LedSection {
-    /// Pad without a sample.
-    pub empty: Option<LedSpec>,
-    /// Pad with a sample, not playing.
-    pub loaded: Option<LedSpec>,
-    /// Pad playing.
-    pub playing: Option<LedSpec>,
-    /// Pad waiting for the next quantised beat to start.
-    pub queued_start: Option<LedSpec>,
-    /// Pad waiting for the next quantised beat to stop.
-    pub queued_stop: Option<LedSpec>,
-    /// The selected pad (when not playing).
-    pub selected: Option<LedSpec>,
-    /// Pad whose sample failed to load.
-    pub error: Option<LedSpec>,
-    /// A lit button.
-    pub button_on: Option<LedSpec>,
-    /// An unlit button.
-    pub button_off: Option<LedSpec>,
-}
-
-impl LedSection {
-    /// The pad-state looks, in [`crate::midi::leds::PadLook`] order.
-    pub fn pad_looks(&self) -> [Option<LedSpec>; 7] {
-        [
-            self.empty,
-            self.loaded,
-            self.playing,
-            self.queued_start,
-            self.queued_stop,
-            self.selected,
-            self.error,
-        ]
-    }
-}
+pub use super::profile_leds::{
+    ControlRef, DeviceFacts, LedLook, LedSection, LedSpec, ModeWatch, Ring,
+};
 
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -194,6 +149,9 @@ struct RawControl {
     #[serde(default)]
     relative: bool,
     col: Option<usize>,
+    #[serde(default)]
+    led: bool,
+    ring: Option<Ring>,
 }
 
 #[derive(Debug, Clone, PartialEq, Deserialize)]
@@ -212,6 +170,7 @@ struct RawProfile {
     #[serde(default)]
     control: Vec<Spanned<RawControl>>,
     stems: Option<Spanned<super::profile_stems::RawStems>>,
+    device: Option<Spanned<super::profile_leds::RawDevice>>,
 }
 
 fn one() -> u8 {
@@ -253,6 +212,11 @@ pub struct Control {
     pub relative: bool,
     /// Column for `column_*` actions.
     pub arg: usize,
+    /// Whether padlooper shows the value of what it controls on the control's LEDs (by
+    /// sending its CC back).
+    pub led: bool,
+    /// Its LED ring's style message (implies `led`).
+    pub ring: Option<Ring>,
 }
 
 /// A validated controller profile.
@@ -284,6 +248,11 @@ pub struct Profile {
     pub controls: Vec<Control>,
     /// Stem mode's row and colours (absent: no stem mode).
     pub stems: Option<super::profile_stems::StemLeds>,
+    /// What the device's firmware does on its own (`[device]`).
+    pub device: DeviceFacts,
+    /// Things that parse but will not work on the device (lights on controls without LEDs),
+    /// for `padlooper check` to print.
+    pub warnings: Vec<ConfigError>,
 }
 
 /// The profiles shipped in `mappings/`, built into the binary: (file stem, text).
@@ -552,25 +521,35 @@ impl Profile {
                 },
                 _ => 0,
             };
+            if let Some(ring) = r.ring
+                && (ring.cc > 127 || ring.style > 127)
+            {
+                errors.push(at(o, "`ring` needs `cc` and `style` 0 to 127".into()));
+                continue;
+            }
+            if (r.led || r.ring.is_some()) && r.relative {
+                errors.push(at(
+                    o,
+                    "a relative (endless) control has no position to show: drop `led`/`ring` or `relative`".into(),
+                ));
+                continue;
+            }
             controls.push(Control {
                 action: r.action,
                 binding,
                 relative: r.relative,
                 arg,
+                led: r.led || r.ring.is_some(),
+                ring: r.ring,
             });
         }
         if let Some(l) = &raw.leds {
             let looks = l.pad_looks();
-            for s in looks
-                .iter()
-                .flatten()
-                .chain(l.button_on.iter())
-                .chain(l.button_off.iter())
-            {
-                if !(1..=16).contains(&s.channel) || s.value > 127 {
+            for (key, look) in l.all() {
+                if !look.valid() {
                     errors.push(ConfigError::whole(
                         path,
-                        format!("[leds]: channel {} / value {} out of range (channel 1 to 16, value 0 to 127)", s.channel, s.value),
+                        format!("[leds] `{key}`: channel or value out of range (channel 1 to 16, value 0 to 127)"),
                     ));
                 }
             }
@@ -604,6 +583,51 @@ impl Profile {
                 "action `stem_mode` needs a [stems] section (its row and colours)".into(),
             ));
         }
+        let device = match &raw.device {
+            Some(d) => super::profile_leds::validate_device(d.get_ref()).unwrap_or_else(|ms| {
+                errors.extend(ms.into_iter().map(|m| at(d.span().start, m)));
+                DeviceFacts::default()
+            }),
+            None => DeviceFacts::default(),
+        };
+        let mut warnings = Vec::new();
+        let lit_buttons = raw
+            .button
+            .iter()
+            .filter(|b| b.get_ref().led)
+            .filter_map(|b| {
+                let r = b.get_ref();
+                let c = match (r.note, r.cc) {
+                    (Some(n), None) => ControlRef::Note(n),
+                    (None, Some(c)) => ControlRef::Cc(c),
+                    _ => return None,
+                };
+                Some((
+                    b.span().start,
+                    c,
+                    format!("button `{}`", action_name(&r.action)),
+                ))
+            });
+        let lit_controls = raw
+            .control
+            .iter()
+            .filter(|c| c.get_ref().led || c.get_ref().ring.is_some())
+            .map(|c| {
+                let r = c.get_ref();
+                (
+                    c.span().start,
+                    ControlRef::Cc(r.cc),
+                    format!("control `{}`", action_name(&r.action)),
+                )
+            });
+        for (o, c, what) in lit_buttons.chain(lit_controls) {
+            if device.unlit.contains(&c) {
+                warnings.push(at(
+                    o,
+                    format!("{what} ({c}) asks for a light, but [device] `unlit` says this control has no LED: the light will never show; drop `led` or move the action to a button with an LED"),
+                ));
+            }
+        }
         if raw.grid.is_none() && raw.button.is_empty() && raw.control.is_empty() {
             errors.push(ConfigError::whole(
                 path,
@@ -627,6 +651,8 @@ impl Profile {
             leds: raw.leds,
             buttons,
             controls,
+            device,
+            warnings,
         })
     }
 
@@ -638,6 +664,22 @@ impl Profile {
         let i = self.grid_notes.iter().position(|&n| n == note)?;
         Some((i / self.cols, i % self.cols))
     }
+}
+
+/// The name of an action as written in profiles (`bank_prev`).
+fn action_name<T: std::fmt::Debug>(a: &T) -> String {
+    let mut out = String::new();
+    for (i, ch) in format!("{a:?}").chars().enumerate() {
+        if ch.is_ascii_uppercase() {
+            if i > 0 {
+                out.push('_');
+            }
+            out.push(ch.to_ascii_lowercase());
+        } else {
+            out.push(ch);
+        }
+    }
+    out
 }
 
 /// Parses hex bytes like `"F0 00 20 29 02 0D 0E 01 F7"`.

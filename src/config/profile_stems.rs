@@ -6,7 +6,11 @@
 //! row = 7                      # the grid row (0 = top; default: the bottom row)
 //! channel = 1                  # channel of a stem's steady colour
 //! solo_channel = 2             # channel of a soloed stem's colour (e.g. flashing)
+//! solo_from = 0                # devices that animate between two colours (APC40 mkII):
+//!                              # the colour a soloed stem blinks with, sent on `channel` first
 //! muted = { channel = 1, value = 1 }   # look of a muted stem
+//! switch = { channel = 1, value = 21 } # the full mix ⇄ stems cell while stems play
+//!                                      # (default: [leds] button_on)
 //! palette = [ { color = "#FF0000", value = 5 }, { color = "#00FF00", value = 21 } ]
 //! ```
 //!
@@ -15,7 +19,7 @@
 
 use serde::Deserialize;
 
-use super::profile::LedSpec;
+use super::profile::LedLook;
 use crate::sample::stems::parse_rgb;
 
 /// One colour the device can show: its RGB and the LED value that shows it.
@@ -36,7 +40,9 @@ pub struct RawStems {
     #[serde(default = "one")]
     channel: u8,
     solo_channel: Option<u8>,
-    muted: Option<LedSpec>,
+    solo_from: Option<u8>,
+    muted: Option<LedLook>,
+    switch: Option<LedLook>,
     #[serde(default)]
     palette: Vec<PaletteEntry>,
 }
@@ -54,8 +60,13 @@ pub struct StemLeds {
     pub channel: u8,
     /// Channel (1-based) of a soloed stem's colour.
     pub solo_channel: u8,
+    /// The primary colour sent on `channel` before a soloed stem's animation (devices that
+    /// animate between two colours); None: the animation alone.
+    pub solo_from: Option<u8>,
     /// Look of a muted stem (None: off).
-    pub muted: Option<LedSpec>,
+    pub muted: Option<LedLook>,
+    /// Look of the full mix ⇄ stems cell while stems play (None: `[leds] button_on`).
+    pub switch: Option<LedLook>,
     /// Colours the device shows, with their LED values.
     pub palette: Vec<([u8; 3], u8)>,
 }
@@ -89,8 +100,15 @@ pub fn validate(raw: &RawStems, rows: usize) -> Result<StemLeds, String> {
     }
     let ch_ok = |c: u8| (1..=16).contains(&c);
     let solo_channel = raw.solo_channel.unwrap_or(raw.channel);
-    if !ch_ok(raw.channel) || !ch_ok(solo_channel) || raw.muted.is_some_and(|m| !ch_ok(m.channel)) {
-        return Err("[stems] channels must be 1 to 16".into());
+    if !ch_ok(raw.channel)
+        || !ch_ok(solo_channel)
+        || raw.muted.is_some_and(|m| !m.valid())
+        || raw.switch.is_some_and(|m| !m.valid())
+    {
+        return Err("[stems] channels must be 1 to 16 and values 0 to 127".into());
+    }
+    if raw.solo_from.is_some_and(|v| v > 127) {
+        return Err("[stems] `solo_from` must be 0 to 127".into());
     }
     let mut palette = Vec::new();
     for e in &raw.palette {
@@ -111,7 +129,9 @@ pub fn validate(raw: &RawStems, rows: usize) -> Result<StemLeds, String> {
         row,
         channel: raw.channel,
         solo_channel,
+        solo_from: raw.solo_from,
         muted: raw.muted,
+        switch: raw.switch,
         palette,
     })
 }

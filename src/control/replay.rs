@@ -59,6 +59,13 @@ impl MidiReplay {
     }
 
     fn leds(&mut self, frame: u64) {
+        if self.device.take_left_mode().is_some() {
+            // As a live device: init again, then every LED redrawn.
+            let t = frame as f64 / self.rate as f64;
+            let init = self.controller.profile().init.clone();
+            self.led_log.extend(init.into_iter().map(|m| (t, m)));
+            self.leds.refresh();
+        }
         let want = desired(self.controller.profile(), &self.shared, &self.device);
         for m in self.leds.update(&want) {
             self.led_log

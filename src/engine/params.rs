@@ -44,6 +44,16 @@ impl ParamSpec {
         self.clamp(self.lo + k.clamp(0.0, 1.0) * (self.hi - self.lo))
     }
 
+    /// The controller position `0..=1` that [`from_unit`](Self::from_unit) maps to `v`.
+    /// Real-time safe.
+    pub fn to_unit(&self, v: f32) -> f32 {
+        if self.hi > self.lo {
+            ((self.clamp(v) - self.lo) / (self.hi - self.lo)).clamp(0.0, 1.0)
+        } else {
+            0.0
+        }
+    }
+
     /// "`name` = v is out of range; allowed lo to hi" (the message every front-end uses).
     pub fn out_of_range(&self, v: impl std::fmt::Display) -> String {
         format!(

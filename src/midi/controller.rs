@@ -3,12 +3,12 @@
 //! knob positions, taps) and updates the shared state (bank, selection, tempo).
 
 use std::collections::HashMap;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
+use std::sync::{Arc, Mutex};
 
 use super::parser::{MidiMessage, MidiParser};
 use super::state::{NONE, SharedControl};
-use crate::config::profile::{Binding, ButtonAction, ControlAction, Profile};
+use crate::config::profile::{Binding, ButtonAction, ControlAction, ControlRef, Profile};
 use crate::dsp::db_to_gain;
 use crate::engine::command::{
     Command, FxParam, LaunchMode, PadId, PlayMode, SendBus, StemCmd, Timed, TransportCmd,
@@ -36,8 +36,18 @@ fn release(h: Held, at: u64, send: &mut dyn FnMut(Timed)) {
 pub struct DeviceState {
     /// Shift (select) button held.
     pub shift: AtomicBool,
-    /// A nudge button held.
-    pub nudge: AtomicBool,
+    /// The nudge button held: 0 none, 1 up (faster), 2 down (slower).
+    pub nudge: AtomicU8,
+    /// The device reported leaving the mode its profile's `init` put it in (the control side
+    /// sends `init` again and redraws every LED, then clears this). The report, for the log.
+    pub left_mode: Mutex<Option<Vec<u8>>>,
+}
+
+impl DeviceState {
+    /// Takes the report of a device that left its mode, if one came since the last call.
+    pub fn take_left_mode(&self) -> Option<Vec<u8>> {
+        self.left_mode.lock().ok()?.take()
+    }
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -165,6 +175,15 @@ impl Controller {
             MidiMessage::Control { channel, cc, value } => {
                 (Binding::Cc(channel, cc), value > 0, value)
             }
+            MidiMessage::SysEx(ref bytes) => {
+                if let Some(m) = &self.profile.device.mode
+                    && m.left_mode(bytes)
+                    && let Ok(mut l) = self.device.left_mode.lock()
+                {
+                    *l = Some(bytes.to_vec());
+                }
+                return;
+            }
             _ => return,
         };
         match self.map.get(&binding).copied() {
@@ -275,6 +294,16 @@ impl Controller {
         if let Some(h) = self.held.remove(&binding) {
             release(h, at, send);
         }
+        if self.device.shift.load(Ordering::Relaxed)
+            && self
+                .profile
+                .device
+                .shift_reserved
+                .contains(&ControlRef::of(binding))
+        {
+            // Shift + this button is the firmware's (e.g. a pad-mode switch): not ours.
+            return;
+        }
         if matches!(b.action, ButtonAction::NudgeUp | ButtonAction::NudgeDown) {
             // Held: faster or slower while down, back to the tempo when released.
             let amount = self.shared.nudge / 100.0;
@@ -283,7 +312,12 @@ impl Controller {
                 (true, ButtonAction::NudgeUp) => 1.0 + amount,
                 _ => 1.0 - amount,
             };
-            self.device.nudge.store(down, Ordering::Relaxed);
+            let held = match (down, b.action) {
+                (false, _) => 0,
+                (true, ButtonAction::NudgeUp) => 1,
+                _ => 2,
+            };
+            self.device.nudge.store(held, Ordering::Relaxed);
             self.shared.touch();
             send(Timed {
                 at,

@@ -6,7 +6,8 @@ use std::sync::atomic::Ordering;
 
 use super::controller::DeviceState;
 use super::state::{NONE, PadStatus, SharedControl};
-use crate::config::profile::{Binding, ButtonAction, LedSpec, Profile};
+use crate::config::profile::{Binding, ButtonAction, LedLook, LedSpec, Profile};
+use crate::config::profile_leds::LOOK_MAX;
 use crate::engine::shared::{PadFlags, PadState};
 
 /// Most LED messages sent per control tick (the rest follow on the next tick).
@@ -44,12 +45,27 @@ pub fn pad_look(status: PadStatus, selected: bool) -> PadLook {
     }
 }
 
-/// An LED's identity: note or CC number (the channel carries the animation, not the identity).
-type LedKey = (bool, u8);
+/// An LED's identity: the message of the control it sits on (the channel of the *input*
+/// binding; the channel of what is sent back carries brightness or animation).
+pub type LedKey = Binding;
+
+/// The messages that show one LED's look, in sending order.
+pub type LedMsgs = heapless::Vec<[u8; 3], LOOK_MAX>;
 
 fn message(binding_is_cc: bool, number: u8, spec: LedSpec) -> [u8; 3] {
     let status = if binding_is_cc { 0xB0 } else { 0x90 };
-    [status | (spec.channel - 1), number, spec.value]
+    [
+        status | (spec.channel.clamp(1, 16) - 1),
+        number,
+        spec.value & 0x7F,
+    ]
+}
+
+fn messages(binding_is_cc: bool, number: u8, look: LedLook) -> LedMsgs {
+    look.specs()
+        .iter()
+        .map(|&s| message(binding_is_cc, number, s))
+        .collect()
 }
 
 /// Every LED message the device should currently show.
@@ -57,22 +73,24 @@ pub fn desired(
     profile: &Profile,
     shared: &SharedControl,
     device: &DeviceState,
-) -> Vec<(LedKey, [u8; 3])> {
-    let Some(leds) = &profile.leds else {
-        return Vec::new();
-    };
+) -> Vec<(LedKey, LedMsgs)> {
     let mut out = Vec::new();
+    controls(profile, shared, &mut out);
+    let Some(leds) = &profile.leds else {
+        return out;
+    };
     let looks = leds.pad_looks();
     let bank = shared.bank.load(Ordering::Relaxed);
     let sel = shared.selected.load(Ordering::Relaxed);
     let stems = stem_row(profile, shared, sel);
     for (i, &note) in profile.grid_notes.iter().enumerate() {
         let (r, c) = (i / profile.cols, i % profile.cols);
+        let key = Binding::Note(profile.grid_channel, note);
         if let Some((row, looks)) = &stems
             && r == *row
         {
-            if let Some(spec) = looks.get(c).copied().flatten().or(leds.empty) {
-                out.push(((false, note), message(false, note, spec)));
+            if let Some(look) = looks.get(c).copied().flatten().or(leds.empty) {
+                out.push((key, messages(false, note, look)));
             }
             continue;
         }
@@ -80,8 +98,8 @@ pub fn desired(
             Some(p) => pad_look(shared.status(p), sel != NONE && sel == p),
             None => PadLook::Empty,
         };
-        if let Some(spec) = looks[look as usize] {
-            out.push(((false, note), message(false, note, spec)));
+        if let Some(look) = looks[look as usize] {
+            out.push((key, messages(false, note, look)));
         }
     }
     let (Some(on), Some(off)) = (leds.button_on, leds.button_off) else {
@@ -96,7 +114,8 @@ pub fn desired(
             ButtonAction::Shift => device.shift.load(Ordering::Relaxed),
             ButtonAction::PlayMode => shared.exclusive.load(Ordering::Relaxed),
             ButtonAction::TransportToggle => beat_lit(shared),
-            ButtonAction::NudgeUp | ButtonAction::NudgeDown => device.nudge.load(Ordering::Relaxed),
+            ButtonAction::NudgeUp => device.nudge.load(Ordering::Relaxed) == 1,
+            ButtonAction::NudgeDown => device.nudge.load(Ordering::Relaxed) == 2,
             ButtonAction::SyncSelected => selected_has(shared, sel, PadFlags::SYNC),
             ButtonAction::SelectedKeyLock => selected_has(shared, sel, PadFlags::KEY_LOCK),
             ButtonAction::SelectedTranspose => selected_has(
@@ -125,19 +144,39 @@ pub fn desired(
             Binding::Note(_, n) => (false, n),
             Binding::Cc(_, n) => (true, n),
         };
-        out.push(((is_cc, n), message(is_cc, n, if lit { on } else { off })));
+        out.push((b.binding, messages(is_cc, n, if lit { on } else { off })));
     }
     out
 }
 
+/// Knobs and faders with `led` (or a `ring`): the position of what each controls, on its own
+/// CC, after its ring style (style 0, off, while it controls nothing).
+fn controls(profile: &Profile, shared: &SharedControl, out: &mut Vec<(LedKey, LedMsgs)>) {
+    for c in profile.controls.iter().filter(|c| c.led) {
+        let Binding::Cc(ch, cc) = c.binding else {
+            continue;
+        };
+        let value = super::feedback::position(c, shared);
+        if let Some(ring) = c.ring {
+            let style = if value.is_some() { ring.style } else { 0 };
+            let mut m = LedMsgs::new();
+            let _ = m.push([0xB0 | ch, ring.cc, style]);
+            out.push((Binding::Cc(ch, ring.cc), m));
+        }
+        let mut m = LedMsgs::new();
+        let _ = m.push([0xB0 | ch, cc, value.unwrap_or(0)]);
+        out.push((c.binding, m));
+    }
+}
+
 /// In stem mode with a stem pad selected: the stem row and each cell's look (the stems in
-/// their colours: dim when muted or not soloed, on the solo channel when soloed; then the full
+/// their colours: dim when muted or not soloed, animated when soloed; then the full
 /// mix ⇄ stems switch and the reset).
 fn stem_row(
     profile: &Profile,
     shared: &SharedControl,
     sel: usize,
-) -> Option<(usize, Vec<Option<LedSpec>>)> {
+) -> Option<(usize, Vec<Option<LedLook>>)> {
     let st = profile.stems.as_ref()?;
     let leds = profile.leds.as_ref()?;
     if !shared.stem_mode.load(Ordering::Relaxed) || sel == NONE {
@@ -153,7 +192,7 @@ fn stem_row(
         .pad(sel)
         .map(|l| l.stems)
         .unwrap_or_default();
-    let mut looks: Vec<Option<LedSpec>> = colors
+    let mut looks: Vec<Option<LedLook>> = colors
         .iter()
         .enumerate()
         .map(|(s, &rgb)| {
@@ -162,20 +201,27 @@ fn stem_row(
             if mix.on && !mix.audible(s) {
                 st.muted.or(leds.empty)
             } else if mix.on && soloed {
-                Some(LedSpec {
+                let anim = LedSpec {
                     channel: st.solo_channel,
                     value,
+                };
+                Some(match st.solo_from {
+                    Some(from) => LedLook::of(&[
+                        LedSpec {
+                            channel: st.channel,
+                            value: from,
+                        },
+                        anim,
+                    ]),
+                    None => LedLook::of(&[anim]),
                 })
             } else {
-                Some(LedSpec {
-                    channel: st.channel,
-                    value,
-                })
+                Some(LedLook::one(st.channel, value))
             }
         })
         .collect();
     looks.push(if mix.on {
-        leds.button_on
+        st.switch.or(leds.button_on)
     } else {
         leds.button_off
     });
@@ -197,7 +243,7 @@ pub fn beat_lit(shared: &SharedControl) -> bool {
 /// What was last sent to one device, to send only changes.
 #[derive(Debug, Default)]
 pub struct LedSender {
-    last: HashMap<LedKey, [u8; 3]>,
+    last: HashMap<LedKey, LedMsgs>,
 }
 
 impl LedSender {
@@ -211,20 +257,37 @@ impl LedSender {
         self.last.clear();
     }
 
-    /// Returns the messages that differ from what the device shows, at most [`MAX_PER_TICK`];
-    /// the rest stay pending for the next call. Bursts are coalesced: only the latest look of
-    /// each LED is ever sent.
-    pub fn update(&mut self, want: &[(LedKey, [u8; 3])]) -> Vec<[u8; 3]> {
+    /// Returns the messages of the LEDs whose look differs from what the device shows (every
+    /// message of a changed look, in order), at most [`MAX_PER_TICK`] messages; the rest stay
+    /// pending for the next call. Bursts are coalesced: only the latest look of each LED is
+    /// ever sent.
+    pub fn update(&mut self, want: &[(LedKey, LedMsgs)]) -> Vec<[u8; 3]> {
         let mut out = Vec::new();
-        for (key, msg) in want {
-            if out.len() == MAX_PER_TICK {
+        for (key, msgs) in want {
+            if self.last.get(key) == Some(msgs) {
+                continue;
+            }
+            if out.len() + msgs.len() > MAX_PER_TICK {
                 break;
             }
-            if self.last.get(key) != Some(msg) {
-                self.last.insert(*key, *msg);
-                out.push(*msg);
-            }
+            self.last.insert(*key, msgs.clone());
+            out.extend_from_slice(msgs);
         }
         out
     }
+}
+
+/// The messages that darken every LED of `want` (the first message of each look, on channel
+/// 1 with value 0), e.g. when padlooper quits.
+pub fn dark(want: &[(LedKey, LedMsgs)]) -> Vec<(LedKey, LedMsgs)> {
+    want.iter()
+        .filter_map(|(k, msgs)| {
+            let mut m = *msgs.first()?;
+            m[0] &= 0xF0;
+            m[2] = 0;
+            let mut v = LedMsgs::new();
+            let _ = v.push(m);
+            Some((*k, v))
+        })
+        .collect()
 }

@@ -3,6 +3,7 @@
 pub mod clock_in;
 pub mod clock_out;
 pub mod controller;
+pub mod feedback;
 pub mod learn;
 pub mod leds;
 pub mod midir_backend;

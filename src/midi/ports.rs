@@ -4,11 +4,13 @@
 //! MIDI threads.
 
 use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use super::controller::{Controller, DeviceState};
 use super::leds::{LedSender, desired};
 use super::state::SharedControl;
 use crate::config::profile::Profile;
+use crate::config::profile_leds::MODE_QUERY_SECONDS;
 use crate::engine::shared::mono_nanos;
 use crate::engine::{CommandLane, EngineHandle};
 
@@ -166,6 +168,15 @@ pub trait MidiBackend: Send {
     }
 }
 
+/// Bytes as hex (`F0 00 20 ...`), for log lines.
+pub fn hex(bytes: &[u8]) -> String {
+    bytes
+        .iter()
+        .map(|b| format!("{b:02X}"))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
 /// The profile for a port: the built-in whose matching substring is longest.
 pub fn profile_for<'a>(port: &str, profiles: &'a [Arc<Profile>]) -> Option<&'a Arc<Profile>> {
     let p = port.to_lowercase();
@@ -195,7 +206,23 @@ struct Device {
     leds: LedSender,
     device: Arc<DeviceState>,
     seen_version: u64,
+    /// Keeping the device in its mode: when to ask next, and recent re-inits.
+    mode: ModeKeeper,
 }
+
+/// Keeps a device in the mode its `init` puts it in: asks for its mode every
+/// [`MODE_QUERY_SECONDS`] when the profile has a `mode_query`, and gives up (with one warning)
+/// when the device keeps reporting another mode right after being put back.
+#[derive(Debug, Default)]
+struct ModeKeeper {
+    next_query: Option<Instant>,
+    reinits: Vec<Instant>,
+    gave_up: bool,
+}
+
+/// Re-inits within this window that make padlooper stop fighting the device.
+const REINIT_LIMIT: usize = 4;
+const REINIT_WINDOW: Duration = Duration::from_secs(20);
 
 /// Keeps the connected controllers in step with the ports that exist.
 pub struct MidiManager {
@@ -398,7 +425,61 @@ impl MidiManager {
             leds: LedSender::new(),
             device,
             seen_version: u64::MAX,
+            mode: ModeKeeper::default(),
         });
+    }
+
+    /// Puts devices that reported leaving their mode back into it (init again, every LED
+    /// redrawn, one log line), and asks devices that report only when asked.
+    fn keep_modes(&mut self) {
+        let now = Instant::now();
+        let mut notes = Vec::new();
+        for d in self.devices.iter_mut() {
+            let Some(watch) = &d.profile.device.mode else {
+                continue;
+            };
+            if d.mode.gave_up {
+                continue;
+            }
+            if let Some(report) = d.device.take_left_mode() {
+                d.mode
+                    .reinits
+                    .retain(|t| now.duration_since(*t) < REINIT_WINDOW);
+                d.mode.reinits.push(now);
+                if d.mode.reinits.len() > REINIT_LIMIT {
+                    d.mode.gave_up = true;
+                    notes.push(format!(
+                        "{}: the device keeps reporting another mode ({}) right after padlooper puts it back; no longer correcting it (check the profile's [device] mode_report/mode_expect)",
+                        d.port.name,
+                        hex(&report)
+                    ));
+                    continue;
+                }
+                if let Some(out) = d.output.as_mut() {
+                    for m in &d.profile.init {
+                        let _ = out.send(m);
+                    }
+                }
+                d.leds.refresh();
+                d.seen_version = u64::MAX;
+                notes.push(format!(
+                    "{}: the device left padlooper's mode (it reported {}); put it back and redrew its LEDs",
+                    d.port.name,
+                    hex(&report)
+                ));
+            }
+            if let (Some(q), Some(out)) = (&watch.query, d.output.as_mut()) {
+                let due = d.mode.next_query.is_none_or(|t| now >= t);
+                if due {
+                    let _ = out.send(q);
+                    d.mode.next_query = Some(now + Duration::from_secs_f64(MODE_QUERY_SECONDS));
+                }
+            }
+        }
+        for n in notes {
+            log::warn!("{n}");
+            self.log.push(n);
+        }
     }
 
     /// Reopens LED outputs that failed (or were missing) on devices still connected.
@@ -432,6 +513,7 @@ impl MidiManager {
             log::warn!("{m}");
             self.log.push(m);
         }
+        self.keep_modes();
         let version = self.shared.led_version();
         let mut failed = Vec::new();
         for d in self.devices.iter_mut() {
@@ -474,16 +556,15 @@ impl MidiManager {
     pub fn shutdown(&mut self, handle: &mut EngineHandle) {
         for mut d in std::mem::take(&mut self.devices) {
             if let Some(out) = d.output.as_mut() {
-                let dark: Vec<_> = desired(&d.profile, &self.shared, &d.device)
-                    .into_iter()
-                    .map(|(k, mut m)| {
-                        m[0] &= 0xF0;
-                        m[2] = 0;
-                        (k, m)
-                    })
-                    .collect();
-                for m in d.leds.update(&dark) {
-                    let _ = out.send(&m);
+                let dark = super::leds::dark(&desired(&d.profile, &self.shared, &d.device));
+                loop {
+                    let msgs = d.leds.update(&dark);
+                    if msgs.is_empty() {
+                        break;
+                    }
+                    for m in msgs {
+                        let _ = out.send(&m);
+                    }
                 }
                 for m in &d.profile.exit {
                     let _ = out.send(m);

@@ -211,12 +211,8 @@ impl SharedControl {
         } else {
             u64::MAX
         };
-        // In stem mode the stem row shows the live mutes and solos.
-        let live = if self.stem_mode.load(Ordering::Relaxed) {
-            self.engine.live.version()
-        } else {
-            0
-        };
+        // The stem row shows the live mutes and solos, knob rings the live values.
+        let live = self.engine.live.version();
         self.version
             .load(Ordering::Acquire)
             .wrapping_add(self.engine.pads.version().wrapping_mul(0x9E37_79B9))

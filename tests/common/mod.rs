@@ -3,6 +3,7 @@
 
 pub mod analysis;
 pub mod process;
+pub mod replay;
 pub mod stem_mp4;
 
 use std::path::{Path, PathBuf};
