@@ -298,3 +298,29 @@ fn run_plays_through_alsa_and_stops_cleanly_on_ctrl_c() {
         "{got:?}"
     );
 }
+
+#[test]
+fn check_warns_about_a_light_on_a_control_without_an_led() {
+    let out = bin()
+        .args(["check", "--profile"])
+        .arg(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/data/nanokontrol2-unlit.toml"
+        ))
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "warnings are not errors: {err}");
+    assert!(
+        stdout.contains("OK (Korg nanoKONTROL2, 3 warning(s))"),
+        "{stdout}"
+    );
+    let warnings: Vec<&str> = err.lines().filter(|l| l.starts_with("warning: ")).collect();
+    assert_eq!(warnings.len(), 3, "{err}");
+    assert!(
+        warnings[0].contains("nanokontrol2-unlit.toml:")
+            && warnings[0].contains("button `transport_toggle` (cc 60) asks for a light"),
+        "{err}"
+    );
+}

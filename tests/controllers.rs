@@ -5,59 +5,19 @@ mod common;
 use common::*;
 use std::sync::Arc;
 
+use common::replay::{Run, on, run};
 use padlooper::config::SetFile;
-use padlooper::config::profile::{Binding, ButtonAction, ControlAction, LedSpec, Profile};
-use padlooper::control::offline::{Feeder, ScriptFeeder, render_with};
+use padlooper::config::profile::{Binding, ButtonAction, ControlAction, LedLook, Profile};
+use padlooper::control::offline::render_with;
 use padlooper::control::replay::MidiReplay;
 use padlooper::control::set_loader::{engine_settings, load_set};
 use padlooper::engine::Engine;
-use padlooper::engine::event::{EngineEvent, EventKind};
+use padlooper::engine::event::EventKind;
 use padlooper::midi::state::SharedControl;
 
-struct Run {
-    events: Vec<EngineEvent>,
-    samples: Vec<f32>,
-    leds: Vec<(f64, Vec<u8>)>,
-    bpm: f32,
-}
-
-fn run(profile: &Profile, set: &SetFile, midi: Vec<(f64, Vec<u8>)>, seconds: f64) -> Run {
-    let (mut engine, mut handle) = Engine::new(engine_settings(set, RATE)).unwrap();
-    let report = load_set(set, &mut handle, 0, &|_, _| {});
-    assert!(report.errors.is_empty(), "{:?}", report.errors);
-    let shared = Arc::new(SharedControl::new(set, RATE, engine.stats().clone()));
-    shared.mark_failed(&report.failed_pads);
-    let mut replay = MidiReplay::new(Arc::new(profile.clone()), shared, midi, RATE);
-    let script = Default::default();
-    let mut sf = ScriptFeeder::new(&script, RATE);
-    let out = {
-        let mut feeders: Vec<&mut dyn Feeder> = vec![&mut sf, &mut replay];
-        render_with(
-            &mut engine,
-            &mut handle,
-            &mut feeders,
-            seconds,
-            256,
-            |_, _| {},
-        )
-    };
-    let bpm = engine.stats().transport.bpm();
-    Run {
-        events: out.events,
-        samples: out.samples,
-        leds: replay.led_log,
-        bpm,
-    }
-}
-
-fn on(b: Binding, v: u8) -> Vec<u8> {
-    match b {
-        Binding::Note(c, n) => vec![0x90 | c, n, v],
-        Binding::Cc(c, n) => vec![0xB0 | c, n, v],
-    }
-}
-
-fn led(note: u8, spec: LedSpec) -> Vec<u8> {
+/// The message that leaves an LED showing `look` (its last: the animation of an animated look).
+fn led(note: u8, look: LedLook) -> Vec<u8> {
+    let spec = look.last();
     vec![0x90 | (spec.channel - 1), note, spec.value]
 }
 
@@ -184,6 +144,17 @@ fn check_stem_mode(p: &Profile) {
         last(vocal_note),
         Some(led(vocal_note, muted)),
         "{}: muted vocals",
+        p.name
+    );
+    // The cell after the four stems: full mix <-> stems, lit in its own look while stems play.
+    let Binding::Note(_, switch_note) = note(st.row, 4) else {
+        unreachable!()
+    };
+    let switch = st.switch.or(p.leds.as_ref().unwrap().button_on).unwrap();
+    assert_eq!(
+        last(switch_note),
+        Some(led(switch_note, switch)),
+        "{}: the stems switch cell",
         p.name
     );
 }
@@ -343,7 +314,7 @@ fn check_grid_profile(p: &Profile) {
         } else {
             0x90
         };
-        let lit = looks.button_on.unwrap();
+        let lit = looks.button_on.unwrap().last();
         assert!(
             has(4.5, vec![status | (lit.channel - 1), n, lit.value]),
             "{name}: play mode LED on"
@@ -694,7 +665,7 @@ fn transport_buttons_start_the_clock_blink_on_the_beat_and_nudge() {
         // The transport button's LED blinks on the beat while running.
         let (Binding::Note(_, n) | Binding::Cc(_, n)) = toggle;
         let looks = p.leds.as_ref().unwrap();
-        let lit = looks.button_on.unwrap().value;
+        let lit = looks.button_on.unwrap().last().value;
         let flashes = r
             .leds
             .iter()
@@ -785,7 +756,7 @@ fn key_lock_buttons_and_the_transpose_knob_reach_the_selected_pad() {
         "key lock off again"
     );
     let (Binding::Note(_, bank) | Binding::Cc(_, bank)) = keylock;
-    let lit = p.leds.as_ref().unwrap().button_on.unwrap().value;
+    let lit = p.leds.as_ref().unwrap().button_on.unwrap().last().value;
     let bank_leds: Vec<(f64, u8)> = replay
         .led_log
         .iter()
