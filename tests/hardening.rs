@@ -410,6 +410,7 @@ fn non_finite_commands_are_refused_and_the_sound_stays_clean() {
         start: 0,
         loop_start: 0,
         loop_end: 1000,
+        end_frac: 0.0,
         looping: true,
         gain: f32::NAN,
         speed: 1.0,

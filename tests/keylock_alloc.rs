@@ -41,6 +41,7 @@ fn cfg(slot: u16, frames: u32, p: u16) -> PadConfig {
         start: 0,
         loop_start: if p.is_multiple_of(3) { frames / 8 } else { 0 },
         loop_end: frames,
+        end_frac: 0.0,
         looping: p % 5 != 4,
         gain: 0.3,
         speed: 1.0,

@@ -168,6 +168,7 @@ fn command() -> impl Strategy<Value = (u64, Command)> {
                         start: a.min(b),
                         loop_start: a.min(b),
                         loop_end: a.max(b),
+                        end_frac: 0.0,
                         looping,
                         gain,
                         speed,

@@ -89,6 +89,7 @@ fn pad(slot: u16, frames: u32, mode: LaunchMode, looping: bool, choke: u8) -> Pa
         start: 0,
         loop_start: frames / 4,
         loop_end: frames,
+        end_frac: 0.0,
         looping,
         gain: 0.5,
         speed: 1.0,

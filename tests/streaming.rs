@@ -348,7 +348,12 @@ fn a_file_cut_short_while_streaming_fades_that_pad_out_with_one_error() {
     f.set_len(44 + 5 * RATE as u64 * 4).unwrap();
     drop(f);
     let later = render_with(&mut engine, &mut handle, &mut [&mut d], 5.0, 256, |_, _| {});
-    let errors = streaming.ctl.take_errors();
+    let errors: Vec<String> = streaming
+        .ctl
+        .take_errors()
+        .iter()
+        .map(|e| e.to_string())
+        .collect();
     assert_eq!(errors.len(), 1, "{errors:?}");
     assert!(
         errors[0].contains("long.wav") && errors[0].contains("ended early"),

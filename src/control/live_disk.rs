@@ -40,6 +40,10 @@ impl LiveDisk {
         for (_, ctl) in &self.running {
             for e in ctl.take_errors() {
                 log::error!("{e}");
+                if e.damaged {
+                    // The reload makes the deleted copy again; everything else plays on.
+                    super::shutdown::request_reload();
+                }
             }
             if stalled.is_none() {
                 stalled = ctl.status().stalled(STALL_AFTER);

@@ -93,19 +93,30 @@ pub fn engine_settings(set: &SetFile, rate: u32) -> EngineSettings {
 /// Converts a pad spec to engine frames, checking the region against the sample's length.
 pub fn pad_config(spec: &PadSpec, slot: SlotId, buf: &SampleBuffer) -> Result<PadConfig, String> {
     let rate = buf.rate as f64;
-    let frames = buf.frames();
+    let exact = buf.exact_frames();
     let secs = |s: f64| (s * rate).round() as usize;
     let loop_start = secs(spec.loop_start);
-    let loop_end = spec.loop_end.map_or(frames, secs);
+    // The region's exact length (its duration × rate, a fraction of a frame kept), a hair of
+    // floating-point noise snapped to the whole frame it means.
+    let loop_end = spec.loop_end.map_or(exact, |e| {
+        let x = loop_start as f64 + (e - spec.loop_start) * rate;
+        if (x - x.round()).abs() < 1e-6 {
+            x.round()
+        } else {
+            x
+        }
+    });
     let len = buf.seconds();
-    if loop_end > frames + 1 {
+    if loop_end > exact + 1.0 {
         return Err(format!(
             "`loop_end` = {} s is beyond the end of {} ({len:.3} s); shorten it or leave it out",
             spec.loop_end.unwrap_or(0.0),
             buf.name
         ));
     }
-    let loop_end = loop_end.min(frames);
+    let loop_end_exact = loop_end.min(exact);
+    let loop_end = loop_end_exact.ceil() as usize;
+    let end_frac = loop_end_exact.fract() as f32;
     if loop_start + 4 > loop_end {
         return Err(format!(
             "`loop_start` = {} s leaves no audio before the region end in {} ({len:.3} s)",
@@ -115,7 +126,7 @@ pub fn pad_config(spec: &PadSpec, slot: SlotId, buf: &SampleBuffer) -> Result<Pa
     let start = spec.start.map_or(loop_start, secs);
     let bpm = match spec.tempo {
         PadTempo::Bpm(b) => b,
-        PadTempo::Beats(n) => (n * 60.0 * rate / (loop_end - loop_start) as f64) as f32,
+        PadTempo::Beats(n) => (n * 60.0 * rate / (loop_end_exact - loop_start as f64)) as f32,
         PadTempo::Unknown => 0.0,
     };
     if !(bpm == 0.0 || crate::engine::params::PAD_BPM.contains(bpm as f64)) {
@@ -133,6 +144,7 @@ pub fn pad_config(spec: &PadSpec, slot: SlotId, buf: &SampleBuffer) -> Result<Pa
         start: start as u32,
         loop_start: loop_start as u32,
         loop_end: loop_end as u32,
+        end_frac,
         looping: spec.looping,
         gain: db_to_gain(spec.gain_db),
         speed: spec.speed,

@@ -7,8 +7,10 @@ static REQUESTED: AtomicBool = AtomicBool::new(false);
 static RELOAD: AtomicBool = AtomicBool::new(false);
 
 extern "C" fn on_signal(_: libc::c_int) {
-    // Async-signal-safe: a single atomic store.
+    // Async-signal-safe: atomic stores. Loads in progress stop too (a long decode must not
+    // keep a service that was told to stop).
     REQUESTED.store(true, Ordering::SeqCst);
+    crate::sample::cancel::cancel_loads();
 }
 
 extern "C" fn on_hangup(_: libc::c_int) {
@@ -28,6 +30,12 @@ pub fn install() {
         let hup = on_hangup as extern "C" fn(libc::c_int) as libc::sighandler_t;
         libc::signal(libc::SIGHUP, hup);
     }
+}
+
+/// Asks for the set to be reloaded, as SIGHUP does (e.g. to make a damaged prepared copy
+/// again).
+pub fn request_reload() {
+    RELOAD.store(true, Ordering::SeqCst);
 }
 
 /// Whether a reload was asked for since the last call (SIGHUP).

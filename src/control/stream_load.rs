@@ -294,20 +294,26 @@ pub fn prepare_streamed(
             continue;
         };
         let mut warnings = Vec::new();
-        let prepared: Result<Prepared, String> = match src {
-            SampleSource::File(path) => match prepare::straight_wav(path, rate) {
-                Some(p) => Ok(p),
-                None => cached_or_decoded(src, rate, load, opts, store, &mut warnings),
-            },
-            SampleSource::Stems(_) => {
-                cached_or_decoded(src, rate, load, opts, store, &mut warnings)
-            }
-            SampleSource::Builtin(_) => continue,
-        };
-        let made = prepared.and_then(|p| {
+        // A prepared copy found damaged when its heads are read is made again, once.
+        let mut remade = false;
+        let made = loop {
+            let prepared: Result<Prepared, String> = match src {
+                SampleSource::File(path) => match prepare::straight_wav(path, rate) {
+                    Some(p) => Ok(p),
+                    None => cached_or_decoded(src, rate, load, opts, store, &mut warnings),
+                },
+                SampleSource::Stems(_) => {
+                    cached_or_decoded(src, rate, load, opts, store, &mut warnings)
+                }
+                SampleSource::Builtin(_) => break Err(String::new()),
+            };
+            let p = match prepared {
+                Ok(p) => p,
+                Err(e) => break Err(e),
+            };
             let key = StreamKey::new(&p.path, p.data_offset, p.frames, p.format, heads, rate);
             if let Some(buf) = key.as_ref().and_then(|k| store.get_streamed(k)) {
-                return Ok(buf);
+                break Ok(buf);
             }
             let (ctl, _) = parts.get_or_insert_with(|| {
                 let reader = opts.reader.take().unwrap_or_else(|| Box::new(PreadReader));
@@ -319,18 +325,38 @@ pub fn prepare_streamed(
                     opts.chunk_bytes,
                 )
             });
-            let file = SourceFile::open(&p.path, p.data_offset)
-                .map_err(|e| format!("{}: cannot open it for streaming: {e}", p.path.display()))?;
-            let table = ctl
-                .prepare(
-                    &src.to_string(),
-                    file,
-                    p.frames,
-                    (p.format, p.groups),
-                    heads,
-                )
-                .map_err(|e| e.to_string())?;
+            let mut file = match SourceFile::open(&p.path, p.data_offset) {
+                Ok(f) => f,
+                Err(e) => {
+                    break Err(format!(
+                        "{}: cannot open it for streaming: {e}",
+                        p.path.display()
+                    ));
+                }
+            };
+            file.checks = p.checks.clone();
+            let table = match ctl.prepare(
+                &src.to_string(),
+                file,
+                p.frames,
+                (p.format, p.groups),
+                heads,
+            ) {
+                Ok(t) => t,
+                Err(crate::sample::stream::service::StreamError::Damaged { path, reason })
+                    if !remade =>
+                {
+                    let _ = std::fs::remove_file(&path);
+                    warnings.push(format!(
+                        "{src}: its prepared copy {path} was damaged ({reason}); made it again from the source"
+                    ));
+                    remade = true;
+                    continue;
+                }
+                Err(e) => break Err(e.to_string()),
+            };
             let mut buf = SampleBuffer::streamed(src.to_string(), rate, table);
+            buf.end_frac = p.end_frac;
             if let SampleSource::Stems(s) = src {
                 buf.stems = stem_infos(s, p.groups);
             }
@@ -338,8 +364,11 @@ pub fn prepare_streamed(
             if let Some(k) = key {
                 store.insert_streamed(k, buf.clone());
             }
-            Ok(buf)
-        });
+            break Ok(buf);
+        };
+        if matches!(src, SampleSource::Builtin(_)) {
+            continue;
+        }
         out.insert(src.clone(), made.map(|b| (b, warnings)));
     }
     let streaming = parts.map(|(ctl, service)| Streaming {
@@ -383,6 +412,18 @@ fn cached_or_decoded(
         .content;
     let cache = prepare::cache_path(&opts.cache_dir, hash, rate);
     if let Some(p) = prepare::read_cached(&cache) {
+        return Ok(p);
+    }
+    if let SampleSource::File(path) = src {
+        // Straight from the decoder into the prepared file: memory stays bounded.
+        let (p, w) = prepare::prepare_file(path, rate, &cache).map_err(|e| match e {
+            crate::sample::error::SampleError::Write { source, .. } => format!(
+                "{src}: cannot write its prepared copy to {} for streaming: {source}; make the cache folder writable or raise memory_limit",
+                cache.display()
+            ),
+            other => other.to_string(),
+        })?;
+        warnings.extend(w);
         return Ok(p);
     }
     let loaded = load(src, rate).map_err(|e| e.to_string())?;

@@ -126,6 +126,7 @@ impl Entry {
             start: self.start,
             loop_start: self.loop_start,
             loop_end: self.loop_end,
+            end_frac: 0.0,
             scale: self.scale,
             pitch0: self.pitch,
         }

@@ -206,6 +206,10 @@ pub struct PadConfig {
     pub loop_start: u32,
     /// Frame where the loop (or, without looping, playback) ends; exclusive.
     pub loop_end: u32,
+    /// Where in its last frame the region really ends (a resampled source's exact length is
+    /// rarely whole): 0 = at `loop_end`; else at `loop_end - 1 + end_frac`. A loop of fractional
+    /// length keeps the fraction from cycle to cycle instead of rounding every cycle.
+    pub end_frac: f32,
     /// Whether the region loops (false: it plays to `loop_end` once).
     pub looping: bool,
     /// Linear gain.
@@ -262,6 +266,8 @@ pub struct Geometry {
     pub loop_start: u32,
     /// See `start`.
     pub loop_end: u32,
+    /// See [`PadConfig::end_frac`].
+    pub end_frac: f32,
     /// Buffer frames per source frame (1 for the sample itself).
     pub scale: f64,
     /// Pitch of the buffer read at one frame per output frame, relative to the sample.
@@ -291,6 +297,16 @@ impl TableSource {
     }
 }
 
+/// The exact end of a region that ends at `loop_end` with `end_frac` (see
+/// [`PadConfig::end_frac`]). Real-time safe.
+pub fn exact_end(loop_end: u32, end_frac: f32) -> f64 {
+    if end_frac > 0.0 && end_frac < 1.0 && loop_end > 0 {
+        (loop_end - 1) as f64 + end_frac as f64
+    } else {
+        loop_end as f64
+    }
+}
+
 impl Geometry {
     /// The pad's own sample. Real-time safe.
     pub fn of(cfg: &PadConfig) -> Self {
@@ -299,6 +315,7 @@ impl Geometry {
             start: cfg.start,
             loop_start: cfg.loop_start,
             loop_end: cfg.loop_end,
+            end_frac: cfg.end_frac,
             scale: 1.0,
             pitch0: 1.0,
         }

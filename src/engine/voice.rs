@@ -12,7 +12,7 @@ use crate::sample::buffer::{FrameSource, MAX_GROUPS};
 
 use super::stems::StemRamps;
 
-use super::command::{Geometry, PadConfig, PadId, SlotId};
+use super::command::{Geometry, PadConfig, PadId, SlotId, exact_end};
 
 /// Lifecycle of a voice slot.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -328,7 +328,7 @@ impl Voice {
             },
             start_pos: cfg.start as f64,
             loop_start: cfg.loop_start as f64,
-            loop_end: cfg.loop_end as f64,
+            loop_end: exact_end(cfg.loop_end, cfg.end_frac),
             looping: cfg.looping,
             wrapped: false,
             ending: false,
@@ -380,7 +380,7 @@ impl Voice {
         v.pitch0 = g.pitch0;
         v.start_pos = g.start as f64;
         v.loop_start = g.loop_start as f64;
-        v.loop_end = g.loop_end as f64;
+        v.loop_end = exact_end(g.loop_end, g.end_frac);
         if let Some(s) = v.sync.as_mut() {
             s.src_per_beat *= ratio;
         }
@@ -394,7 +394,8 @@ impl Voice {
             slot: self.slot,
             start: self.start_pos as u32,
             loop_start: self.loop_start as u32,
-            loop_end: self.loop_end as u32,
+            loop_end: self.loop_end.ceil() as u32,
+            end_frac: self.loop_end.fract() as f32,
             scale: self.scale,
             pitch0: self.pitch0,
         }
@@ -483,7 +484,7 @@ impl Voice {
     /// while travelling `ahead` buffer frames from its position, in play order (loop wraps
     /// applied, interpolation neighbours included); stops at the first `false`. Real-time safe.
     pub fn play_ranges(&self, ahead: f64, mut f: impl FnMut(usize, usize) -> bool) -> bool {
-        let (ls, le) = (self.loop_start as usize, self.loop_end as usize);
+        let (ls, le) = (self.loop_start as usize, self.loop_end.ceil() as usize);
         let looping = self.looping && ls + 2 < le;
         let start = self.pos.max(0.0).floor() as usize;
         let mut from = start.saturating_sub(1);
@@ -537,10 +538,18 @@ impl Voice {
     fn fetch_w<S: FrameSource>(&self, src: &S, k: i64, wrapped: bool) -> [f32; 2] {
         let mut k = k;
         if self.looping {
-            let (ls, le) = (self.loop_start as i64, self.loop_end as i64);
+            let (ls, le) = (self.loop_start as i64, self.loop_end.ceil() as i64);
+            // A loop of fractional length: the neighbour across the seam lies between frames.
+            let whole = self.loop_end.fract() == 0.0;
             if k >= le {
+                if !whole {
+                    return self.between(src, k as f64 - (self.loop_end - self.loop_start));
+                }
                 k -= le - ls;
             } else if wrapped && k < ls {
+                if !whole {
+                    return self.between(src, k as f64 + (self.loop_end - self.loop_start));
+                }
                 k += le - ls;
             }
         }
@@ -549,6 +558,36 @@ impl Voice {
         } else {
             src.frame(k as usize)
         }
+    }
+
+    /// The loop's audio at fractional position `p` (a seam neighbour of a loop of fractional
+    /// length), interpolated from its frames; their own neighbours across the seam are taken a
+    /// whole number of frames away (the nearest to the loop's length). Real-time safe.
+    #[cold]
+    fn between<S: FrameSource>(&self, src: &S, p: f64) -> [f32; 2] {
+        let len = (self.loop_end - self.loop_start).round() as i64;
+        let (ls, le) = (self.loop_start as i64, self.loop_end.ceil() as i64);
+        let get = |k: i64| {
+            let k = if k >= le {
+                k - len
+            } else if k < ls {
+                k + len
+            } else {
+                k
+            };
+            if k < 0 || k as usize >= src.len_frames() {
+                [0.0; 2]
+            } else {
+                src.frame(k as usize)
+            }
+        };
+        let i = p.floor() as i64;
+        let t = (p - i as f64) as f32;
+        let (a, b, c, d) = (get(i - 1), get(i), get(i + 1), get(i + 2));
+        [
+            hermite(a[0], b[0], c[0], d[0], t),
+            hermite(a[1], b[1], c[1], d[1], t),
+        ]
     }
 
     /// Renders one frame with full boundary handling (used near edges only).

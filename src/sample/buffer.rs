@@ -106,6 +106,10 @@ pub struct SampleBuffer {
     pub nonfinite: usize,
     /// The stems of a bundle, in storage order after the full mix (empty for a plain sample).
     pub stems: Vec<StemInfo>,
+    /// Where in its last frame the audio really ends (a resampled source's exact length,
+    /// `source frames × rate / source rate`, is rarely whole): 0 = at `frames()`; else at
+    /// `frames() - 1 + end_frac`.
+    pub end_frac: f32,
     data: SampleData,
 }
 
@@ -239,6 +243,7 @@ impl SampleBuffer {
             rate,
             nonfinite,
             stems: Vec::new(),
+            end_frac: 0.0,
             data: SampleData::F32(interleaved.into_boxed_slice()),
         }
     }
@@ -250,6 +255,7 @@ impl SampleBuffer {
             rate,
             nonfinite: 0,
             stems: Vec::new(),
+            end_frac: 0.0,
             data: SampleData::I16(interleaved.into_boxed_slice()),
         }
     }
@@ -265,6 +271,7 @@ impl SampleBuffer {
             rate,
             nonfinite: 0,
             stems: Vec::new(),
+            end_frac: 0.0,
             data: SampleData::Streamed(table),
         }
     }
@@ -294,6 +301,7 @@ impl SampleBuffer {
             rate,
             nonfinite,
             stems,
+            end_frac: 0.0,
             data,
         }
     }
@@ -348,9 +356,14 @@ impl SampleBuffer {
         self.frames() * 2 * 4 * self.groups()
     }
 
+    /// Exact length in frames (see [`end_frac`](Self::end_frac)). Real-time safe.
+    pub fn exact_frames(&self) -> f64 {
+        crate::engine::command::exact_end(self.frames() as u32, self.end_frac)
+    }
+
     /// Duration in seconds. Real-time safe.
     pub fn seconds(&self) -> f64 {
-        self.frames() as f64 / self.rate as f64
+        self.exact_frames() / self.rate as f64
     }
 
     /// Frame `i` as floats (slow path for analysis and tests; a bundle's full mix).

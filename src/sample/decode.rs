@@ -218,38 +218,93 @@ fn unsupported(path: &Path, e: SymError) -> SampleError {
     }
 }
 
-/// One track's decoded packets, gathered.
-struct Acc {
+/// One packet's decoded samples, interleaved, in the track's storage format.
+#[derive(Debug, Clone, Copy)]
+pub enum Chunk<'a> {
+    /// 16-bit (or narrower) integer PCM.
+    I16(&'a [i16]),
+    /// Float.
+    F32(&'a [f32]),
+}
+
+impl Chunk<'_> {
+    /// Samples (not frames) held.
+    pub fn len(&self) -> usize {
+        match self {
+            Chunk::I16(v) => v.len(),
+            Chunk::F32(v) => v.len(),
+        }
+    }
+
+    /// Whether it holds no samples.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Samples `from..to`.
+    pub fn slice(&self, from: usize, to: usize) -> Self {
+        match self {
+            Chunk::I16(v) => Chunk::I16(&v[from..to]),
+            Chunk::F32(v) => Chunk::F32(&v[from..to]),
+        }
+    }
+}
+
+/// Decodes one track packet by packet: the format (16-bit when its first packet is 16-bit or
+/// narrower, else float), channels and rate as they come, and what went wrong.
+struct TrackDecoder {
+    decoder: Box<dyn symphonia::core::codecs::audio::AudioDecoder>,
     floats: Vec<f32>,
     ints: Vec<i16>,
-    packet_buf: Vec<f32>,
-    packet_ints: Vec<i16>,
     channels: usize,
     rate: u32,
     sixteen_bit: bool,
     last_error: Option<String>,
     good_packets: usize,
+    frames: u64,
     declared_frames: Option<u64>,
 }
 
-impl Acc {
-    fn new(params: &symphonia::core::codecs::audio::AudioCodecParameters) -> Self {
-        Self {
+impl TrackDecoder {
+    fn new(
+        path: &Path,
+        params: &symphonia::core::codecs::audio::AudioCodecParameters,
+    ) -> Result<Self, SampleError> {
+        let decoder = symphonia::default::get_codecs()
+            .make_audio_decoder(params, &AudioDecoderOptions::default())
+            .map_err(|e| unsupported(path, e))?;
+        Ok(Self {
+            decoder,
             floats: Vec::new(),
             ints: Vec::new(),
-            packet_buf: Vec::new(),
-            packet_ints: Vec::new(),
             channels: params.channels.as_ref().map(|c| c.count()).unwrap_or(0),
             rate: params.sample_rate.unwrap_or(0),
             sixteen_bit: params.bits_per_sample.is_some_and(|b| b <= 16),
             last_error: None,
             good_packets: 0,
+            frames: 0,
             declared_frames: None,
-        }
+        })
     }
 
-    /// Adds a decoded packet.
-    fn push(&mut self, buf: GenericAudioBufferRef) {
+    /// Decodes one packet: its samples (empty when it failed and was skipped), or None when
+    /// decoding must stop.
+    fn decode(&mut self, packet: &symphonia::core::packet::Packet) -> Option<Chunk<'_>> {
+        let buf = match self.decoder.decode(packet) {
+            Ok(buf) => buf,
+            Err(SymError::DecodeError(e)) => {
+                self.last_error = Some(e.to_string());
+                return Some(Chunk::F32(&[]));
+            }
+            Err(SymError::IoError(e)) => {
+                self.last_error = Some(e.to_string());
+                return Some(Chunk::F32(&[]));
+            }
+            Err(e) => {
+                self.last_error = Some(e.to_string());
+                return None;
+            }
+        };
         let spec = buf.spec();
         self.channels = spec.channels().count();
         self.rate = spec.rate();
@@ -263,88 +318,99 @@ impl Acc {
         if self.good_packets == 0 {
             self.sixteen_bit = narrow;
         }
-        if self.sixteen_bit && narrow {
-            buf.copy_to_vec_interleaved(&mut self.packet_ints);
-            self.ints.extend_from_slice(&self.packet_ints);
-        } else {
-            if self.sixteen_bit {
-                // The format changed mid-stream: continue in float.
-                self.floats = self.ints.drain(..).map(|s| s as f32 / 32768.0).collect();
-                self.sixteen_bit = false;
-            }
-            buf.copy_to_vec_interleaved(&mut self.packet_buf);
-            self.floats.extend_from_slice(&self.packet_buf);
-        }
         self.good_packets += 1;
-    }
-
-    /// Decodes one packet into the track; false when decoding must stop.
-    fn decode(
-        &mut self,
-        decoder: &mut dyn symphonia::core::codecs::audio::AudioDecoder,
-        packet: &symphonia::core::packet::Packet,
-    ) -> bool {
-        match decoder.decode(packet) {
-            Ok(buf) => self.push(buf),
-            Err(SymError::DecodeError(e)) => self.last_error = Some(e.to_string()),
-            Err(SymError::IoError(e)) => self.last_error = Some(e.to_string()),
-            Err(e) => {
-                self.last_error = Some(e.to_string());
-                return false;
+        let chunk = if self.sixteen_bit {
+            if narrow {
+                buf.copy_to_vec_interleaved(&mut self.ints);
+            } else {
+                // The format changed mid-stream: round to the 16 bits it started with.
+                buf.copy_to_vec_interleaved(&mut self.floats);
+                self.ints.clear();
+                self.ints.extend(
+                    self.floats
+                        .iter()
+                        .map(|&s| super::loader::to_i16(if s.is_finite() { s } else { 0.0 })),
+                );
             }
-        }
-        true
+            Chunk::I16(&self.ints)
+        } else {
+            buf.copy_to_vec_interleaved(&mut self.floats);
+            Chunk::F32(&self.floats)
+        };
+        self.frames += (chunk.len() / self.channels.max(1)) as u64;
+        Some(chunk)
     }
 
-    /// The track's audio, with warnings.
-    fn finish(self, path: &Path) -> Result<Decoded, SampleError> {
+    /// What is worth telling once the track is decoded, or why it gave no audio.
+    fn warnings(&self, path: &Path) -> Result<Vec<String>, SampleError> {
         let corrupt = |r: String| SampleError::Corrupt {
             path: path.into(),
             reason: r,
         };
         if self.good_packets == 0 {
-            return match self.last_error {
-                Some(r) => Err(corrupt(r)),
+            return match &self.last_error {
+                Some(r) => Err(corrupt(r.clone())),
                 None => Err(SampleError::Empty { path: path.into() }),
             };
         }
-        let (channels, rate) = (self.channels, self.rate);
-        if channels == 0 || rate == 0 {
+        if self.channels == 0 || self.rate == 0 {
             return Err(corrupt("missing channel count or sample rate".into()));
         }
-        let mut samples = if self.sixteen_bit {
-            Pcm::I16(self.ints)
-        } else {
-            Pcm::F32(self.floats)
-        };
-        if samples.len() < channels {
+        if self.frames == 0 {
             return Err(SampleError::Empty { path: path.into() });
         }
         let mut warnings = Vec::new();
-        if let Some(r) = self.last_error {
+        if let Some(r) = &self.last_error {
             warnings.push(format!(
                 "{}: some packets could not be decoded and were skipped ({r})",
                 path.display()
             ));
         }
-        samples.truncate(samples.len() / channels * channels);
-        let got = (samples.len() / channels) as u64;
+        let got = self.frames;
         if let Some(n) = self.declared_frames
             && got < n
         {
             warnings.push(format!(
                 "{}: the file is shorter than its header says ({got} of {n} frames, {:.3} of {:.3} s); loaded what is there",
                 path.display(),
-                got as f64 / rate as f64,
-                n as f64 / rate as f64
+                got as f64 / self.rate as f64,
+                n as f64 / self.rate as f64
             ));
         }
+        Ok(warnings)
+    }
+}
+
+/// A track's samples gathered whole.
+#[derive(Default)]
+struct Gathered {
+    ints: Vec<i16>,
+    floats: Vec<f32>,
+}
+
+impl Gathered {
+    fn push(&mut self, c: Chunk<'_>) {
+        match c {
+            Chunk::I16(v) => self.ints.extend_from_slice(v),
+            Chunk::F32(v) => self.floats.extend_from_slice(v),
+        }
+    }
+
+    fn finish(self, path: &Path, track: &TrackDecoder) -> Result<Decoded, SampleError> {
+        let warnings = track.warnings(path)?;
+        let channels = track.channels;
+        let mut samples = if track.sixteen_bit {
+            Pcm::I16(self.ints)
+        } else {
+            Pcm::F32(self.floats)
+        };
+        samples.truncate(samples.len() / channels * channels);
         Ok(Decoded {
             warnings,
             samples,
             channels,
-            rate,
-            sixteen_bit: self.sixteen_bit,
+            rate: track.rate,
+            sixteen_bit: track.sixteen_bit,
         })
     }
 }
@@ -366,26 +432,119 @@ fn next_packet(
     }
 }
 
+/// A file decoded packet by packet (memory bounded by one packet, whatever the file's
+/// length): [`next`](Self::next) gives each packet's samples, [`finish`](Self::finish) what
+/// went wrong. Decoding stops early when [`super::cancel`] says so. Not real-time safe.
+pub struct DecodeStream {
+    path: std::path::PathBuf,
+    format: Box<dyn symphonia::core::formats::FormatReader>,
+    track_id: u32,
+    track: TrackDecoder,
+    done: bool,
+    cancelled: bool,
+}
+
+impl DecodeStream {
+    /// Opens a file's default audio track.
+    pub fn open(path: &Path) -> Result<Self, SampleError> {
+        let (format, params, track_id, declared_frames, repair) = open_track(path)?;
+        let mut track = TrackDecoder::new(path, &params)?;
+        track.declared_frames = repair.map_or(declared_frames, |r| Some(r.declared_frames));
+        Ok(Self {
+            path: path.into(),
+            format,
+            track_id,
+            track,
+            done: false,
+            cancelled: false,
+        })
+    }
+
+    /// The next packet's samples with its channel count and rate, or None at the end of the
+    /// file.
+    pub fn next_packet(&mut self) -> Option<(Chunk<'_>, usize, u32)> {
+        loop {
+            if self.done {
+                return None;
+            }
+            if super::cancel::requested() {
+                self.cancelled = true;
+                self.done = true;
+                return None;
+            }
+            let mut last = None;
+            let Some(packet) = next_packet(self.format.as_mut(), &mut last) else {
+                if last.is_some() {
+                    self.track.last_error = last;
+                }
+                self.done = true;
+                return None;
+            };
+            if packet.track_id != self.track_id {
+                continue;
+            }
+            // Borrow dance: decode, then hand out the decoder's buffer when it has samples.
+            let got = match self.track.decode(&packet) {
+                None => {
+                    self.done = true;
+                    return None;
+                }
+                Some(c) => !c.is_empty(),
+            };
+            if got {
+                let t = &self.track;
+                let chunk = if t.sixteen_bit {
+                    Chunk::I16(&t.ints)
+                } else {
+                    Chunk::F32(&t.floats)
+                };
+                return Some((chunk, t.channels, t.rate));
+            }
+        }
+    }
+
+    /// Channels per frame (known once a packet has decoded).
+    pub fn channels(&self) -> usize {
+        self.track.channels
+    }
+
+    /// The file's sample rate (known once a packet has decoded).
+    pub fn rate(&self) -> u32 {
+        self.track.rate
+    }
+
+    /// Whether the samples are 16-bit (decided by the first packet).
+    pub fn sixteen_bit(&self) -> bool {
+        self.track.sixteen_bit
+    }
+
+    /// Frames decoded so far.
+    pub fn frames(&self) -> u64 {
+        self.track.frames
+    }
+
+    /// The warnings once the file is decoded, or why it gave no audio (or was cancelled).
+    pub fn finish(self) -> Result<Vec<String>, SampleError> {
+        if self.cancelled {
+            return Err(SampleError::Cancelled { path: self.path });
+        }
+        self.track.warnings(&self.path)
+    }
+}
+
 /// Decodes a whole file. Decode errors in single packets are skipped (as players do) unless
 /// nothing at all decodes. A file cut short (its header promises more frames than it holds,
 /// as a crashed recorder leaves it) loads what is there, with a warning.
 pub fn decode_file(path: &Path) -> Result<Decoded, SampleError> {
-    let (mut format, params, track_id, declared_frames, repair) = open_track(path)?;
-    let mut decoder = symphonia::default::get_codecs()
-        .make_audio_decoder(&params, &AudioDecoderOptions::default())
-        .map_err(|e| unsupported(path, e))?;
-    let mut acc = Acc::new(&params);
-    acc.declared_frames = repair.map_or(declared_frames, |r| Some(r.declared_frames));
-    let mut last = None;
-    while let Some(packet) = next_packet(format.as_mut(), &mut last) {
-        if packet.track_id == track_id && !acc.decode(decoder.as_mut(), &packet) {
-            break;
-        }
+    let mut stream = DecodeStream::open(path)?;
+    let mut all = Gathered::default();
+    while let Some((c, _, _)) = stream.next_packet() {
+        all.push(c);
     }
-    if last.is_some() {
-        acc.last_error = last;
+    if stream.cancelled {
+        return Err(SampleError::Cancelled { path: path.into() });
     }
-    acc.finish(path)
+    all.finish(path, &stream.track)
 }
 
 /// Decodes every audio track of a file in one pass (one decoder per track; a stem file's
@@ -397,12 +556,9 @@ pub fn decode_tracks(path: &Path) -> Result<Vec<Decoded>, SampleError> {
         let Ok(params) = audio_params(path, t) else {
             continue;
         };
-        let decoder = symphonia::default::get_codecs()
-            .make_audio_decoder(&params, &AudioDecoderOptions::default())
-            .map_err(|e| unsupported(path, e))?;
-        let mut acc = Acc::new(&params);
-        acc.declared_frames = t.num_frames;
-        tracks.push((t.id, decoder, acc));
+        let mut track = TrackDecoder::new(path, &params)?;
+        track.declared_frames = t.num_frames;
+        tracks.push((t.id, track, Gathered::default()));
     }
     if tracks.is_empty() {
         return Err(SampleError::Unsupported {
@@ -412,51 +568,23 @@ pub fn decode_tracks(path: &Path) -> Result<Vec<Decoded>, SampleError> {
     }
     let mut last = None;
     while let Some(packet) = next_packet(format.as_mut(), &mut last) {
-        if let Some((_, decoder, acc)) = tracks.iter_mut().find(|t| t.0 == packet.track_id)
-            && !acc.decode(decoder.as_mut(), &packet)
-        {
-            break;
+        if super::cancel::requested() {
+            return Err(SampleError::Cancelled { path: path.into() });
+        }
+        if let Some((_, track, all)) = tracks.iter_mut().find(|t| t.0 == packet.track_id) {
+            match track.decode(&packet) {
+                Some(c) => all.push(c),
+                None => break,
+            }
         }
     }
     tracks
         .into_iter()
-        .map(|(_, _, mut acc)| {
-            if acc.last_error.is_none() {
-                acc.last_error = last.clone();
+        .map(|(_, mut track, all)| {
+            if track.last_error.is_none() {
+                track.last_error = last.clone();
             }
-            acc.finish(path)
+            all.finish(path, &track)
         })
         .collect()
-}
-
-/// Converts 16-bit mono or stereo to interleaved stereo without leaving 16 bits; other layouts
-/// return `None` (they need the float downmix).
-pub fn to_stereo_i16(samples: Vec<i16>, channels: usize) -> Result<Vec<i16>, Vec<i16>> {
-    match channels {
-        1 => Ok(samples.iter().flat_map(|&s| [s, s]).collect()),
-        2 => Ok(samples),
-        _ => Err(samples),
-    }
-}
-
-/// Converts any channel layout to interleaved stereo: mono is copied to both sides, stereo kept,
-/// more channels are downmixed (odd channels left, even right, equal-power scaled).
-pub fn to_stereo(samples: &[f32], channels: usize) -> Vec<f32> {
-    match channels {
-        1 => samples.iter().flat_map(|&s| [s, s]).collect(),
-        2 => samples.to_vec(),
-        n => {
-            let left = n.div_ceil(2) as f32;
-            let right = (n / 2) as f32;
-            let (gl, gr) = (1.0 / left.sqrt(), 1.0 / right.sqrt());
-            let mut out = Vec::with_capacity(samples.len() / n * 2);
-            for f in samples.chunks_exact(n) {
-                let l: f32 = f.iter().step_by(2).sum();
-                let r: f32 = f.iter().skip(1).step_by(2).sum();
-                out.push((l * gl).clamp(-1.0, 1.0));
-                out.push((r * gr).clamp(-1.0, 1.0));
-            }
-            out
-        }
-    }
 }

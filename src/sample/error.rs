@@ -69,6 +69,20 @@ pub enum SampleError {
         /// What is wrong and what to do.
         reason: String,
     },
+    /// The converted audio could not be written (a prepared copy for streaming).
+    #[error("{path}: cannot write its prepared copy: {source}")]
+    Write {
+        /// The source file.
+        path: PathBuf,
+        /// The OS error.
+        source: std::io::Error,
+    },
+    /// Loading was stopped (padlooper is shutting down).
+    #[error("{path}: loading stopped (padlooper is shutting down)")]
+    Cancelled {
+        /// The file.
+        path: PathBuf,
+    },
     /// Resampling failed.
     #[error("{path}: cannot resample from {from} Hz to {to} Hz ({reason})")]
     Resample {

@@ -8,9 +8,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use super::buffer::SampleBuffer;
-use super::decode::{Pcm, decode_file, to_stereo, to_stereo_i16};
+use super::decode::Pcm;
 use super::error::SampleError;
-use super::resample::resample_stereo;
 
 /// Where a sample's audio comes from.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -88,9 +87,9 @@ pub fn load_one(source: &SampleSource, rate: u32) -> Result<Loaded, SampleError>
         let mut warnings = Vec::new();
         let buffer = match source {
             SampleSource::File(path) => {
-                let decoded = decode_file(path)?;
-                warnings.extend(decoded.warnings.iter().cloned());
-                build_buffer(path, decoded, rate)?
+                let (buffer, w) = load_file_with_warnings(path, rate)?;
+                warnings.extend(w);
+                buffer
             }
             SampleSource::Stems(s) => {
                 let (buffer, w) = super::stems::load_stems(s, rate)?;
@@ -132,30 +131,82 @@ pub fn load_source(source: &SampleSource, rate: u32) -> Result<SampleBuffer, Sam
     }
 }
 
-/// Decodes, converts and resamples one file to interleaved stereo at `rate` Hz. 16-bit sources
-/// are stored as 16-bit (rounding error after resampling at most half an LSB, −96 dBFS).
+/// Decodes, converts and resamples one file to interleaved stereo at `rate` Hz, a packet at a
+/// time (see [`super::pipeline`]). 16-bit sources are stored as 16-bit (rounding error after
+/// resampling at most half an LSB, −96 dBFS).
 pub fn load_file(path: &std::path::Path, rate: u32) -> Result<SampleBuffer, SampleError> {
-    build_buffer(path, decode_file(path)?, rate)
+    load_file_with_warnings(path, rate).map(|(b, _)| b)
 }
 
-/// Converts decoded audio to the stored form: stereo, at `rate` Hz, 16-bit where lossless.
-fn build_buffer(
+/// [`load_file`] with the decoder's warnings.
+pub fn load_file_with_warnings(
     path: &std::path::Path,
-    decoded: super::decode::Decoded,
     rate: u32,
-) -> Result<SampleBuffer, SampleError> {
+) -> Result<(SampleBuffer, Vec<String>), SampleError> {
+    let mut sink = super::pipeline::VecSink::default();
+    let (made, warnings) = convert_file(path, rate, &mut sink)?;
     let name = path.display().to_string();
-    Ok(match store(path, decoded, rate)? {
-        (Stored::I16(d), _) => SampleBuffer::from_i16(name, rate, d),
-        (Stored::F32(d), nonfinite) => {
-            let mut b = SampleBuffer::from_f32(name, rate, d);
-            b.nonfinite += nonfinite;
-            b
-        }
-    })
+    let mut b = match sink.into_stored(made.sixteen_bit) {
+        Stored::I16(d) => SampleBuffer::from_i16(name, rate, d),
+        Stored::F32(d) => SampleBuffer::from_f32(name, rate, d),
+    };
+    b.nonfinite += made.nonfinite;
+    b.end_frac = made.end_frac;
+    Ok((b, warnings))
 }
 
-/// Interleaved stereo frames in their storage format.
+/// Decodes `path` and converts it into `sink` (stereo at `rate` Hz, see
+/// [`super::pipeline`]): what was made, and the decoder's warnings.
+pub fn convert_file(
+    path: &std::path::Path,
+    rate: u32,
+    sink: &mut dyn super::pipeline::Sink,
+) -> Result<(super::pipeline::Converted, Vec<String>), SampleError> {
+    let mut stream = super::decode::DecodeStream::open(path)?;
+    let mut conv: Option<super::pipeline::Converter> = None;
+    let failed = |e: super::pipeline::ConvertError, from: u32| match e {
+        super::pipeline::ConvertError::Resample(reason) => SampleError::Resample {
+            path: path.into(),
+            from,
+            to: rate,
+            reason,
+        },
+        super::pipeline::ConvertError::Io(e) => SampleError::Write {
+            path: path.into(),
+            source: e,
+        },
+    };
+    while let Some((chunk, channels, from)) = stream.next_packet() {
+        let channels = channels.max(1);
+        let c = match conv.as_mut() {
+            Some(c) => c,
+            None => {
+                let sixteen = matches!(chunk, super::decode::Chunk::I16(_));
+                if from == 0 {
+                    return Err(SampleError::Corrupt {
+                        path: path.into(),
+                        reason: "missing sample rate".into(),
+                    });
+                }
+                conv.insert(
+                    super::pipeline::Converter::new(channels, from, rate, sixteen, sink)
+                        .map_err(|e| failed(e, from))?,
+                )
+            }
+        };
+        c.push(chunk, sink).map_err(|e| failed(e, from))?;
+    }
+    let from = stream.rate();
+    let warnings = stream.finish()?;
+    let conv = conv.ok_or_else(|| SampleError::Empty { path: path.into() })?;
+    let made = conv.finish(sink).map_err(|e| failed(e, from))?;
+    if made.frames == 0 {
+        return Err(SampleError::Empty { path: path.into() });
+    }
+    Ok((made, warnings))
+}
+
+/// Stored audio: stereo at the output rate, 16-bit or float.
 #[derive(Debug, Clone)]
 pub enum Stored {
     /// 16-bit (the source was 16-bit or narrower).
@@ -175,48 +226,50 @@ impl Stored {
 }
 
 /// Decoded audio as stereo at `rate` Hz, 16-bit where lossless, with the number of non-finite
-/// samples replaced by silence.
+/// samples replaced by silence (the same conversion as [`load_file`], for audio decoded whole:
+/// the tracks of a stem file).
 pub fn store(
     path: &std::path::Path,
     decoded: super::decode::Decoded,
     rate: u32,
 ) -> Result<(Stored, usize), SampleError> {
-    let (channels, from) = (decoded.channels, decoded.rate);
-    // 16-bit mono/stereo already at the output rate: straight into storage.
-    let samples = match decoded.samples {
-        Pcm::I16(ints) if from == rate => match to_stereo_i16(ints, channels) {
-            Ok(stereo) => return Ok((Stored::I16(stereo), 0)),
-            Err(ints) => Pcm::I16(ints),
+    let (channels, from) = (decoded.channels.max(1), decoded.rate);
+    let failed = |e: super::pipeline::ConvertError| match e {
+        super::pipeline::ConvertError::Resample(reason) => SampleError::Resample {
+            path: path.into(),
+            from,
+            to: rate,
+            reason,
         },
-        other => other,
+        super::pipeline::ConvertError::Io(e) => SampleError::Write {
+            path: path.into(),
+            source: e,
+        },
     };
-    let sixteen_bit = matches!(samples, Pcm::I16(_));
-    // Non-finite samples become silence before anything else touches them (the resampler's
-    // FFT, for one, cannot take NaN).
-    let mut floats = samples.into_f32();
-    let mut nonfinite = 0;
-    for s in floats.iter_mut() {
-        if !s.is_finite() {
-            *s = 0.0;
-            nonfinite += 1;
+    let sixteen = matches!(decoded.samples, Pcm::I16(_));
+    let mut sink = super::pipeline::VecSink::default();
+    let mut conv = super::pipeline::Converter::new(channels, from, rate, sixteen, &mut sink)
+        .map_err(failed)?;
+    let step = 8192 * channels;
+    match &decoded.samples {
+        Pcm::I16(v) => {
+            for c in v.chunks(step) {
+                conv.push(super::decode::Chunk::I16(c), &mut sink)
+                    .map_err(failed)?;
+            }
+        }
+        Pcm::F32(v) => {
+            for c in v.chunks(step) {
+                conv.push(super::decode::Chunk::F32(c), &mut sink)
+                    .map_err(failed)?;
+            }
         }
     }
-    let stereo = to_stereo(&floats, channels);
-    drop(floats);
-    let stereo = resample_stereo(stereo, from, rate).map_err(|reason| SampleError::Resample {
-        path: path.into(),
-        from,
-        to: rate,
-        reason,
-    })?;
-    if stereo.len() < 2 {
+    let made = conv.finish(&mut sink).map_err(failed)?;
+    if made.frames == 0 {
         return Err(SampleError::Empty { path: path.into() });
     }
-    Ok(if sixteen_bit {
-        (Stored::I16(stereo.iter().map(|&s| to_i16(s)).collect()), 0)
-    } else {
-        (Stored::F32(stereo), nonfinite)
-    })
+    Ok((sink.into_stored(sixteen), made.nonfinite))
 }
 
 /// Rounds a float sample to 16 bits (to nearest, saturating); branch-free, no libm call.

@@ -2,10 +2,12 @@
 
 pub mod buffer;
 pub mod builtin;
+pub mod cancel;
 pub mod decode;
 pub mod error;
 pub mod loader;
 pub mod memory;
+pub mod pipeline;
 pub mod plan;
 pub mod resample;
 pub mod stem_simd;

@@ -17,6 +17,8 @@ pub struct SourceFile {
     pub file: File,
     /// Byte offset of frame 0.
     pub data_offset: u64,
+    /// Block checksums of a prepared file (checked as blocks are read).
+    pub checks: Option<std::sync::Arc<super::prepare::Checksums>>,
 }
 
 impl SourceFile {
@@ -36,6 +38,7 @@ impl SourceFile {
             path: path.to_path_buf(),
             file,
             data_offset,
+            checks: None,
         })
     }
 }

@@ -35,6 +35,14 @@ pub enum StreamError {
         /// What the system said.
         reason: String,
     },
+    /// A prepared copy whose bytes no longer match their checksums.
+    #[error("{path}: the prepared copy is damaged ({reason})")]
+    Damaged {
+        /// The file.
+        path: String,
+        /// Which frames.
+        reason: String,
+    },
     /// The file is shorter than the table it should hold.
     #[error("{path}: the file is shorter than its header says ({have} of {want} bytes)")]
     Short {
@@ -45,6 +53,46 @@ pub enum StreamError {
         /// Bytes needed.
         want: u64,
     },
+}
+
+/// A streamed file that failed while playing, reported once by the disk thread.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DiskError {
+    /// The table's name (the source, as the set names it).
+    pub name: String,
+    /// The file read (the source itself, or its prepared copy).
+    pub path: String,
+    /// What went wrong.
+    pub reason: String,
+    /// The file is a prepared copy whose bytes no longer match their checksums: it was
+    /// deleted, and a reload makes it again.
+    pub damaged: bool,
+}
+
+impl std::fmt::Display for DiskError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.damaged {
+            write!(
+                f,
+                "{}: its prepared copy {} is damaged ({}); the pads playing it fade out, the copy was deleted and is made again from the source at the next load",
+                self.name, self.path, self.reason
+            )
+        } else {
+            write!(
+                f,
+                "{}: streaming stopped: {}; the pads playing it fade out (reload the set once the file is back)",
+                self.name, self.reason
+            )
+        }
+    }
+}
+
+/// Why a chunk could not be read.
+enum ChunkError {
+    /// The read failed or came up short.
+    Failed(String),
+    /// A block's bytes do not match its checksum.
+    Damaged(String),
 }
 
 /// What the disk thread is doing, for the control thread's reports. Never blocks for long.
@@ -108,7 +156,7 @@ pub struct StreamCtl {
     pool: Arc<ChunkPool>,
     next_id: Arc<AtomicU32>,
     to_service: Sender<NewTable>,
-    errors: Receiver<String>,
+    errors: Receiver<DiskError>,
     status: Arc<DiskStatus>,
 }
 
@@ -163,9 +211,12 @@ impl StreamCtl {
                 c,
                 bytes,
             )
-            .map_err(|e| StreamError::Io {
-                path: file.path.display().to_string(),
-                reason: e,
+            .map_err(|e| {
+                let path = file.path.display().to_string();
+                match e {
+                    ChunkError::Failed(reason) => StreamError::Io { path, reason },
+                    ChunkError::Damaged(reason) => StreamError::Damaged { path, reason },
+                }
             })?;
             pinned.push((c, buf));
         }
@@ -193,8 +244,8 @@ impl StreamCtl {
         Ok(table)
     }
 
-    /// Error messages from the disk service since the last call (one per failed file).
-    pub fn take_errors(&self) -> Vec<String> {
+    /// Files that failed in the disk service since the last call (one each).
+    pub fn take_errors(&self) -> Vec<DiskError> {
         self.errors.try_iter().collect()
     }
 
@@ -237,7 +288,7 @@ pub struct DiskService {
     deferred: Vec<(usize, u64)>,
     tables: HashMap<u32, Entry>,
     incoming: Receiver<NewTable>,
-    errors: Sender<String>,
+    errors: Sender<DiskError>,
     status: Arc<DiskStatus>,
     rate: u32,
     clock: u64,
@@ -290,7 +341,7 @@ fn fill_chunk(
     shift: u32,
     c: usize,
     buf: &mut [u8],
-) -> Result<Option<()>, String> {
+) -> Result<Option<()>, ChunkError> {
     let fb = format.bytes_per_frame(groups);
     let first = first_frame(c, shift);
     let last = first + ((1isize << shift) + 3); // exclusive
@@ -305,11 +356,17 @@ fn fill_chunk(
     let offset = file.data_offset + (from * fb) as u64;
     match reader.read_at(file, offset, &mut buf[at..at + want]) {
         ReadOutcome::NotYet => Ok(None),
-        ReadOutcome::Failed(e) => Err(format!("read failed at byte {offset}: {e}")),
-        ReadOutcome::Done(n) if n < want => Err(format!(
+        ReadOutcome::Failed(e) => Err(ChunkError::Failed(format!(
+            "read failed at byte {offset}: {e}"
+        ))),
+        ReadOutcome::Done(n) if n < want => Err(ChunkError::Failed(format!(
             "the file ended early: {n} of {want} bytes at byte {offset} (was it cut short or replaced while playing?)"
-        )),
+        ))),
         ReadOutcome::Done(_) => {
+            if let Some(checks) = &file.checks {
+                verify(checks, from, to, frames, fb, &buf[at..at + want])
+                    .map_err(ChunkError::Damaged)?;
+            }
             if format == Format::F32 {
                 for w in buf[at..at + want].chunks_exact_mut(4) {
                     let v = f32::from_le_bytes([w[0], w[1], w[2], w[3]]);
@@ -325,6 +382,34 @@ fn fill_chunk(
             Ok(Some(()))
         }
     }
+}
+
+/// Checks the checksum blocks lying whole inside frames `from..to` (their bytes in `bytes`,
+/// frame `from` first) of a table of `frames` frames.
+fn verify(
+    checks: &super::prepare::Checksums,
+    from: usize,
+    to: usize,
+    frames: usize,
+    fb: usize,
+    bytes: &[u8],
+) -> Result<(), String> {
+    let size = checks.block_frames;
+    let mut b = from.div_ceil(size);
+    while b * size < to {
+        let (start, end) = (b * size, ((b + 1) * size).min(frames));
+        if end > to {
+            break;
+        }
+        let got = super::prepare::Checksums::of(&bytes[(start - from) * fb..(end - from) * fb]);
+        if checks.sums.get(b) != Some(&got) {
+            return Err(format!(
+                "frames {start} to {end} do not match their checksum"
+            ));
+        }
+        b += 1;
+    }
+    Ok(())
 }
 
 /// A chunk some voice needs: (output frames until the voice reaches it, table, chunk).
@@ -536,13 +621,24 @@ impl DiskService {
                     self.free.push(k);
                     report.waiting = true;
                 }
-                Err(reason) => {
+                Err(err) => {
                     self.free.push(k);
                     t.set_failed();
-                    let _ = self.errors.send(format!(
-                        "{}: streaming stopped: {reason}; the pads playing it fade out (reload the set once the file is back)",
-                        e.name
-                    ));
+                    let (reason, damaged) = match err {
+                        ChunkError::Failed(r) => (r, false),
+                        ChunkError::Damaged(r) => (r, true),
+                    };
+                    if damaged {
+                        // A damaged prepared copy is ours: drop it so the next load makes it
+                        // again from the source.
+                        let _ = std::fs::remove_file(&e.file.path);
+                    }
+                    let _ = self.errors.send(DiskError {
+                        name: e.name.clone(),
+                        path: e.file.path.display().to_string(),
+                        reason,
+                        damaged,
+                    });
                 }
             }
         }
