@@ -442,6 +442,9 @@ pub struct DecodeStream {
     track: TrackDecoder,
     done: bool,
     cancelled: bool,
+    /// Encoder delay still to drop, and the frames the audio has in all (when the file says).
+    trim: super::gapless::Trim,
+    given: u64,
 }
 
 impl DecodeStream {
@@ -450,6 +453,11 @@ impl DecodeStream {
         let (format, params, track_id, declared_frames, repair) = open_track(path)?;
         let mut track = TrackDecoder::new(path, &params)?;
         track.declared_frames = repair.map_or(declared_frames, |r| Some(r.declared_frames));
+        let trim = trim_of(path, &params);
+        if let (Some(n), Some(_)) = (track.declared_frames, trim.frames) {
+            // The container counts the delay and padding in its length.
+            track.declared_frames = Some(n.min(trim.start + trim.frames.unwrap_or(n)));
+        }
         Ok(Self {
             path: path.into(),
             format,
@@ -457,6 +465,8 @@ impl DecodeStream {
             track,
             done: false,
             cancelled: false,
+            trim,
+            given: 0,
         })
     }
 
@@ -484,20 +494,35 @@ impl DecodeStream {
                 continue;
             }
             // Borrow dance: decode, then hand out the decoder's buffer when it has samples.
-            let got = match self.track.decode(&packet) {
+            let n = match self.track.decode(&packet) {
                 None => {
                     self.done = true;
                     return None;
                 }
-                Some(c) => !c.is_empty(),
+                Some(c) => c.len(),
             };
-            if got {
+            let ch = self.track.channels.max(1);
+            let frames = (n / ch) as u64;
+            // Gapless: drop the encoder delay, stop at the audio's end.
+            let drop = frames.min(self.trim.start);
+            self.trim.start -= drop;
+            let mut keep = frames - drop;
+            if let Some(total) = self.trim.frames {
+                keep = keep.min(total.saturating_sub(self.given));
+                if self.given + keep >= total {
+                    self.done = true;
+                }
+            }
+            if keep > 0 {
+                self.given += keep;
                 let t = &self.track;
                 let chunk = if t.sixteen_bit {
                     Chunk::I16(&t.ints)
                 } else {
                     Chunk::F32(&t.floats)
                 };
+                let from = drop as usize * ch;
+                let chunk = chunk.slice(from, from + keep as usize * ch);
                 return Some((chunk, t.channels, t.rate));
             }
         }
@@ -529,6 +554,24 @@ impl DecodeStream {
             return Err(SampleError::Cancelled { path: self.path });
         }
         self.track.warnings(&self.path)
+    }
+}
+
+/// What to trim from a track for gapless playback (see [`super::gapless`]).
+fn trim_of(
+    path: &Path,
+    params: &symphonia::core::codecs::audio::AudioCodecParameters,
+) -> super::gapless::Trim {
+    use symphonia::core::codecs::audio::well_known::{CODEC_ID_AAC, CODEC_ID_MP1, CODEC_ID_MP2};
+    if params.codec == CODEC_ID_AAC {
+        super::gapless::mp4_trim(path).unwrap_or_default()
+    } else if params.codec == CODEC_ID_MP2 || params.codec == CODEC_ID_MP1 {
+        super::gapless::Trim {
+            start: super::gapless::MP2_DELAY,
+            frames: None,
+        }
+    } else {
+        super::gapless::Trim::default()
     }
 }
 

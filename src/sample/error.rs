@@ -15,7 +15,7 @@ pub enum SampleError {
     },
     /// The container or codec is not recognised.
     #[error(
-        "{path}: unsupported or unrecognised audio format ({reason}); use WAV, FLAC, MP3 or OGG Vorbis"
+        "{path}: unsupported or unrecognised audio format ({reason}); use WAV (RF64 and Wave64 too), FLAC, MP3, OGG Vorbis, or AAC or ALAC in M4A"
     )]
     Unsupported {
         /// The file.

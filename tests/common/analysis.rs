@@ -1,5 +1,5 @@
-//! Audio analysis for the key-lock quality gates: FFT pitch, windowed pitch and level, the
-//! largest sample step, and where a burst's energy lies.
+//! Audio analysis for the quality gates: FFT pitch, windowed pitch and level, the largest
+//! sample step, where a burst's energy lies, and how far audio strays from a fitted sine.
 #![allow(dead_code)]
 
 use super::RATE;
@@ -109,4 +109,56 @@ pub fn burst_shift(x: &[f32], reference: &[f32], from: f64, to: f64, max: f64) -
         }
     }
     best.0 as f64 / RATE as f64
+}
+
+/// The largest deviation of `x[from..to]` from the sine of frequency `f` (Hz at 48 kHz)
+/// fitted to it by least squares (amplitude, phase and offset): a wrap that is not seamless
+/// leaves a residual the tone itself does not have.
+pub fn residual(x: &[f32], f: f64, from: usize, to: usize) -> f64 {
+    let w = std::f64::consts::TAU * f / RATE as f64;
+    let basis = |i: usize| [(w * i as f64).sin(), (w * i as f64).cos(), 1.0];
+    let (mut a, mut b) = ([[0.0f64; 3]; 3], [0.0f64; 3]);
+    for (i, &xi) in x.iter().enumerate().take(to).skip(from) {
+        let v = basis(i);
+        for r in 0..3 {
+            b[r] += v[r] * xi as f64;
+            for c in 0..3 {
+                a[r][c] += v[r] * v[c];
+            }
+        }
+    }
+    // Solve the 3x3 normal equations (Cramer's rule).
+    let det = |m: [[f64; 3]; 3]| {
+        m[0][0] * (m[1][1] * m[2][2] - m[1][2] * m[2][1])
+            - m[0][1] * (m[1][0] * m[2][2] - m[1][2] * m[2][0])
+            + m[0][2] * (m[1][0] * m[2][1] - m[1][1] * m[2][0])
+    };
+    let d = det(a);
+    let coef: Vec<f64> = (0..3)
+        .map(|k| {
+            let mut m = a;
+            for r in 0..3 {
+                m[r][k] = b[r];
+            }
+            det(m) / d
+        })
+        .collect();
+    (from..to)
+        .map(|i| {
+            let v = basis(i);
+            (x[i] as f64 - (coef[0] * v[0] + coef[1] * v[1] + coef[2])).abs()
+        })
+        .fold(0.0, f64::max)
+}
+
+/// The residual around every wrap, in dB below the tone's amplitude 0.5 (the worst one), and
+/// the same halfway between the first two wraps.
+pub fn seams(x: &[f32], f: f64, wraps: &[u64]) -> (f64, f64) {
+    let db = |r: f64| 20.0 * (r / 0.5).log10();
+    let at = |c: usize| db(residual(x, f, c - 1500, c + 1500));
+    let worst = wraps
+        .iter()
+        .map(|&w| at(w as usize))
+        .fold(f64::MIN, f64::max);
+    (worst, at(((wraps[0] + wraps[1]) / 2) as usize))
 }

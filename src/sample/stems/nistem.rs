@@ -6,6 +6,7 @@ use std::io::{Read, Seek, SeekFrom};
 use std::path::Path;
 
 use crate::sample::buffer::StemInfo;
+use crate::sample::mp4box::find_box;
 
 /// Largest `stem` box read (the real ones are a few hundred bytes).
 const MAX_META: u64 = 64 * 1024;
@@ -26,35 +27,6 @@ pub fn read_stem_meta(path: &Path) -> Option<Vec<StemInfo>> {
     let mut json = vec![0u8; size as usize];
     f.read_exact(&mut json).ok()?;
     parse_meta(&json)
-}
-
-/// The payload range `(start, end)` of the first box of type `kind` among the boxes in
-/// `from..to`.
-fn find_box(f: &mut std::fs::File, from: u64, to: u64, kind: &[u8; 4]) -> Option<(u64, u64)> {
-    let mut at = from;
-    while at + 8 <= to {
-        f.seek(SeekFrom::Start(at)).ok()?;
-        let mut h = [0u8; 8];
-        f.read_exact(&mut h).ok()?;
-        let size32 = u32::from_be_bytes([h[0], h[1], h[2], h[3]]) as u64;
-        let (header, size) = match size32 {
-            0 => (8, to - at),
-            1 => {
-                let mut l = [0u8; 8];
-                f.read_exact(&mut l).ok()?;
-                (16, u64::from_be_bytes(l))
-            }
-            n => (8, n),
-        };
-        if size < header || at + size > to {
-            return None;
-        }
-        if &h[4..8] == kind {
-            return Some((at + header, at + size));
-        }
-        at += size;
-    }
-    None
 }
 
 /// Names and colours from the JSON document.
