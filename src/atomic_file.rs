@@ -32,6 +32,7 @@ pub fn write_atomic_seekable(
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
     let tmp = dir.join(format!(".{name}.tmp{}", std::process::id()));
+    remove_stale(dir, &name);
     let result = (|| {
         let file = std::fs::OpenOptions::new()
             .read(true)
@@ -54,6 +55,29 @@ pub fn write_atomic_seekable(
     result
 }
 
+/// Removes temporary files of `name` left by writers that died mid-write (their process is
+/// gone), so a power cut or a kill does not leave them behind for ever.
+fn remove_stale(dir: &Path, name: &str) {
+    let prefix = format!(".{name}.tmp");
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for e in entries.flatten() {
+        let file = e.file_name();
+        let Some(pid) = file
+            .to_str()
+            .and_then(|f| f.strip_prefix(&prefix))
+            .and_then(|p| p.parse::<u32>().ok())
+        else {
+            continue;
+        };
+        let alive = pid == std::process::id() || Path::new(&format!("/proc/{pid}")).exists();
+        if !alive {
+            let _ = std::fs::remove_file(e.path());
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -67,6 +91,11 @@ mod tests {
         assert_eq!(std::fs::read(&p).unwrap(), b"two");
         let names: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
         assert_eq!(names.len(), 1);
+        // A temporary left by a writer that died is cleaned up by the next write.
+        let dead = dir.path().join(".state.toml.tmp999999999");
+        std::fs::write(&dead, b"half").unwrap();
+        write_atomic(&p, b"three").unwrap();
+        assert!(!dead.exists());
         // A folder that cannot be written is an error, not a panic.
         assert!(write_atomic(Path::new("/proc/padlooper/x"), b"x").is_err());
     }

@@ -172,3 +172,29 @@ fn script_errors_name_every_bad_line() {
         lines[3]
     );
 }
+
+/// Thousands of bad pads are reported in linear time (the text is scanned for lines once, not
+/// once per error), and the message shows the first hundred and counts the rest.
+#[test]
+fn many_errors_cost_one_scan_and_show_a_hundred() {
+    let text: String = (0..20_000)
+        .map(|_| "[[pad]]\npad = 0\nbuiltin = \"drums\"\n")
+        .collect();
+    let before = padlooper::config::error::line_scans();
+    let e =
+        padlooper::config::SetFile::parse(std::path::Path::new("many.toml"), &text).unwrap_err();
+    let scans = padlooper::config::error::line_scans() - before;
+    assert_eq!(e.0.len(), 19_999);
+    assert!(
+        scans <= 2,
+        "{scans} scans of the text for {} errors",
+        e.0.len()
+    );
+    let shown = e.to_string();
+    assert_eq!(shown.lines().count(), 101);
+    assert!(shown.starts_with("many.toml:4:1: bank 0 pad 0 is already assigned on line 1"));
+    assert!(
+        shown.ends_with("... and 19899 more errors (fix these first)"),
+        "{shown}"
+    );
+}

@@ -324,3 +324,170 @@ fn check_warns_about_a_light_on_a_control_without_an_led() {
         "{err}"
     );
 }
+
+#[test]
+fn damaged_midi_files_are_warned_about_or_refused() {
+    let dir = tmp();
+    let good = padlooper::midi::smf::write_smf(&[
+        (0.1, vec![0x90, 81, 127]),
+        (0.2, vec![0x80, 81, 0]),
+        (0.5, vec![0x90, 82, 127]),
+        (0.6, vec![0x80, 82, 0]),
+    ])
+    .unwrap();
+    let run = |bytes: &[u8]| {
+        let p = path(&dir, "m.mid");
+        std::fs::write(&p, bytes).unwrap();
+        let out = bin()
+            .args([
+                "render",
+                "--seconds",
+                "1",
+                "--profile",
+                "launchpad-x",
+                "--midi",
+            ])
+            .arg(&p)
+            .arg("-o")
+            .arg(path(&dir, "o.wav"))
+            .output()
+            .unwrap();
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stderr).to_string(),
+        )
+    };
+    let (code, err) = run(&good);
+    assert_eq!(code, Some(0), "{err}");
+    assert!(!err.contains("WARN"), "{err}");
+    // Cut to 40 bytes: what is there plays, with one warning naming the file.
+    let (code, err) = run(&good[..40]);
+    assert_eq!(code, Some(0), "{err}");
+    assert!(err.contains("m.mid: the file is cut short"), "{err}");
+    // Division 0.
+    let mut zero = good.clone();
+    zero[12] = 0;
+    zero[13] = 0;
+    let (_, err) = run(&zero);
+    assert!(
+        err.contains("m.mid: its division is 0 ticks per beat"),
+        "{err}"
+    );
+    // A tempo of 0 µs per beat (FF 51 03 00 00 00) at the start of the track.
+    let mut t = good[..22].to_vec();
+    t.extend_from_slice(&[0x00, 0xFF, 0x51, 0x03, 0x00, 0x00, 0x00]);
+    t.extend_from_slice(&good[22..]);
+    let len = u32::from_be_bytes([t[18], t[19], t[20], t[21]]) + 7;
+    t[18..22].copy_from_slice(&len.to_be_bytes());
+    let (code, err) = run(&t);
+    assert_eq!(code, Some(0), "{err}");
+    assert!(err.contains("m.mid: it sets a tempo of 0"), "{err}");
+    // Random bytes: refused, naming the file.
+    let noise: Vec<u8> = (0..500u32)
+        .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
+        .collect();
+    let (code, err) = run(&noise);
+    assert_eq!(code, Some(1), "{err}");
+    assert!(
+        err.contains("m.mid") && err.contains("not a valid Standard MIDI File"),
+        "{err}"
+    );
+}
+
+/// Runs padlooper with `args`; kills it (and fails) if it has not finished within `secs`.
+fn run_bounded(args: &[&std::ffi::OsStr], secs: u64) -> (Option<i32>, String) {
+    let mut child = bin()
+        .args(args)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let t0 = std::time::Instant::now();
+    loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            let mut err = String::new();
+            use std::io::Read;
+            child
+                .stderr
+                .take()
+                .unwrap()
+                .read_to_string(&mut err)
+                .unwrap();
+            return (s.code(), err);
+        }
+        if t0.elapsed().as_secs() > secs {
+            let _ = child.kill();
+            panic!("padlooper {args:?} hung");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+}
+
+#[test]
+fn fifos_and_endless_files_as_inputs_are_refused_at_once() {
+    let dir = tmp();
+    let fifo = path(&dir, "pipe.toml");
+    let c = std::ffi::CString::new(fifo.to_str().unwrap()).unwrap();
+    // SAFETY: a valid C string path.
+    assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+    let out = path(&dir, "o.wav");
+    let zero = std::path::Path::new("/dev/zero");
+    let cases: Vec<(Vec<&std::ffi::OsStr>, &str)> = vec![
+        (
+            vec!["check".as_ref(), "--set".as_ref(), fifo.as_os_str()],
+            "pipe.toml: this is a FIFO (named pipe), not a set file",
+        ),
+        (
+            vec!["check".as_ref(), "--profile".as_ref(), fifo.as_os_str()],
+            "pipe.toml: this is a FIFO (named pipe), not a profile file",
+        ),
+        (
+            vec![
+                "render".as_ref(),
+                "--script".as_ref(),
+                fifo.as_os_str(),
+                "-o".as_ref(),
+                out.as_os_str(),
+            ],
+            "pipe.toml: this is a FIFO (named pipe), not a script file",
+        ),
+        (
+            vec!["check".as_ref(), "--set".as_ref(), zero.as_os_str()],
+            "/dev/zero: this is a device, not a set file",
+        ),
+        (
+            vec![
+                "render".as_ref(),
+                "--script".as_ref(),
+                zero.as_os_str(),
+                "-o".as_ref(),
+                out.as_os_str(),
+            ],
+            "/dev/zero: this is a device, not a script file",
+        ),
+    ];
+    for (args, want) in cases {
+        let (code, err) = run_bounded(&args, 20);
+        assert_eq!(code, Some(1), "{args:?}: {err}");
+        assert!(err.contains(want), "{args:?}: {err}");
+    }
+    // A regular file that is far too big for a set: refused before it is read.
+    let big = path(&dir, "big.toml");
+    let f = std::fs::File::create(&big).unwrap();
+    f.set_len(64 << 20).unwrap();
+    let (code, err) = run_bounded(&["check".as_ref(), "--set".as_ref(), big.as_os_str()], 20);
+    assert_eq!(code, Some(1), "{err}");
+    assert!(
+        err.contains("big.toml: 64.0 MB is more than a set file can be (16.0 MB)"),
+        "{err}"
+    );
+    // A WAV given as a set is named as one.
+    let wav = path(&dir, "x.wav");
+    write_wav16(&wav, RATE, 0.1, sine(440.0, 0.1));
+    let (code, err) = run_bounded(&["check".as_ref(), "--set".as_ref(), wav.as_os_str()], 20);
+    assert_eq!(code, Some(1), "{err}");
+    assert!(
+        err.contains("x.wav: this is a WAV audio file, not a set file"),
+        "{err}"
+    );
+}

@@ -612,3 +612,26 @@ fn a_resonant_filter_rings_out_instead_of_being_cut() {
         "and then it is silent"
     );
 }
+
+/// An offline render never drops script commands: 20,000 gain changes at one instant (the
+/// queue holds about a thousand) all land, in order, on their frame: the last one wins.
+#[test]
+fn an_offline_render_feeds_a_burst_larger_than_the_queue_without_losing_any() {
+    let dir = tmp();
+    let set = set_in(
+        dir.path(),
+        "[[pad]]\npad = 0\nbuiltin = \"sine440\"\nmode = \"toggle\"\n",
+    );
+    let mut script = String::from("0.0 press 0 0\n");
+    for i in 0..20_000 {
+        script += &format!("0.5 gain 0 0 {}\n", -((i % 30) as f64));
+    }
+    script += "0.5 gain 0 0 -20\n";
+    let (out, report) = render_set(&set, &script, 0.9);
+    assert!(report.errors.is_empty());
+    assert_eq!(out.dropped_commands, 0);
+    // sine440 is at -6 dBFS; -20 dB more after the gain ramp.
+    let level = peak(&left(&out.samples, 0.7, 0.9));
+    let want = 0.5 * 10f32.powf(-20.0 / 20.0);
+    assert!((level - want).abs() < 0.01, "level {level}, want {want}");
+}

@@ -252,3 +252,50 @@ fn a_prepared_copy_damaged_in_its_first_seconds_is_made_again_at_load() {
     );
     assert!(again.samples == clean.samples);
 }
+
+#[test]
+fn render_says_which_sample_failed_mid_render_and_exits_non_zero() {
+    let dir = tmp();
+    // 120 s: 23 MB at 48 kHz, more than the smallest memory_limit, so it streams.
+    mono_tone(&path(&dir, "l.wav"), 44_100, 120.0);
+    std::fs::write(
+        path(&dir, "set.toml"),
+        "[master]\nmemory_limit = \"16MB\"\n[[pad]]\npad = 0\nfile = \"l.wav\"\nloop = false\n",
+    )
+    .unwrap();
+    std::fs::write(path(&dir, "s.txt"), "0.0 press 0 0\n").unwrap();
+    let render = || {
+        Command::new(env!("CARGO_BIN_EXE_padlooper"))
+            .args(["render", "--seconds", "12", "--set"])
+            .arg(path(&dir, "set.toml"))
+            .arg("--script")
+            .arg(path(&dir, "s.txt"))
+            .arg("-o")
+            .arg(path(&dir, "out.wav"))
+            .env("XDG_CACHE_HOME", dir.path().join("cache"))
+            .env_remove("CACHE_DIRECTORY")
+            .output()
+            .unwrap()
+    };
+    let first = render();
+    assert!(
+        first.status.success(),
+        "{}",
+        String::from_utf8_lossy(&first.stderr)
+    );
+    let copy = cache_files(&dir.path().join("cache").join("padlooper"))
+        .pop()
+        .unwrap();
+    damage(&copy, 64 + 8 * 48_000 * 4, 4096);
+    let out = render();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("l.wav: its prepared copy") && err.contains("is damaged"),
+        "{err}"
+    );
+    assert!(
+        err.contains("out.wav: a sample failed while rendering"),
+        "{err}"
+    );
+}

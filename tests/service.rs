@@ -16,6 +16,21 @@ fn bin() -> Command {
 
 const NULL_DEVICE: &str = "pcm.nullout { type null }\npcm.!default { type file slave.pcm \"nullout\" file \"/dev/null\" format \"raw\" }\n";
 
+/// The text of the last good copy kept in `state` (the one `last-good-*.toml`), or "".
+fn kept_copy(state: &std::path::Path) -> String {
+    std::fs::read_dir(state)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .map(|e| e.path())
+        .find(|p| {
+            p.file_name()
+                .is_some_and(|n| n.to_string_lossy().starts_with("last-good-"))
+        })
+        .and_then(|p| std::fs::read_to_string(p).ok())
+        .unwrap_or_default()
+}
+
 /// Sends SIGTERM and waits for a clean exit; returns the status and the log.
 fn terminate(child: Child) -> (std::process::ExitStatus, String) {
     common::process::stop(child, libc::SIGTERM)
@@ -204,8 +219,7 @@ fn sighup_reloads_the_set_in_place_and_rejects_a_broken_one() {
         "{err}"
     );
     // The last good copy is the reloaded set, not the broken one.
-    let kept =
-        std::fs::read_to_string(path(&dir, "state").join("last-good-set.toml")).unwrap_or_default();
+    let kept = kept_copy(&path(&dir, "state"));
     assert!(kept.contains("gain_db = -6"), "{kept}");
 }
 
@@ -262,7 +276,113 @@ fn a_set_on_a_usb_stick_plays_at_start_and_when_plugged_in() {
     assert!(err.contains("playing the set on the USB stick"), "{err}");
     assert!(err.contains("2 pads ready"), "{err}");
     // The stick's set is not remembered as the configured set's last good copy.
-    let kept =
-        std::fs::read_to_string(path(&dir, "state").join("last-good-set.toml")).unwrap_or_default();
+    let kept = kept_copy(&path(&dir, "state"));
     assert!(!kept.contains("pad = 1"), "{kept}");
+}
+
+#[test]
+fn without_systemd_the_last_good_copy_is_kept_per_set_and_plays_from_any_folder() {
+    let dir = tmp();
+    let conf = path(&dir, "asound.conf");
+    std::fs::write(&conf, NULL_DEVICE).unwrap();
+    let sets = path(&dir, "sets");
+    std::fs::create_dir_all(&sets).unwrap();
+    write_wav16(&sets.join("tone.wav"), RATE, 1.0, sine(440.0, 0.3));
+    std::fs::write(
+        sets.join("a.toml"),
+        "[[pad]]\npad = 0\nfile = \"tone.wav\"\n",
+    )
+    .unwrap();
+    std::fs::write(
+        sets.join("b.toml"),
+        "[[pad]]\npad = 3\nbuiltin = \"drums\"\n",
+    )
+    .unwrap();
+    let xdg = path(&dir, "xdg");
+    let run = |cwd: &std::path::Path, set: &str| {
+        let sock = path(&dir, &format!("notify-{}", set.replace('/', "-")));
+        let _ = std::fs::remove_file(&sock);
+        let messages = common::process::listen_notify(UnixDatagram::bind(&sock).unwrap());
+        let child = bin()
+            .current_dir(cwd)
+            .env("ALSA_CONFIG_PATH", &conf)
+            .env("NOTIFY_SOCKET", &sock)
+            .env_remove("STATE_DIRECTORY")
+            .env_remove("PADLOOPER_STATE_DIR")
+            .env("XDG_STATE_HOME", &xdg)
+            .args(["run", "--service", "--set", set])
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        common::process::notify_until(&messages, |m| m.starts_with("READY=1\nSTATUS=Default"));
+        terminate(child)
+    };
+    // Two sets, started by relative paths: each keeps its own copy, under its absolute path.
+    let (status, err) = run(dir.path(), "sets/a.toml");
+    assert!(status.success(), "{err}");
+    let (status, err) = run(&sets, "b.toml");
+    assert!(status.success(), "{err}");
+    let state = xdg.join("padlooper");
+    let copies: Vec<String> = std::fs::read_dir(&state)
+        .unwrap()
+        .map(|e| std::fs::read_to_string(e.unwrap().path()).unwrap())
+        .collect();
+    assert_eq!(copies.len(), 2, "one copy per set: {copies:?}");
+    let a = copies.iter().find(|c| c.contains("tone.wav")).unwrap();
+    let abs = std::fs::canonicalize(sets.join("a.toml")).unwrap();
+    assert!(
+        a.starts_with(&format!(
+            "# padlooper: the last good copy of {}\n",
+            abs.display()
+        )),
+        "{a}"
+    );
+    // Set a breaks; started from another folder, its own last good copy plays, samples found.
+    std::fs::write(
+        sets.join("a.toml"),
+        "[[pad]]\npad = 0\nfile = \"tone.wav\"\nspeed = 9\n",
+    )
+    .unwrap();
+    let (status, err) = run(std::path::Path::new("/"), abs.to_str().unwrap());
+    assert!(status.success(), "{err}");
+    assert!(err.contains("playing the last set that loaded"), "{err}");
+    assert!(
+        err.contains("1 pads ready") && !err.contains("cannot open"),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_reload_that_finds_a_fifo_is_refused_and_sigterm_still_stops_the_service() {
+    let dir = tmp();
+    let conf = path(&dir, "asound.conf");
+    std::fs::write(&conf, NULL_DEVICE).unwrap();
+    let sock = path(&dir, "notify");
+    let messages = common::process::listen_notify(UnixDatagram::bind(&sock).unwrap());
+    let set = path(&dir, "set.toml");
+    std::fs::write(&set, "[[pad]]\npad = 0\nbuiltin = \"sine440\"\n").unwrap();
+    let child = bin()
+        .env("ALSA_CONFIG_PATH", &conf)
+        .env("NOTIFY_SOCKET", &sock)
+        .env("PADLOOPER_STATE_DIR", path(&dir, "state"))
+        .args(["run", "--service", "--set"])
+        .arg(&set)
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    common::process::notify_until(&messages, |m| m.starts_with("READY=1\nSTATUS=Default"));
+    std::fs::remove_file(&set).unwrap();
+    let c = std::ffi::CString::new(set.to_str().unwrap()).unwrap();
+    // SAFETY: a valid C string path.
+    assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+    assert_eq!(unsafe { libc::kill(child.id() as i32, libc::SIGHUP) }, 0);
+    common::process::notify_until(&messages, |m| m == "RELOADING=1");
+    common::process::notify_until(&messages, |m| m.starts_with("READY=1"));
+    let (status, err) = terminate(child);
+    assert!(status.success(), "{status:?}\n{err}");
+    assert!(
+        err.contains("set.toml: this is a FIFO (named pipe), not a set file"),
+        "{err}"
+    );
+    assert!(err.contains("the set that plays is kept"), "{err}");
 }

@@ -148,6 +148,8 @@ fn the_service_restores_saves_and_forgets_its_state() {
     // Restored at start, and written back on SIGTERM.
     let err = run_service(&dir, &[], 1.5);
     assert!(err.contains("restored the saved state"), "{err}");
+    // Banks are numbered as the set file numbers them (the state holds bank 0).
+    assert!(err.contains("bank 0)"), "{err}");
     let saved = session_state::read(&file, &set).expect("saved on stop");
     assert_eq!(saved.master.bpm, 100.0, "{saved:?}");
     assert_eq!(saved.pad.len(), 1);
@@ -157,6 +159,14 @@ fn the_service_restores_saves_and_forgets_its_state() {
     let err = run_service(&dir, &[], 1.0);
     assert!(err.contains("the saved state is damaged"), "{err}");
     assert!(err.contains("playing as a service"), "{err}");
+    // Binary garbage (a torn write on an SD card): said too, not silently ignored.
+    std::fs::write(&file, [0x8Bu8, 0x00, 0xFF, 0x13, 0x37, 0x00, 0xFE]).unwrap();
+    let err = run_service(&dir, &[], 1.0);
+    assert!(
+        err.contains("session-state.toml: this is not a text file (binary data at byte 1)")
+            && err.contains("starting from the set as written"),
+        "{err}"
+    );
     // --reset-state forgets it.
     std::fs::write(&file, st.to_toml()).unwrap();
     let err = run_service(&dir, &["--reset-state"], 1.0);

@@ -210,8 +210,13 @@ fn start(
             tick: std::cell::RefCell::new(&mut tick),
         },
     );
-    for e in &report.errors {
-        log::error!("{e}");
+    if crate::sample::cancel::requested() {
+        // SIGTERM while loading: the files still loading stopped (their errors say only that).
+        log::info!("stopped while loading the samples");
+    } else {
+        for e in &report.errors {
+            log::error!("{e}");
+        }
     }
     crate::control::stream_load::log_plan(report.plan.as_ref());
     let mut disk = LiveDisk::default();
@@ -472,7 +477,7 @@ pub fn run(
             }
         };
     }
-    let state = crate::control::last_set::state_dir();
+    let state = crate::control::last_set::copy_dir();
     // A stick carrying `padlooper/set.toml` wins over the configured set.
     let usb = crate::control::usb_sets::find_sets(&crate::control::usb_sets::roots())
         .into_iter()
@@ -480,25 +485,29 @@ pub fn run(
     if let Some(p) = &usb {
         log::info!("playing the set on the USB stick: {}", p.display());
     }
-    let set_path = usb.as_ref().or(set_path);
-    let set = match set_path {
-        Some(p) if usb.is_some() => SetFile::load(p).ok().unwrap_or_else(|| {
-            log::warn!(
-                "the set on the USB stick has errors (see `padlooper check --set {}`); playing the configured set instead",
-                p.display()
-            );
-            crate::control::last_set::recall(state.as_deref().unwrap_or(Path::new("/nonexistent")))
-                .map(|(s, _)| s)
-                .unwrap_or_else(crate::demo::demo_set)
-        }),
-        Some(p) => crate::control::last_set::load_for_service(p, state.as_deref())
-            .unwrap_or_else(|| {
+    let configured = set_path;
+    let stick = usb.as_ref().and_then(|p| {
+        SetFile::load(p)
+            .map_err(|_| {
+                log::warn!(
+                    "the set on the USB stick has errors (see `padlooper check --set {}`); playing the configured set instead",
+                    p.display()
+                )
+            })
+            .ok()
+    });
+    let (set, set_path) = match (stick, configured) {
+        (Some(s), _) => (s, usb.as_ref()),
+        (None, Some(p)) => (
+            crate::control::last_set::load_for_service(p, state.as_deref()).unwrap_or_else(|| {
                 log::warn!(
                     "playing the built-in demo set instead; fix the set file and restart padlooper (systemctl restart padlooper)"
                 );
                 crate::demo::demo_set()
             }),
-        None => crate::demo::demo_set(),
+            configured,
+        ),
+        (None, None) => (crate::demo::demo_set(), None),
     };
     let mut notify = Notifier::from_env();
     let (mut set, mut reload_from, mut reset) = (set, set_path.cloned(), reset_state);

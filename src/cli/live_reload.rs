@@ -121,9 +121,10 @@ pub(crate) fn reload(s: &mut Session) {
     let on_stick = crate::control::usb_sets::roots()
         .iter()
         .any(|r| path.starts_with(r));
-    if let Some(dir) = crate::control::last_set::state_dir()
+    if let Some(dir) = crate::control::last_set::copy_dir()
         && !on_stick
-        && let Ok(text) = std::fs::read_to_string(&path)
+        && let Ok(text) =
+            crate::config::input::read_text(&path, "set", crate::config::input::SET_MAX)
         && let Err(e) = crate::control::last_set::remember(&dir, &path, &text)
     {
         log::warn!("cannot keep a copy of the reloaded set ({e})");

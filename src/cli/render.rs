@@ -18,7 +18,7 @@ use crate::control::wav_out::{WavOut, free_bytes};
 use crate::engine::Engine;
 use crate::engine::event::{EngineEvent, EventKind};
 use crate::midi::clock_in::ClockNews;
-use crate::midi::smf::read_smf;
+use crate::midi::smf::read_smf_checked;
 use crate::midi::state::SharedControl;
 
 /// Options of `padlooper render`.
@@ -172,14 +172,15 @@ pub fn render_cmd(a: RenderArgs) -> anyhow::Result<i32> {
         (None, None, None) => crate::demo::demo_script(),
         _ => Script::default(),
     };
-    let midi = match &a.midi {
-        Some(p) => Some(read_smf(p)?),
-        None => None,
+    let midi_file = |p: &PathBuf| -> anyhow::Result<Vec<crate::midi::smf::SmfEvent>> {
+        let (events, warnings) = read_smf_checked(p)?;
+        for w in warnings {
+            log::warn!("{w}");
+        }
+        Ok(events)
     };
-    let clock_in = match &a.clock_in {
-        Some(p) => Some(read_smf(p)?),
-        None => None,
-    };
+    let midi = a.midi.as_ref().map(midi_file).transpose()?;
+    let clock_in = a.clock_in.as_ref().map(midi_file).transpose()?;
     let midi_end = midi
         .iter()
         .chain(clock_in.iter())
@@ -302,8 +303,17 @@ pub fn render_cmd(a: RenderArgs) -> anyhow::Result<i32> {
     if let Some(f) = events {
         f.finish()?;
     }
+    // What went wrong while rendering: said, and the exit status says it too.
+    let mut failed = false;
     if dropped > 0 {
-        log::warn!("{dropped} script commands did not fit the command queue");
+        log::error!("{dropped} commands could not be queued and are missing from the render");
+        failed = true;
+    }
+    if let Some(s) = &report.streaming {
+        for e in s.ctl.take_errors() {
+            log::error!("{e}");
+            failed = true;
+        }
     }
     if let Some(path) = &a.midi_out {
         let mut msgs: Vec<(f64, Vec<u8>)> = clock
@@ -336,5 +346,12 @@ pub fn render_cmd(a: RenderArgs) -> anyhow::Result<i32> {
         a.out.display(),
         seconds / took.max(1e-9)
     );
+    if failed {
+        log::error!(
+            "{}: a sample failed while rendering (see above); the file is incomplete",
+            a.out.display()
+        );
+        return Ok(1);
+    }
     Ok(0)
 }

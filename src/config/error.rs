@@ -38,7 +38,17 @@ impl std::error::Error for ConfigError {}
 impl ConfigError {
     /// An error at a byte offset of `text`.
     pub fn at(file: &Path, text: &str, offset: usize, message: impl Into<String>) -> Self {
-        let (line, column) = line_col(text, offset);
+        Self::at_line(file, &LineIndex::new(text), offset, message)
+    }
+
+    /// An error at a byte offset of a text whose lines are indexed (many errors of one file).
+    pub fn at_line(
+        file: &Path,
+        lines: &LineIndex,
+        offset: usize,
+        message: impl Into<String>,
+    ) -> Self {
+        let (line, column) = lines.line_col(offset);
         Self {
             file: file.into(),
             line,
@@ -58,18 +68,71 @@ impl ConfigError {
     }
 }
 
-/// A list of configuration errors, displayed one per line.
+/// Errors shown of a list (the rest are counted: nobody reads ten thousand lines).
+pub const SHOWN_ERRORS: usize = 100;
+
+/// A list of configuration errors, displayed one per line (the first [`SHOWN_ERRORS`], then
+/// how many more).
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
-#[error("{}", .0.iter().map(|e| e.to_string()).collect::<Vec<_>>().join("\n"))]
+#[error("{}", show(.0))]
 pub struct ConfigErrors(pub Vec<ConfigError>);
+
+fn show(errors: &[ConfigError]) -> String {
+    let mut lines: Vec<String> = errors
+        .iter()
+        .take(SHOWN_ERRORS)
+        .map(|e| e.to_string())
+        .collect();
+    if errors.len() > SHOWN_ERRORS {
+        lines.push(format!(
+            "... and {} more errors (fix these first)",
+            errors.len() - SHOWN_ERRORS
+        ));
+    }
+    lines.join("\n")
+}
 
 /// 1-based line and column of a byte offset.
 pub fn line_col(text: &str, offset: usize) -> (usize, usize) {
-    let offset = offset.min(text.len());
-    let before = &text[..offset];
-    let line = before.matches('\n').count() + 1;
-    let column = before.rfind('\n').map_or(offset, |nl| offset - nl - 1) + 1;
-    (line, column)
+    LineIndex::new(text).line_col(offset)
+}
+
+/// Where each line of a text starts, so many offsets turn into lines in linear time overall.
+#[derive(Debug, Clone)]
+pub struct LineIndex {
+    starts: Vec<usize>,
+    len: usize,
+}
+
+thread_local! {
+    /// Texts indexed for lines so far on this thread (each a full scan of a text): a test
+    /// bounds the work of reporting many errors with it.
+    static SCANS: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+}
+
+/// How many texts this thread has scanned for lines (see [`LineIndex`]).
+pub fn line_scans() -> usize {
+    SCANS.with(|s| s.get())
+}
+
+impl LineIndex {
+    /// The line starts of `text`.
+    pub fn new(text: &str) -> Self {
+        SCANS.with(|s| s.set(s.get() + 1));
+        let mut starts = vec![0];
+        starts.extend(text.match_indices('\n').map(|(i, _)| i + 1));
+        Self {
+            starts,
+            len: text.len(),
+        }
+    }
+
+    /// 1-based line and column (in bytes) of a byte offset.
+    pub fn line_col(&self, offset: usize) -> (usize, usize) {
+        let offset = offset.min(self.len);
+        let line = self.starts.partition_point(|&s| s <= offset);
+        (line, offset - self.starts[line - 1] + 1)
+    }
 }
 
 /// Converts a toml deserialisation error into a located error.

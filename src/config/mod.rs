@@ -1,6 +1,7 @@
 //! Set files, render scripts and (later) controller profiles: parsing and validation.
 
 pub mod error;
+pub mod input;
 pub mod profile;
 pub mod profile_leds;
 pub mod profile_stems;

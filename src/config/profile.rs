@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 use toml::Spanned;
 
-use super::error::{ConfigError, ConfigErrors, from_toml, line_col};
+use super::error::{ConfigError, ConfigErrors, from_toml};
 
 /// Actions a button can trigger (momentary: on press, except `shift` which is held).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize)]
@@ -313,12 +313,8 @@ impl Profile {
 
     /// Reads and validates a profile file.
     pub fn load(path: &Path) -> Result<Profile, ConfigErrors> {
-        let text = std::fs::read_to_string(path).map_err(|e| {
-            ConfigErrors(vec![ConfigError::whole(
-                path,
-                format!("cannot read profile: {e}"),
-            )])
-        })?;
+        let text = super::input::read_text(path, "profile", super::input::PROFILE_MAX)
+            .map_err(|e| ConfigErrors(vec![ConfigError::whole(path, e)]))?;
         Self::parse(path, &text)
     }
 
@@ -333,7 +329,8 @@ impl Profile {
         let raw: RawProfile =
             toml::from_str(text).map_err(|e| ConfigErrors(vec![from_toml(path, text, &e)]))?;
         let mut errors = Vec::new();
-        let at = |offset: usize, m: String| ConfigError::at(path, text, offset, m);
+        let lines = super::error::LineIndex::new(text);
+        let at = |offset: usize, m: String| ConfigError::at_line(path, &lines, offset, m);
         if raw.ports.is_empty() || raw.ports.iter().any(|p| p.trim().is_empty()) {
             errors.push(ConfigError::whole(
                 path,
@@ -359,7 +356,7 @@ impl Profile {
         let exit = sysex(&raw.exit, "exit", &mut errors);
         let mut used: HashMap<Binding, usize> = HashMap::new();
         let mut claim = |b: Binding, offset: usize, errors: &mut Vec<ConfigError>| {
-            let line = line_col(text, offset).0;
+            let line = lines.line_col(offset).0;
             if let Some(prev) = used.insert(b, line) {
                 let what = match b {
                     Binding::Note(c, n) => format!("note {n} on channel {}", c + 1),

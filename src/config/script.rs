@@ -98,12 +98,8 @@ fn band(s: &str) -> Result<u8, String> {
 impl Script {
     /// Reads and parses a script file.
     pub fn load(path: &Path, grid: &GridSection) -> Result<Script, ConfigErrors> {
-        let text = std::fs::read_to_string(path).map_err(|e| {
-            ConfigErrors(vec![ConfigError::whole(
-                path,
-                format!("cannot read script: {e}"),
-            )])
-        })?;
+        let text = super::input::read_text(path, "script", super::input::SCRIPT_MAX)
+            .map_err(|e| ConfigErrors(vec![ConfigError::whole(path, e)]))?;
         Self::parse(path, &text, grid)
     }
 

@@ -8,7 +8,8 @@ use std::path::{Path, PathBuf};
 use crate::config::SetFile;
 
 const HEADER: &str = "# padlooper: the last good copy of ";
-const FILE: &str = "last-good-set.toml";
+/// The single copy earlier versions kept (read when it is the set asked for).
+const LEGACY: &str = "last-good-set.toml";
 
 /// The service's state folder: systemd's `$STATE_DIRECTORY` (the first, when several), or
 /// `$PADLOOPER_STATE_DIR`. None outside a service.
@@ -22,44 +23,89 @@ pub fn state_dir() -> Option<PathBuf> {
         })
 }
 
-/// Keeps a copy of the set at `path` (text `text`, which just loaded) in `dir`.
-pub fn remember(dir: &Path, path: &Path, text: &str) -> std::io::Result<()> {
-    let body = format!("{HEADER}{}\n{text}", path.display());
-    crate::atomic_file::write_atomic(&dir.join(FILE), body.as_bytes())
+/// Where the service keeps last good copies: [`state_dir`], else `$XDG_STATE_HOME/padlooper`,
+/// else `~/.local/state/padlooper` (a service started without systemd). None without any.
+pub fn copy_dir() -> Option<PathBuf> {
+    let nonempty = |k: &str| {
+        std::env::var_os(k)
+            .filter(|v| !v.is_empty())
+            .map(PathBuf::from)
+    };
+    state_dir()
+        .or_else(|| nonempty("XDG_STATE_HOME").map(|d| d.join("padlooper")))
+        .or_else(|| nonempty("HOME").map(|h| h.join(".local/state/padlooper")))
 }
 
-/// The last good copy in `dir`, parsed at its original path, and that path.
-pub fn recall(dir: &Path) -> Option<(SetFile, PathBuf)> {
-    let body = std::fs::read_to_string(dir.join(FILE)).ok()?;
-    let (first, text) = body.split_once('\n')?;
-    let path = PathBuf::from(first.strip_prefix(HEADER)?);
-    SetFile::parse(&path, text).ok().map(|s| (s, path))
+/// `path` made absolute (resolved when it exists), so a copy plays from any folder.
+fn absolute(path: &Path) -> PathBuf {
+    std::fs::canonicalize(path).unwrap_or_else(|_| {
+        std::env::current_dir()
+            .map(|d| d.join(path))
+            .unwrap_or_else(|_| path.to_path_buf())
+    })
+}
+
+/// The file holding the last good copy of the set at (absolute) `path`: one per set.
+fn copy_file(dir: &Path, path: &Path) -> PathBuf {
+    let key = xxhash_rust::xxh3::xxh3_64(path.as_os_str().as_encoded_bytes());
+    dir.join(format!("last-good-{key:016x}.toml"))
+}
+
+/// Keeps a copy of the set at `path` (text `text`, which just loaded) in `dir`, under its
+/// absolute path (its samples are found from there whatever the folder padlooper starts in).
+pub fn remember(dir: &Path, path: &Path, text: &str) -> std::io::Result<()> {
+    let path = absolute(path);
+    let body = format!("{HEADER}{}\n{text}", path.display());
+    crate::atomic_file::write_atomic(&copy_file(dir, &path), body.as_bytes())
+}
+
+/// The last good copy of the set at `path` kept in `dir`, parsed at its original (absolute)
+/// path, and that path.
+pub fn recall(dir: &Path, path: &Path) -> Option<(SetFile, PathBuf)> {
+    let path = absolute(path);
+    [copy_file(dir, &path), dir.join(LEGACY)]
+        .iter()
+        .find_map(|f| {
+            let body =
+                crate::config::input::read_text(f, "set", crate::config::input::SET_MAX).ok()?;
+            let (first, text) = body.split_once('\n')?;
+            let from = PathBuf::from(first.strip_prefix(HEADER)?);
+            (absolute(&from) == path)
+                .then(|| SetFile::parse(&from, text).ok().map(|s| (s, from)))
+                .flatten()
+        })
 }
 
 /// The set to play as a service: the file at `path` when it loads (remembered in `state`),
 /// else its last good copy; errors and the fallback are logged with what to do. None when
 /// neither loads (the caller plays the demo). Not real-time.
 pub fn load_for_service(path: &Path, state: Option<&Path>) -> Option<SetFile> {
-    let text = std::fs::read_to_string(path);
+    let text = crate::config::input::read_text(path, "set", crate::config::input::SET_MAX);
     let loaded = match &text {
         Ok(t) => SetFile::parse(path, t),
         Err(_) => SetFile::load(path),
     };
     match loaded {
         Ok(set) => {
-            if let (Some(dir), Ok(t)) = (state, &text)
-                && let Err(e) = remember(dir, path, t)
-            {
-                log::warn!(
-                    "cannot keep a copy of the set in {} ({e}); a broken edit will fall back to the demo",
-                    dir.display()
-                );
+            match (state, &text) {
+                (Some(dir), Ok(t)) => {
+                    if let Err(e) = remember(dir, path, t) {
+                        log::warn!(
+                            "cannot keep a copy of the set in {} ({e}); a broken edit will fall back to the demo",
+                            dir.display()
+                        );
+                    }
+                }
+                (None, _) => log::warn!(
+                    "no state folder (no STATE_DIRECTORY, XDG_STATE_HOME or HOME): no copy of the set is kept, so a broken edit will fall back to the demo"
+                ),
+                _ => {}
             }
             Some(set)
         }
         Err(errors) => {
             log::error!("{errors}");
-            if let Some((set, from)) = state.and_then(recall) {
+            if let Some((set, from)) = state.and_then(|d| recall(d, path)) {
                 log::warn!(
                     "playing the last set that loaded ({}) instead; fix the file above and restart padlooper (systemctl restart padlooper)",
                     from.display()

@@ -11,7 +11,8 @@ pub struct Rendered {
     pub samples: Vec<f32>,
     /// Everything the engine reported, in order.
     pub events: Vec<EngineEvent>,
-    /// Commands that could not be queued (queue full).
+    /// Commands lost (an offline render waits for room instead; only a feeder that can never
+    /// be served counts here).
     pub dropped_commands: usize,
 }
 
@@ -23,7 +24,8 @@ pub fn frame_of(seconds: f64, rate: u32) -> u64 {
 /// Something that feeds commands into a render: called before each block with the block's
 /// frame range, and after it with the events the block produced.
 pub trait Feeder {
-    /// Queue commands due in `start..end`. Returns how many could not be queued.
+    /// Queue commands due in `start..end`. Returns how many are still waiting because the
+    /// queue is full (they are kept: the driver makes room and asks again).
     fn before(&mut self, start: u64, end: u64, handle: &mut EngineHandle) -> usize;
     /// See the events of the block that ended at frame `end`.
     fn after(&mut self, _end: u64, _events: &[EngineEvent]) {}
@@ -72,7 +74,7 @@ impl ScriptCursor {
 }
 
 /// Feeds a script's commands stamped with their exact frames; commands that do not fit the
-/// queue are counted as dropped.
+/// queue wait for room.
 pub struct ScriptFeeder<'a> {
     script: &'a Script,
     cursor: ScriptCursor,
@@ -90,14 +92,18 @@ impl<'a> ScriptFeeder<'a> {
 
 impl Feeder for ScriptFeeder<'_> {
     fn before(&mut self, _start: u64, end: u64, handle: &mut EngineHandle) -> usize {
-        let mut dropped = 0;
-        self.cursor.feed(self.script, end, |t| {
-            if handle.send(t).is_err() {
-                dropped += 1;
-            }
-            true
-        });
-        dropped
+        let mut waiting = 0;
+        self.cursor
+            .feed(self.script, end, |t| match handle.send(t) {
+                Ok(()) => true,
+                Err(crate::engine::HandleError::QueueFull(_)) => {
+                    waiting = 1;
+                    false
+                }
+                // A non-finite value is refused (and counted); the script goes on.
+                Err(_) => true,
+            });
+        waiting
     }
 }
 
@@ -156,7 +162,8 @@ pub fn render_with(
 
 /// Streams a render: each block's audio goes to `on_audio` (stopping at its first error)
 /// and its events to `on_events` as soon as it is rendered, so nothing grows with the length
-/// of the render. Returns the number of commands that did not fit the queue.
+/// of the render. Returns the number of commands lost (none unless the engine stops taking
+/// commands).
 #[allow(clippy::too_many_arguments)]
 pub fn render_into<E>(
     engine: &mut Engine,
@@ -181,8 +188,23 @@ pub fn render_into<E>(
     while done < total {
         let n = (total - done).min(block as u64) as usize;
         let end = done + n as u64;
-        for f in feeders.iter_mut() {
-            dropped += f.before(done, end, handle);
+        // Feed until nothing waits: the engine takes the queue in between (commands due now
+        // run, later ones wait on its timeline), so a burst larger than the queue is not lost.
+        loop {
+            let waiting: usize = feeders
+                .iter_mut()
+                .map(|f| f.before(done, end, handle))
+                .sum();
+            if waiting == 0 {
+                break;
+            }
+            let room = handle.command_room();
+            engine.take_commands();
+            if handle.command_room() == room {
+                // Nothing was taken: the engine cannot make room (should not happen).
+                dropped += waiting;
+                break;
+            }
         }
         engine.process(&mut buf[..n * 2]);
         let skip = latency.saturating_sub(done).min(n as u64) as usize;

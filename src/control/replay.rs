@@ -12,6 +12,10 @@ use crate::midi::leds::{LedSender, desired};
 use crate::midi::smf::SmfEvent;
 use crate::midi::state::SharedControl;
 
+/// Room in the command queue a replayed message waits for (a row launch presses up to 16
+/// pads; a column control sets 16).
+const ROOM_PER_MESSAGE: usize = 32;
+
 /// LED updates are computed this often (frames at 48 kHz ≈ 10 ms, one control tick).
 pub const LED_TICK_SECONDS: f64 = 0.01;
 
@@ -76,21 +80,22 @@ impl MidiReplay {
 
 impl Feeder for MidiReplay {
     fn before(&mut self, _start: u64, end: u64, handle: &mut EngineHandle) -> usize {
-        let mut dropped = 0;
         while let Some((t, bytes)) = self.events.get(self.next) {
             let at = frame_of(*t, self.rate);
             if at >= end {
                 break;
             }
+            // One message makes at most a row's worth of commands: wait for that much room.
+            if handle.command_room() < ROOM_PER_MESSAGE {
+                return 1;
+            }
             let bytes = bytes.clone();
             self.controller.feed(&bytes, at, &mut |cmd| {
-                if handle.send(cmd).is_err() {
-                    dropped += 1;
-                }
+                let _ = handle.send(cmd);
             });
             self.next += 1;
         }
-        dropped
+        0
     }
 
     fn after(&mut self, end: u64, _events: &[EngineEvent]) {
@@ -142,17 +147,17 @@ impl ClockInReplay {
 
 impl Feeder for ClockInReplay {
     fn before(&mut self, start: u64, end: u64, handle: &mut EngineHandle) -> usize {
-        let mut dropped = 0;
         let (stats, rate) = (self.stats.clone(), self.rate);
         let beat = move |f: u64| stats.transport.beat_at(f, rate);
         while let Some((t, bytes)) = self.events.get(self.next) {
             if frame_of(*t, self.rate) >= end {
                 break;
             }
+            if handle.command_room() < ROOM_PER_MESSAGE {
+                return 1;
+            }
             self.follower.on_message(*t, bytes, &beat, &mut |cmd| {
-                if handle.send(cmd).is_err() {
-                    dropped += 1;
-                }
+                let _ = handle.send(cmd);
             });
             self.next += 1;
         }
@@ -160,6 +165,6 @@ impl Feeder for ClockInReplay {
         if let Some(n) = self.follower.poll(now) {
             self.news.push((now, n));
         }
-        dropped
+        0
     }
 }

@@ -315,7 +315,21 @@ pub fn state_path(set: &SetFile, state_dir: Option<&Path>) -> Option<PathBuf> {
 /// Reads a saved state for `set`: None (with one log line saying why) when there is none, it
 /// does not parse, or it belongs to another set or grid.
 pub fn read(path: &Path, set: &SetFile) -> Option<SessionState> {
-    let text = std::fs::read_to_string(path).ok()?;
+    if !path.exists() {
+        return None;
+    }
+    let text =
+        match crate::config::input::read_text(path, "saved state", crate::config::input::STATE_MAX)
+        {
+            Ok(t) => t,
+            Err(e) => {
+                log::warn!(
+                    "{}: {e}; ignoring it and starting from the set as written",
+                    path.display()
+                );
+                return None;
+            }
+        };
     match toml::from_str::<SessionState>(&text) {
         Ok(s) if s.fits(set) => Some(s),
         Ok(s) => {

@@ -452,15 +452,29 @@ pub fn load_set_apply(
     let mut buffers: HashMap<SampleSource, (SlotId, Arc<SampleBuffer>)> = HashMap::new();
     let mut results: Vec<(SampleSource, stream_load::Made)> =
         loaded.into_iter().chain(cached).chain(streamed).collect();
+    let found: HashMap<SampleSource, Result<Arc<SampleBuffer>, String>> = results
+        .iter()
+        .map(|(s, r)| {
+            (
+                s.clone(),
+                r.as_ref().map(|(b, _)| b.clone()).map_err(|e| e.clone()),
+            )
+        })
+        .collect();
     for (alias, first) in aliases {
-        let r = match results.iter().find(|(s, _)| *s == first) {
-            Some((_, Ok((buf, _)))) => Ok((buf.clone(), Vec::new())),
-            Some((_, Err(e))) => Err(e.clone()),
+        let r = match found.get(&first) {
+            Some(Ok(buf)) => Ok((buf.clone(), Vec::new())),
+            Some(Err(e)) => Err(e.clone()),
             None => continue,
         };
         results.push((alias, r));
     }
     results.sort_by(|a, b| a.0.cmp(&b.0));
+    // Who uses each source (for the message of a source that failed), found in one pass.
+    let mut users: HashMap<&SampleSource, Vec<String>> = HashMap::new();
+    for p in &set.pads {
+        users.entry(&p.source).or_default().push(where_(set, p));
+    }
     for (src, result) in results {
         match result {
             Ok((buffer, warnings)) => match handle
@@ -474,16 +488,10 @@ pub fn load_set_apply(
                 Err(e) => report.errors.push(format!("{src}: {e}")),
             },
             Err(e) => {
-                let users: Vec<String> = set
-                    .pads
-                    .iter()
-                    .filter(|p| p.source == src)
-                    .map(|p| where_(set, p))
-                    .collect();
-                report.errors.push(format!(
-                    "{e} (used by {}); those pads stay empty",
-                    users.join(", ")
-                ));
+                let users = users.get(&src).map(|u| u.join(", ")).unwrap_or_default();
+                report
+                    .errors
+                    .push(format!("{e} (used by {users}); those pads stay empty"));
             }
         }
     }

@@ -52,10 +52,9 @@ impl StateKeeper {
             );
             shared.touch();
             log::info!(
-                "restored the saved state from {} ({} pads changed, bank {})",
+                "restored the saved state from {} ({} pads changed, bank {bank})",
                 path.display(),
                 st.pad.len(),
-                bank + 1
             );
         }
         let bank = shared.bank.load(std::sync::atomic::Ordering::Relaxed);

@@ -160,19 +160,21 @@ fn probe_one(source: &SampleSource, rate: u32) -> Option<(usize, Format, bool)> 
 
 /// The tables of `set` (one per distinct source, in source order) with the pads using them.
 pub fn tables(set: &SetFile, rate: u32) -> Vec<(SampleSource, TableInfo)> {
-    let mut sources: Vec<SampleSource> = set.pads.iter().map(|p| p.source.clone()).collect();
-    sources.sort();
-    sources.dedup();
+    // The pads of each source, in one pass (sources in order).
+    let mut users: std::collections::BTreeMap<&SampleSource, Vec<&crate::config::set::PadSpec>> =
+        std::collections::BTreeMap::new();
+    for p in &set.pads {
+        users.entry(&p.source).or_default().push(p);
+    }
     let secs = |s: f64| (s * rate as f64).round().max(0.0) as usize;
-    sources
+    users
         .into_iter()
-        .map(|src| {
+        .map(|(src, pads)| {
+            let src = src.clone();
             let (frames, format, streamable, groups) =
                 probe(&src, rate).unwrap_or((0, Format::F32, false, 1));
-            let pads = set
-                .pads
-                .iter()
-                .filter(|p| p.source == src)
+            let pads = pads
+                .into_iter()
                 .map(|p| {
                     let loop_start = secs(p.loop_start).min(frames);
                     PadUse {

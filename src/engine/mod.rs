@@ -41,7 +41,7 @@ use crate::dsp::ramp::Ramp;
 use crate::dsp::reverb::Reverb;
 use command::{Command, PlayMode, Quantize, Timed};
 use event::{EngineEvent, EventKind};
-pub use handle::{CommandLane, EngineHandle};
+pub use handle::{CommandLane, EngineHandle, HandleError};
 use mix::PadDsp;
 use pads::Pad;
 pub use settings::{EngineError, EngineSettings, PENDING_CAPACITY};
@@ -288,6 +288,23 @@ impl Engine {
             }
         }
         self.hints.end_block();
+    }
+
+    /// Takes queued commands (within the per-block budget) and runs those already due, without
+    /// rendering: an offline driver feeding more commands than the queue holds at one frame
+    /// calls this between feeds, so none is lost and each still lands on its frame.
+    /// Real-time safe (what `process` does before rendering).
+    pub fn take_commands(&mut self) {
+        self.drain_inputs();
+        let now = self.frame;
+        while let Some(p) = self.pending.last() {
+            if p.at > now {
+                break;
+            }
+            if let Some(p) = self.pending.pop() {
+                self.run_due(p.due, now);
+            }
+        }
     }
 
     fn process_chunk(&mut self, out: &mut [f32]) {

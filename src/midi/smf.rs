@@ -23,12 +23,84 @@ pub struct SmfError {
 /// Reads every channel, SysEx and escaped (e.g. clock) event of a MIDI file with its time in
 /// seconds, in time order (ties keep file order). Meta events other than tempo are skipped.
 pub fn read_smf(path: &Path) -> Result<Vec<SmfEvent>, SmfError> {
+    read_smf_checked(path).map(|(events, _)| events)
+}
+
+/// [`read_smf`], with what is wrong with the file though it parses (cut short, a division
+/// or tempo of 0, no events), one line each naming the file.
+pub fn read_smf_checked(path: &Path) -> Result<(Vec<SmfEvent>, Vec<String>), SmfError> {
     let err = |reason: String| SmfError {
         path: path.display().to_string(),
         reason,
     };
-    let data = std::fs::read(path).map_err(|e| err(format!("cannot read: {e}")))?;
-    parse_smf(&data).map_err(err)
+    let data = crate::config::input::read_bytes(path, "MIDI", crate::config::input::MIDI_MAX)
+        .map_err(err)?;
+    let events = parse_smf(&data).map_err(err)?;
+    let mut warnings: Vec<String> = check_smf(&data)
+        .into_iter()
+        .map(|w| format!("{}: {w}", path.display()))
+        .collect();
+    if events.is_empty() {
+        warnings.push(format!(
+            "{}: the MIDI file holds no events to play",
+            path.display()
+        ));
+    }
+    Ok((events, warnings))
+}
+
+/// What is wrong with MIDI file bytes that parse anyway (the parser is lenient, as players
+/// are): chunks cut short, fewer tracks than the header says, a track without its end
+/// marker, a division or a tempo of 0.
+pub fn check_smf(data: &[u8]) -> Vec<String> {
+    let mut out = Vec::new();
+    let be32 = |b: &[u8]| u32::from_be_bytes([b[0], b[1], b[2], b[3]]) as usize;
+    if data.len() < 14 || &data[0..4] != b"MThd" {
+        return out;
+    }
+    let declared = u16::from_be_bytes([data[10], data[11]]) as usize;
+    if u16::from_be_bytes([data[12], data[13]]) == 0 {
+        out.push(
+            "its division is 0 ticks per beat, so its times mean nothing; it was written wrong"
+                .into(),
+        );
+    }
+    let mut at = 8 + be32(&data[4..8]);
+    let mut tracks = 0;
+    while at + 8 <= data.len() {
+        let size = be32(&data[at + 4..at + 8]);
+        let have = data.len() - at - 8;
+        if &data[at..at + 4] == b"MTrk" {
+            tracks += 1;
+            if size > have {
+                out.push(format!(
+                    "the file is cut short: track {tracks} should hold {size} bytes, {have} are there; played what is there"
+                ));
+                break;
+            }
+            let body = &data[at + 8..at + 8 + size];
+            if !body.ends_with(&[0xFF, 0x2F, 0x00]) {
+                out.push(format!(
+                    "track {tracks} has no end-of-track marker (cut short?); played what is there"
+                ));
+            }
+        }
+        at += 8 + size.min(have);
+    }
+    if tracks < declared && !out.iter().any(|w| w.contains("cut short")) {
+        out.push(format!(
+            "the header says {declared} tracks, the file holds {tracks} (cut short?)"
+        ));
+    }
+    if let Ok(smf) = Smf::parse(data) {
+        let zero = smf.tracks.iter().flatten().any(
+            |e| matches!(e.kind, TrackEventKind::Meta(MetaMessage::Tempo(t)) if t.as_int() == 0),
+        );
+        if zero {
+            out.push("it sets a tempo of 0 µs per beat; that tempo change is ignored".into());
+        }
+    }
+    out
 }
 
 /// Seconds per tick for a tempo (µs per beat) under a timing.
@@ -62,7 +134,8 @@ fn track_times(track: &[TrackEvent], order: &mut usize) -> TrackTimes {
                 b
             }
             TrackEventKind::Escape(data) => data.to_vec(),
-            TrackEventKind::Meta(MetaMessage::Tempo(t)) => {
+            // A tempo of 0 would put everything after it at one instant: ignored (warned).
+            TrackEventKind::Meta(MetaMessage::Tempo(t)) if t.as_int() > 0 => {
                 tempos.push((tick, t.as_int()));
                 continue;
             }

@@ -130,12 +130,8 @@ impl SetFile {
 
     /// Reads and validates a set file.
     pub fn load(path: &Path) -> Result<SetFile, ConfigErrors> {
-        let text = std::fs::read_to_string(path).map_err(|e| {
-            ConfigErrors(vec![ConfigError::whole(
-                path,
-                format!("cannot read set file: {e}"),
-            )])
-        })?;
+        let text = crate::config::input::read_text(path, "set", crate::config::input::SET_MAX)
+            .map_err(|e| ConfigErrors(vec![ConfigError::whole(path, e)]))?;
         Self::parse(path, &text)
     }
 
@@ -150,10 +146,11 @@ impl SetFile {
         let grid = raw.grid;
         let mut errors = Vec::new();
         let mut pads: Vec<PadSpec> = Vec::new();
+        let lines = super::error::LineIndex::new(text);
         for entry in &raw.pad {
             let at = entry.span().start;
             let p = entry.get_ref();
-            let err = |m: String| ConfigError::at(path, text, at, m);
+            let err = |m: String| ConfigError::at_line(path, &lines, at, m);
             let index = match (p.pad, p.row, p.col) {
                 (Some(i), None, None) => i,
                 (None, Some(r), Some(c)) => {
@@ -353,7 +350,7 @@ impl SetFile {
                         .map(|(k, v)| (k.clone(), *v))
                         .collect(),
                 },
-                line: super::error::line_col(text, at).0,
+                line: lines.line_col(at).0,
             });
         }
         let fx = raw.fx.unwrap_or_default();

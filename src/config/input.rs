@@ -1,0 +1,198 @@
+//! Reading the files a user names (sets, scripts, profiles, saved state, MIDI files) so that no
+//! path can hang or bloat padlooper: only regular files (checked on the opened file, so a FIFO
+//! never blocks the open), at most a size that no real file of the kind reaches, and text that
+//! is text (an audio file given as a set is named as such). Not real-time.
+
+use std::io::Read;
+use std::path::Path;
+
+/// The largest set file read (a set of 16 banks of 16x16 pads with every key is ~2 MB).
+pub const SET_MAX: u64 = 16 << 20;
+/// The largest render script read.
+pub const SCRIPT_MAX: u64 = 64 << 20;
+/// The largest controller profile read.
+pub const PROFILE_MAX: u64 = 1 << 20;
+/// The largest saved live state read.
+pub const STATE_MAX: u64 = 16 << 20;
+/// The largest MIDI file read.
+pub const MIDI_MAX: u64 = 64 << 20;
+
+/// Reads at most `max` bytes of the regular file `path`; `what` names the kind of file in
+/// messages ("set", "script", ...). Errors are one line: what is wrong and what to do.
+pub fn read_bytes(path: &Path, what: &str, max: u64) -> Result<Vec<u8>, String> {
+    let file = open_regular(path, what)?;
+    let len = file.metadata().map(|m| m.len()).unwrap_or(0);
+    if len > max {
+        return Err(too_big(what, len, max));
+    }
+    let mut bytes = Vec::with_capacity(len as usize);
+    file.take(max + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| format!("cannot read this {what} file: {}", os_error(&e)))?;
+    if bytes.len() as u64 > max {
+        return Err(too_big(what, bytes.len() as u64, max));
+    }
+    Ok(bytes)
+}
+
+/// Reads the text file `path` (see [`read_bytes`]): UTF-8 text, not an audio file or other
+/// binary data.
+pub fn read_text(path: &Path, what: &str, max: u64) -> Result<String, String> {
+    let bytes = read_bytes(path, what, max)?;
+    if let Some(kind) = audio_kind(&bytes) {
+        return Err(format!(
+            "this is {kind}, not a {what} file; a {what} is a text file{}",
+            if what == "set" {
+                " whose pads name their samples (file = \"...\")"
+            } else {
+                ""
+            }
+        ));
+    }
+    if let Some(at) = bytes.iter().position(|&b| b == 0) {
+        return Err(format!(
+            "this is not a text file (binary data at byte {at}); is it the right file?"
+        ));
+    }
+    String::from_utf8(bytes).map_err(|e| {
+        format!(
+            "this is not UTF-8 text (invalid byte at {}); save it as UTF-8",
+            e.utf8_error().valid_up_to()
+        )
+    })
+}
+
+/// Opens `path` for reading without blocking and keeps it only if it is a regular file.
+fn open_regular(path: &Path, what: &str) -> Result<std::fs::File, String> {
+    use std::os::unix::fs::{FileTypeExt, OpenOptionsExt};
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK)
+        .open(path)
+        .map_err(|e| format!("cannot open this {what} file: {}", os_error(&e)))?;
+    let ft = file
+        .metadata()
+        .map_err(|e| format!("cannot read this {what} file: {}", os_error(&e)))?
+        .file_type();
+    let not = if ft.is_dir() {
+        Some("a folder")
+    } else if ft.is_fifo() {
+        Some("a FIFO (named pipe)")
+    } else if ft.is_socket() {
+        Some("a socket")
+    } else if ft.is_char_device() || ft.is_block_device() {
+        Some("a device")
+    } else if !ft.is_file() {
+        Some("not a regular file")
+    } else {
+        None
+    };
+    match not {
+        Some(kind) => Err(format!("this is {kind}, not a {what} file")),
+        None => Ok(file),
+    }
+}
+
+fn too_big(what: &str, len: u64, max: u64) -> String {
+    format!(
+        "{} is more than a {what} file can be ({}); is it the right file?",
+        size(len),
+        size(max)
+    )
+}
+
+fn size(b: u64) -> String {
+    if b >= 1 << 20 {
+        format!("{:.1} MB", b as f64 / (1 << 20) as f64)
+    } else {
+        format!("{b} bytes")
+    }
+}
+
+/// An OS error once: "No such file or directory", without Rust's "(os error 2)" echo.
+pub fn os_error(e: &std::io::Error) -> String {
+    match e.raw_os_error() {
+        Some(code) => {
+            let s = e.to_string();
+            s.strip_suffix(&format!(" (os error {code})"))
+                .unwrap_or(&s)
+                .to_string()
+        }
+        None => e.to_string(),
+    }
+}
+
+/// What audio format `bytes` start with, if they look like audio.
+fn audio_kind(bytes: &[u8]) -> Option<&'static str> {
+    let at = |i: usize, m: &[u8]| bytes.get(i..i + m.len()) == Some(m);
+    Some(if at(0, b"RIFF") && at(8, b"WAVE") || at(0, b"RF64") {
+        "a WAV audio file"
+    } else if at(0, b"fLaC") {
+        "a FLAC audio file"
+    } else if at(0, b"OggS") {
+        "an Ogg audio file"
+    } else if at(0, b"ID3") || bytes.len() > 1 && bytes[0] == 0xFF && bytes[1] & 0xE0 == 0xE0 {
+        "an MP3 audio file"
+    } else if at(4, b"ftyp") {
+        "an MP4/M4A audio file"
+    } else if at(0, b"MThd") {
+        "a MIDI file"
+    } else {
+        return None;
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fifos_devices_and_huge_files_are_refused_at_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let fifo = dir.path().join("f");
+        let c = std::ffi::CString::new(fifo.to_str().unwrap()).unwrap();
+        // SAFETY: a valid C string path.
+        assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+        let e = read_text(&fifo, "set", SET_MAX).unwrap_err();
+        assert_eq!(e, "this is a FIFO (named pipe), not a set file");
+        let e = read_text(Path::new("/dev/zero"), "script", SCRIPT_MAX).unwrap_err();
+        assert_eq!(e, "this is a device, not a script file");
+        let e = read_text(dir.path(), "profile", PROFILE_MAX).unwrap_err();
+        assert_eq!(e, "this is a folder, not a profile file");
+        let big = dir.path().join("big");
+        std::fs::write(&big, vec![b'#'; 2000]).unwrap();
+        let e = read_text(&big, "profile", 1000).unwrap_err();
+        assert_eq!(
+            e,
+            "2000 bytes is more than a profile file can be (1000 bytes); is it the right file?"
+        );
+        let e = read_text(&dir.path().join("none"), "set", SET_MAX).unwrap_err();
+        assert_eq!(e, "cannot open this set file: No such file or directory");
+    }
+
+    #[test]
+    fn audio_and_binary_files_are_named() {
+        let dir = tempfile::tempdir().unwrap();
+        let wav = dir.path().join("x.wav");
+        std::fs::write(&wav, b"RIFF\x24\0\0\0WAVEfmt \x10\0\0\0").unwrap();
+        let e = read_text(&wav, "set", SET_MAX).unwrap_err();
+        assert!(
+            e.starts_with("this is a WAV audio file, not a set file; a set is a text file"),
+            "{e}"
+        );
+        let bin = dir.path().join("b");
+        std::fs::write(&bin, b"abc\0\x01\x02").unwrap();
+        let e = read_text(&bin, "saved state", STATE_MAX).unwrap_err();
+        assert_eq!(
+            e,
+            "this is not a text file (binary data at byte 3); is it the right file?"
+        );
+        let latin = dir.path().join("l");
+        std::fs::write(&latin, b"name = \"caf\xe9\"").unwrap();
+        let e = read_text(&latin, "set", SET_MAX).unwrap_err();
+        assert_eq!(
+            e,
+            "this is not UTF-8 text (invalid byte at 11); save it as UTF-8"
+        );
+    }
+}
