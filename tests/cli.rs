@@ -491,3 +491,53 @@ fn fifos_and_endless_files_as_inputs_are_refused_at_once() {
         "{err}"
     );
 }
+
+#[test]
+fn render_never_overwrites_its_own_inputs() {
+    let dir = tmp();
+    write_wav16(&path(&dir, "s.wav"), RATE, 1.0, sine(440.0, 0.3));
+    std::fs::write(
+        path(&dir, "set.toml"),
+        "[[pad]]\npad = 0\nfile = \"s.wav\"\n",
+    )
+    .unwrap();
+    std::fs::write(path(&dir, "script.txt"), "0.0 press 0 0\n").unwrap();
+    let before: Vec<Vec<u8>> = ["s.wav", "set.toml", "script.txt"]
+        .iter()
+        .map(|f| std::fs::read(path(&dir, f)).unwrap())
+        .collect();
+    // The sample through another name (a hard link): still refused.
+    std::fs::hard_link(path(&dir, "s.wav"), path(&dir, "alias.wav")).unwrap();
+    for (flag, target, what) in [
+        ("-o", "set.toml", "-o would overwrite the set"),
+        ("-o", "script.txt", "-o would overwrite the script"),
+        ("-o", "alias.wav", "-o would overwrite a sample"),
+        ("--events", "s.wav", "--events would overwrite a sample"),
+    ] {
+        let mut cmd = bin();
+        cmd.args(["render", "--seconds", "0.5", "--set"])
+            .arg(path(&dir, "set.toml"))
+            .arg("--script")
+            .arg(path(&dir, "script.txt"));
+        if flag == "-o" {
+            cmd.arg("-o").arg(path(&dir, target));
+        } else {
+            cmd.arg("-o")
+                .arg(path(&dir, "out.wav"))
+                .arg(flag)
+                .arg(path(&dir, target));
+        }
+        let out = cmd.output().unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{flag} {target}: {err}");
+        assert!(
+            err.contains(what) && err.contains("render to another file"),
+            "{err}"
+        );
+    }
+    let after: Vec<Vec<u8>> = ["s.wav", "set.toml", "script.txt"]
+        .iter()
+        .map(|f| std::fs::read(path(&dir, f)).unwrap())
+        .collect();
+    assert!(before == after, "an input changed");
+}

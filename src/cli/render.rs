@@ -149,6 +149,70 @@ impl JsonLines {
     }
 }
 
+/// The (device, inode) of an existing file.
+fn identity(p: &Path) -> Option<(u64, u64)> {
+    use std::os::unix::fs::MetadataExt;
+    std::fs::metadata(p).ok().map(|m| (m.dev(), m.ino()))
+}
+
+/// Refuses a render whose outputs (`-o`, `--events`, `--leds`, `--midi-out`) would overwrite
+/// one of its inputs (the set, the script, the MIDI files, a profile file, any sample) or each
+/// other: the same file under any name.
+fn refuse_overwriting_inputs(a: &RenderArgs, set: &crate::config::SetFile) -> anyhow::Result<()> {
+    let mut inputs: Vec<(PathBuf, &str)> = Vec::new();
+    let named = [
+        (&a.set, "the set"),
+        (&a.script, "the script"),
+        (&a.midi, "the MIDI file"),
+        (&a.clock_in, "the clock MIDI file"),
+    ];
+    for (p, what) in named {
+        if let Some(p) = p {
+            inputs.push((p.clone(), what));
+        }
+    }
+    if let Some(p) = &a.profile {
+        inputs.push((PathBuf::from(p), "the profile"));
+    }
+    for pad in &set.pads {
+        match &pad.source {
+            crate::sample::loader::SampleSource::File(p) => inputs.push((p.clone(), "a sample")),
+            crate::sample::loader::SampleSource::Stems(s) => {
+                for p in s.paths().unwrap_or_default() {
+                    inputs.push((p, "a stem"));
+                }
+            }
+            crate::sample::loader::SampleSource::Builtin(_) => {}
+        }
+    }
+    let outputs = [
+        (Some(&a.out), "-o"),
+        (a.events.as_ref(), "--events"),
+        (a.leds.as_ref(), "--leds"),
+        (a.midi_out.as_ref(), "--midi-out"),
+    ];
+    let mut seen: Vec<((u64, u64), &str)> = Vec::new();
+    for (out, flag) in outputs {
+        let Some(out) = out else { continue };
+        let Some(id) = identity(out) else { continue };
+        if let Some((input, what)) = inputs.iter().find(|(p, _)| identity(p) == Some(id)) {
+            anyhow::bail!(
+                "{}: {flag} would overwrite {what} ({}); render to another file",
+                out.display(),
+                input.display()
+            );
+        }
+        if let Some((_, other)) = seen.iter().find(|(i, _)| *i == id) {
+            anyhow::bail!(
+                "{}: {flag} and {other} are the same file; give each its own",
+                out.display()
+            );
+        }
+        seen.push((id, flag));
+    }
+    Ok(())
+}
+
 pub fn render_cmd(a: RenderArgs) -> anyhow::Result<i32> {
     if a.block == 0 || a.block > 65536 {
         anyhow::bail!(
@@ -162,6 +226,7 @@ pub fn render_cmd(a: RenderArgs) -> anyhow::Result<i32> {
         anyhow::bail!("--rate {r} is out of range; allowed 8000 to 192000 Hz");
     }
     let set = super::load_set_or_demo(a.set.as_ref())?;
+    refuse_overwriting_inputs(&a, &set)?;
     let script = match (&a.script, &a.set, &a.midi) {
         (Some(p), _, _) => {
             let mut s = Script::load(p, &set.grid).map_err(|e| anyhow::anyhow!("{e}"))?;
