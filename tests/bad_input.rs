@@ -113,7 +113,7 @@ fn semantic_errors_are_all_reported_with_lines() {
             "/sets/live.toml:3:1: `bank` = 3 but the grid has 2 banks; allowed 0 to 1",
             "/sets/live.toml:7:1: `pad` = 64 but a bank has 64 pads; allowed 0 to 63",
             "/sets/live.toml:10:1: a [[pad]] needs exactly one of `file` or `builtin` (or `stems`)",
-            "/sets/live.toml:12:1: `loop_end` = 1 must be after `loop_start` = 2",
+            "/sets/live.toml:16:1: `loop_end` = 1 must be after `loop_start` = 2",
             "/sets/live.toml:20:1: bank 0 pad 3 is already assigned on line 17",
         ]
     );
@@ -137,7 +137,7 @@ fn region_beyond_the_sample_is_reported_and_other_pads_play() {
     assert_eq!(report.errors.len(), 1);
     assert!(
         report.errors[0]
-            .contains("set.toml:1: bank 0 pad 0: `loop_end` = 2 s is beyond the end of"),
+            .contains("set.toml:4: bank 0 pad 0: `loop_end` = 2 s is beyond the end of"),
         "{}",
         report.errors[0]
     );
@@ -196,5 +196,83 @@ fn many_errors_cost_one_scan_and_show_a_hundred() {
     assert!(
         shown.ends_with("... and 19899 more errors (fix these first)"),
         "{shown}"
+    );
+}
+
+/// Messages that read right: the key that is wrong, what it got and what is allowed, at the
+/// line it is on; never a whole huge value; a file name that differs only in case or accents.
+#[test]
+fn messages_name_the_key_the_range_and_the_line() {
+    let one = |body: &str| {
+        let e = set_errors(body);
+        assert_eq!(e.len(), 1, "{e:?}");
+        e[0].clone()
+    };
+    assert_eq!(
+        one("[[pad]]\npad = 0\nrow = 1\ncol = 2\nbuiltin = \"drums\"\n"),
+        "/sets/live.toml:1:1: a [[pad]] has both `pad` and `row`/`col`; give only one: `pad = N`, or `row` and `col`"
+    );
+    assert_eq!(
+        one("[[pad]]\npad = -3\nbuiltin = \"drums\"\n"),
+        "/sets/live.toml:2:7: `pad` = integer `-3`: expected a whole number (0 or more); allowed 0 to 255"
+    );
+    assert_eq!(
+        one("[[pad]]\npad = 0\nbuiltin = \"drums\"\nspeed = \"fast\"\n"),
+        "/sets/live.toml:4:9: `speed` = string \"fast\": expected a number; allowed 0.5 to 2"
+    );
+    assert_eq!(
+        one("[grid]\nbanks = 2\nrows = 40\n"),
+        "/sets/live.toml:3:8: `rows` = 40 is out of range; allowed 1 to 16"
+    );
+    assert_eq!(
+        one("[[pad]]\npad = 0\nbuiltin = \"drums\"\nloop_start = 1.5\nloop_end = 1.0\n"),
+        "/sets/live.toml:5:1: `loop_end` = 1 must be after `loop_start` = 1.5"
+    );
+    assert_eq!(
+        one("[[pad]]\npad = 0\nfile = \"\"\n"),
+        "/sets/live.toml:3:1: `file` is empty; give the sample's path (relative to the set's folder)"
+    );
+    let huge = format!(
+        "[[pad]]\npad = 0\nbuiltin = \"{}\"\n",
+        "x".repeat(5_000_000)
+    );
+    let e = one(&huge);
+    assert!(e.len() < 400, "{} bytes", e.len());
+    assert!(e.contains("... (4999960 more characters)"), "{}", &e[..200]);
+}
+
+#[test]
+fn load_time_messages_point_at_the_key_and_hint_at_near_names() {
+    use unicode_normalization::UnicodeNormalization;
+    let dir = tmp();
+    write_wav16(&path(&dir, "Kick.wav"), RATE, 0.5, sine(440.0, 0.5));
+    let nfd: String = "café.wav".nfd().collect();
+    write_wav16(&dir.path().join(&nfd), RATE, 0.5, sine(440.0, 0.5));
+    write_wav16(&path(&dir, "short.wav"), RATE, 1.0, sine(440.0, 0.5));
+    let set = set_in(
+        dir.path(),
+        "[[pad]]\npad = 0\nfile = \"kick.wav\"\n\
+         [[pad]]\npad = 1\nfile = \"café.wav\"\n\
+         [[pad]]\npad = 2\nfile = \"short.wav\"\nspeed = 1.0\nloop_end = 99\n",
+    );
+    let (_, report) = render_set(&set, "", 0.1);
+    let all = report.errors.join("\n");
+    let d = dir.path().display();
+    assert!(
+        all.contains(&format!(
+            "{d}/kick.wav: no such file, but \"Kick.wav\" is there (the name differs in letter case"
+        )),
+        "{all}"
+    );
+    assert!(
+        all.contains("café.wav: no such file, but \"cafe\\u{301}.wav\" is there"),
+        "{all}"
+    );
+    // `loop_end` is on line 11 of the set, the pad's entry on line 7.
+    assert!(
+        all.contains(&format!(
+            "{d}/set.toml:11: bank 0 pad 2: `loop_end` = 99 s is beyond the end"
+        )),
+        "{all}"
     );
 }

@@ -167,7 +167,7 @@ fn a_reload_applies_only_what_changed_and_a_broken_set_changes_nothing() {
         },
     );
     assert_eq!(r2.errors.len(), 1, "{:?}", r2.errors);
-    assert!(r2.errors[0].contains("broken.toml:3"), "{}", r2.errors[0]);
+    assert!(r2.errors[0].contains("broken.toml:6"), "{}", r2.errors[0]);
     let later = play(&mut engine, &mut handle, 1.0);
     assert!(
         (level(&later, 300.0) - 0.05).abs() < 0.006,

@@ -197,6 +197,7 @@ pub fn scene_set(dir: &Path, voices: usize) -> SetFile {
                 },
                 stems: Default::default(),
                 line: 0,
+                key_lines: Vec::new(),
             }
         })
         .collect();

@@ -53,7 +53,7 @@ impl ConfigError {
             file: file.into(),
             line,
             column,
-            message: message.into(),
+            message: shorten(&message.into()),
         }
     }
 
@@ -63,7 +63,7 @@ impl ConfigError {
             file: file.into(),
             line: 0,
             column: 0,
-            message: message.into(),
+            message: shorten(&message.into()),
         }
     }
 }
@@ -138,5 +138,95 @@ impl LineIndex {
 /// Converts a toml deserialisation error into a located error.
 pub fn from_toml(file: &Path, text: &str, e: &toml::de::Error) -> ConfigError {
     let offset = e.span().map_or(0, |s| s.start);
-    ConfigError::at(file, text, offset, e.message().trim().to_string())
+    let key = key_before(text, offset);
+    ConfigError::at(file, text, offset, explain(e.message().trim(), key))
+}
+
+/// The key whose value starts at `offset` (`rows = 40`: "rows"; in an inline table
+/// `{ channel = 17 }`: "channel").
+fn key_before(text: &str, offset: usize) -> Option<&str> {
+    let before = text.get(..offset.min(text.len()))?;
+    let line = &before[before.rfind('\n').map_or(0, |i| i + 1)..];
+    let eq = line.rfind('=')?;
+    let seg = &line[..eq];
+    let seg = &seg[seg.rfind(['{', ',']).map_or(0, |i| i + 1)..];
+    let key = seg.trim().trim_matches('"');
+    (!key.is_empty()
+        && key
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "_-.".contains(c)))
+    .then_some(key)
+}
+
+/// Longest value echoed in a message; longer ones are cut (a 5 MB string is not repeated).
+const ECHO_MAX: usize = 40;
+
+/// A toml/serde message made to say which key, what it got, and what is allowed.
+fn explain(msg: &str, key: Option<&str>) -> String {
+    if let Some(key) = key {
+        // A check shared by several keys names them all ("`a/b` = 40 ..."): name this one.
+        if let Some(rest) = msg.strip_prefix('`')
+            && let Some((names, tail)) = rest.split_once('`')
+            && names.contains('/')
+        {
+            return shorten(&format!("`{key}`{tail}"));
+        }
+        // "invalid type: string \"fast\", expected f64" -> what the key takes, with its range.
+        let typed = msg
+            .strip_prefix("invalid type: ")
+            .or_else(|| msg.strip_prefix("invalid value: "));
+        if let Some(rest) = typed
+            && let Some((got, want)) = rest.rsplit_once(", expected ")
+        {
+            let kind = match want {
+                "usize" | "u8" | "u16" | "u32" | "u64" => "a whole number (0 or more)",
+                "isize" | "i8" | "i16" | "i32" | "i64" => "a whole number",
+                "f32" | "f64" => "a number",
+                "a boolean" => "true or false",
+                "a string" => "text in quotes",
+                other => other,
+            };
+            return format!(
+                "`{key}` = {}: expected {kind}{}",
+                shorten(got),
+                crate::config::ranged::allowed(key)
+            );
+        }
+    }
+    shorten(msg)
+}
+
+/// `s` with any run longer than [`ECHO_MAX`] characters between quotes cut.
+fn shorten(s: &str) -> String {
+    if s.chars().count() <= 2 * ECHO_MAX + 80 {
+        return s.to_string();
+    }
+    let mut out = String::new();
+    let mut in_quote = false;
+    let mut run = 0usize;
+    let mut cut = 0usize;
+    for c in s.chars() {
+        if c == '"' {
+            if cut > 0 {
+                out.push_str(&format!("... ({cut} more characters)"));
+                cut = 0;
+            }
+            in_quote = !in_quote;
+            run = 0;
+            out.push(c);
+            continue;
+        }
+        if in_quote {
+            run += 1;
+            if run > ECHO_MAX {
+                cut += 1;
+                continue;
+            }
+        }
+        out.push(c);
+    }
+    if cut > 0 {
+        out.push_str(&format!("... ({cut} more characters)"));
+    }
+    out
 }

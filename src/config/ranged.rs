@@ -18,26 +18,6 @@ where
     Ok(v)
 }
 
-/// Defines a deserialiser function `$name` for a field `$key` of type `$t` within `$lo..=$hi`.
-macro_rules! ranged {
-    ($name:ident, $t:ty, $key:literal, $lo:expr, $hi:expr) => {
-        /// Range-checked deserialiser for the key named in the error message.
-        pub fn $name<'de, D: serde::Deserializer<'de>>(d: D) -> Result<$t, D::Error> {
-            check::<D, $t>(d, $key, $lo, $hi)
-        }
-    };
-}
-
-/// Like [`ranged!`] for `Option<T>` fields.
-macro_rules! ranged_opt {
-    ($name:ident, $t:ty, $key:literal, $lo:expr, $hi:expr) => {
-        /// Range-checked deserialiser (optional value) for the key named in the error message.
-        pub fn $name<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<$t>, D::Error> {
-            check::<D, $t>(d, $key, $lo, $hi).map(Some)
-        }
-    };
-}
-
 /// Defines, for a parameter of the table in [`crate::engine::params`], a range-checked
 /// deserialiser `$name`, an optional one `$name_opt` (absent = None) and `$name_default`.
 macro_rules! param {
@@ -183,17 +163,121 @@ pub fn eq_db<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<f64>, D::E
     P::EQ_DB.check(v).map(|_| Some(v)).map_err(D::Error::custom)
 }
 
-ranged!(sample_rate, u32, "sample_rate", 8000, 192000);
-ranged!(buffer_size, u32, "buffer_size", 16, 8192);
-ranged!(voices, usize, "voices", 1, 1024);
-ranged!(grid_dim, usize, "banks/rows/cols", 1, 16);
-ranged!(choke, u8, "choke", 0, 255);
-ranged!(beats_per_bar, u8, "beats_per_bar", 1, 32);
-ranged_opt!(beats, f64, "beats", 0.25, 4096.0);
-ranged!(bank, usize, "bank", 0, 15);
-ranged_opt!(pad_index, usize, "pad", 0, 255);
-ranged_opt!(cell, usize, "row/col", 0, 15);
-ranged_opt!(seconds, f64, "start/loop_start/loop_end", 0.0, 3600.0);
+/// The allowed range of each whole-number or seconds key of set files that is not in the
+/// parameter table (`engine::params`): the checks below and the messages for wrongly typed
+/// values both read it.
+pub const KEY_RANGES: &[(&str, f64, f64)] = &[
+    ("sample_rate", 8000.0, 192_000.0),
+    ("buffer_size", 16.0, 8192.0),
+    ("voices", 1.0, 1024.0),
+    ("banks", 1.0, 16.0),
+    ("rows", 1.0, 16.0),
+    ("cols", 1.0, 16.0),
+    ("choke", 0.0, 255.0),
+    ("beats_per_bar", 1.0, 32.0),
+    ("beats", 0.25, 4096.0),
+    ("bank", 0.0, 15.0),
+    ("pad", 0.0, 255.0),
+    ("row", 0.0, 15.0),
+    ("col", 0.0, 15.0),
+    ("start", 0.0, 3600.0),
+    ("loop_start", 0.0, 3600.0),
+    ("loop_end", 0.0, 3600.0),
+];
+
+/// The range of `key`: from [`KEY_RANGES`] or the parameter table.
+pub fn range_of(key: &str) -> Option<(f64, f64, &'static str)> {
+    KEY_RANGES
+        .iter()
+        .find(|(k, _, _)| *k == key)
+        .map(|&(_, lo, hi)| {
+            (
+                lo,
+                hi,
+                if key.ends_with("start") || key.ends_with("end") {
+                    "s"
+                } else {
+                    ""
+                },
+            )
+        })
+        .or_else(|| {
+            P::ALL
+                .iter()
+                .find(|p| p.name == key)
+                .map(|p| (p.lo as f64, p.hi as f64, p.unit))
+        })
+}
+
+/// "; allowed lo to hi unit" for `key`, or nothing when its range is not known.
+pub fn allowed(key: &str) -> String {
+    match range_of(key) {
+        Some((lo, hi, unit)) => format!(
+            "; allowed {} to {}{}",
+            P::fmt_num(lo as f32),
+            P::fmt_num(hi as f32),
+            if unit.is_empty() {
+                String::new()
+            } else {
+                format!(" {unit}")
+            }
+        ),
+        None => String::new(),
+    }
+}
+
+/// Reads a `T` for `key` and checks it against [`KEY_RANGES`].
+fn keyed<'de, D, T>(d: D, key: &'static str) -> Result<T, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Deserialize<'de> + PartialOrd + std::fmt::Display + Copy + num_from::FromF64,
+{
+    let (lo, hi, _) = range_of(key).unwrap_or((f64::MIN, f64::MAX, ""));
+    check(d, key, T::from_f64(lo), T::from_f64(hi))
+}
+
+mod num_from {
+    /// The range bounds of [`super::KEY_RANGES`] in a key's own type.
+    pub trait FromF64 {
+        fn from_f64(v: f64) -> Self;
+    }
+    macro_rules! from_f64 {
+        ($($t:ty),*) => {$(impl FromF64 for $t { fn from_f64(v: f64) -> Self { v as $t } })*};
+    }
+    from_f64!(u8, u32, usize, f64);
+}
+
+macro_rules! keyed {
+    ($name:ident, $t:ty, $key:literal) => {
+        /// Range-checked deserialiser (range from `KEY_RANGES`).
+        pub fn $name<'de, D: serde::Deserializer<'de>>(d: D) -> Result<$t, D::Error> {
+            keyed::<D, $t>(d, $key)
+        }
+    };
+    ($name:ident, opt $t:ty, $key:literal) => {
+        /// Range-checked deserialiser of an optional value (range from `KEY_RANGES`).
+        pub fn $name<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<$t>, D::Error> {
+            keyed::<D, $t>(d, $key).map(Some)
+        }
+    };
+}
+
+keyed!(sample_rate, u32, "sample_rate");
+keyed!(buffer_size, u32, "buffer_size");
+keyed!(voices, usize, "voices");
+keyed!(banks, usize, "banks");
+keyed!(rows, usize, "rows");
+keyed!(cols, usize, "cols");
+keyed!(choke, u8, "choke");
+keyed!(beats_per_bar, u8, "beats_per_bar");
+keyed!(beats, opt f64, "beats");
+keyed!(bank, usize, "bank");
+keyed!(pad_index, opt usize, "pad");
+keyed!(row, opt usize, "row");
+keyed!(col, opt usize, "col");
+keyed!(start, opt f64, "start");
+keyed!(loop_start, opt f64, "loop_start");
+keyed!(loop_end, opt f64, "loop_end");
 
 /// The isolator's crossover pair: low 40..1000 Hz, high 500..16000 Hz, at least an octave apart.
 pub fn crossovers<'de, D: serde::Deserializer<'de>>(d: D) -> Result<[f32; 2], D::Error> {

@@ -235,11 +235,16 @@ fn settings_commands(set: &SetFile) -> Vec<Command> {
 }
 
 fn where_(set: &SetFile, spec: &PadSpec) -> String {
-    if spec.line > 0 {
+    where_line(set, spec, spec.line)
+}
+
+/// "file:line: bank B pad P" for a message about the pad's key written on `line`.
+fn where_line(set: &SetFile, spec: &PadSpec, line: usize) -> String {
+    if line > 0 {
         format!(
             "{}:{}: bank {} pad {}",
             set.path.display(),
-            spec.line,
+            line,
             spec.bank,
             spec.index
         )
@@ -521,7 +526,12 @@ pub fn load_set_apply(
         match pad_config(spec, *slot, buf) {
             Ok(cfg) => planned.push((spec.id as PadId, cfg)),
             Err(m) => {
-                report.errors.push(format!("{}: {m}", where_(set, spec)));
+                // A message about one key (it starts with it, in backticks) points at its line.
+                let key = m.strip_prefix('`').and_then(|r| r.split('`').next());
+                let line = key.map_or(spec.line, |k| spec.line_of(k));
+                report
+                    .errors
+                    .push(format!("{}: {m}", where_line(set, spec, line)));
                 report.failed_pads.push(spec.id);
             }
         }

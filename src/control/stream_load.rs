@@ -419,7 +419,7 @@ fn cached_or_decoded(
     if let SampleSource::File(path) = src {
         // Straight from the decoder into the prepared file: memory stays bounded.
         let (p, w) = prepare::prepare_file(path, rate, &cache).map_err(|e| match e {
-            crate::sample::error::SampleError::Write { source, .. } => format!(
+            crate::sample::error::SampleError::Write { error: source, .. } => format!(
                 "{src}: cannot write its prepared copy to {} for streaming: {source}; make the cache folder writable or raise memory_limit",
                 cache.display()
             ),

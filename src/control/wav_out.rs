@@ -16,12 +16,12 @@ const RIFF_MAX: u64 = u32::MAX as u64 - HEADER;
 
 /// Why writing failed (the message names the file).
 #[derive(Debug, thiserror::Error)]
-#[error("{path}: {source}")]
+#[error("{path}: {}", crate::config::input::os_error(error))]
 pub struct WavError {
     /// The file.
     pub path: PathBuf,
     /// The I/O error.
-    pub source: std::io::Error,
+    pub error: std::io::Error,
 }
 
 /// A float stereo WAV being written.
@@ -42,9 +42,9 @@ impl WavOut {
     /// As [`create`](Self::create), switching to RF64 past `riff_max` data bytes (tests use a
     /// small limit).
     pub fn create_with_limit(path: &Path, rate: u32, riff_max: u64) -> Result<Self, WavError> {
-        let err = |source| WavError {
+        let err = |error| WavError {
             path: path.into(),
-            source,
+            error,
         };
         let file = File::create(path).map_err(err)?;
         let mut w = Self {
@@ -100,9 +100,9 @@ impl WavOut {
         for s in samples {
             buf.extend_from_slice(&s.to_le_bytes());
         }
-        self.file.write_all(&buf).map_err(|source| WavError {
+        self.file.write_all(&buf).map_err(|error| WavError {
             path: self.path.clone(),
-            source,
+            error,
         })?;
         self.data_bytes += buf.len() as u64;
         Ok(())
@@ -113,7 +113,7 @@ impl WavOut {
         let path = self.path.clone();
         let err = |source| WavError {
             path: path.clone(),
-            source,
+            error: source,
         };
         let rf64 = self.data_bytes > self.riff_max;
         self.file.seek(SeekFrom::Start(0)).map_err(err)?;

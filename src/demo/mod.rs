@@ -99,6 +99,7 @@ pub fn demo_set() -> SetFile {
                 },
                 stems: Default::default(),
                 line: 0,
+                key_lines: Vec::new(),
             })
             .collect(),
     }

@@ -69,12 +69,38 @@ impl Decoded {
     }
 }
 
+/// A file beside a missing `path` whose name is the same but for letter case or Unicode
+/// normalisation (a name typed on a Mac, NFD, read on Linux; `Kick.wav` for `kick.wav`).
+pub fn similar_name(path: &Path) -> Option<String> {
+    use unicode_normalization::UnicodeNormalization;
+    let want: String = path
+        .file_name()?
+        .to_string_lossy()
+        .nfc()
+        .collect::<String>()
+        .to_lowercase();
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    std::fs::read_dir(dir).ok()?.flatten().find_map(|e| {
+        let name = e.file_name().to_string_lossy().into_owned();
+        (name.nfc().collect::<String>().to_lowercase() == want).then_some(name)
+    })
+}
+
 /// Refuses what is not a regular, non-empty file before opening it (opening a FIFO would
 /// block until someone writes to it).
 fn check_file(path: &Path) -> Result<(), SampleError> {
-    let meta = std::fs::metadata(path).map_err(|e| SampleError::Open {
-        path: path.into(),
-        source: e,
+    let meta = std::fs::metadata(path).map_err(|e| match similar_name(path) {
+        Some(near) if e.kind() == std::io::ErrorKind::NotFound => SampleError::NotFound {
+            path: path.into(),
+            near,
+        },
+        _ => SampleError::Open {
+            path: path.into(),
+            error: e,
+        },
     })?;
     let not = |what| {
         Err(SampleError::NotAFile {
@@ -150,12 +176,12 @@ fn open_format(
     check_file(path)?;
     let file = File::open(path).map_err(|e| SampleError::Open {
         path: path.into(),
-        source: e,
+        error: e,
     })?;
     let (source, repair) =
         super::wav_repair::PatchedFile::open(file).map_err(|e| SampleError::Open {
             path: path.into(),
-            source: e,
+            error: e,
         })?;
     let mss = MediaSourceStream::new(Box::new(source), Default::default());
     let mut hint = Hint::new();

@@ -6,12 +6,22 @@ use std::path::PathBuf;
 #[derive(Debug, thiserror::Error)]
 pub enum SampleError {
     /// The file could not be opened.
-    #[error("{path}: cannot open file: {source}")]
+    #[error("{path}: cannot open file: {}", crate::config::input::os_error(error))]
     Open {
         /// The file.
         path: PathBuf,
         /// The OS error.
-        source: std::io::Error,
+        error: std::io::Error,
+    },
+    /// The file is not there, but one whose name differs only in case or Unicode form is.
+    #[error(
+        "{path}: no such file, but {near:?} is there (the name differs in letter case or in how its accents are encoded); rename one so they match exactly"
+    )]
+    NotFound {
+        /// The file asked for.
+        path: PathBuf,
+        /// The name that is there.
+        near: String,
     },
     /// The container or codec is not recognised.
     #[error(
@@ -70,12 +80,15 @@ pub enum SampleError {
         reason: String,
     },
     /// The converted audio could not be written (a prepared copy for streaming).
-    #[error("{path}: cannot write its prepared copy: {source}")]
+    #[error(
+        "{path}: cannot write its prepared copy: {}",
+        crate::config::input::os_error(error)
+    )]
     Write {
         /// The source file.
         path: PathBuf,
         /// The OS error.
-        source: std::io::Error,
+        error: std::io::Error,
     },
     /// Loading was stopped (padlooper is shutting down).
     #[error("{path}: loading stopped (padlooper is shutting down)")]

@@ -173,7 +173,7 @@ pub fn convert_file(
         },
         super::pipeline::ConvertError::Io(e) => SampleError::Write {
             path: path.into(),
-            source: e,
+            error: e,
         },
     };
     while let Some((chunk, channels, from)) = stream.next_packet() {
@@ -243,7 +243,7 @@ pub fn store(
         },
         super::pipeline::ConvertError::Io(e) => SampleError::Write {
             path: path.into(),
-            source: e,
+            error: e,
         },
     };
     let sixteen = matches!(decoded.samples, Pcm::I16(_));

@@ -160,7 +160,7 @@ pub fn stem_files_in(dir: &Path) -> Result<Vec<PathBuf>, SampleError> {
     };
     let rd = std::fs::read_dir(dir).map_err(|e| SampleError::Open {
         path: dir.into(),
-        source: e,
+        error: e,
     })?;
     let mut files: Vec<PathBuf> = rd
         .filter_map(|e| e.ok().map(|e| e.path()))

@@ -73,6 +73,39 @@ pub struct PadSpec {
     pub stems: StemSettings,
     /// Line of the `[[pad]]` entry in the set file (0 for built-in sets).
     pub line: usize,
+    /// Lines of the pad's region keys (`start`, `loop_start`, `loop_end`, `beats`), for
+    /// messages about them found at load.
+    pub key_lines: Vec<(&'static str, usize)>,
+}
+
+impl PadSpec {
+    /// The line of key `key` in this pad's entry, or the entry's own line.
+    pub fn line_of(&self, key: &str) -> usize {
+        self.key_lines
+            .iter()
+            .find(|(k, _)| *k == key)
+            .map_or(self.line, |(_, l)| *l)
+    }
+}
+
+/// The byte offset of the line holding `key = ...` in the table starting at `range.start` of
+/// `text` (a `[[pad]]` entry: its lines up to the next table header), if it is written there.
+fn key_offset(text: &str, range: std::ops::Range<usize>, key: &str) -> Option<usize> {
+    let body = text.get(range.start..)?;
+    let mut at = range.start;
+    for (i, line) in body.split_inclusive('\n').enumerate() {
+        let t = line.trim_start();
+        if i > 0 && t.starts_with('[') {
+            return None;
+        }
+        if let Some(rest) = t.strip_prefix(key)
+            && rest.trim_start().starts_with('=')
+        {
+            return Some(at + (line.len() - t.len()));
+        }
+        at += line.len();
+    }
+    None
 }
 
 /// What a set says about a pad's stems.
@@ -151,6 +184,9 @@ impl SetFile {
             let at = entry.span().start;
             let p = entry.get_ref();
             let err = |m: String| ConfigError::at_line(path, &lines, at, m);
+            // An error about one key points at that key's line.
+            let key_at = |key: &str| key_offset(text, entry.span(), key).unwrap_or(at);
+            let err_key = |key: &str, m: String| ConfigError::at_line(path, &lines, key_at(key), m);
             let index = match (p.pad, p.row, p.col) {
                 (Some(i), None, None) => i,
                 (None, Some(r), Some(c)) => {
@@ -162,6 +198,12 @@ impl SetFile {
                         continue;
                     }
                     r * grid.cols + c
+                }
+                (Some(_), _, _) => {
+                    errors.push(err(
+                        "a [[pad]] has both `pad` and `row`/`col`; give only one: `pad = N`, or `row` and `col`".into(),
+                    ));
+                    continue;
                 }
                 _ => {
                     errors.push(err(
@@ -185,6 +227,13 @@ impl SetFile {
                     grid.pads_per_bank(),
                     grid.pads_per_bank() - 1
                 )));
+                continue;
+            }
+            if p.file.as_deref().is_some_and(|f| f.as_os_str().is_empty()) {
+                errors.push(err_key(
+                    "file",
+                    "`file` is empty; give the sample's path (relative to the set's folder)".into(),
+                ));
                 continue;
             }
             let source = match (&p.file, &p.builtin, &p.stems) {
@@ -258,17 +307,21 @@ impl SetFile {
             if let Some(end) = p.loop_end
                 && end <= loop_start
             {
-                errors.push(err(format!(
-                    "`loop_end` = {end} must be after `loop_start` = {loop_start}"
-                )));
+                errors.push(err_key(
+                    "loop_end",
+                    format!("`loop_end` = {end} must be after `loop_start` = {loop_start}"),
+                ));
                 continue;
             }
             if let Some(s) = p.start
                 && s > loop_start
             {
-                errors.push(err(format!(
-                    "`start` = {s} (the intro start) must not be after `loop_start` = {loop_start}"
-                )));
+                errors.push(err_key(
+                    "start",
+                    format!(
+                        "`start` = {s} (the intro start) must not be after `loop_start` = {loop_start}"
+                    ),
+                ));
                 continue;
             }
             let mut fx = PadFx::default();
@@ -351,6 +404,12 @@ impl SetFile {
                         .collect(),
                 },
                 line: lines.line_col(at).0,
+                key_lines: ["start", "loop_start", "loop_end", "beats"]
+                    .into_iter()
+                    .filter_map(|k| {
+                        key_offset(text, entry.span(), k).map(|o| (k, lines.line_col(o).0))
+                    })
+                    .collect(),
             });
         }
         let fx = raw.fx.unwrap_or_default();

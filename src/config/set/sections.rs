@@ -231,13 +231,13 @@ impl From<DivisionName> for Division {
 #[serde(deny_unknown_fields)]
 pub struct GridSection {
     /// Number of banks.
-    #[serde(default = "eight", deserialize_with = "ranged::grid_dim")]
+    #[serde(default = "eight", deserialize_with = "ranged::banks")]
     pub banks: usize,
     /// Rows per bank.
-    #[serde(default = "eight", deserialize_with = "ranged::grid_dim")]
+    #[serde(default = "eight", deserialize_with = "ranged::rows")]
     pub rows: usize,
     /// Columns per bank.
-    #[serde(default = "eight", deserialize_with = "ranged::grid_dim")]
+    #[serde(default = "eight", deserialize_with = "ranged::cols")]
     pub cols: usize,
 }
 
@@ -323,10 +323,10 @@ pub struct PadEntry {
     #[serde(default, deserialize_with = "ranged::pad_index")]
     pub pad: Option<usize>,
     /// Row (0 = top), with `col`.
-    #[serde(default, deserialize_with = "ranged::cell")]
+    #[serde(default, deserialize_with = "ranged::row")]
     pub row: Option<usize>,
     /// Column (0 = left), with `row`.
-    #[serde(default, deserialize_with = "ranged::cell")]
+    #[serde(default, deserialize_with = "ranged::col")]
     pub col: Option<usize>,
     /// Audio file, relative to the set file's folder.
     #[serde(default)]
@@ -363,13 +363,13 @@ pub struct PadEntry {
     #[serde(default, rename = "loop")]
     pub looping: Option<bool>,
     /// Intro start in seconds: plays once from here, then loops `loop_start..loop_end`.
-    #[serde(default, deserialize_with = "ranged::seconds")]
+    #[serde(default, deserialize_with = "ranged::start")]
     pub start: Option<f64>,
     /// Loop start in seconds (default 0).
-    #[serde(default, deserialize_with = "ranged::seconds")]
+    #[serde(default, deserialize_with = "ranged::loop_start")]
     pub loop_start: Option<f64>,
     /// Loop end in seconds (default: end of the sample).
-    #[serde(default, deserialize_with = "ranged::seconds")]
+    #[serde(default, deserialize_with = "ranged::loop_end")]
     pub loop_end: Option<f64>,
     /// The sample's tempo in BPM (alternative to `beats`).
     #[serde(default, deserialize_with = "ranged::pad_bpm_opt")]

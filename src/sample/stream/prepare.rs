@@ -285,17 +285,22 @@ pub fn prepare_file(
     });
     match written {
         Ok(p) => Ok((p, result.unwrap_or_default())),
-        Err(e) => match e.into_inner().map(|b| b.downcast::<ErrorBox>()) {
-            Some(Ok(b)) => Err(b.0),
-            Some(Err(other)) => Err(crate::sample::error::SampleError::Write {
-                path: path.into(),
-                source: std::io::Error::other(other),
-            }),
-            None => Err(crate::sample::error::SampleError::Write {
-                path: path.into(),
-                source: std::io::Error::other("cannot write"),
-            }),
-        },
+        // The decoder's own error, carried through the writer...
+        Err(e) if e.get_ref().is_some_and(|i| i.is::<ErrorBox>()) => {
+            let inner = e.into_inner().map(|b| b.downcast::<ErrorBox>());
+            Err(match inner {
+                Some(Ok(b)) => b.0,
+                _ => crate::sample::error::SampleError::Write {
+                    path: path.into(),
+                    error: std::io::Error::other("the decoder failed"),
+                },
+            })
+        }
+        // ...or the prepared file's (a full disk, a folder that cannot be written).
+        Err(error) => Err(crate::sample::error::SampleError::Write {
+            path: path.into(),
+            error,
+        }),
     }
 }
 
