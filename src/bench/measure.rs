@@ -48,10 +48,7 @@ pub fn percentile(sorted: &[f64], p: f64) -> f64 {
 
 /// Peak resident set size in bytes (Linux `VmHWM`), if known.
 pub fn peak_rss() -> Option<u64> {
-    let s = std::fs::read_to_string("/proc/self/status").ok()?;
-    let line = s.lines().find(|l| l.starts_with("VmHWM:"))?;
-    let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
-    Some(kb * 1024)
+    crate::sample::memory::resident().map(|(_, peak)| peak)
 }
 
 /// Renders `blocks` blocks of `block` frames, timing each `process` call alone. Before each

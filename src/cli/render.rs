@@ -407,9 +407,13 @@ pub fn render_cmd(a: RenderArgs) -> anyhow::Result<i32> {
         f.finish()?;
     }
     log::info!(
-        "rendered {seconds:.1} s to {} in {took:.2} s ({:.0}x real time)",
+        "rendered {seconds:.1} s to {} in {took:.2} s ({:.0}x real time){}",
         a.out.display(),
-        seconds / took.max(1e-9)
+        seconds / took.max(1e-9),
+        crate::sample::memory::resident().map_or(String::new(), |(_, peak)| format!(
+            ", peak memory {:.1} MB",
+            peak as f64 / (1 << 20) as f64
+        ))
     );
     if failed {
         log::error!(

@@ -143,10 +143,7 @@ impl SoakReport {
 
 /// Resident set size of this process in bytes (Linux `VmRSS`), if known.
 pub fn rss_bytes() -> Option<u64> {
-    let s = std::fs::read_to_string("/proc/self/status").ok()?;
-    let line = s.lines().find(|l| l.starts_with("VmRSS:"))?;
-    let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
-    Some(kb * 1024)
+    crate::sample::memory::resident().map(|(now, _)| now)
 }
 
 /// The grid every soak set uses (fixed, so the engine is built once).

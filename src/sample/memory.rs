@@ -29,3 +29,15 @@ pub fn physical_memory() -> Option<u64> {
     }
     None
 }
+
+/// This process's resident memory now and at its peak, in bytes (Linux `VmRSS` and `VmHWM`;
+/// None elsewhere). Not real-time (reads `/proc`).
+pub fn resident() -> Option<(u64, u64)> {
+    let s = std::fs::read_to_string("/proc/self/status").ok()?;
+    let field = |name: &str| -> Option<u64> {
+        let line = s.lines().find(|l| l.starts_with(name))?;
+        let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+        Some(kb * 1024)
+    };
+    Some((field("VmRSS:")?, field("VmHWM:")?))
+}

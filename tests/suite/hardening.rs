@@ -1,8 +1,7 @@
 //! Stage hardening: what a performer, a bad file or a flood of commands does can neither stick
 //! a pad, nor poison the sound, nor be lost without being counted.
 
-mod common;
-use common::*;
+use crate::common::*;
 use std::path::Path;
 use std::sync::Arc;
 

@@ -3,8 +3,7 @@
 //! name, dead connection) or under another client number reconnects; a failed LED output is
 //! retried; a device unplugged while holding a gate pad releases it. And a machine without MIDI.
 
-mod common;
-use common::*;
+use crate::common::*;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};

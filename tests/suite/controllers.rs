@@ -1,11 +1,10 @@
 //! Every shipped controller profile: its real message set replayed through the same parsing,
 //! mapping and LED code as a live device, rendered through the engine.
 
-mod common;
-use common::*;
+use crate::common::*;
 use std::sync::Arc;
 
-use common::replay::{Run, on, run};
+use crate::common::replay::{Run, on, run};
 use padlooper::config::SetFile;
 use padlooper::config::profile::{Binding, ButtonAction, ControlAction, LedLook, Profile};
 use padlooper::control::offline::render_with;
@@ -745,8 +744,8 @@ fn key_lock_buttons_and_the_transpose_knob_reach_the_selected_pad() {
         256,
         |_, _| {},
     );
-    let f = |a, b| common::analysis::fft_freq(&left(&out.samples, a, b));
-    let cents = common::analysis::cents;
+    let f = |a, b| crate::common::analysis::fft_freq(&left(&out.samples, a, b));
+    let cents = crate::common::analysis::cents;
     assert!(cents(f(0.5, 1.9), 550.0).abs() < 2.0, "varispeed");
     assert!(cents(f(2.5, 3.9), 440.0).abs() < 2.0, "key lock");
     let up = 440.0 * 2f64.powf(3.0 / 12.0);

@@ -1,7 +1,6 @@
 //! Decoding every supported format, channel mapping, resampling and storage width.
 
-mod common;
-use common::*;
+use crate::common::*;
 use padlooper::sample::loader::load_file;
 use std::path::Path;
 
@@ -210,8 +209,8 @@ fn lossy_loops_start_on_time_and_wrap_without_a_gap() {
             .map(|e| e.frame)
             .collect();
         assert_eq!(wraps, vec![96_000, 192_000, 288_000], "{file}");
-        let x = common::left(&out.samples, 0.0, 6.1);
-        let (seam, inside) = common::analysis::seams(&x, 441.0, &wraps);
+        let x = crate::common::left(&out.samples, 0.0, 6.1);
+        let (seam, inside) = crate::common::analysis::seams(&x, 441.0, &wraps);
         eprintln!("{file}: around the wraps {seam:.1} dB, inside {inside:.1} dB");
         // The tone is at -12 dB: a gap would show at 0 dB, a wrap one frame off at -37 dB;
         // what remains is each codec's own error where the encoder met silence.

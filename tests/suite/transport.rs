@@ -2,8 +2,7 @@
 //! through tempo changes and glides, quantised and late-forgiven launches, tap tempo, MIDI
 //! clock out with exact tick frames, and following an external MIDI clock.
 
-mod common;
-use common::*;
+use crate::common::*;
 use std::sync::Arc;
 
 use padlooper::control::offline::{ClockCollector, Feeder, ScriptFeeder, render_with};

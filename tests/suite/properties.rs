@@ -3,7 +3,6 @@
 //! a non-finite sample or anything above the limiter's ceiling, and parse errors point into the
 //! input.
 
-mod common;
 use std::path::Path;
 
 use proptest::prelude::*;

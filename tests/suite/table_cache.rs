@@ -1,8 +1,7 @@
 //! The table cache: tables keyed by content (the same audio under two names is held once),
 //! reused when a set loads again, idle ones dropped least recently used first within the budget.
 
-mod common;
-use common::*;
+use crate::common::*;
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 

@@ -3,8 +3,7 @@
 //! when one appears, falls back to the last good set (or the demo) when the set file is broken,
 //! keeps systemd's watchdog fed while it waits, and stops cleanly on SIGTERM.
 
-mod common;
-use common::*;
+use crate::common::*;
 
 use std::os::unix::net::UnixDatagram;
 use std::process::{Child, Command, Stdio};
@@ -33,7 +32,7 @@ fn kept_copy(state: &std::path::Path) -> String {
 
 /// Sends SIGTERM and waits for a clean exit; returns the status and the log.
 fn terminate(child: Child) -> (std::process::ExitStatus, String) {
-    common::process::stop(child, libc::SIGTERM)
+    crate::common::process::stop(child, libc::SIGTERM)
 }
 
 #[test]
@@ -43,7 +42,7 @@ fn the_service_waits_for_an_audio_device_and_plays_when_it_appears() {
     // No device at all, as when the USB interface has not enumerated yet.
     std::fs::write(&conf, "# no devices\n").unwrap();
     let sock_path = path(&dir, "notify");
-    let messages = common::process::listen_notify(UnixDatagram::bind(&sock_path).unwrap());
+    let messages = crate::common::process::listen_notify(UnixDatagram::bind(&sock_path).unwrap());
     // A set whose file is broken: the service plays the demo instead of giving up.
     std::fs::write(path(&dir, "set.toml"), "[master]\nvolume = \"loud\"\n").unwrap();
     let child = bin()
@@ -57,13 +56,13 @@ fn the_service_waits_for_an_audio_device_and_plays_when_it_appears() {
         .spawn()
         .unwrap();
     // Up and waiting, then three seconds without a device: still running, said once.
-    let mut got = common::process::notify_until(&messages, |m| m.starts_with("READY=1"));
+    let mut got = crate::common::process::notify_until(&messages, |m| m.starts_with("READY=1"));
     std::thread::sleep(Duration::from_millis(3000));
     let mut child = child;
     assert!(child.try_wait().unwrap().is_none(), "the service exited");
     // The device appears (ALSA re-reads a changed configuration file): it plays.
     std::fs::write(&conf, NULL_DEVICE).unwrap();
-    got.extend(common::process::notify_until(&messages, |m| {
+    got.extend(crate::common::process::notify_until(&messages, |m| {
         m.starts_with("READY=1\nSTATUS=Default Audio Device 48000 Hz")
     }));
     assert!(child.try_wait().unwrap().is_none(), "the service exited");
@@ -85,7 +84,7 @@ fn the_service_waits_for_an_audio_device_and_plays_when_it_appears() {
     assert!(err.contains("an audio device is here"), "{err}");
     assert!(err.contains("playing as a service"), "{err}");
     assert!(!err.contains("ALSA lib"), "libasound noise leaked: {err}");
-    got.extend(common::process::notify_until(&messages, |m| {
+    got.extend(crate::common::process::notify_until(&messages, |m| {
         m == "STOPPING=1"
     }));
     assert_eq!(
@@ -165,7 +164,7 @@ fn sighup_reloads_the_set_in_place_and_rejects_a_broken_one() {
     let conf = path(&dir, "asound.conf");
     std::fs::write(&conf, NULL_DEVICE).unwrap();
     let sock_path = path(&dir, "notify");
-    let messages = common::process::listen_notify(UnixDatagram::bind(&sock_path).unwrap());
+    let messages = crate::common::process::listen_notify(UnixDatagram::bind(&sock_path).unwrap());
     let set = path(&dir, "set.toml");
     let body = |gain: f32| {
         format!(
@@ -183,25 +182,25 @@ fn sighup_reloads_the_set_in_place_and_rejects_a_broken_one() {
         .spawn()
         .unwrap();
     let hup = |pid: u32| unsafe { libc::kill(pid as i32, libc::SIGHUP) };
-    let mut got = common::process::notify_until(&messages, |m| {
+    let mut got = crate::common::process::notify_until(&messages, |m| {
         m.starts_with("READY=1\nSTATUS=Default Audio Device")
     });
     // One pad changed: applied, the other untouched.
     std::fs::write(&set, body(-6.0)).unwrap();
     assert_eq!(hup(child.id()), 0);
-    got.extend(common::process::notify_until(&messages, |m| {
+    got.extend(crate::common::process::notify_until(&messages, |m| {
         m == "RELOADING=1"
     }));
-    got.extend(common::process::notify_until(&messages, |m| {
+    got.extend(crate::common::process::notify_until(&messages, |m| {
         m.starts_with("READY=1")
     }));
     // A broken set: rejected, the old one plays on.
     std::fs::write(&set, "[[pad]]\npad = 0\nbuiltin = \"sine440\"\nspeed = 9\n").unwrap();
     assert_eq!(hup(child.id()), 0);
-    got.extend(common::process::notify_until(&messages, |m| {
+    got.extend(crate::common::process::notify_until(&messages, |m| {
         m == "RELOADING=1"
     }));
-    got.extend(common::process::notify_until(&messages, |m| {
+    got.extend(crate::common::process::notify_until(&messages, |m| {
         m.starts_with("READY=1")
     }));
     let (status, err) = terminate(child);
@@ -248,14 +247,14 @@ fn a_set_on_a_usb_stick_plays_at_start_and_when_plugged_in() {
     };
     // No stick: the configured set; then a stick is plugged in (mounted as media/STICK).
     let sock = path(&dir, "notify1");
-    let messages = common::process::listen_notify(UnixDatagram::bind(&sock).unwrap());
+    let messages = crate::common::process::listen_notify(UnixDatagram::bind(&sock).unwrap());
     let child = start(&sock);
-    common::process::notify_until(&messages, |m| m.starts_with("READY=1\nSTATUS=Default"));
+    crate::common::process::notify_until(&messages, |m| m.starts_with("READY=1\nSTATUS=Default"));
     let folder = media.join("STICK").join("padlooper");
     std::fs::create_dir_all(&folder).unwrap();
     std::fs::write(folder.join("set.toml"), stick_set).unwrap();
-    common::process::notify_until(&messages, |m| m == "RELOADING=1");
-    common::process::notify_until(&messages, |m| m.starts_with("READY=1"));
+    crate::common::process::notify_until(&messages, |m| m == "RELOADING=1");
+    crate::common::process::notify_until(&messages, |m| m.starts_with("READY=1"));
     let (status, err) = terminate(child);
     assert!(status.success(), "{status:?}\n{err}");
     assert!(
@@ -268,9 +267,9 @@ fn a_set_on_a_usb_stick_plays_at_start_and_when_plugged_in() {
     );
     // Started with the stick in: its set plays from the start.
     let sock = path(&dir, "notify2");
-    let messages = common::process::listen_notify(UnixDatagram::bind(&sock).unwrap());
+    let messages = crate::common::process::listen_notify(UnixDatagram::bind(&sock).unwrap());
     let child = start(&sock);
-    common::process::notify_until(&messages, |m| m.starts_with("READY=1\nSTATUS=Default"));
+    crate::common::process::notify_until(&messages, |m| m.starts_with("READY=1\nSTATUS=Default"));
     let (status, err) = terminate(child);
     assert!(status.success(), "{status:?}\n{err}");
     assert!(err.contains("playing the set on the USB stick"), "{err}");
@@ -302,7 +301,7 @@ fn without_systemd_the_last_good_copy_is_kept_per_set_and_plays_from_any_folder(
     let run = |cwd: &std::path::Path, set: &str| {
         let sock = path(&dir, &format!("notify-{}", set.replace('/', "-")));
         let _ = std::fs::remove_file(&sock);
-        let messages = common::process::listen_notify(UnixDatagram::bind(&sock).unwrap());
+        let messages = crate::common::process::listen_notify(UnixDatagram::bind(&sock).unwrap());
         let child = bin()
             .current_dir(cwd)
             .env("ALSA_CONFIG_PATH", &conf)
@@ -314,7 +313,9 @@ fn without_systemd_the_last_good_copy_is_kept_per_set_and_plays_from_any_folder(
             .stderr(Stdio::piped())
             .spawn()
             .unwrap();
-        common::process::notify_until(&messages, |m| m.starts_with("READY=1\nSTATUS=Default"));
+        crate::common::process::notify_until(&messages, |m| {
+            m.starts_with("READY=1\nSTATUS=Default")
+        });
         terminate(child)
     };
     // Two sets, started by relative paths: each keeps its own copy, under its absolute path.
@@ -358,7 +359,7 @@ fn a_reload_that_finds_a_fifo_is_refused_and_sigterm_still_stops_the_service() {
     let conf = path(&dir, "asound.conf");
     std::fs::write(&conf, NULL_DEVICE).unwrap();
     let sock = path(&dir, "notify");
-    let messages = common::process::listen_notify(UnixDatagram::bind(&sock).unwrap());
+    let messages = crate::common::process::listen_notify(UnixDatagram::bind(&sock).unwrap());
     let set = path(&dir, "set.toml");
     std::fs::write(&set, "[[pad]]\npad = 0\nbuiltin = \"sine440\"\n").unwrap();
     let child = bin()
@@ -370,14 +371,14 @@ fn a_reload_that_finds_a_fifo_is_refused_and_sigterm_still_stops_the_service() {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    common::process::notify_until(&messages, |m| m.starts_with("READY=1\nSTATUS=Default"));
+    crate::common::process::notify_until(&messages, |m| m.starts_with("READY=1\nSTATUS=Default"));
     std::fs::remove_file(&set).unwrap();
     let c = std::ffi::CString::new(set.to_str().unwrap()).unwrap();
     // SAFETY: a valid C string path.
     assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
     assert_eq!(unsafe { libc::kill(child.id() as i32, libc::SIGHUP) }, 0);
-    common::process::notify_until(&messages, |m| m == "RELOADING=1");
-    common::process::notify_until(&messages, |m| m.starts_with("READY=1"));
+    crate::common::process::notify_until(&messages, |m| m == "RELOADING=1");
+    crate::common::process::notify_until(&messages, |m| m.starts_with("READY=1"));
     let (status, err) = terminate(child);
     assert!(status.success(), "{status:?}\n{err}");
     assert!(

@@ -1,8 +1,7 @@
 //! Arguments and files at the edges a careless user reaches: each gives a clear message (or
 //! works), never a panic or an abort.
 
-mod common;
-use common::*;
+use crate::common::*;
 use std::process::{Command, Output};
 
 fn bin() -> Command {

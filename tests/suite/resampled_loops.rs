@@ -2,9 +2,8 @@
 //! duration × the output rate long (a fraction of a frame carried from cycle to cycle, never
 //! rounded per cycle) and wraps without a click.
 
-mod common;
-use common::analysis::seams;
-use common::*;
+use crate::common::analysis::seams;
+use crate::common::*;
 
 use padlooper::engine::event::EventKind;
 

@@ -20,9 +20,8 @@
 //! - KORG: Korg nanoKONTROL2 parameter guide / Rosegarden's nanoKONTROL2 support (no LEDs on
 //!   Track < >, Marker Set < >; LED = CC 127/0 to the button's own number).
 
-mod common;
-use common::replay::{Run, on, run};
-use common::*;
+use crate::common::replay::{Run, on, run};
+use crate::common::*;
 
 use padlooper::config::profile::{Binding, ButtonAction, Profile};
 use padlooper::engine::event::EventKind;
@@ -483,7 +482,7 @@ fn no_shipped_profile_asks_for_a_light_its_device_cannot_show() {
     }
     // The nanoKONTROL2 as it shipped before: its beat light and nudge lights on Marker Set
     // and Marker < > (no LEDs) are warned about.
-    let old = include_str!("data/nanokontrol2-unlit.toml");
+    let old = include_str!("../data/nanokontrol2-unlit.toml");
     let p = Profile::parse(std::path::Path::new("old.toml"), old).unwrap();
     let lines: Vec<String> = p.warnings.iter().map(|w| w.to_string()).collect();
     assert_eq!(lines.len(), 3, "{lines:?}");

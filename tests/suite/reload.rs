@@ -1,8 +1,7 @@
 //! Reloading a set while it plays (what SIGHUP does): only what changed is applied, unchanged
 //! pads play on with their live changes, a broken new set changes nothing.
 
-mod common;
-use common::*;
+use crate::common::*;
 
 use padlooper::config::SetFile;
 use padlooper::control::set_loader::{Apply, SetLoadReport, engine_settings, load_set_apply};

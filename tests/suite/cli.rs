@@ -1,7 +1,6 @@
 //! The `padlooper` binary end to end.
 
-mod common;
-use common::*;
+use crate::common::*;
 use std::process::Command;
 
 fn bin() -> Command {
@@ -265,7 +264,7 @@ fn run_plays_through_alsa_and_stops_cleanly_on_ctrl_c() {
     .unwrap();
     // Under systemd: readiness, status, watchdog keep-alives and stopping reach the socket.
     let notify_path = path(&dir, "notify");
-    let rx = common::process::listen_notify(
+    let rx = crate::common::process::listen_notify(
         std::os::unix::net::UnixDatagram::bind(&notify_path).unwrap(),
     );
     let child = bin()
@@ -276,10 +275,12 @@ fn run_plays_through_alsa_and_stops_cleanly_on_ctrl_c() {
         .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
-    let mut got = common::process::notify_until(&rx, |m| m.starts_with("READY=1"));
+    let mut got = crate::common::process::notify_until(&rx, |m| m.starts_with("READY=1"));
     std::thread::sleep(std::time::Duration::from_millis(1500));
-    let (status, err) = common::process::stop(child, libc::SIGINT);
-    got.extend(common::process::notify_until(&rx, |m| m == "STOPPING=1"));
+    let (status, err) = crate::common::process::stop(child, libc::SIGINT);
+    got.extend(crate::common::process::notify_until(&rx, |m| {
+        m == "STOPPING=1"
+    }));
     assert!(status.success(), "{status:?}\n{err}");
     // Under systemd, `run` is a service by itself.
     assert!(err.contains("playing as a service"), "{err}");

@@ -1,7 +1,6 @@
 //! Bad files and bad configuration: one clear message each, and everything else keeps playing.
 
-mod common;
-use common::*;
+use crate::common::*;
 use padlooper::config::SetFile;
 use padlooper::config::script::Script;
 use std::path::Path;

@@ -1,7 +1,6 @@
 //! Scripted performances rendered through the real engine; assertions on the audio itself.
 
-mod common;
-use common::*;
+use crate::common::*;
 use padlooper::engine::event::EventKind;
 
 /// Max per-sample change of a sine of frequency `f` and amplitude `a` at the test rate.

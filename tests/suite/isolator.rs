@@ -3,8 +3,7 @@
 //! +6 dB raises only its band, unity is bit-identical to no EQ, the crossovers sum flat, and
 //! knob sweeps and mode switches do not click.
 
-mod common;
-use common::*;
+use crate::common::*;
 
 use padlooper::dsp::isolator::{Isolator, IsolatorDesign};
 

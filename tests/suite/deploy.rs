@@ -4,8 +4,7 @@
 //! shell script passes shellcheck, and `build-deb.sh` makes a package `dpkg-deb` reads.
 //! `make test` installs shellcheck; a tool that is missing is reported and its check skipped.
 
-mod common;
-use common::*;
+use crate::common::*;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;

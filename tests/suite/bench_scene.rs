@@ -1,7 +1,6 @@
 //! The standard benchmark scene: its definition, and that a set file and script express it.
 
-mod common;
-use common::*;
+use crate::common::*;
 use padlooper::bench::scene;
 use padlooper::config::SetFile;
 use padlooper::dsp::eq::knob_to_db;

@@ -1,7 +1,6 @@
 //! EQ, filter, sends, effects, limiter and denormal safety, measured on rendered audio.
 
-mod common;
-use common::*;
+use crate::common::*;
 use padlooper::dsp::eq::design_magnitude;
 
 fn db(x: f64) -> f64 {

@@ -4,12 +4,10 @@
 //! time, loops that keep time for five minutes, and the plain path untouched. Each runs on the
 //! real-time stretchers alone (`table_memory_mb = 0`) and on the hybrid tables.
 
-mod common;
-
 use std::path::Path;
 
-use common::analysis::{burst_shift, cents, fft_freq, step_ratio, window_db, window_freqs};
-use common::{RATE, left, set_in, tmp, write_wav16};
+use crate::common::analysis::{burst_shift, cents, fft_freq, step_ratio, window_db, window_freqs};
+use crate::common::{RATE, left, set_in, tmp, write_wav16};
 use padlooper::config::SetFile;
 use padlooper::config::script::Script;
 use padlooper::control::offline::{ScriptFeeder, render_with};
@@ -84,7 +82,7 @@ fn master(mode: Mode, extra: &str) -> String {
 
 /// A 2-s looped sine (whole periods: seamless) at amplitude 0.5.
 fn sine_wav(dir: &Path, name: &str, f: f64) {
-    write_wav16(&dir.join(name), RATE, 2.0, common::sine(f, 0.5));
+    write_wav16(&dir.join(name), RATE, 2.0, crate::common::sine(f, 0.5));
 }
 
 /// Asserts where the voices were playing: on tables, or on stretchers, at time `t`.
@@ -316,7 +314,7 @@ fn a_table_seam_is_seamless_where_the_tone_does_not_fit_the_loop() {
         &dir.path().join("b.wav"),
         RATE,
         1.0,
-        common::sine(441.0, 0.5),
+        crate::common::sine(441.0, 0.5),
     );
     let set = set_in(
         dir.path(),
@@ -478,7 +476,7 @@ fn plain_playback_is_bit_identical() {
         ),
     );
     let script = "0 press 0 0\n0 press 0 1\n";
-    let a = common::render_set(&plain, script, 3.0).0.samples;
+    let a = crate::common::render_set(&plain, script, 3.0).0.samples;
     let b = run(&with_keylock, script, 3.0);
     let bl: Vec<f32> = b.l.clone();
     assert_eq!(left(&a, 0.0, 3.0), bl, "plain pads sound exactly as before");
@@ -524,7 +522,7 @@ fn the_governor_plays_the_nearest_table_when_no_stretcher_is_free() {
         // Strongest frequency within a semitone of each tone.
         (0..=400)
             .map(|i| f * 2f64.powf((i as f64 - 200.0) / 2400.0))
-            .max_by(|a, b| common::tone(x, *a).total_cmp(&common::tone(x, *b)))
+            .max_by(|a, b| crate::common::tone(x, *a).total_cmp(&crate::common::tone(x, *b)))
             .unwrap()
     });
     let off: Vec<f64> = peaks

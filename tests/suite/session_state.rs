@@ -2,8 +2,7 @@
 //! written as TOML, and brought back on a fresh engine (the audio shows it), and a damaged or
 //! foreign state file is ignored. End to end through `padlooper run --service` too.
 
-mod common;
-use common::*;
+use crate::common::*;
 
 use std::process::{Command as Proc, Stdio};
 use std::time::Duration;
@@ -121,7 +120,7 @@ fn run_service(dir: &tempfile::TempDir, extra: &[&str], secs: f64) -> String {
         .spawn()
         .unwrap();
     std::thread::sleep(Duration::from_secs_f64(secs));
-    common::process::stop(child, libc::SIGTERM).1
+    crate::common::process::stop(child, libc::SIGTERM).1
 }
 
 /// `set.toml` in `dir`, and a state saved for it earlier: pad 0 at a quarter of its gain,

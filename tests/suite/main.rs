@@ -1,0 +1,35 @@
+//! The integration tests, in one binary (one link instead of one per file). Tests that
+//! install a global allocator, interpose the C allocator or change process-wide state stay
+//! in binaries of their own: `tests/{alsa_output,realtime_alloc,keylock_alloc,cancel,stems,streaming}.rs`.
+
+#[path = "../common/mod.rs"]
+mod common;
+
+mod bad_input;
+mod bench_scene;
+mod cli;
+mod clock_out;
+mod controllers;
+mod deploy;
+mod device_leds;
+mod docs;
+mod edge_cases;
+mod formats;
+mod hardening;
+mod hotplug;
+mod isolator;
+mod keylock;
+mod learn;
+mod midi_fuzz;
+mod playback;
+mod prepare;
+mod profiles;
+mod properties;
+mod reload;
+mod resampled_loops;
+mod service;
+mod session_state;
+mod soak;
+mod sound_shaping;
+mod table_cache;
+mod transport;
