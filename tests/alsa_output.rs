@@ -9,7 +9,7 @@ use common::*;
 // The whole cpal callback runs inside an RtSection in debug (test) builds; with this allocator
 // every allocation or free it makes is counted.
 #[global_allocator]
-static GLOBAL: padlooper::audio::rt_guard::GuardedAlloc = padlooper::audio::rt_guard::GuardedAlloc;
+static GLOBAL: padlooper::engine::rt::GuardedAlloc = padlooper::engine::rt::GuardedAlloc;
 
 use std::time::{Duration, Instant};
 
@@ -57,7 +57,7 @@ fn cpal_stream_plays_the_engine_into_alsa() {
     let out = Output::start(engine, resolved, req)
         .map_err(|e| e.error)
         .expect("stream starts");
-    let violations_before = padlooper::audio::rt_guard::violations();
+    let violations_before = padlooper::engine::rt::violations();
     // Wait until the engine clock shows at least half a second was rendered through cpal.
     let t0 = Instant::now();
     while handle.stats().frames() < 24_000 && t0.elapsed() < Duration::from_secs(10) {
@@ -106,19 +106,16 @@ fn cpal_stream_plays_the_engine_into_alsa() {
         .stop()
         .expect("engine comes back after the stream stops");
     assert_eq!(
-        padlooper::audio::rt_guard::violations(),
+        padlooper::engine::rt::violations(),
         violations_before,
         "the cpal callback allocated or freed memory"
     );
     // The guard itself works: an allocation inside a real-time section is counted.
     {
-        let _rt = padlooper::audio::rt_guard::RtSection::enter();
+        let _rt = padlooper::engine::rt::RtSection::enter();
         drop(std::hint::black_box(vec![0u8; 64]));
     }
-    assert_eq!(
-        padlooper::audio::rt_guard::violations(),
-        violations_before + 2
-    );
+    assert_eq!(padlooper::engine::rt::violations(), violations_before + 2);
     assert!(
         engine.frame() >= before + 24_000,
         "cpal drove the engine ({} frames)",

@@ -6,7 +6,7 @@ mod common;
 
 // Every allocation or free made inside an RtSection (around `Engine::process`) is counted.
 #[global_allocator]
-static GLOBAL: padlooper::audio::rt_guard::GuardedAlloc = padlooper::audio::rt_guard::GuardedAlloc;
+static GLOBAL: padlooper::engine::rt::GuardedAlloc = padlooper::engine::rt::GuardedAlloc;
 
 use std::path::Path;
 

@@ -7,7 +7,7 @@ use common::*;
 
 // Every allocation or free made inside an RtSection (around `Engine::process` below) is counted.
 #[global_allocator]
-static GLOBAL: padlooper::audio::rt_guard::GuardedAlloc = padlooper::audio::rt_guard::GuardedAlloc;
+static GLOBAL: padlooper::engine::rt::GuardedAlloc = padlooper::engine::rt::GuardedAlloc;
 
 use std::path::Path;
 

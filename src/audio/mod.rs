@@ -3,4 +3,3 @@
 pub mod output;
 pub mod priority;
 pub mod quiet;
-pub mod rt_guard;

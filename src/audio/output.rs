@@ -378,7 +378,7 @@ impl Output {
             // Real-time section: no allocation, locks, logging or I/O below. Debug builds prove
             // it (every allocation in here is counted and reported by the control thread).
             #[cfg(debug_assertions)]
-            let _rt = super::rt_guard::RtSection::enter();
+            let _rt = crate::engine::rt::RtSection::enter();
             // Once per stream (each stream has its own thread): one system call, no allocation.
             if !promoted {
                 promoted = true;
@@ -386,7 +386,6 @@ impl Output {
                     rt.store(promote_current_thread(priority));
                 }
             }
-            let _ftz = crate::dsp::denormal::ScopedFtz::enable();
             let t0 = Instant::now();
             let Some(engine) = slot.engine.as_deref_mut() else {
                 return;

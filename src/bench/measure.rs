@@ -53,7 +53,8 @@ pub fn peak_rss() -> Option<u64> {
 
 /// Renders `blocks` blocks of `block` frames, timing each `process` call alone. Before each
 /// block, `before(b, handle)` may send commands; after it, `after(b, handle)` sees the handle
-/// (events, tables); neither is timed. Denormals are flushed as on the audio thread.
+/// (events, tables); neither is timed. (`Engine::process` flushes subnormals itself, as on the
+/// audio thread.)
 pub fn measure(
     name: &'static str,
     engine: &mut Engine,
@@ -68,7 +69,6 @@ pub fn measure(
     let mut times = Vec::with_capacity(blocks);
     let mut peak = 0.0f32;
     let mut busy = 0.0f64;
-    crate::dsp::denormal::flush_denormals();
     for b in 0..blocks {
         before(b, handle);
         let t = Instant::now();

@@ -124,7 +124,6 @@ fn paced(set: &SetFile, args: &BenchArgs, limit: u64) -> anyhow::Result<(f64, f6
     let mut buf = vec![0.0f32; 2 * args.block];
     let progress = Progress::new("paced 2x");
     let t0 = Instant::now();
-    crate::dsp::denormal::flush_denormals();
     for b in 0..blocks {
         engine.process(&mut buf);
         handle.collect_retired();

@@ -418,7 +418,7 @@ fn control_loop(
         for m in watch.first_occurrences(s.handle.stats()) {
             log::warn!("{m}");
         }
-        let v = crate::audio::rt_guard::violations();
+        let v = crate::engine::rt::violations();
         if v > rt_violations {
             log::error!(
                 "the audio callback allocated or freed memory {} time(s): a real-time bug, please report it",

@@ -297,15 +297,7 @@ impl TableSource {
     }
 }
 
-/// The exact end of a region that ends at `loop_end` with `end_frac` (see
-/// [`PadConfig::end_frac`]). Real-time safe.
-pub fn exact_end(loop_end: u32, end_frac: f32) -> f64 {
-    if end_frac > 0.0 && end_frac < 1.0 && loop_end > 0 {
-        (loop_end - 1) as f64 + end_frac as f64
-    } else {
-        loop_end as f64
-    }
-}
+pub use crate::sample::buffer::exact_end;
 
 impl Geometry {
     /// The pad's own sample. Real-time safe.

@@ -20,6 +20,7 @@ pub mod live;
 pub mod mix;
 pub mod pads;
 pub mod params;
+pub mod rt;
 pub mod settings;
 pub mod shared;
 pub mod slots;
@@ -272,8 +273,21 @@ impl Engine {
     }
 
     /// Renders `out.len() / 2` interleaved stereo frames, applying queued commands at their
-    /// frame. Real-time safe: no allocation, no locks, no I/O.
+    /// frame. Real-time safe: no allocation, no locks, no I/O. Every driver (the cpal
+    /// callback, `render`, `bench`, `soak`, the tests) calls this, and it sets the same
+    /// arithmetic for all: subnormals flushed to zero while it runs (the caller's mode is
+    /// restored after), and in debug builds the allocation guard around it.
     pub fn process(&mut self, out: &mut [f32]) {
+        let _ftz = crate::dsp::denormal::ScopedFtz::enable();
+        #[cfg(debug_assertions)]
+        let _rt = rt::RtSection::enter();
+        self.stats
+            .flushed
+            .store(crate::dsp::denormal::denormals_flushed(), Ordering::Relaxed);
+        self.process_blocks(out);
+    }
+
+    fn process_blocks(&mut self, out: &mut [f32]) {
         let usable = out.len() & !1;
         out[usable..].fill(0.0);
         let max = self.settings.max_block * 2;

@@ -456,6 +456,9 @@ pub struct EngineStats {
     pub limiter_gain_bits: AtomicU32,
     /// Callbacks that took longer than their time budget (set by the output front-end).
     pub overloads: AtomicU64,
+    /// Whether the last block's arithmetic flushed subnormals (false on a platform without
+    /// flush-to-zero: the DSP then relies on its own guards).
+    pub flushed: std::sync::atomic::AtomicBool,
     /// Drop and repair counters.
     pub counters: Counters,
     /// Per-pad states.
@@ -480,6 +483,7 @@ impl EngineStats {
             load_permille: AtomicU32::new(0),
             load_max_permille: AtomicU32::new(0),
             xruns: AtomicU64::new(0),
+            flushed: std::sync::atomic::AtomicBool::new(false),
             limiter_gain_bits: AtomicU32::new(1.0f32.to_bits()),
             overloads: AtomicU64::new(0),
             counters: Counters::default(),

@@ -226,6 +226,16 @@ impl FrameSource for F32Frames<'_> {
     }
 }
 
+/// The exact end of a region of `frames` whole frames whose audio ends `end_frac` into its
+/// last one (see `SampleBuffer::end_frac`, `PadConfig::end_frac`). Real-time safe.
+pub fn exact_end(frames: u32, end_frac: f32) -> f64 {
+    if end_frac > 0.0 && end_frac < 1.0 && frames > 0 {
+        (frames - 1) as f64 + end_frac as f64
+    } else {
+        frames as f64
+    }
+}
+
 impl SampleBuffer {
     /// Builds a float32 buffer from interleaved stereo samples. Non-finite samples (NaN,
     /// ±inf) become silence and are counted in [`nonfinite`](Self::nonfinite): nothing the
@@ -358,7 +368,7 @@ impl SampleBuffer {
 
     /// Exact length in frames (see [`end_frac`](Self::end_frac)). Real-time safe.
     pub fn exact_frames(&self) -> f64 {
-        crate::engine::command::exact_end(self.frames() as u32, self.end_frac)
+        exact_end(self.frames() as u32, self.end_frac)
     }
 
     /// Duration in seconds. Real-time safe.

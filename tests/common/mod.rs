@@ -115,7 +115,7 @@ pub fn script_for(set: &SetFile, text: &str) -> Script {
 
 /// Runs `blocks` blocks of 256 frames, every `Engine::process` inside the allocation guard's
 /// real-time section (counted only in test binaries whose global allocator is
-/// `rt_guard::GuardedAlloc`), the script fed before each block and the disk after it;
+/// `engine::rt::GuardedAlloc`), the script fed before each block and the disk after it;
 /// `each(block, handle)` runs before each block. Every sample must be finite. Returns the
 /// allocations and frees counted inside `process`.
 pub fn guarded_blocks(
@@ -126,8 +126,8 @@ pub fn guarded_blocks(
     blocks: usize,
     mut each: impl FnMut(usize, &mut padlooper::engine::EngineHandle),
 ) -> u64 {
-    use padlooper::audio::rt_guard::{RtSection, violations};
     use padlooper::control::offline::Feeder;
+    use padlooper::engine::rt::{RtSection, violations};
     let before = violations();
     let mut buf = vec![0.0f32; 512];
     let mut frame = 0u64;

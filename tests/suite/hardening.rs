@@ -634,3 +634,27 @@ fn an_offline_render_feeds_a_burst_larger_than_the_queue_without_losing_any() {
     let want = 0.5 * 10f32.powf(-20.0 / 20.0);
     assert!((level - want).abs() < 0.01, "level {level}, want {want}");
 }
+
+/// `Engine::process` flushes subnormals for whoever calls it (render, bench, soak, tests, as
+/// the cpal callback) and gives the caller its own floating-point mode back.
+#[test]
+fn process_flushes_subnormals_for_every_driver_and_restores_the_callers_mode() {
+    let dir = tmp();
+    let set = set_in(dir.path(), "[[pad]]\npad = 0\nbuiltin = \"clap\"\n");
+    assert!(!padlooper::dsp::denormal::denormals_flushed());
+    let (mut engine, mut handle) =
+        padlooper::engine::Engine::new(padlooper::control::set_loader::engine_settings(&set, RATE))
+            .unwrap();
+    let stats = engine.stats().clone();
+    assert!(!stats.flushed.load(std::sync::atomic::Ordering::Relaxed));
+    let script = script_for(&set, "0.0 press 0 0\n");
+    padlooper::control::offline::render(&mut engine, &mut handle, &script, 0.1, 256, |_, _| {});
+    assert!(
+        stats.flushed.load(std::sync::atomic::Ordering::Relaxed),
+        "an offline render runs with subnormals flushed"
+    );
+    assert!(
+        !padlooper::dsp::denormal::denormals_flushed(),
+        "the caller's mode is restored"
+    );
+}
