@@ -6,6 +6,8 @@
 use std::io::Read;
 use std::path::Path;
 
+pub use crate::sample::error::os_error;
+
 /// The largest set file read (a set of 16 banks of 16x16 pads with every key is ~2 MB).
 pub const SET_MAX: u64 = 16 << 20;
 /// The largest render script read.
@@ -106,19 +108,6 @@ fn size(b: u64) -> String {
         format!("{:.1} MB", b as f64 / (1 << 20) as f64)
     } else {
         format!("{b} bytes")
-    }
-}
-
-/// An OS error once: "No such file or directory", without Rust's "(os error 2)" echo.
-pub fn os_error(e: &std::io::Error) -> String {
-    match e.raw_os_error() {
-        Some(code) => {
-            let s = e.to_string();
-            s.strip_suffix(&format!(" (os error {code})"))
-                .unwrap_or(&s)
-                .to_string()
-        }
-        None => e.to_string(),
     }
 }
 

@@ -16,7 +16,7 @@ const RIFF_MAX: u64 = u32::MAX as u64 - HEADER;
 
 /// Why writing failed (the message names the file).
 #[derive(Debug, thiserror::Error)]
-#[error("{path}: {}", crate::config::input::os_error(error))]
+#[error("{path}: {}", crate::sample::error::os_error(error))]
 pub struct WavError {
     /// The file.
     pub path: PathBuf,

@@ -24,6 +24,7 @@ pub mod rt;
 pub mod settings;
 pub mod shared;
 pub mod slots;
+pub mod source;
 pub mod stems;
 pub(crate) mod streaming;
 pub mod transport;

@@ -6,9 +6,10 @@
 //! stretcher fed from the buffer by a second read head ([`Path::Stretch`]); either way the
 //! voice's own read head keeps the musical position (loop wraps, end, sync).
 
+use super::source::FrameSource;
 use crate::dsp::interp::{hermite, hermite2};
 use crate::dsp::ramp::Ramp;
-use crate::sample::buffer::{FrameSource, MAX_GROUPS};
+use crate::sample::buffer::MAX_GROUPS;
 
 use super::stems::StemRamps;
 
@@ -841,7 +842,7 @@ impl Voice {
             let k0 = k as f32 - (1.0 + frac) * dk;
             // SAFETY: frames first-1 ..= last+2 exist (this function's precondition).
             unsafe { src.mix_into(lo, &mut mixed[..2 * len], (k0, dk, 0)) };
-            let view = crate::sample::buffer::F32Frames(&mixed[..2 * len]);
+            let view = crate::engine::source::F32Frames(&mixed[..2 * len]);
             // SAFETY: each window (idx - 1 ..= idx + 2) lies in lo ..= last + 2, all mixed.
             p = rs.frames(&mut out[2 * k..2 * (k + m)], k, p, |idx| unsafe {
                 view.window4_unchecked(idx - lo)

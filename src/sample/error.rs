@@ -6,7 +6,7 @@ use std::path::PathBuf;
 #[derive(Debug, thiserror::Error)]
 pub enum SampleError {
     /// The file could not be opened.
-    #[error("{path}: cannot open file: {}", crate::config::input::os_error(error))]
+    #[error("{path}: cannot open file: {}", os_error(error))]
     Open {
         /// The file.
         path: PathBuf,
@@ -80,10 +80,7 @@ pub enum SampleError {
         reason: String,
     },
     /// The converted audio could not be written (a prepared copy for streaming).
-    #[error(
-        "{path}: cannot write its prepared copy: {}",
-        crate::config::input::os_error(error)
-    )]
+    #[error("{path}: cannot write its prepared copy: {}", os_error(error))]
     Write {
         /// The source file.
         path: PathBuf,
@@ -108,4 +105,17 @@ pub enum SampleError {
         /// Resampler message.
         reason: String,
     },
+}
+
+/// An OS error once: "No such file or directory", without Rust's "(os error 2)" echo.
+pub fn os_error(e: &std::io::Error) -> String {
+    match e.raw_os_error() {
+        Some(code) => {
+            let s = e.to_string();
+            s.strip_suffix(&format!(" (os error {code})"))
+                .unwrap_or(&s)
+                .to_string()
+        }
+        None => e.to_string(),
+    }
 }

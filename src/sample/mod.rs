@@ -12,7 +12,6 @@ pub mod mp4box;
 pub mod pipeline;
 pub mod plan;
 pub mod resample;
-pub mod stem_simd;
 pub mod stems;
 pub mod stream;
 pub mod stretch_table;

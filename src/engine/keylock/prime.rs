@@ -10,7 +10,7 @@ use super::super::voice::{Path, Voice};
 use super::pull::Scratch;
 use super::{Priming, Stage, Unit, UnitState};
 use crate::dsp::stretch::{MAX_FEED, WARM_TEMPO, semitone_ratio};
-use crate::sample::buffer::FrameSource;
+use crate::engine::source::FrameSource;
 
 /// Buffer frames per fed frame for a voice playing at `step` buffer frames per output frame:
 /// the pitch it wants over the buffer's own (the stretcher then only changes time).

@@ -16,7 +16,7 @@ use super::super::voice::{PlanarRead, Voice, VoiceEnd};
 use super::{ALIGN_WINDOW, Unit};
 use crate::dsp::stretch::{MAX_FEED, WARM_TEMPO};
 use crate::engine::mix::all_finite;
-use crate::sample::buffer::FrameSource;
+use crate::engine::source::FrameSource;
 
 /// Engine-owned buffers for stretching (allocated once with the engine).
 pub(crate) struct Scratch {

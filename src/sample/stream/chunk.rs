@@ -13,12 +13,10 @@
 //!   ([`super::StreamHints::epoch`]); the buffer is reused only once the epoch has moved on, so a
 //!   block that saw the old pointer has finished with it.
 
-use std::cell::{Cell, UnsafeCell};
+use std::cell::UnsafeCell;
 use std::ptr::NonNull;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicPtr, Ordering};
-
-use crate::sample::buffer::FrameSource;
 
 /// Storage format of a streamed table's frames.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -270,6 +268,42 @@ impl StreamedTable {
     /// Real-time safe.
     #[inline(always)]
     pub(crate) fn chunk_ptr(&self, c: usize) -> *const u8 {
+        self.chunk_ptr_inner(c)
+    }
+
+    /// Frame `i`'s full-mix pair as floats if its chunk is resident, else silence (analysis
+    /// and tests; the audio thread reads through `engine::source`). Real-time safe.
+    pub fn frame(&self, i: usize) -> [f32; 2] {
+        if i >= self.frames {
+            return [0.0; 2];
+        }
+        let c = self.chunk_of(i);
+        let p = self.chunk_ptr_inner(c);
+        if p.is_null() {
+            return [0.0; 2];
+        }
+        let at = (i - (c << self.shift) + GUARD_BEFORE) * 2 * self.groups;
+        // SAFETY: a mapped buffer holds its chunk's frames and the guard frames, `groups`
+        // stereo pairs each, in the table's format.
+        unsafe {
+            match self.format {
+                Format::I16 => {
+                    let s = p as *const i16;
+                    [
+                        *s.add(at) as f32 * crate::sample::buffer::I16_SCALE,
+                        *s.add(at + 1) as f32 * crate::sample::buffer::I16_SCALE,
+                    ]
+                }
+                Format::F32 => {
+                    let s = p as *const f32;
+                    [*s.add(at), *s.add(at + 1)]
+                }
+            }
+        }
+    }
+
+    #[inline(always)]
+    fn chunk_ptr_inner(&self, c: usize) -> *const u8 {
         match self.map.get(c) {
             // SeqCst (free on x86 and AArch64 loads) so the eviction protocol's epoch argument
             // holds: a load after the block epoch moved on sees the unmapping.
@@ -288,129 +322,4 @@ pub fn first_frame(c: usize, shift: u32) -> isize {
 /// `frame_bytes` bytes.
 pub fn chunk_words(shift: u32, frame_bytes: usize) -> usize {
     (((1usize << shift) + GUARD_BEFORE + GUARD_AFTER) * frame_bytes).div_ceil(8)
-}
-
-/// Sample types a streamed table may hold.
-pub trait StreamSample: Copy + 'static {
-    /// The flat reader over a slice of these samples.
-    type View<'b>: FrameSource;
-    /// As a float in -1..1. Real-time safe.
-    fn to_f32(self) -> f32;
-    /// A flat reader over `s`. Real-time safe.
-    fn view(s: &[Self]) -> Self::View<'_>;
-}
-
-impl StreamSample for i16 {
-    type View<'b> = crate::sample::buffer::I16Frames<'b>;
-    #[inline(always)]
-    fn to_f32(self) -> f32 {
-        self as f32 * (1.0 / 32768.0)
-    }
-    #[inline(always)]
-    fn view(s: &[i16]) -> Self::View<'_> {
-        crate::sample::buffer::I16Frames(s)
-    }
-}
-
-impl StreamSample for f32 {
-    type View<'b> = crate::sample::buffer::F32Frames<'b>;
-    #[inline(always)]
-    fn to_f32(self) -> f32 {
-        self
-    }
-    #[inline(always)]
-    fn view(s: &[f32]) -> Self::View<'_> {
-        crate::sample::buffer::F32Frames(s)
-    }
-}
-
-/// Read access to a streamed table for one render call. Frames of chunks that are not resident
-/// read as silence (the engine checks residency first and fades around gaps). Real-time safe.
-pub struct ChunkedFrames<'a, T> {
-    table: &'a StreamedTable,
-    last: Cell<(usize, *const T)>,
-}
-
-impl<'a, T: StreamSample> ChunkedFrames<'a, T> {
-    /// A reader over `table` (whose format must hold `T`). Real-time safe.
-    pub fn new(table: &'a StreamedTable) -> Self {
-        Self {
-            table,
-            last: Cell::new((usize::MAX, std::ptr::null())),
-        }
-    }
-
-    /// The buffer of chunk `c` as samples (null when absent), with a one-entry cache.
-    #[inline(always)]
-    fn samples(&self, c: usize) -> *const T {
-        let (lc, lp) = self.last.get();
-        if lc == c {
-            return lp;
-        }
-        let p = self.table.chunk_ptr(c) as *const T;
-        self.last.set((c, p));
-        p
-    }
-
-    /// Samples of frame `i` (left, right) from its chunk buffer, or silence.
-    #[inline(always)]
-    fn pair(&self, i: usize) -> [f32; 2] {
-        let c = self.table.chunk_of(i);
-        let p = self.samples(c);
-        if p.is_null() {
-            return [0.0; 2];
-        }
-        let off = i - (c << self.table.shift) + GUARD_BEFORE;
-        // SAFETY: a mapped buffer holds chunk_frames + 3 frames; `off` is within it.
-        unsafe { [(*p.add(2 * off)).to_f32(), (*p.add(2 * off + 1)).to_f32()] }
-    }
-}
-
-impl<T: StreamSample> FrameSource for ChunkedFrames<'_, T> {
-    #[inline(always)]
-    fn len_frames(&self) -> usize {
-        self.table.frames
-    }
-
-    #[inline(always)]
-    fn frame(&self, i: usize) -> [f32; 2] {
-        self.pair(i)
-    }
-
-    #[inline(always)]
-    unsafe fn window4_unchecked(&self, i: usize) -> [f32; 8] {
-        let c = self.table.chunk_of(i);
-        let p = self.samples(c);
-        if p.is_null() {
-            return [0.0; 8];
-        }
-        let off = i - (c << self.table.shift); // frame i-1 is at buffer frame `off`
-        // SAFETY: frames i-1 ..= i+2 lie in chunk c's buffer (one guard frame before, two after).
-        let w: [T; 8] = unsafe { std::ptr::read_unaligned(p.add(2 * off) as *const [T; 8]) };
-        w.map(|v| v.to_f32())
-    }
-
-    const CHUNKED: bool = true;
-
-    type Flat<'b>
-        = T::View<'b>
-    where
-        Self: 'b;
-
-    #[inline]
-    fn flat_at(&self, i: usize) -> Option<(usize, usize, isize, T::View<'_>)> {
-        let c = self.table.chunk_of(i);
-        let p = self.table.chunk_ptr(c) as *const T;
-        if p.is_null() {
-            return None;
-        }
-        let n = 2 * (self.table.chunk_frames() + GUARD_BEFORE + GUARD_AFTER);
-        // SAFETY: a mapped buffer holds chunk_frames + 3 frames and stays valid for this block
-        // (module protocol).
-        let s = unsafe { std::slice::from_raw_parts(p, n) };
-        let lo = c << self.table.shift;
-        // Frame j's window starts at buffer frame j - lo; window4_unchecked(k) reads from k - 1.
-        let add = GUARD_BEFORE as isize - lo as isize;
-        Some((lo, lo + self.table.chunk_frames(), add, T::view(s)))
-    }
 }

@@ -3,15 +3,13 @@
 //! (`hints`), through a reader a test can slow down or break (`reader`, `throttle`).
 
 pub mod chunk;
-pub mod chunked_stems;
 pub mod hints;
 pub mod prepare;
 pub mod reader;
 pub mod service;
 pub mod throttle;
 
-pub use chunk::{ChunkedFrames, Format, StreamedTable};
-pub use chunked_stems::ChunkedStemFrames;
+pub use chunk::{Format, StreamedTable};
 pub use hints::{Hint, StreamHints};
 pub use reader::{DiskReader, PreadReader, ReadOutcome, SourceFile};
 pub use service::{DiskService, DiskThread, StreamCtl, disk_service};
