@@ -18,6 +18,7 @@ use padlooper::audio::priority::RtOutcome;
 use padlooper::control::set_loader::{engine_settings, load_set};
 use padlooper::engine::Engine;
 use padlooper::engine::command::Command;
+use padlooper::engine::command::PadCmd;
 
 #[test]
 fn cpal_stream_plays_the_engine_into_alsa() {
@@ -53,7 +54,7 @@ fn cpal_stream_plays_the_engine_into_alsa() {
     let (engine, mut handle) = Engine::new(engine_settings(&set, 48_000)).unwrap();
     let report = load_set(&set, &mut handle, 0, &|_, _| {});
     assert!(report.errors.is_empty(), "{:?}", report.errors);
-    handle.command(Command::Press(0)).unwrap();
+    handle.command(Command::Pad(0, PadCmd::Press)).unwrap();
     let out = Output::start(engine, resolved, req)
         .map_err(|e| e.error)
         .expect("stream starts");
@@ -95,10 +96,13 @@ fn cpal_stream_plays_the_engine_into_alsa() {
     // Commands and knob moves while the stream plays through the real callback.
     for k in 0..20 {
         handle
-            .command(Command::PadEq(0, (k % 3) as u8, 0.5 + 0.02 * k as f32))
+            .command(Command::Pad(
+                0,
+                PadCmd::Eq((k % 3) as u8, 0.5 + 0.02 * k as f32),
+            ))
             .unwrap();
         handle
-            .command(Command::PadEq(0, (k % 3) as u8, 0.5))
+            .command(Command::Pad(0, PadCmd::Eq((k % 3) as u8, 0.5)))
             .unwrap();
         std::thread::sleep(Duration::from_millis(5));
     }

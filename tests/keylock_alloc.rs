@@ -5,6 +5,7 @@
 
 mod c_alloc;
 
+use padlooper::engine::command::PadCmd;
 use std::sync::Arc;
 
 use padlooper::control::tables::TableService;
@@ -113,9 +114,9 @@ fn key_lock_and_transpose_never_allocate_in_the_callback() {
         .collect();
     for p in 0..12u16 {
         handle
-            .command(Command::Assign(
+            .command(Command::Pad(
                 p,
-                cfg(slots[p as usize % 4], frames as u32, p),
+                PadCmd::Assign(cfg(slots[p as usize % 4], frames as u32, p)),
             ))
             .unwrap();
     }
@@ -129,30 +130,39 @@ fn key_lock_and_transpose_never_allocate_in_the_callback() {
         let at = now + 256 + (block % 7) * 31;
         // Changes in the first third of every 600 blocks, then 2 s of steady play (tables).
         let cmd = match block % 600 {
-            0 => Some(Command::Press((block / 200 % 12) as u16)),
+            0 => Some(Command::Pad((block / 200 % 12) as u16, PadCmd::Press)),
             20 => Some(Command::Transport(TransportCmd::Glide(2000.0))),
             25 => Some(Command::Transport(TransportCmd::Tempo(
                 if block % 400 == 0 { 150.0 } else { 96.0 },
             ))),
-            60 => Some(Command::PadTransposeBy((block / 200 % 12) as u16, 1.0)),
-            70 => Some(Command::PadTranspose((block / 200 % 12) as u16, -2.3)),
+            60 => Some(Command::Pad(
+                (block / 200 % 12) as u16,
+                PadCmd::TransposeBy(1.0),
+            )),
+            70 => Some(Command::Pad(
+                (block / 200 % 12) as u16,
+                PadCmd::Transpose(-2.3),
+            )),
             80 => Some(Command::Transport(TransportCmd::Nudge(1.04))),
             90 => Some(Command::Transport(TransportCmd::Nudge(1.0))),
-            100 => Some(Command::PadKeyLock((block / 200 % 12) as u16, None)),
+            100 => Some(Command::Pad(
+                (block / 200 % 12) as u16,
+                PadCmd::KeyLock(None),
+            )),
             110 => Some(Command::GlobalSpeed(0.5 + (block % 1000) as f32 / 1000.0)),
-            120 => Some(Command::PadSpeed((block / 200 % 12) as u16, 1.3)),
+            120 => Some(Command::Pad((block / 200 % 12) as u16, PadCmd::Speed(1.3))),
             130 => Some(Command::GlobalKeyLock(None)),
             140 => Some(Command::StretchBudget(
                 3 + (block / 200 % 4) as u16,
                 2048 + (block % 3) as u32 * 4096,
             )),
             150 if block % 1200 == 150 => Some(Command::Quantize(Quantize::Beat)),
-            160 => Some(Command::Press(((block / 200 + 5) % 12) as u16)),
+            160 => Some(Command::Pad(((block / 200 + 5) % 12) as u16, PadCmd::Press)),
             170 => Some(Command::Transport(TransportCmd::TempoNow(
                 120.0 + (block % 9) as f64,
             ))),
             180 if block % 3000 == 180 => Some(Command::StopAll),
-            190 => Some(Command::Press(((block / 200 + 7) % 12) as u16)),
+            190 => Some(Command::Pad(((block / 200 + 7) % 12) as u16, PadCmd::Press)),
             _ => None,
         };
         if let Some(cmd) = cmd {

@@ -3,6 +3,7 @@
 
 mod common;
 
+use padlooper::engine::command::PadCmd;
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
 use std::sync::Arc;
@@ -153,7 +154,9 @@ fn busy_scene_renders_without_any_allocation_or_free() {
             mode != LaunchMode::OneShot,
             (p % 3) as u8,
         );
-        handle.command(Command::Assign(p, cfg)).unwrap();
+        handle
+            .command(Command::Pad(p, PadCmd::Assign(cfg)))
+            .unwrap();
     }
     let mut buf = vec![0.0f32; 2 * 256];
     let mut violations = 0;
@@ -168,26 +171,26 @@ fn busy_scene_renders_without_any_allocation_or_free() {
             let at = now + 256 + k * 41;
             let knob = ((block * 13 + k) % 11) as f32 / 10.0;
             let cmd = match (block + k) % 16 {
-                0..=2 => Command::Press(p),
-                3 => Command::Release(p),
-                4 if k % 2 == 1 => Command::PadSync(p, None),
-                4 => Command::Stop(p),
-                5 => Command::PadGain(p, ((block % 10) as f32) / 10.0),
-                6 => Command::PadSpeed(p, 0.5 + (block % 16) as f32 / 10.0),
+                0..=2 => Command::Pad(p, PadCmd::Press),
+                3 => Command::Pad(p, PadCmd::Release),
+                4 if k % 2 == 1 => Command::Pad(p, PadCmd::Sync(None)),
+                4 => Command::Pad(p, PadCmd::Stop),
+                5 => Command::Pad(p, PadCmd::Gain(((block % 10) as f32) / 10.0)),
+                6 => Command::Pad(p, PadCmd::Speed(0.5 + (block % 16) as f32 / 10.0)),
                 7 => Command::MasterVolume(0.5 + (block % 5) as f32 / 10.0),
                 8 => Command::GlobalSpeed(0.75 + (k as f32) / 10.0),
-                9 => Command::PadEq(p, (k % 3) as u8, knob),
-                10 => Command::PadFilter(p, knob),
-                11 => Command::PadResonance(p, knob),
-                12 => Command::PadSend(p, SendBus::Delay, knob),
-                13 => Command::PadSend(p, SendBus::Reverb, knob),
-                14 if k % 2 == 0 => Command::PadEqMode(
+                9 => Command::Pad(p, PadCmd::Eq((k % 3) as u8, knob)),
+                10 => Command::Pad(p, PadCmd::Filter(knob)),
+                11 => Command::Pad(p, PadCmd::Resonance(knob)),
+                12 => Command::Pad(p, PadCmd::Send(SendBus::Delay, knob)),
+                13 => Command::Pad(p, PadCmd::Send(SendBus::Reverb, knob)),
+                14 if k % 2 == 0 => Command::Pad(
                     p,
-                    if block % 3 == 0 {
+                    PadCmd::EqMode(if block % 3 == 0 {
                         EqMode::Shelf
                     } else {
                         EqMode::Isolator
-                    },
+                    }),
                 ),
                 14 => Command::Fx(FX[(block as usize + k as usize) % FX.len()], knob),
                 _ => Command::Transport(match (block + k) % 9 {
@@ -238,7 +241,7 @@ fn busy_scene_renders_without_any_allocation_or_free() {
                     true,
                     0,
                 );
-                let _ = handle.command(Command::Assign(p, cfg));
+                let _ = handle.command(Command::Pad(p, PadCmd::Assign(cfg)));
             }
         }
         violations += guarded(&mut engine, &mut buf);
@@ -279,7 +282,9 @@ fn demo_and_bench_style_scenes_do_not_allocate() {
     let report = padlooper::control::set_loader::load_set(&set, &mut handle, 0, &|_, _| {});
     assert!(report.errors.is_empty());
     for spec in &set.pads {
-        handle.command(Command::Press(spec.id as u16)).unwrap();
+        handle
+            .command(Command::Pad(spec.id as u16, PadCmd::Press))
+            .unwrap();
     }
     let mut buf = vec![0.0f32; 2 * 128];
     let mut violations = 0;
@@ -300,15 +305,17 @@ fn the_benchmark_scene_renders_without_allocation() {
     let report = padlooper::control::set_loader::load_set(&set, &mut handle, 0, &|_, _| {});
     assert!(report.errors.is_empty(), "{:?}", report.errors);
     for spec in &set.pads {
-        handle.command(Command::Press(spec.id as u16)).unwrap();
+        handle
+            .command(Command::Pad(spec.id as u16, PadCmd::Press))
+            .unwrap();
     }
     // With effects too, and knobs moving (gliding EQs take the one-pad path).
     for p in 0..50u16 {
         handle
-            .command(Command::PadSend(p, SendBus::Delay, 0.2))
+            .command(Command::Pad(p, PadCmd::Send(SendBus::Delay, 0.2)))
             .unwrap();
         handle
-            .command(Command::PadSend(p, SendBus::Reverb, 0.2))
+            .command(Command::Pad(p, PadCmd::Send(SendBus::Reverb, 0.2)))
             .unwrap();
     }
     handle
@@ -321,7 +328,7 @@ fn the_benchmark_scene_renders_without_allocation() {
             // Half the pads switch to the isolator EQ while playing.
             for p in (0..50u16).step_by(2) {
                 handle
-                    .command(Command::PadEqMode(p, EqMode::Isolator))
+                    .command(Command::Pad(p, PadCmd::EqMode(EqMode::Isolator)))
                     .unwrap();
             }
         }
@@ -329,9 +336,11 @@ fn the_benchmark_scene_renders_without_allocation() {
             // A different pad every time (every 50 blocks, pads 0, 1, 2, ...).
             let p = (block / 50) % 50;
             handle
-                .command(Command::PadEq(p, 0, (block % 7) as f32 / 7.0))
+                .command(Command::Pad(p, PadCmd::Eq(0, (block % 7) as f32 / 7.0)))
                 .unwrap();
-            handle.command(Command::PadFilter(p, 0.3)).unwrap();
+            handle
+                .command(Command::Pad(p, PadCmd::Filter(0.3)))
+                .unwrap();
         }
         violations += guarded(&mut engine, &mut buf);
     }
@@ -395,8 +404,10 @@ fn stem_pads_switch_mute_solo_and_swap_without_allocation() {
             true,
             0,
         );
-        handle.command(Command::Assign(p, cfg)).unwrap();
-        handle.command(Command::Press(p)).unwrap();
+        handle
+            .command(Command::Pad(p, PadCmd::Assign(cfg)))
+            .unwrap();
+        handle.command(Command::Pad(p, PadCmd::Press)).unwrap();
     }
     let mut buf = vec![0.0f32; 2 * 256];
     let mut violations = 0;
@@ -416,13 +427,13 @@ fn stem_pads_switch_mute_solo_and_swap_without_allocation() {
             };
             let _ = handle.send(Timed {
                 at: now + 256 + k * 61,
-                cmd: Command::PadStem(p, cmd),
+                cmd: Command::Pad(p, PadCmd::Stem(cmd)),
             });
         }
         if block % 40 == 0 {
             let _ = handle.send(Timed {
                 at: now + 100,
-                cmd: Command::Press(((block / 40) % 6) as u16),
+                cmd: Command::Pad(((block / 40) % 6) as u16, PadCmd::Press),
             });
         }
         // Swap a bundle while pads play it.
@@ -441,8 +452,8 @@ fn stem_pads_switch_mute_solo_and_swap_without_allocation() {
                     true,
                     0,
                 );
-                let _ = handle.command(Command::Assign(p, cfg));
-                let _ = handle.command(Command::Press(p));
+                let _ = handle.command(Command::Pad(p, PadCmd::Assign(cfg)));
+                let _ = handle.command(Command::Pad(p, PadCmd::Press));
             }
         }
         violations += guarded(&mut engine, &mut buf);

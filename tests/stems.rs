@@ -13,6 +13,7 @@ use std::path::Path;
 use common::stem_mp4::write_stem_mp4;
 use common::*;
 use padlooper::config::script::Script;
+use padlooper::engine::command::PadCmd;
 use padlooper::sample::stems::{StemFiles, StemSource, load_stems};
 
 /// Tones of the four Demucs stems (drums, bass, other, vocals) and their amplitude.
@@ -390,7 +391,7 @@ fn stem_changes_are_saved_and_come_back_on_a_fresh_engine() {
         StemCmd::Solo(1, Some(true)),
         StemCmd::Gain(2, 0.5),
     ] {
-        h.command(Command::PadStem(0, c)).unwrap();
+        h.command(Command::Pad(0, PadCmd::Stem(c))).unwrap();
     }
     let mut buf = vec![0.0f32; 512];
     e.process(&mut buf);
@@ -407,7 +408,7 @@ fn stem_changes_are_saved_and_come_back_on_a_fresh_engine() {
     for c in back.commands(&report2.configs) {
         h2.command(c).unwrap();
     }
-    h2.command(Command::Press(0)).unwrap();
+    h2.command(Command::Pad(0, PadCmd::Press)).unwrap();
     let mut out = vec![0.0f32; 2 * 24_000];
     e2.process(&mut out);
     let x = left(&out, 0.1, 0.5);

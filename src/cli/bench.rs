@@ -1,5 +1,6 @@
 //! `padlooper bench`: loads the standard scene and measures rendering speed and memory.
 
+use crate::engine::command::PadCmd;
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 use std::time::Instant;
@@ -133,7 +134,7 @@ pub(crate) fn render_pass(
         handle
             .send(Timed {
                 at: 0,
-                cmd: Command::Press(spec.id as PadId),
+                cmd: Command::Pad(spec.id as PadId, PadCmd::Press),
             })
             .map_err(|e| anyhow::anyhow!("{e}"))?;
     }
@@ -262,8 +263,8 @@ pub fn bench(args: BenchArgs) -> anyhow::Result<i32> {
         &set,
         |h| {
             for p in 0..voices {
-                let _ = h.command(Command::PadSend(p as PadId, SendBus::Delay, 0.2));
-                let _ = h.command(Command::PadSend(p as PadId, SendBus::Reverb, 0.2));
+                let _ = h.command(Command::Pad(p as PadId, PadCmd::Send(SendBus::Delay, 0.2)));
+                let _ = h.command(Command::Pad(p as PadId, PadCmd::Send(SendBus::Reverb, 0.2)));
             }
             let _ = h.command(Command::Fx(FxParam::PhaserMix, 0.5));
         },

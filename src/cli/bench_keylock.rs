@@ -2,6 +2,7 @@
 //! its steady ratio (stretched tables), how many real-time key-locked voices one core
 //! sustains, and a master tempo move with every pad synced and key-locked (the governor).
 
+use crate::engine::command::PadCmd;
 use std::time::Instant;
 
 use crate::bench::measure::{Pass, measure};
@@ -61,7 +62,7 @@ fn prepare(set: &SetFile) -> anyhow::Result<(Engine, EngineHandle, TableService,
     let tables_s = t0.elapsed().as_secs_f64();
     for spec in &set.pads {
         handle
-            .command(Command::Press(spec.id as PadId))
+            .command(Command::Pad(spec.id as PadId, PadCmd::Press))
             .map_err(|e| anyhow::anyhow!("{e}"))?;
     }
     Ok((engine, handle, tables, tables_s))

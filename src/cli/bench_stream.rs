@@ -3,6 +3,7 @@
 //! engine's own cost) and a pass paced in real time at 2x speed with the disk thread running
 //! (does the disk keep up?).
 
+use crate::engine::command::PadCmd;
 use std::time::{Duration, Instant};
 
 use super::bench::{BenchArgs, PassResult, Progress, render_pass};
@@ -116,7 +117,7 @@ fn paced(set: &SetFile, args: &BenchArgs, limit: u64) -> anyhow::Result<(f64, f6
         None => (None, None),
     };
     for spec in &set.pads {
-        let _ = handle.command(Command::Press(spec.id as PadId));
+        let _ = handle.command(Command::Pad(spec.id as PadId, PadCmd::Press));
     }
     let _ = handle.command(Command::GlobalSpeed(PACED_SPEED));
     let seconds = args.seconds.min(20.0);

@@ -29,6 +29,7 @@
 //! 21.0  stemgain 0 3 drums -6  # a stem's gain in dB, -60..6
 //! ```
 
+use crate::engine::command::PadCmd;
 use std::path::Path;
 
 use super::error::{ConfigError, ConfigErrors};
@@ -151,7 +152,8 @@ impl Script {
         let mut errors = Vec::new();
         let mut known_of = std::collections::HashMap::new();
         for r in &self.stem_names {
-            let Some((_, Command::PadStem(pad, cmd))) = self.events.get_mut(r.event) else {
+            let Some((_, Command::Pad(pad, PadCmd::Stem(cmd)))) = self.events.get_mut(r.event)
+            else {
                 continue;
             };
             let found = match known_of.entry(*pad).or_insert_with(|| names(*pad)) {
@@ -264,15 +266,15 @@ fn parse_line(line: &str, grid: &GridSection) -> Result<(f64, Command, Option<St
     let cmd = match verb {
         "press" | "trigger" => {
             want(2)?;
-            Command::Press(pad(args[0], args[1])?)
+            Command::Pad(pad(args[0], args[1])?, PadCmd::Press)
         }
         "release" => {
             want(2)?;
-            Command::Release(pad(args[0], args[1])?)
+            Command::Pad(pad(args[0], args[1])?, PadCmd::Release)
         }
         "stop" => {
             want(2)?;
-            Command::Stop(pad(args[0], args[1])?)
+            Command::Pad(pad(args[0], args[1])?, PadCmd::Stop)
         }
         "stopall" => {
             want(0)?;
@@ -289,11 +291,14 @@ fn parse_line(line: &str, grid: &GridSection) -> Result<(f64, Command, Option<St
         "gain" => {
             want(3)?;
             let db = num(args[2], &P::GAIN_DB)?;
-            Command::PadGain(pad(args[0], args[1])?, db_to_gain(db))
+            Command::Pad(pad(args[0], args[1])?, PadCmd::Gain(db_to_gain(db)))
         }
         "padspeed" => {
             want(3)?;
-            Command::PadSpeed(pad(args[0], args[1])?, num(args[2], &P::SPEED)?)
+            Command::Pad(
+                pad(args[0], args[1])?,
+                PadCmd::Speed(num(args[2], &P::SPEED)?),
+            )
         }
         "mode" => {
             want(1)?;
@@ -305,28 +310,32 @@ fn parse_line(line: &str, grid: &GridSection) -> Result<(f64, Command, Option<St
         }
         "eq" => {
             want(4)?;
-            Command::PadEq(
+            Command::Pad(
                 pad(args[0], args[1])?,
-                band(args[2])?,
-                num(args[3], &P::EQ_KNOB)?,
+                PadCmd::Eq(band(args[2])?, num(args[3], &P::EQ_KNOB)?),
             )
         }
         "eqdb" => {
             want(4)?;
             let db = num(args[3], &P::EQ_DB)?;
-            Command::PadEq(
+            Command::Pad(
                 pad(args[0], args[1])?,
-                band(args[2])?,
-                db_to_knob(db as f64),
+                PadCmd::Eq(band(args[2])?, db_to_knob(db as f64)),
             )
         }
         "filter" => {
             want(3)?;
-            Command::PadFilter(pad(args[0], args[1])?, num(args[2], &P::FILTER)?)
+            Command::Pad(
+                pad(args[0], args[1])?,
+                PadCmd::Filter(num(args[2], &P::FILTER)?),
+            )
         }
         "resonance" => {
             want(3)?;
-            Command::PadResonance(pad(args[0], args[1])?, num(args[2], &P::RESONANCE)?)
+            Command::Pad(
+                pad(args[0], args[1])?,
+                PadCmd::Resonance(num(args[2], &P::RESONANCE)?),
+            )
         }
         "send" => {
             want(4)?;
@@ -335,7 +344,10 @@ fn parse_line(line: &str, grid: &GridSection) -> Result<(f64, Command, Option<St
                 "reverb" => SendBus::Reverb,
                 other => return Err(format!("send {other:?} unknown; allowed delay, reverb")),
             };
-            Command::PadSend(pad(args[0], args[1])?, bus, num(args[3], &P::DELAY_SEND)?)
+            Command::Pad(
+                pad(args[0], args[1])?,
+                PadCmd::Send(bus, num(args[3], &P::DELAY_SEND)?),
+            )
         }
         "eqmode" => {
             want(3)?;
@@ -348,7 +360,7 @@ fn parse_line(line: &str, grid: &GridSection) -> Result<(f64, Command, Option<St
                     ));
                 }
             };
-            Command::PadEqMode(pad(args[0], args[1])?, mode)
+            Command::Pad(pad(args[0], args[1])?, PadCmd::EqMode(mode))
         }
         "bpm" => {
             want(1)?;
@@ -382,7 +394,7 @@ fn parse_line(line: &str, grid: &GridSection) -> Result<(f64, Command, Option<St
                 "off" => false,
                 other => return Err(format!("sync {other:?} unknown; allowed on, off")),
             };
-            Command::PadSync(pad(args[0], args[1])?, Some(on))
+            Command::Pad(pad(args[0], args[1])?, PadCmd::Sync(Some(on)))
         }
         "keylock" => {
             let on = |w: &str| match w {
@@ -395,7 +407,7 @@ fn parse_line(line: &str, grid: &GridSection) -> Result<(f64, Command, Option<St
                 Command::GlobalKeyLock(Some(on(args[1])?))
             } else {
                 want(3)?;
-                Command::PadKeyLock(pad(args[0], args[1])?, Some(on(args[2])?))
+                Command::Pad(pad(args[0], args[1])?, PadCmd::KeyLock(Some(on(args[2])?)))
             }
         }
         "transpose" => {
@@ -410,7 +422,10 @@ fn parse_line(line: &str, grid: &GridSection) -> Result<(f64, Command, Option<St
                 Some(c) => num(c, &P::FINE)?,
                 None => 0.0,
             };
-            Command::PadTranspose(pad(args[0], args[1])?, semis + cents / 100.0)
+            Command::Pad(
+                pad(args[0], args[1])?,
+                PadCmd::Transpose(semis + cents / 100.0),
+            )
         }
         "stems" => {
             want(3)?;
@@ -419,7 +434,10 @@ fn parse_line(line: &str, grid: &GridSection) -> Result<(f64, Command, Option<St
                 "off" => false,
                 other => return Err(format!("stems {other:?} unknown; allowed on, off")),
             };
-            Command::PadStem(pad(args[0], args[1])?, StemCmd::Stems(Some(on)))
+            Command::Pad(
+                pad(args[0], args[1])?,
+                PadCmd::Stem(StemCmd::Stems(Some(on))),
+            )
         }
         "stem" => {
             want(4)?;
@@ -436,7 +454,7 @@ fn parse_line(line: &str, grid: &GridSection) -> Result<(f64, Command, Option<St
                     ));
                 }
             };
-            return Ok((time, Command::PadStem(p, cmd), name));
+            return Ok((time, Command::Pad(p, PadCmd::Stem(cmd)), name));
         }
         "stemgain" => {
             want(4)?;
@@ -445,7 +463,7 @@ fn parse_line(line: &str, grid: &GridSection) -> Result<(f64, Command, Option<St
             let db = num(args[3], &P::STEM_GAIN_DB)?;
             return Ok((
                 time,
-                Command::PadStem(p, StemCmd::Gain(s, db_to_gain(db))),
+                Command::Pad(p, PadCmd::Stem(StemCmd::Gain(s, db_to_gain(db)))),
                 name,
             ));
         }

@@ -8,6 +8,7 @@ use crate::config::SetFile;
 use crate::config::script::Script;
 use crate::engine::EngineHandle;
 use crate::engine::command::Command;
+use crate::engine::command::PadCmd;
 
 /// Real-time stretchers an offline render uses when the set leaves `keylock_voices` at 0
 /// (measured): a fixed number, so a render sounds the same on every machine.
@@ -22,10 +23,10 @@ pub fn used(set: &SetFile, script: Option<&Script>) -> bool {
             s.events.iter().any(|(_, c)| {
                 matches!(
                     c,
-                    Command::PadKeyLock(..)
+                    Command::Pad(_, PadCmd::KeyLock(..))
                         | Command::GlobalKeyLock(_)
-                        | Command::PadTranspose(..)
-                        | Command::PadTransposeBy(..)
+                        | Command::Pad(_, PadCmd::Transpose(..))
+                        | Command::Pad(_, PadCmd::TransposeBy(..))
                 )
             })
         })

@@ -6,6 +6,7 @@
 //! back into engine commands at start. A state file that does not parse, or belongs to another
 //! set or grid, is reported and ignored, never fatal. Not real-time.
 
+use crate::engine::command::PadCmd;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -178,40 +179,49 @@ impl PadState {
 
     fn commands(&self, out: &mut Vec<Command>) {
         let p = self.id as PadId;
-        out.push(Command::PadGain(p, self.gain));
-        out.push(Command::PadSpeed(p, self.speed));
+        out.push(Command::Pad(p, PadCmd::Gain(self.gain)));
+        out.push(Command::Pad(p, PadCmd::Speed(self.speed)));
         for (b, k) in self.eq.iter().enumerate() {
-            out.push(Command::PadEq(p, b as u8, *k));
+            out.push(Command::Pad(p, PadCmd::Eq(b as u8, *k)));
         }
-        out.push(Command::PadFilter(p, self.filter));
-        out.push(Command::PadResonance(p, self.resonance));
-        out.push(Command::PadSend(p, SendBus::Delay, self.delay_send));
-        out.push(Command::PadSend(p, SendBus::Reverb, self.reverb_send));
-        out.push(Command::PadTranspose(p, self.transpose));
-        out.push(Command::PadKeyLock(p, Some(self.key_lock)));
-        out.push(Command::PadSync(p, Some(self.sync)));
-        out.push(Command::PadEqMode(
+        out.push(Command::Pad(p, PadCmd::Filter(self.filter)));
+        out.push(Command::Pad(p, PadCmd::Resonance(self.resonance)));
+        out.push(Command::Pad(
             p,
-            if self.eq_mode == "shelf" {
+            PadCmd::Send(SendBus::Delay, self.delay_send),
+        ));
+        out.push(Command::Pad(
+            p,
+            PadCmd::Send(SendBus::Reverb, self.reverb_send),
+        ));
+        out.push(Command::Pad(p, PadCmd::Transpose(self.transpose)));
+        out.push(Command::Pad(p, PadCmd::KeyLock(Some(self.key_lock))));
+        out.push(Command::Pad(p, PadCmd::Sync(Some(self.sync))));
+        out.push(Command::Pad(
+            p,
+            PadCmd::EqMode(if self.eq_mode == "shelf" {
                 EqMode::Shelf
             } else {
                 EqMode::Isolator
-            },
+            }),
         ));
-        out.push(Command::PadStem(p, StemCmd::Stems(Some(self.stems_on))));
+        out.push(Command::Pad(
+            p,
+            PadCmd::Stem(StemCmd::Stems(Some(self.stems_on))),
+        ));
         for s in 0..MAX_STEMS {
             let bit = |m: u8| Some(m & (1 << s) != 0);
-            out.push(Command::PadStem(
+            out.push(Command::Pad(
                 p,
-                StemCmd::Mute(s as u8, bit(self.stem_mute)),
+                PadCmd::Stem(StemCmd::Mute(s as u8, bit(self.stem_mute))),
             ));
-            out.push(Command::PadStem(
+            out.push(Command::Pad(
                 p,
-                StemCmd::Solo(s as u8, bit(self.stem_solo)),
+                PadCmd::Stem(StemCmd::Solo(s as u8, bit(self.stem_solo))),
             ));
-            out.push(Command::PadStem(
+            out.push(Command::Pad(
                 p,
-                StemCmd::Gain(s as u8, self.stem_gain[s]),
+                PadCmd::Stem(StemCmd::Gain(s as u8, self.stem_gain[s])),
             ));
         }
     }

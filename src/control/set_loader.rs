@@ -1,5 +1,6 @@
 //! Loads a set's samples and publishes pads to the engine. Not real-time.
 
+use crate::engine::command::PadCmd;
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
@@ -208,7 +209,7 @@ fn assign_early(
         .filter_map(|spec| {
             let cfg = pad_config(spec, slot, buf).ok()?;
             handle
-                .command(Command::Assign(spec.id as PadId, cfg))
+                .command(Command::Pad(spec.id as PadId, PadCmd::Assign(cfg)))
                 .ok()
                 .map(|()| (spec.id as PadId, cfg))
         })
@@ -559,7 +560,7 @@ pub fn load_set_apply(
             Ok(())
         } else {
             handle
-                .command(Command::Assign(id, cfg))
+                .command(Command::Pad(id, PadCmd::Assign(cfg)))
                 .map_err(|e| e.to_string())
         };
         match sent {
@@ -579,7 +580,7 @@ pub fn load_set_apply(
         // Pads the new set no longer has, and tables no pad uses any more.
         for (id, _) in configs.iter() {
             if !report.configs.iter().any(|(p, _)| p == id) {
-                let _ = handle.command(Command::Clear(*id));
+                let _ = handle.command(Command::Pad(*id, PadCmd::Clear));
                 report.removed_pads += 1;
             }
         }

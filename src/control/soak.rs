@@ -5,6 +5,7 @@
 //! sounding and that memory did not grow. Drives the same `Engine::process` as everything
 //! else. Not real-time.
 
+use crate::engine::command::PadCmd;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -407,21 +408,21 @@ pub fn soak(dir: &Path, seconds: f64, seed: u64, progress: &dyn Fn(f64, f64)) ->
                     };
                     let _ = handle.send(Timed {
                         at,
-                        cmd: Command::Press(p),
+                        cmd: Command::Pad(p, PadCmd::Press),
                     });
                 }
                 5 => {
                     let p = rng.below(pads) as PadId;
                     let cmd = match rng.below(9) {
-                        0 => Command::PadEq(p, rng.below(3) as u8, rng.unit()),
-                        1 => Command::PadFilter(p, rng.unit()),
-                        2 => Command::PadResonance(p, rng.unit()),
-                        3 => Command::PadSend(p, SendBus::Delay, rng.unit()),
-                        4 => Command::PadGain(p, 2.0 * rng.unit()),
-                        5 => Command::PadKeyLock(p, None),
-                        6 => Command::PadTranspose(p, 24.0 * rng.unit() - 12.0),
+                        0 => Command::Pad(p, PadCmd::Eq(rng.below(3) as u8, rng.unit())),
+                        1 => Command::Pad(p, PadCmd::Filter(rng.unit())),
+                        2 => Command::Pad(p, PadCmd::Resonance(rng.unit())),
+                        3 => Command::Pad(p, PadCmd::Send(SendBus::Delay, rng.unit())),
+                        4 => Command::Pad(p, PadCmd::Gain(2.0 * rng.unit())),
+                        5 => Command::Pad(p, PadCmd::KeyLock(None)),
+                        6 => Command::Pad(p, PadCmd::Transpose(24.0 * rng.unit() - 12.0)),
                         7 if rng.chance(0.1) => Command::GlobalKeyLock(None),
-                        _ => Command::PadSpeed(p, 0.5 + 1.5 * rng.unit()),
+                        _ => Command::Pad(p, PadCmd::Speed(0.5 + 1.5 * rng.unit())),
                     };
                     let _ = handle.send(Timed { at, cmd });
                 }
@@ -440,7 +441,7 @@ pub fn soak(dir: &Path, seconds: f64, seed: u64, progress: &dyn Fn(f64, f64)) ->
                 7 => {
                     let _ = handle.send(Timed {
                         at,
-                        cmd: Command::Release(rng.below(pads) as PadId),
+                        cmd: Command::Pad(rng.below(pads) as PadId, PadCmd::Release),
                     });
                 }
                 8 if rng.chance(0.002) => {

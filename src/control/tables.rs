@@ -8,6 +8,7 @@
 //! the audio thread never frees one. They are keyed by the identity of their sample's buffer,
 //! which the sample table cache makes one per audio content (see [`Origin`]).
 
+use crate::engine::command::PadCmd;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc;
 use std::sync::{Arc, Weak};
@@ -391,7 +392,9 @@ impl TableService {
             },
         };
         let g = self.entries[i].geometry(slot);
-        if handle.command(Command::PadTable(pad, from, g)).is_ok()
+        if handle
+            .command(Command::Pad(pad, PadCmd::Table(from, g)))
+            .is_ok()
             && !self.entries[i].pads.contains(&pad)
         {
             self.entries[i].pads.push(pad);

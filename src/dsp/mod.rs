@@ -6,6 +6,7 @@ pub mod delay;
 pub mod denormal;
 pub mod djfilter;
 pub mod eq;
+pub mod finite;
 pub mod interp;
 pub mod isolator;
 pub mod limiter;

@@ -1,340 +1,367 @@
-//! How each command changes the engine. Every number is clamped through the parameter table
-//! (NaN becomes the parameter's default), so a bad value can never reach the DSP. Real-time
-//! safe.
+//! How each command changes the engine's parts. Every number is clamped through the parameter
+//! table (NaN becomes the parameter's default), so a bad value can never reach the DSP, and
+//! what a command changed is published to the live state. Real-time safe.
 
-use super::Engine;
-use super::command::{Command, FxParam, PadFx, PadId, StemCmd, TransportCmd};
+use super::command::{Command, PadCmd, PadConfig, PadFx, PadId, StemCmd, TransportCmd};
 use super::event::ClockMsg;
+use super::io::Io;
+use super::keylock::{self, Pool};
+use super::live::PadLive;
+use super::mix::Mixer;
+use super::pads::{self, PadBank};
 use super::params;
+use super::slots::SlotTable;
 use super::stems::StemMix;
-use crate::dsp::delay::Division;
-use crate::dsp::isolator::IsolatorDesign;
+use super::timeline::Launch;
+use super::transport::Transport;
 use crate::sample::buffer::MAX_STEMS;
 
-impl Engine {
-    pub(crate) fn apply(&mut self, cmd: Command, now: u64) {
-        self.apply_one(cmd, now);
-        self.publish_live(cmd);
+/// The last taps of tap tempo (frames, oldest first).
+#[derive(Default)]
+pub(crate) struct Taps(heapless::Vec<u64, 5>);
+
+impl Taps {
+    /// A tap at `now`: the tempo of the taps so far (taps more than 2 s apart start over).
+    /// Real-time safe.
+    fn tap(&mut self, now: u64, rate: u32) -> Option<f64> {
+        let gap = 2 * rate as u64;
+        if self.0.last().is_some_and(|&t| now.saturating_sub(t) > gap) {
+            self.0.clear();
+        }
+        if self.0.is_full() {
+            self.0.remove(0);
+        }
+        let _ = self.0.push(now);
+        match (self.0.first(), self.0.len()) {
+            (Some(&first), n) if n >= 2 && now > first => {
+                let beat = (now - first) as f64 / (n - 1) as f64 / rate as f64;
+                Some(60.0 / beat)
+            }
+            _ => None,
+        }
+    }
+}
+
+/// Every part a command can change.
+pub(crate) struct Ctx<'a> {
+    pub(crate) bank: &'a mut PadBank,
+    pub(crate) slots: &'a mut SlotTable,
+    pub(crate) mixer: &'a mut Mixer,
+    pub(crate) pool: &'a mut Pool,
+    pub(crate) transport: &'a mut Transport,
+    pub(crate) taps: &'a mut Taps,
+    pub(crate) io: &'a mut Io,
+    pub(crate) rate: u32,
+}
+
+impl Ctx<'_> {
+    /// What pads reach beyond the bank.
+    fn pads(&mut self) -> (&mut PadBank, pads::Ctx<'_>) {
+        (
+            &mut *self.bank,
+            pads::Ctx {
+                slots: &mut *self.slots,
+                transport: &mut *self.transport,
+                io: &mut *self.io,
+            },
+        )
     }
 
-    /// Publishes what `cmd` changed of the live state (see `live`). Real-time safe.
-    fn publish_live(&mut self, cmd: Command) {
-        match cmd {
-            Command::Assign(p, _)
-            | Command::Clear(p)
-            | Command::PadGain(p, _)
-            | Command::PadSpeed(p, _)
-            | Command::PadSync(p, _)
-            | Command::PadKeyLock(p, _)
-            | Command::PadTranspose(p, _)
-            | Command::PadTransposeBy(p, _)
-            | Command::PadEq(p, _, _)
-            | Command::PadFilter(p, _)
-            | Command::PadResonance(p, _)
-            | Command::PadSend(p, _, _)
-            | Command::PadEqMode(p, _)
-            | Command::PadStem(p, _) => self.publish_live_pad(p as usize),
-            Command::GlobalKeyLock(_) => {
-                for p in 0..self.pads.len() {
-                    self.publish_live_pad(p);
-                }
+    /// Milliseconds as frames (truncated). Real-time safe.
+    fn ms(&self, ms: f32) -> u64 {
+        (ms as f64 / 1000.0 * self.rate as f64) as u64
+    }
+}
+
+/// Applies `cmd` at frame `now` and publishes what it changed. Returns a quantised launch the
+/// caller puts on the timeline. Real-time safe.
+pub(crate) fn apply(cx: &mut Ctx, cmd: Command, now: u64) -> Option<(u64, Launch)> {
+    let launch = match cmd {
+        Command::Pad(p, c) => return pad(cx, p, c, now),
+        Command::StopAll => {
+            cx.bank.stop_all(now, cx.io);
+            None
+        }
+        Command::Unload(slot) => {
+            if cx.slots.begin_retire(slot) {
+                cx.bank.forget_slot(slot, now, cx.io);
             }
-            Command::MasterVolume(_)
+            None
+        }
+        Command::TableDrop(slot) => {
+            keylock::drop_table(cx.bank, cx.slots, slot);
+            None
+        }
+        Command::StretchBudget(n, frames) => {
+            cx.pool.set_budget(n, frames);
+            None
+        }
+        Command::MasterVolume(v) => {
+            cx.mixer.set_master(v, cx.bank.smooth);
+            None
+        }
+        Command::GlobalSpeed(s) => {
+            cx.bank.global_speed = params::SPEED.clamp(s);
+            None
+        }
+        Command::PlayMode(m) => {
+            cx.bank.play_mode = m;
+            None
+        }
+        Command::Quantize(q) => {
+            cx.bank.quantize = q;
+            None
+        }
+        Command::GlobalKeyLock(on) => {
+            global_key_lock(cx, on);
+            None
+        }
+        Command::Transport(t) => {
+            transport(cx, t, now);
+            None
+        }
+        Command::ClockOut(on) => {
+            cx.io.clock_on = on;
+            None
+        }
+        Command::Fx(param, v) => {
+            cx.mixer.set_fx(param, v);
+            cx.io.stats.live.set_fx(param, v);
+            None
+        }
+        Command::EqCrossovers(a, b) => {
+            cx.mixer.set_crossovers(a, b);
+            None
+        }
+    };
+    if matches!(
+        cmd,
+        Command::MasterVolume(_)
             | Command::GlobalSpeed(_)
             | Command::PlayMode(_)
             | Command::Quantize(_)
             | Command::Transport(
-                TransportCmd::Tempo(_) | TransportCmd::TempoNow(_) | TransportCmd::Tap,
-            ) => self.stats.live.set_master(
-                self.master.target,
-                self.global_speed,
-                self.transport.bpm(),
-                self.play_mode,
-                self.quantize,
-            ),
-            Command::Fx(param, v) => self.stats.live.set_fx(param, v),
-            _ => {}
-        }
+                TransportCmd::Tempo(_) | TransportCmd::TempoNow(_) | TransportCmd::Tap
+            )
+    ) {
+        cx.io.stats.live.set_master(
+            cx.mixer.master(),
+            cx.bank.global_speed,
+            cx.transport.bpm(),
+            cx.bank.play_mode,
+            cx.bank.quantize,
+        );
     }
+    launch
+}
 
-    fn publish_live_pad(&self, p: usize) {
-        let live = self
+/// Key lock on or off for every pad; toggling turns it on everywhere unless it already is
+/// everywhere.
+fn global_key_lock(cx: &mut Ctx, on: Option<bool>) {
+    let on = on.unwrap_or_else(|| {
+        cx.bank
             .pads
-            .get(p)
-            .and_then(|pad| pad.cfg)
-            .map(|c| super::live::PadLive::of(&c));
-        self.stats.live.set_pad(p, live);
-    }
-
-    fn apply_one(&mut self, cmd: Command, now: u64) {
-        match cmd {
-            Command::Press(p) => self.press(p, now),
-            Command::Release(p) => self.release(p, now),
-            Command::Stop(p) => self.stop_pad(p, now),
-            Command::StopAll => self.stop_all(now),
-            Command::Assign(p, cfg) => self.assign(p, cfg, now),
-            Command::Clear(p) => {
-                self.stop_pad(p, now);
-                if let Some(pad) = self.pads.get_mut(p as usize) {
-                    pad.cfg = None;
-                }
-                self.publish_pad(p);
-            }
-            Command::Unload(slot) => self.unload(slot, now),
-            Command::MasterVolume(v) => self.master.go(params::VOLUME.clamp(v), self.smooth),
-            Command::GlobalSpeed(s) => self.global_speed = params::SPEED.clamp(s),
-            Command::PadGain(p, g) => {
-                if let Some(cfg) = self.pad_cfg(p) {
-                    cfg.gain = if g.is_nan() { 1.0 } else { g.clamp(0.0, 16.0) };
-                }
-            }
-            Command::PadSpeed(p, s) => {
-                if let Some(cfg) = self.pad_cfg(p) {
-                    cfg.speed = params::SPEED.clamp(s);
-                    if cfg.sync {
-                        self.resync(p, now);
-                    }
-                }
-            }
-            Command::PadSync(p, on) => {
-                if let Some(cfg) = self.pad_cfg(p) {
-                    let on = on.unwrap_or(!cfg.sync);
-                    if cfg.sync != on {
-                        cfg.sync = on;
-                        self.resync(p, now);
-                        self.publish_pad(p);
-                    }
-                }
-            }
-            Command::PadKeyLock(p, on) => {
-                if let Some(cfg) = self.pad_cfg(p) {
-                    cfg.key_lock = on.unwrap_or(!cfg.key_lock);
-                    self.publish_pad(p);
-                }
-            }
-            Command::PadTranspose(p, t) => {
-                if let Some(cfg) = self.pad_cfg(p) {
-                    cfg.transpose = clamp_transpose(t);
-                    self.publish_pad(p);
-                }
-            }
-            Command::PadTransposeBy(p, d) => {
-                if let Some(cfg) = self.pad_cfg(p) {
-                    cfg.transpose = clamp_transpose(cfg.transpose + d);
-                    self.publish_pad(p);
-                }
-            }
-            Command::GlobalKeyLock(on) => {
-                // Toggling turns it on everywhere unless it already is everywhere.
-                let on = on
-                    .unwrap_or_else(|| self.pads.iter().filter_map(|p| p.cfg).any(|c| !c.key_lock));
-                for p in 0..self.pads.len() {
-                    if let Some(cfg) = self.pads[p].cfg.as_mut() {
-                        cfg.key_lock = on;
-                        self.publish_pad(p as PadId);
-                    }
-                }
-            }
-            Command::PadStem(p, c) => {
-                if let Some(cfg) = self.pad_cfg(p) {
-                    stem_change(&mut cfg.stems, c);
-                    self.publish_pad(p);
-                }
-            }
-            Command::PadTable(p, src, g) => self.add_table(p, src, g),
-            Command::TableDrop(slot) => self.drop_table(slot),
-            Command::StretchBudget(n, frames) => {
-                self.unit_limit = (n as usize).min(self.units.len());
-                self.prime_budget = frames.max(1);
-            }
-            Command::Transport(t) => self.transport_cmd(t, now),
-            Command::ClockOut(on) => self.clock_on = on,
-            Command::PlayMode(m) => self.play_mode = m,
-            Command::Quantize(q) => self.quantize = q,
-            Command::PadEq(p, band, k) => self.pad_fx(p, |fx| {
-                if let Some(v) = fx.eq.get_mut(band as usize) {
-                    *v = params::EQ_KNOB.clamp(k);
-                }
-            }),
-            Command::PadFilter(p, k) => self.pad_fx(p, |fx| fx.filter = params::FILTER.clamp(k)),
-            Command::PadResonance(p, r) => {
-                self.pad_fx(p, |fx| fx.resonance = params::RESONANCE.clamp(r))
-            }
-            Command::PadSend(p, bus, v) => {
-                self.pad_fx(p, |fx| fx.sends[bus as usize] = params::DELAY_SEND.clamp(v))
-            }
-            Command::Fx(param, v) => self.set_fx(param, v),
-            Command::PadEqMode(p, m) => self.pad_fx(p, |fx| fx.eq_mode = m),
-            Command::EqCrossovers(a, b) => {
-                self.iso_design = IsolatorDesign::new(a, b, self.settings.sample_rate as f64)
-            }
+            .iter()
+            .filter_map(|p| p.cfg)
+            .any(|c| !c.key_lock)
+    });
+    for p in 0..cx.bank.pads.len() {
+        if let Some(cfg) = cx.bank.pads[p].cfg.as_mut() {
+            cfg.key_lock = on;
+            cx.bank.publish(&cx.io.stats, p as PadId);
         }
     }
-
-    fn pad_cfg(&mut self, p: PadId) -> Option<&mut super::command::PadConfig> {
-        self.pads
-            .get_mut(p as usize)
-            .and_then(|pad| pad.cfg.as_mut())
+    for p in 0..cx.bank.pads.len() {
+        publish_pad_live(cx, p as PadId);
     }
+}
 
-    /// Changes a pad's sound-shaping settings; they glide from where they are.
-    fn pad_fx(&mut self, p: PadId, change: impl FnOnce(&mut PadFx)) {
-        let Some(cfg) = self.pad_cfg(p) else {
-            return;
-        };
-        change(&mut cfg.fx);
-        let fx = cfg.fx;
-        self.pad_dsp[p as usize].configure(&fx, true, self.smooth);
-    }
-
-    fn set_fx(&mut self, param: FxParam, v: f32) {
-        use params as P;
-        match param {
-            FxParam::DelayDivision => {
-                self.delay.set_division(Division::from_index(if v.is_nan() {
-                    1.0
-                } else {
-                    v.clamp(0.0, 3.0)
-                } as u8))
-            }
-            FxParam::DelayFeedback => self.delay.feedback = P::DELAY_FEEDBACK.clamp(v),
-            FxParam::DelayWet => self.delay.wet = P::DELAY_WET.clamp(v),
-            FxParam::ReverbRoom => self.reverb.set_room(P::REVERB_ROOM.clamp(v)),
-            FxParam::ReverbDamping => self.reverb.set_damping(P::REVERB_DAMPING.clamp(v)),
-            FxParam::ReverbWet => self.reverb.wet = P::REVERB_WET.clamp(v),
-            FxParam::PhaserRate => self.phaser.lfo_hz = P::PHASER_RATE.clamp(v),
-            FxParam::PhaserDepth => self.phaser.depth = P::PHASER_DEPTH.clamp(v),
-            FxParam::PhaserFeedback => self.phaser.feedback = P::PHASER_FEEDBACK.clamp(v),
-            FxParam::PhaserMix => self.phaser.set_mix(P::PHASER_MIX.clamp(v)),
+/// A pad command.
+fn pad(cx: &mut Ctx, p: PadId, cmd: PadCmd, now: u64) -> Option<(u64, Launch)> {
+    match cmd {
+        PadCmd::Press => {
+            let (bank, mut pcx) = cx.pads();
+            return bank.press(p, now, &mut pcx);
         }
+        PadCmd::Release => cx.bank.release(p, now, cx.io),
+        PadCmd::Stop => cx.bank.stop_pad(p, now, cx.io),
+        PadCmd::Assign(cfg) => assign(cx, p, cfg, now),
+        PadCmd::Clear => cx.bank.clear(p, now, cx.io),
+        PadCmd::Table(src, g) => keylock::add_table(cx.bank, cx.slots, p, src, g),
+        _ => pad_setting(cx, p, cmd, now),
     }
+    if cmd.changes_settings() {
+        publish_pad_live(cx, p);
+    }
+    None
+}
 
-    fn transport_cmd(&mut self, t: TransportCmd, now: u64) {
-        use params as P;
-        match t {
-            TransportCmd::Start => self.start_transport(now),
-            TransportCmd::Continue => {
-                if !self.transport.running() {
-                    let at = self.transport.beat_at(now);
-                    self.transport.start(now, at);
-                    self.clock_msg(now, ClockMsg::SongPosition(song_position(at)));
-                    self.clock_msg(now, ClockMsg::Continue);
-                }
-            }
-            TransportCmd::Stop => {
-                self.stop_all(now);
-                if self.transport.running() {
-                    self.transport.stop(now);
-                    self.clock_msg(now, ClockMsg::Stop);
-                }
-            }
-            TransportCmd::Toggle => {
-                if self.transport.running() {
-                    self.transport_cmd(TransportCmd::Stop, now);
-                } else {
-                    self.start_transport(now);
-                }
-            }
-            TransportCmd::Tempo(b) => self.transport.set_bpm(now, b),
-            TransportCmd::TempoNow(b) => self.transport.jump_bpm(now, b),
-            TransportCmd::Glide(ms) => {
-                let ms = P::TEMPO_GLIDE_MS.clamp(ms);
-                self.transport.set_glide_frames(
-                    (ms as f64 / 1000.0 * self.settings.sample_rate as f64) as u64,
-                )
-            }
-            TransportCmd::Meter(n) => self.transport.set_beats_per_bar(n as u32),
-            TransportCmd::LatePress(ms) => {
-                let ms = P::LATE_PRESS_MS.clamp(ms);
-                self.late_frames = (ms as f64 / 1000.0 * self.settings.sample_rate as f64) as u64;
-            }
-            TransportCmd::Nudge(f) => self.transport.set_nudge(now, f as f64),
-            TransportCmd::Trim(f) => self.transport.set_trim(now, f as f64),
-            TransportCmd::Tap => {
-                let gap = 2 * self.settings.sample_rate as u64;
-                if self
-                    .taps
-                    .last()
-                    .is_some_and(|&t| now.saturating_sub(t) > gap)
-                {
-                    self.taps.clear();
-                }
-                if self.taps.is_full() {
-                    self.taps.remove(0);
-                }
-                let _ = self.taps.push(now);
-                if let (Some(&first), n) = (self.taps.first(), self.taps.len())
-                    && n >= 2
-                    && now > first
-                {
-                    let beat =
-                        (now - first) as f64 / (n - 1) as f64 / self.settings.sample_rate as f64;
-                    self.transport.jump_bpm(now, 60.0 / beat);
-                }
-            }
-            TransportCmd::Locate(beat) => {
-                let beat = if beat.is_finite() {
-                    beat.clamp(0.0, 1e9)
-                } else {
-                    0.0
-                } as f64;
-                let jump = beat - self.transport.beat_at(now);
-                self.transport.locate(now, beat);
-                self.clock_msg(now, ClockMsg::SongPosition(song_position(beat)));
-                // Synced voices keep playing where they are, then drift onto the new grid.
-                for v in self.voices.iter_mut() {
-                    if let Some(s) = v.sync.as_mut() {
-                        s.origin += jump;
-                        s.target_origin = s.origin.round();
-                        s.home = s.target_origin;
-                    }
-                }
+/// A change to one of a pad's settings (nothing happens to a pad without a sample).
+fn pad_setting(cx: &mut Ctx, p: PadId, cmd: PadCmd, now: u64) {
+    let Some(cfg) = cx.bank.cfg_mut(p) else {
+        return;
+    };
+    let mut lights = true;
+    match cmd {
+        PadCmd::Gain(g) => {
+            cfg.gain = params::clamp_pad_gain(g);
+            lights = false;
+        }
+        PadCmd::Speed(s) => {
+            cfg.speed = params::SPEED.clamp(s);
+            lights = false;
+            if cfg.sync {
+                cx.bank.resync(p, now, cx.transport);
             }
         }
+        PadCmd::Sync(on) => {
+            let on = on.unwrap_or(!cfg.sync);
+            lights = cfg.sync != on;
+            if lights {
+                cfg.sync = on;
+                cx.bank.resync(p, now, cx.transport);
+            }
+        }
+        PadCmd::KeyLock(on) => cfg.key_lock = on.unwrap_or(!cfg.key_lock),
+        PadCmd::Transpose(t) => cfg.transpose = clamp_transpose(t),
+        PadCmd::TransposeBy(d) => cfg.transpose = clamp_transpose(cfg.transpose + d),
+        PadCmd::Stem(c) => stem_change(&mut cfg.stems, c),
+        _ => {
+            lights = false;
+            pad_fx(cx, p, cmd);
+        }
     }
-
-    /// Starts the transport from bar 1 at `now` (MIDI Start goes out).
-    pub(crate) fn start_transport(&mut self, now: u64) {
-        if self.transport.running() {
-            self.clock_msg(now, ClockMsg::Stop);
-        }
-        self.transport.start(now, 0.0);
-        self.clock_msg(now, ClockMsg::Start);
+    if lights {
+        cx.bank.publish(&cx.io.stats, p);
     }
+}
 
-    /// Sets or replaces a pad's configuration: a pad keeps playing when only its sound
-    /// settings changed; a new sample or region restarts from silence.
-    fn assign(&mut self, p: PadId, cfg: super::command::PadConfig, now: u64) {
-        let Some(pad) = self.pads.get(p as usize).copied() else {
-            return;
-        };
-        if cfg.slot as usize >= self.slots.len() {
-            return;
+/// Changes a pad's sound-shaping settings; they glide from where they are.
+fn pad_fx(cx: &mut Ctx, p: PadId, cmd: PadCmd) {
+    let Some(cfg) = cx.bank.cfg_mut(p) else {
+        return;
+    };
+    let fx: &mut PadFx = &mut cfg.fx;
+    match cmd {
+        PadCmd::Eq(band, k) => {
+            if let Some(v) = fx.eq.get_mut(band as usize) {
+                *v = params::EQ_KNOB.clamp(k);
+            }
         }
-        let keeps_playing = pad.cfg.is_some_and(|old| {
-            old.slot == cfg.slot
-                && old.start == cfg.start
-                && old.loop_start == cfg.loop_start
-                && old.loop_end == cfg.loop_end
-                && old.looping == cfg.looping
-        });
-        if !keeps_playing {
-            self.stop_pad(p, now);
-            // Tables belong to the old sample and region.
-            self.pads[p as usize].tables = Default::default();
+        PadCmd::Filter(k) => fx.filter = params::FILTER.clamp(k),
+        PadCmd::Resonance(r) => fx.resonance = params::RESONANCE.clamp(r),
+        PadCmd::Send(bus, v) => fx.sends[bus as usize] = params::DELAY_SEND.clamp(v),
+        PadCmd::EqMode(m) => fx.eq_mode = m,
+        _ => return,
+    }
+    let fx = *fx;
+    cx.mixer
+        .configure_pad(p as usize, &fx, true, cx.bank.smooth);
+}
+
+/// Publishes pad `p`'s settings to the live state.
+fn publish_pad_live(cx: &Ctx, p: PadId) {
+    let live = cx
+        .bank
+        .pads
+        .get(p as usize)
+        .and_then(|pad| pad.cfg)
+        .map(|c| PadLive::of(&c));
+    cx.io.stats.live.set_pad(p as usize, live);
+}
+
+/// Sets or replaces a pad's configuration: a pad keeps playing when only its sound settings
+/// changed; a new sample or region restarts from silence.
+fn assign(cx: &mut Ctx, p: PadId, cfg: PadConfig, now: u64) {
+    let Some(pad) = cx.bank.pads.get(p as usize).copied() else {
+        return;
+    };
+    if cfg.slot as usize >= cx.slots.len() {
+        return;
+    }
+    let keeps_playing = pad.cfg.is_some_and(|old| {
+        old.slot == cfg.slot
+            && old.start == cfg.start
+            && old.loop_start == cfg.loop_start
+            && old.loop_end == cfg.loop_end
+            && old.looping == cfg.looping
+    });
+    if !keeps_playing {
+        cx.bank.stop_pad(p, now, cx.io);
+        // Tables belong to the old sample and region.
+        cx.bank.pads[p as usize].tables = Default::default();
+    }
+    let mut cfg = cfg;
+    cfg.gain = params::clamp_pad_gain(cfg.gain);
+    cfg.speed = params::SPEED.clamp(cfg.speed);
+    cfg.transpose = clamp_transpose(cfg.transpose);
+    let playing = cx.bank.pads[p as usize].voice.is_some();
+    cx.mixer
+        .configure_pad(p as usize, &cfg.fx, playing, cx.bank.smooth);
+    cx.bank.pads[p as usize].cfg = Some(cfg);
+    cx.bank.publish(&cx.io.stats, p);
+}
+
+/// A transport command.
+fn transport(cx: &mut Ctx, t: TransportCmd, now: u64) {
+    let tr = &mut *cx.transport;
+    match t {
+        TransportCmd::Start => cx.io.start_transport(tr, now),
+        TransportCmd::Continue => {
+            if !tr.running() {
+                let at = tr.beat_at(now);
+                tr.start(now, at);
+                cx.io.clock(now, ClockMsg::SongPosition(song_position(at)));
+                cx.io.clock(now, ClockMsg::Continue);
+            }
         }
-        let mut cfg = cfg;
-        cfg.gain = if cfg.gain.is_nan() {
-            1.0
-        } else {
-            cfg.gain.clamp(0.0, 16.0)
-        };
-        cfg.speed = params::SPEED.clamp(cfg.speed);
-        cfg.transpose = clamp_transpose(cfg.transpose);
-        let playing = self.pads[p as usize].voice.is_some();
-        self.pad_dsp[p as usize].configure(&cfg.fx, playing, self.smooth);
-        self.pads[p as usize].cfg = Some(cfg);
-        self.publish_pad(p);
+        TransportCmd::Stop => stop(cx, now),
+        TransportCmd::Toggle => {
+            if tr.running() {
+                stop(cx, now);
+            } else {
+                cx.io.start_transport(tr, now);
+            }
+        }
+        TransportCmd::Tempo(b) => tr.set_bpm(now, b),
+        TransportCmd::TempoNow(b) => tr.jump_bpm(now, b),
+        TransportCmd::Glide(ms) => {
+            let frames = cx.ms(params::TEMPO_GLIDE_MS.clamp(ms));
+            cx.transport.set_glide_frames(frames);
+        }
+        TransportCmd::Meter(n) => tr.set_beats_per_bar(n as u32),
+        TransportCmd::LatePress(ms) => {
+            cx.bank.late_frames = cx.ms(params::LATE_PRESS_MS.clamp(ms));
+        }
+        TransportCmd::Nudge(f) => tr.set_nudge(now, f as f64),
+        TransportCmd::Trim(f) => tr.set_trim(now, f as f64),
+        TransportCmd::Tap => {
+            if let Some(bpm) = cx.taps.tap(now, cx.rate) {
+                tr.jump_bpm(now, bpm);
+            }
+        }
+        TransportCmd::Locate(beat) => {
+            let beat = if beat.is_finite() {
+                beat.clamp(0.0, 1e9)
+            } else {
+                0.0
+            } as f64;
+            let jump = beat - tr.beat_at(now);
+            tr.locate(now, beat);
+            cx.io
+                .clock(now, ClockMsg::SongPosition(song_position(beat)));
+            // Synced voices keep playing where they are, then drift onto the new grid.
+            cx.bank.shift_grid(jump);
+        }
+    }
+}
+
+/// Stops the transport: every pad and queued launch stops (MIDI Stop goes out).
+fn stop(cx: &mut Ctx, now: u64) {
+    cx.bank.stop_all(now, cx.io);
+    if cx.transport.running() {
+        cx.transport.stop(now);
+        cx.io.clock(now, ClockMsg::Stop);
     }
 }
 

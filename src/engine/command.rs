@@ -319,73 +319,125 @@ impl Geometry {
     }
 }
 
+/// What a command does to one pad.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum PadCmd {
+    /// The pad was pressed (behaviour depends on its launch mode; looping pads other than gate
+    /// pads wait for the next quantisation point of the transport when quantisation is on).
+    Press,
+    /// The pad was released: a gate pad stops once every press holding it has been released.
+    Release,
+    /// Stop the pad with a declick fade.
+    Stop,
+    /// Set or replace the pad's configuration (stops it if it is playing another sample).
+    Assign(PadConfig),
+    /// Remove the pad's sample (stops it).
+    Clear,
+    /// The pad's gain, linear (smoothed).
+    Gain(f32),
+    /// The pad's speed factor.
+    Speed(f32),
+    /// The pad's EQ band (0 low, 1 mid, 2 high) knob, 0..1 (glides).
+    Eq(u8, f32),
+    /// The pad's DJ filter knob, 0..1 (glides).
+    Filter(f32),
+    /// The pad's filter resonance, 0..1.
+    Resonance(f32),
+    /// The pad's send level to an effect, 0..1 (smoothed).
+    Send(SendBus, f32),
+    /// The pad's EQ mode (switching while it plays cross-fades).
+    EqMode(EqMode),
+    /// Turns the pad's tempo sync on or off, or toggles it (`None`); a playing pad re-syncs
+    /// smoothly.
+    Sync(Option<bool>),
+    /// Turns the pad's key lock on or off, or toggles it (`None`).
+    KeyLock(Option<bool>),
+    /// The pad's transpose in semitones (cents as hundredths), -12.5..=12.5.
+    Transpose(f32),
+    /// Moves the pad's transpose by this many semitones (± buttons).
+    TransposeBy(f32),
+    /// A stretched table of the pad's sample is ready in a slot (see `keylock`). The engine
+    /// refuses it when the pad no longer plays that source region (a set reloaded meanwhile).
+    Table(TableSource, Geometry),
+    /// The pad's stems: full mix or stems, mute, solo, gain (ramped, click-free).
+    Stem(StemCmd),
+}
+
+impl PadCmd {
+    /// Whether every number the command carries is finite. Real-time safe.
+    pub fn is_finite(&self) -> bool {
+        match *self {
+            PadCmd::Assign(c) => {
+                c.gain.is_finite()
+                    && c.speed.is_finite()
+                    && c.bpm.is_finite()
+                    && c.transpose.is_finite()
+                    && c.fx.is_finite()
+                    && c.stems.is_finite()
+            }
+            PadCmd::Stem(StemCmd::Gain(_, g)) => g.is_finite(),
+            PadCmd::Table(_, g) => {
+                g.scale.is_finite() && g.scale > 0.0 && g.pitch0.is_finite() && g.pitch0 > 0.0
+            }
+            PadCmd::Gain(v)
+            | PadCmd::Speed(v)
+            | PadCmd::Eq(_, v)
+            | PadCmd::Filter(v)
+            | PadCmd::Resonance(v)
+            | PadCmd::Send(_, v)
+            | PadCmd::Transpose(v)
+            | PadCmd::TransposeBy(v) => v.is_finite(),
+            PadCmd::Press
+            | PadCmd::Release
+            | PadCmd::Stop
+            | PadCmd::Clear
+            | PadCmd::EqMode(_)
+            | PadCmd::Sync(_)
+            | PadCmd::KeyLock(_)
+            | PadCmd::Stem(_) => true,
+        }
+    }
+
+    /// Whether the command changes the pad's settings (what the live state shows), as opposed
+    /// to playing it. Real-time safe.
+    pub fn changes_settings(&self) -> bool {
+        !matches!(
+            self,
+            PadCmd::Press | PadCmd::Release | PadCmd::Stop | PadCmd::Table(..)
+        )
+    }
+}
+
 /// A control → engine command. Every variant is a small `Copy` value.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Command {
-    /// A pad was pressed (behaviour depends on its launch mode; looping pads other than gate
-    /// pads wait for the next quantisation point of the transport when quantisation is on).
-    Press(PadId),
-    /// A pad was released: a gate pad stops once every press holding it has been released.
-    Release(PadId),
-    /// Stop a pad with a declick fade.
-    Stop(PadId),
+    /// Something for one pad.
+    Pad(PadId, PadCmd),
     /// Stop every pad.
     StopAll,
-    /// Set or replace a pad's configuration (stops it if it is playing another sample).
-    Assign(PadId, PadConfig),
-    /// Remove a pad's sample (stops it).
-    Clear(PadId),
     /// Unload a sample slot: pads using it are cleared and the buffer is handed back.
     Unload(SlotId),
     /// Master volume, linear gain (smoothed).
     MasterVolume(f32),
     /// Global speed factor, 0.5..=2, multiplied with each pad's speed.
     GlobalSpeed(f32),
-    /// A pad's gain, linear (smoothed).
-    PadGain(PadId, f32),
-    /// A pad's speed factor.
-    PadSpeed(PadId, f32),
     /// Set-wide play mode.
     PlayMode(PlayMode),
-    /// A pad's EQ band (0 low, 1 mid, 2 high) knob, 0..1 (glides).
-    PadEq(PadId, u8, f32),
-    /// A pad's DJ filter knob, 0..1 (glides).
-    PadFilter(PadId, f32),
-    /// A pad's filter resonance, 0..1.
-    PadResonance(PadId, f32),
-    /// A pad's send level to an effect, 0..1 (smoothed).
-    PadSend(PadId, SendBus, f32),
     /// A global effect parameter.
     Fx(FxParam, f32),
     /// Launch quantisation of looping pads.
     Quantize(Quantize),
-    /// A pad's EQ mode (switching while it plays cross-fades).
-    PadEqMode(PadId, EqMode),
     /// The isolator EQ's crossover frequencies in Hz (low, high), for every pad.
     EqCrossovers(f32, f32),
     /// The transport.
     Transport(TransportCmd),
     /// Emits MIDI clock messages (someone reads them) or not.
     ClockOut(bool),
-    /// Turns a pad's tempo sync on or off, or toggles it (`None`); a playing pad re-syncs
-    /// smoothly.
-    PadSync(PadId, Option<bool>),
-    /// Turns a pad's key lock on or off, or toggles it (`None`).
-    PadKeyLock(PadId, Option<bool>),
-    /// A pad's transpose in semitones (cents as hundredths), -12.5..=12.5.
-    PadTranspose(PadId, f32),
-    /// Moves a pad's transpose by this many semitones (± buttons).
-    PadTransposeBy(PadId, f32),
     /// Key lock on or off for every pad, or toggled (`None`).
     GlobalKeyLock(Option<bool>),
-    /// A stretched table of the pad's sample is ready in a slot (see `keylock`). The engine
-    /// refuses it when the pad no longer plays that source region (a set reloaded meanwhile).
-    PadTable(PadId, TableSource, Geometry),
     /// A table is going away: pads forget it, and the slot is handed back once no voice
     /// reads it (voices on it move to a stretcher or another table first).
     TableDrop(SlotId),
-    /// A pad's stems: full mix or stems, mute, solo, gain (ramped, click-free).
-    PadStem(PadId, StemCmd),
     /// At most this many voices use a real-time stretcher at once (the overload governor's
     /// limit; the pool may hold more), and at most this many frames are fed to stretchers
     /// being primed per block.
@@ -409,48 +461,24 @@ impl Command {
     /// the handle and ignored by the engine). Real-time safe.
     pub fn is_finite(&self) -> bool {
         match *self {
-            Command::Assign(_, c) => {
-                c.gain.is_finite()
-                    && c.speed.is_finite()
-                    && c.bpm.is_finite()
-                    && c.transpose.is_finite()
-                    && c.fx.is_finite()
-                    && c.stems.is_finite()
-            }
-            Command::PadStem(_, StemCmd::Gain(_, g)) => g.is_finite(),
-            Command::PadTable(_, _, g) => {
-                g.scale.is_finite() && g.scale > 0.0 && g.pitch0.is_finite() && g.pitch0 > 0.0
-            }
+            Command::Pad(_, c) => c.is_finite(),
             Command::Transport(t) => t.is_finite(),
-            Command::MasterVolume(v)
-            | Command::GlobalSpeed(v)
-            | Command::PadGain(_, v)
-            | Command::PadSpeed(_, v)
-            | Command::PadEq(_, _, v)
-            | Command::PadFilter(_, v)
-            | Command::PadResonance(_, v)
-            | Command::PadSend(_, _, v)
-            | Command::PadTranspose(_, v)
-            | Command::PadTransposeBy(_, v)
-            | Command::Fx(_, v) => v.is_finite(),
+            Command::MasterVolume(v) | Command::GlobalSpeed(v) | Command::Fx(_, v) => v.is_finite(),
             Command::EqCrossovers(a, b) => a.is_finite() && b.is_finite(),
-            Command::Press(_)
-            | Command::Release(_)
-            | Command::Stop(_)
-            | Command::StopAll
-            | Command::Clear(_)
+            Command::StopAll
             | Command::Unload(_)
             | Command::PlayMode(_)
             | Command::Quantize(_)
-            | Command::PadEqMode(..)
             | Command::ClockOut(_)
-            | Command::PadSync(..)
-            | Command::PadKeyLock(..)
             | Command::GlobalKeyLock(_)
             | Command::TableDrop(_)
-            | Command::PadStem(..)
             | Command::StretchBudget(..) => true,
         }
+    }
+
+    /// A command for pad `p`. Real-time safe.
+    pub fn pad(p: PadId, cmd: PadCmd) -> Self {
+        Command::Pad(p, cmd)
     }
 }
 

@@ -8,8 +8,9 @@ use ringbuf::{HeapCons, HeapProd};
 
 use super::command::{Command, SlotId, Timed};
 use super::event::{EngineEvent, TimedClock};
+use super::settings::EngineSettings;
 use super::shared::{Counter, EngineStats};
-use super::{EngineSettings, Load, Retired};
+use super::slots::{Load, Retired};
 use crate::dsp::stretch::TimeStretch;
 use crate::sample::buffer::SampleBuffer;
 

@@ -1,12 +1,17 @@
-//! Pads: how presses and releases start and stop them, quantised launches, gate holds, choke
-//! groups and voice allocation. Real-time safe (called from `Engine::process`).
+//! The pad bank: pads and the voices playing them. How presses and releases start and stop
+//! pads, quantised launches, gate holds, choke groups, voice allocation and stealing.
+//! Real-time safe (called from `Engine::process`).
 
-use super::command::{LaunchMode, PadConfig, PadId, PlayMode};
+use super::command::{LaunchMode, PadConfig, PadId, PlayMode, Quantize, SlotId};
 use super::event::EventKind;
+use super::io::Io;
+use super::keylock::MAX_TABLES;
+use super::settings::EngineSettings;
 use super::shared::{Counter, EngineStats, PadFlags, PadState};
-use super::slots::Slot;
+use super::slots::SlotTable;
+use super::timeline::Launch;
+use super::transport::Transport;
 use super::voice::{Sync, Voice, VoiceState};
-use super::{Due, Engine};
 
 /// A launch waiting for the next quantisation point.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -32,7 +37,7 @@ pub(crate) struct Pad {
     /// Bumped when a queued launch is cancelled, so its timeline entry is ignored.
     pub(crate) queue_gen: u16,
     /// Stretched tables of the pad's sample region (see `keylock`).
-    pub(crate) tables: [Option<super::command::Geometry>; super::keylock::MAX_TABLES],
+    pub(crate) tables: [Option<super::command::Geometry>; MAX_TABLES],
 }
 
 impl Pad {
@@ -46,13 +51,10 @@ impl Pad {
             (_, None, None) => PadState::Empty,
         }
     }
-}
 
-/// Publishes pad `p`'s state and the settings controllers show. Real-time safe.
-pub(crate) fn publish(pads: &[Pad], stats: &EngineStats, p: usize) {
-    if let Some(pad) = pads.get(p) {
-        stats.pads.set(p, pad.state());
-        let flags = pad.cfg.map_or(0, |c| {
+    /// The flags controllers light (key lock, sync, transpose direction).
+    fn flags(&self) -> PadFlags {
+        PadFlags(self.cfg.map_or(0, |c| {
             let mut f = 0;
             if c.key_lock {
                 f |= PadFlags::KEY_LOCK;
@@ -67,76 +69,130 @@ pub(crate) fn publish(pads: &[Pad], stats: &EngineStats, p: usize) {
                 f |= PadFlags::DOWN;
             }
             f
-        });
-        stats.pads.set_flags(p, PadFlags(flags));
+        }))
     }
 }
 
-/// Marks voice `i` free, gives back its use of the sample slot and detaches it from its pad
-/// (publishing the pad's new state). Returns whether it was the pad's current (not fading)
-/// voice. Real-time safe.
-pub(crate) fn release_voice(
-    voices: &mut [Voice],
-    pads: &mut [Pad],
-    slots: &mut [Slot],
-    stats: &EngineStats,
-    i: usize,
-) -> bool {
-    let v = &mut voices[i];
-    v.state = VoiceState::Free;
-    let slot = &mut slots[v.slot as usize];
-    slot.users = slot.users.saturating_sub(1);
-    let p = v.pad as usize;
-    let pad = &mut pads[p];
-    let was_current = pad.voice == Some(i as u16);
-    if was_current {
-        pad.voice = None;
-        pad.holds = 0;
-        publish(pads, stats, p);
-    }
-    was_current
+/// What starting and stopping pads reaches beyond the bank: sample slots, the transport (the
+/// first loop started starts it) and the engine's queues.
+pub(crate) struct Ctx<'a> {
+    pub(crate) slots: &'a mut SlotTable,
+    pub(crate) transport: &'a mut Transport,
+    pub(crate) io: &'a mut Io,
 }
 
-impl Engine {
-    pub(crate) fn publish_pad(&self, p: PadId) {
-        publish(&self.pads, &self.stats, p as usize);
+/// Pads, voices and how they play. Owned by the engine; real-time safe.
+pub(crate) struct PadBank {
+    pub(crate) pads: Box<[Pad]>,
+    /// Voice slots: the polyphony plus room for stolen voices fading out.
+    pub(crate) voices: Box<[Voice]>,
+    /// Declick fade length in frames.
+    pub(crate) fade: u32,
+    /// Parameter smoothing time in frames.
+    pub(crate) smooth: u32,
+    /// Global speed factor, multiplied with each pad's speed.
+    pub(crate) global_speed: f32,
+    pub(crate) play_mode: PlayMode,
+    pub(crate) quantize: Quantize,
+    /// Frames after a grid line within which a quantised start is forgiven (starts at once).
+    pub(crate) late_frames: u64,
+    /// Voices playing at once at most (the rest of the slots are for fading voices).
+    polyphony: usize,
+    rate: u32,
+}
+
+impl PadBank {
+    /// Pads and voice slots for `s`. Allocates; not real-time safe.
+    pub(crate) fn new(s: &EngineSettings) -> Self {
+        // Extra voice slots let stolen voices fade out while their replacement starts.
+        let physical = s.voices + (s.voices / 4).max(4);
+        Self {
+            pads: vec![Pad::default(); s.pads].into_boxed_slice(),
+            voices: vec![Voice::default(); physical].into_boxed_slice(),
+            fade: s.frames(s.fade_ms),
+            smooth: s.frames(s.smooth_ms),
+            global_speed: 1.0,
+            play_mode: PlayMode::Multi,
+            quantize: Quantize::Off,
+            late_frames: s.frames(60.0) as u64,
+            polyphony: s.voices,
+            rate: s.sample_rate,
+        }
+    }
+
+    /// Publishes pad `p`'s state and the settings controllers show. Real-time safe.
+    pub(crate) fn publish(&self, stats: &EngineStats, p: PadId) {
+        if let Some(pad) = self.pads.get(p as usize) {
+            stats.pads.set(p as usize, pad.state());
+            stats.pads.set_flags(p as usize, pad.flags());
+        }
+    }
+
+    /// Pad `p`'s configuration, if it has one. Real-time safe.
+    pub(crate) fn cfg_mut(&mut self, p: PadId) -> Option<&mut PadConfig> {
+        self.pads.get_mut(p as usize)?.cfg.as_mut()
+    }
+
+    /// Marks voice `i` free, gives back its use of the sample slot and detaches it from its
+    /// pad (publishing the pad's new state). Returns whether it was the pad's current (not
+    /// fading) voice. Real-time safe.
+    pub(crate) fn release_voice(
+        &mut self,
+        i: usize,
+        slots: &mut SlotTable,
+        stats: &EngineStats,
+    ) -> bool {
+        let v = &mut self.voices[i];
+        v.state = VoiceState::Free;
+        slots.release(v.slot);
+        let p = v.pad;
+        let pad = &mut self.pads[p as usize];
+        let was_current = pad.voice == Some(i as u16);
+        if was_current {
+            pad.voice = None;
+            pad.holds = 0;
+            self.publish(stats, p);
+        }
+        was_current
     }
 
     /// A press: starts, stops, restarts or queues the pad according to its launch mode and the
-    /// quantisation setting.
-    pub(crate) fn press(&mut self, p: PadId, now: u64) {
-        let Some(pad) = self.pads.get(p as usize).copied() else {
-            return;
-        };
+    /// quantisation setting. Returns a launch to put on the timeline at its frame.
+    pub(crate) fn press(&mut self, p: PadId, now: u64, cx: &mut Ctx) -> Option<(u64, Launch)> {
+        let pad = self.pads.get(p as usize).copied()?;
         let Some(cfg) = pad.cfg else {
-            self.emit(now, EventKind::PadEmpty(p));
-            return;
+            cx.io.emit(now, EventKind::PadEmpty(p));
+            return None;
         };
         if cfg.mode == LaunchMode::Gate {
             let pad = &mut self.pads[p as usize];
             pad.holds = pad.holds.saturating_add(1);
             if pad.voice.is_none() {
-                self.start_pad(p, cfg, now, None);
+                self.start_pad(p, cfg, now, None, cx);
             }
-            return;
+            return None;
         }
         if pad.queued != Queued::None {
             // Pressing a waiting pad again takes the waiting launch back.
-            self.cancel_queue(p);
-            return;
+            self.cancel_queue(p, &cx.io.stats);
+            return None;
         }
-        let unit = match self.quantize.beats(self.transport.beats_per_bar()) {
-            Some(u) if cfg.looping && self.transport.running() => u,
-            _ => return self.act(p, cfg, now, None),
+        let unit = match self.quantize.beats(cx.transport.beats_per_bar()) {
+            Some(u) if cfg.looping && cx.transport.running() => u,
+            _ => {
+                self.act(p, cfg, now, None, cx);
+                return None;
+            }
         };
         let stopping = cfg.mode == LaunchMode::Toggle && pad.voice.is_some();
-        let (prev, prev_beat) = self.transport.prev_boundary(now, unit);
+        let (prev, prev_beat) = cx.transport.prev_boundary(now, unit);
         if now - prev <= self.late_frames {
             // On the grid line, or a moment late: at once, as if pressed on time (a late stop
             // just stops).
-            return self.act(p, cfg, now, (!stopping).then_some((prev, prev_beat)));
+            self.act(p, cfg, now, (!stopping).then_some((prev, prev_beat)), cx);
+            return None;
         }
-        let (at, beat) = self.transport.next_boundary(now, unit);
+        let (at, beat) = cx.transport.next_boundary(now, unit);
         let pad = &mut self.pads[p as usize];
         pad.queued = if stopping {
             Queued::Stop
@@ -144,54 +200,62 @@ impl Engine {
             Queued::Start
         };
         let generation = pad.queue_gen;
-        self.publish_pad(p);
-        self.schedule(at, Due::Launch(p, generation, beat), now);
+        self.publish(&cx.io.stats, p);
+        Some((
+            at,
+            Launch {
+                pad: p,
+                generation,
+                beat,
+            },
+        ))
     }
 
     /// What a press does when it is not (or no longer) waiting for a quantisation point;
     /// `grid` is the grid line (frame, beat) the launch belongs to, if any.
-    fn act(&mut self, p: PadId, cfg: PadConfig, now: u64, grid: Option<(u64, f64)>) {
+    fn act(&mut self, p: PadId, cfg: PadConfig, now: u64, grid: Option<(u64, f64)>, cx: &mut Ctx) {
         let playing = self.pads[p as usize].voice.is_some();
         if cfg.mode == LaunchMode::Toggle && playing {
-            self.stop_pad(p, now);
+            self.stop_pad(p, now, cx.io);
         } else {
-            self.start_pad(p, cfg, now, grid);
+            self.start_pad(p, cfg, now, grid, cx);
         }
     }
 
     /// A quantisation point reached: the queued start or stop happens now.
-    pub(crate) fn launch_queued(&mut self, p: PadId, generation: u16, beat: f64, now: u64) {
+    pub(crate) fn launch_queued(&mut self, l: Launch, now: u64, cx: &mut Ctx) {
+        let p = l.pad;
         let Some(pad) = self.pads.get(p as usize).copied() else {
             return;
         };
-        if pad.queue_gen != generation || pad.queued == Queued::None {
+        if pad.queue_gen != l.generation || pad.queued == Queued::None {
             return;
         }
         self.pads[p as usize].queued = Queued::None;
         let Some(cfg) = pad.cfg else {
-            self.publish_pad(p);
+            self.publish(&cx.io.stats, p);
             return;
         };
         match pad.queued {
-            Queued::Stop => self.stop_pad(p, now),
-            _ => self.start_pad(p, cfg, now, Some((now, beat))),
+            Queued::Stop => self.stop_pad(p, now, cx.io),
+            _ => self.start_pad(p, cfg, now, Some((now, l.beat)), cx),
         }
-        self.publish_pad(p);
+        self.publish(&cx.io.stats, p);
     }
 
     /// Forgets a pad's queued launch.
-    pub(crate) fn cancel_queue(&mut self, p: PadId) {
+    fn cancel_queue(&mut self, p: PadId, stats: &EngineStats) {
         if let Some(pad) = self.pads.get_mut(p as usize)
             && pad.queued != Queued::None
         {
             pad.queued = Queued::None;
             pad.queue_gen = pad.queue_gen.wrapping_add(1);
-            self.publish_pad(p);
+            self.publish(stats, p);
         }
     }
 
     /// A release: a gate pad stops when its last hold is released.
-    pub(crate) fn release(&mut self, p: PadId, now: u64) {
+    pub(crate) fn release(&mut self, p: PadId, now: u64, io: &mut Io) {
         let Some(pad) = self.pads.get_mut(p as usize) else {
             return;
         };
@@ -200,7 +264,7 @@ impl Engine {
         }
         pad.holds = pad.holds.saturating_sub(1);
         if pad.holds == 0 {
-            self.stop_pad(p, now);
+            self.stop_pad(p, now, io);
         }
     }
 
@@ -208,51 +272,38 @@ impl Engine {
     /// its frame and beat; a quantised launch, or a late one forgiven) plays as if it had
     /// started exactly there: a synced pad's loop is anchored on that beat, any pad starts the
     /// frames it would already have played.
-    pub(crate) fn start_pad(
+    fn start_pad(
         &mut self,
         p: PadId,
         cfg: PadConfig,
         now: u64,
         grid: Option<(u64, f64)>,
+        cx: &mut Ctx,
     ) {
-        let slot = &self.slots[cfg.slot as usize];
-        if slot.buffer.is_none() || slot.retiring {
-            self.emit(now, EventKind::PadEmpty(p));
+        if !cx.slots.playable(cfg.slot) {
+            cx.io.emit(now, EventKind::PadEmpty(p));
             return;
         }
         if self.play_mode == PlayMode::Exclusive || cfg.choke != 0 {
-            // Walk the sounding voices (bounded by the voice count, not the pad count).
-            for i in 0..self.voices.len() {
-                let v = self.voices[i];
-                if v.state != VoiceState::Playing || v.pad == p {
-                    continue;
-                }
-                let other = &self.pads[v.pad as usize];
-                if other.voice != Some(i as u16) {
-                    continue;
-                }
-                let choked = cfg.choke != 0 && other.cfg.is_some_and(|c| c.choke == cfg.choke);
-                if self.play_mode == PlayMode::Exclusive || choked {
-                    self.stop_pad(v.pad, now);
-                }
-            }
+            self.choke(p, cfg.choke, now, cx.io);
         }
         // Retrigger: the old voice fades out while the new one fades in.
         if let Some(v) = self.pads[p as usize].voice.take() {
             self.voices[v as usize].release(self.fade);
         }
-        if cfg.looping && !self.transport.running() {
+        if cfg.looping && !cx.transport.running() {
             // The first loop started is the musical origin: bar 1 begins here.
-            self.start_transport(now);
+            cx.io.start_transport(cx.transport, now);
         }
-        let v = self.allocate_voice(now);
+        let v = self.allocate_voice(now, cx);
         let mut voice = Voice::start(p, &cfg, self.fade, now);
-        let (grid_frame, grid_beat) = grid.unwrap_or((now, self.transport.beat_at(now)));
-        if let Some(spb) = self.src_per_beat(&cfg) {
+        let t = &*cx.transport;
+        let (grid_frame, grid_beat) = grid.unwrap_or((now, t.beat_at(now)));
+        if let Some(spb) = self.src_per_beat(&cfg, t) {
             let origin = if grid.is_some() {
                 grid_beat
             } else {
-                self.transport.beat_at(now)
+                t.beat_at(now)
             };
             voice.sync = Some(Sync {
                 origin,
@@ -260,40 +311,59 @@ impl Engine {
                 src_per_beat: spb,
                 home: origin,
             });
-            voice.seek((self.transport.beat_at(now) - origin).max(0.0) * spb);
+            voice.seek((t.beat_at(now) - origin).max(0.0) * spb);
         } else if grid_frame < now {
             let step = cfg.speed as f64 * self.global_speed as f64;
             voice.seek((now - grid_frame) as f64 * step);
         }
         self.voices[v] = voice;
-        self.slots[cfg.slot as usize].users += 1;
+        cx.slots.acquire(cfg.slot);
         let pad = &mut self.pads[p as usize];
         pad.voice = Some(v as u16);
         if cfg.mode == LaunchMode::Gate {
             pad.holds = pad.holds.max(1);
         }
-        self.publish_pad(p);
-        self.emit(now, EventKind::PadStarted(p));
+        self.publish(&cx.io.stats, p);
+        cx.io.emit(now, EventKind::PadStarted(p));
+    }
+
+    /// Pad `p` starts: in exclusive play mode every other pad stops, else the other pads of
+    /// its choke group (0: none). Walks the sounding voices (bounded by the voice count).
+    fn choke(&mut self, p: PadId, group: u8, now: u64, io: &mut Io) {
+        for i in 0..self.voices.len() {
+            let v = self.voices[i];
+            if v.state != VoiceState::Playing || v.pad == p {
+                continue;
+            }
+            let other = &self.pads[v.pad as usize];
+            if other.voice != Some(i as u16) {
+                continue;
+            }
+            let choked = group != 0 && other.cfg.is_some_and(|c| c.choke == group);
+            if self.play_mode == PlayMode::Exclusive || choked {
+                self.stop_pad(v.pad, now, io);
+            }
+        }
     }
 
     /// Source frames per transport beat for a pad that follows the transport (None: the pad
     /// plays at its own speed: not synced, tempo unknown, or the transport is stopped).
-    pub(crate) fn src_per_beat(&self, cfg: &PadConfig) -> Option<f64> {
-        (cfg.sync && cfg.bpm > 0.0 && self.transport.running())
-            .then(|| 60.0 * self.settings.sample_rate as f64 / cfg.bpm as f64 * cfg.speed as f64)
+    pub(crate) fn src_per_beat(&self, cfg: &PadConfig, t: &Transport) -> Option<f64> {
+        (cfg.sync && cfg.bpm > 0.0 && t.running())
+            .then(|| 60.0 * self.rate as f64 / cfg.bpm as f64 * cfg.speed as f64)
     }
 
     /// Puts a playing pad's voice in step with the transport from where it is now (sync just
     /// turned on, or its speed changed): no jump, then it drifts onto the beat grid smoothly.
-    pub(crate) fn resync(&mut self, p: PadId, now: u64) {
+    pub(crate) fn resync(&mut self, p: PadId, now: u64, t: &Transport) {
         let Some(pad) = self.pads.get(p as usize).copied() else {
             return;
         };
         let (Some(cfg), Some(v)) = (pad.cfg, pad.voice) else {
             return;
         };
-        let spb = self.src_per_beat(&cfg);
-        let beat = self.transport.beat_at(now);
+        let spb = self.src_per_beat(&cfg, t);
+        let beat = t.beat_at(now);
         let v = &mut self.voices[v as usize];
         match spb {
             Some(spb) => {
@@ -309,8 +379,20 @@ impl Engine {
         }
     }
 
+    /// Synced voices keep playing where they are after the transport jumped by `beats`, then
+    /// drift onto the new grid.
+    pub(crate) fn shift_grid(&mut self, beats: f64) {
+        for v in self.voices.iter_mut() {
+            if let Some(s) = v.sync.as_mut() {
+                s.origin += beats;
+                s.target_origin = s.origin.round();
+                s.home = s.target_origin;
+            }
+        }
+    }
+
     /// Stops a pad (with a declick fade) and cancels anything it was waiting for.
-    pub(crate) fn stop_pad(&mut self, p: PadId, now: u64) {
+    pub(crate) fn stop_pad(&mut self, p: PadId, now: u64, io: &mut Io) {
         let Some(pad) = self.pads.get_mut(p as usize) else {
             return;
         };
@@ -321,38 +403,60 @@ impl Engine {
         }
         if let Some(v) = pad.voice.take() {
             self.voices[v as usize].release(self.fade);
-            self.emit(now, EventKind::PadStopped(p));
+            io.emit(now, EventKind::PadStopped(p));
         }
-        self.publish_pad(p);
+        self.publish(&io.stats, p);
     }
 
     /// Stops every pad and every queued launch.
-    pub(crate) fn stop_all(&mut self, now: u64) {
+    pub(crate) fn stop_all(&mut self, now: u64, io: &mut Io) {
         for i in 0..self.voices.len() {
             let v = self.voices[i];
             if v.state != VoiceState::Free && self.pads[v.pad as usize].voice == Some(i as u16) {
-                self.stop_pad(v.pad, now);
+                self.stop_pad(v.pad, now, io);
             }
         }
         for p in 0..self.pads.len() {
             let pad = &mut self.pads[p];
             pad.holds = 0;
             if pad.queued != Queued::None {
-                self.cancel_queue(p as PadId);
+                self.cancel_queue(p as PadId, &io.stats);
             }
+        }
+    }
+
+    /// Removes pad `p`'s sample (it stops first).
+    pub(crate) fn clear(&mut self, p: PadId, now: u64, io: &mut Io) {
+        self.stop_pad(p, now, io);
+        if let Some(pad) = self.pads.get_mut(p as usize) {
+            pad.cfg = None;
+        }
+        self.publish(&io.stats, p);
+    }
+
+    /// Slot `slot` is unloading: pads using it stop and are cleared, voices reading it fade.
+    pub(crate) fn forget_slot(&mut self, slot: SlotId, now: u64, io: &mut Io) {
+        for p in 0..self.pads.len() {
+            if self.pads[p].cfg.is_some_and(|c| c.slot == slot) {
+                self.clear(p as PadId, now, io);
+            }
+        }
+        let fade = self.fade;
+        for v in self.voices.iter_mut().filter(|v| v.slot == slot) {
+            v.release(fade);
         }
     }
 
     /// Picks a voice slot: a free one; at the polyphony limit a playing voice is faded out
     /// first (one-shots before loops, oldest first: a groove loop is the last thing a looper
     /// should lose); when no slot is free at all, the quietest fading voice is cut (counted).
-    fn allocate_voice(&mut self, now: u64) -> usize {
+    fn allocate_voice(&mut self, now: u64, cx: &mut Ctx) -> usize {
         let playing = self
             .voices
             .iter()
             .filter(|v| v.state == VoiceState::Playing)
             .count();
-        if playing >= self.settings.voices {
+        if playing >= self.polyphony {
             let victim = self
                 .voices
                 .iter()
@@ -366,10 +470,10 @@ impl Engine {
                 if self.pads[pad as usize].voice == Some(i as u16) {
                     self.pads[pad as usize].voice = None;
                     self.pads[pad as usize].holds = 0;
-                    self.publish_pad(pad);
+                    self.publish(&cx.io.stats, pad);
                 }
-                self.stats.counters.bump(Counter::VoicesStolen);
-                self.emit(now, EventKind::VoiceStolen(pad));
+                cx.io.bump(Counter::VoicesStolen);
+                cx.io.emit(now, EventKind::VoiceStolen(pad));
             }
         }
         if let Some(i) = self.voices.iter().position(|v| v.state == VoiceState::Free) {
@@ -382,14 +486,8 @@ impl Engine {
             .filter(|(_, v)| v.state == VoiceState::Releasing)
             .min_by(|a, b| a.1.loudness().total_cmp(&b.1.loudness()))
             .map_or(0, |(i, _)| i);
-        self.stats.counters.bump(Counter::HardCuts);
-        release_voice(
-            &mut self.voices,
-            &mut self.pads,
-            &mut self.slots,
-            &self.stats,
-            quietest,
-        );
+        cx.io.bump(Counter::HardCuts);
+        self.release_voice(quietest, cx.slots, &cx.io.stats);
         quietest
     }
 }

@@ -236,6 +236,16 @@ spec!(
     "Delay feedback (repeats are low-passed)."
 );
 spec!(
+    DELAY_DIVISION,
+    "delay_division",
+    0.0,
+    3.0,
+    1.0,
+    "",
+    "fx",
+    "Delay note value: 0 = 1/4, 1 = 1/8, 2 = dotted 1/8, 3 = 1/16 (set files name it: `1/4`, `1/8`, `1/8d`, `1/16`)."
+);
+spec!(
     DELAY_WET,
     "delay_wet",
     0.0,
@@ -435,6 +445,16 @@ pub fn clamp_stem_gain(g: f32) -> f32 {
     }
 }
 
+/// A pad's linear gain within [`GAIN_DB`]'s range: `0..=10^(hi/20)` (0 is silence, below the
+/// range's lowest dB); NaN is unity. Real-time safe.
+pub fn clamp_pad_gain(g: f32) -> f32 {
+    if g.is_nan() {
+        1.0
+    } else {
+        g.clamp(0.0, 10f32.powf(GAIN_DB.hi / 20.0))
+    }
+}
+
 /// Every parameter, for docs and tests.
 pub const ALL: &[ParamSpec] = &[
     VOLUME,
@@ -448,6 +468,7 @@ pub const ALL: &[ParamSpec] = &[
     DELAY_SEND,
     REVERB_SEND,
     DELAY_FEEDBACK,
+    DELAY_DIVISION,
     DELAY_WET,
     REVERB_ROOM,
     REVERB_DAMPING,

@@ -1,13 +1,12 @@
-//! Sample slots: buffers published by the control side, and handed back (never freed here) once
-//! no voice reads them. Real-time safe.
+//! The slot table: sample buffers published by the control side, and handed back (never freed
+//! here) once no voice reads them. Real-time safe.
 
 use std::sync::Arc;
 
 use ringbuf::traits::{Consumer, Observer, Producer};
+use ringbuf::{HeapCons, HeapProd};
 
-use super::Engine;
-use super::command::{PadId, SlotId};
-use super::event::EventKind;
+use super::command::SlotId;
 use crate::sample::buffer::SampleBuffer;
 
 /// A buffer being published to a slot (control → engine).
@@ -28,62 +27,115 @@ pub struct Retired {
 
 /// One sample slot.
 #[derive(Default)]
-pub(crate) struct Slot {
-    pub(crate) buffer: Option<Arc<SampleBuffer>>,
+struct Slot {
+    buffer: Option<Arc<SampleBuffer>>,
     /// Voices reading the buffer.
-    pub(crate) users: u32,
+    users: u32,
     /// Unloading: no new voice may start; handed back once `users` is 0.
-    pub(crate) retiring: bool,
+    retiring: bool,
 }
 
-impl Engine {
-    /// Takes newly published buffers into their slots.
+/// Every sample slot, the queue buffers arrive on and the queue they leave on. Owned by the
+/// engine; real-time safe.
+pub(crate) struct SlotTable {
+    slots: Box<[Slot]>,
+    loads: HeapCons<Load>,
+    retired: HeapProd<Retired>,
+    /// Slots retiring (so the hand-back pass costs nothing when there are none).
+    retiring: usize,
+}
+
+impl SlotTable {
+    /// `n` empty slots. Not real-time safe (called once, in `Engine::new`).
+    pub(crate) fn new(n: usize, loads: HeapCons<Load>, retired: HeapProd<Retired>) -> Self {
+        Self {
+            slots: (0..n).map(|_| Slot::default()).collect(),
+            loads,
+            retired,
+            retiring: 0,
+        }
+    }
+
+    /// Number of slots. Real-time safe.
+    pub(crate) fn len(&self) -> usize {
+        self.slots.len()
+    }
+
+    /// The buffer in `slot`, if any (also while it retires). Real-time safe.
+    pub(crate) fn buffer(&self, slot: SlotId) -> Option<&SampleBuffer> {
+        self.slots.get(slot as usize)?.buffer.as_deref()
+    }
+
+    /// Whether `slot` holds a buffer. Real-time safe.
+    pub(crate) fn loaded(&self, slot: SlotId) -> bool {
+        self.buffer(slot).is_some()
+    }
+
+    /// Whether `slot` is being handed back (no new voice may read it). Real-time safe.
+    pub(crate) fn retiring(&self, slot: SlotId) -> bool {
+        self.slots.get(slot as usize).is_some_and(|s| s.retiring)
+    }
+
+    /// Whether a new voice may read `slot`: it holds a buffer that is not retiring.
+    /// Real-time safe.
+    pub(crate) fn playable(&self, slot: SlotId) -> bool {
+        self.loaded(slot) && !self.retiring(slot)
+    }
+
+    /// A voice starts reading `slot`. Real-time safe.
+    pub(crate) fn acquire(&mut self, slot: SlotId) {
+        if let Some(s) = self.slots.get_mut(slot as usize) {
+            s.users += 1;
+        }
+    }
+
+    /// A voice stops reading `slot`. Real-time safe.
+    pub(crate) fn release(&mut self, slot: SlotId) {
+        if let Some(s) = self.slots.get_mut(slot as usize) {
+            s.users = s.users.saturating_sub(1);
+        }
+    }
+
+    /// Takes newly published buffers into their slots. Real-time safe.
     pub(crate) fn take_loads(&mut self) {
         while let Some(load) = self.loads.try_pop() {
-            let slot = &mut self.slots[load.slot as usize];
-            if slot.buffer.is_none() && !slot.retiring {
-                slot.buffer = Some(load.buffer);
-                slot.users = 0;
-            } else {
-                // Protocol violation: hand the buffer straight back (the queue has room for it).
-                let _ = self.retired.try_push(Retired {
-                    slot: u16::MAX,
-                    buffer: load.buffer,
-                });
+            match self.slots.get_mut(load.slot as usize) {
+                Some(slot) if slot.buffer.is_none() && !slot.retiring => {
+                    slot.buffer = Some(load.buffer);
+                    slot.users = 0;
+                }
+                _ => {
+                    // Protocol violation: hand the buffer straight back (the queue has room).
+                    let _ = self.retired.try_push(Retired {
+                        slot: u16::MAX,
+                        buffer: load.buffer,
+                    });
+                }
             }
         }
     }
 
-    /// Starts unloading a slot: pads using it stop and are cleared, voices reading it fade.
-    pub(crate) fn unload(&mut self, slot: SlotId, now: u64) {
+    /// Starts handing `slot` back once no voice reads it. Returns false when it holds no
+    /// buffer or already retires. Real-time safe.
+    pub(crate) fn begin_retire(&mut self, slot: SlotId) -> bool {
         let Some(s) = self.slots.get_mut(slot as usize) else {
-            return;
+            return false;
         };
         if s.buffer.is_none() || s.retiring {
-            return;
+            return false;
         }
         s.retiring = true;
         self.retiring += 1;
-        for p in 0..self.pads.len() {
-            if self.pads[p].cfg.is_some_and(|c| c.slot == slot) {
-                self.stop_pad(p as PadId, now);
-                self.pads[p].cfg = None;
-                self.publish_pad(p as PadId);
-            }
-        }
-        let fade = self.fade;
-        for v in self.voices.iter_mut().filter(|v| v.slot == slot) {
-            v.release(fade);
-        }
+        true
     }
 
-    /// Hands buffers of unloaded slots back once no voice reads them.
-    pub(crate) fn retire_unused(&mut self) {
+    /// Hands buffers of retiring slots back once no voice reads them, calling `retired` with
+    /// each slot freed. Real-time safe.
+    pub(crate) fn retire_unused(&mut self, mut retired: impl FnMut(SlotId)) {
         if self.retiring == 0 {
             return;
         }
-        for i in 0..self.slots.len() {
-            let s = &mut self.slots[i];
+        for (i, s) in self.slots.iter_mut().enumerate() {
             if !s.retiring || s.users > 0 || self.retired.is_full() {
                 continue;
             }
@@ -96,7 +148,7 @@ impl Engine {
             }
             s.retiring = false;
             self.retiring -= 1;
-            self.emit(self.frame, EventKind::SlotRetired(i as SlotId));
+            retired(i as SlotId);
         }
     }
 }

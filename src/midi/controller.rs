@@ -2,6 +2,7 @@
 //! controller's MIDI thread (or in replay and tests); keeps the device's own state (shift held,
 //! knob positions, taps) and updates the shared state (bank, selection, tempo).
 
+use crate::engine::command::PadCmd;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
 use std::sync::{Arc, Mutex};
@@ -21,7 +22,7 @@ fn release(h: Held, at: u64, send: &mut dyn FnMut(Timed)) {
     let mut rel = |p: usize| {
         send(Timed {
             at,
-            cmd: Command::Release(p as PadId),
+            cmd: Command::Pad(p as PadId, PadCmd::Release),
         })
     };
     match h {
@@ -235,7 +236,7 @@ impl Controller {
         self.held.insert(binding, Held::Pad(pad));
         send(Timed {
             at,
-            cmd: Command::Press(pad as PadId),
+            cmd: Command::Pad(pad as PadId, PadCmd::Press),
         });
     }
 
@@ -258,7 +259,7 @@ impl Controller {
         let mut stem = |cmd| {
             send(Timed {
                 at,
-                cmd: Command::PadStem(pad, cmd),
+                cmd: Command::Pad(pad, PadCmd::Stem(cmd)),
             })
         };
         if c < n {
@@ -357,7 +358,7 @@ impl Controller {
                     if let Some(p) = shared.pad_at(bank, b.arg, col)
                         && shared.playable(p)
                     {
-                        send(cmd(Command::Press(p as PadId)));
+                        send(cmd(Command::Pad(p as PadId, PadCmd::Press)));
                         if shared.mode(p) == LaunchMode::Gate {
                             pressed.push(p);
                         }
@@ -370,7 +371,7 @@ impl Controller {
             ButtonAction::StopSelected => {
                 let sel = shared.selected.load(Ordering::Relaxed);
                 if sel != NONE {
-                    send(cmd(Command::Stop(sel as PadId)));
+                    send(cmd(Command::Pad(sel as PadId, PadCmd::Stop)));
                 }
             }
             ButtonAction::PlayMode => {
@@ -388,19 +389,22 @@ impl Controller {
             ButtonAction::SyncSelected => {
                 let sel = shared.selected.load(Ordering::Relaxed);
                 if sel != NONE {
-                    send(cmd(Command::PadSync(sel as PadId, None)));
+                    send(cmd(Command::Pad(sel as PadId, PadCmd::Sync(None))));
                 }
             }
             ButtonAction::SelectedKeyLock => {
                 let sel = shared.selected.load(Ordering::Relaxed);
                 if sel != NONE {
-                    send(cmd(Command::PadKeyLock(sel as PadId, None)));
+                    send(cmd(Command::Pad(sel as PadId, PadCmd::KeyLock(None))));
                 }
             }
             ButtonAction::SelectedTranspose => {
                 let sel = shared.selected.load(Ordering::Relaxed);
                 if sel != NONE {
-                    send(cmd(Command::PadTransposeBy(sel as PadId, b.step as f32)));
+                    send(cmd(Command::Pad(
+                        sel as PadId,
+                        PadCmd::TransposeBy(b.step as f32),
+                    )));
                 }
             }
             ButtonAction::GlobalKeyLock => send(cmd(Command::GlobalKeyLock(None))),
@@ -429,7 +433,7 @@ impl Controller {
                 if sel != NONE {
                     send(Timed {
                         at,
-                        cmd: Command::PadTransposeBy(sel as PadId, delta as f32),
+                        cmd: Command::Pad(sel as PadId, PadCmd::TransposeBy(delta as f32)),
                     });
                 }
                 return;
@@ -463,24 +467,34 @@ impl Controller {
             ControlAction::GlobalSpeed => out(Command::GlobalSpeed(knob_speed(v))),
             ControlAction::Bpm => out(Command::Transport(TransportCmd::Tempo(60.0 + v as f64))),
             ControlAction::SelectedGain => {
-                selected(&mut |p| out(Command::PadGain(p, fader_gain(v))))
+                selected(&mut |p| out(Command::Pad(p, PadCmd::Gain(fader_gain(v)))))
             }
             ControlAction::SelectedSpeed => {
-                selected(&mut |p| out(Command::PadSpeed(p, knob_speed(v))))
+                selected(&mut |p| out(Command::Pad(p, PadCmd::Speed(knob_speed(v)))))
             }
-            ControlAction::SelectedEqLow => selected(&mut |p| out(Command::PadEq(p, 0, k))),
-            ControlAction::SelectedEqMid => selected(&mut |p| out(Command::PadEq(p, 1, k))),
-            ControlAction::SelectedEqHigh => selected(&mut |p| out(Command::PadEq(p, 2, k))),
-            ControlAction::SelectedFilter => selected(&mut |p| out(Command::PadFilter(p, k))),
-            ControlAction::SelectedResonance => selected(&mut |p| out(Command::PadResonance(p, k))),
+            ControlAction::SelectedEqLow => {
+                selected(&mut |p| out(Command::Pad(p, PadCmd::Eq(0, k))))
+            }
+            ControlAction::SelectedEqMid => {
+                selected(&mut |p| out(Command::Pad(p, PadCmd::Eq(1, k))))
+            }
+            ControlAction::SelectedEqHigh => {
+                selected(&mut |p| out(Command::Pad(p, PadCmd::Eq(2, k))))
+            }
+            ControlAction::SelectedFilter => {
+                selected(&mut |p| out(Command::Pad(p, PadCmd::Filter(k))))
+            }
+            ControlAction::SelectedResonance => {
+                selected(&mut |p| out(Command::Pad(p, PadCmd::Resonance(k))))
+            }
             ControlAction::SelectedDelaySend => {
-                selected(&mut |p| out(Command::PadSend(p, SendBus::Delay, k)))
+                selected(&mut |p| out(Command::Pad(p, PadCmd::Send(SendBus::Delay, k))))
             }
             ControlAction::SelectedReverbSend => {
-                selected(&mut |p| out(Command::PadSend(p, SendBus::Reverb, k)))
+                selected(&mut |p| out(Command::Pad(p, PadCmd::Send(SendBus::Reverb, k))))
             }
             ControlAction::SelectedTranspose => {
-                selected(&mut |p| out(Command::PadTranspose(p, knob_semitones(v))))
+                selected(&mut |p| out(Command::Pad(p, PadCmd::Transpose(knob_semitones(v)))))
             }
             ControlAction::ColumnGain | ControlAction::ColumnFilter => {
                 let bank = shared.bank.load(Ordering::Relaxed);
@@ -488,9 +502,9 @@ impl Controller {
                     if let Some(p) = shared.pad_at(bank, row, c.arg) {
                         let p = p as PadId;
                         out(if c.action == ControlAction::ColumnGain {
-                            Command::PadGain(p, fader_gain(v))
+                            Command::Pad(p, PadCmd::Gain(fader_gain(v)))
                         } else {
-                            Command::PadFilter(p, k)
+                            Command::Pad(p, PadCmd::Filter(k))
                         });
                     }
                 }

@@ -11,6 +11,7 @@ use padlooper::control::offline::render_with;
 use padlooper::control::replay::MidiReplay;
 use padlooper::control::set_loader::{engine_settings, load_set};
 use padlooper::engine::Engine;
+use padlooper::engine::command::PadCmd;
 use padlooper::engine::event::EventKind;
 use padlooper::midi::state::SharedControl;
 
@@ -585,16 +586,19 @@ fn every_control_action_reaches_its_engine_parameter() {
         Command::MasterVolume(1.0),
         Command::GlobalSpeed(2f32.powf(63.0 / 64.0)),
         Command::Transport(padlooper::engine::command::TransportCmd::Tempo(187.0)),
-        Command::PadGain(2, padlooper::midi::controller::fader_gain(127)),
-        Command::PadSpeed(2, 2f32.powf(63.0 / 64.0)),
-        Command::PadEq(2, 0, 1.0),
-        Command::PadEq(2, 1, 1.0),
-        Command::PadEq(2, 2, 1.0),
-        Command::PadFilter(2, 1.0),
-        Command::PadResonance(2, 1.0),
-        Command::PadSend(2, SendBus::Delay, 1.0),
-        Command::PadSend(2, SendBus::Reverb, 1.0),
-        Command::PadTranspose(2, 12.0),
+        Command::Pad(
+            2,
+            PadCmd::Gain(padlooper::midi::controller::fader_gain(127)),
+        ),
+        Command::Pad(2, PadCmd::Speed(2f32.powf(63.0 / 64.0))),
+        Command::Pad(2, PadCmd::Eq(0, 1.0)),
+        Command::Pad(2, PadCmd::Eq(1, 1.0)),
+        Command::Pad(2, PadCmd::Eq(2, 1.0)),
+        Command::Pad(2, PadCmd::Filter(1.0)),
+        Command::Pad(2, PadCmd::Resonance(1.0)),
+        Command::Pad(2, PadCmd::Send(SendBus::Delay, 1.0)),
+        Command::Pad(2, PadCmd::Send(SendBus::Reverb, 1.0)),
+        Command::Pad(2, PadCmd::Transpose(12.0)),
         Command::Fx(FxParam::DelayWet, 1.0),
         Command::Fx(FxParam::DelayFeedback, 0.95),
         Command::Fx(FxParam::DelayDivision, 3.0),
@@ -611,15 +615,14 @@ fn every_control_action_reaches_its_engine_parameter() {
     let col: Vec<_> = got[want.len()..].to_vec();
     assert_eq!(col.len(), 16);
     assert!(
-        col[..8]
-            .iter()
-            .enumerate()
-            .all(|(r, c)| matches!(c, Command::PadGain(p, _) if *p as usize == r * 8 + 2))
+        col[..8].iter().enumerate().all(
+            |(r, c)| matches!(c, Command::Pad(p, PadCmd::Gain(_)) if *p as usize == r * 8 + 2)
+        )
     );
     assert!(
         col[8..]
             .iter()
-            .all(|c| matches!(c, Command::PadFilter(_, k) if *k == 1.0))
+            .all(|c| matches!(c, Command::Pad(_, PadCmd::Filter(k)) if *k == 1.0))
     );
 }
 
@@ -699,7 +702,10 @@ fn sync_selected_toggles_the_selected_pads_sync() {
     c.feed(&on(b, 127), 0, &mut |t| got.push(t.cmd));
     assert_eq!(
         got,
-        vec![padlooper::engine::command::Command::PadSync(2, None)]
+        vec![padlooper::engine::command::Command::Pad(
+            2,
+            PadCmd::Sync(None)
+        )]
     );
 }
 
@@ -808,10 +814,10 @@ fn transpose_buttons_step_the_selected_pad() {
     assert_eq!(
         got,
         vec![
-            Command::PadKeyLock(2, None),
+            Command::Pad(2, PadCmd::KeyLock(None)),
             Command::GlobalKeyLock(None),
-            Command::PadTransposeBy(2, -1.0),
-            Command::PadTransposeBy(2, 1.0),
+            Command::Pad(2, PadCmd::TransposeBy(-1.0)),
+            Command::Pad(2, PadCmd::TransposeBy(1.0)),
         ]
     );
 }

@@ -11,6 +11,7 @@ use padlooper::control::offline::{Feeder, ScriptFeeder, render_with};
 use padlooper::control::replay::MidiReplay;
 use padlooper::control::set_loader::{engine_settings, load_set, load_set_with};
 use padlooper::control::status::{CounterWatch, status_line};
+use padlooper::engine::command::PadCmd;
 use padlooper::engine::command::{Command, FxParam, PadConfig, SendBus, Timed};
 use padlooper::engine::event::{EngineEvent, EventKind};
 use padlooper::engine::handle::HandleError;
@@ -183,16 +184,16 @@ fn queued_pads_show_their_state_and_a_second_press_cancels() {
     load_set(&set, &mut handle, 0, &|_, _| {});
     let mut buf = vec![0.0f32; 512];
     engine.process(&mut buf);
-    handle.command(Command::Press(0)).unwrap();
+    handle.command(Command::Pad(0, PadCmd::Press)).unwrap();
     engine.process(&mut buf);
     assert_eq!(engine.stats().pads.get(0), PadState::Playing);
-    handle.command(Command::Press(1)).unwrap();
+    handle.command(Command::Pad(1, PadCmd::Press)).unwrap();
     engine.process(&mut buf);
     assert_eq!(engine.stats().pads.get(1), PadState::QueuedStart);
-    handle.command(Command::Press(0)).unwrap();
+    handle.command(Command::Pad(0, PadCmd::Press)).unwrap();
     engine.process(&mut buf);
     assert_eq!(engine.stats().pads.get(0), PadState::QueuedStop);
-    handle.command(Command::Press(1)).unwrap();
+    handle.command(Command::Pad(1, PadCmd::Press)).unwrap();
     engine.process(&mut buf);
     assert_eq!(
         engine.stats().pads.get(1),
@@ -261,8 +262,8 @@ fn every_drop_is_counted_and_shown_once_with_advice() {
     load_set(&set, &mut handle, 0, &|_, _| {});
     for _ in 0..3 {
         engine.process(&mut buf);
-        handle.command(Command::Press(0)).unwrap();
-        handle.command(Command::Press(0)).unwrap();
+        handle.command(Command::Pad(0, PadCmd::Press)).unwrap();
+        handle.command(Command::Pad(0, PadCmd::Press)).unwrap();
     }
     engine.process(&mut buf);
     assert!(s.counters.get(Counter::EventsDropped) > 0);
@@ -301,8 +302,8 @@ fn the_largest_grid_loads_every_pad_and_setting() {
     // The master and effect settings arrived after every pad: the same presses sound exactly
     // as in a set holding only those two pads (with the same settings).
     let render = |engine: &mut Engine, handle: &mut padlooper::engine::EngineHandle| {
-        handle.command(Command::Press(4095)).unwrap();
-        handle.command(Command::Press(17)).unwrap();
+        handle.command(Command::Pad(4095, PadCmd::Press)).unwrap();
+        handle.command(Command::Pad(17, PadCmd::Press)).unwrap();
         let mut out = Vec::new();
         let mut buf = vec![0.0f32; 512];
         for _ in 0..200 {
@@ -397,7 +398,7 @@ fn non_finite_commands_are_refused_and_the_sound_stays_clean() {
     );
     let (mut engine, mut handle) = Engine::new(engine_settings(&set, RATE)).unwrap();
     load_set(&set, &mut handle, 0, &|_, _| {});
-    handle.command(Command::Press(0)).unwrap();
+    handle.command(Command::Pad(0, PadCmd::Press)).unwrap();
     let mut buf = vec![0.0f32; 512];
     let mut reference = Vec::new();
     for _ in 0..50 {
@@ -428,19 +429,22 @@ fn non_finite_commands_are_refused_and_the_sound_stays_clean() {
         let cmds = [
             Command::MasterVolume(bad),
             Command::GlobalSpeed(bad),
-            Command::PadGain(0, bad),
-            Command::PadSpeed(0, bad),
-            Command::PadEq(0, 1, bad),
-            Command::PadFilter(0, bad),
-            Command::PadResonance(0, bad),
-            Command::PadSend(0, SendBus::Delay, bad),
-            Command::PadSend(0, SendBus::Reverb, bad),
+            Command::Pad(0, PadCmd::Gain(bad)),
+            Command::Pad(0, PadCmd::Speed(bad)),
+            Command::Pad(0, PadCmd::Eq(1, bad)),
+            Command::Pad(0, PadCmd::Filter(bad)),
+            Command::Pad(0, PadCmd::Resonance(bad)),
+            Command::Pad(0, PadCmd::Send(SendBus::Delay, bad)),
+            Command::Pad(0, PadCmd::Send(SendBus::Reverb, bad)),
             Command::Fx(FxParam::DelayFeedback, bad),
             Command::Fx(FxParam::ReverbRoom, bad),
             Command::Fx(FxParam::PhaserRate, bad),
             Command::Transport(padlooper::engine::command::TransportCmd::Tempo(bad as f64)),
-            Command::PadStem(0, padlooper::engine::command::StemCmd::Gain(1, bad)),
-            Command::Assign(0, cfg),
+            Command::Pad(
+                0,
+                PadCmd::Stem(padlooper::engine::command::StemCmd::Gain(1, bad)),
+            ),
+            Command::Pad(0, PadCmd::Assign(cfg)),
         ];
         for c in cmds {
             assert!(matches!(handle.command(c), Err(HandleError::NonFinite(_))));
@@ -455,7 +459,7 @@ fn non_finite_commands_are_refused_and_the_sound_stays_clean() {
     // Nothing changed: the render continues exactly as before.
     let (mut e2, mut h2) = Engine::new(engine_settings(&set, RATE)).unwrap();
     load_set(&set, &mut h2, 0, &|_, _| {});
-    h2.command(Command::Press(0)).unwrap();
+    h2.command(Command::Pad(0, PadCmd::Press)).unwrap();
     let mut out = Vec::new();
     let mut expect = Vec::new();
     for _ in 0..100 {
@@ -562,7 +566,7 @@ fn a_flood_of_timed_commands_never_blocks_newer_ones() {
         handle
             .send(Timed {
                 at: 48_000 + k,
-                cmd: Command::PadGain(0, 1.0),
+                cmd: Command::Pad(0, PadCmd::Gain(1.0)),
             })
             .unwrap();
     }
@@ -575,7 +579,7 @@ fn a_flood_of_timed_commands_never_blocks_newer_ones() {
     for _ in 0..4 {
         engine.process(&mut buf);
     }
-    handle.command(Command::Press(0)).unwrap();
+    handle.command(Command::Pad(0, PadCmd::Press)).unwrap();
     engine.process(&mut buf);
     assert!(peak(&buf) > 0.1, "the press plays at once");
     let c = &engine.stats().counters;

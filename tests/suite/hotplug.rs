@@ -10,6 +10,7 @@ use std::sync::{Arc, Mutex};
 
 use padlooper::config::profile::Profile;
 use padlooper::control::set_loader::{engine_settings, load_set};
+use padlooper::engine::command::PadCmd;
 use padlooper::engine::shared::mono_nanos;
 use padlooper::engine::{Engine, EngineHandle};
 use padlooper::midi::ports::{
@@ -402,7 +403,7 @@ fn no_midi_subsystem_is_reported_once_and_nothing_else_stops() {
     assert_eq!(midi.log.len(), 1);
     assert!(midi.log[0].starts_with("MIDI is unavailable (ALSA sequencer not available)"));
     handle
-        .command(padlooper::engine::command::Command::Press(0))
+        .command(padlooper::engine::command::Command::Pad(0, PadCmd::Press))
         .unwrap();
     let mut buf = vec![0.0f32; 4096];
     engine.process(&mut buf);

@@ -13,6 +13,7 @@ use padlooper::config::script::Script;
 use padlooper::control::offline::{ScriptFeeder, render_with};
 use padlooper::control::set_loader::{engine_settings, load_set};
 use padlooper::engine::Engine;
+use padlooper::engine::command::PadCmd;
 use padlooper::engine::event::{EngineEvent, EventKind};
 use padlooper::engine::keylock::view::KeylockReading;
 
@@ -618,14 +619,17 @@ fn a_table_made_for_what_a_pad_played_before_is_refused() {
         ..old
     };
     handle
-        .command(padlooper::engine::command::Command::Assign(0, new))
+        .command(padlooper::engine::command::Command::Pad(
+            0,
+            PadCmd::Assign(new),
+        ))
         .unwrap();
     let mut tables = padlooper::control::tables::TableService::new(64 << 20, false);
     tables.want(&request, &mut handle);
     tables.pump(&mut handle);
     assert_eq!(tables.memory().1, 1, "the old region's table was rendered");
     handle
-        .command(padlooper::engine::command::Command::Press(0))
+        .command(padlooper::engine::command::Command::Pad(0, PadCmd::Press))
         .unwrap();
     let mut buf = vec![0.0f32; 512];
     let mut readings = Vec::new();

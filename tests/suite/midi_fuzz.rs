@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use padlooper::config::SetFile;
 use padlooper::config::profile::Profile;
+use padlooper::engine::command::PadCmd;
 use padlooper::engine::command::{Command, Timed};
 use padlooper::midi::controller::{Controller, DeviceState};
 use padlooper::midi::parser::{MidiMessage, MidiParser};
@@ -86,11 +87,16 @@ fn valid_messages_around_garbage_still_map_and_no_note_sticks() {
             bytes.extend_from_slice(&[0x90, 81, 90, 81, 0]);
         }
         c.feed(&bytes, 0, &mut |t| out.push(t));
-        let presses = out.iter().filter(|t| t.cmd == Command::Press(0)).count();
-        let last = out
+        let presses = out
             .iter()
-            .rev()
-            .find(|t| matches!(t.cmd, Command::Press(0) | Command::Release(0)));
+            .filter(|t| t.cmd == Command::Pad(0, PadCmd::Press))
+            .count();
+        let last = out.iter().rev().find(|t| {
+            matches!(
+                t.cmd,
+                Command::Pad(0, PadCmd::Press) | Command::Pad(0, PadCmd::Release)
+            )
+        });
         assert!(
             presses >= 1,
             "round {round}: the press after garbage maps ({bytes:02X?})"
@@ -99,7 +105,7 @@ fn valid_messages_around_garbage_still_map_and_no_note_sticks() {
         // final note-off always maps last, so the gate pad is released.
         assert_eq!(
             last.map(|t| t.cmd),
-            Some(Command::Release(0)),
+            Some(Command::Pad(0, PadCmd::Release)),
             "round {round}: {bytes:02X?}"
         );
         if round < 200 {

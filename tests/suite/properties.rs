@@ -10,6 +10,7 @@ use proptest::prelude::*;
 use padlooper::config::SetFile;
 use padlooper::config::profile::Profile;
 use padlooper::config::script::Script;
+use padlooper::engine::command::PadCmd;
 use padlooper::engine::command::{
     Command, FxParam, LaunchMode, PadConfig, PadFx, PlayMode, Quantize, SendBus, StemCmd, Timed,
     TransportCmd,
@@ -145,9 +146,9 @@ fn number() -> impl Strategy<Value = f32> {
 fn command() -> impl Strategy<Value = (u64, Command)> {
     let pad = 0u16..20;
     let cmd = prop_oneof![
-        pad.clone().prop_map(Command::Press),
-        pad.clone().prop_map(Command::Release),
-        pad.clone().prop_map(Command::Stop),
+        pad.clone().prop_map(|p| Command::Pad(p, PadCmd::Press)),
+        pad.clone().prop_map(|p| Command::Pad(p, PadCmd::Release)),
+        pad.clone().prop_map(|p| Command::Pad(p, PadCmd::Stop)),
         Just(Command::StopAll),
         (
             pad.clone(),
@@ -160,9 +161,9 @@ fn command() -> impl Strategy<Value = (u64, Command)> {
             any::<bool>()
         )
             .prop_map(|(p, slot, a, b, gain, speed, mode, looping)| {
-                Command::Assign(
+                Command::Pad(
                     p,
-                    PadConfig {
+                    PadCmd::Assign(PadConfig {
                         slot,
                         start: a.min(b),
                         loop_start: a.min(b),
@@ -187,22 +188,21 @@ fn command() -> impl Strategy<Value = (u64, Command)> {
                             ..PadFx::default()
                         },
                         stems: Default::default(),
-                    },
+                    }),
                 )
             }),
-        pad.clone().prop_map(Command::Clear),
+        pad.clone().prop_map(|p| Command::Pad(p, PadCmd::Clear)),
         (0u16..8).prop_map(Command::Unload),
         number().prop_map(Command::MasterVolume),
         number().prop_map(Command::GlobalSpeed),
-        (pad.clone(), number()).prop_map(|(p, v)| Command::PadGain(p, v)),
-        (pad.clone(), number()).prop_map(|(p, v)| Command::PadSpeed(p, v)),
-        (pad.clone(), 0u8..4, number()).prop_map(|(p, b, v)| Command::PadEq(p, b, v)),
-        (pad.clone(), number()).prop_map(|(p, v)| Command::PadFilter(p, v)),
-        (pad.clone(), number()).prop_map(|(p, v)| Command::PadResonance(p, v)),
-        (pad.clone(), any::<bool>(), number()).prop_map(|(p, d, v)| Command::PadSend(
+        (pad.clone(), number()).prop_map(|(p, v)| Command::Pad(p, PadCmd::Gain(v))),
+        (pad.clone(), number()).prop_map(|(p, v)| Command::Pad(p, PadCmd::Speed(v))),
+        (pad.clone(), 0u8..4, number()).prop_map(|(p, b, v)| Command::Pad(p, PadCmd::Eq(b, v))),
+        (pad.clone(), number()).prop_map(|(p, v)| Command::Pad(p, PadCmd::Filter(v))),
+        (pad.clone(), number()).prop_map(|(p, v)| Command::Pad(p, PadCmd::Resonance(v))),
+        (pad.clone(), any::<bool>(), number()).prop_map(|(p, d, v)| Command::Pad(
             p,
-            if d { SendBus::Delay } else { SendBus::Reverb },
-            v
+            PadCmd::Send(if d { SendBus::Delay } else { SendBus::Reverb }, v)
         )),
         (0usize..11, number()).prop_map(|(i, v)| Command::Fx(FxParam::ALL[i.min(9)], v)),
         any::<bool>().prop_map(|e| Command::PlayMode(if e {
@@ -224,7 +224,7 @@ fn command() -> impl Strategy<Value = (u64, Command)> {
             _ => TransportCmd::LatePress(v * 100.0),
         })),
         (pad.clone(), proptest::option::of(any::<bool>()))
-            .prop_map(|(p, s)| Command::PadSync(p, s)),
+            .prop_map(|(p, s)| Command::Pad(p, PadCmd::Sync(s))),
         (
             pad.clone(),
             0usize..7,
@@ -232,9 +232,9 @@ fn command() -> impl Strategy<Value = (u64, Command)> {
             proptest::option::of(any::<bool>()),
             number()
         )
-            .prop_map(|(p, k, s, on, v)| Command::PadStem(
+            .prop_map(|(p, k, s, on, v)| Command::Pad(
                 p,
-                match k {
+                PadCmd::Stem(match k {
                     0 => StemCmd::Stems(on),
                     1 => StemCmd::Mute(s, on),
                     2 => StemCmd::Solo(s, on),
@@ -242,7 +242,7 @@ fn command() -> impl Strategy<Value = (u64, Command)> {
                     4 => StemCmd::Gain(s, v),
                     5 => StemCmd::Gain(s, v * 1e3),
                     _ => StemCmd::Reset,
-                }
+                })
             )),
         (0usize..5).prop_map(|i| Command::Quantize(
             [

@@ -8,6 +8,7 @@ use padlooper::control::set_loader::{Apply, SetLoadReport, engine_settings, load
 use padlooper::control::stream_load::StreamOptions;
 use padlooper::control::table_store::TableStore;
 use padlooper::engine::command::Command;
+use padlooper::engine::command::PadCmd;
 use padlooper::engine::{Engine, EngineHandle};
 use padlooper::sample::loader::load_one;
 
@@ -90,10 +91,10 @@ fn a_reload_applies_only_what_changed_and_a_broken_set_changes_nothing() {
     let first = load(&old, &mut handle, &mut store, &Apply::All);
     assert_eq!(first.pads_ready(), 3);
     for p in 0..3 {
-        handle.command(Command::Press(p)).unwrap();
+        handle.command(Command::Pad(p, PadCmd::Press)).unwrap();
     }
     // The performer turns pad 0 down live.
-    handle.command(Command::PadGain(0, 0.5)).unwrap();
+    handle.command(Command::Pad(0, PadCmd::Gain(0.5))).unwrap();
     let before = play(&mut engine, &mut handle, 1.0);
     let level = |x: &[f32], f: f64| tone(&left(x, 0.5, 1.0), f);
     assert!(
@@ -247,7 +248,7 @@ fn a_live_start_plays_pads_as_their_samples_arrive_current_bank_first() {
     assert!(rest.iter().all(|&p| p < 4), "{order:?}");
     // Pressing works on what is ready, and nothing is assigned twice.
     engine.process(&mut [0.0; 512]);
-    handle.command(Command::Press(4)).unwrap();
+    handle.command(Command::Pad(4, PadCmd::Press)).unwrap();
     let out = play(&mut engine, &mut handle, 0.2);
     assert!(rms(&out) > 0.05);
 }
@@ -279,8 +280,8 @@ fn a_reload_keeps_streamed_pads_playing_on_the_service_that_serves_them() {
         .expect("long.wav streams")
         .service
         .unwrap();
-    handle.command(Command::Press(0)).unwrap();
-    handle.command(Command::Press(1)).unwrap();
+    handle.command(Command::Pad(0, PadCmd::Press)).unwrap();
+    handle.command(Command::Pad(1, PadCmd::Press)).unwrap();
     let before = play_with(&mut engine, &mut handle, 3.0, || {
         service.fill_all();
     });

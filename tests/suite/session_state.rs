@@ -10,6 +10,7 @@ use std::time::Duration;
 use padlooper::config::SetFile;
 use padlooper::control::session_state::{self, SessionState};
 use padlooper::control::set_loader::{SetLoadReport, engine_settings, load_set};
+use padlooper::engine::command::PadCmd;
 use padlooper::engine::command::{Command, FxParam, TransportCmd};
 use padlooper::engine::{Engine, EngineHandle};
 
@@ -25,7 +26,7 @@ fn engine(set: &SetFile) -> (Engine, EngineHandle, SetLoadReport) {
 
 /// Level of pad 0's sine over half a second after pressing it.
 fn level(e: &mut Engine, h: &mut EngineHandle) -> f32 {
-    h.command(Command::Press(0)).unwrap();
+    h.command(Command::Pad(0, PadCmd::Press)).unwrap();
     let mut buf = vec![0.0f32; 48_000];
     e.process(&mut buf);
     rms(&buf[9_600..])
@@ -41,11 +42,11 @@ fn live_changes_come_back_on_a_fresh_engine() {
     assert!(nothing.pad.is_empty(), "nothing changed yet: {nothing:?}");
     // Live changes, as a controller would make them.
     for c in [
-        Command::PadGain(0, 0.5),
-        Command::PadEq(1, 0, 0.0),
-        Command::PadFilter(1, 0.3),
-        Command::PadKeyLock(1, None),
-        Command::PadTranspose(1, -3.0),
+        Command::Pad(0, PadCmd::Gain(0.5)),
+        Command::Pad(1, PadCmd::Eq(0, 0.0)),
+        Command::Pad(1, PadCmd::Filter(0.3)),
+        Command::Pad(1, PadCmd::KeyLock(None)),
+        Command::Pad(1, PadCmd::Transpose(-3.0)),
         Command::MasterVolume(0.8),
         Command::Transport(TransportCmd::Tempo(126.0)),
         Command::Fx(FxParam::DelayWet, 0.25),
@@ -129,7 +130,7 @@ fn saved_earlier(dir: &tempfile::TempDir) -> (SetFile, SessionState) {
     std::fs::write(path(dir, "set.toml"), SET).unwrap();
     let set = SetFile::load(&path(dir, "set.toml")).unwrap();
     let (mut e, mut h, report) = engine(&set);
-    h.command(Command::PadGain(0, 0.25)).unwrap();
+    h.command(Command::Pad(0, PadCmd::Gain(0.25))).unwrap();
     h.command(Command::Transport(TransportCmd::Tempo(100.0)))
         .unwrap();
     e.process(&mut vec![0.0f32; 512]);

@@ -2,6 +2,7 @@
 
 use crate::common::*;
 use padlooper::dsp::eq::design_magnitude;
+use padlooper::engine::command::PadCmd;
 
 fn db(x: f64) -> f64 {
     20.0 * x.max(1e-12).log10()
@@ -233,7 +234,7 @@ fn effect_tails_decay_to_silence_without_subnormals_or_slowdown() {
     let report = padlooper::control::set_loader::load_set(&set, &mut handle, 0, &|_, _| {});
     assert!(report.errors.is_empty());
     handle
-        .command(padlooper::engine::command::Command::Press(0))
+        .command(padlooper::engine::command::Command::Pad(0, PadCmd::Press))
         .unwrap();
     let mut buf = vec![0.0f32; 512];
     let mut times = Vec::new();

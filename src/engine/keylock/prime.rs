@@ -4,11 +4,10 @@
 //! primed at once keeps playing directly and is handed over when it is ready, at the place it
 //! has reached by then. Real-time safe.
 
-use super::super::Engine;
 use super::super::command::PadConfig;
 use super::super::voice::{Path, Voice};
+use super::pool::{Ctx, Pool, Priming, Stage, Unit, UnitState};
 use super::pull::Scratch;
-use super::{Priming, Stage, Unit, UnitState};
 use crate::dsp::stretch::{MAX_FEED, WARM_TEMPO, semitone_ratio};
 use crate::engine::source::FrameSource;
 
@@ -28,12 +27,19 @@ pub(crate) fn stretch_tempo(step: f64, rate: f64) -> f64 {
     (step / rate).clamp(WARM_TEMPO[0], WARM_TEMPO[1])
 }
 
-impl Engine {
+impl Pool {
     /// Starts priming unit `u` for voice `vi`: at once if this block's priming budget covers
     /// it, else for a frame a few blocks ahead (where the voice will be by then).
-    pub(crate) fn begin_prime(&mut self, u: usize, vi: usize, cfg: &PadConfig, now: u64) {
-        let v = self.voices[vi];
-        let step = self.nominal_tempo(&v, cfg) * v.scale;
+    pub(crate) fn begin_prime(
+        &mut self,
+        u: usize,
+        vi: usize,
+        cfg: &PadConfig,
+        now: u64,
+        cx: &mut Ctx,
+    ) {
+        let v = cx.bank.voices[vi];
+        let step = cx.tempo(&v, cfg) * v.scale;
         let rate = feed_rate(&v, cfg, step);
         let tempo = stretch_tempo(step, rate);
         // Units in the pool are clean: reset off the audio thread after their last use.
@@ -55,10 +61,9 @@ impl Engine {
             let blocks = (work - self.prime_left as usize).div_ceil(per_block) + 1;
             now + (blocks * self.block_len.max(1)) as u64
         };
+        let t = cx.transport;
         let ahead = match v.sync {
-            Some(s) if self.transport.running() => {
-                (self.transport.beat_at(at) - self.transport.beat_at(now)) * s.src_per_beat
-            }
+            Some(s) if t.running() => (t.beat_at(at) - t.beat_at(now)) * s.src_per_beat,
             _ => step * (at - now) as f64,
         };
         let travel = v.travel + ahead;
@@ -88,16 +93,18 @@ impl Engine {
         vi: usize,
         cfg: &PadConfig,
         now: u64,
+        cx: &mut Ctx,
     ) -> bool {
         let UnitState::Priming(mut p) = self.units[u].state else {
             return false;
         };
-        let v = self.voices[vi];
-        let step = self.nominal_tempo(&v, cfg) * v.scale;
+        let v = cx.bank.voices[vi];
+        let step = cx.tempo(&v, cfg) * v.scale;
         let rate = feed_rate(&v, cfg, step);
         let tempo = stretch_tempo(step, rate);
-        if let Some(buf) = self.slots[v.slot as usize].buffer.as_deref() {
-            let (unit, scratch, budget) = (&mut self.units[u], &mut self.kl, &mut self.prime_left);
+        if let Some(buf) = cx.slots.buffer(v.slot) {
+            let (unit, scratch, budget) =
+                (&mut self.units[u], &mut self.scratch, &mut self.prime_left);
             crate::with_frames!(buf.data(), &v.stems.gains(), |src| prime_work(
                 unit, &v, src, rate, tempo, &mut p, budget, scratch
             ));
@@ -108,11 +115,11 @@ impl Engine {
         }
         if p.at == now && v.started == now {
             // Nothing sounded yet: the voice simply plays through the stretcher.
-            self.voices[vi].path = Path::Stretch(u as u16);
+            cx.bank.voices[vi].path = Path::Stretch(u as u16);
             self.units[u].state = UnitState::Active(vi as u16);
             return true;
         }
-        self.handoff_to_stretch(vi, u, p.travel, now)
+        self.handoff_to_stretch(vi, u, p.travel, now, cx)
     }
 }
 

@@ -13,9 +13,9 @@
 //! changes its stretcher's tempo, and a tempo glide costs a fraction of a millisecond.
 
 use super::super::voice::{PlanarRead, Voice, VoiceEnd};
-use super::{ALIGN_WINDOW, Unit};
+use super::pool::{ALIGN_WINDOW, Unit};
+use crate::dsp::finite::all_finite;
 use crate::dsp::stretch::{MAX_FEED, WARM_TEMPO};
-use crate::engine::mix::all_finite;
 use crate::engine::source::FrameSource;
 
 /// Engine-owned buffers for stretching (allocated once with the engine).

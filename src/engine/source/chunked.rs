@@ -7,7 +7,8 @@
 use std::cell::Cell;
 use std::marker::PhantomData;
 
-use super::{BundleSample, F32Frames, FrameSource, I16Frames, StemFrames};
+use super::frames::{F32Frames, FrameSource, I16Frames};
+use super::stems::{BundleSample, StemFrames};
 use crate::sample::buffer::MAX_GROUPS;
 use crate::sample::stream::StreamedTable;
 use crate::sample::stream::chunk::{GUARD_AFTER, GUARD_BEFORE};

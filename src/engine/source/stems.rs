@@ -3,7 +3,7 @@
 
 use std::cell::Cell;
 
-use super::FrameSource;
+use super::frames::FrameSource;
 use crate::sample::buffer::{I16_SCALE, MAX_GROUPS};
 
 /// Sample types a bundle may hold.
