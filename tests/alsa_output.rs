@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 
 use padlooper::audio::output::{Output, OutputRequest, resolve};
 use padlooper::audio::priority::RtOutcome;
-use padlooper::control::set_loader::{engine_settings, load_set};
+use padlooper::control::set::loader::{engine_settings, load_set};
 use padlooper::engine::Engine;
 use padlooper::engine::command::Command;
 use padlooper::engine::command::PadCmd;

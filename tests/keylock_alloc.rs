@@ -8,7 +8,7 @@ mod c_alloc;
 use padlooper::engine::command::PadCmd;
 use std::sync::Arc;
 
-use padlooper::control::tables::TableService;
+use padlooper::control::keylock::tables::TableService;
 use padlooper::dsp::stretch::TimeStretch;
 use padlooper::dsp::stretch::rubberband::RubberBand;
 use padlooper::engine::command::{Command, LaunchMode, PadConfig, Quantize, TransportCmd};
@@ -168,7 +168,7 @@ fn key_lock_and_transpose_never_allocate_in_the_callback() {
         if let Some(cmd) = cmd {
             let _ = handle.send(padlooper::engine::command::Timed { at, cmd });
         }
-        use padlooper::control::offline::Feeder;
+        use padlooper::control::offline::renderer::Feeder;
         tables.before(now, now + 256, &mut handle);
         calls += guarded(&mut engine, &mut buf);
         if block % 500 == 0 {

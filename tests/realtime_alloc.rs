@@ -277,9 +277,9 @@ fn busy_scene_renders_without_any_allocation_or_free() {
 fn demo_and_bench_style_scenes_do_not_allocate() {
     // The demo set at full tilt through the same set loader the CLI uses.
     let set = padlooper::demo::demo_set();
-    let settings = padlooper::control::set_loader::engine_settings(&set, 48_000);
+    let settings = padlooper::control::set::loader::engine_settings(&set, 48_000);
     let (mut engine, mut handle) = Engine::new(settings).unwrap();
-    let report = padlooper::control::set_loader::load_set(&set, &mut handle, 0, &|_, _| {});
+    let report = padlooper::control::set::loader::load_set(&set, &mut handle, 0, &|_, _| {});
     assert!(report.errors.is_empty());
     for spec in &set.pads {
         handle
@@ -300,9 +300,9 @@ fn the_benchmark_scene_renders_without_allocation() {
     let dir = tempfile::tempdir().unwrap();
     padlooper::bench::scene::ensure_files(dir.path(), 50, 2.0, &|_, _| {}).unwrap();
     let set = padlooper::bench::scene::scene_set(dir.path(), 50);
-    let settings = padlooper::control::set_loader::engine_settings(&set, 48_000);
+    let settings = padlooper::control::set::loader::engine_settings(&set, 48_000);
     let (mut engine, mut handle) = Engine::new(settings).unwrap();
-    let report = padlooper::control::set_loader::load_set(&set, &mut handle, 0, &|_, _| {});
+    let report = padlooper::control::set::loader::load_set(&set, &mut handle, 0, &|_, _| {});
     assert!(report.errors.is_empty(), "{:?}", report.errors);
     for spec in &set.pads {
         handle

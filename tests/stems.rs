@@ -199,7 +199,7 @@ fn stems_a_little_short_are_padded_and_misaligned_ones_refused_naming_the_file()
     demucs(bad.path(), 10_000);
     let set = set_in(bad.path(), "[[pad]]\npad = 0\nstems = \"sep\"\n");
     let (_, report) = render_set(&set, "", 0.1);
-    let e = report.errors.join("\n");
+    let e = report.error_text();
     assert!(e.contains("vocals.wav") && e.contains("shorter"), "{e}");
     assert!(e.contains("208.3 ms"), "says by how much: {e}");
 }
@@ -332,7 +332,7 @@ fn unknown_stem_names_are_errors_naming_the_line() {
         "[[pad]]\npad = 0\nstems = \"sep\"\nstem_mute = [\"voice\"]\n",
     );
     let (_, report) = render_set(&set, "", 0.1);
-    let e = report.errors.join("\n");
+    let e = report.error_text();
     assert!(
         e.contains("no stem named \"voice\"") && e.contains("vocals"),
         "{e}"
@@ -376,8 +376,8 @@ fn a_key_locked_stem_pad_keeps_its_pitch_with_its_stems() {
 
 #[test]
 fn stem_changes_are_saved_and_come_back_on_a_fresh_engine() {
-    use padlooper::control::session_state::SessionState;
-    use padlooper::control::set_loader::{engine_settings, load_set};
+    use padlooper::control::live::session_state::SessionState;
+    use padlooper::control::set::loader::{engine_settings, load_set};
     use padlooper::engine::Engine;
     use padlooper::engine::command::{Command, StemCmd};
     let dir = tmp();
@@ -429,8 +429,8 @@ fn long_stems(dir: &Path) {
 
 #[test]
 fn stem_pads_stream_within_a_small_budget_and_sound_the_same_as_from_ram() {
-    use padlooper::control::offline::{DiskFeeder, Feeder, ScriptFeeder, render_with};
-    use padlooper::control::stream_load::StreamOptions;
+    use padlooper::control::offline::renderer::{DiskFeeder, Feeder, ScriptFeeder, render_with};
+    use padlooper::control::set::stream_load::StreamOptions;
     use padlooper::sample::plan::Residency;
     let dir = tmp();
     long_stems(dir.path());
@@ -494,8 +494,8 @@ fn stem_pads_stream_within_a_small_budget_and_sound_the_same_as_from_ram() {
 
 #[test]
 fn streamed_stem_pads_starving_and_switching_never_allocate_in_process() {
-    use padlooper::control::offline::{DiskFeeder, ScriptFeeder};
-    use padlooper::control::stream_load::StreamOptions;
+    use padlooper::control::offline::renderer::{DiskFeeder, ScriptFeeder};
+    use padlooper::control::set::stream_load::StreamOptions;
     use padlooper::engine::shared::Counter;
     use padlooper::sample::stream::throttle::{Throttle, ThrottledReader};
     let dir = tmp();

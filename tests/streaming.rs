@@ -13,9 +13,9 @@ use std::path::Path;
 
 use padlooper::config::SetFile;
 use padlooper::config::script::Script;
-use padlooper::control::offline::{DiskFeeder, Rendered, ScriptFeeder, render_with};
-use padlooper::control::set_loader::SetLoadReport;
-use padlooper::control::stream_load::StreamOptions;
+use padlooper::control::offline::renderer::{DiskFeeder, Rendered, ScriptFeeder, render_with};
+use padlooper::control::set::loader::SetLoadReport;
+use padlooper::control::set::stream_load::StreamOptions;
 use padlooper::engine::Engine;
 use padlooper::engine::shared::Counter;
 use padlooper::sample::stream::throttle::{Throttle, ThrottledReader};
@@ -475,7 +475,7 @@ fn streaming_voices_starving_fading_and_swapped_never_allocate_in_process() {
 
 #[test]
 fn a_disk_that_hangs_forever_stops_only_its_pads_and_is_reported_within_a_second() {
-    use padlooper::control::offline::Feeder;
+    use padlooper::control::offline::renderer::Feeder;
     use std::time::{Duration, Instant};
     let dir = tmp();
     let (set, opts) = long_and_tone(dir.path(), 4.0);

@@ -9,7 +9,7 @@ use crate::bench::measure::{Pass, measure, peak_rss};
 
 use crate::bench::scene::{self, RATE};
 use crate::config::SetFile;
-use crate::control::set_loader::{engine_settings, load_set_opts};
+use crate::control::set::loader::{engine_settings, load_set_opts};
 use crate::engine::Engine;
 use crate::engine::command::{Command, EqMode, FxParam, PadId, SendBus, Timed};
 use crate::sample::loader::load_one;
@@ -101,11 +101,10 @@ pub(crate) fn render_pass(
     limit: Option<u64>,
     load: &crate::sample::loader::LoadFn,
 ) -> anyhow::Result<PassResult> {
-    let (mut engine, mut handle) =
-        Engine::new(engine_settings(set, RATE)).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let (mut engine, mut handle) = Engine::new(engine_settings(set, RATE))?;
     let progress = Progress::new("loading");
     let t0 = Instant::now();
-    let opts = crate::control::stream_load::StreamOptions {
+    let opts = crate::control::set::stream_load::StreamOptions {
         limit: Some(limit.unwrap_or(u64::MAX / 4)),
         ..Default::default()
     };
@@ -116,7 +115,7 @@ pub(crate) fn render_pass(
         &|d, t| progress.show(d, t),
         load,
         opts,
-        &mut crate::control::table_store::TableStore::new(),
+        &mut crate::control::set::table_store::TableStore::new(),
     );
     let load_s = t0.elapsed().as_secs_f64();
     progress.done();
@@ -131,12 +130,10 @@ pub(crate) fn render_pass(
     });
     let mut service = report.streaming.as_mut().and_then(|s| s.service.take());
     for spec in &set.pads {
-        handle
-            .send(Timed {
-                at: 0,
-                cmd: Command::Pad(spec.id as PadId, PadCmd::Press),
-            })
-            .map_err(|e| anyhow::anyhow!("{e}"))?;
+        handle.send(Timed {
+            at: 0,
+            cmd: Command::Pad(spec.id as PadId, PadCmd::Press),
+        })?;
     }
     handle_setup(&mut handle);
     let frames = (args.seconds * RATE as f64) as usize;

@@ -9,9 +9,9 @@ use crate::bench::measure::{Pass, measure};
 use crate::bench::scene::RATE;
 use crate::config::SetFile;
 use crate::config::set::PadTempo;
-use crate::control::set_loader::{engine_settings, load_set};
-use crate::control::stretchers::{Calibration, calibrate};
-use crate::control::tables::TableService;
+use crate::control::keylock::stretchers::{Calibration, calibrate};
+use crate::control::keylock::tables::TableService;
+use crate::control::set::loader::{engine_settings, load_set};
 use crate::engine::command::{Command, PadId, TransportCmd};
 use crate::engine::{Engine, EngineHandle};
 
@@ -50,20 +50,17 @@ pub struct KeylockBench {
 
 /// Loads `set`, builds its stretchers and renders its known tables (timed), presses every pad.
 fn prepare(set: &SetFile) -> anyhow::Result<(Engine, EngineHandle, TableService, f64)> {
-    let (engine, mut handle) =
-        Engine::new(engine_settings(set, RATE)).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let (engine, mut handle) = Engine::new(engine_settings(set, RATE))?;
     let report = load_set(set, &mut handle, 0, &|_, _| {});
     if let Some(e) = report.errors.first() {
         anyhow::bail!("{e}");
     }
     let t0 = Instant::now();
-    let mut tables = crate::control::keylock::offline(set, &report, &mut handle, true);
+    let mut tables = crate::control::keylock::setup::offline(set, &report, &mut handle, true);
     tables.pump(&mut handle);
     let tables_s = t0.elapsed().as_secs_f64();
     for spec in &set.pads {
-        handle
-            .command(Command::Pad(spec.id as PadId, PadCmd::Press))
-            .map_err(|e| anyhow::anyhow!("{e}"))?;
+        handle.command(Command::Pad(spec.id as PadId, PadCmd::Press))?;
     }
     Ok((engine, handle, tables, tables_s))
 }
@@ -197,12 +194,10 @@ pub fn run(set: &SetFile, args: &BenchArgs) -> anyhow::Result<KeylockBench> {
         p.loop_end = Some(4.0);
     }
     let (mut engine, mut handle, mut tables, _) = prepare(&s)?;
-    handle
-        .command(Command::StretchBudget(
-            calibration.voices as u16,
-            calibration.prime_budget,
-        ))
-        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    handle.command(Command::StretchBudget(
+        calibration.voices as u16,
+        calibration.prime_budget,
+    ))?;
     let stats = engine.stats().clone();
     let n = blocks(12.0);
     let start = blocks(2.0);

@@ -11,8 +11,8 @@ use crate::bench::measure::peak_rss;
 use crate::bench::scene::RATE;
 use crate::config::SetFile;
 use crate::config::ranged::MemoryLimit;
-use crate::control::set_loader::{engine_settings, load_set_opts};
-use crate::control::stream_load::StreamOptions;
+use crate::control::set::loader::{engine_settings, load_set_opts};
+use crate::control::set::stream_load::StreamOptions;
 use crate::engine::Engine;
 use crate::engine::command::{Command, PadId};
 use crate::engine::shared::Counter;
@@ -86,8 +86,7 @@ pub(crate) fn run(set: &SetFile, args: &BenchArgs, limit: &str) -> anyhow::Resul
 
 /// Plays the scene in real time at 2x with the disk thread reading as it would live.
 fn paced(set: &SetFile, args: &BenchArgs, limit: u64) -> anyhow::Result<(f64, f64, u64, u64)> {
-    let (mut engine, mut handle) =
-        Engine::new(engine_settings(set, RATE)).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let (mut engine, mut handle) = Engine::new(engine_settings(set, RATE))?;
     let opts = StreamOptions {
         limit: Some(limit),
         ..Default::default()
@@ -99,7 +98,7 @@ fn paced(set: &SetFile, args: &BenchArgs, limit: u64) -> anyhow::Result<(f64, f6
         &|_, _| {},
         &crate::sample::loader::load_one,
         opts,
-        &mut crate::control::table_store::TableStore::new(),
+        &mut crate::control::set::table_store::TableStore::new(),
     );
     if let Some(e) = report.errors.first() {
         anyhow::bail!("{e}");

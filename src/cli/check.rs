@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use crate::config::profile::Profile;
 use crate::config::script::Script;
-use crate::control::set_loader::load_set;
+use crate::control::set::loader::load_set;
 use crate::engine::Engine;
 
 pub fn check(
@@ -65,11 +65,11 @@ pub fn check(
     }
     if plan {
         // From the files' headers alone, before anything is decoded.
-        let opts = crate::control::stream_load::StreamOptions::default();
-        match crate::control::stream_load::plan_set(&set, set.master.sample_rate, &opts) {
+        let opts = crate::control::set::stream_load::StreamOptions::default();
+        match crate::control::set::stream_load::plan_set(&set, set.master.sample_rate, &opts) {
             Ok(p) => {
                 println!("memory plan for {}:", set.path.display());
-                for l in crate::control::stream_load::describe(&p) {
+                for l in crate::control::set::stream_load::describe(&p) {
                     println!("  {l}");
                 }
             }
@@ -79,8 +79,8 @@ pub fn check(
             }
         }
     }
-    let settings = crate::control::set_loader::engine_settings(&set, set.master.sample_rate);
-    let (_engine, mut handle) = Engine::new(settings).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let settings = crate::control::set::loader::engine_settings(&set, set.master.sample_rate);
+    let (_engine, mut handle) = Engine::new(settings)?;
     let report = load_set(&set, &mut handle, 0, &|_, _| {});
     for e in &report.errors {
         eprintln!("{e}");
@@ -101,7 +101,7 @@ pub fn check(
         set.path.display(),
         report.pads_ready(),
         report.samples_loaded,
-        crate::control::status::mb(report.memory.0)
+        crate::control::live::status::mb(report.memory.0)
     );
     Ok(0)
 }

@@ -56,7 +56,7 @@ pub fn learn_cmd(out: &Path, port: Option<&str>) -> anyhow::Result<i32> {
     };
     let (tx, rx) = mpsc::channel::<LearnInput>();
     // Device messages: a tiny input state that forwards parsed messages.
-    let input = midir::MidiInput::new("padlooper-learn").map_err(|e| anyhow::anyhow!("{e}"))?;
+    let input = midir::MidiInput::new("padlooper-learn")?;
     let p = input
         .ports()
         .into_iter()

@@ -9,14 +9,14 @@ use crate::audio::output::{AudioError, Output, OutputRequest, resolve};
 use crate::config::SetFile;
 use crate::config::profile::Profile;
 use crate::config::script::Script;
-use crate::control::keylock::LiveKeylock;
-use crate::control::live_disk::LiveDisk;
-use crate::control::scheduler::LiveScheduler;
-use crate::control::service::Notifier;
-use crate::control::set_loader::{Apply, engine_settings, load_set_apply};
-use crate::control::state_keeper::StateKeeper;
-use crate::control::status::{CounterWatch, status_line};
-use crate::control::table_store::TableStore;
+use crate::control::keylock::setup::LiveKeylock;
+use crate::control::live::disk::LiveDisk;
+use crate::control::live::scheduler::LiveScheduler;
+use crate::control::live::service::Notifier;
+use crate::control::live::state_keeper::StateKeeper;
+use crate::control::live::status::{CounterWatch, status_line};
+use crate::control::set::loader::{Apply, engine_settings, load_set_apply};
+use crate::control::set::table_store::TableStore;
 use crate::engine::{Engine, EngineHandle};
 use crate::midi::clock_out::ClockSender;
 use crate::midi::midir_backend::MidirBackend;
@@ -48,7 +48,7 @@ pub(crate) struct Session {
     /// The set file SIGHUP reloads (None: nothing to reload, e.g. the demo).
     pub(crate) reload_from: Option<PathBuf>,
     /// Sticks with a set being plugged in (service mode).
-    pub(crate) usb: Option<crate::control::usb_sets::UsbWatch>,
+    pub(crate) usb: Option<crate::control::set::usb_sets::UsbWatch>,
 }
 
 /// A short state for systemd's `STATUS=` (what `systemctl status padlooper` shows).
@@ -82,7 +82,7 @@ fn request(set: &SetFile) -> OutputRequest {
 fn forced_profile(cli: Option<&str>, set: &SetFile) -> anyhow::Result<Option<Arc<Profile>>> {
     match cli.or(set.master.controller.as_deref()) {
         Some(name) => {
-            let p = Profile::find(name).map_err(|e| anyhow::anyhow!("{e}"))?;
+            let p = Profile::find(name)?;
             for w in &p.warnings {
                 log::warn!("{w}");
             }
@@ -101,7 +101,7 @@ fn start(
     state: Option<bool>,
 ) -> anyhow::Result<Result<Session, AudioError>> {
     let forced = forced_profile(controller, set)?;
-    crate::control::shutdown::install();
+    crate::control::live::shutdown::install();
     let lock = crate::audio::priority::lock_memory();
     match lock {
         crate::audio::priority::MemoryLock::Locked => log::info!("{}", lock.describe()),
@@ -114,8 +114,7 @@ fn start(
         Err(e) => return Ok(Err(e)),
     };
     let rate = resolved.config.sample_rate;
-    let (engine, mut handle) =
-        Engine::new(engine_settings(set, rate)).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let (engine, mut handle) = Engine::new(engine_settings(set, rate))?;
     // Audio and controllers first; the samples load while they run (progressive start).
     let shared = Arc::new(SharedControl::new(set, rate, engine.stats().clone()));
     let latency = engine.latency() as u64;
@@ -218,7 +217,7 @@ fn start(
             log::error!("{e}");
         }
     }
-    crate::control::stream_load::log_plan(report.plan.as_ref());
+    crate::control::set::stream_load::log_plan(report.plan.as_ref());
     let mut disk = LiveDisk::default();
     disk.add(report.streaming.take());
     for w in &report.warnings {
@@ -229,7 +228,7 @@ fn start(
         set.path.display(),
         report.pads_ready(),
         report.samples_loaded,
-        crate::control::status::mb(report.memory.0),
+        crate::control::live::status::mb(report.memory.0),
         report.load_time.as_secs_f64()
     );
     service_mode::milestone("all pads ready");
@@ -293,7 +292,7 @@ fn control_loop(
         std::thread::sleep(Duration::from_millis(10));
         let frames = s.handle.stats().frames();
         s.notify.keep_alive(frames, s.out.has_failed());
-        if crate::control::shutdown::requested() {
+        if crate::control::live::shutdown::requested() {
             log::info!("stopping");
             s.notify.stopping();
             if let Some(saved) = s.saved.as_mut() {
@@ -315,7 +314,7 @@ fn control_loop(
         }
         s.handle.collect_retired();
         s.disk.tick();
-        if crate::control::shutdown::reload_requested() {
+        if crate::control::live::shutdown::reload_requested() {
             super::live_reload::reload(s);
         }
         if let Some(p) = s.usb.as_mut().and_then(|w| w.poll()) {
@@ -477,9 +476,9 @@ pub fn run(
             }
         };
     }
-    let state = crate::control::last_set::copy_dir();
+    let state = crate::control::set::last_set::copy_dir();
     // A stick carrying `padlooper/set.toml` wins over the configured set.
-    let usb = crate::control::usb_sets::find_sets(&crate::control::usb_sets::roots())
+    let usb = crate::control::set::usb_sets::find_sets(&crate::control::set::usb_sets::roots())
         .into_iter()
         .next();
     if let Some(p) = &usb {
@@ -499,7 +498,7 @@ pub fn run(
     let (set, set_path) = match (stick, configured) {
         (Some(s), _) => (s, usb.as_ref()),
         (None, Some(p)) => (
-            crate::control::last_set::load_for_service(p, state.as_deref()).unwrap_or_else(|| {
+            crate::control::set::last_set::load_for_service(p, state.as_deref()).unwrap_or_else(|| {
                 log::warn!(
                     "playing the built-in demo set instead; fix the set file and restart padlooper (systemctl restart padlooper)"
                 );
@@ -518,7 +517,7 @@ pub fn run(
         match start(&set, controller, Some(reset))? {
             Ok(mut s) => {
                 s.reload_from = reload_from.clone();
-                s.usb = Some(crate::control::usb_sets::UsbWatch::new());
+                s.usb = Some(crate::control::set::usb_sets::UsbWatch::new());
                 log::info!("playing as a service");
                 match control_loop(&mut s, None, None, true) {
                     LoopEnd::Stopped => return Ok(0),

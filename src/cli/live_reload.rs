@@ -5,33 +5,8 @@
 
 use super::live::Session;
 use crate::config::SetFile;
-use crate::control::set_loader::{Apply, engine_settings, load_set_apply};
-
-/// What only a restart can change, as a phrase per difference.
-fn needs_restart(s: &Session, new: &SetFile) -> Vec<String> {
-    let (old, cur) = (&s.set.master, engine_settings(new, s.rate));
-    let have = s.handle.settings();
-    let mut out = Vec::new();
-    if cur.pads > have.pads {
-        out.push(format!(
-            "a larger grid ({} pads, {} now)",
-            cur.pads, have.pads
-        ));
-    }
-    if new.master.voices != old.voices {
-        out.push(format!("`voices` = {}", new.master.voices));
-    }
-    if new.master.sample_rate != old.sample_rate || new.master.buffer_size != old.buffer_size {
-        out.push("`sample_rate` or `buffer_size`".into());
-    }
-    if new.master.device != old.device {
-        out.push("`device`".into());
-    }
-    if cur.sample_slots > have.sample_slots {
-        out.push("more samples than the slots made at start".into());
-    }
-    out
-}
+use crate::control::set::diff::{PadChange, diff};
+use crate::control::set::loader::{Apply, load_set_apply};
 
 /// Reloads the set file (SIGHUP). Logs what happened in one or a few lines.
 pub(crate) fn reload(s: &mut Session) {
@@ -56,15 +31,12 @@ pub(crate) fn reload(s: &mut Session) {
             return;
         }
     };
-    let restart = needs_restart(s, &new);
-    if restart
-        .iter()
-        .any(|r| r.starts_with("a larger grid") || r.starts_with("more samples"))
-    {
+    let change = diff(&s.set, &new, s.handle.settings());
+    if change.blocked() {
         log::error!(
             "{}: {}: restart padlooper to load it (systemctl restart padlooper); the set that plays is kept",
             path.display(),
-            restart.join(", ")
+            change.restart_list()
         );
         s.notify.ready(&super::live::service_status(s));
         return;
@@ -99,33 +71,36 @@ pub(crate) fn reload(s: &mut Session) {
     for w in &report.warnings {
         log::warn!("{w}");
     }
-    crate::control::stream_load::log_plan(report.plan.as_ref());
+    crate::control::set::stream_load::log_plan(report.plan.as_ref());
     s.disk.add(report.streaming.take());
     s.shared.update_pads(&new, &report.failed_pads);
     let changed = report.pads_ready() - report.unchanged_pads;
     log::info!(
-        "reloaded {} in {:.2} s: {changed} pad(s) changed, {} unchanged (still playing), {} removed",
+        "reloaded {} in {:.2} s: {changed} pad(s) changed, {} unchanged (still playing), {} removed (changed: {} with a new sample or region, {} in settings only, {} added)",
         path.display(),
         t0.elapsed().as_secs_f64(),
         report.unchanged_pads,
-        report.removed_pads
+        report.removed_pads,
+        change.count(PadChange::Sample),
+        change.count(PadChange::Settings),
+        change.count(PadChange::Added),
     );
-    if !restart.is_empty() {
+    if !change.restart.is_empty() {
         log::warn!(
             "{}: {} only change(s) at a restart (systemctl restart padlooper)",
             path.display(),
-            restart.join(", ")
+            change.restart_list()
         );
     }
     // A stick's set is not remembered: without the stick, the configured set plays.
-    let on_stick = crate::control::usb_sets::roots()
+    let on_stick = crate::control::set::usb_sets::roots()
         .iter()
         .any(|r| path.starts_with(r));
-    if let Some(dir) = crate::control::last_set::copy_dir()
+    if let Some(dir) = crate::control::set::last_set::copy_dir()
         && !on_stick
         && let Ok(text) =
             crate::config::input::read_text(&path, "set", crate::config::input::SET_MAX)
-        && let Err(e) = crate::control::last_set::remember(&dir, &path, &text)
+        && let Err(e) = crate::control::set::last_set::remember(&dir, &path, &text)
     {
         log::warn!("cannot keep a copy of the reloaded set ({e})");
     }

@@ -102,7 +102,7 @@ pub enum Cmd {
 /// Loads a set file, or the demo set when none is given.
 pub fn load_set_or_demo(set: Option<&PathBuf>) -> anyhow::Result<SetFile> {
     match set {
-        Some(p) => SetFile::load(p).map_err(|e| anyhow::anyhow!("{e}")),
+        Some(p) => Ok(SetFile::load(p)?),
         None => Ok(crate::demo::demo_set()),
     }
 }

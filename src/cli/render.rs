@@ -11,10 +11,10 @@ use serde_json::json;
 
 use crate::config::profile::Profile;
 use crate::config::script::Script;
-use crate::control::offline::{ClockCollector, Feeder, ScriptFeeder, render_into};
-use crate::control::replay::{ClockInReplay, MidiReplay};
-use crate::control::set_loader::load_set;
-use crate::control::wav_out::{WavOut, free_bytes};
+use crate::control::offline::renderer::{ClockCollector, Feeder, ScriptFeeder, render_into};
+use crate::control::offline::replay::{ClockInReplay, MidiReplay};
+use crate::control::offline::wav_out::{WavOut, free_bytes};
+use crate::control::set::loader::load_set;
 use crate::engine::Engine;
 use crate::engine::event::{EngineEvent, EventKind};
 use crate::midi::clock_in::ClockNews;
@@ -229,9 +229,8 @@ pub fn render_cmd(a: RenderArgs) -> anyhow::Result<i32> {
     refuse_overwriting_inputs(&a, &set)?;
     let script = match (&a.script, &a.set, &a.midi) {
         (Some(p), _, _) => {
-            let mut s = Script::load(p, &set.grid).map_err(|e| anyhow::anyhow!("{e}"))?;
-            s.resolve_stems(p, |pad| set.stem_names(pad as usize))
-                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            let mut s = Script::load(p, &set.grid)?;
+            s.resolve_stems(p, |pad| set.stem_names(pad as usize))?;
             s
         }
         (None, None, None) => crate::demo::demo_script(),
@@ -275,8 +274,8 @@ pub fn render_cmd(a: RenderArgs) -> anyhow::Result<i32> {
             free as f64 / 1e9
         );
     }
-    let settings = crate::control::set_loader::engine_settings(&set, rate);
-    let (mut engine, mut handle) = Engine::new(settings).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let settings = crate::control::set::loader::engine_settings(&set, rate);
+    let (mut engine, mut handle) = Engine::new(settings)?;
     let mut report = load_set(&set, &mut handle, 0, &|_, _| {});
     for e in &report.errors {
         log::error!("{e}");
@@ -284,31 +283,31 @@ pub fn render_cmd(a: RenderArgs) -> anyhow::Result<i32> {
     for w in &report.warnings {
         log::warn!("{w}");
     }
-    crate::control::stream_load::log_plan(report.plan.as_ref());
+    crate::control::set::stream_load::log_plan(report.plan.as_ref());
     // Offline, the render waits for the disk before every block: identical to rendering from RAM.
     let mut disk = report
         .streaming
         .as_mut()
         .and_then(|s| s.service.take())
-        .map(|s| crate::control::offline::DiskFeeder::new(s, true));
+        .map(|s| crate::control::offline::renderer::DiskFeeder::new(s, true));
     log::info!(
         "loaded {} pads, {} samples ({}) in {:.2} s",
         report.pads_ready(),
         report.samples_loaded,
-        crate::control::status::mb(report.memory.0),
+        crate::control::live::status::mb(report.memory.0),
         report.load_time.as_secs_f64()
     );
     let mut replay = match (midi, &a.profile) {
         (Some(events), Some(name)) => {
-            let profile = Profile::find(name).map_err(|e| anyhow::anyhow!("{e}"))?;
+            let profile = Profile::find(name)?;
             let shared = Arc::new(SharedControl::new(&set, rate, engine.stats().clone()));
             shared.mark_failed(&report.failed_pads);
             Some(MidiReplay::new(Arc::new(profile), shared, events, rate))
         }
         _ => None,
     };
-    let wanted = crate::control::keylock::used(&set, Some(&script)) || replay.is_some();
-    let mut tables = crate::control::keylock::offline(&set, &report, &mut handle, wanted);
+    let wanted = crate::control::keylock::setup::used(&set, Some(&script)) || replay.is_some();
+    let mut tables = crate::control::keylock::setup::offline(&set, &report, &mut handle, wanted);
     let mut script_feeder = ScriptFeeder::new(&script, rate);
     let mut clock = match &a.midi_out {
         Some(_) => ClockCollector::new(&mut handle),

@@ -4,12 +4,12 @@
 use std::time::{Duration, Instant};
 
 use crate::audio::output::{OutputRequest, resolve};
-use crate::control::service::Notifier;
+use crate::control::live::service::Notifier;
 
 /// Waits until the set's audio device (or one of its fallbacks) can be opened, logging once per
 /// change of what is wrong and keeping systemd's watchdog fed. False when a stop was requested.
 pub fn wait_for_audio(req: &OutputRequest, notify: &mut Notifier) -> bool {
-    crate::control::shutdown::install();
+    crate::control::live::shutdown::install();
     let verbose = log::log_enabled!(log::Level::Debug);
     let mut said: Option<String> = None;
     loop {
@@ -35,7 +35,7 @@ pub fn wait_for_audio(req: &OutputRequest, notify: &mut Notifier) -> bool {
         }
         for _ in 0..100 {
             std::thread::sleep(Duration::from_millis(10));
-            if crate::control::shutdown::requested() {
+            if crate::control::live::shutdown::requested() {
                 notify.stopping();
                 return false;
             }

@@ -3,7 +3,7 @@
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 
-use crate::control::soak::{default_dir, soak};
+use crate::control::offline::soak::{default_dir, soak};
 
 /// Options of `padlooper soak`.
 #[derive(Debug, clap::Args)]

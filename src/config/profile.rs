@@ -314,7 +314,7 @@ impl Profile {
     /// Reads and validates a profile file.
     pub fn load(path: &Path) -> Result<Profile, ConfigErrors> {
         let text = super::input::read_text(path, "profile", super::input::PROFILE_MAX)
-            .map_err(|e| ConfigErrors(vec![ConfigError::whole(path, e)]))?;
+            .map_err(|e| ConfigErrors(vec![ConfigError::whole(path, e.to_string())]))?;
         Self::parse(path, &text)
     }
 

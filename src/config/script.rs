@@ -100,7 +100,7 @@ impl Script {
     /// Reads and parses a script file.
     pub fn load(path: &Path, grid: &GridSection) -> Result<Script, ConfigErrors> {
         let text = super::input::read_text(path, "script", super::input::SCRIPT_MAX)
-            .map_err(|e| ConfigErrors(vec![ConfigError::whole(path, e)]))?;
+            .map_err(|e| ConfigErrors(vec![ConfigError::whole(path, e.to_string())]))?;
         Self::parse(path, &text, grid)
     }
 

@@ -34,7 +34,7 @@ pub fn read_smf_checked(path: &Path) -> Result<(Vec<SmfEvent>, Vec<String>), Smf
         reason,
     };
     let data = crate::config::input::read_bytes(path, "MIDI", crate::config::input::MIDI_MAX)
-        .map_err(err)?;
+        .map_err(|e| err(e.to_string()))?;
     let events = parse_smf(&data).map_err(err)?;
     let mut warnings: Vec<String> = check_smf(&data)
         .into_iter()

@@ -10,8 +10,8 @@ use std::path::{Path, PathBuf};
 
 use padlooper::config::SetFile;
 use padlooper::config::script::Script;
-use padlooper::control::offline::Rendered;
-use padlooper::control::set_loader::{SetLoadReport, engine_settings, load_set};
+use padlooper::control::offline::renderer::Rendered;
+use padlooper::control::set::loader::{SetLoadReport, engine_settings, load_set};
 use padlooper::engine::Engine;
 
 pub const RATE: u32 = 48_000;
@@ -72,11 +72,11 @@ pub fn render_set(set: &SetFile, script: &str, seconds: f64) -> (Rendered, SetLo
     let (mut engine, mut handle) = Engine::new(settings).unwrap();
     let report = load_set(set, &mut handle, 0, &|_, _| {});
     let script = script_for(set, script);
-    let wanted = padlooper::control::keylock::used(set, Some(&script));
-    let mut tables = padlooper::control::keylock::offline(set, &report, &mut handle, wanted);
+    let wanted = padlooper::control::keylock::setup::used(set, Some(&script));
+    let mut tables = padlooper::control::keylock::setup::offline(set, &report, &mut handle, wanted);
     let rate = engine.settings().sample_rate;
-    let mut feeder = padlooper::control::offline::ScriptFeeder::new(&script, rate);
-    let out = padlooper::control::offline::render_with(
+    let mut feeder = padlooper::control::offline::renderer::ScriptFeeder::new(&script, rate);
+    let out = padlooper::control::offline::renderer::render_with(
         &mut engine,
         &mut handle,
         &mut [&mut feeder, &mut tables],
@@ -90,17 +90,17 @@ pub fn render_set(set: &SetFile, script: &str, seconds: f64) -> (Rendered, SetLo
 /// A fresh engine with `set` loaded under `opts` (and a table cache of its own).
 pub fn load_fresh(
     set: &SetFile,
-    opts: padlooper::control::stream_load::StreamOptions,
+    opts: padlooper::control::set::stream_load::StreamOptions,
 ) -> (Engine, padlooper::engine::EngineHandle, SetLoadReport) {
     let (engine, mut handle) = Engine::new(engine_settings(set, RATE)).unwrap();
-    let report = padlooper::control::set_loader::load_set_opts(
+    let report = padlooper::control::set::loader::load_set_opts(
         set,
         &mut handle,
         0,
         &|_, _| {},
         &padlooper::sample::loader::load_one,
         opts,
-        &mut padlooper::control::table_store::TableStore::new(),
+        &mut padlooper::control::set::table_store::TableStore::new(),
     );
     (engine, handle, report)
 }
@@ -121,12 +121,12 @@ pub fn script_for(set: &SetFile, text: &str) -> Script {
 pub fn guarded_blocks(
     engine: &mut Engine,
     handle: &mut padlooper::engine::EngineHandle,
-    feeder: &mut padlooper::control::offline::ScriptFeeder,
-    disk: &mut padlooper::control::offline::DiskFeeder,
+    feeder: &mut padlooper::control::offline::renderer::ScriptFeeder,
+    disk: &mut padlooper::control::offline::renderer::DiskFeeder,
     blocks: usize,
     mut each: impl FnMut(usize, &mut padlooper::engine::EngineHandle),
 ) -> u64 {
-    use padlooper::control::offline::Feeder;
+    use padlooper::control::offline::renderer::Feeder;
     use padlooper::engine::rt::{RtSection, violations};
     let before = violations();
     let mut buf = vec![0.0f32; 512];

@@ -36,7 +36,7 @@ fn corrupt_missing_and_empty_files_are_reported_and_the_rest_plays() {
     );
     assert_eq!(report.pads_ready(), 1);
     assert_eq!(report.errors.len(), 4, "{:#?}", report.errors);
-    let all = report.errors.join("\n");
+    let all = report.error_text();
     let d = dir.path().display();
     assert!(all.contains(&format!("{d}/corrupt.wav: ")), "{all}");
     assert!(
@@ -255,7 +255,7 @@ fn load_time_messages_point_at_the_key_and_hint_at_near_names() {
          [[pad]]\npad = 2\nfile = \"short.wav\"\nspeed = 1.0\nloop_end = 99\n",
     );
     let (_, report) = render_set(&set, "", 0.1);
-    let all = report.errors.join("\n");
+    let all = report.error_text();
     let d = dir.path().display();
     assert!(
         all.contains(&format!(

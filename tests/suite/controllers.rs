@@ -7,9 +7,9 @@ use std::sync::Arc;
 use crate::common::replay::{Run, on, run};
 use padlooper::config::SetFile;
 use padlooper::config::profile::{Binding, ButtonAction, ControlAction, LedLook, Profile};
-use padlooper::control::offline::render_with;
-use padlooper::control::replay::MidiReplay;
-use padlooper::control::set_loader::{engine_settings, load_set};
+use padlooper::control::offline::renderer::render_with;
+use padlooper::control::offline::replay::MidiReplay;
+use padlooper::control::set::loader::{engine_settings, load_set};
 use padlooper::engine::Engine;
 use padlooper::engine::command::PadCmd;
 use padlooper::engine::event::EventKind;
@@ -741,7 +741,7 @@ fn key_lock_buttons_and_the_transpose_knob_reach_the_selected_pad() {
         (6.05, on(global, 0)),
     ];
     let mut replay = MidiReplay::new(Arc::new(p.clone()), shared, m, RATE);
-    let mut tables = padlooper::control::keylock::offline(&set, &report, &mut handle, true);
+    let mut tables = padlooper::control::keylock::setup::offline(&set, &report, &mut handle, true);
     let out = render_with(
         &mut engine,
         &mut handle,

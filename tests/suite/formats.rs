@@ -245,7 +245,8 @@ fn rf64_and_wave64_files_load() {
     // What padlooper's own renderer writes past the RIFF limit (here made tiny).
     let dir = tmp();
     let p = path(&dir, "big.wav");
-    let mut w = padlooper::control::wav_out::WavOut::create_with_limit(&p, 48_000, 1000).unwrap();
+    let mut w =
+        padlooper::control::offline::wav_out::WavOut::create_with_limit(&p, 48_000, 1000).unwrap();
     let tone: Vec<f32> = (0..4800)
         .flat_map(|i| {
             let s = (0.5 * (std::f64::consts::TAU * 441.0 * i as f64 / 48_000.0).sin()) as f32;

@@ -7,10 +7,10 @@ use std::sync::Arc;
 
 use padlooper::config::SetFile;
 use padlooper::config::profile::Profile;
-use padlooper::control::offline::{Feeder, ScriptFeeder, render_with};
-use padlooper::control::replay::MidiReplay;
-use padlooper::control::set_loader::{engine_settings, load_set, load_set_with};
-use padlooper::control::status::{CounterWatch, status_line};
+use padlooper::control::live::status::{CounterWatch, status_line};
+use padlooper::control::offline::renderer::{Feeder, ScriptFeeder, render_with};
+use padlooper::control::offline::replay::MidiReplay;
+use padlooper::control::set::loader::{engine_settings, load_set, load_set_with};
 use padlooper::engine::command::PadCmd;
 use padlooper::engine::command::{Command, FxParam, PadConfig, SendBus, Timed};
 use padlooper::engine::event::{EngineEvent, EventKind};
@@ -530,7 +530,7 @@ fn damaged_and_odd_files_give_clear_errors_and_never_hang() {
          [[pad]]\npad = 2\nfile = \"folder.wav\"\n[[pad]]\npad = 3\nfile = \"pipe.wav\"\n",
     );
     let (out, report) = render_set(&set, "0.0 press 0 0\n", 0.4);
-    let all = report.errors.join("\n");
+    let all = report.error_text();
     assert!(all.contains("empty.wav: empty file (0 bytes)"), "{all}");
     assert!(
         all.contains("folder.wav: a directory, not an audio file"),
@@ -646,13 +646,21 @@ fn process_flushes_subnormals_for_every_driver_and_restores_the_callers_mode() {
     let dir = tmp();
     let set = set_in(dir.path(), "[[pad]]\npad = 0\nbuiltin = \"clap\"\n");
     assert!(!padlooper::dsp::denormal::denormals_flushed());
-    let (mut engine, mut handle) =
-        padlooper::engine::Engine::new(padlooper::control::set_loader::engine_settings(&set, RATE))
-            .unwrap();
+    let (mut engine, mut handle) = padlooper::engine::Engine::new(
+        padlooper::control::set::loader::engine_settings(&set, RATE),
+    )
+    .unwrap();
     let stats = engine.stats().clone();
     assert!(!stats.flushed.load(std::sync::atomic::Ordering::Relaxed));
     let script = script_for(&set, "0.0 press 0 0\n");
-    padlooper::control::offline::render(&mut engine, &mut handle, &script, 0.1, 256, |_, _| {});
+    padlooper::control::offline::renderer::render(
+        &mut engine,
+        &mut handle,
+        &script,
+        0.1,
+        256,
+        |_, _| {},
+    );
     assert!(
         stats.flushed.load(std::sync::atomic::Ordering::Relaxed),
         "an offline render runs with subnormals flushed"

@@ -9,7 +9,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
 use padlooper::config::profile::Profile;
-use padlooper::control::set_loader::{engine_settings, load_set};
+use padlooper::control::set::loader::{engine_settings, load_set};
 use padlooper::engine::command::PadCmd;
 use padlooper::engine::shared::mono_nanos;
 use padlooper::engine::{Engine, EngineHandle};

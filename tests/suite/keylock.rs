@@ -10,8 +10,8 @@ use crate::common::analysis::{burst_shift, cents, fft_freq, step_ratio, window_d
 use crate::common::{RATE, left, set_in, tmp, write_wav16};
 use padlooper::config::SetFile;
 use padlooper::config::script::Script;
-use padlooper::control::offline::{ScriptFeeder, render_with};
-use padlooper::control::set_loader::{engine_settings, load_set};
+use padlooper::control::offline::renderer::{ScriptFeeder, render_with};
+use padlooper::control::set::loader::{engine_settings, load_set};
 use padlooper::engine::Engine;
 use padlooper::engine::command::PadCmd;
 use padlooper::engine::event::{EngineEvent, EventKind};
@@ -43,7 +43,7 @@ fn run(set: &SetFile, script: &str, seconds: f64) -> Run {
     let report = load_set(set, &mut handle, 0, &|_, _| {});
     assert!(report.errors.is_empty(), "{:?}", report.errors);
     let script = Script::parse(Path::new("script"), script, &set.grid).unwrap();
-    let mut tables = padlooper::control::keylock::offline(set, &report, &mut handle, true);
+    let mut tables = padlooper::control::keylock::setup::offline(set, &report, &mut handle, true);
     let mut feeder = ScriptFeeder::new(&script, RATE);
     let stats = engine.stats().clone();
     let mut kl = Vec::new();
@@ -556,7 +556,7 @@ fn tables_are_shared_cached_and_evicted() {
     let settings = engine_settings(&set, RATE);
     let (mut engine, mut handle) = Engine::new(settings).unwrap();
     let report = load_set(&set, &mut handle, 0, &|_, _| {});
-    let mut tables = padlooper::control::keylock::offline(&set, &report, &mut handle, true);
+    let mut tables = padlooper::control::keylock::setup::offline(&set, &report, &mut handle, true);
     tables.pump(&mut handle);
     // A 2-s table at 1.25 × is 1.6 s of 16-bit stereo: 307 kB; at 1.5 ×, 256 kB; 1 MB holds
     // both.
@@ -571,7 +571,7 @@ fn tables_are_shared_cached_and_evicted() {
     // 404 kB): the budget forces the oldest out.
     for speed in [0.9f32, 0.95] {
         let cfg = report.configs[2].1;
-        let r = padlooper::control::tables::known_ratio(
+        let r = padlooper::control::keylock::tables::known_ratio(
             2,
             &padlooper::engine::command::PadConfig { speed, ..cfg },
             120.0,
@@ -610,9 +610,9 @@ fn a_table_made_for_what_a_pad_played_before_is_refused() {
     let settings = engine_settings(&set, RATE);
     let (mut engine, mut handle) = Engine::new(settings).unwrap();
     let report = load_set(&set, &mut handle, 0, &|_, _| {});
-    padlooper::control::stretchers::install(&mut handle, 2, 2, 4096);
+    padlooper::control::keylock::stretchers::install(&mut handle, 2, 2, 4096);
     let old = report.configs[0].1;
-    let request = padlooper::control::tables::known_ratio(0, &old, 120.0, 1.0).unwrap();
+    let request = padlooper::control::keylock::tables::known_ratio(0, &old, 120.0, 1.0).unwrap();
     // The pad now plays the first half of the sample only.
     let new = padlooper::engine::command::PadConfig {
         loop_end: old.loop_end / 2,
@@ -624,7 +624,7 @@ fn a_table_made_for_what_a_pad_played_before_is_refused() {
             PadCmd::Assign(new),
         ))
         .unwrap();
-    let mut tables = padlooper::control::tables::TableService::new(64 << 20, false);
+    let mut tables = padlooper::control::keylock::tables::TableService::new(64 << 20, false);
     tables.want(&request, &mut handle);
     tables.pump(&mut handle);
     assert_eq!(tables.memory().1, 1, "the old region's table was rendered");
@@ -644,7 +644,7 @@ fn a_table_made_for_what_a_pad_played_before_is_refused() {
         "the pad plays through a stretcher, not the stale table: {last:?}"
     );
     // The same table for the region the pad plays now is taken.
-    let fresh = padlooper::control::tables::known_ratio(0, &new, 120.0, 1.0).unwrap();
+    let fresh = padlooper::control::keylock::tables::known_ratio(0, &new, 120.0, 1.0).unwrap();
     tables.want(&fresh, &mut handle);
     tables.pump(&mut handle);
     for _ in 0..(2 * RATE as usize / 256) {

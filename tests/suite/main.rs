@@ -29,6 +29,7 @@ mod reload;
 mod resampled_loops;
 mod service;
 mod session_state;
+mod set_editing;
 mod soak;
 mod sound_shaping;
 mod table_cache;

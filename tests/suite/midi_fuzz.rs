@@ -122,11 +122,11 @@ fn engine_ends_silent(cmds: &[Timed]) -> bool {
         "[[pad]]\npad = 0\nbuiltin = \"sine440\"\nmode = \"gate\"\n",
     )
     .unwrap();
-    let (mut engine, mut handle) = Engine::new(padlooper::control::set_loader::engine_settings(
+    let (mut engine, mut handle) = Engine::new(padlooper::control::set::loader::engine_settings(
         &set, 48_000,
     ))
     .unwrap();
-    padlooper::control::set_loader::load_set(&set, &mut handle, 0, &|_, _| {});
+    padlooper::control::set::loader::load_set(&set, &mut handle, 0, &|_, _| {});
     let mut buf = vec![0.0f32; 512];
     engine.process(&mut buf);
     for t in cmds {

@@ -6,8 +6,8 @@ use crate::common::*;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use padlooper::control::offline::{DiskFeeder, Rendered, ScriptFeeder, render_with};
-use padlooper::control::stream_load::StreamOptions;
+use padlooper::control::offline::renderer::{DiskFeeder, Rendered, ScriptFeeder, render_with};
+use padlooper::control::set::stream_load::StreamOptions;
 use padlooper::engine::event::EventKind;
 
 const SMALL_CHUNKS: usize = 16 * 1024 + 3 * 8;

@@ -4,9 +4,9 @@
 use crate::common::*;
 
 use padlooper::config::SetFile;
-use padlooper::control::set_loader::{Apply, SetLoadReport, engine_settings, load_set_apply};
-use padlooper::control::stream_load::StreamOptions;
-use padlooper::control::table_store::TableStore;
+use padlooper::control::set::loader::{Apply, SetLoadReport, engine_settings, load_set_apply};
+use padlooper::control::set::stream_load::StreamOptions;
+use padlooper::control::set::table_store::TableStore;
 use padlooper::engine::command::Command;
 use padlooper::engine::command::PadCmd;
 use padlooper::engine::{Engine, EngineHandle};

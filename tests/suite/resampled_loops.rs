@@ -7,7 +7,7 @@ use crate::common::*;
 
 use padlooper::engine::event::EventKind;
 
-fn loops(out: &padlooper::control::offline::Rendered) -> Vec<u64> {
+fn loops(out: &padlooper::control::offline::renderer::Rendered) -> Vec<u64> {
     out.events
         .iter()
         .filter(|e| matches!(e.kind, EventKind::PadLooped(0)))

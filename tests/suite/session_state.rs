@@ -8,8 +8,8 @@ use std::process::{Command as Proc, Stdio};
 use std::time::Duration;
 
 use padlooper::config::SetFile;
-use padlooper::control::session_state::{self, SessionState};
-use padlooper::control::set_loader::{SetLoadReport, engine_settings, load_set};
+use padlooper::control::live::session_state::{self, SessionState};
+use padlooper::control::set::loader::{SetLoadReport, engine_settings, load_set};
 use padlooper::engine::command::PadCmd;
 use padlooper::engine::command::{Command, FxParam, TransportCmd};
 use padlooper::engine::{Engine, EngineHandle};
@@ -176,7 +176,7 @@ fn the_service_restores_saves_and_forgets_its_state() {
 
 #[test]
 fn the_keeper_restores_then_a_reset_brings_back_the_set() {
-    use padlooper::control::state_keeper::StateKeeper;
+    use padlooper::control::live::state_keeper::StateKeeper;
     use padlooper::midi::state::SharedControl;
     use std::sync::Arc;
     use std::sync::atomic::Ordering;

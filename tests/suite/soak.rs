@@ -1,7 +1,7 @@
 //! The randomised offline soak, short (a minute of audio per seed, two seeds) in `make test`;
 //! `padlooper soak --minutes 60` runs the long one (figures in README "Reliability").
 
-use padlooper::control::soak::soak;
+use padlooper::control::offline::soak::soak;
 
 #[test]
 fn a_minute_of_random_abuse_leaves_the_sound_clean_and_nothing_stuck() {

@@ -229,9 +229,9 @@ fn effect_tails_decay_to_silence_without_subnormals_or_slowdown() {
         "[fx]\ndelay_feedback = 0.95\nreverb_room = 1.0\nphaser_mix = 1.0\n\
          [[pad]]\npad = 0\nfile = \"s.wav\"\nmode = \"oneshot\"\ndelay_send = 1\nreverb_send = 1\neq_low = 0.8\nfilter = 0.3\n",
     );
-    let settings = padlooper::control::set_loader::engine_settings(&set, RATE);
+    let settings = padlooper::control::set::loader::engine_settings(&set, RATE);
     let (mut engine, mut handle) = padlooper::engine::Engine::new(settings).unwrap();
-    let report = padlooper::control::set_loader::load_set(&set, &mut handle, 0, &|_, _| {});
+    let report = padlooper::control::set::loader::load_set(&set, &mut handle, 0, &|_, _| {});
     assert!(report.errors.is_empty());
     handle
         .command(padlooper::engine::command::Command::Pad(0, PadCmd::Press))

@@ -6,9 +6,9 @@ use crate::common::*;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use padlooper::config::SetFile;
-use padlooper::control::set_loader::{SetLoadReport, engine_settings, load_set_opts};
-use padlooper::control::stream_load::StreamOptions;
-use padlooper::control::table_store::TableStore;
+use padlooper::control::set::loader::{SetLoadReport, engine_settings, load_set_opts};
+use padlooper::control::set::stream_load::StreamOptions;
+use padlooper::control::set::table_store::TableStore;
 use padlooper::engine::{Engine, EngineHandle};
 use padlooper::sample::SampleSource;
 use padlooper::sample::loader::{Loaded, load_one};
@@ -178,7 +178,7 @@ fn idle_tables_stay_while_the_budget_has_room_and_go_least_recently_used_first()
 
 #[test]
 fn stretched_tables_follow_the_content_two_names_share_one_and_an_edited_file_gets_a_new_one() {
-    use padlooper::control::tables::TableService;
+    use padlooper::control::keylock::tables::TableService;
     let dir = tmp();
     write_wav16(&dir.path().join("a.wav"), RATE, 1.0, sine(440.0, 0.5));
     std::fs::copy(dir.path().join("a.wav"), dir.path().join("copy.wav")).unwrap();

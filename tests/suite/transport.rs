@@ -5,9 +5,9 @@
 use crate::common::*;
 use std::sync::Arc;
 
-use padlooper::control::offline::{ClockCollector, Feeder, ScriptFeeder, render_with};
-use padlooper::control::replay::ClockInReplay;
-use padlooper::control::set_loader::{engine_settings, load_set};
+use padlooper::control::offline::renderer::{ClockCollector, Feeder, ScriptFeeder, render_with};
+use padlooper::control::offline::replay::ClockInReplay;
+use padlooper::control::set::loader::{engine_settings, load_set};
 use padlooper::engine::Engine;
 use padlooper::engine::event::{ClockMsg, EngineEvent, EventKind};
 use padlooper::engine::transport::Transport;
@@ -142,7 +142,7 @@ fn quantised_starts_wait_for_the_bar_and_late_presses_are_forgiven() {
     let (a, _) = render_set(&set, on_time, 5.0);
     let (b, _) = render_set(&set, late, 5.0);
     let (c, _) = render_set(&set, too_late, 5.0);
-    let start = |r: &padlooper::control::offline::Rendered| {
+    let start = |r: &padlooper::control::offline::renderer::Rendered| {
         frames_of(&r.events, |k| *k == EventKind::PadStarted(1))
     };
     assert_eq!(start(&a), vec![120_000]);

@@ -14,6 +14,7 @@ use crate::sample::buffer::MAX_STEMS;
 use crate::sample::stems::{StemFiles, StemSource, is_ni_stem};
 
 mod sections;
+pub mod writer;
 pub use sections::{
     DivisionName, EqModeName, FxSection, GridSection, LaunchModeName, MasterSection, PadEntry,
     PlayModeName, QuantizeName, StemsValue,
@@ -164,7 +165,7 @@ impl SetFile {
     /// Reads and validates a set file.
     pub fn load(path: &Path) -> Result<SetFile, ConfigErrors> {
         let text = crate::config::input::read_text(path, "set", crate::config::input::SET_MAX)
-            .map_err(|e| ConfigErrors(vec![ConfigError::whole(path, e)]))?;
+            .map_err(|e| ConfigErrors(vec![ConfigError::whole(path, e.to_string())]))?;
         Self::parse(path, &text)
     }
 

@@ -1,8 +1,8 @@
 //! Plays a script live: commands are queued a little ahead, stamped with their exact engine
 //! frame, so timing is sample-accurate even though the control thread wakes irregularly.
 
-use super::offline::ScriptCursor;
 use crate::config::script::Script;
+use crate::control::offline::renderer::ScriptCursor;
 use crate::engine::EngineHandle;
 
 /// Feeds a script to a running engine; call [`poll`](Self::poll) regularly.

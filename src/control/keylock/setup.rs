@@ -1,11 +1,11 @@
 //! Key lock for the front-ends: the stretcher pool and the table cache, set up the same way
 //! for live playback and for offline renders. Not real-time.
 
-use super::set_loader::SetLoadReport;
-use super::stretchers::{self, PoolBuilder};
-use super::tables::TableService;
 use crate::config::SetFile;
 use crate::config::script::Script;
+use crate::control::keylock::stretchers::{self, PoolBuilder};
+use crate::control::keylock::tables::TableService;
+use crate::control::set::loader::SetLoadReport;
 use crate::engine::EngineHandle;
 use crate::engine::command::Command;
 use crate::engine::command::PadCmd;

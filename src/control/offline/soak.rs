@@ -11,7 +11,7 @@ use std::sync::Arc;
 
 use crate::config::SetFile;
 use crate::config::profile::Profile;
-use crate::control::set_loader::engine_settings;
+use crate::control::set::loader::engine_settings;
 use crate::dsp::limiter::CEILING_DB;
 use crate::engine::command::{Command, FxParam, PadId, SendBus, SlotId, Timed, TransportCmd};
 use crate::engine::shared::{COUNTERS, PadState};
@@ -287,7 +287,7 @@ struct SetSwitcher<'a> {
     files: &'a [String],
     /// Slots the current set uses (unloaded before the next one loads).
     loaded: Vec<SlotId>,
-    store: crate::control::table_store::TableStore,
+    store: crate::control::set::table_store::TableStore,
 }
 
 impl SetSwitcher<'_> {
@@ -311,7 +311,7 @@ impl SetSwitcher<'_> {
             }
         };
         // Through the table cache: a file seen in an earlier set is not decoded again.
-        let r = crate::control::set_loader::load_set_opts(
+        let r = crate::control::set::loader::load_set_opts(
             &set,
             handle,
             0,
@@ -351,14 +351,14 @@ pub fn soak(dir: &Path, seconds: f64, seed: u64, progress: &dyn Fn(f64, f64)) ->
         return report;
     };
     // Key lock: a few real-time stretchers and a small table cache, rendered between blocks.
-    crate::control::stretchers::install(&mut handle, 4, 4, settings.prime_frames);
-    let mut tables = crate::control::tables::TableService::new(TABLE_BUDGET, false);
+    crate::control::keylock::stretchers::install(&mut handle, 4, 4, settings.prime_frames);
+    let mut tables = crate::control::keylock::tables::TableService::new(TABLE_BUDGET, false);
     report.table_budget = TABLE_BUDGET as u64;
     let mut sets = SetSwitcher {
         dir,
         files: &files,
         loaded: Vec::new(),
-        store: crate::control::table_store::TableStore::new(),
+        store: crate::control::set::table_store::TableStore::new(),
     };
     let mut set = sets
         .next(&mut rng, &mut handle, &mut report)

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use crate::sample::stream::{DiskThread, StreamCtl};
 
-use super::stream_load::Streaming;
+use crate::control::set::stream_load::Streaming;
 
 /// How long a read may take before the disk counts as stalled.
 pub const STALL_AFTER: Duration = Duration::from_millis(500);
@@ -42,7 +42,7 @@ impl LiveDisk {
                 log::error!("{e}");
                 if e.damaged {
                     // The reload makes the deleted copy again; everything else plays on.
-                    super::shutdown::request_reload();
+                    crate::control::live::shutdown::request_reload();
                 }
             }
             if stalled.is_none() {

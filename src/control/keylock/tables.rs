@@ -295,7 +295,7 @@ impl TableService {
             log::info!(
                 "{}: a stretched table would take {} (more than half of `table_memory_mb`); this pad stays on real-time stretching",
                 source.name,
-                super::status::mb(bytes)
+                crate::control::live::status::mb(bytes)
             );
             self.refused.push(key);
             return;
@@ -471,7 +471,7 @@ fn render_all(jobs: Vec<Job>) -> Vec<Done> {
         .collect()
 }
 
-impl super::offline::Feeder for TableService {
+impl crate::control::offline::renderer::Feeder for TableService {
     fn before(&mut self, _start: u64, _end: u64, handle: &mut EngineHandle) -> usize {
         for r in std::mem::take(&mut self.asked) {
             self.want(&r, handle);

@@ -19,7 +19,7 @@ use crate::sample::stream::service::{DiskService, StreamCtl, disk_service};
 use crate::sample::stream::{DiskReader, PreadReader, SourceFile};
 use crate::sample::{SampleBuffer, SampleSource};
 
-use super::table_store::{StreamKey, TableStore};
+use crate::control::set::table_store::{StreamKey, TableStore};
 
 /// A source's ready buffer with its load warnings, or its error message.
 pub type Made = Result<(Arc<SampleBuffer>, Vec<String>), String>;

@@ -3,8 +3,8 @@
 
 use std::sync::Arc;
 
-use super::offline::{Feeder, frame_of};
 use crate::config::profile::Profile;
+use crate::control::offline::renderer::{Feeder, frame_of};
 use crate::engine::EngineHandle;
 use crate::engine::event::EngineEvent;
 use crate::midi::controller::{Controller, DeviceState};

@@ -4,8 +4,8 @@
 
 use std::collections::VecDeque;
 
-use super::session_state::{Saver, SessionState};
 use crate::config::SetFile;
+use crate::control::live::session_state::{Saver, SessionState};
 use crate::engine::EngineHandle;
 use crate::engine::command::{Command, PadConfig, PadId};
 use crate::midi::state::SharedControl;
@@ -26,13 +26,13 @@ impl StateKeeper {
     /// restoring. Not real-time.
     pub fn open(
         set: &SetFile,
-        report: &super::set_loader::SetLoadReport,
+        report: &crate::control::set::loader::SetLoadReport,
         handle: &EngineHandle,
         shared: &SharedControl,
         reset: bool,
     ) -> Option<Self> {
-        let dir = super::last_set::state_dir();
-        let path = super::session_state::state_path(set, dir.as_deref())?;
+        let dir = crate::control::set::last_set::state_dir();
+        let path = crate::control::live::session_state::state_path(set, dir.as_deref())?;
         let mut restore = VecDeque::new();
         if reset {
             match std::fs::remove_file(&path) {
@@ -40,7 +40,7 @@ impl StateKeeper {
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
                 Err(e) => log::warn!("cannot remove {}: {e}", path.display()),
             }
-        } else if let Some(st) = super::session_state::read(&path, set) {
+        } else if let Some(st) = crate::control::live::session_state::read(&path, set) {
             restore.extend(st.commands(&report.configs));
             let bank = st.bank.min(set.grid.banks.saturating_sub(1));
             shared
@@ -87,13 +87,13 @@ impl StateKeeper {
                 .baseline
                 .iter()
                 .map(|(p, cfg)| {
-                    super::session_state::PadState::new(
+                    crate::control::live::session_state::PadState::new(
                         *p as usize,
                         &crate::engine::live::PadLive::of(cfg),
                     )
                 })
                 .collect();
-            st.master = super::session_state::MasterState::of_set(&self.set);
+            st.master = crate::control::live::session_state::MasterState::of_set(&self.set);
             self.restore = st.commands(&self.baseline).into();
             shared
                 .exclusive

@@ -1,0 +1,9 @@
+//! Live playing: the script scheduler, the systemd service protocol, shutdown, the status line, the disk thread and the saved live state. Not real-time.
+
+pub mod disk;
+pub mod scheduler;
+pub mod service;
+pub mod session_state;
+pub mod shutdown;
+pub mod state_keeper;
+pub mod status;
