@@ -4,6 +4,7 @@ pub mod error;
 pub mod input;
 pub mod profile;
 pub mod profile_leds;
+pub(crate) mod profile_parse;
 pub mod profile_stems;
 pub mod ranged;
 pub mod script;

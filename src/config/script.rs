@@ -225,24 +225,58 @@ fn parse_line(line: &str, grid: &GridSection) -> Result<(f64, Command, Option<St
     let Some(&verb) = words.get(1) else {
         return Err(format!("missing command; known: {SCRIPT_COMMANDS}"));
     };
-    let args = &words[2..];
-    let want = |n: usize| {
-        if args.len() == n {
+    let l = Line {
+        verb,
+        args: &words[2..],
+        grid,
+    };
+    if let Some(r) = l.stem_verb() {
+        let (cmd, name) = r?;
+        return Ok((time, cmd, name));
+    }
+    let cmd = match l.pad_verb() {
+        Some(r) => r?,
+        None => l.global_verb()?,
+    };
+    Ok((time, cmd, None))
+}
+
+/// Makes a pad command from a script line's arguments.
+type MakePad = for<'a> fn(&Line<'a>) -> Result<PadCmd, String>;
+
+/// One script line's command word and arguments, with the grid its pads are on.
+struct Line<'a> {
+    verb: &'a str,
+    args: &'a [&'a str],
+    grid: &'a GridSection,
+}
+
+impl Line<'_> {
+    /// Checks the argument count.
+    fn want(&self, n: usize) -> Result<(), String> {
+        if self.args.len() == n {
             Ok(())
         } else {
             Err(format!(
-                "`{verb}` takes {n} argument(s), got {}",
-                args.len()
+                "`{}` takes {n} argument(s), got {}",
+                self.verb,
+                self.args.len()
             ))
         }
-    };
-    let num = |s: &str, spec: &ParamSpec| -> Result<f32, String> {
+    }
+
+    /// A number within `spec`'s range.
+    fn num(&self, s: &str, spec: &ParamSpec) -> Result<f32, String> {
         let v: f64 = s
             .parse()
             .map_err(|_| format!("`{}` {s:?} is not a number", spec.name))?;
         spec.check(v)
-    };
-    let pad = |b: &str, p: &str| -> Result<PadId, String> {
+    }
+
+    /// The pad of the first two arguments (bank, pad).
+    fn pad(&self) -> Result<PadId, String> {
+        let (b, p) = (self.args[0], self.args[1]);
+        let grid = self.grid;
         let bank: usize = b
             .parse()
             .map_err(|_| format!("bank {b:?} is not a number"))?;
@@ -262,238 +296,205 @@ fn parse_line(line: &str, grid: &GridSection) -> Result<(f64, Command, Option<St
             ));
         }
         Ok(grid.pad_id(bank, index) as PadId)
-    };
-    let cmd = match verb {
-        "press" | "trigger" => {
-            want(2)?;
-            Command::Pad(pad(args[0], args[1])?, PadCmd::Press)
+    }
+
+    /// Commands addressing one pad (bank, pad, then their own arguments): None when `verb`
+    /// is not one of them.
+    fn pad_verb(&self) -> Option<Result<Command, String>> {
+        let (n, make): (usize, MakePad) = match self.verb {
+            "press" | "trigger" => (2, |_| Ok(PadCmd::Press)),
+            "release" => (2, |_| Ok(PadCmd::Release)),
+            "stop" => (2, |_| Ok(PadCmd::Stop)),
+            "gain" => (3, |l| {
+                Ok(PadCmd::Gain(db_to_gain(l.num(l.args[2], &P::GAIN_DB)?)))
+            }),
+            "padspeed" => (3, |l| Ok(PadCmd::Speed(l.num(l.args[2], &P::SPEED)?))),
+            "eq" => (4, |l| {
+                Ok(PadCmd::Eq(band(l.args[2])?, l.num(l.args[3], &P::EQ_KNOB)?))
+            }),
+            "eqdb" => (4, |l| {
+                let db = l.num(l.args[3], &P::EQ_DB)?;
+                Ok(PadCmd::Eq(band(l.args[2])?, db_to_knob(db as f64)))
+            }),
+            "filter" => (3, |l| Ok(PadCmd::Filter(l.num(l.args[2], &P::FILTER)?))),
+            "resonance" => (3, |l| {
+                Ok(PadCmd::Resonance(l.num(l.args[2], &P::RESONANCE)?))
+            }),
+            "send" => (4, |l| {
+                let bus = choose(
+                    l.args[2],
+                    "send",
+                    &[("delay", SendBus::Delay), ("reverb", SendBus::Reverb)],
+                )?;
+                Ok(PadCmd::Send(bus, l.num(l.args[3], &P::DELAY_SEND)?))
+            }),
+            "eqmode" => (3, |l| {
+                let modes = [("isolator", EqMode::Isolator), ("shelf", EqMode::Shelf)];
+                Ok(PadCmd::EqMode(choose(l.args[2], "EQ mode", &modes)?))
+            }),
+            "sync" => (3, |l| Ok(PadCmd::Sync(Some(on_off(l.args[2], "sync")?)))),
+            "keylock" if self.args.first() != Some(&"all") => (3, |l| {
+                Ok(PadCmd::KeyLock(Some(on_off(l.args[2], "keylock")?)))
+            }),
+            "stems" => (3, |l| {
+                Ok(PadCmd::Stem(StemCmd::Stems(Some(on_off(
+                    l.args[2], "stems",
+                )?))))
+            }),
+            "transpose" => return Some(self.transpose()),
+            _ => return None,
+        };
+        Some(
+            self.want(n)
+                .and_then(|()| Ok(Command::Pad(self.pad()?, make(self)?))),
+        )
+    }
+
+    /// `transpose bank pad semitones [cents]`.
+    fn transpose(&self) -> Result<Command, String> {
+        let args = self.args;
+        if args.len() != 3 && args.len() != 4 {
+            return Err(format!(
+                "`transpose` takes 3 or 4 arguments (bank, pad, semitones, optional cents), got {}",
+                args.len()
+            ));
         }
-        "release" => {
-            want(2)?;
-            Command::Pad(pad(args[0], args[1])?, PadCmd::Release)
-        }
-        "stop" => {
-            want(2)?;
-            Command::Pad(pad(args[0], args[1])?, PadCmd::Stop)
-        }
-        "stopall" => {
-            want(0)?;
-            Command::StopAll
-        }
-        "master" => {
-            want(1)?;
-            Command::MasterVolume(num(args[0], &P::VOLUME)?)
-        }
-        "speed" => {
-            want(1)?;
-            Command::GlobalSpeed(num(args[0], &P::SPEED)?)
-        }
-        "gain" => {
-            want(3)?;
-            let db = num(args[2], &P::GAIN_DB)?;
-            Command::Pad(pad(args[0], args[1])?, PadCmd::Gain(db_to_gain(db)))
-        }
-        "padspeed" => {
-            want(3)?;
-            Command::Pad(
-                pad(args[0], args[1])?,
-                PadCmd::Speed(num(args[2], &P::SPEED)?),
-            )
-        }
-        "mode" => {
-            want(1)?;
-            match args[0] {
-                "multi" => Command::PlayMode(PlayMode::Multi),
-                "exclusive" => Command::PlayMode(PlayMode::Exclusive),
-                other => return Err(format!("mode {other:?} unknown; allowed multi, exclusive")),
-            }
-        }
-        "eq" => {
-            want(4)?;
-            Command::Pad(
-                pad(args[0], args[1])?,
-                PadCmd::Eq(band(args[2])?, num(args[3], &P::EQ_KNOB)?),
-            )
-        }
-        "eqdb" => {
-            want(4)?;
-            let db = num(args[3], &P::EQ_DB)?;
-            Command::Pad(
-                pad(args[0], args[1])?,
-                PadCmd::Eq(band(args[2])?, db_to_knob(db as f64)),
-            )
-        }
-        "filter" => {
-            want(3)?;
-            Command::Pad(
-                pad(args[0], args[1])?,
-                PadCmd::Filter(num(args[2], &P::FILTER)?),
-            )
-        }
-        "resonance" => {
-            want(3)?;
-            Command::Pad(
-                pad(args[0], args[1])?,
-                PadCmd::Resonance(num(args[2], &P::RESONANCE)?),
-            )
-        }
-        "send" => {
-            want(4)?;
-            let bus = match args[2] {
-                "delay" => SendBus::Delay,
-                "reverb" => SendBus::Reverb,
-                other => return Err(format!("send {other:?} unknown; allowed delay, reverb")),
-            };
-            Command::Pad(
-                pad(args[0], args[1])?,
-                PadCmd::Send(bus, num(args[3], &P::DELAY_SEND)?),
-            )
-        }
-        "eqmode" => {
-            want(3)?;
-            let mode = match args[2] {
-                "isolator" => EqMode::Isolator,
-                "shelf" => EqMode::Shelf,
-                other => {
-                    return Err(format!(
-                        "EQ mode {other:?} unknown; allowed isolator, shelf"
-                    ));
-                }
-            };
-            Command::Pad(pad(args[0], args[1])?, PadCmd::EqMode(mode))
-        }
-        "bpm" => {
-            want(1)?;
-            let bpm: f64 = args[0]
-                .parse()
-                .map_err(|_| format!("`bpm` {:?} is not a number", args[0]))?;
-            P::BPM.check(bpm)?;
-            Command::Transport(TransportCmd::Tempo(bpm))
-        }
-        "transport" => {
-            want(1)?;
-            Command::Transport(match args[0] {
-                "start" => TransportCmd::Start,
-                "stop" => TransportCmd::Stop,
-                "continue" => TransportCmd::Continue,
-                other => {
-                    return Err(format!(
-                        "transport {other:?} unknown; allowed start, stop, continue"
-                    ));
-                }
-            })
-        }
-        "tap" => {
-            want(0)?;
-            Command::Transport(TransportCmd::Tap)
-        }
-        "sync" => {
-            want(3)?;
-            let on = match args[2] {
-                "on" => true,
-                "off" => false,
-                other => return Err(format!("sync {other:?} unknown; allowed on, off")),
-            };
-            Command::Pad(pad(args[0], args[1])?, PadCmd::Sync(Some(on)))
-        }
-        "keylock" => {
-            let on = |w: &str| match w {
-                "on" => Ok(true),
-                "off" => Ok(false),
-                other => Err(format!("keylock {other:?} unknown; allowed on, off")),
-            };
-            if args.first() == Some(&"all") {
-                want(2)?;
-                Command::GlobalKeyLock(Some(on(args[1])?))
+        let semis = self.num(args[2], &P::TRANSPOSE)?;
+        let cents = match args.get(3) {
+            Some(c) => self.num(c, &P::FINE)?,
+            None => 0.0,
+        };
+        Ok(Command::Pad(
+            self.pad()?,
+            PadCmd::Transpose(semis + cents / 100.0),
+        ))
+    }
+
+    /// `stem` and `stemgain`, whose stem may be a name resolved later: None when `verb` is
+    /// neither.
+    fn stem_verb(&self) -> Option<Result<(Command, Option<String>), String>> {
+        let cmd = |l: &Self| -> Result<(Command, Option<String>), String> {
+            l.want(4)?;
+            let p = l.pad()?;
+            let (s, name) = stem_arg(l.args[2])?;
+            let cmd = if l.verb == "stemgain" {
+                StemCmd::Gain(s, db_to_gain(l.num(l.args[3], &P::STEM_GAIN_DB)?))
             } else {
-                want(3)?;
-                Command::Pad(pad(args[0], args[1])?, PadCmd::KeyLock(Some(on(args[2])?)))
+                match l.args[3] {
+                    "mute" => StemCmd::Mute(s, Some(true)),
+                    "unmute" => StemCmd::Mute(s, Some(false)),
+                    "solo" => StemCmd::Solo(s, Some(true)),
+                    "unsolo" => StemCmd::Solo(s, Some(false)),
+                    other => {
+                        return Err(format!(
+                            "stem action {other:?} unknown; allowed mute, unmute, solo, unsolo"
+                        ));
+                    }
+                }
+            };
+            Ok((Command::Pad(p, PadCmd::Stem(cmd)), name))
+        };
+        matches!(self.verb, "stem" | "stemgain").then(|| cmd(self))
+    }
+
+    /// Commands for the whole set (master, transport, effects).
+    fn global_verb(&self) -> Result<Command, String> {
+        let args = self.args;
+        Ok(match self.verb {
+            "stopall" => {
+                self.want(0)?;
+                Command::StopAll
             }
-        }
-        "transpose" => {
-            if args.len() != 3 && args.len() != 4 {
+            "master" => {
+                self.want(1)?;
+                Command::MasterVolume(self.num(args[0], &P::VOLUME)?)
+            }
+            "speed" => {
+                self.want(1)?;
+                Command::GlobalSpeed(self.num(args[0], &P::SPEED)?)
+            }
+            "mode" => {
+                self.want(1)?;
+                let modes = [
+                    ("multi", PlayMode::Multi),
+                    ("exclusive", PlayMode::Exclusive),
+                ];
+                Command::PlayMode(choose(args[0], "mode", &modes)?)
+            }
+            "bpm" => {
+                self.want(1)?;
+                let bpm: f64 = args[0]
+                    .parse()
+                    .map_err(|_| format!("`bpm` {:?} is not a number", args[0]))?;
+                P::BPM.check(bpm)?;
+                Command::Transport(TransportCmd::Tempo(bpm))
+            }
+            "transport" => {
+                self.want(1)?;
+                let t = [
+                    ("start", TransportCmd::Start),
+                    ("stop", TransportCmd::Stop),
+                    ("continue", TransportCmd::Continue),
+                ];
+                Command::Transport(choose(args[0], "transport", &t)?)
+            }
+            "tap" => {
+                self.want(0)?;
+                Command::Transport(TransportCmd::Tap)
+            }
+            "keylock" => {
+                self.want(2)?;
+                Command::GlobalKeyLock(Some(on_off(args[1], "keylock")?))
+            }
+            "fx" => {
+                self.want(2)?;
+                self.fx()?
+            }
+            other => {
                 return Err(format!(
-                    "`transpose` takes 3 or 4 arguments (bank, pad, semitones, optional cents), got {}",
-                    args.len()
+                    "unknown command {other:?}; known: {SCRIPT_COMMANDS}"
                 ));
             }
-            let semis = num(args[2], &P::TRANSPOSE)?;
-            let cents = match args.get(3) {
-                Some(c) => num(c, &P::FINE)?,
-                None => 0.0,
-            };
-            Command::Pad(
-                pad(args[0], args[1])?,
-                PadCmd::Transpose(semis + cents / 100.0),
-            )
+        })
+    }
+
+    /// `fx name value`.
+    fn fx(&self) -> Result<Command, String> {
+        let args = self.args;
+        if args[0] == "delay_division" {
+            let d = Division::parse(args[1]).ok_or_else(|| {
+                format!(
+                    "division {:?} unknown; allowed 1/4, 1/8, 1/8d, 1/16",
+                    args[1]
+                )
+            })?;
+            return Ok(Command::Fx(FxParam::DelayDivision, d.index() as f32));
         }
-        "stems" => {
-            want(3)?;
-            let on = match args[2] {
-                "on" => true,
-                "off" => false,
-                other => return Err(format!("stems {other:?} unknown; allowed on, off")),
-            };
-            Command::Pad(
-                pad(args[0], args[1])?,
-                PadCmd::Stem(StemCmd::Stems(Some(on))),
-            )
-        }
-        "stem" => {
-            want(4)?;
-            let p = pad(args[0], args[1])?;
-            let (s, name) = stem_arg(args[2])?;
-            let cmd = match args[3] {
-                "mute" => StemCmd::Mute(s, Some(true)),
-                "unmute" => StemCmd::Mute(s, Some(false)),
-                "solo" => StemCmd::Solo(s, Some(true)),
-                "unsolo" => StemCmd::Solo(s, Some(false)),
-                other => {
-                    return Err(format!(
-                        "stem action {other:?} unknown; allowed mute, unmute, solo, unsolo"
-                    ));
-                }
-            };
-            return Ok((time, Command::Pad(p, PadCmd::Stem(cmd)), name));
-        }
-        "stemgain" => {
-            want(4)?;
-            let p = pad(args[0], args[1])?;
-            let (s, name) = stem_arg(args[2])?;
-            let db = num(args[3], &P::STEM_GAIN_DB)?;
-            return Ok((
-                time,
-                Command::Pad(p, PadCmd::Stem(StemCmd::Gain(s, db_to_gain(db)))),
-                name,
-            ));
-        }
-        "fx" => {
-            want(2)?;
-            if args[0] == "delay_division" {
-                let d = Division::parse(args[1]).ok_or_else(|| {
-                    format!(
-                        "division {:?} unknown; allowed 1/4, 1/8, 1/8d, 1/16",
-                        args[1]
-                    )
-                })?;
-                Command::Fx(FxParam::DelayDivision, d.index() as f32)
-            } else {
-                let Some(&(param, spec)) = FX_PARAMS.iter().find(|p| p.1.name == args[0]) else {
-                    let names: Vec<&str> = FX_PARAMS.iter().map(|p| p.1.name).collect();
-                    return Err(format!(
-                        "effect parameter {:?} unknown; allowed delay_division, {}",
-                        args[0],
-                        names.join(", ")
-                    ));
-                };
-                Command::Fx(param, num(args[1], &spec)?)
-            }
-        }
-        other => {
+        let Some(&(param, spec)) = FX_PARAMS.iter().find(|p| p.1.name == args[0]) else {
+            let names: Vec<&str> = FX_PARAMS.iter().map(|p| p.1.name).collect();
             return Err(format!(
-                "unknown command {other:?}; known: {SCRIPT_COMMANDS}"
+                "effect parameter {:?} unknown; allowed delay_division, {}",
+                args[0],
+                names.join(", ")
             ));
-        }
-    };
-    Ok((time, cmd, None))
+        };
+        Ok(Command::Fx(param, self.num(args[1], &spec)?))
+    }
+}
+
+/// One of the words `options` offers ("`what` {word:?} unknown; allowed a, b" otherwise).
+fn choose<T: Copy>(word: &str, what: &str, options: &[(&str, T)]) -> Result<T, String> {
+    options
+        .iter()
+        .find(|(w, _)| *w == word)
+        .map(|(_, v)| *v)
+        .ok_or_else(|| {
+            let names: Vec<&str> = options.iter().map(|(w, _)| *w).collect();
+            format!("{what} {word:?} unknown; allowed {}", names.join(", "))
+        })
+}
+
+/// `on` or `off`.
+fn on_off(word: &str, what: &str) -> Result<bool, String> {
+    choose(word, what, &[("on", true), ("off", false)])
 }

@@ -25,6 +25,7 @@ pub mod live;
 pub mod mix;
 pub mod pads;
 pub mod params;
+pub(crate) mod read;
 pub mod rt;
 pub mod settings;
 pub mod shared;

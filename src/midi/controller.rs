@@ -86,18 +86,19 @@ pub fn fader_gain(v: u8) -> f32 {
     if v == 0 {
         return 0.0;
     }
-    let db = (40.0 * (v as f32 / 100.0).log10()).clamp(-60.0, 12.0);
+    let db = (40.0 * (v as f32 / 100.0).log10()).clamp(P::GAIN_DB.lo, P::GAIN_DB.hi);
     db_to_gain(db)
 }
 
 /// Speed for a knob value: 1 at the centre (64), 0.5 at 0, 2 at 127.
 pub fn knob_speed(v: u8) -> f32 {
-    2f32.powf((v as f32 - 64.0) / 64.0).clamp(0.5, 2.0)
+    P::SPEED.clamp(2f32.powf((v as f32 - 64.0) / 64.0))
 }
 
 /// A transpose knob's position 0..127 as whole semitones -12..12 (0 at the centre).
 pub fn knob_semitones(v: u8) -> f32 {
-    ((v as f32 - 64.0) * 12.0 / 63.0).round().clamp(-12.0, 12.0)
+    let t = &P::TRANSPOSE;
+    ((v as f32 - 64.0) * t.hi / 63.0).round().clamp(t.lo, t.hi)
 }
 
 impl Controller {
@@ -306,29 +307,49 @@ impl Controller {
             return;
         }
         if matches!(b.action, ButtonAction::NudgeUp | ButtonAction::NudgeDown) {
-            // Held: faster or slower while down, back to the tempo when released.
-            let amount = self.shared.nudge / 100.0;
-            let factor = match (down, b.action) {
-                (false, _) => 1.0,
-                (true, ButtonAction::NudgeUp) => 1.0 + amount,
-                _ => 1.0 - amount,
-            };
-            let held = match (down, b.action) {
-                (false, _) => 0,
-                (true, ButtonAction::NudgeUp) => 1,
-                _ => 2,
-            };
-            self.device.nudge.store(held, Ordering::Relaxed);
-            self.shared.touch();
+            self.nudge(b.action == ButtonAction::NudgeUp, down, at, send);
+            return;
+        }
+        if down {
+            self.press_button(b, binding, at, send);
+        }
+    }
+
+    /// A nudge button: faster (`up`) or slower while held, back to the tempo when released.
+    fn nudge(&mut self, up: bool, down: bool, at: u64, send: &mut dyn FnMut(Timed)) {
+        let amount = self.shared.nudge / 100.0;
+        let (factor, held) = match (down, up) {
+            (false, _) => (1.0, 0),
+            (true, true) => (1.0 + amount, 1),
+            (true, false) => (1.0 - amount, 2),
+        };
+        self.device.nudge.store(held, Ordering::Relaxed);
+        self.shared.touch();
+        send(Timed {
+            at,
+            cmd: Command::Transport(TransportCmd::Nudge(factor)),
+        });
+    }
+
+    /// Sends a command for the selected pad, if one is selected.
+    fn on_selected(&self, at: u64, send: &mut dyn FnMut(Timed), cmd: PadCmd) {
+        let sel = self.shared.selected.load(Ordering::Relaxed);
+        if sel != NONE {
             send(Timed {
                 at,
-                cmd: Command::Transport(TransportCmd::Nudge(factor)),
+                cmd: Command::Pad(sel as PadId, cmd),
             });
-            return;
         }
-        if !down {
-            return;
-        }
+    }
+
+    /// A button pressed (not shift, not a nudge).
+    fn press_button(
+        &mut self,
+        b: crate::config::profile::Button,
+        binding: Binding,
+        at: u64,
+        send: &mut dyn FnMut(Timed),
+    ) {
         let shared = self.shared.clone();
         let banks = shared.grid.banks;
         let bank = shared.bank.load(Ordering::Relaxed);
@@ -368,12 +389,7 @@ impl Controller {
                     self.held.insert(binding, Held::Pads(pressed));
                 }
             }
-            ButtonAction::StopSelected => {
-                let sel = shared.selected.load(Ordering::Relaxed);
-                if sel != NONE {
-                    send(cmd(Command::Pad(sel as PadId, PadCmd::Stop)));
-                }
-            }
+            ButtonAction::StopSelected => self.on_selected(at, send, PadCmd::Stop),
             ButtonAction::PlayMode => {
                 let ex = !shared.exclusive.load(Ordering::Relaxed);
                 shared.exclusive.store(ex, Ordering::Relaxed);
@@ -386,26 +402,10 @@ impl Controller {
             }
             ButtonAction::TapTempo => send(cmd(Command::Transport(TransportCmd::Tap))),
             ButtonAction::TransportToggle => send(cmd(Command::Transport(TransportCmd::Toggle))),
-            ButtonAction::SyncSelected => {
-                let sel = shared.selected.load(Ordering::Relaxed);
-                if sel != NONE {
-                    send(cmd(Command::Pad(sel as PadId, PadCmd::Sync(None))));
-                }
-            }
-            ButtonAction::SelectedKeyLock => {
-                let sel = shared.selected.load(Ordering::Relaxed);
-                if sel != NONE {
-                    send(cmd(Command::Pad(sel as PadId, PadCmd::KeyLock(None))));
-                }
-            }
+            ButtonAction::SyncSelected => self.on_selected(at, send, PadCmd::Sync(None)),
+            ButtonAction::SelectedKeyLock => self.on_selected(at, send, PadCmd::KeyLock(None)),
             ButtonAction::SelectedTranspose => {
-                let sel = shared.selected.load(Ordering::Relaxed);
-                if sel != NONE {
-                    send(cmd(Command::Pad(
-                        sel as PadId,
-                        PadCmd::TransposeBy(b.step as f32),
-                    )));
-                }
+                self.on_selected(at, send, PadCmd::TransposeBy(b.step as f32))
             }
             ButtonAction::GlobalKeyLock => send(cmd(Command::GlobalKeyLock(None))),
             ButtonAction::StemMode => {
@@ -415,48 +415,22 @@ impl Controller {
             ButtonAction::ResetState => {
                 shared.reset_requested.store(true, Ordering::Relaxed);
             }
-            ButtonAction::NudgeUp | ButtonAction::NudgeDown => {}
-            ButtonAction::Shift => {}
+            ButtonAction::NudgeUp | ButtonAction::NudgeDown | ButtonAction::Shift => {}
         }
     }
 
     fn control(&mut self, i: usize, raw: u8, at: u64, send: &mut dyn FnMut(Timed)) {
         let c = self.profile.controls[i];
-        let v = if c.relative {
-            let delta = if raw < 64 {
-                raw as i32
-            } else {
-                raw as i32 - 128
-            };
-            if c.action == ControlAction::SelectedTranspose {
-                let sel = self.shared.selected.load(Ordering::Relaxed);
-                if sel != NONE {
-                    send(Timed {
-                        at,
-                        cmd: Command::Pad(sel as PadId, PadCmd::TransposeBy(delta as f32)),
-                    });
-                }
-                return;
-            }
-            if c.action == ControlAction::Bpm {
-                let bpm = P::BPM.clamp(self.shared.engine.transport.bpm() + delta as f32);
-                send(Timed {
-                    at,
-                    cmd: Command::Transport(TransportCmd::Tempo(bpm as f64)),
-                });
-                return;
-            }
-            let v = (self.values[i] as i32 + delta).clamp(0, 127) as u8;
-            self.values[i] = v;
-            v
-        } else {
-            self.values[i] = raw;
-            raw
+        let Some(v) = self.control_value(i, raw, at, send) else {
+            return;
         };
         let k = v as f32 / 127.0;
         let shared = self.shared.clone();
-        let sel = shared.selected.load(Ordering::Relaxed);
         let mut out = |cmd| send(Timed { at, cmd });
+        if let Some(cmd) = fx_command(c.action, v, k) {
+            return out(cmd);
+        }
+        let sel = shared.selected.load(Ordering::Relaxed);
         let selected = |f: &mut dyn FnMut(PadId)| {
             if sel != NONE {
                 f(sel as PadId)
@@ -465,37 +439,9 @@ impl Controller {
         match c.action {
             ControlAction::MasterVolume => out(Command::MasterVolume(k)),
             ControlAction::GlobalSpeed => out(Command::GlobalSpeed(knob_speed(v))),
-            ControlAction::Bpm => out(Command::Transport(TransportCmd::Tempo(60.0 + v as f64))),
-            ControlAction::SelectedGain => {
-                selected(&mut |p| out(Command::Pad(p, PadCmd::Gain(fader_gain(v)))))
-            }
-            ControlAction::SelectedSpeed => {
-                selected(&mut |p| out(Command::Pad(p, PadCmd::Speed(knob_speed(v)))))
-            }
-            ControlAction::SelectedEqLow => {
-                selected(&mut |p| out(Command::Pad(p, PadCmd::Eq(0, k))))
-            }
-            ControlAction::SelectedEqMid => {
-                selected(&mut |p| out(Command::Pad(p, PadCmd::Eq(1, k))))
-            }
-            ControlAction::SelectedEqHigh => {
-                selected(&mut |p| out(Command::Pad(p, PadCmd::Eq(2, k))))
-            }
-            ControlAction::SelectedFilter => {
-                selected(&mut |p| out(Command::Pad(p, PadCmd::Filter(k))))
-            }
-            ControlAction::SelectedResonance => {
-                selected(&mut |p| out(Command::Pad(p, PadCmd::Resonance(k))))
-            }
-            ControlAction::SelectedDelaySend => {
-                selected(&mut |p| out(Command::Pad(p, PadCmd::Send(SendBus::Delay, k))))
-            }
-            ControlAction::SelectedReverbSend => {
-                selected(&mut |p| out(Command::Pad(p, PadCmd::Send(SendBus::Reverb, k))))
-            }
-            ControlAction::SelectedTranspose => {
-                selected(&mut |p| out(Command::Pad(p, PadCmd::Transpose(knob_semitones(v)))))
-            }
+            ControlAction::Bpm => out(Command::Transport(TransportCmd::Tempo(
+                FADER_BPM_LO + v as f64,
+            ))),
             ControlAction::ColumnGain | ControlAction::ColumnFilter => {
                 let bank = shared.bank.load(Ordering::Relaxed);
                 for row in 0..shared.grid.rows {
@@ -509,41 +455,96 @@ impl Controller {
                     }
                 }
             }
-            ControlAction::DelayWet => {
-                out(Command::Fx(FxParam::DelayWet, P::DELAY_WET.from_unit(k)))
+            action => {
+                if let Some(cmd) = selected_command(action, v, k) {
+                    selected(&mut |p| out(Command::Pad(p, cmd)))
+                }
             }
-            ControlAction::DelayFeedback => out(Command::Fx(
-                FxParam::DelayFeedback,
-                P::DELAY_FEEDBACK.from_unit(k),
-            )),
-            ControlAction::ReverbWet => {
-                out(Command::Fx(FxParam::ReverbWet, P::REVERB_WET.from_unit(k)))
-            }
-            ControlAction::ReverbRoom => out(Command::Fx(
-                FxParam::ReverbRoom,
-                P::REVERB_ROOM.from_unit(k),
-            )),
-            ControlAction::PhaserMix => {
-                out(Command::Fx(FxParam::PhaserMix, P::PHASER_MIX.from_unit(k)))
-            }
-            ControlAction::PhaserRate => {
-                out(Command::Fx(FxParam::PhaserRate, 0.05 * 200f32.powf(k)))
-            }
-            ControlAction::DelayDivision => {
-                out(Command::Fx(FxParam::DelayDivision, (v / 32).min(3) as f32))
-            }
-            ControlAction::ReverbDamping => out(Command::Fx(
-                FxParam::ReverbDamping,
-                P::REVERB_DAMPING.from_unit(k),
-            )),
-            ControlAction::PhaserDepth => out(Command::Fx(
-                FxParam::PhaserDepth,
-                P::PHASER_DEPTH.from_unit(k),
-            )),
-            ControlAction::PhaserFeedback => out(Command::Fx(
-                FxParam::PhaserFeedback,
-                P::PHASER_FEEDBACK.from_unit(k),
-            )),
         }
     }
+
+    /// The control's position 0..127 after this message: an absolute control's value, or a
+    /// relative one's moved by it. A relative transpose or tempo control acts on its own
+    /// (steps, not positions) and gives None.
+    fn control_value(
+        &mut self,
+        i: usize,
+        raw: u8,
+        at: u64,
+        send: &mut dyn FnMut(Timed),
+    ) -> Option<u8> {
+        let c = self.profile.controls[i];
+        let v = if c.relative {
+            let delta = if raw < 64 {
+                raw as i32
+            } else {
+                raw as i32 - 128
+            };
+            if c.action == ControlAction::SelectedTranspose {
+                self.on_selected(at, send, PadCmd::TransposeBy(delta as f32));
+                return None;
+            }
+            if c.action == ControlAction::Bpm {
+                let bpm = P::BPM.clamp(self.shared.engine.transport.bpm() + delta as f32);
+                send(Timed {
+                    at,
+                    cmd: Command::Transport(TransportCmd::Tempo(bpm as f64)),
+                });
+                return None;
+            }
+            let v = (self.values[i] as i32 + delta).clamp(0, 127) as u8;
+            self.values[i] = v;
+            v
+        } else {
+            self.values[i] = raw;
+            raw
+        };
+        Some(v)
+    }
+}
+
+/// Tempo of a tempo fader at 0 (it moves in whole BPM: 60 to 187).
+const FADER_BPM_LO: f64 = 60.0;
+
+/// What a control does to the selected pad at position `v` (`k` = v / 127), if it is a
+/// selected-pad control.
+fn selected_command(action: ControlAction, v: u8, k: f32) -> Option<PadCmd> {
+    Some(match action {
+        ControlAction::SelectedGain => PadCmd::Gain(fader_gain(v)),
+        ControlAction::SelectedSpeed => PadCmd::Speed(knob_speed(v)),
+        ControlAction::SelectedEqLow => PadCmd::Eq(0, k),
+        ControlAction::SelectedEqMid => PadCmd::Eq(1, k),
+        ControlAction::SelectedEqHigh => PadCmd::Eq(2, k),
+        ControlAction::SelectedFilter => PadCmd::Filter(k),
+        ControlAction::SelectedResonance => PadCmd::Resonance(k),
+        ControlAction::SelectedDelaySend => PadCmd::Send(SendBus::Delay, k),
+        ControlAction::SelectedReverbSend => PadCmd::Send(SendBus::Reverb, k),
+        ControlAction::SelectedTranspose => PadCmd::Transpose(knob_semitones(v)),
+        _ => return None,
+    })
+}
+
+/// What an effect control does at position `v` (`k` = v / 127): its parameter across the
+/// parameter table's range (the phaser rate exponentially, the delay division in four steps).
+fn fx_command(action: ControlAction, v: u8, k: f32) -> Option<Command> {
+    let (param, value) = match action {
+        ControlAction::DelayWet => (FxParam::DelayWet, P::DELAY_WET.from_unit(k)),
+        ControlAction::DelayFeedback => (FxParam::DelayFeedback, P::DELAY_FEEDBACK.from_unit(k)),
+        ControlAction::ReverbWet => (FxParam::ReverbWet, P::REVERB_WET.from_unit(k)),
+        ControlAction::ReverbRoom => (FxParam::ReverbRoom, P::REVERB_ROOM.from_unit(k)),
+        ControlAction::ReverbDamping => (FxParam::ReverbDamping, P::REVERB_DAMPING.from_unit(k)),
+        ControlAction::PhaserMix => (FxParam::PhaserMix, P::PHASER_MIX.from_unit(k)),
+        ControlAction::PhaserDepth => (FxParam::PhaserDepth, P::PHASER_DEPTH.from_unit(k)),
+        ControlAction::PhaserFeedback => (FxParam::PhaserFeedback, P::PHASER_FEEDBACK.from_unit(k)),
+        ControlAction::PhaserRate => {
+            let r = &P::PHASER_RATE;
+            (FxParam::PhaserRate, r.lo * (r.hi / r.lo).powf(k))
+        }
+        ControlAction::DelayDivision => {
+            let steps = P::DELAY_DIVISION.hi as u8;
+            (FxParam::DelayDivision, (v / 32).min(steps) as f32)
+        }
+        _ => return None,
+    };
+    Some(Command::Fx(param, value))
 }

@@ -9,6 +9,7 @@ pub mod gapless;
 pub mod loader;
 pub mod memory;
 pub mod mp4box;
+pub mod open;
 pub mod pipeline;
 pub mod plan;
 pub mod resample;

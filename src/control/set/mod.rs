@@ -4,6 +4,7 @@ pub mod diff;
 pub mod last_set;
 pub mod loader;
 pub mod pad_config;
+pub mod report;
 pub mod stream_load;
 pub mod table_store;
 pub mod usb_sets;

@@ -3,6 +3,7 @@
 //! (`hints`), through a reader a test can slow down or break (`reader`, `throttle`).
 
 pub mod chunk;
+pub mod ctl;
 pub mod hints;
 pub mod prepare;
 pub mod reader;
