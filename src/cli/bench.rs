@@ -12,6 +12,7 @@ use crate::config::SetFile;
 use crate::control::set::loader::{engine_settings, load_set_opts};
 use crate::engine::Engine;
 use crate::engine::command::{Command, EqMode, FxParam, PadId, SendBus, Timed};
+use crate::engine::params as P;
 use crate::sample::loader::load_one;
 
 /// Options of `padlooper bench`.
@@ -21,13 +22,13 @@ pub struct BenchArgs {
     #[arg(long)]
     pub files: Option<PathBuf>,
     /// Number of voices (pads) in the scene.
-    #[arg(long, default_value_t = 50)]
+    #[arg(long, default_value_t = 50, value_parser = |s: &str| P::VOICES.parse_arg(s).map(|v| v as usize))]
     pub voices: usize,
     /// Seconds of audio to render per pass.
     #[arg(long, default_value_t = 60.0)]
     pub seconds: f64,
     /// Block size in frames.
-    #[arg(long, default_value_t = 256)]
+    #[arg(long, default_value_t = 256, value_parser = |s: &str| P::BUFFER_SIZE.parse_arg(s).map(|v| v as usize))]
     pub block: usize,
     /// Use 300-second loops instead of 30-second ones.
     #[arg(long)]
@@ -185,12 +186,6 @@ pub(crate) fn render_pass(
 }
 
 pub fn bench(args: BenchArgs) -> anyhow::Result<i32> {
-    if !(1..=512).contains(&args.voices) {
-        anyhow::bail!("--voices must be 1..=512");
-    }
-    if !(16..=8192).contains(&args.block) {
-        anyhow::bail!("--block must be 16..=8192 frames");
-    }
     if !(args.seconds > 0.0 && args.seconds <= 3600.0) {
         anyhow::bail!(
             "--seconds {} is out of range; allowed more than 0 up to 3600",
@@ -198,37 +193,102 @@ pub fn bench(args: BenchArgs) -> anyhow::Result<i32> {
         );
     }
     let loop_seconds = if args.long { 300.0 } else { 30.0 };
-    let dir = match &args.files {
-        Some(d) => {
-            for i in 0..args.voices {
-                let p = d.join(scene::file_name(i));
-                if !p.exists() {
-                    anyhow::bail!(
-                        "{} is missing (--files needs loop_000.wav .. loop_{:03}.wav)",
-                        p.display(),
-                        args.voices - 1
-                    );
-                }
-            }
-            d.clone()
-        }
-        None => {
-            let d = std::env::temp_dir().join(format!("padlooper-bench-{}s", loop_seconds as u32));
-            let progress = Progress::new("generating");
-            scene::ensure_files(&d, args.voices, loop_seconds, &|a, b| progress.show(a, b))
-                .map_err(|e| {
-                    anyhow::anyhow!("cannot write benchmark files to {}: {e}", d.display())
-                })?;
-            progress.done();
-            d
-        }
-    };
+    let dir = scene_files(&args, loop_seconds)?;
     std::fs::write(dir.join("scene.toml"), scene::scene_toml(args.voices)).ok();
     std::fs::write(dir.join("scene.txt"), scene::scene_script(args.voices)).ok();
     let set = scene::scene_set(&dir, args.voices);
+    let r = run_passes(&set, &args, dir, loop_seconds)?;
+    if args.json {
+        println!("{}", json_report(&r, &args));
+    } else {
+        print_report(&r, &args);
+    }
+    Ok(0)
+}
 
-    // Passes: plain playback (EQ flat), the standard scene, scene plus effects, and the
-    // scene with the isolator EQ on every pad instead of the shelf EQ.
+/// The scene's loop files: the folder given (checked), or generated in the temp folder.
+fn scene_files(args: &BenchArgs, loop_seconds: f64) -> anyhow::Result<std::path::PathBuf> {
+    if let Some(d) = &args.files {
+        for i in 0..args.voices {
+            let p = d.join(scene::file_name(i));
+            if !p.exists() {
+                anyhow::bail!(
+                    "{} is missing (--files needs loop_000.wav .. loop_{:03}.wav)",
+                    p.display(),
+                    args.voices - 1
+                );
+            }
+        }
+        return Ok(d.clone());
+    }
+    let d = std::env::temp_dir().join(format!("padlooper-bench-{}s", loop_seconds as u32));
+    let progress = Progress::new("generating");
+    scene::ensure_files(&d, args.voices, loop_seconds, &|a, b| progress.show(a, b))
+        .map_err(|e| anyhow::anyhow!("cannot write benchmark files to {}: {e}", d.display()))?;
+    progress.done();
+    Ok(d)
+}
+
+/// Everything one bench run measured.
+struct Results {
+    dir: std::path::PathBuf,
+    loop_seconds: f64,
+    plain: Pass,
+    standard: Pass,
+    fx: Pass,
+    isolator: Pass,
+    load_s: f64,
+    memory: (usize, usize),
+    active: usize,
+    streamed: Option<super::bench_stream::StreamBench>,
+    stems: super::bench_stems::StemsResult,
+    kl: Option<super::bench_keylock::KeylockBench>,
+    rss: Option<u64>,
+}
+
+impl Results {
+    /// The passes in the order of the table.
+    fn passes(&self) -> Vec<&Pass> {
+        let mut v = vec![&self.plain, &self.standard, &self.fx, &self.isolator];
+        if let Some(k) = &self.kl {
+            v.push(&k.steady);
+        }
+        v
+    }
+
+    /// Extra wall time per voice per second of audio of pass `p` over plain playback.
+    fn per_voice_us(&self, p: &Pass, voices: usize) -> f64 {
+        (1.0 / p.rtf - 1.0 / self.plain.rtf) * 1e6 / voices as f64
+    }
+
+    /// Extra wall time per second of audio of the effects.
+    fn fx_cost_us(&self) -> f64 {
+        (1.0 / self.fx.rtf - 1.0 / self.standard.rtf) * 1e6
+    }
+
+    /// How many voices of the scene fit this machine.
+    fn verdict(&self, voices: usize) -> crate::bench::machine::Verdict {
+        // Memory padlooper could use: what is free now plus what the scene holds.
+        let memory_for_samples =
+            crate::bench::machine::meminfo("MemAvailable").map_or(0, |a| a + self.memory.0 as u64);
+        crate::bench::machine::Verdict::estimate(
+            voices,
+            self.standard.p999,
+            self.standard.budget_us,
+            self.memory.0 as u64,
+            memory_for_samples,
+        )
+    }
+}
+
+/// Passes: plain playback (EQ flat), the standard scene, scene plus effects, the scene with
+/// the isolator EQ on every pad instead of the shelf EQ; streamed, stems and key lock.
+fn run_passes(
+    set: &SetFile,
+    args: &BenchArgs,
+    dir: std::path::PathBuf,
+    loop_seconds: f64,
+) -> anyhow::Result<Results> {
     let mut flat = set.clone();
     for p in flat.pads.iter_mut() {
         p.fx.eq = [0.5; 3];
@@ -239,150 +299,195 @@ pub fn bench(args: BenchArgs) -> anyhow::Result<i32> {
     }
     // Under a memory limit the streamed pass runs first, so its peak RSS is its own.
     let mut streamed = match args.memory_limit.as_deref() {
-        Some(l) => Some(super::bench_stream::run(&set, &args, l)?),
+        Some(l) => Some(super::bench_stream::run(set, args, l)?),
         None => None,
     };
-    let plain = render_pass("plain", &flat, |_| {}, &args, None, &load_one)?.pass;
+    let plain = render_pass("plain", &flat, |_| {}, args, None, &load_one)?.pass;
     let PassResult {
         pass: standard,
         load_s,
         memory,
         active,
         ..
-    } = render_pass("scene", &set, |_| {}, &args, None, &load_one)?;
+    } = render_pass("scene", set, |_| {}, args, None, &load_one)?;
     if let Some(s) = streamed.as_mut() {
-        super::bench_stream::retime(s, &set, &args)?;
+        super::bench_stream::retime(s, set, args)?;
     }
-    let stems = super::bench_stems::run(&set, &args, standard.rtf)?;
+    let stems = super::bench_stems::run(set, args, standard.rtf)?;
     let voices = args.voices;
-    let fx = render_pass(
-        "effects",
-        &set,
-        |h| {
-            for p in 0..voices {
-                let _ = h.command(Command::Pad(p as PadId, PadCmd::Send(SendBus::Delay, 0.2)));
-                let _ = h.command(Command::Pad(p as PadId, PadCmd::Send(SendBus::Reverb, 0.2)));
-            }
-            let _ = h.command(Command::Fx(FxParam::PhaserMix, 0.5));
-        },
-        &args,
-        None,
-        &load_one,
-    )?
-    .pass;
-    let isolator = render_pass("isolator", &iso, |_| {}, &args, None, &load_one)?.pass;
+    let sends = |h: &mut crate::engine::EngineHandle| {
+        for p in 0..voices {
+            let _ = h.command(Command::Pad(p as PadId, PadCmd::Send(SendBus::Delay, 0.2)));
+            let _ = h.command(Command::Pad(p as PadId, PadCmd::Send(SendBus::Reverb, 0.2)));
+        }
+        let _ = h.command(Command::Fx(FxParam::PhaserMix, 0.5));
+    };
+    let fx = render_pass("effects", set, sends, args, None, &load_one)?.pass;
+    let isolator = render_pass("isolator", &iso, |_| {}, args, None, &load_one)?.pass;
     let kl = if args.no_keylock {
         None
     } else {
-        Some(super::bench_keylock::run(&set, &args)?)
+        Some(super::bench_keylock::run(set, args)?)
     };
-    let mut passes = vec![&plain, &standard, &fx, &isolator];
-    if let Some(k) = &kl {
-        passes.push(&k.steady);
-    }
-    let rss = peak_rss();
-    let raw = memory.1;
-    let audio_s = args.seconds;
-    // Per-voice costs: extra wall time per voice per second of audio.
-    let per_voice = |p: &Pass| (1.0 / p.rtf - 1.0 / plain.rtf) * 1e6 / voices as f64;
-    let eq_cost_us = per_voice(&standard);
-    let iso_cost_us = per_voice(&isolator);
-    let iso_ratio = isolator.rtf / standard.rtf;
-    let fx_cost_us = (1.0 / fx.rtf - 1.0 / standard.rtf) * 1e6;
+    Ok(Results {
+        dir,
+        loop_seconds,
+        plain,
+        standard,
+        fx,
+        isolator,
+        load_s,
+        memory,
+        active,
+        streamed,
+        stems,
+        kl,
+        rss: peak_rss(),
+    })
+}
+
+/// One pass as JSON.
+fn pass_json(p: &Pass) -> serde_json::Value {
+    let pct = |us: f64| 100.0 * us / p.budget_us;
+    serde_json::json!({
+        "name": p.name,
+        "realtime_factor": p.rtf,
+        "block_us": {"p50": p.p50, "p99": p.p99, "p999": p.p999, "max": p.max},
+        "block_budget_pct": {
+            "p50": pct(p.p50), "p99": pct(p.p99), "p999": pct(p.p999), "max": pct(p.max)
+        },
+        "blocks": p.blocks,
+        "blocks_over_budget": p.over_budget,
+        "peak": p.peak,
+    })
+}
+
+/// The key-lock figures as JSON.
+fn keylock_json(k: &super::bench_keylock::KeylockBench, standard: &Pass) -> serde_json::Value {
+    serde_json::json!({
+        "keylock_vs_scene": k.steady.rtf / standard.rtf,
+        "tables_seconds": k.tables_s,
+        "table_bytes": k.tables.0,
+        "tables": k.tables.1,
+        "rt_voices_per_core": k.rt_voices,
+        "rt_share": super::bench_keylock::RT_SHARE,
+        "rt_runs": k.rt.iter().map(|(n, (launch, p))| serde_json::json!({
+            "voices": n, "launch": pass_json(launch), "pass": pass_json(p)
+        })).collect::<Vec<_>>(),
+        "one_stretcher_us_per_block": k.calibration.block_us,
+        "prime_us": k.calibration.prime_us,
+        "measured_pool": k.calibration.voices,
+        "tempo_move": {
+            "from_bpm": k.move_bpm.0, "to_bpm": k.move_bpm.1,
+            "pass": pass_json(&k.tempo_move),
+            "max_rt_voices": k.move_rt,
+            "max_governed": k.governed.0,
+            "worst_governed_cents": k.governed.1,
+            "voices_on_tables_at_end": k.move_tables_end,
+        },
+    })
+}
+
+/// Everything as one JSON object.
+fn json_report(r: &Results, args: &BenchArgs) -> serde_json::Value {
     let machine = crate::bench::machine::Machine::detect();
-    // Memory padlooper could use: what is free now plus what the scene holds.
-    let memory_for_samples =
-        crate::bench::machine::meminfo("MemAvailable").map_or(0, |a| a + memory.0 as u64);
-    let verdict = crate::bench::machine::Verdict::estimate(
-        voices,
-        standard.p999,
-        standard.budget_us,
-        memory.0 as u64,
-        memory_for_samples,
-    );
-    if args.json {
-        let pass_json = |p: &Pass| {
-            let pct = |us: f64| 100.0 * us / p.budget_us;
-            serde_json::json!({
-                "name": p.name,
-                "realtime_factor": p.rtf,
-                "block_us": {"p50": p.p50, "p99": p.p99, "p999": p.p999, "max": p.max},
-                "block_budget_pct": {
-                    "p50": pct(p.p50), "p99": pct(p.p99), "p999": pct(p.p999), "max": pct(p.max)
-                },
-                "blocks": p.blocks,
-                "blocks_over_budget": p.over_budget,
-                "peak": p.peak,
-            })
-        };
-        let out = serde_json::json!({
-            "machine": {
-                "model": machine.model, "arch": machine.arch, "cores": machine.cores,
-                "mem_total_bytes": machine.mem_total,
-            },
-            "verdict": {
-                "voices_fit": verdict.voices(), "by_cpu": verdict.by_cpu,
-                "by_memory": verdict.by_memory, "limited_by": verdict.limited_by(),
-            },
-            "voices": voices,
-            "loop_seconds": loop_seconds,
-            "seconds": audio_s,
-            "block": args.block,
-            "rate": RATE,
-            "load_seconds": load_s,
-            "active_voices": active,
-            "sample_bytes": memory.0,
-            "float32_bytes": raw,
-            "peak_rss_bytes": rss,
-            "eq_cost_us_per_voice_second": eq_cost_us,
-            "isolator_cost_us_per_voice_second": iso_cost_us,
-            "isolator_vs_scene": iso_ratio,
-            "effects_cost_us_per_second": fx_cost_us,
-            "key_lock": kl.as_ref().map(|k| serde_json::json!({
-                "keylock_vs_scene": k.steady.rtf / standard.rtf,
-                "tables_seconds": k.tables_s,
-                "table_bytes": k.tables.0,
-                "tables": k.tables.1,
-                "rt_voices_per_core": k.rt_voices,
-                "rt_share": super::bench_keylock::RT_SHARE,
-                "rt_runs": k.rt.iter().map(|(n, (launch, p))| serde_json::json!({
-                    "voices": n, "launch": pass_json(launch), "pass": pass_json(p)
-                })).collect::<Vec<_>>(),
-                "one_stretcher_us_per_block": k.calibration.block_us,
-                "prime_us": k.calibration.prime_us,
-                "measured_pool": k.calibration.voices,
-                "tempo_move": {
-                    "from_bpm": k.move_bpm.0, "to_bpm": k.move_bpm.1,
-                    "pass": pass_json(&k.tempo_move),
-                    "max_rt_voices": k.move_rt,
-                    "max_governed": k.governed.0,
-                    "worst_governed_cents": k.governed.1,
-                    "voices_on_tables_at_end": k.move_tables_end,
-                },
-            })),
-            "streamed": streamed.as_ref().map(|s| super::bench_stream::json(s, standard.rtf, audio_s)),
-            "stems": super::bench_stems::json(&stems),
-            "passes": passes.iter().map(|p| pass_json(p)).collect::<Vec<_>>(),
-        });
-        println!("{out}");
-        return Ok(0);
-    }
+    let voices = args.voices;
+    let verdict = r.verdict(voices);
+    serde_json::json!({
+        "machine": {
+            "model": machine.model, "arch": machine.arch, "cores": machine.cores,
+            "mem_total_bytes": machine.mem_total,
+        },
+        "verdict": {
+            "voices_fit": verdict.voices(), "by_cpu": verdict.by_cpu,
+            "by_memory": verdict.by_memory, "limited_by": verdict.limited_by(),
+        },
+        "voices": voices,
+        "loop_seconds": r.loop_seconds,
+        "seconds": args.seconds,
+        "block": args.block,
+        "rate": RATE,
+        "load_seconds": r.load_s,
+        "active_voices": r.active,
+        "sample_bytes": r.memory.0,
+        "float32_bytes": r.memory.1,
+        "peak_rss_bytes": r.rss,
+        "eq_cost_us_per_voice_second": r.per_voice_us(&r.standard, voices),
+        "isolator_cost_us_per_voice_second": r.per_voice_us(&r.isolator, voices),
+        "isolator_vs_scene": r.isolator.rtf / r.standard.rtf,
+        "effects_cost_us_per_second": r.fx_cost_us(),
+        "key_lock": r.kl.as_ref().map(|k| keylock_json(k, &r.standard)),
+        "streamed": r.streamed.as_ref().map(|s| super::bench_stream::json(s, r.standard.rtf, args.seconds)),
+        "stems": super::bench_stems::json(&r.stems),
+        "passes": r.passes().iter().map(|p| pass_json(p)).collect::<Vec<_>>(),
+    })
+}
+
+/// Everything as text: the scene, the pass table, the costs and the verdict.
+fn print_report(r: &Results, args: &BenchArgs) {
+    let (voices, audio_s, loop_seconds) = (args.voices, args.seconds, r.loop_seconds);
+    let (standard, memory, raw) = (&r.standard, r.memory, r.memory.1);
     println!(
         "padlooper bench: {voices} voices, {loop_seconds:.0}-s loops, {audio_s} s at {RATE} Hz, block {} ({:.0} us budget)",
         args.block, standard.budget_us
     );
-    println!("machine: {}", machine.describe());
-    println!("files: {}", dir.display());
-    println!("load (decode + resample + publish): {load_s:.2} s; {active} voices playing");
+    println!(
+        "machine: {}",
+        crate::bench::machine::Machine::detect().describe()
+    );
+    println!("files: {}", r.dir.display());
+    println!(
+        "load (decode + resample + publish): {:.2} s; {} voices playing",
+        r.load_s, r.active
+    );
     println!(
         "sample memory: {:.1} MB held vs {:.1} MB as float32 ({:.0}%)",
         memory.0 as f64 / 1e6,
         raw as f64 / 1e6,
         100.0 * memory.0 as f64 / raw.max(1) as f64
     );
-    if let Some(r) = rss {
-        println!("peak RSS: {:.1} MB", r as f64 / 1e6);
+    if let Some(rss) = r.rss {
+        println!("peak RSS: {:.1} MB", rss as f64 / 1e6);
     }
+    print_passes(&r.passes());
+    let (eq_cost_us, iso_cost_us) = (
+        r.per_voice_us(standard, voices),
+        r.per_voice_us(&r.isolator, voices),
+    );
+    let iso_ratio = r.isolator.rtf / standard.rtf;
+    let fx_cost_us = r.fx_cost_us();
+    println!(
+        "EQ cost per voice per second of audio: shelf {eq_cost_us:.1} us, isolator {iso_cost_us:.1} us (isolator pass at {iso_ratio:.2}x the scene's speed); effects: {fx_cost_us:.0} us per second of audio"
+    );
+    if let Some(s) = &r.streamed {
+        for l in super::bench_stream::describe(s, standard.rtf, audio_s) {
+            println!("{l}");
+        }
+    }
+    println!("{}", super::bench_stems::describe(&r.stems));
+    let mut over: usize = r.passes().iter().map(|p| p.over_budget).sum();
+    if let Some(k) = &r.kl {
+        print_keylock(k, standard);
+        over += k.tempo_move.over_budget;
+    }
+    if over > 0 {
+        println!("WARNING: {over} blocks exceeded their time budget");
+    }
+    let verdict = r.verdict(voices);
+    println!(
+        "verdict: about {} voices of the standard scene ({loop_seconds:.0}-s loops) fit on this machine at block {} ({} by CPU: p99.9 within {:.0}% of the block; {} by memory: samples within {:.0}% of the RAM; limited by {}; scaled linearly from the {voices} measured)",
+        verdict.voices(),
+        args.block,
+        verdict.by_cpu,
+        100.0 * crate::bench::machine::CPU_SHARE,
+        verdict.by_memory,
+        100.0 * crate::bench::machine::MEMORY_SHARE,
+        verdict.limited_by()
+    );
+}
+
+/// The pass table.
+fn print_passes(passes: &[&Pass]) {
     println!(
         "{:<9} {:>8} {:>22} {:>22} {:>22} {:>22} {:>6}",
         "pass", "x RT", "p50 us (% budget)", "p99", "p99.9", "max", "over"
@@ -403,34 +508,6 @@ pub fn bench(args: BenchArgs) -> anyhow::Result<i32> {
     println!(
         "passes: plain = EQ flat; scene = the standard scene (shelf EQ); effects = scene + delay/reverb sends 0.2 + phaser; isolator = scene with the isolator EQ on every pad; keylock = scene with key lock on every pad at its steady ratio (stretched tables)"
     );
-    println!(
-        "EQ cost per voice per second of audio: shelf {eq_cost_us:.1} us, isolator {iso_cost_us:.1} us (isolator pass at {iso_ratio:.2}x the scene's speed); effects: {fx_cost_us:.0} us per second of audio"
-    );
-    if let Some(s) = &streamed {
-        for l in super::bench_stream::describe(s, standard.rtf, audio_s) {
-            println!("{l}");
-        }
-    }
-    println!("{}", super::bench_stems::describe(&stems));
-    let mut over: usize = passes.iter().map(|p| p.over_budget).sum();
-    if let Some(k) = &kl {
-        print_keylock(k, &standard);
-        over += k.tempo_move.over_budget;
-    }
-    if over > 0 {
-        println!("WARNING: {over} blocks exceeded their time budget");
-    }
-    println!(
-        "verdict: about {} voices of the standard scene ({loop_seconds:.0}-s loops) fit on this machine at block {} ({} by CPU: p99.9 within {:.0}% of the block; {} by memory: samples within {:.0}% of the RAM; limited by {}; scaled linearly from the {voices} measured)",
-        verdict.voices(),
-        args.block,
-        verdict.by_cpu,
-        100.0 * crate::bench::machine::CPU_SHARE,
-        verdict.by_memory,
-        100.0 * crate::bench::machine::MEMORY_SHARE,
-        verdict.limited_by()
-    );
-    Ok(0)
 }
 
 /// The key-lock figures, after the pass table.

@@ -76,10 +76,40 @@ fn service(tables: &mut TableService, handle: &mut EngineHandle) {
 
 /// Runs the key-lock passes on the scene `set` (its first `args.voices` pads).
 pub fn run(set: &SetFile, args: &BenchArgs) -> anyhow::Result<KeylockBench> {
-    let blocks = |secs: f64| ((secs * RATE as f64) as usize / args.block).max(1);
-    let budget = 2048.0;
+    let (steady, tables_s, table_mem) = steady_pass(set, args)?;
+    let calibration = calibrate(RATE, args.block, 64);
+    let (rt, good) = rt_search(set, args, &calibration)?;
+    let (tempo_move, governed, move_rt, move_tables_end, pads) =
+        tempo_move_pass(set, args, &calibration)?;
+    Ok(KeylockBench {
+        steady,
+        tables_s,
+        tables: table_mem,
+        rt,
+        rt_voices: good,
+        calibration,
+        tempo_move,
+        governed,
+        move_rt,
+        move_tables_end,
+        move_bpm: (126.0, 132.0),
+        pads,
+    })
+}
 
-    // 1. Steady: every pad key-locked at its own speed, on tables.
+/// Blocks of `block` frames in `secs` seconds (at least one).
+fn blocks(secs: f64, block: usize) -> usize {
+    ((secs * RATE as f64) as usize / block).max(1)
+}
+
+/// Memory for stretched tables in the table passes, in MB.
+const TABLE_BUDGET_MB: f32 = 2048.0;
+
+/// Pass 1, steady: every pad key-locked at its own speed, on tables. Returns the pass, the
+/// seconds the tables took and their memory (bytes, count).
+fn steady_pass(set: &SetFile, args: &BenchArgs) -> anyhow::Result<(Pass, f64, (usize, usize))> {
+    let blocks = |secs: f64| blocks(secs, args.block);
+    let budget = TABLE_BUDGET_MB;
     let mut steady_set = set.clone();
     steady_set.master.table_memory_mb = budget;
     for p in steady_set.pads.iter_mut() {
@@ -109,9 +139,19 @@ pub fn run(set: &SetFile, args: &BenchArgs) -> anyhow::Result<KeylockBench> {
     let table_mem = tables.memory();
     drop((engine, handle, tables));
 
-    // 2. Real-time stretchers only: more voices until the p99.9 block passes RT_SHARE, once
-    // they all play (the first second, where they are primed, is measured apart).
-    let calibration = calibrate(RATE, args.block, 64);
+    Ok((steady, tables_s, table_mem))
+}
+
+/// Pass 2, real-time stretchers only: more voices until the p99.9 block passes RT_SHARE, once
+/// they all play (the first second, where they are primed, is measured apart). Returns the
+/// runs (voices, (launch, steady)) and the most voices that fit.
+#[allow(clippy::type_complexity)]
+fn rt_search(
+    set: &SetFile,
+    args: &BenchArgs,
+    calibration: &Calibration,
+) -> anyhow::Result<(Vec<(usize, (Pass, Pass))>, usize)> {
+    let blocks = |secs: f64| blocks(secs, args.block);
     let rt_seconds = args.seconds.min(10.0);
     let mut rt = Vec::new();
     let rt_pass = |voices: usize| -> anyhow::Result<(Pass, Pass)> {
@@ -179,8 +219,21 @@ pub fn run(set: &SetFile, args: &BenchArgs) -> anyhow::Result<KeylockBench> {
     progress.done();
     rt.sort_by_key(|(n, _)| *n);
 
-    // 3. A master tempo move: every pad synced and key-locked (4-s loops of 8 beats at 120
-    // BPM) at 126 BPM on tables, gliding to 132 BPM over 4 s with the measured pool.
+    Ok((rt, good))
+}
+
+/// Pass 3, a master tempo move: every pad synced and key-locked (4-s loops of 8 beats at 120
+/// BPM) at 126 BPM on tables, gliding to 132 BPM over 4 s with the measured pool. Returns
+/// the pass, the most voices governed and their worst error, the most on real-time
+/// stretchers, those on tables at the end, and the pads.
+#[allow(clippy::type_complexity)]
+fn tempo_move_pass(
+    set: &SetFile,
+    args: &BenchArgs,
+    calibration: &Calibration,
+) -> anyhow::Result<(Pass, (u32, f32), u32, u32, usize)> {
+    let blocks = |secs: f64| blocks(secs, args.block);
+    let budget = TABLE_BUDGET_MB;
     let mut s = set.clone();
     s.master.bpm = 126.0;
     s.master.tempo_glide_ms = 4000.0;
@@ -228,18 +281,5 @@ pub fn run(set: &SetFile, args: &BenchArgs) -> anyhow::Result<KeylockBench> {
     );
     progress.done();
     let move_tables_end = stats.keylock.read().tables;
-    Ok(KeylockBench {
-        steady,
-        tables_s,
-        tables: table_mem,
-        rt,
-        rt_voices: good,
-        calibration,
-        tempo_move,
-        governed,
-        move_rt,
-        move_tables_end,
-        move_bpm: (126.0, 132.0),
-        pads: s.pads.len(),
-    })
+    Ok((tempo_move, governed, move_rt, move_tables_end, s.pads.len()))
 }

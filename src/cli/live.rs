@@ -2,19 +2,17 @@
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
 
+use super::live_loop::{LoopEnd, control_loop};
 use super::service_mode;
 use crate::audio::output::{AudioError, Output, OutputRequest, resolve};
 use crate::config::SetFile;
 use crate::config::profile::Profile;
-use crate::config::script::Script;
 use crate::control::keylock::setup::LiveKeylock;
 use crate::control::live::disk::LiveDisk;
 use crate::control::live::scheduler::LiveScheduler;
 use crate::control::live::service::Notifier;
 use crate::control::live::state_keeper::StateKeeper;
-use crate::control::live::status::{CounterWatch, status_line};
 use crate::control::set::loader::{Apply, engine_settings, load_set_apply};
 use crate::control::set::table_store::TableStore;
 use crate::engine::{Engine, EngineHandle};
@@ -132,46 +130,8 @@ fn start(
         out.config().buffer_size
     );
     service_mode::milestone("audio up");
-    let mut midi = match crate::audio::quiet::without_stderr(verbose, MidirBackend::new) {
-        Ok(backend) => {
-            let profiles = Profile::builtins().into_iter().map(Arc::new).collect();
-            let mut m = MidiManager::new(Box::new(backend), profiles, forced, shared.clone());
-            if let Some(name) = &set.master.clock_in {
-                m.follow_clock(name, &mut handle);
-            }
-            m.poll_ports(&mut handle);
-            if m.connected().is_empty() {
-                log::info!(
-                    "no controller connected yet; plug one in at any time (see `padlooper devices`)"
-                );
-            } else {
-                service_mode::milestone("controller lit");
-            }
-            Some(m)
-        }
-        Err(e) => {
-            log::warn!("MIDI is unavailable ({e}); playing without controllers");
-            None
-        }
-    };
-    let names = &set.master.clock_out;
-    let queue = if names.is_empty() {
-        None
-    } else {
-        handle.take_clock_out()
-    };
-    let clock_out = match queue {
-        None => None,
-        Some(queue) => match MidirBackend::new() {
-            Ok(b) => {
-                ClockSender::start(queue, Box::new(b), names.clone(), stats, rate, latency).ok()
-            }
-            Err(e) => {
-                log::warn!("MIDI clock out is unavailable ({e})");
-                None
-            }
-        },
-    };
+    let mut midi = open_midi(set, forced, &shared, &mut handle, verbose);
+    let clock_out = open_clock_out(set, &mut handle, stats, rate, latency);
     let mut notify = Notifier::from_env();
     let first_bank = shared.bank.load(std::sync::atomic::Ordering::Relaxed);
     let bank_pads: Vec<usize> = set
@@ -196,41 +156,13 @@ fn start(
         }
     };
     let mut store = TableStore::new();
-    let mut report = load_set_apply(
-        set,
-        &mut handle,
-        0,
-        &|_, _| {},
-        &crate::sample::loader::load_one,
-        Default::default(),
-        &mut store,
-        &Apply::Live {
-            first_bank,
-            tick: std::cell::RefCell::new(&mut tick),
-        },
-    );
-    if crate::sample::cancel::requested() {
-        // SIGTERM while loading: the files still loading stopped (their errors say only that).
-        log::info!("stopped while loading the samples");
-    } else {
-        for e in &report.errors {
-            log::error!("{e}");
-        }
-    }
-    crate::control::set::stream_load::log_plan(report.plan.as_ref());
+    let apply = Apply::Live {
+        first_bank,
+        tick: std::cell::RefCell::new(&mut tick),
+    };
+    let mut report = load_logged(set, &mut handle, &mut store, &apply);
     let mut disk = LiveDisk::default();
     disk.add(report.streaming.take());
-    for w in &report.warnings {
-        log::warn!("{w}");
-    }
-    log::info!(
-        "{}: {} pads ready, {} samples ({}) loaded in {:.2} s",
-        set.path.display(),
-        report.pads_ready(),
-        report.samples_loaded,
-        crate::control::live::status::mb(report.memory.0),
-        report.load_time.as_secs_f64()
-    );
     service_mode::milestone("all pads ready");
     let keylock = LiveKeylock::start(set, &report, &mut handle, set.master.buffer_size as usize);
     let saved = state.and_then(|reset| StateKeeper::open(set, &report, &handle, &shared, reset));
@@ -252,203 +184,6 @@ fn start(
         reload_from: None,
         usb: None,
     }))
-}
-
-/// Why the control loop ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum LoopEnd {
-    /// Ctrl-C, SIGTERM, or the script finished.
-    Stopped,
-    /// The device came back at another sample rate: a service starts again at it.
-    RateChanged,
-}
-
-/// The control loop: events, LEDs, hot-plug, retired buffers, stream rebuilds, status line and
-/// an optional live script. Returns when the script (if any, and not repeating) has finished,
-/// on a stop request, or (`service`) when audio must be reopened at another rate.
-fn control_loop(
-    s: &mut Session,
-    mut script: Option<LiveScheduler>,
-    repeat: Option<Script>,
-    service: bool,
-) -> LoopEnd {
-    let mut last_status = Instant::now();
-    let mut last_poll = Instant::now();
-    let mut last_rebuild = Instant::now() - Duration::from_secs(10);
-    let mut last_preferred = Instant::now();
-    // The audio problem last logged (one line per change of state, not one per retry).
-    let mut audio_said: Option<String> = None;
-    // Said at start when a controller was there already.
-    let mut lit = s.midi.as_ref().is_some_and(|m| !m.connected().is_empty());
-    let lookahead = s.rate as u64 / 5;
-    let mut watch = CounterWatch::new();
-    let mut rt_violations = 0;
-    let mut rt_said = crate::audio::priority::RtOutcome::NotAsked;
-    s.notify.ready(&service_status(s));
-    if let Some(w) = s.notify.watchdog() {
-        log::debug!("systemd watchdog every {:.1} s", w.as_secs_f64());
-    }
-    loop {
-        std::thread::sleep(Duration::from_millis(10));
-        let frames = s.handle.stats().frames();
-        s.notify.keep_alive(frames, s.out.has_failed());
-        if crate::control::live::shutdown::requested() {
-            log::info!("stopping");
-            s.notify.stopping();
-            if let Some(saved) = s.saved.as_mut() {
-                saved.flush(&s.handle, &s.shared);
-            }
-            if let Some(m) = s.midi.as_mut() {
-                m.shutdown(&mut s.handle);
-            }
-            s.disk.stop();
-            if let Some(c) = s.clock_out.take() {
-                let st = c.stop();
-                log::info!(
-                    "MIDI clock out: {} messages sent, at most {:.2} ms late",
-                    st.sent,
-                    st.worst_late_ns as f64 / 1e6
-                );
-            }
-            return LoopEnd::Stopped;
-        }
-        s.handle.collect_retired();
-        s.disk.tick();
-        if crate::control::live::shutdown::reload_requested() {
-            super::live_reload::reload(s);
-        }
-        if let Some(p) = s.usb.as_mut().and_then(|w| w.poll()) {
-            log::info!(
-                "a USB stick with a set was plugged in: {}; loading it",
-                p.display()
-            );
-            s.reload_from = Some(p);
-            super::live_reload::reload(s);
-        }
-        if let Some(saved) = s.saved.as_mut() {
-            saved.tick(&mut s.handle, &s.shared);
-        }
-        let events = s.handle.drain_events();
-        for ev in &events {
-            log::debug!("{ev:?}");
-        }
-        if let Some(line) = s.keylock.tick(&mut s.handle, &events) {
-            log::info!("{line}");
-        }
-        if let Some(m) = s.midi.as_mut() {
-            m.tick(&mut s.handle);
-            if last_poll.elapsed() >= Duration::from_secs(1) {
-                last_poll = Instant::now();
-                m.poll_ports(&mut s.handle);
-            }
-        }
-        if !lit && s.midi.as_ref().is_some_and(|m| !m.connected().is_empty()) {
-            lit = true;
-            service_mode::milestone("controller lit");
-        }
-        if s.out.has_failed() && last_rebuild.elapsed() > Duration::from_secs(1) {
-            last_rebuild = Instant::now();
-            if audio_said.is_none() {
-                log::warn!(
-                    "audio device {} failed; reopening it every second (controllers and everything else keep running)",
-                    s.out.device_name()
-                );
-                audio_said = Some(String::new());
-                s.notify.status("audio device lost; retrying");
-            }
-            let verbose = log::log_enabled!(log::Level::Debug);
-            match crate::audio::quiet::without_stderr(verbose, || s.out.try_rebuild()) {
-                Ok(_) => {
-                    log::info!(
-                        "audio running again on {} at {} Hz",
-                        s.out.device_name(),
-                        s.rate
-                    );
-                    audio_said = None;
-                }
-                Err(e @ AudioError::RateChanged { .. }) if service => {
-                    log::warn!("{e}: starting again at the new rate");
-                    s.notify.reloading();
-                    if let Some(saved) = s.saved.as_mut() {
-                        saved.flush(&s.handle, &s.shared);
-                    }
-                    if let Some(m) = s.midi.as_mut() {
-                        m.shutdown(&mut s.handle);
-                    }
-                    s.disk.stop();
-                    return LoopEnd::RateChanged;
-                }
-                Err(e) => {
-                    let msg = e.to_string();
-                    if audio_said.as_deref() != Some(msg.as_str()) {
-                        log::warn!("{msg}; still retrying every second");
-                        audio_said = Some(msg);
-                    }
-                }
-            }
-        } else if !s.out.has_failed()
-            && s.out.choice() > 0
-            && last_preferred.elapsed() >= Duration::from_secs(5)
-        {
-            // Playing on a fallback device: move back to a preferred one when it appears.
-            last_preferred = Instant::now();
-            let verbose = log::log_enabled!(log::Level::Debug);
-            let (req, choice) = (s.out.request().clone(), s.out.choice());
-            if let Some(r) = crate::audio::quiet::without_stderr(verbose, || {
-                crate::audio::output::preferred_available(&req, choice)
-            }) {
-                let name = r.name.clone();
-                match crate::audio::quiet::without_stderr(verbose, || s.out.switch_to(r)) {
-                    Ok(()) => log::info!("moved to the preferred audio device {name}"),
-                    Err(e) => log::warn!("cannot move to the preferred audio device: {e}"),
-                }
-            }
-        }
-        // The audio thread's priority: said once, and again only when a rebuilt stream got a
-        // different answer.
-        let rt = s.out.rt_outcome();
-        if rt != rt_said && rt != crate::audio::priority::RtOutcome::NotAsked {
-            match rt {
-                crate::audio::priority::RtOutcome::Denied(_) => log::warn!("{}", rt.describe()),
-                _ => log::info!("{}", rt.describe()),
-            }
-            rt_said = rt;
-        }
-        for m in watch.first_occurrences(s.handle.stats()) {
-            log::warn!("{m}");
-        }
-        let v = crate::engine::rt::violations();
-        if v > rt_violations {
-            log::error!(
-                "the audio callback allocated or freed memory {} time(s): a real-time bug, please report it",
-                v - rt_violations
-            );
-            rt_violations = v;
-        }
-        let now = s.handle.stats().frames();
-        if let Some(sched) = script.as_mut() {
-            let more = sched.poll(&mut s.handle, now, lookahead);
-            if !more && now > sched.end_frame() + 3 * s.rate as u64 {
-                match &repeat {
-                    Some(r) => {
-                        script = Some(LiveScheduler::new(r.clone(), now + lookahead, s.rate))
-                    }
-                    None => {
-                        if let Some(m) = s.midi.as_mut() {
-                            m.shutdown(&mut s.handle);
-                        }
-                        return LoopEnd::Stopped;
-                    }
-                }
-            }
-        }
-        if last_status.elapsed() >= Duration::from_secs(5) {
-            last_status = Instant::now();
-            let (bytes, n) = s.keylock.tables.memory();
-            log::info!("{}", status_line(&s.handle, Some((bytes, n))));
-            s.notify.status(&service_status(s));
-        }
-    }
 }
 
 /// `padlooper run`. As a `service`, it never exits because audio is missing (it waits for a
@@ -562,4 +297,98 @@ pub fn demo(repeat: bool, fallback: &Path, controller: Option<&str>) -> anyhow::
             Ok(2)
         }
     }
+}
+
+/// The controllers: connected now and whenever one is plugged in (None: no MIDI here).
+fn open_midi(
+    set: &SetFile,
+    forced: Option<Arc<Profile>>,
+    shared: &Arc<SharedControl>,
+    handle: &mut EngineHandle,
+    verbose: bool,
+) -> Option<MidiManager> {
+    match crate::audio::quiet::without_stderr(verbose, MidirBackend::new) {
+        Ok(backend) => {
+            let profiles = Profile::builtins().into_iter().map(Arc::new).collect();
+            let mut m = MidiManager::new(Box::new(backend), profiles, forced, shared.clone());
+            if let Some(name) = &set.master.clock_in {
+                m.follow_clock(name, handle);
+            }
+            m.poll_ports(handle);
+            if m.connected().is_empty() {
+                log::info!(
+                    "no controller connected yet; plug one in at any time (see `padlooper devices`)"
+                );
+            } else {
+                service_mode::milestone("controller lit");
+            }
+            Some(m)
+        }
+        Err(e) => {
+            log::warn!("MIDI is unavailable ({e}); playing without controllers");
+            None
+        }
+    }
+}
+
+/// MIDI clock out to the set's `clock_out` ports, when it names any.
+fn open_clock_out(
+    set: &SetFile,
+    handle: &mut EngineHandle,
+    stats: Arc<crate::engine::shared::EngineStats>,
+    rate: u32,
+    latency: u64,
+) -> Option<ClockSender> {
+    let names = &set.master.clock_out;
+    if names.is_empty() {
+        return None;
+    }
+    let queue = handle.take_clock_out()?;
+    match MidirBackend::new() {
+        Ok(b) => ClockSender::start(queue, Box::new(b), names.clone(), stats, rate, latency).ok(),
+        Err(e) => {
+            log::warn!("MIDI clock out is unavailable ({e})");
+            None
+        }
+    }
+}
+
+/// Loads the set while audio and controllers run, saying what went wrong and what loaded.
+fn load_logged(
+    set: &SetFile,
+    handle: &mut EngineHandle,
+    store: &mut TableStore,
+    apply: &Apply,
+) -> crate::control::set::loader::SetLoadReport {
+    let report = load_set_apply(
+        set,
+        handle,
+        0,
+        &|_, _| {},
+        &crate::sample::loader::load_one,
+        Default::default(),
+        store,
+        apply,
+    );
+    if crate::sample::cancel::requested() {
+        // SIGTERM while loading: the files still loading stopped (their errors say only that).
+        log::info!("stopped while loading the samples");
+    } else {
+        for e in &report.errors {
+            log::error!("{e}");
+        }
+    }
+    crate::control::set::stream_load::log_plan(report.plan.as_ref());
+    for w in &report.warnings {
+        log::warn!("{w}");
+    }
+    log::info!(
+        "{}: {} pads ready, {} samples ({}) loaded in {:.2} s",
+        set.path.display(),
+        report.pads_ready(),
+        report.samples_loaded,
+        crate::control::live::status::mb(report.memory.0),
+        report.load_time.as_secs_f64()
+    );
+    report
 }

@@ -7,6 +7,7 @@ mod bench_stream;
 mod check;
 mod learn;
 mod live;
+mod live_loop;
 mod live_reload;
 mod render;
 mod service_mode;

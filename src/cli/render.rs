@@ -17,6 +17,7 @@ use crate::control::offline::wav_out::{WavOut, free_bytes};
 use crate::control::set::loader::load_set;
 use crate::engine::Engine;
 use crate::engine::event::{EngineEvent, EventKind};
+use crate::engine::params as P;
 use crate::midi::clock_in::ClockNews;
 use crate::midi::smf::read_smf_checked;
 use crate::midi::state::SharedControl;
@@ -40,10 +41,10 @@ pub struct RenderArgs {
     #[arg(long)]
     pub events: Option<PathBuf>,
     /// Block size in frames.
-    #[arg(long, default_value_t = 256)]
+    #[arg(long, default_value_t = 256, value_parser = |s: &str| P::BUFFER_SIZE.parse_arg(s).map(|v| v as usize))]
     pub block: usize,
     /// Output sample rate (default: the set's).
-    #[arg(long)]
+    #[arg(long, value_parser = |s: &str| P::SAMPLE_RATE.parse_arg(s))]
     pub rate: Option<u32>,
     /// Replay a recorded controller session (Standard MIDI File) through --profile.
     #[arg(long, requires = "profile")]
@@ -214,89 +215,25 @@ fn refuse_overwriting_inputs(a: &RenderArgs, set: &crate::config::SetFile) -> an
 }
 
 pub fn render_cmd(a: RenderArgs) -> anyhow::Result<i32> {
-    if a.block == 0 || a.block > 65536 {
-        anyhow::bail!(
-            "--block {} is out of range; allowed 1 to 65536 frames",
-            a.block
-        );
-    }
-    if let Some(r) = a.rate
-        && !(8_000..=192_000).contains(&r)
-    {
-        anyhow::bail!("--rate {r} is out of range; allowed 8000 to 192000 Hz");
-    }
     let set = super::load_set_or_demo(a.set.as_ref())?;
     refuse_overwriting_inputs(&a, &set)?;
-    let script = match (&a.script, &a.set, &a.midi) {
-        (Some(p), _, _) => {
-            let mut s = Script::load(p, &set.grid)?;
-            s.resolve_stems(p, |pad| set.stem_names(pad as usize))?;
-            s
-        }
-        (None, None, None) => crate::demo::demo_script(),
-        _ => Script::default(),
-    };
-    let midi_file = |p: &PathBuf| -> anyhow::Result<Vec<crate::midi::smf::SmfEvent>> {
-        let (events, warnings) = read_smf_checked(p)?;
-        for w in warnings {
-            log::warn!("{w}");
-        }
-        Ok(events)
-    };
-    let midi = a.midi.as_ref().map(midi_file).transpose()?;
-    let clock_in = a.clock_in.as_ref().map(midi_file).transpose()?;
-    let midi_end = midi
-        .iter()
-        .chain(clock_in.iter())
-        .filter_map(|m| m.last())
-        .fold(0.0f64, |m, e| m.max(e.0));
-    let seconds = match a.seconds {
-        Some(s) if s > 0.0 && s <= 86_400.0 => s,
-        Some(s) => anyhow::bail!("--seconds {s} is out of range; allowed more than 0 up to 86400"),
-        None if a.set.is_none()
-            && a.script.is_none()
-            && a.midi.is_none()
-            && a.clock_in.is_none() =>
-        {
-            crate::demo::DEMO_SECONDS
-        }
-        None => script.duration().max(midi_end) + 3.0,
-    };
+    let Inputs {
+        script,
+        midi,
+        clock_in,
+        seconds,
+    } = inputs(&a, &set)?;
     let rate = a.rate.unwrap_or(set.master.sample_rate);
-    let needed = (seconds * rate as f64) as u64 * 8;
-    if let Some(free) = free_bytes(&a.out)
-        && needed > free
-    {
-        anyhow::bail!(
-            "{}: rendering {seconds} s needs {:.1} GB but only {:.1} GB are free there; render less or choose another place",
-            a.out.display(),
-            needed as f64 / 1e9,
-            free as f64 / 1e9
-        );
-    }
+    check_space(&a.out, seconds, rate)?;
     let settings = crate::control::set::loader::engine_settings(&set, rate);
     let (mut engine, mut handle) = Engine::new(settings)?;
-    let mut report = load_set(&set, &mut handle, 0, &|_, _| {});
-    for e in &report.errors {
-        log::error!("{e}");
-    }
-    for w in &report.warnings {
-        log::warn!("{w}");
-    }
-    crate::control::set::stream_load::log_plan(report.plan.as_ref());
+    let mut report = load_logged(&set, &mut handle);
     // Offline, the render waits for the disk before every block: identical to rendering from RAM.
     let mut disk = report
         .streaming
         .as_mut()
         .and_then(|s| s.service.take())
         .map(|s| crate::control::offline::renderer::DiskFeeder::new(s, true));
-    log::info!(
-        "loaded {} pads, {} samples ({}) in {:.2} s",
-        report.pads_ready(),
-        report.samples_loaded,
-        crate::control::live::status::mb(report.memory.0),
-        report.load_time.as_secs_f64()
-    );
     let mut replay = match (midi, &a.profile) {
         (Some(events), Some(name)) => {
             let profile = Profile::find(name)?;
@@ -354,14 +291,7 @@ pub fn render_cmd(a: RenderArgs) -> anyhow::Result<i32> {
     drop(feeders);
     let took = t0.elapsed().as_secs_f64();
     if let Some(f) = &follower {
-        for (t, news) in &f.news {
-            match news {
-                ClockNews::Dropout { bpm } => log::warn!(
-                    "{t:.3} s: the MIDI clock stopped for more than 2 beats; keeping {bpm:.2} BPM"
-                ),
-                ClockNews::Back => log::info!("{t:.3} s: the MIDI clock is back"),
-            }
-        }
+        log_clock_news(f);
     }
     wav.finish()?;
     if let Some(f) = events {
@@ -380,30 +310,11 @@ pub fn render_cmd(a: RenderArgs) -> anyhow::Result<i32> {
         }
     }
     if let Some(path) = &a.midi_out {
-        let mut msgs: Vec<(f64, Vec<u8>)> = clock
-            .map(|c| c.messages)
-            .unwrap_or_default()
-            .into_iter()
-            .map(|m| {
-                let (b, n) = m.msg.bytes();
-                (m.frame as f64 / rate as f64, b[..n].to_vec())
-            })
-            .collect();
-        if let Some(r) = &replay {
-            msgs.extend(r.led_log.iter().cloned());
-        }
-        msgs.sort_by(|x, y| x.0.total_cmp(&y.0));
-        let bytes = crate::midi::smf::write_smf(&msgs)
-            .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
-        std::fs::write(path, bytes).with_context(|| format!("cannot write {}", path.display()))?;
+        let clock = clock.map(|c| c.messages).unwrap_or_default();
+        write_midi_out(path, &clock, replay.as_ref(), rate)?;
     }
     if let (Some(path), Some(r)) = (&a.leds, &replay) {
-        let mut f = JsonLines::create(path)?;
-        for (t, bytes) in &r.led_log {
-            let hex: Vec<String> = bytes.iter().map(|b| format!("{b:02X}")).collect();
-            f.line(&json!({"time": t, "bytes": hex}));
-        }
-        f.finish()?;
+        write_leds(path, r)?;
     }
     log::info!(
         "rendered {seconds:.1} s to {} in {took:.2} s ({:.0}x real time){}",
@@ -422,4 +333,144 @@ pub fn render_cmd(a: RenderArgs) -> anyhow::Result<i32> {
         return Ok(1);
     }
     Ok(0)
+}
+
+/// What a render plays and for how long.
+struct Inputs {
+    script: Script,
+    midi: Option<Vec<crate::midi::smf::SmfEvent>>,
+    clock_in: Option<Vec<crate::midi::smf::SmfEvent>>,
+    seconds: f64,
+}
+
+/// The script (the demo's without a set), the MIDI files, and the length: `--seconds`, the
+/// demo's, or the script's and MIDI files' end plus 3 s.
+fn inputs(a: &RenderArgs, set: &crate::config::SetFile) -> anyhow::Result<Inputs> {
+    let script = match (&a.script, &a.set, &a.midi) {
+        (Some(p), _, _) => {
+            let mut s = Script::load(p, &set.grid)?;
+            s.resolve_stems(p, |pad| set.stem_names(pad as usize))?;
+            s
+        }
+        (None, None, None) => crate::demo::demo_script(),
+        _ => Script::default(),
+    };
+    let midi_file = |p: &PathBuf| -> anyhow::Result<Vec<crate::midi::smf::SmfEvent>> {
+        let (events, warnings) = read_smf_checked(p)?;
+        for w in warnings {
+            log::warn!("{w}");
+        }
+        Ok(events)
+    };
+    let midi = a.midi.as_ref().map(midi_file).transpose()?;
+    let clock_in = a.clock_in.as_ref().map(midi_file).transpose()?;
+    let midi_end = midi
+        .iter()
+        .chain(clock_in.iter())
+        .filter_map(|m| m.last())
+        .fold(0.0f64, |m, e| m.max(e.0));
+    let seconds = match a.seconds {
+        Some(s) if s > 0.0 && s <= 86_400.0 => s,
+        Some(s) => anyhow::bail!("--seconds {s} is out of range; allowed more than 0 up to 86400"),
+        None if a.set.is_none()
+            && a.script.is_none()
+            && a.midi.is_none()
+            && a.clock_in.is_none() =>
+        {
+            crate::demo::DEMO_SECONDS
+        }
+        None => script.duration().max(midi_end) + 3.0,
+    };
+    Ok(Inputs {
+        script,
+        midi,
+        clock_in,
+        seconds,
+    })
+}
+
+/// Refuses a render that cannot fit on the output's file system.
+fn check_space(out: &std::path::Path, seconds: f64, rate: u32) -> anyhow::Result<()> {
+    let needed = (seconds * rate as f64) as u64 * 8;
+    if let Some(free) = free_bytes(out)
+        && needed > free
+    {
+        anyhow::bail!(
+            "{}: rendering {seconds} s needs {:.1} GB but only {:.1} GB are free there; render less or choose another place",
+            out.display(),
+            needed as f64 / 1e9,
+            free as f64 / 1e9
+        );
+    }
+    Ok(())
+}
+
+/// Says when a followed MIDI clock dropped out and came back.
+fn log_clock_news(f: &ClockInReplay) {
+    for (t, news) in &f.news {
+        match news {
+            ClockNews::Dropout { bpm } => log::warn!(
+                "{t:.3} s: the MIDI clock stopped for more than 2 beats; keeping {bpm:.2} BPM"
+            ),
+            ClockNews::Back => log::info!("{t:.3} s: the MIDI clock is back"),
+        }
+    }
+}
+
+/// Writes the MIDI clock and the controller LED messages a render sent as a MIDI file.
+fn write_midi_out(
+    path: &std::path::Path,
+    clock: &[crate::engine::event::TimedClock],
+    replay: Option<&MidiReplay>,
+    rate: u32,
+) -> anyhow::Result<()> {
+    let mut msgs: Vec<(f64, Vec<u8>)> = clock
+        .iter()
+        .map(|m| {
+            let (b, n) = m.msg.bytes();
+            (m.frame as f64 / rate as f64, b[..n].to_vec())
+        })
+        .collect();
+    if let Some(r) = replay {
+        msgs.extend(r.led_log.iter().cloned());
+    }
+    msgs.sort_by(|x, y| x.0.total_cmp(&y.0));
+    let bytes = crate::midi::smf::write_smf(&msgs)
+        .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+    std::fs::write(path, bytes).with_context(|| format!("cannot write {}", path.display()))?;
+    Ok(())
+}
+
+/// Writes the LED messages of a replayed controller session as JSON lines.
+fn write_leds(path: &std::path::Path, r: &MidiReplay) -> anyhow::Result<()> {
+    let mut f = JsonLines::create(path)?;
+    for (t, bytes) in &r.led_log {
+        let hex: Vec<String> = bytes.iter().map(|b| format!("{b:02X}")).collect();
+        f.line(&json!({"time": t, "bytes": hex}));
+    }
+    f.finish()?;
+    Ok(())
+}
+
+/// Loads the set, saying what went wrong, the memory plan and what loaded.
+fn load_logged(
+    set: &crate::config::SetFile,
+    handle: &mut crate::engine::EngineHandle,
+) -> crate::control::set::loader::SetLoadReport {
+    let report = load_set(set, handle, 0, &|_, _| {});
+    for e in &report.errors {
+        log::error!("{e}");
+    }
+    for w in &report.warnings {
+        log::warn!("{w}");
+    }
+    crate::control::set::stream_load::log_plan(report.plan.as_ref());
+    log::info!(
+        "loaded {} pads, {} samples ({}) in {:.2} s",
+        report.pads_ready(),
+        report.samples_loaded,
+        crate::control::live::status::mb(report.memory.0),
+        report.load_time.as_secs_f64()
+    );
+    report
 }

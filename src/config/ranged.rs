@@ -167,9 +167,17 @@ pub fn eq_db<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<f64>, D::E
 /// parameter table (`engine::params`): the checks below and the messages for wrongly typed
 /// values both read it.
 pub const KEY_RANGES: &[(&str, f64, f64)] = &[
-    ("sample_rate", 8000.0, 192_000.0),
-    ("buffer_size", 16.0, 8192.0),
-    ("voices", 1.0, 1024.0),
+    (
+        P::SAMPLE_RATE.name,
+        P::SAMPLE_RATE.lo as f64,
+        P::SAMPLE_RATE.hi as f64,
+    ),
+    (
+        P::BUFFER_SIZE.name,
+        P::BUFFER_SIZE.lo as f64,
+        P::BUFFER_SIZE.hi as f64,
+    ),
+    (P::VOICES.name, P::VOICES.lo as f64, P::VOICES.hi as f64),
     ("banks", 1.0, 16.0),
     ("rows", 1.0, 16.0),
     ("cols", 1.0, 16.0),

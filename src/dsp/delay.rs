@@ -124,9 +124,13 @@ impl Delay {
         self.bpm
     }
 
-    /// Sets the tempo. Real-time safe.
+    /// Sets the tempo (the transport keeps it in the parameter table's range; a delay time
+    /// past [`MAX_SECONDS`] is held at it, a tempo that is not a positive number is ignored).
+    /// Real-time safe.
     pub fn set_bpm(&mut self, bpm: f32) {
-        self.bpm = bpm.clamp(20.0, 300.0);
+        if bpm.is_finite() && bpm > 0.0 {
+            self.bpm = bpm;
+        }
         self.retime();
     }
 

@@ -73,11 +73,9 @@ impl EngineSettings {
     pub fn validate(&self) -> Result<(), EngineError> {
         let bad = |m: String| Err(EngineError::InvalidSettings(m));
         let s = self;
-        if !(8_000..=384_000).contains(&s.sample_rate) {
-            return bad(format!(
-                "sample rate {} Hz is not supported; allowed 8000 to 384000 Hz",
-                s.sample_rate
-            ));
+        let rate = super::params::SAMPLE_RATE;
+        if !rate.contains(s.sample_rate as u64) {
+            return bad(format!("sample rate {}", rate.out_of_range(s.sample_rate)));
         }
         if s.voices == 0 || s.voices > 4096 {
             return bad(format!("voices = {}; allowed 1 to 4096", s.voices));

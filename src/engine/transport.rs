@@ -7,10 +7,10 @@
 //! changes every [`GLIDE_STEP`] frames. Eight hours at a constant tempo therefore land every
 //! bar on the frame an exact rational computation gives. Real-time safe throughout.
 
-/// Lowest tempo.
-pub const MIN_BPM: f64 = 20.0;
-/// Highest tempo.
-pub const MAX_BPM: f64 = 300.0;
+/// Lowest tempo (the parameter table's).
+pub const MIN_BPM: f64 = super::params::BPM.lo as f64;
+/// Highest tempo (the parameter table's).
+pub const MAX_BPM: f64 = super::params::BPM.hi as f64;
 /// Frames between tempo steps while a tempo glides.
 pub const GLIDE_STEP: u64 = 64;
 /// MIDI clock ticks per beat.

@@ -94,9 +94,10 @@ fn render_rejects_a_bad_rate_naming_the_option() {
         .output()
         .unwrap();
     no_panic(&o);
-    assert_eq!(o.status.code(), Some(1));
+    // A command-line usage error: exit status 2, as every clap-parsed option.
+    assert_eq!(o.status.code(), Some(2));
     assert!(
-        stderr(&o).contains("--rate 500 is out of range; allowed 8000 to 192000 Hz"),
+        stderr(&o).contains("500 is out of range; allowed 8000 to 192000 Hz"),
         "{}",
         stderr(&o)
     );

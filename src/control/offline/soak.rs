@@ -373,91 +373,16 @@ pub fn soak(dir: &Path, seconds: f64, seed: u64, progress: &dyn Fn(f64, f64)) ->
     let mut buf = vec![0.0f32; 2 * block];
     let total_blocks = (seconds * RATE as f64 / block as f64).ceil() as u64;
     let reload_every = (30.0 * RATE as f64 / block as f64) as u64;
-    let pads = (BANKS * ROWS * COLS) as u64;
     for b in 0..total_blocks {
         let now = engine.frame();
         // A few random actions per block.
         for _ in 0..rng.below(4) {
             report.actions += 1;
             let at = now + rng.below(block as u64);
-            match rng.below(10) {
-                0..=3 => {
-                    // Controller traffic: grid notes on and off, bank buttons, garbage bytes.
-                    if let Some(c) = controller.as_mut() {
-                        let bytes: Vec<u8> = match rng.below(6) {
-                            0..=2 => {
-                                let note = 11 + 10 * rng.below(8) as u8 + rng.below(8) as u8;
-                                vec![0x90, note, if rng.chance(0.5) { 127 } else { 0 }]
-                            }
-                            3 => vec![0xB0, 91 + rng.below(2) as u8, 127 * rng.below(2) as u8],
-                            // Row launches (CC 19, the bottom one, is stop-all: rarely).
-                            4 if rng.chance(0.01) => vec![0xB0, 19, 127],
-                            4 => vec![0xB0, 89 - 10 * rng.below(7) as u8, 127 * rng.below(2) as u8],
-                            _ => (0..rng.below(8)).map(|_| rng.bits() as u8).collect(),
-                        };
-                        c.feed(&bytes, at, &mut |t| {
-                            let _ = handle.send(t);
-                        });
-                    }
-                }
-                4 => {
-                    // Mostly pads that hold a sample, sometimes any pad.
-                    let p = match set.pads.get(rng.below(set.pads.len() as u64 + 4) as usize) {
-                        Some(spec) => spec.id as PadId,
-                        None => rng.below(pads) as PadId,
-                    };
-                    let _ = handle.send(Timed {
-                        at,
-                        cmd: Command::Pad(p, PadCmd::Press),
-                    });
-                }
-                5 => {
-                    let p = rng.below(pads) as PadId;
-                    let cmd = match rng.below(9) {
-                        0 => Command::Pad(p, PadCmd::Eq(rng.below(3) as u8, rng.unit())),
-                        1 => Command::Pad(p, PadCmd::Filter(rng.unit())),
-                        2 => Command::Pad(p, PadCmd::Resonance(rng.unit())),
-                        3 => Command::Pad(p, PadCmd::Send(SendBus::Delay, rng.unit())),
-                        4 => Command::Pad(p, PadCmd::Gain(2.0 * rng.unit())),
-                        5 => Command::Pad(p, PadCmd::KeyLock(None)),
-                        6 => Command::Pad(p, PadCmd::Transpose(24.0 * rng.unit() - 12.0)),
-                        7 if rng.chance(0.1) => Command::GlobalKeyLock(None),
-                        _ => Command::Pad(p, PadCmd::Speed(0.5 + 1.5 * rng.unit())),
-                    };
-                    let _ = handle.send(Timed { at, cmd });
-                }
-                6 => {
-                    let cmd = match rng.below(5) {
-                        0 => Command::MasterVolume(2.0 * rng.unit()),
-                        1 => Command::GlobalSpeed(0.5 + 1.5 * rng.unit()),
-                        2 => Command::Transport(TransportCmd::Tempo(
-                            20.0 + 280.0 * rng.unit() as f64,
-                        )),
-                        3 => Command::Fx(FxParam::DelayFeedback, rng.unit()),
-                        _ => Command::Fx(FxParam::PhaserMix, rng.unit()),
-                    };
-                    let _ = handle.send(Timed { at, cmd });
-                }
-                7 => {
-                    let _ = handle.send(Timed {
-                        at,
-                        cmd: Command::Pad(rng.below(pads) as PadId, PadCmd::Release),
-                    });
-                }
-                8 if rng.chance(0.002) => {
-                    let _ = handle.send(Timed {
-                        at,
-                        cmd: Command::StopAll,
-                    });
-                }
-                _ => {
-                    // Garbage values straight at the handle (refused and counted).
-                    let _ = handle.send(Timed {
-                        at,
-                        cmd: Command::MasterVolume(f32::NAN),
-                    });
-                }
-            }
+            let mut send = |t: Timed| {
+                let _ = handle.send(t);
+            };
+            random_action(&mut rng, at, &set, controller.as_mut(), &mut send);
         }
         if b > 0
             && b % reload_every == 0
@@ -497,9 +422,28 @@ pub fn soak(dir: &Path, seconds: f64, seed: u64, progress: &dyn Fn(f64, f64)) ->
             progress(b as f64 * block as f64 / RATE as f64, seconds);
         }
     }
+    stop_and_check(&mut engine, &mut handle, controller.as_mut(), &mut report);
+    let (held, count) = tables.memory();
+    report.tables_held = (held as u64, count);
+    report.mean_voices /= total_blocks.max(1) as f64;
+    report.audio_seconds = total_blocks as f64 * block as f64 / RATE as f64;
+    report.wall_seconds = t0.elapsed().as_secs_f64();
+    report
+}
+
+/// Stops everything and checks that within a second nothing plays or waits; takes the end
+/// memory and the counters.
+fn stop_and_check(
+    engine: &mut Engine,
+    handle: &mut crate::engine::EngineHandle,
+    controller: Option<&mut Controller>,
+    report: &mut SoakReport,
+) {
+    let block = 256usize;
+    let mut buf = vec![0.0f32; 2 * block];
     // Stop everything: within a second nothing may be playing or queued.
     let _ = handle.command(Command::StopAll);
-    if let Some(c) = controller.as_mut() {
+    if let Some(c) = controller {
         c.release_all(engine.frame(), &mut |t| {
             let _ = handle.send(t);
         });
@@ -524,18 +468,99 @@ pub fn soak(dir: &Path, seconds: f64, seed: u64, progress: &dyn Fn(f64, f64)) ->
     if let (Some((start, _)), Some(end)) = (report.rss, rss_bytes()) {
         report.rss = Some((start, end));
     }
-    let (held, count) = tables.memory();
-    report.tables_held = (held as u64, count);
     let values = stats.counters.snapshot();
     report.counters = COUNTERS
         .iter()
         .zip(values)
         .map(|(c, v)| (c.label.to_string(), v))
         .collect();
-    report.mean_voices /= total_blocks.max(1) as f64;
-    report.audio_seconds = total_blocks as f64 * block as f64 / RATE as f64;
-    report.wall_seconds = t0.elapsed().as_secs_f64();
-    report
+}
+
+/// One random action at frame `at`: controller traffic (grid notes, bank buttons, row
+/// launches, garbage bytes), pad presses and releases, pad and master settings, a rare
+/// stop-all, garbage values.
+fn random_action(
+    rng: &mut Rng,
+    at: u64,
+    set: &SetFile,
+    controller: Option<&mut Controller>,
+    send: &mut dyn FnMut(Timed),
+) {
+    let pads = (BANKS * ROWS * COLS) as u64;
+    match rng.below(10) {
+        0..=3 => {
+            // Controller traffic: grid notes on and off, bank buttons, garbage bytes.
+            if let Some(c) = controller {
+                let bytes: Vec<u8> = match rng.below(6) {
+                    0..=2 => {
+                        let note = 11 + 10 * rng.below(8) as u8 + rng.below(8) as u8;
+                        vec![0x90, note, if rng.chance(0.5) { 127 } else { 0 }]
+                    }
+                    3 => vec![0xB0, 91 + rng.below(2) as u8, 127 * rng.below(2) as u8],
+                    // Row launches (CC 19, the bottom one, is stop-all: rarely).
+                    4 if rng.chance(0.01) => vec![0xB0, 19, 127],
+                    4 => vec![0xB0, 89 - 10 * rng.below(7) as u8, 127 * rng.below(2) as u8],
+                    _ => (0..rng.below(8)).map(|_| rng.bits() as u8).collect(),
+                };
+                c.feed(&bytes, at, send);
+            }
+        }
+        4 => {
+            // Mostly pads that hold a sample, sometimes any pad.
+            let p = match set.pads.get(rng.below(set.pads.len() as u64 + 4) as usize) {
+                Some(spec) => spec.id as PadId,
+                None => rng.below(pads) as PadId,
+            };
+            send(Timed {
+                at,
+                cmd: Command::Pad(p, PadCmd::Press),
+            });
+        }
+        5 => {
+            let p = rng.below(pads) as PadId;
+            let cmd = match rng.below(9) {
+                0 => Command::Pad(p, PadCmd::Eq(rng.below(3) as u8, rng.unit())),
+                1 => Command::Pad(p, PadCmd::Filter(rng.unit())),
+                2 => Command::Pad(p, PadCmd::Resonance(rng.unit())),
+                3 => Command::Pad(p, PadCmd::Send(SendBus::Delay, rng.unit())),
+                4 => Command::Pad(p, PadCmd::Gain(2.0 * rng.unit())),
+                5 => Command::Pad(p, PadCmd::KeyLock(None)),
+                6 => Command::Pad(p, PadCmd::Transpose(24.0 * rng.unit() - 12.0)),
+                7 if rng.chance(0.1) => Command::GlobalKeyLock(None),
+                _ => Command::Pad(p, PadCmd::Speed(0.5 + 1.5 * rng.unit())),
+            };
+            send(Timed { at, cmd });
+        }
+        6 => {
+            let cmd = match rng.below(5) {
+                0 => Command::MasterVolume(2.0 * rng.unit()),
+                1 => Command::GlobalSpeed(0.5 + 1.5 * rng.unit()),
+                2 => Command::Transport(TransportCmd::Tempo(20.0 + 280.0 * rng.unit() as f64)),
+                3 => Command::Fx(FxParam::DelayFeedback, rng.unit()),
+                _ => Command::Fx(FxParam::PhaserMix, rng.unit()),
+            };
+            send(Timed { at, cmd });
+        }
+        7 => {
+            send(Timed {
+                at,
+                cmd: Command::Pad(rng.below(pads) as PadId, PadCmd::Release),
+            });
+        }
+        8 if rng.chance(0.002) => {
+            send(Timed {
+                at,
+                cmd: Command::StopAll,
+            });
+        }
+        _ => {
+            // Garbage values straight at the handle (refused and counted).
+            send(Timed {
+                at,
+                cmd: Command::MasterVolume(f32::NAN),
+            });
+        }
+    }
 }
 
 /// Memory for the soak's stretched tables: small, so the cache is full after a few minutes
