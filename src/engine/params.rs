@@ -465,6 +465,8 @@ pub struct IntRange {
     pub lo: u32,
     /// Highest value.
     pub hi: u32,
+    /// Value when not given.
+    pub default: u32,
     /// Unit, for messages and docs.
     pub unit: &'static str,
     /// What it is, for docs.
@@ -490,6 +492,19 @@ impl IntRange {
         )
     }
 
+    /// Its row in the documentation's parameter table (section `master`).
+    pub fn doc_row(&self) -> String {
+        let unit = if self.unit.is_empty() {
+            String::new()
+        } else {
+            format!(" {}", self.unit)
+        };
+        format!(
+            "| `{}` | master | {} to {}{unit} | {} | {} |",
+            self.name, self.lo, self.hi, self.default, self.doc
+        )
+    }
+
     /// Parses a command-line value (for clap's `value_parser`): a whole number in range.
     pub fn parse_arg(&self, s: &str) -> Result<u32, String> {
         let v: u64 = s
@@ -509,6 +524,7 @@ pub const SAMPLE_RATE: IntRange = IntRange {
     name: "sample_rate",
     lo: 8000,
     hi: 192_000,
+    default: 48_000,
     unit: "Hz",
     doc: "Output sample rate.",
 };
@@ -518,6 +534,7 @@ pub const BUFFER_SIZE: IntRange = IntRange {
     name: "buffer_size",
     lo: 16,
     hi: 8192,
+    default: 256,
     unit: "frames",
     doc: "Audio buffer size (the block the engine renders at once).",
 };
@@ -527,6 +544,7 @@ pub const VOICES: IntRange = IntRange {
     name: "voices",
     lo: 1,
     hi: 1024,
+    default: 64,
     unit: "",
     doc: "Voices that play at once (the polyphony).",
 };

@@ -32,5 +32,6 @@ mod session_state;
 mod set_editing;
 mod soak;
 mod sound_shaping;
+mod structure;
 mod table_cache;
 mod transport;

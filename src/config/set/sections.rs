@@ -543,13 +543,13 @@ fn eight() -> usize {
     8
 }
 fn default_buffer() -> u32 {
-    256
+    P::BUFFER_SIZE.default
 }
 fn default_rate() -> u32 {
-    48_000
+    P::SAMPLE_RATE.default
 }
 fn default_voices() -> usize {
-    64
+    P::VOICES.default as usize
 }
 
 impl Default for MasterSection {
