@@ -197,6 +197,9 @@ pub fn scene_set(dir: &Path, voices: usize) -> SetFile {
                 },
                 stems: Default::default(),
                 line: 0,
+                grid_loop: None,
+                loop_from_bar: 1,
+                grid_offset: None,
                 key_lines: Vec::new(),
             }
         })

@@ -91,6 +91,10 @@ pub fn check(
     for e in &report.estimates {
         println!("tempo: {e}");
     }
+    for a in &report.applied {
+        println!("{a}");
+    }
+    print_unused_analyses(&set);
     errors += report.errors.len();
     if errors > 0 {
         eprintln!("check: {errors} problem(s) found");
@@ -104,4 +108,31 @@ pub fn check(
         crate::control::live::status::mb(report.memory.0)
     );
     Ok(0)
+}
+
+/// What analysis finds for every looping pad whose set gives no tempo (shown, not applied).
+fn print_unused_analyses(set: &crate::config::SetFile) {
+    use crate::config::set::PadTempo;
+    use crate::sample::SampleSource;
+    let prefs = crate::control::set::analyse::prefs(set);
+    let mut cache = crate::sample::analysis::cache::AnalysisCache::in_dir(
+        &crate::sample::stream::prepare::default_cache_dir().join("analysis"),
+    );
+    for spec in set
+        .pads
+        .iter()
+        .filter(|p| p.looping && p.tempo == PadTempo::Unknown && p.grid_loop.is_none())
+    {
+        let SampleSource::File(path) = &spec.source else {
+            continue;
+        };
+        let at = crate::control::set::pad_config::where_(set, spec);
+        match cache.file(path, &prefs) {
+            Ok((a, _)) => println!(
+                "{at}: analysis: {} (not applied; write `bpm = \"auto\"` to use it, or `bpm = N` and `grid_offset = S` to correct it)",
+                crate::sample::analysis::summary(&a)
+            ),
+            Err(e) => println!("{at}: analysis: {e}"),
+        }
+    }
 }

@@ -382,6 +382,9 @@ fn load_logged(
     for w in &report.warnings {
         log::warn!("{w}");
     }
+    for a in &report.applied {
+        log::info!("{a}");
+    }
     log::info!(
         "{}: {} pads ready, {} samples ({}) loaded in {:.2} s",
         set.path.display(),

@@ -71,6 +71,9 @@ pub(crate) fn reload(s: &mut Session) {
     for w in &report.warnings {
         log::warn!("{w}");
     }
+    for a in &report.applied {
+        log::info!("{a}");
+    }
     crate::control::set::stream_load::log_plan(report.plan.as_ref());
     s.disk.add(report.streaming.take());
     s.shared.update_pads(&new, &report.failed_pads);

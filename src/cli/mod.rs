@@ -1,5 +1,6 @@
 //! Command-line front-end. The only place that uses `anyhow`.
 
+mod analyze;
 mod bench;
 mod bench_keylock;
 mod bench_stems;
@@ -93,6 +94,8 @@ pub enum Cmd {
         #[arg(long)]
         port: Option<String>,
     },
+    /// Analyse audio files: tempo, confidence, first downbeat, beats per bar, key.
+    Analyze(analyze::AnalyzeArgs),
     /// Measure rendering speed and memory on the standard 50-voice scene.
     Bench(bench::BenchArgs),
     /// Randomised offline soak: random sets, presses, knob sweeps, bad files; checks the output
@@ -161,6 +164,7 @@ pub fn main() -> i32 {
         } => live::demo(repeat, &fallback, controller.as_deref()),
         Cmd::Render(args) => render::render_cmd(args),
         Cmd::Bench(args) => bench::bench(args),
+        Cmd::Analyze(args) => analyze::analyze_cmd(args),
         Cmd::Soak(args) => soak::soak_cmd(args),
         Cmd::Check {
             set,

@@ -464,6 +464,9 @@ fn load_logged(
     for w in &report.warnings {
         log::warn!("{w}");
     }
+    for a in &report.applied {
+        log::info!("{a}");
+    }
     crate::control::set::stream_load::log_plan(report.plan.as_ref());
     log::info!(
         "loaded {} pads, {} samples ({}) in {:.2} s",

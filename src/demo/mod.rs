@@ -99,6 +99,9 @@ pub fn demo_set() -> SetFile {
                 },
                 stems: Default::default(),
                 line: 0,
+                grid_loop: None,
+                loop_from_bar: 1,
+                grid_offset: None,
                 key_lines: Vec::new(),
             })
             .collect(),

@@ -1,5 +1,6 @@
 //! Sample storage, decoding and resampling (all off the audio thread, except read access).
 
+pub mod analysis;
 pub mod buffer;
 pub mod builtin;
 pub mod cancel;

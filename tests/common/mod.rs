@@ -2,6 +2,7 @@
 #![allow(dead_code)]
 
 pub mod analysis;
+pub mod corpus;
 pub mod process;
 pub mod replay;
 pub mod stem_mp4;

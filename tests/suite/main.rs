@@ -5,6 +5,8 @@
 #[path = "../common/mod.rs"]
 mod common;
 
+mod analysis;
+mod analysis_use;
 mod bad_input;
 mod bench_scene;
 mod cli;

@@ -11,10 +11,11 @@ use crate::sample::SampleSource;
 
 mod pad_entry;
 mod sections;
+mod tempo_keys;
 pub mod writer;
 pub use sections::{
-    DivisionName, EqModeName, FxSection, GridSection, LaunchModeName, MasterSection, PadEntry,
-    PlayModeName, QuantizeName, StemsValue,
+    BpmValue, DivisionName, EqModeName, FxSection, GridSection, LaunchModeName, LoopValue,
+    MasterSection, PadEntry, PlayModeName, QuantizeName, StemsValue,
 };
 
 #[derive(Debug, Deserialize)]
@@ -28,6 +29,24 @@ struct RawSet {
     fx: Option<FxSection>,
     #[serde(default)]
     pad: Vec<Spanned<PadEntry>>,
+}
+
+/// Checks a tempo range `[lo, hi]` in BPM: within the pad tempo range and at least an octave
+/// wide (so that every tempo folds into it by halving or doubling).
+pub fn check_tempo_range(lo: f64, hi: f64) -> Result<(), String> {
+    let p = crate::engine::params::PAD_BPM;
+    if !(lo.is_finite() && hi.is_finite() && lo >= p.lo as f64 && hi <= p.hi as f64) {
+        return Err(format!(
+            "[{lo}, {hi}] must lie within {} to {} BPM",
+            p.lo, p.hi
+        ));
+    }
+    if hi < 2.0 * lo {
+        return Err(format!(
+            "[{lo}, {hi}] must span at least an octave (the fastest twice the slowest), e.g. [70, 180]"
+        ));
+    }
+    Ok(())
 }
 
 /// A validated pad assignment.
@@ -69,6 +88,13 @@ pub struct PadSpec {
     pub fx: PadFx,
     /// Stem settings when the set loads (names are checked against the stems at load).
     pub stems: StemSettings,
+    /// A loop placed on the beat grid: its length in beats, from bar `loop_from_bar` (the
+    /// region follows from the grid at load).
+    pub grid_loop: Option<f64>,
+    /// The bar a grid loop starts on (1: the first downbeat).
+    pub loop_from_bar: u32,
+    /// The first downbeat in seconds, when the set gives it (else from analysis).
+    pub grid_offset: Option<f64>,
     /// Line of the `[[pad]]` entry in the set file (0 for built-in sets).
     pub line: usize,
     /// Lines of the pad's region keys (`start`, `loop_start`, `loop_end`, `beats`), for
@@ -107,6 +133,17 @@ pub enum PadTempo {
     Bpm(f32),
     /// `beats = N`: the loop region is this many beats long.
     Beats(f64),
+    /// `bpm = "auto"`: the analysed tempo (until the analysis is there, the pad plays at its
+    /// own speed, unsynced).
+    Auto,
+}
+
+impl PadSpec {
+    /// Whether the pad needs the analysis of its sample: `bpm = "auto"`, or a grid loop
+    /// without `grid_offset`.
+    pub fn needs_analysis(&self) -> bool {
+        self.tempo == PadTempo::Auto || (self.grid_loop.is_some() && self.grid_offset.is_none())
+    }
 }
 
 /// A validated set.

@@ -6,7 +6,10 @@ use std::path::Path;
 
 use toml::Spanned;
 
-use super::{GridSection, MasterSection, PadEntry, PadSpec, PadTempo, StemSettings, StemsValue};
+use super::{
+    BpmValue, GridSection, LoopValue, MasterSection, PadEntry, PadSpec, PadTempo, StemSettings,
+    StemsValue,
+};
 use crate::config::error::{ConfigError, LineIndex};
 use crate::dsp::eq::db_to_knob;
 use crate::engine::command::{LaunchMode, PadFx};
@@ -111,21 +114,7 @@ impl EntryCx<'_> {
             ));
         }
         let fx = self.fx(p)?;
-        let tempo = match (p.bpm, p.beats) {
-            (Some(_), Some(_)) => {
-                return Err(Bad::entry(
-                    "give either `bpm` (the sample's tempo) or `beats` (the loop's length in beats), not both",
-                ));
-            }
-            (Some(b), None) => PadTempo::Bpm(b),
-            (None, Some(n)) => PadTempo::Beats(n),
-            (None, None) => PadTempo::Unknown,
-        };
-        if p.sync == Some(true) && tempo == PadTempo::Unknown {
-            return Err(Bad::entry(
-                "`sync = true` needs the pad's tempo: add `bpm = ...` or `beats = ...`",
-            ));
-        }
+        let (tempo, grid_loop) = self.tempo(p)?;
         let sync = tempo != PadTempo::Unknown && p.sync.unwrap_or(self.master.sync);
         let mode: LaunchMode = p.mode.into();
         let line = |o: usize| self.lines.line_col(o).0;
@@ -137,7 +126,11 @@ impl EntryCx<'_> {
             mode,
             gain_db: p.gain_db,
             speed: p.speed,
-            looping: p.looping.unwrap_or(mode != LaunchMode::OneShot),
+            looping: match p.looping {
+                Some(LoopValue::On(b)) => b,
+                Some(_) => true,
+                None => mode != LaunchMode::OneShot,
+            },
             start: p.start,
             loop_start,
             loop_end: p.loop_end,
@@ -147,6 +140,9 @@ impl EntryCx<'_> {
             key_lock: p.key_lock.unwrap_or(self.master.key_lock),
             transpose: p.transpose + p.fine / 100.0,
             fx,
+            grid_loop,
+            loop_from_bar: p.loop_from_bar.unwrap_or(1),
+            grid_offset: p.grid_offset,
             stems: StemSettings {
                 on: p.stems_on,
                 mute: p.stem_mute.clone(),
@@ -157,11 +153,57 @@ impl EntryCx<'_> {
                     .collect(),
             },
             line: line(entry.span().start),
-            key_lines: ["start", "loop_start", "loop_end", "beats"]
+            key_lines: ["start", "loop_start", "loop_end", "beats", "bpm", "loop"]
                 .into_iter()
                 .filter_map(|k| key_offset(self.text, entry.span(), k).map(|o| (k, line(o))))
                 .collect(),
         })
+    }
+
+    /// The pad's tempo (`bpm`, `beats` or `"auto"`) and its grid loop's length in beats.
+    fn tempo(&self, p: &PadEntry) -> Result<(PadTempo, Option<f64>), Bad> {
+        let bpb = self.master.beats_per_bar as f64;
+        let grid_loop = match p.looping {
+            Some(LoopValue::Bars(n)) => Some(n * bpb),
+            Some(LoopValue::Beats(n)) => Some(n),
+            _ => None,
+        };
+        if grid_loop.is_some() && (p.loop_start.is_some() || p.loop_end.is_some()) {
+            return Err(Bad(
+                Some("loop"),
+                "a loop placed on the grid (`loop = \"4bars\"`) takes no `loop_start`/`loop_end`: remove them, or write `loop = true` and keep them".into(),
+            ));
+        }
+        if grid_loop.is_some() && p.beats.is_some() {
+            return Err(Bad(
+                Some("beats"),
+                "a loop placed on the grid is its own length in beats: remove `beats` (give the tempo with `bpm`)".into(),
+            ));
+        }
+        if p.loop_from_bar.is_some() && grid_loop.is_none() {
+            return Err(Bad(
+                Some("loop_from_bar"),
+                "`loop_from_bar` places a loop on the grid: give its length too, e.g. `loop = \"4bars\"`".into(),
+            ));
+        }
+        let tempo = match (p.bpm, p.beats) {
+            (Some(_), Some(_)) => {
+                return Err(Bad::entry(
+                    "give either `bpm` (the sample's tempo) or `beats` (the loop's length in beats), not both",
+                ));
+            }
+            (Some(BpmValue::Bpm(b)), None) => PadTempo::Bpm(b),
+            (Some(BpmValue::Auto), None) => PadTempo::Auto,
+            (None, Some(n)) => PadTempo::Beats(n),
+            (None, None) if grid_loop.is_some() => PadTempo::Auto,
+            (None, None) => PadTempo::Unknown,
+        };
+        if p.sync == Some(true) && tempo == PadTempo::Unknown {
+            return Err(Bad::entry(
+                "`sync = true` needs the pad's tempo: add `bpm = ...` (or `bpm = \"auto\"`) or `beats = ...`",
+            ));
+        }
+        Ok((tempo, grid_loop))
     }
 
     /// The pad's index in its bank (from `pad`, or `row` and `col`), inside the grid.

@@ -10,6 +10,11 @@ use crate::dsp::delay::Division;
 use crate::engine::command::{EqMode, FxParam, LaunchMode, PlayMode, Quantize};
 use crate::engine::params as P;
 
+pub use super::tempo_keys::{BpmValue, LoopValue};
+use super::tempo_keys::{
+    default_tempo_range, grid_offset, loop_from_bar, loop_value, pad_bpm, tempo_range,
+};
+
 /// Master section of a set file.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -111,6 +116,10 @@ pub struct MasterSection {
         deserialize_with = "ranged::disk_mb_s"
     )]
     pub disk_mb_s: f32,
+    /// The tempo range analysis reports tempi in (a tempo outside is doubled or halved into
+    /// it, as DJ software does), BPM `[slowest, fastest]`.
+    #[serde(default = "default_tempo_range", deserialize_with = "tempo_range")]
+    pub tempo_range: [f64; 2],
     /// SCHED_FIFO priority of the audio thread (0: normal scheduling).
     #[serde(
         default = "ranged::rt_priority_default",
@@ -359,9 +368,16 @@ pub struct PadEntry {
     /// Speed factor 0.5..=2 (pitch follows).
     #[serde(default = "ranged::speed_default", deserialize_with = "ranged::speed")]
     pub speed: f32,
-    /// Whether the region loops (default: true, except for `oneshot`).
-    #[serde(default, rename = "loop")]
-    pub looping: Option<bool>,
+    /// Whether the region loops (default: true, except for `oneshot`), or the loop's length
+    /// on the beat grid (`"4bars"`, `"8beats"`), placed from bar `loop_from_bar`.
+    #[serde(default, rename = "loop", deserialize_with = "loop_value")]
+    pub looping: Option<LoopValue>,
+    /// The bar a grid-placed loop starts on (1: the first downbeat).
+    #[serde(default, deserialize_with = "loop_from_bar")]
+    pub loop_from_bar: Option<u32>,
+    /// Time of the first downbeat in seconds (the beat grid's offset; default: from analysis).
+    #[serde(default, deserialize_with = "grid_offset")]
+    pub grid_offset: Option<f64>,
     /// Intro start in seconds: plays once from here, then loops `loop_start..loop_end`.
     #[serde(default, deserialize_with = "ranged::start")]
     pub start: Option<f64>,
@@ -371,9 +387,9 @@ pub struct PadEntry {
     /// Loop end in seconds (default: end of the sample).
     #[serde(default, deserialize_with = "ranged::loop_end")]
     pub loop_end: Option<f64>,
-    /// The sample's tempo in BPM (alternative to `beats`).
-    #[serde(default, deserialize_with = "ranged::pad_bpm_opt")]
-    pub bpm: Option<f32>,
+    /// The sample's tempo in BPM (alternative to `beats`), or `"auto"`: the analysed tempo.
+    #[serde(default, deserialize_with = "pad_bpm")]
+    pub bpm: Option<BpmValue>,
     /// The loop region's length in beats (the tempo follows from it; alternative to `bpm`).
     #[serde(default, deserialize_with = "ranged::beats")]
     pub beats: Option<f64>,
@@ -580,6 +596,7 @@ impl Default for MasterSection {
             memory_limit: None,
             disk_mb_s: P::DISK_MB_S.default,
             rt_priority: P::RT_PRIORITY.default,
+            tempo_range: default_tempo_range(),
         }
     }
 }

@@ -11,13 +11,14 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Instant;
 
-use crate::config::set::{PadSpec, PadTempo, SetFile};
+use crate::config::set::SetFile;
 use crate::engine::command::{Command, PadCmd, PadConfig, PadId, SlotId, TransportCmd};
 use crate::engine::{EngineHandle, EngineSettings};
 use crate::sample::loader::{LoadFn, Loaded, load_in_order, load_one};
 use crate::sample::{SampleBuffer, SampleError, SampleSource};
 
-use super::pad_config::{estimate_tempo, pad_config, where_};
+use super::configure::configure_pads;
+use super::pad_config::{pad_config, resolve, where_};
 pub use super::report::{LoadProblem, PadAt, SetLoadReport};
 use super::stream_load::{self, Made, StreamOptions};
 use super::table_store::{TableKey, TableStore};
@@ -61,7 +62,9 @@ fn assign_early(
         .iter()
         .filter(|p| names.contains(&&p.source))
         .filter_map(|spec| {
-            let cfg = pad_config(spec, slot, buf).ok()?;
+            let bpb = set.master.beats_per_bar as u32;
+            let spec = resolve(spec, None, buf.seconds(), &buf.name, bpb).ok()?;
+            let cfg = pad_config(&spec, slot, buf).ok()?;
             handle
                 .command(Command::Pad(spec.id as PadId, PadCmd::Assign(cfg)))
                 .ok()
@@ -214,6 +217,14 @@ pub fn load_set_apply(
     };
     let results = plan.results(decoded.loaded, streamed);
     report.plan = Some(plan.memory);
+    // Analysis where pads ask for it (they are playable meanwhile: a live start published
+    // them as their samples decoded).
+    store.analyses.set_dir(&opts.cache_dir.join("analysis"));
+    let loaded: HashMap<SampleSource, Arc<SampleBuffer>> = results
+        .iter()
+        .filter_map(|(s, r)| r.as_ref().ok().map(|(b, _)| (s.clone(), b.clone())))
+        .collect();
+    report.analyses = super::analyse::analyse_needed(set, &loaded, store, threads);
     publish(
         set,
         handle,
@@ -491,59 +502,6 @@ fn publish_tables(
         }
     }
     buffers
-}
-
-/// Each pad's engine configuration from its sample (a pad whose sample failed, or whose
-/// region does not fit it, fails); tempo estimates for loops without a tempo.
-fn configure_pads(
-    set: &SetFile,
-    buffers: &HashMap<SampleSource, (SlotId, Arc<SampleBuffer>)>,
-    report: &mut SetLoadReport,
-) -> Vec<(PadId, PadConfig)> {
-    let mut planned = Vec::new();
-    for spec in &set.pads {
-        let Some((slot, buf)) = buffers.get(&spec.source) else {
-            report.failed_pads.push(spec.id);
-            continue;
-        };
-        if let Some(e) = tempo_estimate(set, spec, buf) {
-            report.estimates.push(e);
-        }
-        match pad_config(spec, *slot, buf) {
-            Ok(cfg) => planned.push((spec.id as PadId, cfg)),
-            Err(e) => {
-                let line = spec.line_of(e.key);
-                report.errors.push(LoadProblem::Pad {
-                    at: PadAt {
-                        file: set.path.clone(),
-                        line,
-                        bank: spec.bank,
-                        index: spec.index,
-                    },
-                    message: e.message,
-                });
-                report.failed_pads.push(spec.id);
-            }
-        }
-    }
-    planned
-}
-
-/// For a looping pad whose tempo the set does not give: a plausible tempo (shown by `check`,
-/// never applied).
-fn tempo_estimate(set: &SetFile, spec: &PadSpec, buf: &SampleBuffer) -> Option<String> {
-    if spec.tempo != PadTempo::Unknown || !spec.looping {
-        return None;
-    }
-    let rate = buf.rate as f64;
-    let frames = spec.loop_end.map_or(buf.frames() as f64, |e| e * rate) - spec.loop_start * rate;
-    let bpb = set.master.beats_per_bar as u32;
-    let (beats, bpm) = estimate_tempo(frames / rate, bpb, set.master.bpm)?;
-    Some(format!(
-        "{}: the loop is {:.3} s: {beats} beats at {bpm:.2} BPM? (an estimate, not applied; add `beats = {beats}` or `bpm = {bpm:.2}` to the pad to use it)",
-        where_(set, spec),
-        frames / rate
-    ))
 }
 
 /// Assigns the planned pads (those already playing as planned are left alone); a reload clears

@@ -7,6 +7,7 @@ use crate::dsp::db_to_gain;
 use crate::engine::command::{PadConfig, SlotId};
 use crate::engine::stems::StemMix;
 use crate::sample::SampleBuffer;
+use crate::sample::analysis::{Analysis, Grid};
 
 /// Why a pad cannot play its sample as the set says: the key at fault (its line is where the
 /// message points) and what to do.
@@ -39,6 +40,89 @@ pub fn estimate_tempo(seconds: f64, beats_per_bar: u32, near: f64) -> Option<(u3
             (60.0..=200.0).contains(bpm) && (bpm * 2.0 - (bpm * 2.0).round()).abs() < 0.04
         })
         .min_by(|a, b| (a.1 - near).abs().total_cmp(&(b.1 - near).abs()))
+}
+
+/// The pad as it plays given its sample's analysis (None: not made yet) and length: `bpm =
+/// "auto"` takes the analysed tempo, a grid loop (`loop = "4bars"`) its region from the grid
+/// (the set's `bpm`/`grid_offset` first, then the analysis). Until the analysis is there, a
+/// pad that needs it plays its whole sample at its own speed, unsynced.
+pub fn resolve(
+    spec: &PadSpec,
+    analysis: Option<&Analysis>,
+    seconds: f64,
+    name: &str,
+    beats_per_bar: u32,
+) -> Result<PadSpec, PadConfigError> {
+    let mut s = spec.clone();
+    if spec.tempo != PadTempo::Auto && spec.grid_loop.is_none() {
+        return Ok(s);
+    }
+    if spec.needs_analysis() && analysis.is_none() {
+        if s.tempo == PadTempo::Auto {
+            s.tempo = PadTempo::Unknown;
+            s.sync = false;
+        }
+        s.grid_loop = None;
+        return Ok(s);
+    }
+    let bpm = match spec.tempo {
+        PadTempo::Bpm(b) => b as f64,
+        _ => match analysis.and_then(|a| a.tempo) {
+            Some(t) => t.bpm,
+            None => {
+                return Err(PadConfigError::at(
+                    "bpm",
+                    format!(
+                        "analysis found no beat in {name}: give its tempo with `bpm = N` (and `grid_offset` for a grid loop)"
+                    ),
+                ));
+            }
+        },
+    };
+    s.tempo = PadTempo::Bpm(bpm as f32);
+    let Some(beats) = spec.grid_loop else {
+        return Ok(s);
+    };
+    let Some(offset) = spec
+        .grid_offset
+        .or_else(|| analysis.and_then(|a| a.first_downbeat()))
+    else {
+        return Err(PadConfigError::at(
+            "loop",
+            format!(
+                "analysis found no downbeat in {name}: give `grid_offset` (the first downbeat, in seconds)"
+            ),
+        ));
+    };
+    let grid = Grid {
+        bpm,
+        offset,
+        beats_per_bar,
+    };
+    let start = grid.bar_start(spec.loop_from_bar as i64);
+    let end = start + beats * grid.beat();
+    if end > seconds + 1e-6 {
+        return Err(PadConfigError::at(
+            "loop",
+            format!(
+                "the grid loop from bar {} ({start:.3} s, {bpm:.2} BPM) ends at {end:.3} s, beyond the end of {name} ({seconds:.3} s); choose an earlier `loop_from_bar` or a shorter loop",
+                spec.loop_from_bar
+            ),
+        ));
+    }
+    if spec.start.is_some_and(|st| st > start) {
+        return Err(PadConfigError::at(
+            "start",
+            format!(
+                "`start` (the intro start) must not be after the grid loop's start, {start:.3} s"
+            ),
+        ));
+    }
+    s.loop_start = start;
+    s.loop_end = Some(end);
+    s.tempo = PadTempo::Beats(beats);
+    s.grid_loop = None;
+    Ok(s)
 }
 
 /// Converts a pad spec to engine frames, checking the region against the sample's length.
@@ -88,7 +172,7 @@ pub fn pad_config(
     let bpm = match spec.tempo {
         PadTempo::Bpm(b) => b,
         PadTempo::Beats(n) => (n * 60.0 * rate / (loop_end_exact - loop_start as f64)) as f32,
-        PadTempo::Unknown => 0.0,
+        PadTempo::Unknown | PadTempo::Auto => 0.0,
     };
     if !(bpm == 0.0 || crate::engine::params::PAD_BPM.contains(bpm as f64)) {
         return Err(PadConfigError::at(

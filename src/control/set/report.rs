@@ -117,6 +117,10 @@ pub struct SetLoadReport {
     /// Tempo estimates for looping pads whose tempo the set does not give (shown by `check`,
     /// never applied).
     pub estimates: Vec<String>,
+    /// The analyses made or found for pads that use them (by source).
+    pub analyses: crate::control::set::analyse::Analyses,
+    /// What analysis gave each pad that uses it (one line per pad, with its confidence).
+    pub applied: Vec<String>,
     /// The memory plan (RAM or streamed, per table).
     pub plan: Option<crate::sample::plan::Plan>,
     /// Pads a reload left as they were (same sample, region and settings).

@@ -98,6 +98,8 @@ pub struct TableStore {
     pub hashed: usize,
     /// Tables found in the cache instead of being decoded.
     pub hits: usize,
+    /// Analyses of samples by content (tempo, grid, key), in RAM and on disk.
+    pub analyses: crate::sample::analysis::cache::AnalysisCache,
 }
 
 impl TableStore {

@@ -1,0 +1,142 @@
+//! Analysis at set load: the samples of pads that ask for it (`bpm = "auto"`, a grid loop
+//! without `grid_offset`) are analysed after they decode, on the loader threads, from the
+//! cache where it has them; everything else is left alone. Not real-time.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use crate::config::set::SetFile;
+use crate::control::set::table_store::TableStore;
+use crate::sample::analysis::cache::AnalysisKey;
+use crate::sample::analysis::{Analysis, AnalysisError, Prefs};
+use crate::sample::{SampleBuffer, SampleSource};
+
+/// What the set asks of analysis: its meter and tempo range.
+pub fn prefs(set: &SetFile) -> Prefs {
+    Prefs {
+        beats_per_bar: set.master.beats_per_bar as u32,
+        min_bpm: set.master.tempo_range[0],
+        max_bpm: set.master.tempo_range[1],
+    }
+}
+
+/// Each source's analysis, or why it could not be made.
+pub type Analyses = HashMap<SampleSource, Result<Arc<Analysis>, String>>;
+
+/// Analyses the sources of the pads that need it (`buffers`: what each source loaded as),
+/// from the cache or on up to `threads` threads; made ones are cached.
+pub fn analyse_needed(
+    set: &SetFile,
+    buffers: &HashMap<SampleSource, Arc<SampleBuffer>>,
+    store: &mut TableStore,
+    threads: usize,
+) -> Analyses {
+    let prefs = prefs(set);
+    let mut out = Analyses::new();
+    let mut jobs: Vec<(SampleSource, Option<AnalysisKey>, Arc<SampleBuffer>)> = Vec::new();
+    for spec in set.pads.iter().filter(|p| p.needs_analysis()) {
+        let src = &spec.source;
+        if out.contains_key(src) || jobs.iter().any(|j| j.0 == *src) {
+            continue;
+        }
+        let Some(buf) = buffers.get(src) else {
+            continue;
+        };
+        let key = store.key(src, buf.rate).map(|k| AnalysisKey {
+            content: k.content,
+            prefs,
+        });
+        match key.and_then(|k| store.analyses.get(&k)) {
+            Some(a) => {
+                out.insert(src.clone(), Ok(a));
+            }
+            None => jobs.push((src.clone(), key, buf.clone())),
+        }
+    }
+    if jobs.is_empty() {
+        return out;
+    }
+    let threads = if threads == 0 {
+        std::thread::available_parallelism().map_or(1, |n| n.get())
+    } else {
+        threads
+    }
+    .clamp(1, jobs.len());
+    let made: Vec<(usize, Result<Analysis, AnalysisError>)> = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..threads)
+            .filter_map(|t| {
+                let jobs = &jobs;
+                // Named as loader threads: a panic in a decoder is reported as the file's
+                // error, not printed with a backtrace.
+                std::thread::Builder::new()
+                    .name(crate::sample::loader::LOADER_THREAD.into())
+                    .spawn_scoped(s, move || {
+                        (t..jobs.len())
+                            .step_by(threads)
+                            .map(|i| {
+                                let (src, _, buf) = &jobs[i];
+                                let r =
+                                    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                                        analyse_one(src, buf, &prefs)
+                                    }))
+                                    .unwrap_or_else(|_| {
+                                        Err(AnalysisError::Failed {
+                                            name: buf.name.clone(),
+                                        })
+                                    });
+                                (i, r)
+                            })
+                            .collect::<Vec<_>>()
+                    })
+                    .ok()
+            })
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().unwrap_or_default())
+            .collect()
+    });
+    // A job whose thread could not start has no result: say so rather than wait for ever.
+    for (src, _, buf) in &jobs {
+        out.insert(
+            src.clone(),
+            Err(AnalysisError::Failed {
+                name: buf.name.clone(),
+            }
+            .to_string()),
+        );
+    }
+    for (i, r) in made {
+        let (src, key, _) = &jobs[i];
+        let r = r.map(Arc::new).map_err(|e| e.to_string());
+        if let (Ok(a), Some(k)) = (&r, key) {
+            store.analyses.insert(k, a.clone());
+        }
+        out.insert(src.clone(), r);
+    }
+    out
+}
+
+/// One source's analysis: a sample in RAM from its buffer, a streamed one from its file.
+fn analyse_one(
+    src: &SampleSource,
+    buf: &SampleBuffer,
+    prefs: &Prefs,
+) -> Result<Analysis, AnalysisError> {
+    use crate::sample::analysis::{analyze_buffer, analyze_file};
+    if buf.stream().is_none() {
+        return analyze_buffer(buf, prefs);
+    }
+    // Streamed: only its heads are in RAM; decode the file again, in pieces.
+    match src {
+        SampleSource::File(path) => analyze_file(path, prefs),
+        SampleSource::Stems(s) => match (&s.mix, s.paths()) {
+            (Some(mix), _) => analyze_file(mix, prefs),
+            (None, Ok(parts)) if parts.len() == 1 => analyze_file(&parts[0], prefs),
+            _ => Err(AnalysisError::Streamed {
+                name: buf.name.clone(),
+            }),
+        },
+        SampleSource::Builtin(_) => analyze_buffer(buf, prefs),
+    }
+}
