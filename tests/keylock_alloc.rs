@@ -48,6 +48,7 @@ fn cfg(slot: u16, frames: u32, p: u16) -> PadConfig {
         speed: 1.0,
         bpm: 120.0,
         sync: p.is_multiple_of(2),
+        in_phase: true,
         key_lock: p % 4 != 3,
         transpose: if p % 4 == 3 { 2.0 } else { 0.0 },
         mode: if p % 5 == 4 {

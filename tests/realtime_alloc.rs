@@ -97,6 +97,7 @@ fn pad(slot: u16, frames: u32, mode: LaunchMode, looping: bool, choke: u8) -> Pa
         // Half the loops follow the transport.
         bpm: 100.0,
         sync: looping && slot.is_multiple_of(2),
+        in_phase: true,
         key_lock: false,
         transpose: 0.0,
         mode,

@@ -188,6 +188,7 @@ pub fn scene_set(dir: &Path, voices: usize) -> SetFile {
                 choke: 0,
                 tempo: PadTempo::Unknown,
                 sync: false,
+                in_phase: true,
                 key_lock: false,
                 transpose: 0.0,
                 fx: PadFx {

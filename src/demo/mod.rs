@@ -91,6 +91,7 @@ pub fn demo_set() -> SetFile {
                     PadTempo::Beats(crate::sample::builtin::LOOP_BEATS)
                 },
                 sync: false,
+                in_phase: true,
                 key_lock: false,
                 transpose: 0.0,
                 fx: PadFx {

@@ -220,6 +220,10 @@ pub struct PadConfig {
     pub bpm: f32,
     /// Follow the transport: speed master tempo / `bpm`, loop phase-locked to the bars.
     pub sync: bool,
+    /// A synced loop started off the grid (no quantisation) starts in phase: at the place in
+    /// its loop the transport's beat asks for, so its loop start falls on bar lines. False:
+    /// it starts at its start wherever the press falls.
+    pub in_phase: bool,
     /// Key lock: speed changes (pad, global, tempo sync, nudges, glides) change the tempo
     /// only, never the pitch.
     pub key_lock: bool,

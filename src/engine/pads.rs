@@ -300,10 +300,13 @@ impl PadBank {
         let t = &*cx.transport;
         let (grid_frame, grid_beat) = grid.unwrap_or((now, t.beat_at(now)));
         if let Some(spb) = self.src_per_beat(&cfg, t) {
+            let beat = t.beat_at(now);
             let origin = if grid.is_some() {
                 grid_beat
+            } else if cfg.in_phase {
+                phase_origin(&cfg, spb, beat)
             } else {
-                t.beat_at(now)
+                beat
             };
             voice.sync = Some(Sync {
                 origin,
@@ -490,4 +493,18 @@ impl PadBank {
         self.release_voice(quietest, cx.slots, &cx.io.stats);
         quietest
     }
+}
+
+/// The beat a synced loop launched off the grid is anchored on to play in phase: its loop
+/// starts fall on whole multiples of its length in beats, counted from the transport's first
+/// beat (on bar lines for a loop of whole bars). A pad with an intro, or not looping, starts
+/// at its start. Real-time safe.
+fn phase_origin(cfg: &PadConfig, src_per_beat: f64, beat: f64) -> f64 {
+    let len = (crate::engine::command::exact_end(cfg.loop_end, cfg.end_frac)
+        - cfg.loop_start as f64)
+        / src_per_beat;
+    if !cfg.looping || cfg.start != cfg.loop_start || len.is_nan() || len <= 0.0 {
+        return beat;
+    }
+    (beat / len).floor() * len
 }

@@ -416,6 +416,7 @@ fn non_finite_commands_are_refused_and_the_sound_stays_clean() {
         speed: 1.0,
         bpm: 120.0,
         sync: false,
+        in_phase: true,
         key_lock: false,
         transpose: 0.0,
         mode: Default::default(),

@@ -174,6 +174,7 @@ fn command() -> impl Strategy<Value = (u64, Command)> {
                         speed,
                         bpm: speed * 100.0,
                         sync: looping,
+                        in_phase: true,
                         key_lock: false,
                         transpose: 0.0,
                         mode: [

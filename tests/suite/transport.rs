@@ -451,3 +451,55 @@ fn render_midi_out_writes_the_clock_with_exact_times() {
     }
     assert_eq!(ev.last().unwrap(), &(2.0, vec![0xFC]));
 }
+
+#[test]
+fn synced_loops_started_off_the_grid_start_in_phase_and_wrap_on_bar_lines() {
+    let dir = tmp();
+    let d = dir.path();
+    write_wav16(&d.join("a.wav"), RATE, 8.0 * 60.0 / 90.0, sine(220.0, 0.3));
+    write_wav16(&d.join("b.wav"), RATE, 3.0, sine(330.0, 0.3));
+    // Quantisation off: presses land anywhere. Pads 1 and 2 are pressed mid-beat; pad 3
+    // asks for the old behaviour (its start wherever the press falls).
+    let set = set_in(
+        d,
+        "[master]\nbpm = 120\nsync = true\n\
+         [[pad]]\npad = 0\nfile = \"a.wav\"\nbpm = 90\n\
+         [[pad]]\npad = 1\nfile = \"a.wav\"\nbpm = 90\n\
+         [[pad]]\npad = 2\nfile = \"b.wav\"\nbeats = 4\n\
+         [[pad]]\npad = 3\nfile = \"a.wav\"\nbpm = 90\nstart_in_phase = false\n",
+    );
+    let script = "0.0 press 0 0\n1.3 press 0 1\n2.5 press 0 3\n2.77 press 0 2\n";
+    let (out, report) = render_set(&set, script, 20.0);
+    assert!(report.errors.is_empty(), "{:?}", report.errors);
+    let b = bars(&out.events);
+    let bar_frame = |n: u32| b.iter().find(|(_, m)| *m == n).map(|(f, _)| *f).unwrap();
+    let wraps = |pad: u16| frames_of(&out.events, |k| *k == EventKind::PadLooped(pad));
+    // 8 beats = 2 bars: pads 0 and 1 wrap together on bars 3, 5, 7, 9, 11; the 4-beat loop
+    // of pad 2 on every bar from bar 3 on.
+    for pad in [0u16, 1] {
+        let w = wraps(pad);
+        assert_eq!(w.len(), 5, "pad {pad}: {w:?}");
+        for (i, f) in w.iter().enumerate() {
+            assert!(
+                f.abs_diff(bar_frame(3 + 2 * i as u32)) <= 1,
+                "pad {pad} wrap {i}: {f}"
+            );
+        }
+    }
+    let w2 = wraps(2);
+    assert!(w2.len() >= 7, "{w2:?}");
+    for (i, f) in w2.iter().enumerate() {
+        assert!(
+            f.abs_diff(bar_frame(3 + i as u32)) <= 1,
+            "pad 2 wrap {i}: {f}"
+        );
+    }
+    // The old behaviour, asked for: started at 2.5 s, it wraps 8 beats later, off the bars.
+    let w3 = wraps(3);
+    assert!(w3[0].abs_diff((6.5 * RATE as f64) as u64) <= 2, "{w3:?}");
+    assert!(b.iter().all(|(f, _)| f.abs_diff(w3[0]) > RATE as u64 / 10));
+    // Started mid-loop, a pad fades in: no click.
+    let l = left(&out.samples, 1.25, 1.45);
+    let step = (2.0 * std::f64::consts::PI * 220.0 * 120.0 / 90.0 / RATE as f64 * 0.6) as f32;
+    assert!(max_jump(&l) <= 1.25 * step, "{} vs {step}", max_jump(&l));
+}

@@ -80,6 +80,8 @@ pub struct PadSpec {
     pub tempo: PadTempo,
     /// Whether the pad follows the transport.
     pub sync: bool,
+    /// A synced loop started off the grid starts in phase (`start_in_phase`, default true).
+    pub in_phase: bool,
     /// Key lock (tempo changes leave the pitch alone).
     pub key_lock: bool,
     /// Transpose in semitones (cents as hundredths).

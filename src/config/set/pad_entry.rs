@@ -137,6 +137,7 @@ impl EntryCx<'_> {
             choke: p.choke,
             tempo,
             sync,
+            in_phase: p.start_in_phase.unwrap_or(true),
             key_lock: p.key_lock.unwrap_or(self.master.key_lock),
             transpose: p.transpose + p.fine / 100.0,
             fx,

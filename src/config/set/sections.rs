@@ -396,6 +396,10 @@ pub struct PadEntry {
     /// Follow the transport (default: `[master] sync`); needs `bpm` or `beats`.
     #[serde(default)]
     pub sync: Option<bool>,
+    /// A synced loop started off the grid starts in phase with the transport (default true);
+    /// false: at its start wherever the press falls.
+    #[serde(default)]
+    pub start_in_phase: Option<bool>,
     /// Key lock: tempo changes leave the pitch alone (default: `[master] key_lock`).
     #[serde(default)]
     pub key_lock: Option<bool>,

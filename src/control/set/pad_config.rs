@@ -198,6 +198,7 @@ pub fn pad_config(
         speed: spec.speed,
         bpm,
         sync: spec.sync,
+        in_phase: spec.in_phase,
         key_lock: spec.key_lock,
         transpose: spec.transpose,
         mode: spec.mode,

@@ -334,3 +334,24 @@ pub fn analyze_file(path: &Path, prefs: &Prefs) -> Result<Analysis, AnalysisErro
         None => Err(AnalysisError::TooShort { name, seconds: 0.0 }),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::Grid;
+
+    #[test]
+    fn the_grid_snaps_to_bars_beats_and_sixty_fourths() {
+        let g = Grid {
+            bpm: 120.0,
+            offset: 0.1,
+            beats_per_bar: 4,
+        };
+        assert_eq!(g.bar_start(1), 0.1);
+        assert!((g.bar_start(3) - 4.1).abs() < 1e-12);
+        assert!((g.snap(3.0, 0) - 2.1).abs() < 1e-12);
+        assert!((g.snap(3.0, 1) - 3.1).abs() < 1e-12);
+        // 1/64 notes in 4/4: 16 per beat, 31.25 ms at 120 BPM.
+        assert!((g.snap(0.2, 16) - (0.1 + 3.0 * 0.03125)).abs() < 1e-12);
+        assert!((g.snap(-0.3, 1) - (-0.4)).abs() < 1e-12);
+    }
+}
