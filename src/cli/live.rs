@@ -385,6 +385,11 @@ fn load_logged(
     for a in &report.applied {
         log::info!("{a}");
     }
+    // The other loops' tempo, grid and key, cached for later, at low priority.
+    let _ = crate::control::set::analyse::analyse_in_background(
+        set,
+        &crate::sample::stream::prepare::default_cache_dir(),
+    );
     log::info!(
         "{}: {} pads ready, {} samples ({}) loaded in {:.2} s",
         set.path.display(),

@@ -74,6 +74,10 @@ pub(crate) fn reload(s: &mut Session) {
     for a in &report.applied {
         log::info!("{a}");
     }
+    let _ = crate::control::set::analyse::analyse_in_background(
+        &new,
+        &crate::sample::stream::prepare::default_cache_dir(),
+    );
     crate::control::set::stream_load::log_plan(report.plan.as_ref());
     s.disk.add(report.streaming.take());
     s.shared.update_pads(&new, &report.failed_pads);

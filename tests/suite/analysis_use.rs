@@ -366,3 +366,46 @@ fn analyze_writes_the_grid_into_the_set_where_it_can_be_corrected() {
     let want = ((0.37 + 2.0 * 1.875) * RATE as f64).round() as u32;
     assert!(cfg.loop_start.abs_diff(want) <= 48, "{}", cfg.loop_start);
 }
+
+#[test]
+fn a_live_load_analyses_the_other_loops_in_the_background_for_later() {
+    let dir = tmp();
+    write_piece(&path(&dir, "loop.wav"), &loop_1273());
+    write_piece(&path(&dir, "track.wav"), &lead_in_track());
+    write_wav16(&path(&dir, "hit.wav"), RATE, 0.5, sine(440.0, 0.3));
+    let set = set_in(
+        dir.path(),
+        "[[pad]]\npad = 0\nfile = \"loop.wav\"\n[[pad]]\npad = 1\nfile = \"track.wav\"\n\
+         [[pad]]\npad = 2\nfile = \"loop.wav\"\nbpm = \"auto\"\n\
+         [[pad]]\npad = 3\nfile = \"hit.wav\"\nmode = \"oneshot\"\n",
+    );
+    let cache = path(&dir, "cache");
+    let done = padlooper::control::set::analyse::analyse_in_background(&set, &cache)
+        .expect("something to analyse")
+        .join()
+        .unwrap();
+    // loop.wav (pad 0) and track.wav; the one-shot is not a loop, pad 2 analyses at load.
+    assert_eq!(done, 2);
+    let files = std::fs::read_dir(cache.join("analysis")).unwrap().count();
+    assert_eq!(files, 2);
+    // What it left is what a load that asks then finds: nothing analysed again.
+    let mut store = TableStore::new();
+    let (_engine, mut handle) = padlooper::engine::Engine::new(
+        padlooper::control::set::loader::engine_settings(&set, RATE),
+    )
+    .unwrap();
+    let report = padlooper::control::set::loader::load_set_opts(
+        &set,
+        &mut handle,
+        0,
+        &|_, _| {},
+        &padlooper::sample::loader::load_one,
+        StreamOptions {
+            cache_dir: cache.clone(),
+            ..StreamOptions::default()
+        },
+        &mut store,
+    );
+    assert!(report.errors.is_empty(), "{:?}", report.errors);
+    assert_eq!((store.analyses.made, store.analyses.hits), (0, 1));
+}

@@ -503,3 +503,35 @@ fn synced_loops_started_off_the_grid_start_in_phase_and_wrap_on_bar_lines() {
     let step = (2.0 * std::f64::consts::PI * 220.0 * 120.0 / 90.0 / RATE as f64 * 0.6) as f32;
     assert!(max_jump(&l) <= 1.25 * step, "{} vs {step}", max_jump(&l));
 }
+
+#[test]
+fn key_locked_synced_loops_started_off_the_grid_also_start_in_phase() {
+    let dir = tmp();
+    let d = dir.path();
+    write_wav16(&d.join("a.wav"), RATE, 8.0 * 60.0 / 90.0, sine(220.0, 0.3));
+    let set = set_in(
+        d,
+        "[master]\nbpm = 120\nsync = true\nkey_lock = true\n\
+         [[pad]]\npad = 0\nfile = \"a.wav\"\nbpm = 90\n\
+         [[pad]]\npad = 1\nfile = \"a.wav\"\nbpm = 90\ngain_db = -6\n",
+    );
+    let (out, report) = render_set(&set, "0.0 press 0 0\n1.3 press 0 1\n", 12.0);
+    assert!(report.errors.is_empty(), "{:?}", report.errors);
+    let b = bars(&out.events);
+    let bar_frame = |n: u32| b.iter().find(|(_, m)| *m == n).map(|(f, _)| *f).unwrap();
+    for pad in [0u16, 1] {
+        let w = frames_of(&out.events, |k| *k == EventKind::PadLooped(pad));
+        assert!(w.len() >= 2, "pad {pad}: {w:?}");
+        for (i, f) in w.iter().enumerate() {
+            assert!(
+                f.abs_diff(bar_frame(3 + 2 * i as u32)) <= 1,
+                "pad {pad} wrap {i}: {f}"
+            );
+        }
+    }
+    // Key lock holds the pitch: the 220 Hz tone stays 220 Hz at 120/90 the tempo.
+    let l = left(&out.samples, 6.0, 8.0);
+    assert!(l.iter().all(|x| x.is_finite()));
+    let f = freq(&l);
+    assert!((f - 220.0).abs() < 1.0, "{f}");
+}

@@ -140,3 +140,60 @@ fn analyse_one(
         SampleSource::Builtin(_) => analyze_buffer(buf, prefs),
     }
 }
+
+/// Analyses, on one low-priority background thread, the samples of every looping pad that
+/// did not ask for analysis, so that their tempo, grid and key are cached for later (a pad
+/// switched to `bpm = "auto"`, `check`, the editor). Stops at SIGTERM between files; results
+/// go to the cache folder only. Returns the thread (None: nothing to do).
+pub fn analyse_in_background(
+    set: &SetFile,
+    cache_dir: &std::path::Path,
+) -> Option<std::thread::JoinHandle<usize>> {
+    let prefs = prefs(set);
+    let mut files: Vec<std::path::PathBuf> = Vec::new();
+    for spec in set.pads.iter().filter(|p| p.looping && !p.needs_analysis()) {
+        let file = match &spec.source {
+            SampleSource::File(f) => f.clone(),
+            SampleSource::Stems(s) => match &s.mix {
+                Some(m) => m.clone(),
+                None => continue,
+            },
+            SampleSource::Builtin(_) => continue,
+        };
+        if !files.contains(&file) {
+            files.push(file);
+        }
+    }
+    if files.is_empty() {
+        return None;
+    }
+    let dir = cache_dir.join("analysis");
+    std::thread::Builder::new()
+        .name(crate::sample::loader::LOADER_THREAD.into())
+        .spawn(move || {
+            // Below everything else: the audio thread and the loaders come first.
+            // SAFETY: setpriority on the calling thread (who = 0) only changes its nice value.
+            unsafe {
+                libc::setpriority(libc::PRIO_PROCESS, 0, 15);
+            }
+            let mut cache = crate::sample::analysis::cache::AnalysisCache::in_dir(&dir);
+            let mut done = 0;
+            for f in files {
+                if crate::sample::cancel::requested() {
+                    break;
+                }
+                let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                    cache.file(&f, &prefs).is_ok()
+                }));
+                if matches!(r, Ok(true)) {
+                    done += 1;
+                }
+            }
+            log::debug!(
+                "analysed {done} samples in the background (cache: {})",
+                dir.display()
+            );
+            done
+        })
+        .ok()
+}

@@ -29,6 +29,10 @@ pub const ANALYSIS_VERSION: u32 = 1;
 /// Rate the analysis works at (the source is decimated by a whole factor to near this).
 const TARGET_RATE: f64 = 11025.0;
 
+/// Audio analysed at most (the first 20 minutes: 53 MB of mono at ~11 kHz); a longer file's
+/// steady grid is extended to its end, its key is that of the first 20 minutes.
+pub const MAX_SECONDS: f64 = 1200.0;
+
 /// Why a sample could not be analysed.
 #[derive(Debug, thiserror::Error)]
 pub enum AnalysisError {
@@ -232,10 +236,14 @@ impl Analyzer {
         }
     }
 
-    /// Adds interleaved samples (whole frames).
+    /// Adds interleaved samples (whole frames); past [`MAX_SECONDS`] they are only counted.
     pub fn push(&mut self, interleaved: &[f32]) {
         let scale = 1.0 / (self.channels * self.factor) as f32;
+        let cap = (MAX_SECONDS * self.rate as f64 / self.factor as f64) as usize;
         for frame in interleaved.chunks_exact(self.channels) {
+            if self.mono.len() >= cap {
+                break;
+            }
             self.acc += frame.iter().sum::<f32>();
             self.n += 1;
             if self.n == self.factor {
