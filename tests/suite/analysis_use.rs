@@ -265,15 +265,18 @@ fn wrong_tempo_and_grid_keys_say_what_to_write() {
 fn a_pad_that_asks_for_analysis_of_a_file_without_a_beat_fails_alone_and_says_why() {
     let dir = tmp();
     write_wav16(&path(&dir, "tone.wav"), RATE, 4.0, sine(220.0, 0.3));
+    write_wav16(&path(&dir, "blip.wav"), RATE, 0.5, sine(220.0, 0.3));
     write_piece(&path(&dir, "loop.wav"), &loop_1273());
     let set = set_in(
         dir.path(),
         "[[pad]]\npad = 0\nfile = \"tone.wav\"\nbpm = \"auto\"\n\
-         [[pad]]\npad = 1\nfile = \"loop.wav\"\nloop = \"16bars\"\n",
+         [[pad]]\npad = 1\nfile = \"loop.wav\"\nloop = \"16bars\"\n\
+         [[pad]]\npad = 2\nfile = \"blip.wav\"\nbpm = \"auto\"\n\
+         [[pad]]\npad = 3\nfile = \"loop.wav\"\nbpm = 127.3\n",
     );
     let (_, report) = render_set(&set, "", 0.1);
     let text = report.error_text();
-    assert_eq!(report.errors.len(), 2, "{text}");
+    assert_eq!(report.errors.len(), 3, "{text}");
     assert!(
         text.contains("set.toml:4: bank 0 pad 0") && text.contains("analysis found no beat in"),
         "{text}"

@@ -31,7 +31,7 @@ pub(super) fn configure_pads(
         let resolved = match report.analyses.get(&spec.source) {
             Some(Err(e)) if spec.needs_analysis() => Err(PadConfigError {
                 key: "bpm",
-                message: format!("{e}; or give the tempo with `bpm = N`"),
+                message: format!("{e}; give the tempo with `bpm = N` instead"),
             }),
             found => {
                 let a = found.and_then(|r| r.as_ref().ok()).map(|a| a.as_ref());
