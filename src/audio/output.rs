@@ -261,13 +261,45 @@ impl Drop for EngineSlot {
     }
 }
 
+/// The name an output without a sound card goes by.
+pub const PACED_NAME: &str = "no audio (paced by the clock)";
+
 /// Largest callback handled in one pass through the conversion buffer (frames).
-const SCRATCH_FRAMES: usize = 4096;
+pub(super) const SCRATCH_FRAMES: usize = 4096;
+
+/// One block of audio (interleaved stereo `floats`) from the engine, with the clock and load
+/// published: what every output (a device's callback, the paced thread) runs per block.
+/// `out_delay` is how long until the block is heard, in ns. Real-time safe.
+pub(super) fn render_block(
+    engine: &mut Engine,
+    floats: &mut [f32],
+    stats: &EngineStats,
+    rate: f64,
+    out_delay: u64,
+) {
+    let t0 = Instant::now();
+    let frames = floats.len() / 2;
+    engine.process(floats);
+    stats
+        .clock
+        .publish_with_delay(engine.frame(), mono_nanos(), frames as u64, out_delay);
+    let budget = frames as f64 / rate;
+    let load = (t0.elapsed().as_secs_f64() / budget.max(1e-9) * 1000.0) as u32;
+    stats.load_permille.store(load, Ordering::Relaxed);
+    stats.load_max_permille.fetch_max(load, Ordering::Relaxed);
+    if load > 1000 {
+        stats.overloads.fetch_add(1, Ordering::Relaxed);
+    }
+}
 
 /// A running output stream. Dropping it stops audio.
 pub struct Output {
     stream: Option<Stream>,
-    resolved: ResolvedOutput,
+    /// The paced thread, for an output without a sound card (then `resolved` is None).
+    paced: Option<super::paced::Paced>,
+    resolved: Option<ResolvedOutput>,
+    name: String,
+    config: StreamConfig,
     request: OutputRequest,
     failed: Arc<AtomicBool>,
     returned: mpsc::Receiver<Box<Engine>>,
@@ -288,7 +320,10 @@ impl Output {
         let stats = engine.stats().clone();
         let mut out = Output {
             stream: None,
-            resolved,
+            paced: None,
+            name: resolved.name.clone(),
+            config: resolved.config,
+            resolved: Some(resolved),
             request,
             failed: Arc::new(AtomicBool::new(false)),
             returned,
@@ -307,14 +342,55 @@ impl Output {
         }
     }
 
+    /// Runs `engine` without a sound card: paced by the wall clock at the request's rate and
+    /// buffer size (see [`super::paced`]); the sound is discarded. Not real-time.
+    pub fn paced(engine: Engine, request: OutputRequest) -> Result<Output, StartError> {
+        let (back, returned) = mpsc::channel();
+        let stats = engine.stats().clone();
+        let rt = Arc::new(RtStatus::default());
+        let config = StreamConfig {
+            channels: 2,
+            sample_rate: request.sample_rate,
+            buffer_size: cpal::BufferSize::Fixed(request.buffer_size),
+        };
+        let paced = super::paced::Paced::start(
+            Box::new(engine),
+            request.sample_rate,
+            request.buffer_size,
+            request.rt_priority,
+            rt.clone(),
+        )
+        .map_err(|e| StartError {
+            error: AudioError::Stream {
+                device: PACED_NAME.into(),
+                reason: e.to_string(),
+            },
+            engine: None,
+        })?;
+        Ok(Output {
+            stream: None,
+            paced: Some(paced),
+            resolved: None,
+            name: PACED_NAME.into(),
+            config,
+            request,
+            failed: Arc::new(AtomicBool::new(false)),
+            returned,
+            back,
+            stats,
+            engine: None,
+            rt,
+        })
+    }
+
     /// Device name.
     pub fn device_name(&self) -> &str {
-        &self.resolved.name
+        &self.name
     }
 
     /// Stream configuration in use.
     pub fn config(&self) -> &StreamConfig {
-        &self.resolved.config
+        &self.config
     }
 
     /// Whether the audio thread got real-time priority (known after its first callback).
@@ -327,19 +403,23 @@ impl Output {
         let engine = match self.engine.take() {
             Some(e) => e,
             None => self.returned.try_recv().map_err(|_| AudioError::Stream {
-                device: self.resolved.name.clone(),
+                device: self.name.clone(),
                 reason: "engine not available".into(),
             })?,
+        };
+        let Some(r) = self.resolved.as_ref() else {
+            // Paced: no stream to build.
+            self.engine = Some(engine);
+            return Ok(());
         };
         let slot = EngineSlot {
             engine: Some(engine),
             back: self.back.clone(),
         };
-        let r = &self.resolved;
         let result = match r.format {
-            SampleFormat::F32 => self.build_typed::<f32>(slot),
-            SampleFormat::I16 => self.build_typed::<i16>(slot),
-            SampleFormat::I32 => self.build_typed::<i32>(slot),
+            SampleFormat::F32 => self.build_typed::<f32>(r, slot),
+            SampleFormat::I16 => self.build_typed::<i16>(r, slot),
+            SampleFormat::I32 => self.build_typed::<i32>(r, slot),
             other => Err(AudioError::NoConfig {
                 device: r.name.clone(),
                 reason: format!("sample format {other}"),
@@ -359,11 +439,10 @@ impl Output {
         }
     }
 
-    fn build_typed<T>(&self, mut slot: EngineSlot) -> Result<Stream, AudioError>
+    fn build_typed<T>(&self, r: &ResolvedOutput, mut slot: EngineSlot) -> Result<Stream, AudioError>
     where
         T: OutSample,
     {
-        let r = &self.resolved;
         let channels = r.config.channels as usize;
         let rate = r.config.sample_rate as f64;
         let stats = self.stats.clone();
@@ -386,19 +465,20 @@ impl Output {
                     rt.store(promote_current_thread(priority));
                 }
             }
-            let t0 = Instant::now();
             let Some(engine) = slot.engine.as_deref_mut() else {
                 return;
             };
-            let frames = data.len() / channels.max(1);
+            let ts = info.timestamp();
+            let out_delay = ts.playback.duration_since(ts.callback).as_nanos() as u64;
             if let (2, Some(floats)) = (channels, T::as_f32(data)) {
-                engine.process(floats);
+                render_block(engine, floats, &stats, rate, out_delay);
             } else {
+                let frames = data.len() / channels.max(1);
                 let mut done = 0;
                 while done < frames {
                     let n = (frames - done).min(SCRATCH_FRAMES);
                     let buf = &mut scratch[..n * 2];
-                    engine.process(buf);
+                    render_block(engine, buf, &stats, rate, out_delay);
                     let dst = &mut data[done * channels..(done + n) * channels];
                     for (o, s) in dst.chunks_exact_mut(channels).zip(buf.chunks_exact(2)) {
                         if channels == 1 {
@@ -413,18 +493,6 @@ impl Output {
                     }
                     done += n;
                 }
-            }
-            let ts = info.timestamp();
-            let out_delay = ts.playback.duration_since(ts.callback).as_nanos() as u64;
-            stats
-                .clock
-                .publish_with_delay(engine.frame(), mono_nanos(), frames as u64, out_delay);
-            let budget = frames as f64 / rate;
-            let load = (t0.elapsed().as_secs_f64() / budget.max(1e-9) * 1000.0) as u32;
-            stats.load_permille.store(load, Ordering::Relaxed);
-            stats.load_max_permille.fetch_max(load, Ordering::Relaxed);
-            if load > 1000 {
-                stats.overloads.fetch_add(1, Ordering::Relaxed);
             }
         };
         let err_cb = move |e: cpal::Error| {
@@ -459,6 +527,9 @@ impl Output {
     /// Tears the failed stream down and tries to open the device again (same request). Returns
     /// Ok(true) when audio runs again. Not real-time; call from the control thread.
     pub fn try_rebuild(&mut self) -> Result<bool, AudioError> {
+        if self.paced.is_some() {
+            return Ok(true);
+        }
         let resolved = resolve(&self.request)?;
         self.reopen(resolved)?;
         Ok(true)
@@ -472,7 +543,7 @@ impl Output {
 
     /// Where in the preference list the device in use is (0: the preferred one).
     pub fn choice(&self) -> usize {
-        self.resolved.choice
+        self.resolved.as_ref().map_or(0, |r| r.choice)
     }
 
     /// The request this output was opened for.
@@ -481,11 +552,15 @@ impl Output {
     }
 
     fn reopen(&mut self, resolved: ResolvedOutput) -> Result<(), AudioError> {
-        if resolved.config.sample_rate != self.resolved.config.sample_rate {
+        if self.paced.is_some() {
+            // Paced on purpose (`--no-audio`): devices are not used.
+            return Ok(());
+        }
+        if resolved.config.sample_rate != self.config.sample_rate {
             return Err(AudioError::RateChanged {
                 device: resolved.name,
                 now: resolved.config.sample_rate,
-                was: self.resolved.config.sample_rate,
+                was: self.config.sample_rate,
             });
         }
         if let Some(stream) = self.stream.take() {
@@ -494,7 +569,9 @@ impl Output {
         if self.engine.is_none() {
             self.engine = self.returned.try_recv().ok();
         }
-        self.resolved = resolved;
+        self.name = resolved.name.clone();
+        self.config = resolved.config;
+        self.resolved = Some(resolved);
         if let Err(e) = self.build() {
             // No stream now: the control loop's rebuild retries.
             self.failed.store(true, Ordering::Release);
@@ -505,6 +582,9 @@ impl Output {
 
     /// Stops the stream and returns the engine (for tests and clean shutdown).
     pub fn stop(mut self) -> Option<Engine> {
+        if let Some(p) = self.paced.take() {
+            return p.stop();
+        }
         drop(self.stream.take());
         self.engine
             .take()

@@ -97,6 +97,7 @@ fn start(
     set: &SetFile,
     controller: Option<&str>,
     state: Option<bool>,
+    no_audio: bool,
 ) -> anyhow::Result<Result<Session, AudioError>> {
     let forced = forced_profile(controller, set)?;
     crate::control::live::shutdown::install();
@@ -107,22 +108,33 @@ fn start(
     }
     let req = request(set);
     let verbose = log::log_enabled!(log::Level::Debug);
-    let resolved = match crate::audio::quiet::without_stderr(verbose, || resolve(&req)) {
-        Ok(r) => r,
-        Err(e) => return Ok(Err(e)),
+    let resolved = if no_audio {
+        None
+    } else {
+        match crate::audio::quiet::without_stderr(verbose, || resolve(&req)) {
+            Ok(r) => Some(r),
+            Err(e) => return Ok(Err(e)),
+        }
     };
-    let rate = resolved.config.sample_rate;
+    let rate = resolved
+        .as_ref()
+        .map_or(req.sample_rate, |r| r.config.sample_rate);
     let (engine, mut handle) = Engine::new(engine_settings(set, rate))?;
     // Audio and controllers first; the samples load while they run (progressive start).
     let shared = Arc::new(SharedControl::new(set, rate, engine.stats().clone()));
     let latency = engine.latency() as u64;
     let stats = engine.stats().clone();
-    let out =
-        match crate::audio::quiet::without_stderr(verbose, || Output::start(engine, resolved, req))
-        {
-            Ok(out) => out,
-            Err(e) => return Ok(Err(e.error)),
-        };
+    let started = match resolved {
+        Some(resolved) => {
+            crate::audio::quiet::without_stderr(verbose, || Output::start(engine, resolved, req))
+        }
+        // `--no-audio`: the same engine and per-block code, paced by the clock.
+        None => Output::paced(engine, req),
+    };
+    let out = match started {
+        Ok(out) => out,
+        Err(e) => return Ok(Err(e.error)),
+    };
     log::info!(
         "audio: {} at {} Hz, buffer {:?}",
         out.device_name(),
@@ -194,11 +206,12 @@ pub fn run(
     controller: Option<&str>,
     service: bool,
     reset_state: bool,
+    no_audio: bool,
 ) -> anyhow::Result<i32> {
     service_mode::milestone("process started");
     if !service {
         let set = super::load_set_or_demo(set_path)?;
-        return match start(&set, controller, Some(reset_state))? {
+        return match start(&set, controller, Some(reset_state), no_audio)? {
             Ok(mut s) => {
                 s.reload_from = set_path.cloned();
                 log::info!("playing; press Ctrl-C to quit");
@@ -246,10 +259,10 @@ pub fn run(
     let mut notify = Notifier::from_env();
     let (mut set, mut reload_from, mut reset) = (set, set_path.cloned(), reset_state);
     loop {
-        if !service_mode::wait_for_audio(&request(&set), &mut notify) {
+        if !no_audio && !service_mode::wait_for_audio(&request(&set), &mut notify) {
             return Ok(0);
         }
-        match start(&set, controller, Some(reset))? {
+        match start(&set, controller, Some(reset), no_audio)? {
             Ok(mut s) => {
                 s.reload_from = reload_from.clone();
                 s.usb = Some(crate::control::set::usb_sets::UsbWatch::new());
@@ -272,9 +285,14 @@ pub fn run(
 }
 
 /// `padlooper demo`.
-pub fn demo(repeat: bool, fallback: &Path, controller: Option<&str>) -> anyhow::Result<i32> {
+pub fn demo(
+    repeat: bool,
+    fallback: &Path,
+    controller: Option<&str>,
+    no_audio: bool,
+) -> anyhow::Result<i32> {
     let set = crate::demo::demo_set();
-    match start(&set, controller, None)? {
+    match start(&set, controller, None, no_audio)? {
         Ok(mut s) => {
             let script = crate::demo::demo_script();
             let origin = s.handle.stats().frames() + s.rate as u64 / 5;

@@ -49,6 +49,10 @@ pub enum Cmd {
         /// itself under systemd (`NOTIFY_SOCKET` set).
         #[arg(long)]
         service: bool,
+        /// Run without a sound card: the engine paced by the clock at the set's rate and
+        /// buffer size, the sound discarded (controllers, MIDI clock and the status line work).
+        #[arg(long)]
+        no_audio: bool,
         /// Forget the saved live changes (gains, EQ, tempo, bank...) and start from the set
         /// as written.
         #[arg(long)]
@@ -65,6 +69,9 @@ pub enum Cmd {
         /// Controller profile to force (see `run --controller`).
         #[arg(long)]
         controller: Option<String>,
+        /// Play without a sound card, paced by the clock (see `run --no-audio`).
+        #[arg(long)]
+        no_audio: bool,
     },
     /// Render a set and a script offline to a WAV file (faster than real time, deterministic).
     Render(render::RenderArgs),
@@ -144,24 +151,28 @@ pub fn main() -> i32 {
         set: None,
         controller: None,
         service: false,
+        no_audio: false,
         reset_state: false,
     }) {
         Cmd::Run {
             set,
             controller,
             service,
+            no_audio,
             reset_state,
         } => live::run(
             set.as_ref(),
             controller.as_deref(),
             service || std::env::var_os("NOTIFY_SOCKET").is_some(),
             reset_state,
+            no_audio,
         ),
         Cmd::Demo {
             repeat,
             fallback,
             controller,
-        } => live::demo(repeat, &fallback, controller.as_deref()),
+            no_audio,
+        } => live::demo(repeat, &fallback, controller.as_deref(), no_audio),
         Cmd::Render(args) => render::render_cmd(args),
         Cmd::Bench(args) => bench::bench(args),
         Cmd::Analyze(args) => analyze::analyze_cmd(args),

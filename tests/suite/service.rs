@@ -387,3 +387,44 @@ fn a_reload_that_finds_a_fifo_is_refused_and_sigterm_still_stops_the_service() {
     );
     assert!(err.contains("the set that plays is kept"), "{err}");
 }
+
+#[test]
+fn no_audio_runs_the_engine_paced_by_the_clock_without_a_sound_card() {
+    let dir = tmp();
+    std::fs::write(path(&dir, "empty.conf"), "# no devices\n").unwrap();
+    let child = bin()
+        .env("ALSA_CONFIG_PATH", path(&dir, "empty.conf"))
+        .env("XDG_CACHE_HOME", path(&dir, "cache"))
+        .env_remove("NOTIFY_SOCKET")
+        .env_remove("RUST_LOG")
+        .args(["-v", "demo", "--no-audio"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let t0 = std::time::Instant::now();
+    std::thread::sleep(Duration::from_secs(4));
+    let (status, err) = crate::common::process::stop(child, libc::SIGTERM);
+    let wall = t0.elapsed().as_secs_f64();
+    assert!(status.success(), "{status:?}\n{err}");
+    assert!(
+        err.contains("audio: no audio (paced by the clock) at 48000 Hz"),
+        "{err}"
+    );
+    // The demo played (its pads started and bars went by) at the pace of the clock: the last
+    // engine event is no later than the time that passed (a free-running engine would be
+    // minutes ahead), and bars came about every 2 s (120 BPM).
+    let frames: Vec<u64> = err
+        .lines()
+        .filter_map(|l| l.split("frame: ").nth(1))
+        .filter_map(|r| r.split(|c: char| !c.is_ascii_digit()).next()?.parse().ok())
+        .collect();
+    assert!(err.contains("PadStarted"), "{err}");
+    let last = *frames.iter().max().expect("engine events");
+    assert!(
+        last as f64 <= (wall + 0.5) * 48_000.0,
+        "{last} frames in {wall:.1} s"
+    );
+    let bars = err.lines().filter(|l| l.contains("kind: Bar(")).count();
+    assert!((1..=3).contains(&bars), "{bars} bars in {wall:.1} s\n{err}");
+}
