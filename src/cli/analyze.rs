@@ -84,7 +84,6 @@ pub fn analyze_cmd(args: AnalyzeArgs) -> anyhow::Result<i32> {
 /// tempo and first downbeat written into the pads that use analysis.
 fn analyze_set(path: &std::path::Path, write: bool, no_cache: bool) -> anyhow::Result<i32> {
     use crate::config::set::writer::{PadPlace, SetWriter};
-    use crate::sample::SampleSource;
     let set = crate::config::SetFile::load(path)?;
     let prefs = crate::control::set::analyse::prefs(&set);
     let mut cache = if no_cache {
@@ -97,15 +96,10 @@ fn analyze_set(path: &std::path::Path, write: bool, no_cache: bool) -> anyhow::R
     let (mut failed, mut written) = (0, 0);
     for spec in &set.pads {
         let at = crate::control::set::pad_config::where_(&set, spec);
-        let file = match &spec.source {
-            SampleSource::File(f) => f.clone(),
-            SampleSource::Stems(s) => match &s.mix {
-                Some(m) => m.clone(),
-                None => continue,
-            },
-            SampleSource::Builtin(_) => continue,
+        let Some(file) = crate::control::set::analyse::audio_file(&spec.source) else {
+            continue;
         };
-        let a = match cache.file(&file, &prefs) {
+        let a = match cache.file(file, &prefs) {
             Ok((a, _)) => a,
             Err(e) => {
                 eprintln!("{at}: {e}");

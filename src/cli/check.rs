@@ -113,7 +113,6 @@ pub fn check(
 /// What analysis finds for every looping pad whose set gives no tempo (shown, not applied).
 fn print_unused_analyses(set: &crate::config::SetFile) {
     use crate::config::set::PadTempo;
-    use crate::sample::SampleSource;
     let prefs = crate::control::set::analyse::prefs(set);
     let mut cache = crate::sample::analysis::cache::AnalysisCache::in_dir(
         &crate::sample::stream::prepare::default_cache_dir().join("analysis"),
@@ -123,7 +122,7 @@ fn print_unused_analyses(set: &crate::config::SetFile) {
         .iter()
         .filter(|p| p.looping && p.tempo == PadTempo::Unknown && p.grid_loop.is_none())
     {
-        let SampleSource::File(path) = &spec.source else {
+        let Some(path) = crate::control::set::analyse::audio_file(&spec.source) else {
             continue;
         };
         let at = crate::control::set::pad_config::where_(set, spec);

@@ -206,3 +206,15 @@ pub fn tmp() -> tempfile::TempDir {
 pub fn path(dir: &tempfile::TempDir, name: &str) -> PathBuf {
     dir.path().join(name)
 }
+
+/// Frames of the engine events `f` accepts, in order.
+pub fn frames_of(
+    events: &[padlooper::engine::event::EngineEvent],
+    f: impl Fn(&padlooper::engine::event::EventKind) -> bool,
+) -> Vec<u64> {
+    events
+        .iter()
+        .filter(|e| f(&e.kind))
+        .map(|e| e.frame)
+        .collect()
+}

@@ -5,7 +5,7 @@ use std::process::Command;
 
 use padlooper::control::set::stream_load::StreamOptions;
 use padlooper::control::set::table_store::TableStore;
-use padlooper::engine::event::{EngineEvent, EventKind};
+use padlooper::engine::event::EventKind;
 
 use crate::common::corpus::{self, Recipe};
 use crate::common::*;
@@ -166,14 +166,6 @@ fn analysis_is_cached_by_content_across_reloads_and_restarts() {
         report.applied
     );
     assert!((cfg.bpm - 128.0).abs() < 0.05, "{}", cfg.bpm);
-}
-
-fn frames_of(events: &[EngineEvent], f: impl Fn(&EventKind) -> bool) -> Vec<u64> {
-    events
-        .iter()
-        .filter(|e| f(&e.kind))
-        .map(|e| e.frame)
-        .collect()
 }
 
 #[test]

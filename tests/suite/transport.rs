@@ -13,14 +13,6 @@ use padlooper::engine::event::{ClockMsg, EngineEvent, EventKind};
 use padlooper::engine::transport::Transport;
 use padlooper::midi::clock_in::ClockNews;
 
-fn frames_of(events: &[EngineEvent], f: impl Fn(&EventKind) -> bool) -> Vec<u64> {
-    events
-        .iter()
-        .filter(|e| f(&e.kind))
-        .map(|e| e.frame)
-        .collect()
-}
-
 fn bars(events: &[EngineEvent]) -> Vec<(u64, u32)> {
     events
         .iter()

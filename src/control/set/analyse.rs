@@ -141,6 +141,16 @@ fn analyse_one(
     }
 }
 
+/// The file whose audio a source's analysis is of: the file itself, a stem bundle's mix
+/// (None for built-in sounds and stems without a mix file).
+pub fn audio_file(src: &SampleSource) -> Option<&std::path::Path> {
+    match src {
+        SampleSource::File(f) => Some(f),
+        SampleSource::Stems(s) => s.mix.as_deref(),
+        SampleSource::Builtin(_) => None,
+    }
+}
+
 /// Analyses, on one low-priority background thread, the samples of every looping pad that
 /// did not ask for analysis, so that their tempo, grid and key are cached for later (a pad
 /// switched to `bpm = "auto"`, `check`, the editor). Stops at SIGTERM between files; results
@@ -152,16 +162,10 @@ pub fn analyse_in_background(
     let prefs = prefs(set);
     let mut files: Vec<std::path::PathBuf> = Vec::new();
     for spec in set.pads.iter().filter(|p| p.looping && !p.needs_analysis()) {
-        let file = match &spec.source {
-            SampleSource::File(f) => f.clone(),
-            SampleSource::Stems(s) => match &s.mix {
-                Some(m) => m.clone(),
-                None => continue,
-            },
-            SampleSource::Builtin(_) => continue,
-        };
-        if !files.contains(&file) {
-            files.push(file);
+        if let Some(file) = audio_file(&spec.source)
+            && !files.iter().any(|f| f == file)
+        {
+            files.push(file.to_path_buf());
         }
     }
     if files.is_empty() {
