@@ -56,11 +56,8 @@ pub fn analyze_cmd(args: AnalyzeArgs) -> anyhow::Result<i32> {
         return Ok(2);
     }
     let dir = (!args.no_cache)
-        .then(|| crate::sample::stream::prepare::default_cache_dir().join("analysis"));
-    let jobs = args.jobs.map_or_else(
-        || std::thread::available_parallelism().map_or(1, |n| n.get()),
-        |j| j as usize,
-    );
+        .then(|| AnalysisCache::dir_in(&crate::sample::stream::prepare::default_cache_dir()));
+    let jobs = args.jobs.map_or(0, |j| j as usize);
     let results = analyse_all(&args.files, &prefs, dir.as_deref(), jobs);
     let mut failed = 0;
     let mut out = Vec::new();
@@ -89,7 +86,7 @@ fn analyze_set(path: &std::path::Path, write: bool, no_cache: bool) -> anyhow::R
     let mut cache = if no_cache {
         AnalysisCache::default()
     } else {
-        AnalysisCache::in_dir(&crate::sample::stream::prepare::default_cache_dir().join("analysis"))
+        AnalysisCache::under(&crate::sample::stream::prepare::default_cache_dir())
     };
     let text = crate::config::input::read_text(path, "set", crate::config::input::SET_MAX)?;
     let mut writer = SetWriter::parse(&path.display().to_string(), &text)?;
@@ -142,44 +139,19 @@ fn analyze_set(path: &std::path::Path, write: bool, no_cache: bool) -> anyhow::R
     Ok(if failed > 0 { 1 } else { 0 })
 }
 
-/// Each file's analysis (in order), `jobs` files at a time, through the cache in `dir`.
+/// Each file's analysis (in order), `jobs` files at a time (0: one per core), through the
+/// cache in `dir`.
 fn analyse_all(
     files: &[PathBuf],
     prefs: &Prefs,
     dir: Option<&std::path::Path>,
     jobs: usize,
 ) -> Vec<Result<Arc<Analysis>, AnalysisError>> {
-    let jobs = jobs.clamp(1, files.len().max(1));
-    let mut slots: Vec<Option<Result<Arc<Analysis>, AnalysisError>>> =
-        (0..files.len()).map(|_| None).collect();
-    std::thread::scope(|s| {
-        let handles: Vec<_> = (0..jobs)
-            .map(|j| {
-                s.spawn(move || {
-                    let mut cache = dir.map(AnalysisCache::in_dir);
-                    (j..files.len())
-                        .step_by(jobs)
-                        .map(|i| {
-                            let r = match cache.as_mut() {
-                                Some(c) => c.file(&files[i], prefs).map(|(a, _)| a),
-                                None => analyze_file(&files[i], prefs).map(Arc::new),
-                            };
-                            (i, r)
-                        })
-                        .collect::<Vec<_>>()
-                })
-            })
-            .collect();
-        for h in handles {
-            if let Ok(done) = h.join() {
-                for (i, r) in done {
-                    slots[i] = Some(r);
-                }
-            }
-        }
+    let made = crate::sample::analysis::in_parallel(files, jobs, |f| match dir {
+        Some(d) => AnalysisCache::in_dir(d).file(f, prefs).map(|(a, _)| a),
+        None => analyze_file(f, prefs).map(Arc::new),
     });
-    slots
-        .into_iter()
+    made.into_iter()
         .zip(files)
         .map(|(r, f)| {
             r.unwrap_or_else(|| {

@@ -114,8 +114,8 @@ pub fn check(
 fn print_unused_analyses(set: &crate::config::SetFile) {
     use crate::config::set::PadTempo;
     let prefs = crate::control::set::analyse::prefs(set);
-    let mut cache = crate::sample::analysis::cache::AnalysisCache::in_dir(
-        &crate::sample::stream::prepare::default_cache_dir().join("analysis"),
+    let mut cache = crate::sample::analysis::cache::AnalysisCache::under(
+        &crate::sample::stream::prepare::default_cache_dir(),
     );
     for spec in set
         .pads

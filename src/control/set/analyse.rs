@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use crate::config::set::SetFile;
 use crate::control::set::table_store::TableStore;
-use crate::sample::analysis::cache::AnalysisKey;
+use crate::sample::analysis::cache::{AnalysisCache, AnalysisKey};
 use crate::sample::analysis::{Analysis, AnalysisError, Prefs};
 use crate::sample::{SampleBuffer, SampleSource};
 
@@ -56,59 +56,17 @@ pub fn analyse_needed(
     if jobs.is_empty() {
         return out;
     }
-    let threads = if threads == 0 {
-        std::thread::available_parallelism().map_or(1, |n| n.get())
-    } else {
-        threads
-    }
-    .clamp(1, jobs.len());
-    let made: Vec<(usize, Result<Analysis, AnalysisError>)> = std::thread::scope(|s| {
-        let handles: Vec<_> = (0..threads)
-            .filter_map(|t| {
-                let jobs = &jobs;
-                // Named as loader threads: a panic in a decoder is reported as the file's
-                // error, not printed with a backtrace.
-                std::thread::Builder::new()
-                    .name(crate::sample::loader::LOADER_THREAD.into())
-                    .spawn_scoped(s, move || {
-                        (t..jobs.len())
-                            .step_by(threads)
-                            .map(|i| {
-                                let (src, _, buf) = &jobs[i];
-                                let r =
-                                    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                                        analyse_one(src, buf, &prefs)
-                                    }))
-                                    .unwrap_or_else(|_| {
-                                        Err(AnalysisError::Failed {
-                                            name: buf.name.clone(),
-                                        })
-                                    });
-                                (i, r)
-                            })
-                            .collect::<Vec<_>>()
-                    })
-                    .ok()
-            })
-            .collect();
-        handles
-            .into_iter()
-            .flat_map(|h| h.join().unwrap_or_default())
-            .collect()
+    let made = crate::sample::analysis::in_parallel(&jobs, threads, |(src, _, buf)| {
+        analyse_one(src, buf, &prefs)
     });
-    // A job whose thread could not start has no result: say so rather than wait for ever.
-    for (src, _, buf) in &jobs {
-        out.insert(
-            src.clone(),
-            Err(AnalysisError::Failed {
+    for ((src, key, buf), r) in jobs.iter().zip(made) {
+        let r = match r {
+            Some(r) => r.map(Arc::new).map_err(|e| e.to_string()),
+            None => Err(AnalysisError::Failed {
                 name: buf.name.clone(),
             }
             .to_string()),
-        );
-    }
-    for (i, r) in made {
-        let (src, key, _) = &jobs[i];
-        let r = r.map(Arc::new).map_err(|e| e.to_string());
+        };
         if let (Ok(a), Some(k)) = (&r, key) {
             store.analyses.insert(k, a.clone());
         }
@@ -171,7 +129,7 @@ pub fn analyse_in_background(
     if files.is_empty() {
         return None;
     }
-    let dir = cache_dir.join("analysis");
+    let dir = AnalysisCache::dir_in(cache_dir);
     std::thread::Builder::new()
         .name(crate::sample::loader::LOADER_THREAD.into())
         .spawn(move || {
@@ -180,7 +138,7 @@ pub fn analyse_in_background(
             unsafe {
                 libc::setpriority(libc::PRIO_PROCESS, 0, 15);
             }
-            let mut cache = crate::sample::analysis::cache::AnalysisCache::in_dir(&dir);
+            let mut cache = AnalysisCache::in_dir(&dir);
             let mut done = 0;
             for f in files {
                 if crate::sample::cancel::requested() {

@@ -219,7 +219,11 @@ pub fn load_set_apply(
     report.plan = Some(plan.memory);
     // Analysis where pads ask for it (they are playable meanwhile: a live start published
     // them as their samples decoded).
-    store.analyses.set_dir(&opts.cache_dir.join("analysis"));
+    store
+        .analyses
+        .set_dir(&crate::sample::analysis::cache::AnalysisCache::dir_in(
+            &opts.cache_dir,
+        ));
     let loaded: HashMap<SampleSource, Arc<SampleBuffer>> = results
         .iter()
         .filter_map(|(s, r)| r.as_ref().ok().map(|(b, _)| (s.clone(), b.clone())))

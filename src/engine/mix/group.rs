@@ -66,28 +66,7 @@ impl EqWork<'_> {
 
     /// Runs the isolators of up to four pads side by side on their scratch buffers.
     fn iso_group(&mut self, group: &[(u16, usize)], stride: usize, n: usize) {
-        match group.len() {
-            0 => {}
-            1 => self.iso_group_n::<1>(group, stride, n),
-            2 => self.iso_group_n::<2>(group, stride, n),
-            3 => self.iso_group_n::<3>(group, stride, n),
-            _ => self.iso_group_n::<4>(group, stride, n),
-        }
-    }
-
-    fn iso_group_n<const P: usize>(&mut self, group: &[(u16, usize)], stride: usize, n: usize) {
-        let ranges: [std::ops::Range<usize>; P] =
-            std::array::from_fn(|i| group[i].1 * stride..group[i].1 * stride + 2 * n);
-        let pads: [usize; P] = std::array::from_fn(|i| group[i].0 as usize);
-        // Pads in a group are distinct and their scratch buffers disjoint, so these succeed.
-        let (Ok(mut bufs), Ok(dsps)) = (
-            self.scratch.get_disjoint_mut(ranges),
-            self.pad_dsp.get_disjoint_mut(pads),
-        ) else {
-            return;
-        };
-        let mut isos = dsps.map(|d| &mut d.iso);
-        crate::dsp::isolator::process_group(&mut isos, self.iso_design, &mut bufs, self.eq_lanes);
+        self.in_group(group, stride, n, Filters::Iso);
     }
 
     /// A pad switching EQ mode: both EQs process its block and it cross-fades between them.
@@ -107,16 +86,27 @@ impl EqWork<'_> {
 
     /// Runs the EQs of up to four pads side by side on their scratch buffers.
     fn eq_group(&mut self, group: &[(u16, usize)], stride: usize, n: usize) {
+        self.in_group(group, stride, n, Filters::Shelf);
+    }
+
+    /// Runs one kind of filter of up to four pads side by side on their scratch buffers.
+    fn in_group(&mut self, group: &[(u16, usize)], stride: usize, n: usize, f: Filters) {
         match group.len() {
             0 => {}
-            1 => self.eq_group_n::<1>(group, stride, n),
-            2 => self.eq_group_n::<2>(group, stride, n),
-            3 => self.eq_group_n::<3>(group, stride, n),
-            _ => self.eq_group_n::<4>(group, stride, n),
+            1 => self.in_group_n::<1>(group, stride, n, f),
+            2 => self.in_group_n::<2>(group, stride, n, f),
+            3 => self.in_group_n::<3>(group, stride, n, f),
+            _ => self.in_group_n::<4>(group, stride, n, f),
         }
     }
 
-    fn eq_group_n<const P: usize>(&mut self, group: &[(u16, usize)], stride: usize, n: usize) {
+    fn in_group_n<const P: usize>(
+        &mut self,
+        group: &[(u16, usize)],
+        stride: usize,
+        n: usize,
+        f: Filters,
+    ) {
         let ranges: [std::ops::Range<usize>; P] =
             std::array::from_fn(|i| group[i].1 * stride..group[i].1 * stride + 2 * n);
         let pads: [usize; P] = std::array::from_fn(|i| group[i].0 as usize);
@@ -127,7 +117,29 @@ impl EqWork<'_> {
         ) else {
             return;
         };
-        let mut eqs = dsps.map(|d| &mut d.eq);
-        crate::dsp::eq::process_group(&mut eqs, &mut bufs, self.eq_lanes);
+        match f {
+            Filters::Iso => {
+                let mut isos = dsps.map(|d| &mut d.iso);
+                crate::dsp::isolator::process_group(
+                    &mut isos,
+                    self.iso_design,
+                    &mut bufs,
+                    self.eq_lanes,
+                );
+            }
+            Filters::Shelf => {
+                let mut eqs = dsps.map(|d| &mut d.eq);
+                crate::dsp::eq::process_group(&mut eqs, &mut bufs, self.eq_lanes);
+            }
+        }
     }
+}
+
+/// Which of a pad's EQs a group runs.
+#[derive(Clone, Copy)]
+enum Filters {
+    /// The isolator.
+    Iso,
+    /// The shelving EQ.
+    Shelf,
 }

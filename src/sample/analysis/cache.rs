@@ -43,6 +43,17 @@ pub struct AnalysisCache {
 }
 
 impl AnalysisCache {
+    /// The folder analyses are kept in under a cache folder (beside the prepared files).
+    pub fn dir_in(cache_dir: &Path) -> PathBuf {
+        cache_dir.join("analysis")
+    }
+
+    /// A cache keeping its files under `cache_dir` (see [`Self::dir_in`]; created when the
+    /// first file is written).
+    pub fn under(cache_dir: &Path) -> Self {
+        Self::in_dir(&Self::dir_in(cache_dir))
+    }
+
     /// A cache keeping its files in `dir` (created when the first file is written).
     pub fn in_dir(dir: &Path) -> Self {
         Self {

@@ -318,6 +318,52 @@ pub fn analyze_buffer(
     a.finish(&buf.name, prefs)
 }
 
+/// `f` applied to every item on up to `threads` threads (0: one per core), in order; an item
+/// whose call panicked (or whose thread could not start) is None. The threads are named as
+/// loader threads, so a decoder's panic is reported as that file's error, not printed with a
+/// backtrace. Not real-time.
+pub fn in_parallel<T: Sync, R: Send>(
+    items: &[T],
+    threads: usize,
+    f: impl Fn(&T) -> R + Sync,
+) -> Vec<Option<R>> {
+    let threads = if threads == 0 {
+        std::thread::available_parallelism().map_or(1, |n| n.get())
+    } else {
+        threads
+    }
+    .clamp(1, items.len().max(1));
+    let mut out: Vec<Option<R>> = (0..items.len()).map(|_| None).collect();
+    std::thread::scope(|s| {
+        let f = &f;
+        let handles: Vec<_> = (0..threads)
+            .filter_map(|t| {
+                std::thread::Builder::new()
+                    .name(crate::sample::loader::LOADER_THREAD.into())
+                    .spawn_scoped(s, move || {
+                        (t..items.len())
+                            .step_by(threads)
+                            .map(|i| {
+                                let r =
+                                    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                                        f(&items[i])
+                                    }));
+                                (i, r.ok())
+                            })
+                            .collect::<Vec<_>>()
+                    })
+                    .ok()
+            })
+            .collect();
+        for h in handles {
+            for (i, r) in h.join().unwrap_or_default() {
+                out[i] = r;
+            }
+        }
+    });
+    out
+}
+
 /// Decodes a file packet by packet and analyses it (memory: the decimated mono, about 44 KB
 /// per second). Not real-time.
 pub fn analyze_file(path: &Path, prefs: &Prefs) -> Result<Analysis, AnalysisError> {
