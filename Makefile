@@ -2,8 +2,8 @@
 # Both first install what is missing on Debian / Raspberry Pi OS (apt packages via sudo when not
 # root, and a Rust toolchain through rustup when there is none).
 
-APT_PACKAGES := libasound2-dev libclang-dev pkg-config g++ make
-TEST_PACKAGES := shellcheck
+APT_PACKAGES := libasound2-dev libclang-dev pkg-config g++ make cmake
+TEST_PACKAGES := shellcheck iproute2 util-linux
 RUST_MIN     := 1.88
 CARGO        ?= $(shell command -v cargo 2>/dev/null || echo $(HOME)/.cargo/bin/cargo)
 

@@ -209,3 +209,82 @@ fn key_lock_and_transpose_never_allocate_in_the_callback() {
         "the governor ran"
     );
 }
+
+#[test]
+fn following_ableton_link_never_allocates_in_the_callback() {
+    // Link's capture and commit calls (C++) in the callback, every way the follower goes:
+    // the session's tempo and start/stop taken, local tempo (taps, glides, nudges) and
+    // start/stop given, the phase trimmed and moved. Link follows its own timeline here
+    // (`follow_offline`): the same calls as on a network, with no socket opened.
+    use padlooper::engine::link::{LinkPart, LinkSession};
+    let (mut engine, mut handle) = rig(4);
+    let frames = 96_000usize;
+    let slot = handle.load(tone("t", 330.0, frames, false)).unwrap();
+    for p in 0..4u16 {
+        handle
+            .command(Command::Pad(p, PadCmd::Assign(cfg(slot, frames as u32, p))))
+            .unwrap();
+    }
+    let session = LinkSession::new(120.0);
+    session.set_start_stop_sync(true);
+    session.follow_offline(true);
+    handle
+        .attach_link(LinkPart::new(session.clone(), 48_000))
+        .ok()
+        .unwrap();
+    let mut buf = vec![0.0f32; 2 * 256];
+    let mut calls = 0;
+    let mut news = std::collections::BTreeSet::new();
+    for block in 0..3_000u64 {
+        let now = block * 256;
+        let cmd = match block % 300 {
+            5 => Some(Command::Transport(TransportCmd::Start)),
+            10 => Some(Command::Pad((block / 300 % 4) as u16, PadCmd::Press)),
+            40 => Some(Command::Transport(TransportCmd::Tap)),
+            60 => Some(Command::Transport(TransportCmd::Tempo(
+                100.0 + (block % 7) as f64,
+            ))),
+            80 => Some(Command::Transport(TransportCmd::Glide(300.0))),
+            90 => Some(Command::Transport(TransportCmd::Tempo(128.0))),
+            120 => Some(Command::Transport(TransportCmd::Nudge(1.04))),
+            140 => Some(Command::Transport(TransportCmd::Locate(
+                (block % 13) as f64 + 0.37,
+            ))),
+            160 => Some(Command::Transport(TransportCmd::Meter(
+                3 + (block % 2) as u8,
+            ))),
+            250 => Some(Command::Transport(TransportCmd::Stop)),
+            _ => None,
+        };
+        if let Some(cmd) = cmd {
+            let _ = handle.send(padlooper::engine::command::Timed { at: now, cmd });
+        }
+        // The session changes from elsewhere (allocating here, outside the callback).
+        match block % 300 {
+            200 => session.app_commit(Some(90.0 + (block % 5) as f64), None, 4.0),
+            270 => session.app_commit(None, Some(true), 4.0),
+            290 => session.app_commit(None, Some(false), 4.0),
+            _ => {}
+        }
+        calls += guarded(&mut engine, &mut buf);
+        if block % 500 == 0 {
+            let mut odd = vec![0.0f32; 2 * 37];
+            calls += guarded(&mut engine, &mut odd);
+        }
+        assert!(buf.iter().all(|s| s.is_finite()));
+        for e in handle.drain_events() {
+            if let padlooper::engine::event::EventKind::Link(n) = e.kind {
+                let name = format!("{n:?}");
+                news.insert(name.split('(').next().unwrap_or_default().to_string());
+            }
+        }
+        handle.collect_retired();
+    }
+    assert_eq!(
+        calls, 0,
+        "Engine::process made {calls} C heap calls with Link"
+    );
+    // The follower went every way.
+    let all = ["Moved", "Sent", "Started", "Stopped", "Tempo"];
+    assert_eq!(news.iter().map(|s| s.as_str()).collect::<Vec<_>>(), all);
+}

@@ -199,7 +199,7 @@ fn busy_scene_renders_without_any_allocation_or_free() {
                     1 => TransportCmd::Tap,
                     2 => TransportCmd::Nudge(1.0 + 0.04 * (knob - 0.5)),
                     3 => TransportCmd::Glide(200.0 * knob),
-                    4 => TransportCmd::Locate(16.0 * knob),
+                    4 => TransportCmd::Locate(16.0 * knob as f64),
                     5 if block % 97 == 0 => TransportCmd::Stop,
                     6 => TransportCmd::Continue,
                     7 => TransportCmd::Meter(3 + (k % 3) as u8),

@@ -269,16 +269,19 @@ pub(super) const SCRATCH_FRAMES: usize = 4096;
 
 /// One block of audio (interleaved stereo `floats`) from the engine, with the clock and load
 /// published: what every output (a device's callback, the paced thread) runs per block.
-/// `out_delay` is how long until the block is heard, in ns. Real-time safe.
+/// `heard_in` is how long from now until the block is heard, in ns (negative: a paced block
+/// already late for its deadline). Real-time safe.
 pub(super) fn render_block(
     engine: &mut Engine,
     floats: &mut [f32],
     stats: &EngineStats,
     rate: f64,
-    out_delay: u64,
+    heard_in: i64,
 ) {
     let t0 = Instant::now();
     let frames = floats.len() / 2;
+    let out_delay = heard_in.max(0) as u64;
+    engine.set_output_delay(heard_in);
     engine.process(floats);
     stats
         .clock
@@ -471,14 +474,14 @@ impl Output {
             let ts = info.timestamp();
             let out_delay = ts.playback.duration_since(ts.callback).as_nanos() as u64;
             if let (2, Some(floats)) = (channels, T::as_f32(data)) {
-                render_block(engine, floats, &stats, rate, out_delay);
+                render_block(engine, floats, &stats, rate, out_delay as i64);
             } else {
                 let frames = data.len() / channels.max(1);
                 let mut done = 0;
                 while done < frames {
                     let n = (frames - done).min(SCRATCH_FRAMES);
                     let buf = &mut scratch[..n * 2];
-                    render_block(engine, buf, &stats, rate, out_delay);
+                    render_block(engine, buf, &stats, rate, out_delay as i64);
                     let dst = &mut data[done * channels..(done + n) * channels];
                     for (o, s) in dst.chunks_exact_mut(channels).zip(buf.chunks_exact(2)) {
                         if channels == 1 {

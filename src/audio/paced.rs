@@ -78,7 +78,11 @@ fn run(
         {
             #[cfg(debug_assertions)]
             let _rt = crate::engine::rt::RtSection::enter();
-            super::output::render_block(&mut engine, &mut buf, &stats, rate as f64, 0);
+            // The block is heard at its deadline (later blocks are late, not their sound).
+            let late = Instant::now()
+                .saturating_duration_since(deadline)
+                .as_nanos() as i64;
+            super::output::render_block(&mut engine, &mut buf, &stats, rate as f64, -late);
         }
         deadline += period;
         let now = Instant::now();

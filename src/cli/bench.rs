@@ -243,6 +243,7 @@ struct Results {
     streamed: Option<super::bench_stream::StreamBench>,
     stems: super::bench_stems::StemsResult,
     kl: Option<super::bench_keylock::KeylockBench>,
+    link: super::bench_link::LinkBench,
     rss: Option<u64>,
 }
 
@@ -329,7 +330,9 @@ fn run_passes(
     } else {
         Some(super::bench_keylock::run(set, args)?)
     };
+    let link = super::bench_link::run(args.block)?;
     Ok(Results {
+        link,
         dir,
         loop_seconds,
         plain,
@@ -419,6 +422,7 @@ fn json_report(r: &Results, args: &BenchArgs) -> serde_json::Value {
         "key_lock": r.kl.as_ref().map(|k| keylock_json(k, &r.standard)),
         "streamed": r.streamed.as_ref().map(|s| super::bench_stream::json(s, r.standard.rtf, args.seconds)),
         "stems": super::bench_stems::json(&r.stems),
+        "link": super::bench_link::json(&r.link),
         "passes": r.passes().iter().map(|p| pass_json(p)).collect::<Vec<_>>(),
     })
 }
@@ -465,6 +469,7 @@ fn print_report(r: &Results, args: &BenchArgs) {
         }
     }
     println!("{}", super::bench_stems::describe(&r.stems));
+    println!("{}", super::bench_link::describe(&r.link));
     let mut over: usize = r.passes().iter().map(|p| p.over_budget).sum();
     if let Some(k) = &r.kl {
         print_keylock(k, standard);

@@ -28,6 +28,8 @@ pub(crate) struct Session {
     pub(crate) midi: Option<MidiManager>,
     pub(crate) clock_out: Option<ClockSender>,
     pub(crate) keylock: LiveKeylock,
+    /// Ableton Link (off until the set or a controller switches it on).
+    pub(crate) link: crate::control::live::link::LiveLink,
     pub(crate) rate: u32,
     pub(crate) notify: Notifier,
     pub(crate) shared: Arc<SharedControl>,
@@ -179,12 +181,17 @@ fn start(
     let keylock = LiveKeylock::start(set, &report, &mut handle, set.master.buffer_size as usize);
     let saved = state.and_then(|reset| StateKeeper::open(set, &report, &handle, &shared, reset));
     shared.mark_failed(&report.failed_pads);
+    // Link after the set's and the saved tempo went to the engine: they are this padlooper's
+    // own, not changes for a session it joins.
+    let mut link = crate::control::live::link::LiveLink::new(rate);
+    link.configure(set, &mut handle, &shared);
     Ok(Ok(Session {
         out,
         handle,
         midi,
         clock_out,
         keylock,
+        link,
         rate,
         notify,
         saved,

@@ -94,7 +94,11 @@ pub(crate) fn control_loop(
         if w.last_status.elapsed() >= Duration::from_secs(5) {
             w.last_status = Instant::now();
             let (bytes, n) = s.keylock.tables.memory();
-            log::info!("{}", status_line(&s.handle, Some((bytes, n))));
+            let mut line = status_line(&s.handle, Some((bytes, n)));
+            if let Some(link) = s.link.status() {
+                line = format!("{line} | {link}");
+            }
+            log::info!("{line}");
             s.notify.status(&service_status(s));
         }
     }
@@ -144,6 +148,7 @@ fn housekeeping(s: &mut Session, w: &mut Watch) {
     for ev in &events {
         log::debug!("{ev:?}");
     }
+    s.link.tick(&mut s.handle, &s.shared, &events);
     if let Some(line) = s.keylock.tick(&mut s.handle, &events) {
         log::info!("{line}");
     }

@@ -111,6 +111,7 @@ pub(crate) fn reload(s: &mut Session) {
     {
         log::warn!("cannot keep a copy of the reloaded set ({e})");
     }
+    s.link.configure(&new, &mut s.handle, &s.shared);
     s.set = new;
     s.configs = report.configs;
     s.notify.ready(&super::live::service_status(s));

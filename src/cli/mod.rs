@@ -3,10 +3,12 @@
 mod analyze;
 mod bench;
 mod bench_keylock;
+mod bench_link;
 mod bench_stems;
 mod bench_stream;
 mod check;
 mod learn;
+mod link;
 mod live;
 mod live_loop;
 mod live_reload;
@@ -103,6 +105,9 @@ pub enum Cmd {
     },
     /// Analyse audio files: tempo, confidence, first downbeat, beats per bar, key.
     Analyze(analyze::AnalyzeArgs),
+    /// Join the Ableton Link session on this network and show it (peers, tempo, bar, beat);
+    /// optionally change its tempo or start and stop it.
+    Link(link::LinkArgs),
     /// Measure rendering speed and memory on the standard 50-voice scene.
     Bench(bench::BenchArgs),
     /// Randomised offline soak: random sets, presses, knob sweeps, bad files; checks the output
@@ -176,6 +181,7 @@ pub fn main() -> i32 {
         Cmd::Render(args) => render::render_cmd(args),
         Cmd::Bench(args) => bench::bench(args),
         Cmd::Analyze(args) => analyze::analyze_cmd(args),
+        Cmd::Link(args) => link::link_cmd(args),
         Cmd::Soak(args) => soak::soak_cmd(args),
         Cmd::Check {
             set,

@@ -101,6 +101,9 @@ pub fn event_json(e: &EngineEvent, rate: u32, pads_per_bank: usize) -> serde_jso
         EventKind::Bar(n) => {
             return json!({"frame": e.frame, "time": time, "event": "bar", "bar": n});
         }
+        EventKind::Link(news) => {
+            return json!({"frame": e.frame, "time": time, "event": "link", "news": format!("{news:?}")});
+        }
         EventKind::TableWanted(r) => ("table_wanted", r.pad),
         EventKind::DiskStarved(p) => ("disk_starved", p),
     };

@@ -47,6 +47,8 @@ pub enum ButtonAction {
     ResetState,
     /// Stem mode on/off: the `[stems]` row mutes (shift: solos) the selected pad's stems.
     StemMode,
+    /// Ableton Link on/off (the LED is lit with peers in the session, blinks while alone).
+    Link,
 }
 
 /// Actions a knob or fader can drive (0..127 mapped to the parameter's range).

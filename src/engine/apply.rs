@@ -345,7 +345,7 @@ fn transport(cx: &mut Ctx, t: TransportCmd, now: u64) {
                 beat.clamp(0.0, 1e9)
             } else {
                 0.0
-            } as f64;
+            };
             let jump = beat - tr.beat_at(now);
             tr.locate(now, beat);
             cx.io

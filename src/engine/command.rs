@@ -172,7 +172,7 @@ pub enum TransportCmd {
     /// A temporary tempo multiplier while a nudge button is held (1 = released).
     Nudge(f32),
     /// Moves the position to this beat (a MIDI song position pointer).
-    Locate(f32),
+    Locate(f64),
     /// A tempo multiplier a clock follower uses to pull the transport's phase onto the
     /// clock's (1 = none); the tempo shown stays the clock's.
     Trim(f32),
@@ -184,12 +184,13 @@ pub enum TransportCmd {
 impl TransportCmd {
     fn is_finite(&self) -> bool {
         match *self {
-            TransportCmd::Tempo(v) | TransportCmd::TempoNow(v) => v.is_finite(),
+            TransportCmd::Tempo(v) | TransportCmd::TempoNow(v) | TransportCmd::Locate(v) => {
+                v.is_finite()
+            }
             TransportCmd::Glide(v)
             | TransportCmd::LatePress(v)
             | TransportCmd::Nudge(v)
-            | TransportCmd::Trim(v)
-            | TransportCmd::Locate(v) => v.is_finite(),
+            | TransportCmd::Trim(v) => v.is_finite(),
             _ => true,
         }
     }

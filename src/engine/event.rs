@@ -64,6 +64,8 @@ pub enum EventKind {
     TableWanted(TableRequest),
     /// A streamed pad's audio came late from disk: it faded out until the data arrives.
     DiskStarved(PadId),
+    /// What Ableton Link did to the transport (see [`super::link`]).
+    Link(super::link::LinkNews),
 }
 
 /// An event with the absolute engine frame at which it happened.

@@ -65,6 +65,7 @@ pub(super) struct HandleQueues {
     pub(super) clock_out: HeapCons<TimedClock>,
     pub(super) stretchers: HeapProd<Box<dyn TimeStretch>>,
     pub(super) used_stretchers: HeapCons<Box<dyn TimeStretch>>,
+    pub(super) link: HeapProd<Box<super::link::LinkPart>>,
 }
 
 /// Control-side endpoint: sends commands and samples, receives events and retired buffers.
@@ -78,6 +79,8 @@ pub struct EngineHandle {
     stretchers: HeapProd<Box<dyn TimeStretch>>,
     used_stretchers: HeapCons<Box<dyn TimeStretch>>,
     stretchers_sent: usize,
+    /// Where Ableton Link goes to the engine (once; None after).
+    link: Option<HeapProd<Box<super::link::LinkPart>>>,
     stats: Arc<EngineStats>,
     settings: EngineSettings,
     free_slots: Vec<SlotId>,
@@ -103,6 +106,7 @@ impl EngineHandle {
             clock_out,
             stretchers,
             used_stretchers,
+            link,
         } = q;
         Self {
             commands,
@@ -124,6 +128,7 @@ impl EngineHandle {
             stretchers,
             used_stretchers,
             stretchers_sent: 0,
+            link: Some(link),
             stats,
             settings,
             free_slots: (0..settings.sample_slots as SlotId).rev().collect(),
@@ -254,6 +259,19 @@ impl EngineHandle {
         self.stretchers.try_push(st)?;
         self.stretchers_sent += 1;
         Ok(())
+    }
+
+    /// Hands Ableton Link's engine end to the engine (once per engine: a second one is given
+    /// back). The engine takes it at its next block and keeps it. Never blocks.
+    pub fn attach_link(
+        &mut self,
+        part: Box<super::link::LinkPart>,
+    ) -> Result<(), Box<super::link::LinkPart>> {
+        use ringbuf::traits::Producer;
+        match self.link.take() {
+            Some(mut q) => q.try_push(part),
+            None => Err(part),
+        }
     }
 
     /// Stretchers handed to the engine so far. Never blocks.

@@ -10,7 +10,8 @@
 //! `timeline` (commands and quantised launches waiting for their frame), `slots` (sample
 //! buffers coming and going), `pads` (the pad bank and its voices: presses, launches,
 //! allocation), `keylock` (the stretcher pool and how each voice keeps its key), `mix` (per-pad
-//! shaping, buses, effects, limiter) and `transport` (the musical clock). `apply` routes each
+//! shaping, buses, effects, limiter), `transport` (the musical clock) and `link` (Ableton Link's
+//! session, which the transport follows when it is on). `apply` routes each
 //! command to the parts it changes. Below them: `voice` (one playing sample), `source` (what
 //! voices read samples through), `command`, `event`, `params` (the parameter table),
 //! `settings`, `shared`. No part reaches into this file; `Engine` only composes them.
@@ -19,8 +20,10 @@ pub mod apply;
 pub mod command;
 pub mod event;
 pub mod handle;
+pub mod host_time;
 pub(crate) mod io;
 pub mod keylock;
+pub mod link;
 pub mod live;
 pub mod mix;
 pub mod pads;
@@ -73,6 +76,9 @@ pub struct Engine {
     pool: Pool,
     transport: Transport,
     taps: apply::Taps,
+    /// Ableton Link, once the control side attached it (it never leaves again).
+    link: Option<Box<link::LinkPart>>,
+    links: HeapCons<Box<link::LinkPart>>,
     /// Frames rendered so far.
     frame: u64,
 }
@@ -94,6 +100,7 @@ impl Engine {
         let (clk_tx, clk_rx) = split(CLOCK_QUEUE);
         let (unit_tx, unit_rx) = split(s.stretch_units.max(1));
         let (back_tx, back_rx) = split(s.stretch_units.max(1));
+        let (link_tx, link_rx) = split(1);
         let stats = Arc::new(EngineStats::new(s.pads));
         let bank = PadBank::new(&s);
         let hints = Arc::new(crate::sample::stream::StreamHints::new(bank.voices.len()));
@@ -113,6 +120,8 @@ impl Engine {
             pool: Pool::new(&s, unit_rx, back_tx),
             transport: Transport::new(s.sample_rate),
             taps: apply::Taps::default(),
+            link: None,
+            links: link_rx,
             frame: 0,
         };
         let queues = handle::HandleQueues {
@@ -124,6 +133,7 @@ impl Engine {
             clock_out: clk_rx,
             stretchers: unit_tx,
             used_stretchers: back_rx,
+            link: link_tx,
         };
         let handle = EngineHandle::new(queues, stats, s, hints);
         Ok((engine, handle))
@@ -155,6 +165,15 @@ impl Engine {
         self.mixer.latency()
     }
 
+    /// Tells the engine how long from now the next block's output is heard (the device's
+    /// buffering, ns; negative for a paced block already late for its deadline), for Link's
+    /// timing. Real-time safe.
+    pub fn set_output_delay(&mut self, nanos: i64) {
+        if let Some(l) = self.link.as_deref_mut() {
+            l.set_output_delay(nanos);
+        }
+    }
+
     /// Renders `out.len() / 2` interleaved stereo frames, applying queued commands at their
     /// frame. Real-time safe: no allocation, no locks, no I/O. Every driver (the cpal
     /// callback, `render`, `bench`, `soak`, the tests) calls this, and it sets the same
@@ -170,6 +189,7 @@ impl Engine {
             .store(crate::dsp::denormal::denormals_flushed(), Ordering::Relaxed);
         let usable = out.len() & !1;
         out[usable..].fill(0.0);
+        self.follow_link(usable / 2);
         let max = self.settings.max_block * 2;
         for chunk in out[..usable].chunks_mut(max) {
             self.process_chunk(chunk);
@@ -311,6 +331,24 @@ impl Engine {
         }
     }
 
+    /// Ableton Link: the session's tempo, phase and start/stop for the block about to render
+    /// (nothing when Link is not attached or not on).
+    fn follow_link(&mut self, frames: usize) {
+        use ringbuf::traits::Consumer;
+        if self.link.is_none() {
+            // Follows from the next block, after the commands queued before it (a set's tempo
+            // is the set's, not a change to give the session).
+            self.link = self.links.try_pop();
+            return;
+        }
+        let Some(mut part) = self.link.take() else {
+            return;
+        };
+        let (frame, rate, latency) = (self.frame, self.settings.sample_rate, self.latency());
+        part.sync((frame, frames), rate, latency, &mut LinkHostOf(self));
+        self.link = Some(part);
+    }
+
     /// Takes new sample loads, stretchers and commands from the queues, within the per-block
     /// command budget.
     fn drain_inputs(&mut self) {
@@ -365,6 +403,36 @@ impl Engine {
                 io.clock(frame, event::ClockMsg::Tick);
             });
         }
+    }
+}
+
+/// The engine as Link's follower sees it: the transport, commands applied at the current frame,
+/// news as events.
+struct LinkHostOf<'a>(&'a mut Engine);
+
+impl link::LinkHost for LinkHostOf<'_> {
+    fn transport(&self) -> Transport {
+        self.0.transport
+    }
+
+    fn apply(&mut self, cmd: command::TransportCmd) {
+        let now = self.0.frame;
+        self.0.apply(Command::Transport(cmd), now);
+    }
+
+    fn apply_at(&mut self, frame: u64, cmd: command::TransportCmd) {
+        let now = self.0.frame;
+        self.0
+            .schedule(frame, Due::Cmd(Command::Transport(cmd)), now);
+    }
+
+    fn xruns(&self) -> u64 {
+        self.0.io.stats.xruns.load(Ordering::Relaxed)
+    }
+
+    fn report(&mut self, news: link::LinkNews) {
+        let now = self.0.frame;
+        self.0.io.emit(now, EventKind::Link(news));
     }
 }
 

@@ -68,6 +68,12 @@ impl Transport {
         self.bpm
     }
 
+    /// The tempo a glide has reached (the set tempo once it ends; nudges and trims not
+    /// included). Real-time safe.
+    pub fn stepped_bpm(&self) -> f64 {
+        self.stepped
+    }
+
     /// The tempo the position advances at right now (glides and nudges included).
     pub fn effective_bpm(&self) -> f64 {
         self.effective

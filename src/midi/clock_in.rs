@@ -121,7 +121,7 @@ impl ClockFollower {
                 let pos = (bytes[1] as u16 & 0x7F) | ((bytes[2] as u16 & 0x7F) << 7);
                 self.count = pos as f64 * 6.0;
                 self.ticks.clear();
-                cmd(TransportCmd::Locate(pos as f32 / 4.0));
+                cmd(TransportCmd::Locate(pos as f64 / 4.0));
             }
             0xF8 => self.tick(t, transport_beat, send),
             _ => {}
@@ -179,7 +179,7 @@ impl ClockFollower {
         let err = beat_here - transport_beat(at);
         if first && err.abs() > SNAP_BEATS {
             // Until the first estimate the transport ran at its old tempo: put it on the beat.
-            send_cmd(TransportCmd::Locate(beat_here as f32));
+            send_cmd(TransportCmd::Locate(beat_here));
             send_cmd(TransportCmd::Trim(1.0));
         } else if err.abs() < 0.5 {
             // (A larger error is a different bar count, not phase: left alone.)

@@ -415,6 +415,9 @@ impl Controller {
             ButtonAction::ResetState => {
                 shared.reset_requested.store(true, Ordering::Relaxed);
             }
+            ButtonAction::Link => {
+                shared.link.toggle_requested.store(true, Ordering::Relaxed);
+            }
             ButtonAction::NudgeUp | ButtonAction::NudgeDown | ButtonAction::Shift => {}
         }
     }

@@ -128,6 +128,7 @@ pub fn desired(
                 },
             ),
             ButtonAction::StemMode => shared.stem_mode.load(Ordering::Relaxed),
+            ButtonAction::Link => link_lit(shared),
             ButtonAction::GlobalKeyLock => {
                 let pads = &shared.engine.pads;
                 let mut loaded = (0..pads.len()).filter(|&p| pads.get(p) != PadState::Empty);
@@ -238,6 +239,15 @@ fn selected_has(shared: &SharedControl, sel: usize, flag: u8) -> bool {
 pub fn beat_lit(shared: &SharedControl) -> bool {
     let t = &shared.engine.transport;
     t.running() && t.beat().rem_euclid(1.0) < 0.25
+}
+
+/// The Link button: lit with peers in the session, blinking (twice a second) while Link is on
+/// alone, dark when off.
+pub fn link_lit(shared: &SharedControl) -> bool {
+    let l = &shared.link;
+    l.on.load(Ordering::Relaxed)
+        && (l.peers.load(Ordering::Relaxed) > 0
+            || (crate::engine::shared::mono_nanos() / 250_000_000).is_multiple_of(2))
 }
 
 /// What was last sent to one device, to send only changes.

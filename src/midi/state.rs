@@ -28,6 +28,17 @@ pub enum PadStatus {
     Error,
 }
 
+/// Ableton Link as controllers see it (the control loop keeps it current). All atomics.
+#[derive(Debug, Default)]
+pub struct LinkShown {
+    /// Link is on.
+    pub on: AtomicBool,
+    /// Other Link apps in the session.
+    pub peers: AtomicU32,
+    /// A controller asked to switch Link on or off (the control loop takes it).
+    pub toggle_requested: AtomicBool,
+}
+
 /// No pad selected.
 pub const NONE: usize = usize::MAX;
 
@@ -58,6 +69,8 @@ pub struct SharedControl {
     pub reset_requested: AtomicBool,
     /// Stem mode: the profile's `[stems]` row controls the selected pad's stems.
     pub stem_mode: AtomicBool,
+    /// Ableton Link as controllers show it.
+    pub link: LinkShown,
     /// Stems per pad (0: none).
     stem_count: Box<[AtomicU8]>,
     /// Each stem's colour as `0xRRGGBB`.
@@ -84,6 +97,7 @@ impl SharedControl {
             version: AtomicU64::new(0),
             reset_requested: AtomicBool::new(false),
             stem_mode: AtomicBool::new(false),
+            link: LinkShown::default(),
             stem_count: (0..n).map(|_| AtomicU8::new(0)).collect(),
             stem_colors: (0..n)
                 .map(|_| std::array::from_fn(|_| AtomicU32::new(0)))

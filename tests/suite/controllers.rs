@@ -844,3 +844,38 @@ fn a_reset_state_button_asks_the_control_loop_to_forget_live_changes() {
             .swap(false, std::sync::atomic::Ordering::Relaxed)
     );
 }
+
+#[test]
+fn a_link_button_asks_to_switch_link_and_its_led_shows_the_peers() {
+    use padlooper::midi::controller::{Controller, DeviceState};
+    use std::sync::atomic::Ordering;
+    let text =
+        "name = \"l\"\nports = [\"l\"]\n[[button]]\naction = \"link\"\nnote = 7\nled = true\n";
+    let profile = Arc::new(Profile::parse(std::path::Path::new("l.toml"), text).unwrap());
+    let dir = tmp();
+    let set = set_in(dir.path(), "[master]\nlink = true\n");
+    assert!(set.master.link);
+    let stats = Arc::new(padlooper::engine::shared::EngineStats::new(
+        set.grid.total_pads(),
+    ));
+    let shared = Arc::new(SharedControl::new(&set, RATE, stats));
+    let mut c = Controller::new(profile, shared.clone(), Arc::new(DeviceState::default()));
+    let mut got = Vec::new();
+    c.feed(&[0x90, 7, 127], 0, &mut |t| got.push(t.cmd));
+    c.feed(&[0x80, 7, 0], 0, &mut |t| got.push(t.cmd));
+    assert!(got.is_empty(), "no engine command: {got:?}");
+    assert!(shared.link.toggle_requested.swap(false, Ordering::Relaxed));
+    // Off: dark. On with a peer: lit. On alone: blinking (lit half the time).
+    use padlooper::midi::leds::link_lit;
+    assert!(!link_lit(&shared));
+    shared.link.on.store(true, Ordering::Relaxed);
+    shared.link.peers.store(1, Ordering::Relaxed);
+    assert!(link_lit(&shared));
+    shared.link.peers.store(0, Ordering::Relaxed);
+    let mut states = std::collections::BTreeSet::new();
+    for _ in 0..12 {
+        states.insert(link_lit(&shared));
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    assert_eq!(states.len(), 2, "blinks while alone");
+}

@@ -22,6 +22,7 @@ mod hotplug;
 mod isolator;
 mod keylock;
 mod learn;
+mod link;
 mod midi_fuzz;
 mod playback;
 mod prepare;

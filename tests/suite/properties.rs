@@ -220,7 +220,7 @@ fn command() -> impl Strategy<Value = (u64, Command)> {
             5 => TransportCmd::TempoNow(v as f64 * 100.0),
             6 => TransportCmd::Glide(v * 1000.0),
             7 => TransportCmd::Nudge(v),
-            8 => TransportCmd::Locate(v * 10.0),
+            8 => TransportCmd::Locate(v as f64 * 10.0),
             9 => TransportCmd::Tap,
             _ => TransportCmd::LatePress(v * 100.0),
         })),

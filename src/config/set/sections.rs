@@ -85,6 +85,12 @@ pub struct MasterSection {
     /// A MIDI input whose clock padlooper follows (part of its port name).
     #[serde(default)]
     pub clock_in: Option<String>,
+    /// Ableton Link: tempo and bar phase shared with the Link apps on the network.
+    #[serde(default)]
+    pub link: bool,
+    /// With Link: start and stop shared too (with the peers that share them).
+    #[serde(default)]
+    pub link_start_stop: bool,
     /// The isolator's crossover frequencies in Hz, `[low, high]`.
     #[serde(
         default = "default_crossovers",
@@ -593,6 +599,8 @@ impl Default for MasterSection {
             nudge: P::NUDGE.default,
             clock_out: Vec::new(),
             clock_in: None,
+            link: false,
+            link_start_stop: false,
             controller: None,
             key_lock: false,
             keylock_voices: P::KEYLOCK_VOICES.default,

@@ -1,6 +1,7 @@
 //! Live playing: the script scheduler, the systemd service protocol, shutdown, the status line, the disk thread and the saved live state. Not real-time.
 
 pub mod disk;
+pub mod link;
 pub mod scheduler;
 pub mod service;
 pub mod session_state;
