@@ -184,7 +184,11 @@ fn start(
     // Link after the set's and the saved tempo went to the engine: they are this padlooper's
     // own, not changes for a session it joins.
     let mut link = crate::control::live::link::LiveLink::new(rate);
-    link.configure(set, &mut handle, &shared);
+    let on = saved
+        .as_ref()
+        .and_then(|k| k.link())
+        .unwrap_or(set.master.link);
+    link.configure(set, Some(on), &mut handle, &shared);
     Ok(Ok(Session {
         out,
         handle,

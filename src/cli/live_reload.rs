@@ -111,7 +111,8 @@ pub(crate) fn reload(s: &mut Session) {
     {
         log::warn!("cannot keep a copy of the reloaded set ({e})");
     }
-    s.link.configure(&new, &mut s.handle, &s.shared);
+    let on = (new.master.link != s.set.master.link).then_some(new.master.link);
+    s.link.configure(&new, on, &mut s.handle, &s.shared);
     s.set = new;
     s.configs = report.configs;
     s.notify.ready(&super::live::service_status(s));

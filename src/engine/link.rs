@@ -7,7 +7,7 @@
 //! host time the block's first frame will be *heard* (callback time, filtered against the frame
 //! count, plus the output's delay and the limiter's look-ahead, as Ableton's LinkHut does), and
 //! - takes a tempo the session changed (at once), or gives the session a tempo changed here (a
-//!   tap, a knob, a glide's steps, a reload, MIDI clock in);
+//!   tap, a knob, a glide's steps, a held nudge, a reload, MIDI clock in);
 //! - with start/stop sync, starts or stops the transport when the session does, and tells the
 //!   session when it starts or stops here;
 //! - keeps the transport's bar phase (quantum = beats per bar) on the session's: small errors
@@ -306,10 +306,6 @@ impl LinkPart {
         let mut commit = self.tempo(first, alone, at, host);
         commit |= self.start_stop(first, alone, (frame, frames, at, rate_f), host);
         let t = host.transport();
-        if t.nudge() != 1.0 {
-            // The phase is the session's: a nudge would only be pulled back.
-            host.apply(TransportCmd::Nudge(1.0));
-        }
         let follow_phase = s.follow_phase.load(Ordering::Acquire);
         if t.running() && follow_phase {
             let q = t.beats_per_bar() as f64;
@@ -341,13 +337,15 @@ impl LinkPart {
         }
         let t = host.transport();
         self.was_running = t.running();
-        self.last_ours = t.stepped_bpm();
+        self.last_ours = t.stepped_bpm() * t.nudge();
     }
 
     /// Tempo one way or the other; true when the state needs committing.
     fn tempo(&mut self, first: bool, alone: bool, at: i64, host: &mut dyn LinkHost) -> bool {
         let t = host.transport();
-        let ours = t.stepped_bpm();
+        // What the performer asks for: a held nudge moves the whole session, so every peer
+        // keeps its phase with padlooper's.
+        let ours = t.stepped_bpm() * t.nudge();
         let theirs = self.state.tempo();
         let local = !first && (ours - self.last_ours).abs() > TEMPO_TOLERANCE;
         let remote = !first && (theirs - self.last_theirs).abs() > TEMPO_TOLERANCE;
@@ -361,7 +359,7 @@ impl LinkPart {
                 }
             }
         } else if (first || remote) && (theirs - ours).abs() > TEMPO_TOLERANCE {
-            host.apply(TransportCmd::TempoNow(theirs));
+            host.apply(TransportCmd::TempoNow(theirs / t.nudge()));
             host.report(LinkNews::Tempo(theirs));
         }
         self.last_theirs = self.state.tempo();

@@ -390,3 +390,72 @@ fn a_synced_loop_clicks_on_the_link_sessions_beats_through_a_tempo_change() {
         worst
     );
 }
+
+#[test]
+fn local_tempo_changes_and_a_held_nudge_go_to_the_session_and_its_changes_come_back() {
+    use padlooper::engine::command::{Command, Timed, TransportCmd};
+    use padlooper::engine::link::{LinkPart, LinkSession};
+    use padlooper::engine::{Engine, EngineSettings};
+    let (mut engine, mut handle) = Engine::new(EngineSettings::default()).unwrap();
+    let session = LinkSession::new(120.0);
+    session.follow_offline(true);
+    handle
+        .attach_link(LinkPart::new(session.clone(), 48_000))
+        .ok()
+        .unwrap();
+    let mut buf = vec![0.0f32; 512];
+    let mut send = |engine: &mut Engine, cmd: TransportCmd| {
+        let at = engine.frame();
+        handle
+            .send(Timed {
+                at,
+                cmd: Command::Transport(cmd),
+            })
+            .unwrap();
+        for _ in 0..2 {
+            engine.process(&mut buf);
+        }
+    };
+    // The session's tempo as an app sees it, once Link's thread has taken the commit.
+    let session_tempo = |engine: &mut Engine, want: f64| {
+        let mut buf = vec![0.0f32; 512];
+        for _ in 0..400 {
+            if (session.app_view(4.0).tempo - want).abs() < 0.01 {
+                return true;
+            }
+            engine.process(&mut buf);
+            std::thread::sleep(std::time::Duration::from_millis(2));
+        }
+        false
+    };
+    send(&mut engine, TransportCmd::Start);
+    send(&mut engine, TransportCmd::TempoNow(128.0));
+    assert!(
+        session_tempo(&mut engine, 128.0),
+        "a tempo set here reaches the session"
+    );
+    send(&mut engine, TransportCmd::Nudge(1.04));
+    assert!(
+        session_tempo(&mut engine, 128.0 * 1.04),
+        "a held nudge moves the session"
+    );
+    send(&mut engine, TransportCmd::Nudge(1.0));
+    assert!(
+        session_tempo(&mut engine, 128.0),
+        "released, the session is back"
+    );
+    // The session's own change comes back to the transport.
+    session.app_commit(Some(100.0), None, 4.0);
+    for _ in 0..200 {
+        engine.process(&mut buf);
+        if (engine.transport().bpm() - 100.0).abs() < 0.01 {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(2));
+    }
+    assert!(
+        (engine.transport().bpm() - 100.0).abs() < 0.01,
+        "{}",
+        engine.transport().bpm()
+    );
+}

@@ -210,3 +210,34 @@ fn the_keeper_restores_then_a_reset_brings_back_the_set() {
     let written = session_state::read(&file, &set).unwrap();
     assert!(written.pad.is_empty(), "{written:?}");
 }
+
+#[test]
+fn link_switched_by_a_controller_is_kept_and_a_reset_gives_the_sets_back() {
+    use padlooper::control::live::state_keeper::StateKeeper;
+    use padlooper::midi::state::SharedControl;
+    use std::sync::Arc;
+    use std::sync::atomic::Ordering;
+    let dir = tmp();
+    let (set, _) = saved_earlier(&dir);
+    assert!(!set.master.link);
+    let file = set.path.with_file_name("set.state.toml");
+    let _ = std::fs::remove_file(&file);
+    let (_e, h, report) = engine(&set);
+    let shared = Arc::new(SharedControl::new(&set, 48_000, h.stats().clone()));
+    let mut keeper = StateKeeper::open(&set, &report, &h, &shared, false).unwrap();
+    assert_eq!(keeper.link(), None, "nothing saved: the set's");
+    // Switched on with the controller (the control loop sets `on`): saved on stop.
+    shared.link.on.store(true, Ordering::Relaxed);
+    keeper.flush(&h, &shared);
+    let written = session_state::read(&file, &set).expect("saved");
+    assert_eq!(written.link, Some(true));
+    // The next start finds it on.
+    let keeper = StateKeeper::open(&set, &report, &h, &shared, false).unwrap();
+    assert_eq!(keeper.link(), Some(true));
+    // A reset asks the control loop to switch it back to the set's (off).
+    let mut keeper = keeper;
+    let mut h = h;
+    shared.reset_requested.store(true, Ordering::Relaxed);
+    keeper.tick(&mut h, &shared);
+    assert!(shared.link.toggle_requested.load(Ordering::Relaxed));
+}

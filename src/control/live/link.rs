@@ -31,15 +31,23 @@ impl LiveLink {
         }
     }
 
-    /// Takes the set's Link settings: on or off, start/stop sync, and whether the phase is
-    /// Link's (not while a MIDI clock in leads).
-    pub fn configure(&mut self, set: &SetFile, handle: &mut EngineHandle, shared: &SharedControl) {
-        if set.master.link {
+    /// Takes the set's Link settings: start/stop sync, whether the phase is Link's (not while
+    /// a MIDI clock in leads), and Link on or off when `on` says (None: as it is; a reload
+    /// switches Link only when the set's `link` changed, a controller's switch stays).
+    pub fn configure(
+        &mut self,
+        set: &SetFile,
+        on: Option<bool>,
+        handle: &mut EngineHandle,
+        shared: &SharedControl,
+    ) {
+        let on = on.unwrap_or(shared.link.on.load(Ordering::Relaxed));
+        if on || self.session.is_some() {
             let s = self.session(set.master.bpm, handle);
             s.set_start_stop_sync(set.master.link_start_stop);
             s.set_follow_phase(set.master.clock_in.is_none());
         }
-        self.set_enabled(set.master.link, handle, shared);
+        self.set_enabled(on, handle, shared);
     }
 
     /// Switches Link on or off.

@@ -1,6 +1,6 @@
 //! Saved state: what the performer changed while playing (pad gains, EQ, filters, sends,
 //! speeds, key lock, transpose, sync; master volume, speed, tempo, play mode, quantisation,
-//! effects; the bank) survives a restart or a power cut. The engine publishes the live values
+//! effects; the bank; Ableton Link switched on or off) survives a restart or a power cut. The engine publishes the live values
 //! (`engine::live`); this module compares them with what the set says, writes the difference
 //! as TOML atomically a few seconds after the last change and on stop, and turns a saved file
 //! back into engine commands at start. A state file that does not parse, or belongs to another
@@ -104,6 +104,9 @@ pub struct SessionState {
     /// Pads whose values differ from the set.
     #[serde(default)]
     pub pad: Vec<PadState>,
+    /// Ableton Link, when a controller switched it away from the set's `link`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub link: Option<bool>,
 }
 
 const QUANTIZE_NAMES: [&str; 5] = ["off", "beat", "bar", "2bars", "4bars"];
@@ -262,6 +265,7 @@ impl SessionState {
                     .collect(),
             },
             pad,
+            link: None,
         }
     }
 
@@ -371,17 +375,18 @@ pub fn read(path: &Path, set: &SetFile) -> Option<SessionState> {
 /// Writes the state a few seconds after the last change, and on request. Not real-time.
 pub struct Saver {
     path: PathBuf,
-    seen: (u64, usize),
+    seen: (u64, (usize, bool)),
     changed: Option<Instant>,
     said_error: bool,
 }
 
 impl Saver {
-    /// A saver writing to `path`, starting from live version `version` and bank `bank`.
-    pub fn new(path: PathBuf, version: u64, bank: usize) -> Self {
+    /// A saver writing to `path`, starting from live version `version` and the
+    /// controller-side state `controls` (the bank, Link on).
+    pub fn new(path: PathBuf, version: u64, controls: (usize, bool)) -> Self {
         Self {
             path,
-            seen: (version, bank),
+            seen: (version, controls),
             changed: None,
             said_error: false,
         }
@@ -394,9 +399,9 @@ impl Saver {
 
     /// Notes changes; returns true when [`SAVE_DELAY`] has passed since the last one and the
     /// state should be written now.
-    pub fn due(&mut self, version: u64, bank: usize) -> bool {
-        if (version, bank) != self.seen {
-            self.seen = (version, bank);
+    pub fn due(&mut self, version: u64, controls: (usize, bool)) -> bool {
+        if (version, controls) != self.seen {
+            self.seen = (version, controls);
             self.changed = Some(Instant::now());
         }
         self.changed.is_some_and(|t| t.elapsed() >= SAVE_DELAY)

@@ -19,6 +19,8 @@ pub struct StateKeeper {
     saver: Saver,
     /// Commands still to send to restore a saved state (sent as the queue has room).
     restore: VecDeque<Command>,
+    /// Ableton Link as the saved state left it (None: as the set says).
+    link: Option<bool>,
 }
 
 impl StateKeeper {
@@ -34,6 +36,7 @@ impl StateKeeper {
         let dir = crate::control::set::last_set::state_dir();
         let path = crate::control::live::session_state::state_path(set, dir.as_deref())?;
         let mut restore = VecDeque::new();
+        let mut link = None;
         if reset {
             match std::fs::remove_file(&path) {
                 Ok(()) => log::info!("forgot the saved state ({})", path.display()),
@@ -42,6 +45,7 @@ impl StateKeeper {
             }
         } else if let Some(st) = crate::control::live::session_state::read(&path, set) {
             restore.extend(st.commands(&report.configs));
+            link = st.link;
             let bank = st.bank.min(set.grid.banks.saturating_sub(1));
             shared
                 .bank
@@ -57,23 +61,32 @@ impl StateKeeper {
                 st.pad.len(),
             );
         }
-        let bank = shared.bank.load(std::sync::atomic::Ordering::Relaxed);
+        let on = link.unwrap_or(set.master.link);
         Some(Self {
             set: set.clone(),
             baseline: report.configs.clone(),
-            saver: Saver::new(path, handle.stats().live.version(), bank),
+            saver: Saver::new(path, handle.stats().live.version(), controls(shared, on)),
             restore,
+            link,
         })
+    }
+
+    /// Ableton Link as the saved state left it (None: as the set says).
+    pub fn link(&self) -> Option<bool> {
+        self.link
     }
 
     /// The state now.
     fn capture(&self, handle: &EngineHandle, shared: &SharedControl) -> SessionState {
-        SessionState::capture(
+        let mut st = SessionState::capture(
             &handle.stats().live,
             &self.set,
             &self.baseline,
             shared.bank.load(std::sync::atomic::Ordering::Relaxed),
-        )
+        );
+        let on = shared.link.on.load(std::sync::atomic::Ordering::Relaxed);
+        st.link = (on != self.set.master.link).then_some(on);
+        st
     }
 
     /// Sends restore commands as room allows, saves when due, and resets when a controller
@@ -94,6 +107,10 @@ impl StateKeeper {
                 })
                 .collect();
             st.master = crate::control::live::session_state::MasterState::of_set(&self.set);
+            if shared.link.on.load(Ordering::Relaxed) != self.set.master.link {
+                // Link back as the set says (the control loop switches it).
+                shared.link.toggle_requested.store(true, Ordering::Relaxed);
+            }
             self.restore = st.commands(&self.baseline).into();
             shared
                 .exclusive
@@ -111,7 +128,7 @@ impl StateKeeper {
         if self.restore.is_empty()
             && self.saver.due(
                 handle.stats().live.version(),
-                shared.bank.load(Ordering::Relaxed),
+                controls(shared, shared.link.on.load(Ordering::Relaxed)),
             )
         {
             let st = self.capture(handle, shared);
@@ -121,11 +138,18 @@ impl StateKeeper {
 
     /// Saves now if anything changed since the last save (on stop).
     pub fn flush(&mut self, handle: &EngineHandle, shared: &SharedControl) {
-        let bank = shared.bank.load(std::sync::atomic::Ordering::Relaxed);
-        let _ = self.saver.due(handle.stats().live.version(), bank);
+        let on = shared.link.on.load(std::sync::atomic::Ordering::Relaxed);
+        let _ = self
+            .saver
+            .due(handle.stats().live.version(), controls(shared, on));
         if self.saver.pending() {
             let st = self.capture(handle, shared);
             self.saver.save(&st);
         }
     }
+}
+
+/// What the controllers change outside the engine: the bank, and Link on (`on`).
+fn controls(shared: &SharedControl, on: bool) -> (usize, bool) {
+    (shared.bank.load(std::sync::atomic::Ordering::Relaxed), on)
 }
