@@ -11,7 +11,8 @@
 //! - with start/stop sync, starts or stops the transport when the session does, and tells the
 //!   session when it starts or stops here;
 //! - keeps the transport's bar phase (quantum = beats per bar) on the session's: small errors
-//!   are pulled in by a tempo trim of at most [`MAX_TRIM`] over about [`CATCH_BEATS`]; a larger
+//!   (above [`DRIFT_BEATS`]) are pulled in by a tempo trim of at most [`MAX_TRIM`] over about
+//!   [`CATCH_BEATS`] until below [`SETTLED_BEATS`] (between pulls the tempo is steady); a larger
 //!   one (joining a session, a peer moving the phase) moves the position there with the same
 //!   re-sync a song position uses (synced voices keep playing and drift onto the new grid, so
 //!   nothing jumps). While a MIDI clock in leads, the phase is the clock's
@@ -36,6 +37,11 @@ pub const TEMPO_TOLERANCE: f64 = 0.005;
 pub const LOCATE_BEATS: f64 = 0.03;
 /// Smaller phase errors are pulled in over about this many beats.
 pub const CATCH_BEATS: f64 = 0.5;
+/// A phase error above this (beats; 0.2 ms at 120 BPM) starts a pull.
+pub const DRIFT_BEATS: f64 = 0.0004;
+/// A pull ends below this (beats): a steady session gives a steady tempo, so key-locked pads
+/// stay on their stretched tables instead of real-time stretchers.
+pub const SETTLED_BEATS: f64 = 0.0001;
 /// Largest tempo trim (fraction) used to pull the phase in.
 pub const MAX_TRIM: f64 = 0.03;
 
@@ -324,7 +330,9 @@ impl LinkPart {
                 self.release_trim(host);
                 host.apply(TransportCmd::Locate(to));
                 host.report(LinkNews::Moved((to - ours) as f32));
-            } else {
+            } else if self.trimmed && err.abs() < SETTLED_BEATS {
+                self.release_trim(host);
+            } else if self.trimmed || err.abs() > DRIFT_BEATS {
                 let trim = 1.0 + (err / CATCH_BEATS).clamp(-MAX_TRIM, MAX_TRIM);
                 host.apply(TransportCmd::Trim(trim as f32));
                 self.trimmed = true;

@@ -324,6 +324,8 @@ fn a_synced_loop_clicks_on_the_link_sessions_beats_through_a_tempo_change() {
     // Per block: its first engine frame, and the session's beat and tempo when it is heard,
     // read at the time (Link keeps only the timeline's current tempo segment).
     let mut heard_beats: Vec<(u64, f64, f64)> = Vec::new();
+    // Blocks of the last two seconds with the tempo trimmed (not steady).
+    let mut trimmed = 0;
     let t0 = std::time::Instant::now();
     let mut change_at = None;
     for b in 0..(5 * 48_000 / block) as u64 {
@@ -347,6 +349,10 @@ fn a_synced_loop_clicks_on_the_link_sessions_beats_through_a_tempo_change() {
         engine.set_output_delay(-late);
         engine.process(&mut buf);
         out.extend(buf.iter().step_by(2).copied());
+        let t = engine.transport();
+        if b >= (3 * 48_000 / block) as u64 && t.effective_bpm() != t.bpm() {
+            trimmed += 1;
+        }
         if let Some(h) = session.heard_at(frame, 48_000) {
             let tempo = session.app_view(4.0).tempo;
             heard_beats.push((frame, session.beat_at(h as i64, 4.0), tempo));
@@ -385,6 +391,13 @@ fn a_synced_loop_clicks_on_the_link_sessions_beats_through_a_tempo_change() {
         checked += 1;
     }
     assert!(checked >= 6, "{checked} clicks checked of {}", clicks.len());
+    // Settled, the tempo is steady (key-locked pads can stay on their stretched tables).
+    let last = 2 * 48_000 / block;
+    assert!(
+        trimmed * 4 < last,
+        "{trimmed} of the last {last} blocks trimmed"
+    );
+    eprintln!("link engine: {trimmed} of the last {last} blocks trimmed");
     eprintln!(
         "link engine: {checked} clicks within {:.3} ms of the session's beats",
         worst
