@@ -88,15 +88,16 @@ fn two_padloopers_and_a_link_app_share_tempo_phase_and_start_stop() {
     link_set(d, "a.toml", 120.0);
     link_set(d, "b.toml", 100.0);
     let pl = bin();
-    // A founds the session; B (another tempo) and the probe join it a second later (a session
-    // more than half a second older wins in Link). The probe starts the transport; A's tempo
+    // A founds the session; B (another tempo) and the probe join it three seconds later (in
+    // Link the older session wins when two meet, if it is more than half a second older; the
+    // margin is for a loaded machine, where Link's own thread may start late). The probe starts the transport; A's tempo
     // changes by a reload; one short-lived app stops the session, another starts it again; B
     // quits and comes back.
     let script = format!(
         r#"
 run() {{ XDG_CACHE_HOME="$PWD/cache-$1" XDG_STATE_HOME="$PWD/state-$1" exec "{pl}" -v run --no-audio --set "$PWD/$1.toml" >"$2" 2>&1; }}
 run a a.log & A=$!
-sleep 1
+sleep 3
 run b b1.log & B=$!
 "{pl}" link --json --every 25 --seconds 66 --start --after 2 > probe.json 2>probe.err & P=$!
 sleep 5
