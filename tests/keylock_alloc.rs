@@ -285,6 +285,7 @@ fn following_ableton_link_never_allocates_in_the_callback() {
         "Engine::process made {calls} C heap calls with Link"
     );
     // The follower went every way.
-    let all = ["Moved", "Sent", "Started", "Stopped", "Tempo"];
-    assert_eq!(news.iter().map(|s| s.as_str()).collect::<Vec<_>>(), all);
+    for way in ["Moved", "Sent", "Started", "Stopped", "Tempo", "Resync"] {
+        assert!(news.contains(way), "{way} missing from {news:?}");
+    }
 }

@@ -23,6 +23,8 @@ pub struct HostTime {
     nominal: f64,
     /// The previous point was off the line (one is noise, two in a row a jump).
     suspect: bool,
+    /// Times the line started again.
+    restarts: u64,
 }
 
 impl HostTime {
@@ -35,11 +37,19 @@ impl HostTime {
             origin: (0.0, 0.0),
             nominal: 1e6 / rate.max(1) as f64,
             suspect: false,
+            restarts: 0,
         }
+    }
+
+    /// How many times the line started again (after a jump or a [`Self::reset`]). Real-time
+    /// safe.
+    pub fn restarts(&self) -> u64 {
+        self.restarts
     }
 
     /// Forgets every point (after an xrun). Real-time safe.
     pub fn reset(&mut self) {
+        self.restarts += 1;
         self.len = 0;
         self.next = 0;
         self.suspect = false;

@@ -58,6 +58,9 @@ pub enum LinkNews {
     Stopped,
     /// The position moved onto the session's bar phase by this many beats.
     Moved(f32),
+    /// The frame → time line started again (an xrun or a stall): frames before this event were
+    /// heard on the old line, frames from it on the new one.
+    Resync,
 }
 
 /// Ableton Link, shared between the control side and the engine. Created on a control thread;
@@ -295,9 +298,13 @@ impl LinkPart {
         }
         // The line goes through the times blocks leave the output (smoother than the times
         // callbacks run: a paced block names its deadline).
+        let restarts = self.filter.restarts();
         let out = self
             .filter
             .time_of(frame, s.clock_micros() as f64 + self.out_delay_us);
+        if self.filter.restarts() != restarts {
+            host.report(LinkNews::Resync);
+        }
         let heard = out + latency as f64 * 1e6 / rate_f;
         s.origin_bits.store(
             (heard - frame as f64 * 1e6 / rate_f).to_bits(),

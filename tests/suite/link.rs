@@ -259,6 +259,21 @@ fn with_link_off_no_socket_is_opened() {
     assert!(!err.contains("Link"), "{err}");
 }
 
+/// A Link session at 120 BPM that the engine follows without the network (this process is the
+/// whole session), attached to the engine of `handle`.
+fn offline_session(
+    handle: &mut padlooper::engine::EngineHandle,
+) -> std::sync::Arc<padlooper::engine::link::LinkSession> {
+    use padlooper::engine::link::{LinkPart, LinkSession};
+    let session = LinkSession::new(120.0);
+    session.follow_offline(true);
+    handle
+        .attach_link(LinkPart::new(session.clone(), 48_000))
+        .ok()
+        .unwrap();
+    session
+}
+
 /// A one-bar loop at 120 BPM with a click on every beat.
 fn click_bar() -> std::sync::Arc<padlooper::sample::SampleBuffer> {
     let frames = 96_000usize;
@@ -282,7 +297,6 @@ fn a_synced_loop_clicks_on_the_link_sessions_beats_through_a_tempo_change() {
     use padlooper::engine::command::{
         Command, LaunchMode, PadCmd, PadConfig, Quantize, Timed, TransportCmd,
     };
-    use padlooper::engine::link::{LinkPart, LinkSession};
     use padlooper::engine::{Engine, EngineSettings};
     let (mut engine, mut handle) = Engine::new(EngineSettings::default()).unwrap();
     let slot = handle.load(click_bar()).unwrap();
@@ -312,12 +326,7 @@ fn a_synced_loop_clicks_on_the_link_sessions_beats_through_a_tempo_change() {
     ] {
         handle.send(Timed { at: 0, cmd }).unwrap();
     }
-    let session = LinkSession::new(120.0);
-    session.follow_offline(true);
-    handle
-        .attach_link(LinkPart::new(session.clone(), 48_000))
-        .ok()
-        .unwrap();
+    let session = offline_session(&mut handle);
     let latency = engine.latency() as u64;
     let block = 256usize;
     let mut out = Vec::new();
@@ -408,15 +417,9 @@ fn a_synced_loop_clicks_on_the_link_sessions_beats_through_a_tempo_change() {
 #[test]
 fn local_tempo_changes_and_a_held_nudge_go_to_the_session_and_its_changes_come_back() {
     use padlooper::engine::command::{Command, Timed, TransportCmd};
-    use padlooper::engine::link::{LinkPart, LinkSession};
     use padlooper::engine::{Engine, EngineSettings};
     let (mut engine, mut handle) = Engine::new(EngineSettings::default()).unwrap();
-    let session = LinkSession::new(120.0);
-    session.follow_offline(true);
-    handle
-        .attach_link(LinkPart::new(session.clone(), 48_000))
-        .ok()
-        .unwrap();
+    let session = offline_session(&mut handle);
     let mut buf = vec![0.0f32; 512];
     let mut send = |engine: &mut Engine, cmd: TransportCmd| {
         let at = engine.frame();

@@ -19,6 +19,9 @@ pub struct LiveLink {
     rate: u32,
     /// Peers last said in the log.
     peers_said: Option<u64>,
+    /// The Link time of engine frame 0 at the last pass (events before a resync were heard on
+    /// it).
+    origin_seen: Option<f64>,
 }
 
 impl LiveLink {
@@ -28,6 +31,7 @@ impl LiveLink {
             session: None,
             rate,
             peers_said: None,
+            origin_seen: None,
         }
     }
 
@@ -119,14 +123,26 @@ impl LiveLink {
             shared.link.peers.store(peers as u32, Ordering::Relaxed);
             shared.touch();
         }
+        // Frames map to Link time through the line the engine publishes; events from before a
+        // resync in this batch were heard on the line seen at the last pass.
+        let now = s.heard_at(0, self.rate);
+        let resync = events
+            .iter()
+            .any(|e| e.kind == EventKind::Link(LinkNews::Resync));
+        let mut origin = if resync { self.origin_seen } else { now }.or(now);
         for e in events {
-            let at = s.heard_at(e.frame, self.rate).unwrap_or(f64::NAN);
+            let at = origin.map_or(f64::NAN, |o| o + e.frame as f64 * 1e6 / self.rate as f64);
             match e.kind {
+                EventKind::Link(LinkNews::Resync) => {
+                    origin = now;
+                    log::debug!("link: the audio stalled; timing follows again");
+                }
                 EventKind::Link(news) => log::info!("link: {} (at {at:.0} µs)", news_text(news)),
                 EventKind::Bar(n) => log::debug!("link: bar {n} heard at {at:.0} µs"),
                 _ => {}
             }
         }
+        self.origin_seen = now;
     }
 
     /// For the status line: `link: 2 peers` (None while Link is off).
@@ -184,5 +200,6 @@ fn news_text(n: LinkNews) -> String {
         LinkNews::Started => "the session started the transport".into(),
         LinkNews::Stopped => "the session stopped the transport".into(),
         LinkNews::Moved(b) => format!("moved {b:+.3} beats onto the session's bar phase"),
+        LinkNews::Resync => "the audio stalled; timing follows again".into(),
     }
 }
