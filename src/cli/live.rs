@@ -56,8 +56,9 @@ pub(crate) fn service_status(s: &Session) -> String {
     use std::sync::atomic::Ordering;
     let st = s.handle.stats();
     let controllers = s.midi.as_ref().map_or(0, |m| m.connected().len());
+    let link = s.link.status().map_or(String::new(), |l| format!(" | {l}"));
     format!(
-        "{} {} Hz | load {:.1}% | xruns {} | voices {}/{} | {} controller{}",
+        "{} {} Hz | load {:.1}% | xruns {} | voices {}/{} | {} controller{}{link}",
         s.out.device_name(),
         s.rate,
         st.load_permille.load(Ordering::Relaxed) as f32 / 10.0,
