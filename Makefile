@@ -3,7 +3,7 @@
 # root, and a Rust toolchain through rustup when there is none).
 
 APT_PACKAGES := libasound2-dev libclang-dev pkg-config g++ make cmake
-TEST_PACKAGES := shellcheck iproute2 util-linux
+TEST_PACKAGES := shellcheck iproute2 util-linux chromium chromium-driver
 RUST_MIN     := 1.88
 CARGO        ?= $(shell command -v cargo 2>/dev/null || echo $(HOME)/.cargo/bin/cargo)
 

@@ -13,3 +13,4 @@ pub mod dsp;
 pub mod engine;
 pub mod midi;
 pub mod sample;
+pub mod web;

@@ -166,6 +166,8 @@ fn busy_scene_renders_without_any_allocation_or_free() {
     let mut clock_msgs = 0;
     for block in 0..2_000u64 {
         let now = block * 256;
+        // A page of the web surface watches for a while: pads are metered.
+        engine.stats().meters.watch((500..1500).contains(&block));
         // A dense stream of commands, many landing mid-block.
         for k in 0..6u64 {
             let p = ((block * 7 + k * 5) % 16) as u16;

@@ -49,6 +49,8 @@ pub(crate) struct Session {
     pub(crate) reload_from: Option<PathBuf>,
     /// Sticks with a set being plugged in (service mode).
     pub(crate) usb: Option<crate::control::set::usb_sets::UsbWatch>,
+    /// The web surface (None: not asked for, or it could not start).
+    pub(crate) web: Option<crate::web::WebServer>,
 }
 
 /// A short state for systemd's `STATUS=` (what `systemctl status padlooper` shows).
@@ -101,6 +103,7 @@ fn start(
     controller: Option<&str>,
     state: Option<bool>,
     no_audio: bool,
+    web: Option<&crate::web::WebOptions>,
 ) -> anyhow::Result<Result<Session, AudioError>> {
     let forced = forced_profile(controller, set)?;
     crate::control::live::shutdown::install();
@@ -146,6 +149,12 @@ fn start(
     );
     service_mode::milestone("audio up");
     let mut midi = open_midi(set, forced, &shared, &mut handle, verbose);
+    // The web surface next to the controllers: a page can play while the samples load.
+    let web = web.and_then(|o| {
+        crate::web::WebServer::start(o, set, shared.clone(), &mut handle)
+            .map_err(|e| log::error!("{e}; playing without it"))
+            .ok()
+    });
     let clock_out = open_clock_out(set, &mut handle, stats, rate, latency);
     let mut notify = Notifier::from_env();
     let first_bank = shared.bank.load(std::sync::atomic::Ordering::Relaxed);
@@ -207,6 +216,7 @@ fn start(
         store,
         reload_from: None,
         usb: None,
+        web,
     }))
 }
 
@@ -219,11 +229,12 @@ pub fn run(
     service: bool,
     reset_state: bool,
     no_audio: bool,
+    web: Option<crate::web::WebOptions>,
 ) -> anyhow::Result<i32> {
     service_mode::milestone("process started");
     if !service {
         let set = super::load_set_or_demo(set_path)?;
-        return match start(&set, controller, Some(reset_state), no_audio)? {
+        return match start(&set, controller, Some(reset_state), no_audio, web.as_ref())? {
             Ok(mut s) => {
                 s.reload_from = set_path.cloned();
                 log::info!("playing; press Ctrl-C to quit");
@@ -237,6 +248,14 @@ pub fn run(
         };
     }
     let state = crate::control::set::last_set::copy_dir();
+    // A screenless appliance's first web password, from a USB stick (read once, hashed).
+    if web.is_some()
+        && let Some(dir) = &state
+        && let Some(Err(e)) =
+            crate::web::auth::take_from_stick(&crate::control::set::usb_sets::roots(), dir)
+    {
+        log::error!("{e}");
+    }
     // A stick carrying `padlooper/set.toml` wins over the configured set.
     let usb = crate::control::set::usb_sets::find_sets(&crate::control::set::usb_sets::roots())
         .into_iter()
@@ -274,7 +293,7 @@ pub fn run(
         if !no_audio && !service_mode::wait_for_audio(&request(&set), &mut notify) {
             return Ok(0);
         }
-        match start(&set, controller, Some(reset), no_audio)? {
+        match start(&set, controller, Some(reset), no_audio, web.as_ref())? {
             Ok(mut s) => {
                 s.reload_from = reload_from.clone();
                 s.usb = Some(crate::control::set::usb_sets::UsbWatch::new());
@@ -304,7 +323,7 @@ pub fn demo(
     no_audio: bool,
 ) -> anyhow::Result<i32> {
     let set = crate::demo::demo_set();
-    match start(&set, controller, None, no_audio)? {
+    match start(&set, controller, None, no_audio, None)? {
         Ok(mut s) => {
             let script = crate::demo::demo_script();
             let origin = s.handle.stats().frames() + s.rate as u64 / 5;

@@ -115,6 +115,9 @@ fn stop(s: &mut Session) {
         m.shutdown(&mut s.handle);
     }
     s.disk.stop();
+    if let Some(w) = s.web.take() {
+        w.stop(&mut s.handle);
+    }
     if let Some(c) = s.clock_out.take() {
         let st = c.stop();
         log::info!(
@@ -199,6 +202,9 @@ fn audio_device(s: &mut Session, w: &mut Watch, service: bool) -> Option<LoopEnd
                     m.shutdown(&mut s.handle);
                 }
                 s.disk.stop();
+                if let Some(w) = s.web.take() {
+                    w.stop(&mut s.handle);
+                }
                 return Some(LoopEnd::RateChanged);
             }
             Err(e) => {

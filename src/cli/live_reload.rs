@@ -113,6 +113,9 @@ pub(crate) fn reload(s: &mut Session) {
     }
     let on = (new.master.link != s.set.master.link).then_some(new.master.link);
     s.link.configure(&new, on, &mut s.handle, &s.shared);
+    if let Some(w) = &s.web {
+        w.set_layout(&new);
+    }
     s.set = new;
     s.configs = report.configs;
     s.notify.ready(&super::live::service_status(s));

@@ -15,6 +15,7 @@ mod live_reload;
 mod render;
 mod service_mode;
 mod soak;
+mod web_password;
 
 use std::path::PathBuf;
 
@@ -55,6 +56,10 @@ pub enum Cmd {
         /// buffer size, the sound discarded (controllers, MIDI clock and the status line work).
         #[arg(long)]
         no_audio: bool,
+        /// Serve the web surface (default 127.0.0.1:8080). Another address than loopback
+        /// needs a password (`padlooper web-password`); without one it serves loopback only.
+        #[arg(long, value_name = "ADDR", num_args = 0..=1, default_missing_value = "127.0.0.1:8080")]
+        web: Option<std::net::SocketAddr>,
         /// Forget the saved live changes (gains, EQ, tempo, bank...) and start from the set
         /// as written.
         #[arg(long)]
@@ -113,6 +118,9 @@ pub enum Cmd {
     /// Randomised offline soak: random sets, presses, knob sweeps, bad files; checks the output
     /// stays finite and under the ceiling, nothing sticks and memory stays flat.
     Soak(soak::SoakArgs),
+    /// Set the web surface's password (stored as an argon2 hash in the state folder). Reads
+    /// it from the terminal (asked twice, not shown) or one line of standard input.
+    WebPassword(web_password::WebPasswordArgs),
 }
 
 /// Loads a set file, or the demo set when none is given.
@@ -141,7 +149,16 @@ pub fn main() -> i32 {
     if let Ok(spec) = std::env::var("RUST_LOG") {
         logger.parse_filters(&spec);
     }
-    logger.init();
+    let logger = logger.build();
+    let max = logger.filter();
+    // Printed as before, and the last messages kept for the web surface's log panel.
+    if log::set_boxed_logger(Box::new(
+        crate::control::live::log_ring::KeepingLogger::new(logger),
+    ))
+    .is_ok()
+    {
+        log::set_max_level(max);
+    }
     // A decoder panicking on a damaged file is caught and reported as that file's error (one
     // clear line); don't also print a backtrace for it.
     let default_hook = std::panic::take_hook();
@@ -157,6 +174,7 @@ pub fn main() -> i32 {
         controller: None,
         service: false,
         no_audio: false,
+        web: None,
         reset_state: false,
     }) {
         Cmd::Run {
@@ -164,6 +182,7 @@ pub fn main() -> i32 {
             controller,
             service,
             no_audio,
+            web,
             reset_state,
         } => live::run(
             set.as_ref(),
@@ -171,6 +190,10 @@ pub fn main() -> i32 {
             service || std::env::var_os("NOTIFY_SOCKET").is_some(),
             reset_state,
             no_audio,
+            web.map(|addr| crate::web::WebOptions {
+                addr,
+                state_dir: crate::control::set::last_set::copy_dir(),
+            }),
         ),
         Cmd::Demo {
             repeat,
@@ -191,6 +214,7 @@ pub fn main() -> i32 {
         } => check::check(set.as_ref(), script.as_ref(), &profile, plan),
         Cmd::Devices => devices(),
         Cmd::Learn { out, port } => learn::learn_cmd(&out, port.as_deref()),
+        Cmd::WebPassword(args) => web_password::web_password_cmd(args),
     };
     match result {
         Ok(code) => code,

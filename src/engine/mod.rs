@@ -25,6 +25,7 @@ pub(crate) mod io;
 pub mod keylock;
 pub mod link;
 pub mod live;
+pub mod meters;
 pub mod mix;
 pub mod pads;
 pub mod params;
@@ -272,7 +273,11 @@ impl Engine {
         let stats = &self.io.stats;
         let peak = crate::dsp::finite::peak(out);
         stats.record_peak(peak);
-        stats.record_limiter_gain(self.mixer.take_min_gain());
+        let limiter = self.mixer.take_min_gain();
+        stats.record_limiter_gain(limiter);
+        if stats.meters.wanted() {
+            stats.meters.record_master(peak, limiter);
+        }
         let voices = &self.bank.voices;
         let active = voices
             .iter()

@@ -471,6 +471,8 @@ pub struct EngineStats {
     pub keylock: super::keylock::view::KeylockView,
     /// What the performer changed while playing (see [`super::live`]).
     pub live: super::live::LiveState,
+    /// Per-pad level meters (measured only while a screen watches).
+    pub meters: super::meters::PadMeters,
 }
 
 impl EngineStats {
@@ -492,6 +494,7 @@ impl EngineStats {
             transport: TransportView::default(),
             keylock: Default::default(),
             live: super::live::LiveState::new(pads),
+            meters: super::meters::PadMeters::new(pads),
         }
     }
 

@@ -6,6 +6,7 @@ pub mod corpus;
 pub mod process;
 pub mod replay;
 pub mod stem_mp4;
+pub mod web;
 
 use std::path::{Path, PathBuf};
 

@@ -38,3 +38,5 @@ mod sound_shaping;
 mod structure;
 mod table_cache;
 mod transport;
+mod web;
+mod web_browser;

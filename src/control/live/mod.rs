@@ -2,6 +2,7 @@
 
 pub mod disk;
 pub mod link;
+pub mod log_ring;
 pub mod scheduler;
 pub mod service;
 pub mod session_state;

@@ -264,7 +264,8 @@ impl Mixer {
                 dsp.reset();
             }
             dsp.last_seen = self.segment;
-            let transparent = dsp.is_transparent();
+            // A watched pad is measured on its own buffer, so it goes the shaped way.
+            let transparent = dsp.is_transparent() && !cx.io.stats.meters.wanted();
             let target: &mut [f32] = if transparent {
                 out
             } else {
@@ -351,6 +352,9 @@ impl Mixer {
             let dsp = &mut self.pad_dsp[pad as usize];
             let mix = &mut self.scratch[j * stride..j * stride + 2 * n];
             dsp.filter.process(mix);
+            if io.stats.meters.wanted() {
+                io.stats.meters.record(pad as usize, peak(mix));
+            }
             if dsp.tail_left > 0 && peak(mix) < TAIL_FLOOR {
                 dsp.tail_left = 0;
             }

@@ -1,0 +1,493 @@
+//! The web surface's API against a real padlooper (`run --no-audio --web`): pads, banks,
+//! transport, the live WebSocket, and every guard (host, origin, login, limits, bad input).
+
+use std::time::Duration;
+
+use crate::common::web::{Reply, SET, WebRun, request};
+use serde_json::Value;
+
+fn cell(v: &Value, i: usize) -> &Value {
+    &v["cells"][i]
+}
+
+fn look(v: &Value, i: usize) -> String {
+    cell(v, i)["look"].as_str().unwrap_or("").to_string()
+}
+
+fn is_error(r: &Reply, status: u16, words: &str) {
+    assert_eq!(r.status, status, "{r:?}");
+    let e = r.json()["error"].as_str().unwrap_or("").to_string();
+    assert!(e.contains(words), "{e:?} should say {words:?}");
+}
+
+#[test]
+fn web_api_plays_pads_and_refuses_what_it_must() {
+    let mut run = WebRun::start(SET, "127.0.0.1:0", |_| {});
+    // The page itself, with its guards.
+    let page = run.call("GET", "/", None, None);
+    assert_eq!(page.status, 200);
+    assert!(page.body.contains("<title>padlooper</title>"));
+    let csp = page.header("content-security-policy").unwrap();
+    assert!(csp.contains("default-src 'self'") && csp.contains("frame-ancestors 'none'"));
+    assert_eq!(
+        run.call("GET", "/app.js", None, None)
+            .header("content-type"),
+        Some("text/javascript; charset=utf-8")
+    );
+    assert_eq!(run.call("GET", "/../../etc/passwd", None, None).status, 404);
+
+    let s = run.state_until(None, |v| look(v, 0) == "loaded" && look(v, 1) == "loaded");
+    assert_eq!(
+        (s["rows"].as_u64(), s["cols"].as_u64(), s["banks"].as_u64()),
+        (Some(2), Some(4), Some(2))
+    );
+    assert_eq!(look(&s, 2), "empty");
+    let layout = run.call("GET", "/api/layout", None, None).json();
+    assert_eq!(layout["pads"][1]["mode"], "gate");
+    assert_eq!(layout["pads"][0]["name"], "builtin:drums");
+
+    // A toggle pad starts; the engine says so.
+    assert_eq!(
+        run.call("POST", "/api/pads/0/press", None, None).status,
+        200
+    );
+    run.call("POST", "/api/pads/0/release", None, None);
+    run.state_until(None, |v| look(v, 0) == "playing");
+    run.wait_log("PadStarted(0)", Duration::from_secs(10));
+    // A gate pad plays while held.
+    run.call("POST", "/api/pads/1/press", None, None);
+    run.state_until(None, |v| look(v, 1) == "playing");
+    run.call("POST", "/api/pads/1/release", None, None);
+    run.state_until(None, |v| look(v, 1) == "loaded");
+    // Banks and the transport, as a controller's buttons.
+    assert_eq!(
+        run.call("POST", "/api/bank", Some(r#"{"bank":1}"#), None)
+            .status,
+        200
+    );
+    let s = run.state_until(None, |v| v["bank"] == 1);
+    assert_eq!(cell(&s, 0)["id"], 8);
+    run.call(
+        "POST",
+        "/api/transport",
+        Some(r#"{"action":"start"}"#),
+        None,
+    );
+    run.state_until(None, |v| v["transport"]["running"] == true);
+    run.call("POST", "/api/transport", Some(r#"{"action":"stop"}"#), None);
+    run.state_until(None, |v| v["transport"]["running"] == false);
+    assert_eq!(
+        run.call("POST", "/api/master", Some(r#"{"volume":0.5}"#), None)
+            .status,
+        200
+    );
+
+    // Bad input: a clear 4xx each, nothing changes.
+    is_error(
+        &run.call("POST", "/api/master", Some(r#"{"volume":2}"#), None),
+        400,
+        "outside 0 to 1",
+    );
+    is_error(
+        &run.call("POST", "/api/bank", Some(r#"{"bank":7}"#), None),
+        400,
+        "no bank 7",
+    );
+    is_error(
+        &run.call("POST", "/api/bank", Some("garbage"), None),
+        400,
+        "not what this call takes",
+    );
+    is_error(
+        &run.call("POST", "/api/bank", Some(r#"{"bank":0,"x":1}"#), None),
+        400,
+        "unknown field",
+    );
+    is_error(
+        &run.call("POST", "/api/pads/999/press", None, None),
+        400,
+        "no pad 999",
+    );
+    is_error(
+        &run.call("POST", "/api/pads/x/press", None, None),
+        400,
+        "not a pad number",
+    );
+    is_error(
+        &run.call("POST", "/api/pads/0/explode", None, None),
+        404,
+        "press or release",
+    );
+    is_error(
+        &run.call("GET", "/api/nothing", None, None),
+        404,
+        "no such API call",
+    );
+    is_error(
+        &run.call(
+            "POST",
+            "/api/transport",
+            Some(r#"{"action":"rewind"}"#),
+            None,
+        ),
+        400,
+        "unknown transport action",
+    );
+    let big = format!(r#"{{"action":"{}"}}"#, "x".repeat(100_000));
+    assert_eq!(
+        run.call("POST", "/api/transport", Some(&big), None).status,
+        413
+    );
+
+    // Another site's page (cross-site request forgery) and a rebinding name are refused.
+    let host = run.addr.to_string();
+    let evil = request(
+        run.addr,
+        "POST",
+        "/api/pads/1/press",
+        &[
+            ("Host", host.clone()),
+            ("Origin", "http://evil.example".into()),
+        ],
+        b"",
+    );
+    is_error(&evil, 403, "cross-site");
+    let fetch = request(
+        run.addr,
+        "POST",
+        "/api/pads/1/press",
+        &[
+            ("Host", host.clone()),
+            ("Sec-Fetch-Site", "cross-site".into()),
+        ],
+        b"",
+    );
+    is_error(&fetch, 403, "cross-site");
+    let rebound = request(
+        run.addr,
+        "GET",
+        "/api/state",
+        &[("Host", "evil.example:8080".into())],
+        b"",
+    );
+    is_error(&rebound, 421, "its own address");
+    let s = run.state_until(None, |_| true);
+    assert_eq!(s["bank"], 1, "{s}");
+    run.call("POST", "/api/bank", Some(r#"{"bank":0}"#), None);
+    let s = run.state_until(None, |v| v["bank"] == 0);
+    assert_eq!(look(&s, 1), "loaded", "a refused press must not play: {s}");
+
+    let log = run.stop();
+    assert!(!log.contains("panicked"), "{log}");
+    assert!(log.contains("stopping"), "{log}");
+}
+
+/// The password: stored hashed; off loopback only with one; login, logout and the limit.
+#[test]
+fn web_login_guards_everything_once_a_password_is_set() {
+    // No password: a LAN address falls back to loopback, with the way out in the log.
+    let mut open = WebRun::start(SET, "0.0.0.0:0", |_| {});
+    assert!(open.addr.ip().is_loopback(), "{}", open.addr);
+    open.wait_log("no password is set", Duration::from_secs(5));
+    open.stop();
+
+    let mut run = WebRun::start(SET, "0.0.0.0:0", |state| {
+        let mut c = std::process::Command::new(env!("CARGO_BIN_EXE_padlooper"))
+            .args(["web-password", "--state-dir"])
+            .arg(state)
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        use std::io::Write;
+        c.stdin
+            .take()
+            .unwrap()
+            .write_all(b"stage secret 42\n")
+            .unwrap();
+        assert!(c.wait().unwrap().success());
+        let stored = std::fs::read_to_string(state.join("web-password")).unwrap();
+        assert!(stored.starts_with("$argon2id$") && !stored.contains("secret"));
+    });
+    assert!(
+        run.addr.ip().is_unspecified(),
+        "with a password it serves the LAN: {}",
+        run.addr
+    );
+    run.addr = format!("127.0.0.1:{}", run.addr.port()).parse().unwrap();
+    is_error(&run.call("GET", "/api/state", None, None), 401, "log in");
+    is_error(
+        &run.call("POST", "/api/pads/0/press", None, None),
+        401,
+        "log in",
+    );
+    assert_eq!(
+        run.call("GET", "/api/session", None, None).json()["login_required"],
+        true
+    );
+    // The page loads (it shows the login form).
+    assert_eq!(run.call("GET", "/", None, None).status, 200);
+    is_error(
+        &run.call("POST", "/api/login", Some(r#"{"password":"wrong"}"#), None),
+        401,
+        "wrong password",
+    );
+    let ok = run.call(
+        "POST",
+        "/api/login",
+        Some(r#"{"password":"stage secret 42"}"#),
+        None,
+    );
+    assert_eq!(ok.status, 200, "{ok:?}");
+    let set_cookie = ok.header("set-cookie").unwrap().to_string();
+    assert!(
+        set_cookie.contains("HttpOnly") && set_cookie.contains("SameSite=Strict"),
+        "{set_cookie}"
+    );
+    let cookie = set_cookie.split(';').next().unwrap().to_string();
+    assert_eq!(
+        run.call("GET", "/api/state", None, Some(&cookie)).status,
+        200
+    );
+    assert_eq!(
+        run.call("POST", "/api/pads/0/press", None, Some(&cookie))
+            .status,
+        200
+    );
+    run.state_until(Some(&cookie), |v| look(v, 0) == "playing");
+    assert_eq!(
+        run.call("POST", "/api/logout", Some("{}"), Some(&cookie))
+            .status,
+        200
+    );
+    is_error(
+        &run.call("GET", "/api/state", None, Some(&cookie)),
+        401,
+        "log in",
+    );
+    // Guessing is limited per address.
+    let mut limited = false;
+    for _ in 0..8 {
+        let r = run.call("POST", "/api/login", Some(r#"{"password":"guess"}"#), None);
+        if r.status == 429 {
+            limited = true;
+            assert!(r.json()["error"].as_str().unwrap().contains("try again in"));
+            break;
+        }
+    }
+    assert!(limited, "wrong passwords must be limited");
+    let log = run.stop();
+    assert!(log.contains("a wrong password from 127.0.0.1"), "{log}");
+}
+
+/// The live WebSocket: state at ~25 per second, presses, held pads released when the page
+/// goes, a page that stops reading dropped without slowing the others.
+#[test]
+fn web_socket_streams_state_and_lets_go_of_what_a_page_held() {
+    use tungstenite::Message;
+    use tungstenite::client::IntoClientRequest;
+    let mut run = WebRun::start(SET, "127.0.0.1:0", |_| {});
+    let url = format!("ws://{}/api/ws", run.addr);
+    let with_origin = |origin: &str| {
+        let mut r = url.as_str().into_client_request().unwrap();
+        r.headers_mut().insert("Origin", origin.parse().unwrap());
+        r
+    };
+    // Another site's page cannot open it.
+    let refused = tungstenite::connect(with_origin("http://evil.example"));
+    assert!(
+        matches!(&refused, Err(tungstenite::Error::Http(r)) if r.status() == 403),
+        "{refused:?}"
+    );
+    let (mut ws, _) = tungstenite::connect(with_origin(&run.url())).unwrap();
+    let next = |ws: &mut tungstenite::WebSocket<_>| -> Value {
+        loop {
+            if let Message::Text(t) = ws.read().unwrap() {
+                return serde_json::from_str(&t).unwrap();
+            }
+        }
+    };
+    let first = next(&mut ws);
+    assert_eq!(first["type"], "layout", "{first}");
+    let t0 = std::time::Instant::now();
+    let mut states = 0;
+    while states < 25 {
+        if next(&mut ws)["type"] == "state" {
+            states += 1;
+        }
+    }
+    let rate = states as f64 / t0.elapsed().as_secs_f64();
+    eprintln!("web socket: {rate:.1} states per second");
+    assert!(rate >= 15.0, "{rate:.1} states per second");
+    ws.send(Message::text(r#"{"press":1}"#)).unwrap();
+    loop {
+        let m = next(&mut ws);
+        if m["type"] == "state" && look(&m, 1) == "playing" {
+            break;
+        }
+    }
+    ws.send(Message::text(r#"{"launch":1}"#)).unwrap();
+    loop {
+        let m = next(&mut ws);
+        if m["type"] == "error" {
+            assert!(
+                m["error"]
+                    .as_str()
+                    .unwrap()
+                    .contains("not a message padlooper knows"),
+                "{m}"
+            );
+            break;
+        }
+    }
+    // The page goes without releasing the gate pad: padlooper releases it.
+    drop(ws);
+    run.state_until(None, |v| look(v, 1) == "loaded");
+
+    // A page that never reads is dropped; the state keeps flowing meanwhile.
+    let addr = run.addr;
+    let sock = socket2_small_buffer(addr);
+    let (stuck, _) = tungstenite::client::client(with_origin(&run.url()), sock).unwrap();
+    let (mut ok, _) = tungstenite::connect(with_origin(&run.url())).unwrap();
+    let t0 = std::time::Instant::now();
+    while t0.elapsed() < Duration::from_secs(4) {
+        let _ = next(&mut ok);
+    }
+    run.wait_log("web client dropped", Duration::from_secs(20));
+    drop(stuck);
+    let log = run.stop();
+    assert!(!log.contains("panicked"), "{log}");
+}
+
+/// A TCP connection whose receive buffer is as small as the system allows.
+fn socket2_small_buffer(addr: std::net::SocketAddr) -> std::net::TcpStream {
+    use std::os::fd::FromRawFd;
+    // SAFETY: a fresh socket, configured and connected before being wrapped.
+    unsafe {
+        let fd = libc::socket(libc::AF_INET, libc::SOCK_STREAM, 0);
+        assert!(fd >= 0);
+        let size: libc::c_int = 1024;
+        libc::setsockopt(
+            fd,
+            libc::SOL_SOCKET,
+            libc::SO_RCVBUF,
+            &size as *const _ as *const libc::c_void,
+            std::mem::size_of::<libc::c_int>() as u32,
+        );
+        let std::net::SocketAddr::V4(v4) = addr else {
+            panic!("IPv4 only")
+        };
+        let sa = libc::sockaddr_in {
+            sin_family: libc::AF_INET as libc::sa_family_t,
+            sin_port: v4.port().to_be(),
+            sin_addr: libc::in_addr {
+                s_addr: u32::from_ne_bytes(v4.ip().octets()),
+            },
+            sin_zero: [0; 8],
+        };
+        let r = libc::connect(
+            fd,
+            &sa as *const _ as *const libc::sockaddr,
+            std::mem::size_of::<libc::sockaddr_in>() as u32,
+        );
+        assert_eq!(r, 0);
+        std::net::TcpStream::from_raw_fd(fd)
+    }
+}
+
+/// Random paths, methods and bodies: never a 5xx, never a panic, always an answer.
+#[test]
+fn web_api_answers_garbage_with_clear_4xx() {
+    use proptest::prelude::*;
+    use proptest::test_runner::{Config, TestRunner};
+    let mut run = WebRun::start(SET, "127.0.0.1:0", |_| {});
+    let mut runner = TestRunner::new(Config {
+        cases: 150,
+        failure_persistence: None,
+        ..Config::default()
+    });
+    let paths = prop_oneof![
+        Just("/api/bank".to_string()),
+        Just("/api/master".to_string()),
+        Just("/api/transport".to_string()),
+        Just("/api/login".to_string()),
+        "/api/pads/[0-9a-z%.]{0,6}/[a-z]{0,8}",
+        "/[ -~]{0,40}".prop_map(|p| p.replace([' ', '#', '?'], "_")),
+    ];
+    let bodies = prop_oneof![
+        "[ -~]{0,60}",
+        Just(r#"{"bank":-1}"#.to_string()),
+        Just(r#"{"volume":"loud"}"#.to_string()),
+        Just(r#"{"volume":1e400}"#.to_string()),
+        Just(r#"{"action":null}"#.to_string()),
+        Just("[1,2,3]".to_string()),
+        any::<Vec<u8>>().prop_map(|b| String::from_utf8_lossy(&b).into_owned()),
+    ];
+    let methods = prop_oneof![Just("GET"), Just("POST"), Just("PUT"), Just("DELETE")];
+    runner
+        .run(&(methods, paths, bodies), |(m, p, b)| {
+            let r = run.call(m, &p, Some(&b), None);
+            prop_assert!(r.status >= 200 && r.status < 500, "{m} {p} {b:?}: {r:?}");
+            if r.status >= 400 && p.starts_with("/api/") {
+                prop_assert!(r.json()["error"].is_string(), "{m} {p}: {r:?}");
+            }
+            Ok(())
+        })
+        .unwrap();
+    let log = run.stop();
+    assert!(!log.contains("panicked"), "{log}");
+}
+
+/// Pad meters: measured only while watched, the sound the same within float rounding, each
+/// playing pad's peak where its sound is.
+#[test]
+fn pad_meters_measure_each_pad_without_changing_the_sound() {
+    use padlooper::engine::Engine;
+    use padlooper::engine::command::{Command, PadCmd};
+    let render = |watch: bool| {
+        let set = padlooper::demo::demo_set();
+        let settings = padlooper::control::set::loader::engine_settings(&set, 48_000);
+        let (mut engine, mut handle) = Engine::new(settings).unwrap();
+        let report = padlooper::control::set::loader::load_set(&set, &mut handle, 0, &|_, _| {});
+        assert!(report.errors.is_empty());
+        for p in [0u16, 1, 2] {
+            handle.command(Command::Pad(p, PadCmd::Press)).unwrap();
+        }
+        engine.stats().meters.watch(watch);
+        let mut out = Vec::new();
+        let mut peaks = [0f32; 4];
+        let mut master = 0f32;
+        let mut buf = vec![0.0f32; 512];
+        for _ in 0..400 {
+            engine.process(&mut buf);
+            out.extend_from_slice(&buf);
+            for (p, k) in peaks.iter_mut().enumerate() {
+                *k = k.max(engine.stats().meters.take(p));
+            }
+            master = master.max(engine.stats().meters.take_master().0);
+        }
+        (out, peaks, master)
+    };
+    let (plain, unmetered, m0) = render(false);
+    let (metered, peaks, master) = render(true);
+    assert_eq!(unmetered, [0.0; 4], "nothing is measured unless watched");
+    assert_eq!(m0, 0.0);
+    let worst = plain
+        .iter()
+        .zip(&metered)
+        .map(|(a, b)| (a - b).abs())
+        .fold(0f32, f32::max);
+    assert!(worst < 1e-5, "metering changed the sound by {worst}");
+    let out_peak = metered.iter().fold(0f32, |m, x| m.max(x.abs()));
+    for (p, &k) in peaks.iter().enumerate().take(3) {
+        assert!(
+            k > 0.01 && k <= out_peak * 4.0,
+            "pad {p}: peak {k}, output {out_peak}"
+        );
+    }
+    assert_eq!(peaks[3], 0.0, "a silent pad reads silence");
+    assert!(
+        (master - out_peak).abs() < 1e-6,
+        "master {master} vs {out_peak}"
+    );
+}
