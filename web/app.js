@@ -29,6 +29,7 @@ function buildGrid() {
     b.innerHTML = '<span class="name"></span><span class="badge"></span><span class="lvl"></span>';
     const down = (e) => {
       e.preventDefault();
+      if (editMode) { openEditor(Number(b.dataset.id !== undefined ? b.dataset.id : cellId(i))); return; }
       const id = b.dataset.id;
       if (id === undefined || held.has(id)) return;
       if (b.setPointerCapture && e.pointerId !== undefined) b.setPointerCapture(e.pointerId);
@@ -167,6 +168,233 @@ async function start() {
     setTimeout(start, Math.min(5000, 250 * 2 ** retry++));
   }
 }
+
+// ---- The pad editor: settings, a waveform with loop handles, the beat grid, save & apply.
+let editMode = false;
+const ed = { id: null, pad: null, seconds: 0, view: [0, 1], peaks: null, grid: null, marks: {}, drag: null, changed: {} };
+
+function cellId(i) {
+  if (!state) return 0;
+  return state.bank * layout.rows * layout.cols + i;
+}
+
+$('edit-mode').addEventListener('click', () => {
+  editMode = !editMode;
+  $('edit-mode').classList.toggle('on', editMode);
+});
+
+async function openEditor(id) {
+  try {
+    const pad = await api(`/api/pads/${id}`);
+    ed.id = id; ed.pad = pad; ed.changed = {}; ed.peaks = null; ed.grid = null;
+    $('editor').hidden = false;
+    $('ed-error').textContent = '';
+    $('ed-title').textContent = `Pad ${id + 1} · bank ${pad.bank + 1} · row ${pad.row + 1} col ${pad.col + 1}`;
+    $('ed-save').disabled = !pad.editable;
+    if (!pad.editable) $('ed-error').textContent = 'This set has no file to save into (the demo): run padlooper with --set FILE to edit.';
+    const s = pad.settings || { mode: 'toggle', gain_db: 0, speed: 1, loop: true, loop_start: 0 };
+    ed.marks = { start: s.start, loop_start: s.loop_start || 0, loop_end: s.loop_end };
+    for (const el of document.querySelectorAll('.ed-grid [data-key]')) {
+      const k = el.dataset.key;
+      el.closest('label').classList.remove('bad');
+      const v = s[k];
+      if (el.type === 'checkbox') el.checked = !!v;
+      else el.value = v === null || v === undefined ? '' : v;
+    }
+    const lib = await api('/api/library');
+    const sel = $('ed-file');
+    sel.textContent = '';
+    const cur = pad.source ? pad.source.name : '';
+    const here = document.createElement('option');
+    here.textContent = pad.source ? `${pad.source.kind === 'file' ? '' : pad.source.kind + ': '}${cur.split('/').pop()}` : '(empty)';
+    here.value = '';
+    sel.appendChild(here);
+    for (const f of lib.files) {
+      const o = document.createElement('option');
+      o.value = f.name; o.textContent = `${f.name} (${(f.bytes / 1e6).toFixed(1)} MB)`;
+      sel.appendChild(o);
+    }
+    await loadWave(true);
+    api(`/api/pads/${id}/grid`).then((g) => { if (ed.id === id) { ed.grid = g.grid ? g : null; drawWave(); } }).catch(() => {});
+  } catch (e) { $('ed-error').textContent = e.message; }
+}
+
+async function loadWave(fit) {
+  const c = $('wave');
+  c.width = c.clientWidth || 600;
+  if (!ed.pad || !ed.pad.settings) { ed.peaks = null; drawWave(); return; }
+  if (fit) ed.view = [0, null];
+  const [from, to] = ed.view;
+  const q = `from=${from}` + (to === null ? '' : `&to=${to}`) + `&columns=${c.width}`;
+  try {
+    const p = await api(`/api/pads/${ed.id}/peaks?${q}`);
+    ed.peaks = p; ed.seconds = p.seconds; ed.view = [p.from, p.to];
+    const span = ed.view[1] - ed.view[0];
+    $('scroll').value = ed.seconds > span ? Math.round(ed.view[0] / (ed.seconds - span) * 1000) : 0;
+  } catch (e) { ed.peaks = null; $('ed-error').textContent = e.message; }
+  drawWave();
+}
+
+function xOf(t) { const c = $('wave'); return (t - ed.view[0]) / (ed.view[1] - ed.view[0]) * c.width; }
+function tOf(x) { const c = $('wave'); return ed.view[0] + x / c.width * (ed.view[1] - ed.view[0]); }
+
+function gridInfo() {
+  if (ed.grid && ed.grid.grid) return ed.grid.grid;
+  const s = ed.pad && ed.pad.settings;
+  if (s && typeof s.bpm === 'number') return { bpm: s.bpm, offset: s.grid_offset || 0, beats_per_bar: state ? state.transport.beats_per_bar : 4 };
+  return null;
+}
+
+function snap(t) {
+  const g = gridInfo();
+  const mode = $('snap').value;
+  if (!g || mode === 'off') return Math.max(0, t);
+  const beat = 60 / g.bpm;
+  const step = mode === 'bar' ? beat * g.beats_per_bar : mode === 'beat' ? beat : beat / 16;
+  return Math.max(0, g.offset + Math.round((t - g.offset) / step) * step);
+}
+
+function drawWave() {
+  const c = $('wave');
+  const g = c.getContext('2d');
+  const w = c.width, h = c.height;
+  g.fillStyle = '#0b0b0b'; g.fillRect(0, 0, w, h);
+  const p = ed.peaks;
+  if (p) {
+    const lanes = p.peaks.length;
+    p.peaks.forEach((col, ch) => {
+      const mid = h * (ch + 0.5) / lanes, amp = h / lanes / 2 * 0.95;
+      g.fillStyle = ch === 0 ? '#5ac' : '#4a9';
+      col.forEach(([lo, hi], x) => g.fillRect(x, mid - hi * amp, 1, Math.max(1, (hi - lo) * amp)));
+    });
+  }
+  const gi = gridInfo();
+  if (gi) {
+    const beat = 60 / gi.bpm;
+    const [a, b] = ed.view;
+    const px = beat / (b - a) * w;
+    if (px > 3) {
+      let k = Math.ceil((a - gi.offset) / beat);
+      for (let t = gi.offset + k * beat; t <= b; t += beat, k++) {
+        const bar = ((k % gi.beats_per_bar) + gi.beats_per_bar) % gi.beats_per_bar === 0;
+        g.fillStyle = bar ? '#fffa' : '#fff3';
+        g.fillRect(Math.round(xOf(t)), 0, 1, h);
+      }
+    }
+  }
+  {
+    const ls = ed.marks.loop_start || 0, le = ed.marks.loop_end || ed.seconds;
+    g.fillStyle = '#2d522a40';
+    g.fillRect(xOf(ls), 0, xOf(le) - xOf(ls), h);
+  }
+  const mark = (t, color, label) => {
+    if (t === null || t === undefined) return;
+    const x = Math.round(xOf(t));
+    g.fillStyle = color; g.fillRect(x - 1, 0, 3, h);
+    g.font = '11px sans-serif'; g.fillText(label, x + 4, 12);
+  };
+  mark(ed.marks.start, '#48f', 'intro');
+  mark(ed.marks.loop_start, '#2d5', 'loop');
+  mark(ed.marks.loop_end === null || ed.marks.loop_end === undefined ? ed.seconds : ed.marks.loop_end, '#f44', 'end');
+  const ls = ed.marks.loop_start || 0, le = ed.marks.loop_end || ed.seconds;
+  let text = `loop ${ls.toFixed(3)}–${le.toFixed(3)} s (${(le - ls).toFixed(3)} s)`;
+  if (gi) text += ` · ${((le - ls) / (60 / gi.bpm)).toFixed(2)} beats at ${gi.bpm.toFixed(2)} BPM`;
+  $('ed-times').textContent = text;
+}
+
+function setMark(key, t) {
+  t = Math.round(t * 10000) / 10000;
+  ed.marks[key] = t; ed.changed[key] = t;
+  const el = document.querySelector(`.ed-grid [data-key="${key}"]`);
+  if (el) el.value = t;
+  drawWave();
+}
+
+$('wave').addEventListener('pointerdown', (e) => {
+  const c = $('wave');
+  const r = c.getBoundingClientRect();
+  const x = (e.clientX - r.left) * c.width / r.width;
+  let best = null, dist = 12;
+  const ends = { start: ed.marks.start, loop_start: ed.marks.loop_start, loop_end: ed.marks.loop_end === null || ed.marks.loop_end === undefined ? ed.seconds : ed.marks.loop_end };
+  for (const [k, t] of Object.entries(ends)) {
+    if (t === null || t === undefined) continue;
+    const d = Math.abs(xOf(t) - x);
+    if (d < dist) { dist = d; best = k; }
+  }
+  if (!best) return;
+  ed.drag = best;
+  c.setPointerCapture(e.pointerId);
+  e.preventDefault();
+});
+$('wave').addEventListener('pointermove', (e) => {
+  if (!ed.drag) return;
+  const c = $('wave');
+  const r = c.getBoundingClientRect();
+  setMark(ed.drag, snap(tOf((e.clientX - r.left) * c.width / r.width)));
+});
+const endDrag = () => { ed.drag = null; };
+$('wave').addEventListener('pointerup', endDrag);
+$('wave').addEventListener('pointercancel', endDrag);
+
+function zoom(f) {
+  const [a, b] = ed.view;
+  const mid = (a + b) / 2, half = Math.max(0.01, (b - a) / 2 * f);
+  ed.view = [Math.max(0, mid - half), Math.min(ed.seconds || mid + half, mid + half)];
+  loadWave(false);
+}
+$('zoom-in').addEventListener('click', () => zoom(0.5));
+$('zoom-out').addEventListener('click', () => zoom(2));
+$('zoom-fit').addEventListener('click', () => loadWave(true));
+$('scroll').addEventListener('change', (e) => {
+  const span = ed.view[1] - ed.view[0];
+  const a = Math.max(0, (ed.seconds - span) * Number(e.target.value) / 1000);
+  ed.view = [a, a + span];
+  loadWave(false);
+});
+$('four-bars').addEventListener('click', () => {
+  const g = gridInfo();
+  if (!g) { $('ed-error').textContent = 'No tempo for this pad: give it a bpm, or let analysis find one.'; return; }
+  setMark('loop_end', (ed.marks.loop_start || 0) + 4 * g.beats_per_bar * 60 / g.bpm);
+});
+for (const el of document.querySelectorAll('.ed-grid [data-key]')) {
+  el.addEventListener('change', () => {
+    const k = el.dataset.key;
+    let v;
+    if (el.type === 'checkbox') v = el.checked;
+    else if (el.value.trim() === '') v = null;
+    else if (k === 'mode') v = el.value;
+    else if (k === 'bpm' && el.value.trim() === 'auto') v = 'auto';
+    else v = Number(el.value);
+    ed.changed[k] = v;
+    if (k in ed.marks) { ed.marks[k] = v; drawWave(); }
+  });
+}
+$('ed-file').addEventListener('change', (e) => { if (e.target.value) ed.changed.file = e.target.value; });
+$('ed-save').addEventListener('click', async () => {
+  for (const l of document.querySelectorAll('.ed-grid label')) l.classList.remove('bad');
+  $('ed-error').textContent = '';
+  if (Object.keys(ed.changed).length === 0) { $('ed-error').textContent = 'Nothing changed.'; return; }
+  const r = await fetch(`/api/pads/${ed.id}/settings`, {
+    method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(ed.changed),
+  });
+  const j = await r.json().catch(() => ({}));
+  if (!r.ok) {
+    $('ed-error').textContent = j.error || r.statusText;
+    for (const p of j.problems || []) {
+      const el = p.key && document.querySelector(`.ed-grid [data-key="${p.key}"]`);
+      if (el) { el.closest('label').classList.add('bad'); el.title = p.message; }
+    }
+    return;
+  }
+  ed.changed = {};
+  $('ed-error').textContent = 'Saved; applied like a reload (the log says what changed).';
+  if (Object.prototype.hasOwnProperty.call(j, 'ok')) setTimeout(() => openEditor(ed.id), 400);
+});
+$('ed-audition').addEventListener('pointerdown', (e) => { e.preventDefault(); if (ed.id !== null) send({ press: ed.id }); });
+const audOff = () => { if (ed.id !== null) send({ release: ed.id }); };
+$('ed-audition').addEventListener('pointerup', audOff);
+$('ed-audition').addEventListener('pointercancel', audOff);
+$('ed-close').addEventListener('click', () => { $('editor').hidden = true; ed.id = null; });
 
 $('login-form').addEventListener('submit', async (e) => {
   e.preventDefault();

@@ -57,6 +57,9 @@ pub(crate) fn control_loop(
         rt_said: RtOutcome::NotAsked,
     };
     let lookahead = s.rate as u64 / 5;
+    if let Some(web) = &s.web {
+        web.set_source(s.reload_from.as_deref());
+    }
     s.notify.ready(&service_status(s));
     if let Some(wd) = s.notify.watchdog() {
         log::debug!("systemd watchdog every {:.1} s", wd.as_secs_f64());

@@ -115,6 +115,7 @@ pub(crate) fn reload(s: &mut Session) {
     s.link.configure(&new, on, &mut s.handle, &s.shared);
     if let Some(w) = &s.web {
         w.set_layout(&new);
+        w.set_source(Some(&path));
     }
     s.set = new;
     s.configs = report.configs;

@@ -11,6 +11,7 @@ pub mod loader;
 pub mod memory;
 pub mod mp4box;
 pub mod open;
+pub mod peaks;
 pub mod pipeline;
 pub mod plan;
 pub mod resample;

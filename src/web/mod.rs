@@ -14,6 +14,7 @@ pub mod assets;
 pub mod auth;
 pub mod guard;
 pub mod live;
+pub mod pads;
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::{Path, PathBuf};
@@ -149,7 +150,22 @@ pub struct WebContext {
     pub state: tokio::sync::watch::Sender<Arc<String>>,
     /// The engine's voice limit.
     pub voice_limit: usize,
+    /// The set that plays.
+    set: RwLock<Arc<SetFile>>,
+    /// The set file reloads read, when there is one (edits are saved into it).
+    source: RwLock<Option<PathBuf>>,
+    /// Waveform peaks recently shown: (sample, its file's modification time, peaks).
+    pub peaks: Mutex<PeaksCache>,
+    /// One edit of the set file at a time.
+    pub edit: tokio::sync::Mutex<()>,
 }
+
+/// Recently shown waveform peaks.
+pub type PeaksCache = Vec<(
+    crate::sample::SampleSource,
+    Option<std::time::SystemTime>,
+    Arc<crate::sample::peaks::Peaks>,
+)>;
 
 impl WebContext {
     /// Sends a command, effective one block from now (as a controller's). False when the lane
@@ -173,6 +189,18 @@ impl WebContext {
         self.layout
             .read()
             .map_or_else(|_| Arc::new(Layout::default()), |l| l.clone())
+    }
+
+    /// The set that plays.
+    pub fn set(&self) -> Arc<SetFile> {
+        self.set
+            .read()
+            .map_or_else(|_| Arc::new(crate::demo::demo_set()), |s| s.clone())
+    }
+
+    /// The set file edits are saved into (None: the demo or nothing to reload).
+    pub fn source(&self) -> Option<PathBuf> {
+        self.source.read().ok()?.clone().filter(|p| p.is_file())
     }
 
     /// Whether a login is needed.
@@ -249,6 +277,10 @@ impl WebServer {
             clients: AtomicUsize::new(0),
             state: tokio::sync::watch::Sender::new(Arc::new("{}".to_string())),
             voice_limit: handle.settings().voices,
+            set: RwLock::new(Arc::new(set.clone())),
+            source: RwLock::new(None),
+            peaks: Mutex::new(Vec::new()),
+            edit: tokio::sync::Mutex::new(()),
         });
         let rt = tokio::runtime::Builder::new_current_thread()
             .enable_all()
@@ -295,9 +327,19 @@ impl WebServer {
 
     /// Shows `set` (after a reload).
     pub fn set_layout(&self, set: &SetFile) {
+        if let Ok(mut s) = self.ctx.set.write() {
+            *s = Arc::new(set.clone());
+        }
         if let Ok(mut l) = self.ctx.layout.write() {
             let v = l.version + 1;
             *l = Arc::new(Layout::of(set, v));
+        }
+    }
+
+    /// The set file that reloads read and edits are saved into (None: none).
+    pub fn set_source(&self, path: Option<&Path>) {
+        if let Ok(mut s) = self.ctx.source.write() {
+            *s = path.map(Path::to_path_buf);
         }
     }
 

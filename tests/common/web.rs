@@ -15,6 +15,8 @@ pub struct WebRun {
     pub addr: SocketAddr,
     pub dir: tempfile::TempDir,
     pub log: Arc<Mutex<Vec<String>>>,
+    /// The set's folder when it is not `dir`.
+    pub set_dir: Option<PathBuf>,
 }
 
 /// A set with a toggle pad (0: drums), a gate pad (1: a sine) and a second bank.
@@ -46,15 +48,38 @@ impl WebRun {
     /// Starts padlooper on `set` (written into a fresh folder that is also its state folder),
     /// with `--web ADDR` (port 0: any free port), after `setup` ran on the folder.
     pub fn start(set: &str, addr: &str, setup: impl FnOnce(&Path)) -> WebRun {
-        let dir = tempfile::tempdir().unwrap();
+        Self::start_with(tempfile::tempdir().unwrap(), set, addr, setup)
+    }
+
+    /// [`start`](Self::start) in the folder `dir` (kept), with no setup.
+    pub fn start_in(dir: PathBuf, set: &str, addr: &str) -> WebRun {
+        let kept = tempfile::Builder::new().tempdir_in(&dir).unwrap();
+        // The folder the set lives in is `dir`; `kept` only holds the state.
+        let mut run = Self::start_with_set(kept, &dir.join("set.toml"), set, addr);
+        run.set_dir = Some(dir);
+        run
+    }
+
+    fn start_with(
+        dir: tempfile::TempDir,
+        set: &str,
+        addr: &str,
+        setup: impl FnOnce(&Path),
+    ) -> WebRun {
         let set_path = dir.path().join("set.toml");
-        std::fs::write(&set_path, set).unwrap();
         let state = dir.path().join("state");
         std::fs::create_dir_all(&state).unwrap();
         setup(&state);
+        Self::start_with_set(dir, &set_path, set, addr)
+    }
+
+    fn start_with_set(dir: tempfile::TempDir, set_path: &Path, set: &str, addr: &str) -> WebRun {
+        std::fs::write(set_path, set).unwrap();
+        let state = dir.path().join("state");
+        std::fs::create_dir_all(&state).unwrap();
         let mut child = Command::new(env!("CARGO_BIN_EXE_padlooper"))
             .args(["-v", "run", "--no-audio", "--set"])
-            .arg(&set_path)
+            .arg(set_path)
             .args(["--web", addr])
             .env("PADLOOPER_STATE_DIR", &state)
             .env_remove("NOTIFY_SOCKET")
@@ -76,6 +101,7 @@ impl WebRun {
             addr: "127.0.0.1:1".parse().unwrap(),
             dir,
             log,
+            set_dir: None,
         };
         let line = run.wait_log("web surface on http://", Duration::from_secs(60));
         let a = line

@@ -491,3 +491,98 @@ fn pad_meters_measure_each_pad_without_changing_the_sound() {
         "master {master} vs {out_peak}"
     );
 }
+
+/// The pad editor's calls: settings read, peaks, edits confined to the set's folder, every
+/// refusal leaving the file as it was.
+#[test]
+fn web_pad_edits_stay_inside_the_set_and_its_folder() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().to_path_buf();
+    crate::common::write_wav16(&dir.join("a.wav"), 48_000, 2.0, |t| {
+        let x = 0.5 * (2.0 * std::f64::consts::PI * 440.0 * t).sin();
+        (x, -x)
+    });
+    std::fs::create_dir_all(dir.join("more")).unwrap();
+    crate::common::write_wav16(&dir.join("more/b.wav"), 48_000, 1.0, |_| (0.0, 0.0));
+    std::os::unix::fs::symlink("/etc/hostname", dir.join("out.wav")).unwrap();
+    let set = "[[pad]]\npad = 0\nfile = \"a.wav\" # keep me\n";
+    let mut run = WebRun::start_in(dir.clone(), set, "127.0.0.1:0");
+    let pad = run.call("GET", "/api/pads/0", None, None).json();
+    assert_eq!(pad["settings"]["mode"], "toggle");
+    assert_eq!(pad["editable"], true);
+    assert_eq!(
+        run.call("GET", "/api/pads/5", None, None).json()["settings"],
+        Value::Null
+    );
+    let p = run
+        .call("GET", "/api/pads/0/peaks?columns=4&from=nan", None, None)
+        .json();
+    assert_eq!(p["channels"], 2);
+    assert!((p["seconds"].as_f64().unwrap() - 2.0).abs() < 1e-3);
+    let left = p["peaks"][0][1].as_array().unwrap();
+    assert!((left[1].as_f64().unwrap() - 0.5).abs() < 0.01, "{p}");
+    let lib = run.call("GET", "/api/library", None, None).json();
+    let names: Vec<&str> = lib["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        names,
+        ["a.wav", "more/b.wav"],
+        "symlinks and other files are not listed"
+    );
+    let before = std::fs::read_to_string(dir.join("set.toml")).unwrap();
+    let post = |body: &str| run.call("POST", "/api/pads/0/settings", Some(body), None);
+    for (body, says) in [
+        (r#"{"file":"../a.wav"}"#, "without `..`"),
+        (r#"{"file":"/etc/passwd"}"#, "relative path"),
+        (
+            r#"{"file":"out.wav"}"#,
+            "not a file inside the set's folder",
+        ),
+        (r#"{"file":"nothere.wav"}"#, "no such file"),
+        (r#"{"gain_db":"loud"}"#, "takes a number"),
+        (r#"{"speed":-1}"#, "speed"),
+        (r#"{"line":3}"#, "cannot be edited"),
+        (r#"{}"#, "no settings"),
+        ("[1]", "JSON object"),
+    ] {
+        let r = post(body);
+        is_error(&r, 400, says);
+    }
+    assert_eq!(
+        std::fs::read_to_string(dir.join("set.toml")).unwrap(),
+        before
+    );
+    let ok = post(r#"{"file":"more/b.wav","mode":"gate","gain_db":-6}"#);
+    assert_eq!(ok.status, 200, "{ok:?}");
+    run.wait_log("reloaded", Duration::from_secs(10));
+    let after = std::fs::read_to_string(dir.join("set.toml")).unwrap();
+    assert!(
+        after.contains("file = \"more/b.wav\" # keep me") && after.contains("mode = \"gate\""),
+        "{after}"
+    );
+    run.state_until(None, |_| true);
+    assert_eq!(
+        run.call("GET", "/api/layout", None, None).json()["pads"][0]["mode"],
+        "gate"
+    );
+    run.stop();
+
+    // The demo has no file: nothing to save into.
+    let mut demo = WebRun::start(SET, "127.0.0.1:0", |_| {});
+    std::fs::remove_file(demo.dir.path().join("set.toml")).unwrap();
+    is_error(
+        &demo.call(
+            "POST",
+            "/api/pads/0/settings",
+            Some(r#"{"gain_db":-1}"#),
+            None,
+        ),
+        409,
+        "--set FILE",
+    );
+    demo.stop();
+}

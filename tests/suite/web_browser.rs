@@ -302,3 +302,140 @@ fn web_page_asks_for_the_password_first() {
     });
     run.stop();
 }
+
+/// The pad editor: open a pad, drag its loop end on the waveform (snapped to a bar), save:
+/// the set file changes (its comments kept) and a render loops at the new length; a broken
+/// value is refused with its line shown at the field.
+#[test]
+fn web_editor_drags_a_loop_end_into_the_set_file() {
+    use fantoccini::actions::MouseActions;
+    // An 8-second loop at 120 BPM (bars of 2 s), with a comment that must survive.
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().to_path_buf();
+    crate::common::write_wav16(&dir.join("loop.wav"), 48_000, 8.0, |t| {
+        let x = 0.4 * (2.0 * std::f64::consts::PI * 220.0 * t).sin();
+        (x, x)
+    });
+    let set = "# the editor keeps this\n[master]\nquantize = \"off\"\n\n[[pad]]\npad = 0\nfile = \"loop.wav\" # eight seconds\nbpm = 120\n";
+    let mut run = WebRun::start_in(dir.clone(), set, "127.0.0.1:0");
+    let d = driver();
+    block_on(async {
+        let c = browser(&d, "editor", 1280, 900).await;
+        c.goto(&run.url()).await.unwrap();
+        wait_css(&c, ".pad.loaded[data-id='0']").await;
+        c.find(Locator::Id("edit-mode"))
+            .await
+            .unwrap()
+            .click()
+            .await
+            .unwrap();
+        c.find(Locator::Css(".pad[data-id='0']"))
+            .await
+            .unwrap()
+            .click()
+            .await
+            .unwrap();
+        wait_css(&c, "#editor:not([hidden])").await;
+        let times = c.find(Locator::Id("ed-times")).await.unwrap();
+        let t0 = Instant::now();
+        while !times.text().await.unwrap().contains("0.000–8.000") {
+            assert!(
+                t0.elapsed() < Duration::from_secs(10),
+                "{}",
+                times.text().await.unwrap()
+            );
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
+        // Drag the end handle (right edge) to the middle: 4.0 s, on a bar line.
+        let wave = c.find(Locator::Id("wave")).await.unwrap();
+        let w = c
+            .execute(
+                "return document.getElementById('wave').getBoundingClientRect().width",
+                vec![],
+            )
+            .await
+            .unwrap()
+            .as_f64()
+            .unwrap();
+        let drag = MouseActions::new("mouse".into())
+            .then(PointerAction::MoveToElement {
+                element: wave.clone(),
+                duration: None,
+                x: (w / 2.0 - 3.0).floor(),
+                y: 0.0,
+            })
+            .then(PointerAction::Down { button: 0 })
+            .then(PointerAction::MoveToElement {
+                element: wave.clone(),
+                duration: Some(Duration::from_millis(200)),
+                x: 7.0,
+                y: 0.0,
+            })
+            .then(PointerAction::Up { button: 0 });
+        c.perform_actions(drag).await.unwrap();
+        let text = times.text().await.unwrap();
+        assert!(text.contains("0.000–4.000"), "{text}");
+        assert!(text.contains("8.00 beats at 120.00 BPM"), "{text}");
+        shot(&c, "web-editor").await;
+        c.find(Locator::Id("ed-save"))
+            .await
+            .unwrap()
+            .click()
+            .await
+            .unwrap();
+        let t0 = Instant::now();
+        loop {
+            let f = std::fs::read_to_string(dir.join("set.toml")).unwrap();
+            if f.contains("loop_end = 4.0") {
+                assert!(
+                    f.contains("# the editor keeps this") && f.contains("# eight seconds"),
+                    "{f}"
+                );
+                break;
+            }
+            assert!(
+                t0.elapsed() < Duration::from_secs(10),
+                "the set file did not change:\n{f}"
+            );
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
+        run.wait_log("reloaded", Duration::from_secs(10));
+
+        // A gain out of range: refused, the field marked, the file untouched.
+        let gain = c.find(Locator::Css("[data-key='gain_db']")).await.unwrap();
+        gain.clear().await.unwrap();
+        gain.send_keys("99\t").await.unwrap();
+        c.find(Locator::Id("ed-save"))
+            .await
+            .unwrap()
+            .click()
+            .await
+            .unwrap();
+        wait_css(&c, "label.bad [data-key='gain_db']").await;
+        let err = c
+            .find(Locator::Id("ed-error"))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert!(
+            err.contains("set.toml:") && err.contains("gain_db"),
+            "{err}"
+        );
+        let f = std::fs::read_to_string(dir.join("set.toml")).unwrap();
+        assert!(!f.contains("99"), "{f}");
+        c.close().await.unwrap();
+    });
+    run.stop();
+    // The saved loop plays 4 s long: wraps at 4 s and 8 s.
+    let set = padlooper::config::SetFile::load(&dir.join("set.toml")).unwrap();
+    let (out, report) = crate::common::render_set(&set, "0 press 0 0\n", 10.0);
+    assert!(report.errors.is_empty(), "{:?}", report.errors);
+    let wraps = crate::common::frames_of(&out.events, |k| {
+        *k == padlooper::engine::event::EventKind::PadLooped(0)
+    });
+    assert_eq!(wraps.len(), 2, "{wraps:?}");
+    let period = (wraps[1] - wraps[0]) as f64 / 48_000.0;
+    assert!((period - 4.0).abs() < 0.01, "the loop is {period} s long");
+}
