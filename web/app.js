@@ -396,6 +396,77 @@ $('ed-audition').addEventListener('pointerup', audOff);
 $('ed-audition').addEventListener('pointercancel', audOff);
 $('ed-close').addEventListener('click', () => { $('editor').hidden = true; ed.id = null; });
 
+// ---- The library: the set folder's audio files; uploads streamed with progress.
+async function showLibrary() {
+  $('library').hidden = false;
+  $('lib-error').textContent = '';
+  try {
+    const lib = await api('/api/library');
+    $('lib-folder').textContent = lib.folder || '(the demo has no folder: run with --set FILE)';
+    const tb = $('lib-table').querySelector('tbody');
+    tb.textContent = '';
+    for (const f of lib.files) {
+      const tr = document.createElement('tr');
+      tr.dataset.name = f.name;
+      const cells = [f.name, f.seconds == null ? '?' : `${f.seconds.toFixed(1)} s`, f.format,
+        f.rate ? `${f.rate} Hz` : '?', `${(f.bytes / 1e6).toFixed(1)} MB`, f.used_by.join(', ')];
+      for (const c of cells) { const td = document.createElement('td'); td.textContent = c; tr.appendChild(td); }
+      const td = document.createElement('td');
+      const ren = document.createElement('button'); ren.textContent = 'Rename';
+      ren.addEventListener('click', async () => {
+        const to = prompt(`New name for ${f.name}`, f.name.split('/').pop());
+        if (!to) return;
+        try { await api('/api/library/rename', { from: f.name, to }); showLibrary(); } catch (e) { $('lib-error').textContent = e.message; }
+      });
+      const del = document.createElement('button'); del.textContent = 'Delete'; del.className = 'del';
+      del.addEventListener('click', async () => {
+        if (!confirm(`Delete ${f.name}?`)) return;
+        try { await api('/api/library/delete', { name: f.name }); showLibrary(); } catch (e) { $('lib-error').textContent = e.message; }
+      });
+      td.append(ren, del);
+      tr.appendChild(td);
+      tb.appendChild(tr);
+    }
+  } catch (e) { $('lib-error').textContent = e.message; }
+}
+
+function uploadOne(file) {
+  return new Promise((resolve) => {
+    const li = document.createElement('li');
+    const bar = document.createElement('progress'); bar.max = 1; bar.value = 0;
+    const msg = document.createElement('span');
+    li.append(document.createTextNode(file.name), bar, msg);
+    li.dataset.name = file.name;
+    $('uploads').appendChild(li);
+    const xhr = new XMLHttpRequest();
+    xhr.open('POST', `/api/library/upload?name=${encodeURIComponent(file.name)}`);
+    xhr.setRequestHeader('Content-Type', 'application/octet-stream');
+    xhr.upload.onprogress = (e) => { if (e.lengthComputable) bar.value = e.loaded / e.total; };
+    xhr.onload = () => {
+      let j = {};
+      try { j = JSON.parse(xhr.responseText); } catch (e) { /* not JSON */ }
+      if (xhr.status === 200) { bar.value = 1; msg.textContent = ' done'; li.className = 'done'; }
+      else { msg.textContent = ` ${j.error || xhr.statusText}`; li.className = 'failed'; }
+      resolve();
+    };
+    xhr.onerror = () => { msg.textContent = ' the connection failed'; li.className = 'failed'; resolve(); };
+    xhr.send(file);
+  });
+}
+
+async function uploadAll(files) {
+  await Promise.all(Array.from(files).map(uploadOne));
+  showLibrary();
+}
+
+$('library-open').addEventListener('click', () => { if ($('library').hidden) showLibrary(); else $('library').hidden = true; });
+$('lib-close').addEventListener('click', () => { $('library').hidden = true; });
+$('upload').addEventListener('change', (e) => { uploadAll(e.target.files); e.target.value = ''; });
+const drop = $('drop');
+drop.addEventListener('dragover', (e) => { e.preventDefault(); drop.classList.add('over'); });
+drop.addEventListener('dragleave', () => drop.classList.remove('over'));
+drop.addEventListener('drop', (e) => { e.preventDefault(); drop.classList.remove('over'); uploadAll(e.dataTransfer.files); });
+
 $('login-form').addEventListener('submit', async (e) => {
   e.preventDefault();
   try {

@@ -60,6 +60,9 @@ pub enum Cmd {
         /// needs a password (`padlooper web-password`); without one it serves loopback only.
         #[arg(long, value_name = "ADDR", num_args = 0..=1, default_missing_value = "127.0.0.1:8080")]
         web: Option<std::net::SocketAddr>,
+        /// Largest sample the web surface takes as an upload, in MB.
+        #[arg(long, value_name = "MB", default_value_t = 2048)]
+        web_upload_max: u64,
         /// Forget the saved live changes (gains, EQ, tempo, bank...) and start from the set
         /// as written.
         #[arg(long)]
@@ -175,6 +178,7 @@ pub fn main() -> i32 {
         service: false,
         no_audio: false,
         web: None,
+        web_upload_max: 2048,
         reset_state: false,
     }) {
         Cmd::Run {
@@ -183,6 +187,7 @@ pub fn main() -> i32 {
             service,
             no_audio,
             web,
+            web_upload_max,
             reset_state,
         } => live::run(
             set.as_ref(),
@@ -193,6 +198,7 @@ pub fn main() -> i32 {
             web.map(|addr| crate::web::WebOptions {
                 addr,
                 state_dir: crate::control::set::last_set::copy_dir(),
+                upload_max: web_upload_max.saturating_mul(1 << 20),
             }),
         ),
         Cmd::Demo {

@@ -43,7 +43,13 @@ pub fn router(ctx: Arc<WebContext>) -> Router {
         .route("/api/state", get(state))
         .route("/api/layout", get(layout))
         .route("/api/log", get(log_lines))
-        .route("/api/library", get(super::pads::get_library))
+        .route("/api/library", get(super::library::list))
+        .route(
+            "/api/library/upload",
+            post(super::library::upload).layer(DefaultBodyLimit::disable()),
+        )
+        .route("/api/library/rename", post(super::library::rename))
+        .route("/api/library/delete", post(super::library::delete))
         .route("/api/pads/{id}", get(super::pads::get_pad))
         .route("/api/pads/{id}/peaks", get(super::pads::get_peaks))
         .route("/api/pads/{id}/grid", get(super::pads::get_grid))

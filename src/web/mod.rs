@@ -13,6 +13,7 @@ pub mod api;
 pub mod assets;
 pub mod auth;
 pub mod guard;
+pub mod library;
 pub mod live;
 pub mod pads;
 
@@ -125,7 +126,12 @@ pub struct WebOptions {
     pub addr: SocketAddr,
     /// The state folder holding the password hash (None: no password can exist).
     pub state_dir: Option<PathBuf>,
+    /// Largest upload, in bytes.
+    pub upload_max: u64,
 }
+
+/// Largest upload by default (2 GB).
+pub const UPLOAD_MAX: u64 = 2 << 30;
 
 /// What the handlers share. Not real-time.
 pub struct WebContext {
@@ -158,6 +164,8 @@ pub struct WebContext {
     pub peaks: Mutex<PeaksCache>,
     /// One edit of the set file at a time.
     pub edit: tokio::sync::Mutex<()>,
+    /// Largest upload, in bytes.
+    pub upload_max: u64,
 }
 
 /// Recently shown waveform peaks.
@@ -281,6 +289,7 @@ impl WebServer {
             source: RwLock::new(None),
             peaks: Mutex::new(Vec::new()),
             edit: tokio::sync::Mutex::new(()),
+            upload_max: opts.upload_max,
         });
         let rt = tokio::runtime::Builder::new_current_thread()
             .enable_all()

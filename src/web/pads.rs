@@ -350,7 +350,7 @@ fn edit_pad(
             .map_err(|m| Refusal::problems(m.clone(), vec![json!({"key": key, "message": m})]))?;
         if key == "file"
             && let Some(f) = v.as_str()
-            && let Err(m) = confined(path, f)
+            && let Err(m) = super::library::confined(path, f)
         {
             return Err(Refusal::problems(
                 m.clone(),
@@ -379,81 +379,6 @@ fn edit_pad(
     }
     w.save(path)
         .map_err(|e| Refusal::new(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))
-}
-
-/// Checks that `name` (relative, as a set writes it) is a file inside the set's folder: no
-/// absolute path, no `..`, no symlink leading out.
-pub fn confined(set_path: &Path, name: &str) -> Result<std::path::PathBuf, String> {
-    use std::path::Component;
-    let dir = set_path.parent().unwrap_or(Path::new("."));
-    let rel = Path::new(name);
-    if name.is_empty() || !rel.components().all(|c| matches!(c, Component::Normal(_))) {
-        return Err(format!(
-            "{name:?}: give a file inside the set's folder, as a relative path without `..`"
-        ));
-    }
-    let full = dir.join(rel);
-    let (Ok(real), Ok(root)) = (full.canonicalize(), dir.canonicalize()) else {
-        return Err(format!(
-            "{name}: no such file in the set's folder ({})",
-            dir.display()
-        ));
-    };
-    if !real.starts_with(&root) || !real.is_file() {
-        return Err(format!(
-            "{name}: not a file inside the set's folder ({})",
-            dir.display()
-        ));
-    }
-    Ok(full)
-}
-
-/// Audio files the library lists.
-const AUDIO: &[&str] = &[
-    "wav", "flac", "mp3", "ogg", "m4a", "mp4", "aif", "aiff", "w64", "caf", "opus",
-];
-
-/// `GET /api/library`: the audio files in the set's folder (two levels deep), for choosing a
-/// pad's sample: `name` (as the set writes it), `bytes`.
-pub async fn get_library(State(ctx): Ctx) -> Response {
-    let Some(path) = ctx.source() else {
-        return axum::Json(json!({"files": [], "folder": null})).into_response();
-    };
-    let dir = path.parent().unwrap_or(Path::new(".")).to_path_buf();
-    let files = tokio::task::spawn_blocking(move || {
-        let mut out = Vec::new();
-        let mut stack = vec![(dir.clone(), 0)];
-        while let Some((d, depth)) = stack.pop() {
-            let Ok(rd) = std::fs::read_dir(&d) else {
-                continue;
-            };
-            for e in rd.flatten() {
-                let p = e.path();
-                let hidden = e.file_name().to_string_lossy().starts_with('.');
-                let Ok(meta) = std::fs::symlink_metadata(&p) else {
-                    continue;
-                };
-                if hidden || meta.file_type().is_symlink() {
-                    continue;
-                }
-                if meta.is_dir() && depth < 2 {
-                    stack.push((p, depth + 1));
-                } else if meta.is_file()
-                    && p.extension()
-                        .and_then(|x| x.to_str())
-                        .is_some_and(|x| AUDIO.contains(&x.to_ascii_lowercase().as_str()))
-                    && let Ok(rel) = p.strip_prefix(&dir)
-                {
-                    out.push(json!({"name": rel.to_string_lossy(), "bytes": meta.len()}));
-                }
-            }
-        }
-        out.sort_by(|a, b| a["name"].as_str().cmp(&b["name"].as_str()));
-        out
-    })
-    .await
-    .unwrap_or_default();
-    axum::Json(json!({"files": files})).into_response()
 }
 
 /// Why an edit was refused: a status, a message, and each problem's line and key.

@@ -53,9 +53,17 @@ impl WebRun {
 
     /// [`start`](Self::start) in the folder `dir` (kept), with no setup.
     pub fn start_in(dir: PathBuf, set: &str, addr: &str) -> WebRun {
-        let kept = tempfile::Builder::new().tempdir_in(&dir).unwrap();
+        Self::start_in_with(dir, set, addr, &[])
+    }
+
+    /// [`start_in`](Self::start_in) with more arguments for `run`.
+    pub fn start_in_with(dir: PathBuf, set: &str, addr: &str, extra: &[&str]) -> WebRun {
+        let kept = tempfile::Builder::new()
+            .prefix(".state")
+            .tempdir_in(&dir)
+            .unwrap();
         // The folder the set lives in is `dir`; `kept` only holds the state.
-        let mut run = Self::start_with_set(kept, &dir.join("set.toml"), set, addr);
+        let mut run = Self::start_with_set(kept, &dir.join("set.toml"), set, addr, extra);
         run.set_dir = Some(dir);
         run
     }
@@ -70,10 +78,16 @@ impl WebRun {
         let state = dir.path().join("state");
         std::fs::create_dir_all(&state).unwrap();
         setup(&state);
-        Self::start_with_set(dir, &set_path, set, addr)
+        Self::start_with_set(dir, &set_path, set, addr, &[])
     }
 
-    fn start_with_set(dir: tempfile::TempDir, set_path: &Path, set: &str, addr: &str) -> WebRun {
+    fn start_with_set(
+        dir: tempfile::TempDir,
+        set_path: &Path,
+        set: &str,
+        addr: &str,
+        extra: &[&str],
+    ) -> WebRun {
         std::fs::write(set_path, set).unwrap();
         let state = dir.path().join("state");
         std::fs::create_dir_all(&state).unwrap();
@@ -81,6 +95,7 @@ impl WebRun {
             .args(["-v", "run", "--no-audio", "--set"])
             .arg(set_path)
             .args(["--web", addr])
+            .args(extra)
             .env("PADLOOPER_STATE_DIR", &state)
             .env_remove("NOTIFY_SOCKET")
             .stdin(Stdio::null())
@@ -137,6 +152,13 @@ impl WebRun {
     /// The page's base address.
     pub fn url(&self) -> String {
         format!("http://{}", self.addr)
+    }
+
+    /// A request with raw bytes as its body, as a same-origin page sends it.
+    pub fn send_bytes(&self, path: &str, body: &[u8]) -> Reply {
+        let host = self.addr.to_string();
+        let h = vec![("Host", host.clone()), ("Origin", format!("http://{host}"))];
+        request(self.addr, "POST", path, &h, body)
     }
 
     /// A request with the headers a same-origin page sends.
@@ -256,7 +278,8 @@ pub fn request(
         body.len()
     );
     s.write_all(req.as_bytes()).unwrap();
-    s.write_all(body).unwrap();
+    // A server may answer (413) and close before the whole body went: read its reply anyway.
+    let _ = s.write_all(body);
     let mut raw = Vec::new();
     let _ = s.read_to_end(&mut raw);
     parse_reply(&raw)

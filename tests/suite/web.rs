@@ -586,3 +586,133 @@ fn web_pad_edits_stay_inside_the_set_and_its_folder() {
     );
     demo.stop();
 }
+
+/// The library: uploads streamed in, checked, named safely, size-limited; rename and delete
+/// refused while a pad uses the file; nothing half-written left behind.
+#[test]
+fn web_library_takes_uploads_safely() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().to_path_buf();
+    let wav = |p: &std::path::Path, secs: f64| {
+        crate::common::write_wav16(p, 48_000, secs, |t| {
+            let x = 0.3 * (2.0 * std::f64::consts::PI * 330.0 * t).sin();
+            (x, x)
+        })
+    };
+    wav(&dir.join("used.wav"), 1.0);
+    let src = tempfile::tempdir().unwrap();
+    wav(&src.path().join("up.wav"), 2.0);
+    let up = std::fs::read(src.path().join("up.wav")).unwrap();
+    wav(&src.path().join("big.wav"), 12.0);
+    let big = std::fs::read(src.path().join("big.wav")).unwrap();
+    assert!(big.len() > 1 << 20);
+    let set = "[[pad]]\npad = 0\nfile = \"used.wav\"\n";
+    let mut run =
+        WebRun::start_in_with(dir.clone(), set, "127.0.0.1:0", &["--web-upload-max", "1"]);
+    let ok = run.send_bytes("/api/library/upload?name=..%2F..%2Fup.wav", &up);
+    assert_eq!(ok.status, 200, "{ok:?}");
+    assert_eq!(ok.json()["name"], "up.wav");
+    assert_eq!(std::fs::read(dir.join("up.wav")).unwrap(), up);
+    is_error(
+        &run.send_bytes("/api/library/upload?name=up.wav", &up),
+        409,
+        "already in the library",
+    );
+    is_error(
+        &run.send_bytes("/api/library/upload?name=notes.txt", b"hello"),
+        400,
+        "takes audio files",
+    );
+    is_error(
+        &run.send_bytes(
+            "/api/library/upload?name=fake.wav",
+            b"this is not a wav file at all",
+        ),
+        422,
+        "not audio padlooper can read",
+    );
+    is_error(
+        &run.send_bytes("/api/library/upload?name=big.wav", &big),
+        413,
+        "larger than the 1 MB",
+    );
+    // Without a length up front: cut off at the limit while streaming.
+    let host = run.addr.to_string();
+    let mut s = std::net::TcpStream::connect(run.addr).unwrap();
+    use std::io::{Read, Write};
+    write!(s, "POST /api/library/upload?name=chunked.wav HTTP/1.1\r\nHost: {host}\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n").unwrap();
+    for part in big.chunks(64 * 1024) {
+        if write!(s, "{:x}\r\n", part.len()).is_err()
+            || s.write_all(part).is_err()
+            || s.write_all(b"\r\n").is_err()
+        {
+            break;
+        }
+    }
+    let _ = s.write_all(b"0\r\n\r\n");
+    let mut reply = String::new();
+    let _ = s.read_to_string(&mut reply);
+    assert!(reply.starts_with("HTTP/1.1 413"), "{reply}");
+    let left: Vec<String> = std::fs::read_dir(&dir)
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| {
+            n.contains(".part") || n.contains("fake") || n.contains("big") || n.contains("chunked")
+        })
+        .collect();
+    assert!(left.is_empty(), "left behind: {left:?}");
+    // The list shows what each file is and who uses it.
+    let lib = run.call("GET", "/api/library", None, None).json();
+    let used = lib["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["name"] == "used.wav")
+        .unwrap()
+        .clone();
+    assert_eq!(used["used_by"][0], "bank 1 pad 1");
+    assert_eq!(used["rate"], 48_000);
+    assert!(
+        (used["seconds"].as_f64().unwrap() - 1.0).abs() < 1e-3,
+        "{used}"
+    );
+    // Rename and delete: never a file a pad uses, never outside the folder.
+    let post = |path: &str, body: &str| run.call("POST", path, Some(body), None);
+    is_error(
+        &post("/api/library/delete", r#"{"name":"used.wav"}"#),
+        409,
+        "bank 1 pad 1",
+    );
+    is_error(
+        &post("/api/library/rename", r#"{"from":"used.wav","to":"x.wav"}"#),
+        409,
+        "used by",
+    );
+    is_error(
+        &post("/api/library/delete", r#"{"name":"../set.toml"}"#),
+        400,
+        "without `..`",
+    );
+    is_error(
+        &post("/api/library/rename", r#"{"from":"up.wav","to":"x.txt"}"#),
+        400,
+        "audio files",
+    );
+    assert_eq!(
+        post(
+            "/api/library/rename",
+            r#"{"from":"up.wav","to":"../renamed.wav"}"#
+        )
+        .status,
+        200
+    );
+    assert!(dir.join("renamed.wav").is_file() && !dir.join("up.wav").exists());
+    assert_eq!(
+        post("/api/library/delete", r#"{"name":"renamed.wav"}"#).status,
+        200
+    );
+    assert!(!dir.join("renamed.wav").exists());
+    assert!(dir.join("used.wav").is_file());
+    run.stop();
+}

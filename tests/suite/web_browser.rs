@@ -425,6 +425,73 @@ fn web_editor_drags_a_loop_end_into_the_set_file() {
         );
         let f = std::fs::read_to_string(dir.join("set.toml")).unwrap();
         assert!(!f.contains("99"), "{f}");
+
+        // Upload a WAV with the file input (it streams in with a progress bar) and assign it
+        // to the empty pad next to the loop.
+        let src = tempfile::tempdir().unwrap();
+        let up = src.path().join("fresh take.wav");
+        crate::common::write_wav16(&up, 48_000, 1.0, |t| {
+            let x = 0.3 * (2.0 * std::f64::consts::PI * 330.0 * t).sin();
+            (x, x)
+        });
+        c.find(Locator::Id("library-open"))
+            .await
+            .unwrap()
+            .click()
+            .await
+            .unwrap();
+        wait_css(&c, "#library:not([hidden])").await;
+        c.find(Locator::Id("upload"))
+            .await
+            .unwrap()
+            .send_keys(&up.display().to_string())
+            .await
+            .unwrap();
+        wait_css(&c, "#uploads li.done").await;
+        wait_css(&c, "#lib-table tr[data-name='fresh take.wav']").await;
+        assert!(dir.join("fresh take.wav").is_file());
+        shot(&c, "web-library").await;
+        c.find(Locator::Id("lib-close"))
+            .await
+            .unwrap()
+            .click()
+            .await
+            .unwrap();
+        c.find(Locator::Id("ed-close"))
+            .await
+            .unwrap()
+            .click()
+            .await
+            .unwrap();
+        c.find(Locator::Css(".pad[data-cell='1']"))
+            .await
+            .unwrap()
+            .click()
+            .await
+            .unwrap();
+        wait_css(&c, "#editor:not([hidden])").await;
+        wait_css(&c, "#ed-file option[value='fresh take.wav']").await;
+        c.find(Locator::Css("#ed-file option[value='fresh take.wav']"))
+            .await
+            .unwrap()
+            .click()
+            .await
+            .unwrap();
+        c.find(Locator::Id("ed-save"))
+            .await
+            .unwrap()
+            .click()
+            .await
+            .unwrap();
+        c.find(Locator::Id("edit-mode"))
+            .await
+            .unwrap()
+            .click()
+            .await
+            .unwrap();
+        wait_css(&c, ".pad.loaded[data-id='1']").await;
+        let f = std::fs::read_to_string(dir.join("set.toml")).unwrap();
+        assert!(f.contains("file = \"fresh take.wav\""), "{f}");
         c.close().await.unwrap();
     });
     run.stop();
