@@ -467,6 +467,101 @@ drop.addEventListener('dragover', (e) => { e.preventDefault(); drop.classList.ad
 drop.addEventListener('dragleave', () => drop.classList.remove('over'));
 drop.addEventListener('drop', (e) => { e.preventDefault(); drop.classList.remove('over'); uploadAll(e.dataTransfer.files); });
 
+// ---- Sets: open one as text, check it (problems at their lines), save, apply, last good copy.
+async function showSets(select) {
+  $('sets').hidden = false;
+  try {
+    const l = await api('/api/sets');
+    const sel = $('set-name');
+    sel.textContent = '';
+    for (const n of l.sets) { const o = document.createElement('option'); o.value = n; o.textContent = n; sel.appendChild(o); }
+    sel.value = select || l.playing || l.sets[0] || '';
+    $('set-playing').textContent = l.playing ? `playing: ${l.playing}` : '(the demo has no set file)';
+    $('set-restore').disabled = !l.last_good_copy; $('set-lastgood').disabled = !l.last_good_copy;
+    if (sel.value) await openSet(sel.value);
+  } catch (e) { setMsg(e.message); }
+}
+function setMsg(t, ok) { $('set-msg').textContent = t; $('set-msg').classList.toggle('ok', !!ok); }
+function showProblems(list) {
+  const ol = $('set-problems');
+  ol.textContent = '';
+  for (const p of list || []) {
+    const li = document.createElement('li');
+    li.textContent = `line ${p.line}: ${p.message}`;
+    li.dataset.line = p.line;
+    li.addEventListener('click', () => selectLine(p.line));
+    ol.appendChild(li);
+  }
+}
+function selectLine(n) {
+  const ta = $('set-text');
+  const lines = ta.value.split('\n');
+  let a = 0;
+  for (let i = 0; i < n - 1 && i < lines.length; i++) a += lines[i].length + 1;
+  ta.focus();
+  ta.setSelectionRange(a, a + (lines[n - 1] || '').length);
+}
+async function openSet(name) {
+  const t = await api(`/api/sets/text?name=${encodeURIComponent(name)}`);
+  $('set-text').value = t.text;
+  showProblems(t.problems);
+  setMsg(t.problems.length ? 'This file has problems (below); it would not load.' : '');
+}
+async function saveSet(name, apply, check) {
+  const r = await fetch('/api/sets/save', { method: 'POST', headers: { 'Content-Type': 'application/json' },
+    body: JSON.stringify({ name, text: $('set-text').value, apply, check }) });
+  const j = await r.json().catch(() => ({}));
+  showProblems(j.problems);
+  if (!r.ok) { setMsg(j.error || r.statusText); if (j.problems && j.problems[0]) selectLine(j.problems[0].line); return false; }
+  setMsg(check ? 'No problems: it loads.' : apply ? 'Saved; applying (the log says what changed).' : 'Saved.', true);
+  return true;
+}
+$('sets-open').addEventListener('click', () => { if ($('sets').hidden) showSets(); else $('sets').hidden = true; });
+$('sets-close').addEventListener('click', () => { $('sets').hidden = true; });
+$('set-name').addEventListener('change', (e) => openSet(e.target.value).catch((er) => setMsg(er.message)));
+$('set-check').addEventListener('click', () => saveSet($('set-name').value, false, true));
+$('set-save').addEventListener('click', () => saveSet($('set-name').value, false, false));
+$('set-apply').addEventListener('click', () => saveSet($('set-name').value, true, false));
+$('set-saveas').addEventListener('click', async () => {
+  const n = prompt('Save as (NAME.toml in the set\'s folder)', 'new-set.toml');
+  if (n && await saveSet(n, false, false)) showSets(n);
+});
+$('set-lastgood').addEventListener('click', async () => {
+  try { const t = await api('/api/sets/last-good'); $('set-text').value = t.text; showProblems([]); setMsg('The last good copy (not saved: Save to keep it, or Restore it).', true); }
+  catch (e) { setMsg(e.message); }
+});
+$('set-restore').addEventListener('click', async () => {
+  if (!confirm('Replace the playing set file by its last good copy?')) return;
+  try { await api('/api/sets/restore', {}); setMsg('Restored; applying.', true); setTimeout(() => showSets(), 500); } catch (e) { setMsg(e.message); }
+});
+$('state-reset').addEventListener('click', async () => {
+  if (!confirm('Forget the live changes (gains, EQ, tempo, bank…) kept across restarts?')) return;
+  try { await api('/api/state/reset', {}); setMsg('Saved state reset: the set plays as written.', true); } catch (e) { setMsg(e.message); }
+});
+
+// ---- System.
+async function showSystem() {
+  $('system').hidden = false;
+  const dl = $('system-info');
+  dl.textContent = 'reading…';
+  try {
+    const s = await api('/api/system');
+    dl.textContent = '';
+    const row = (k, v) => { const dt = document.createElement('dt'); dt.textContent = k; const dd = document.createElement('dd'); dd.textContent = v; dl.append(dt, dd); };
+    row('padlooper', `${s.version}${s.service ? ' (service)' : ''}`);
+    row('engine', `${s.rate} Hz, ${s.voices} voices, ${s.pads} pads`);
+    row('set', s.set || 'the built-in demo');
+    row('audio outputs', s.audio_outputs.length ? s.audio_outputs.join('\n') : 'none found');
+    row('MIDI inputs', s.midi_inputs.length ? s.midi_inputs.map(([p, prof]) => `${p} → ${prof || 'no profile (padlooper learn)'}`).join('\n') : 'none found');
+  } catch (e) { dl.textContent = e.message; }
+}
+$('system-open').addEventListener('click', () => { if ($('system').hidden) showSystem(); else $('system').hidden = true; });
+$('system-close').addEventListener('click', () => { $('system').hidden = true; });
+$('restart').addEventListener('click', async () => {
+  if (!confirm('Restart padlooper? The sound stops for a moment.')) return;
+  try { const r = await api('/api/system/restart', {}); addLog([{ level: 'warn', t: 0, text: r.service ? 'restarting (systemd starts padlooper again)' : 'padlooper stops (not a service: start it again by hand)' }]); } catch (e) { /* gone */ }
+});
+
 $('login-form').addEventListener('submit', async (e) => {
   e.preventDefault();
   try {

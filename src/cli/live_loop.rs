@@ -139,6 +139,18 @@ fn housekeeping(s: &mut Session, w: &mut Watch) {
     if crate::control::live::shutdown::reload_requested() {
         super::live_reload::reload(s);
     }
+    if let Some(p) = s.web.as_ref().and_then(|w| w.take_open()) {
+        log::info!("the web surface asked to play {}", p.display());
+        let before = s.reload_from.replace(p.clone());
+        super::live_reload::reload(s);
+        if s.set.path != p {
+            // Refused (its errors are logged): the set that plays stays the one reloads read.
+            s.reload_from = before;
+        }
+        if let Some(w) = &s.web {
+            w.set_source(s.reload_from.as_deref());
+        }
+    }
     if let Some(p) = s.usb.as_mut().and_then(|u| u.poll()) {
         log::info!(
             "a USB stick with a set was plugged in: {}; loading it",

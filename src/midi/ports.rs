@@ -168,6 +168,23 @@ pub trait MidiBackend: Send {
     }
 }
 
+/// The MIDI inputs present now, each with the built-in profile it would use (None: no profile
+/// matches). Opens a MIDI client for the call; not real-time.
+pub fn describe_inputs() -> Vec<(String, Option<String>)> {
+    let Ok(mut b) = super::midir_backend::MidirBackend::new() else {
+        return Vec::new();
+    };
+    let profiles: Vec<Arc<Profile>> = Profile::builtins().into_iter().map(Arc::new).collect();
+    b.input_ports()
+        .unwrap_or_default()
+        .into_iter()
+        .map(|p| {
+            let prof = profile_for(&p.name, &profiles).map(|x| x.name.clone());
+            (p.name, prof)
+        })
+        .collect()
+}
+
 /// Bytes as hex (`F0 00 20 ...`), for log lines.
 pub fn hex(bytes: &[u8]) -> String {
     bytes

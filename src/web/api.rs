@@ -43,6 +43,15 @@ pub fn router(ctx: Arc<WebContext>) -> Router {
         .route("/api/state", get(state))
         .route("/api/layout", get(layout))
         .route("/api/log", get(log_lines))
+        .route("/api/sets", get(super::sets::list))
+        .route("/api/sets/text", get(super::sets::text))
+        .route("/api/sets/save", post(super::sets::save))
+        .route("/api/sets/apply", post(super::sets::apply))
+        .route("/api/sets/last-good", get(super::sets::last_good))
+        .route("/api/sets/restore", post(super::sets::restore))
+        .route("/api/state/reset", post(super::sets::reset_state))
+        .route("/api/system", get(super::sets::system))
+        .route("/api/system/restart", post(super::sets::restart))
         .route("/api/library", get(super::library::list))
         .route(
             "/api/library/upload",

@@ -16,6 +16,7 @@ pub mod guard;
 pub mod library;
 pub mod live;
 pub mod pads;
+pub mod sets;
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::{Path, PathBuf};
@@ -166,6 +167,8 @@ pub struct WebContext {
     pub edit: tokio::sync::Mutex<()>,
     /// Largest upload, in bytes.
     pub upload_max: u64,
+    /// A set the page asked to play instead (the control loop takes it).
+    pub open: Mutex<Option<PathBuf>>,
 }
 
 /// Recently shown waveform peaks.
@@ -290,6 +293,7 @@ impl WebServer {
             peaks: Mutex::new(Vec::new()),
             edit: tokio::sync::Mutex::new(()),
             upload_max: opts.upload_max,
+            open: Mutex::new(None),
         });
         let rt = tokio::runtime::Builder::new_current_thread()
             .enable_all()
@@ -343,6 +347,11 @@ impl WebServer {
             let v = l.version + 1;
             *l = Arc::new(Layout::of(set, v));
         }
+    }
+
+    /// A set file the page asked to switch to, if it did since the last call.
+    pub fn take_open(&self) -> Option<PathBuf> {
+        self.ctx.open.lock().ok()?.take()
     }
 
     /// The set file that reloads read and edits are saved into (None: none).

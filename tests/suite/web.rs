@@ -716,3 +716,145 @@ fn web_library_takes_uploads_safely() {
     assert!(dir.join("used.wav").is_file());
     run.stop();
 }
+
+/// Sets from the page: listed, opened, a broken one refused with its lines (nothing written),
+/// saved, saved as, switched to, the last good copy restored, the saved state reset; the
+/// system described; a restart stops padlooper cleanly.
+#[test]
+fn web_sets_are_checked_saved_switched_and_restored() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().to_path_buf();
+    let first = "# first\n[[pad]]\npad = 0\nbuiltin = \"drums\"\n";
+    let mut run = WebRun::start_in(dir.clone(), first, "127.0.0.1:0");
+    let l = run.call("GET", "/api/sets", None, None).json();
+    assert_eq!(l["sets"], serde_json::json!(["set.toml"]));
+    assert_eq!(l["playing"], "set.toml");
+    let t = run
+        .call("GET", "/api/sets/text?name=set.toml", None, None)
+        .json();
+    assert_eq!(t["text"], first);
+    is_error(
+        &run.call("GET", "/api/sets/text?name=..%2Fx.toml", None, None),
+        400,
+        "NAME.toml",
+    );
+    let save =
+        |body: serde_json::Value| run.call("POST", "/api/sets/save", Some(&body.to_string()), None);
+    let broken = "# first\n[[pad]]\npad = 0\nbuiltin = \"drums\"\ngain_db = 99\n";
+    let r = save(serde_json::json!({"name": "set.toml", "text": broken, "apply": true}));
+    is_error(&r, 400, "nothing was saved");
+    assert_eq!(r.json()["problems"][0]["line"], 5);
+    assert_eq!(
+        std::fs::read_to_string(dir.join("set.toml")).unwrap(),
+        first
+    );
+    is_error(
+        &save(serde_json::json!({"name": "../up.toml", "text": first})),
+        400,
+        "NAME.toml",
+    );
+    // Save and apply in place: the reload keeps a last good copy.
+    let second = "# first\n[[pad]]\npad = 0\nbuiltin = \"drums\"\ngain_db = -3\n";
+    assert_eq!(
+        save(serde_json::json!({"name": "set.toml", "text": second, "apply": true})).status,
+        200
+    );
+    run.wait_log("reloaded", Duration::from_secs(10));
+    // Save as another set and switch to it.
+    let other = "[[pad]]\npad = 1\nbuiltin = \"bass\"\nmode = \"gate\"\n";
+    assert_eq!(
+        save(serde_json::json!({"name": "other set.toml", "text": other})).status,
+        200
+    );
+    let r = run.call(
+        "POST",
+        "/api/sets/apply",
+        Some(r#"{"name":"other set.toml"}"#),
+        None,
+    );
+    assert_eq!(r.status, 200, "{r:?}");
+    let t0 = std::time::Instant::now();
+    while !run.call("GET", "/api/layout", None, None).json()["set"]
+        .as_str()
+        .unwrap()
+        .ends_with("other set.toml")
+    {
+        assert!(t0.elapsed() < Duration::from_secs(10), "{}", run.log_text());
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert_eq!(
+        run.call("GET", "/api/sets", None, None).json()["playing"],
+        "other set.toml"
+    );
+    // Back to the first, then break its file by hand: restore the last good copy.
+    assert_eq!(
+        run.call(
+            "POST",
+            "/api/sets/apply",
+            Some(r#"{"name":"set.toml"}"#),
+            None
+        )
+        .status,
+        200
+    );
+    let t0 = std::time::Instant::now();
+    while run.call("GET", "/api/sets", None, None).json()["playing"] != "set.toml" {
+        assert!(t0.elapsed() < Duration::from_secs(10), "{}", run.log_text());
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    std::fs::write(dir.join("set.toml"), "[[pad]\nbroken").unwrap();
+    is_error(
+        &run.call(
+            "POST",
+            "/api/sets/apply",
+            Some(r#"{"name":"set.toml"}"#),
+            None,
+        ),
+        400,
+        "not applied",
+    );
+    let lg = run.call("GET", "/api/sets/last-good", None, None);
+    assert_eq!(lg.status, 200, "{lg:?}");
+    assert!(lg.json()["text"].as_str().unwrap().contains("gain_db = -3"));
+    assert_eq!(
+        run.call("POST", "/api/sets/restore", Some("{}"), None)
+            .status,
+        200
+    );
+    assert!(
+        std::fs::read_to_string(dir.join("set.toml"))
+            .unwrap()
+            .contains("gain_db = -3")
+    );
+    assert_eq!(
+        run.call("POST", "/api/state/reset", Some("{}"), None)
+            .status,
+        200
+    );
+    let sys = run.call("GET", "/api/system", None, None).json();
+    assert_eq!(sys["version"], env!("CARGO_PKG_VERSION"));
+    assert!(
+        sys["audio_outputs"].is_array() && sys["midi_inputs"].is_array(),
+        "{sys}"
+    );
+    // Restart: padlooper stops cleanly (systemd would start it again).
+    assert_eq!(
+        run.call("POST", "/api/system/restart", Some("{}"), None)
+            .status,
+        200
+    );
+    let mut child = run.child.take().unwrap();
+    let t0 = std::time::Instant::now();
+    let status = loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            break s;
+        }
+        assert!(
+            t0.elapsed() < Duration::from_secs(20),
+            "padlooper did not stop"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    assert!(status.success(), "{status:?}");
+    assert!(run.log_text().contains("stopping"));
+}

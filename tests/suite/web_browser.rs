@@ -506,3 +506,91 @@ fn web_editor_drags_a_loop_end_into_the_set_file() {
     let period = (wraps[1] - wraps[0]) as f64 / 48_000.0;
     assert!((period - 4.0).abs() < 0.01, "the loop is {period} s long");
 }
+
+/// The sets panel: a set with a mistake is refused on Save & apply, the problem listed at its
+/// line and that line selected; fixed, it saves and applies.
+#[test]
+fn web_sets_panel_shows_a_broken_set_at_its_line() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().to_path_buf();
+    let mut run = WebRun::start_in(dir.clone(), SET, "127.0.0.1:0");
+    let d = driver();
+    block_on(async {
+        let c = browser(&d, "sets", 1280, 900).await;
+        c.goto(&run.url()).await.unwrap();
+        wait_css(&c, ".pad.loaded[data-id='0']").await;
+        c.find(Locator::Id("sets-open"))
+            .await
+            .unwrap()
+            .click()
+            .await
+            .unwrap();
+        wait_css(&c, "#set-name option[value='set.toml']").await;
+        let ta = c.find(Locator::Id("set-text")).await.unwrap();
+        let t0 = Instant::now();
+        while !ta
+            .prop("value")
+            .await
+            .unwrap()
+            .unwrap_or_default()
+            .contains("[grid]")
+        {
+            assert!(t0.elapsed() < Duration::from_secs(10));
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
+        // A typo on the line after `[grid]`'s `rows = 2` (line 6 of the set).
+        c.execute(
+            "const t = document.getElementById('set-text'); t.value = t.value.replace('rows = 2', 'rowz = 2');",
+            vec![],
+        )
+        .await
+        .unwrap();
+        c.find(Locator::Id("set-apply"))
+            .await
+            .unwrap()
+            .click()
+            .await
+            .unwrap();
+        wait_css(&c, "#set-problems li[data-line='6']").await;
+        let p = c
+            .find(Locator::Css("#set-problems li"))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert!(p.contains("line 6") && p.contains("rowz"), "{p}");
+        let sel = c
+            .execute("const t = document.getElementById('set-text'); return t.value.substring(t.selectionStart, t.selectionEnd)", vec![])
+            .await
+            .unwrap();
+        assert_eq!(sel, json!("rowz = 2"));
+        shot(&c, "web-sets").await;
+        assert!(
+            !std::fs::read_to_string(dir.join("set.toml"))
+                .unwrap()
+                .contains("rowz")
+        );
+        c.execute(
+            "const t = document.getElementById('set-text'); t.value = t.value.replace('rowz = 2', 'rows = 2').replace('builtin = \"bass\"', 'builtin = \"chords\"');",
+            vec![],
+        )
+        .await
+        .unwrap();
+        c.find(Locator::Id("set-apply"))
+            .await
+            .unwrap()
+            .click()
+            .await
+            .unwrap();
+        wait_css(&c, "#set-msg.ok").await;
+        c.close().await.unwrap();
+    });
+    run.wait_log("reloaded", Duration::from_secs(10));
+    assert!(
+        std::fs::read_to_string(dir.join("set.toml"))
+            .unwrap()
+            .contains("chords")
+    );
+    run.stop();
+}

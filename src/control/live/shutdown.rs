@@ -32,6 +32,12 @@ pub fn install() {
     }
 }
 
+/// Asks the control loop to stop cleanly, as SIGTERM does (the web surface's restart: a
+/// service is started again by systemd).
+pub fn request_stop() {
+    REQUESTED.store(true, Ordering::SeqCst);
+}
+
 /// Asks for the set to be reloaded, as SIGHUP does (e.g. to make a damaged prepared copy
 /// again).
 pub fn request_reload() {
