@@ -81,6 +81,8 @@ function ballistic(key, db, dt) {
 function showState(s) {
   state = s;
   if (!layout) return;
+  // For measurements: when the grid first showed the engine's state (ms since navigation).
+  if (window.padlooperReady === undefined) window.padlooperReady = performance.now();
   const now = performance.now();
   const dt = Math.min(1, (now - meterAt) / 1000);
   meterAt = now;

@@ -244,6 +244,7 @@ struct Results {
     stems: super::bench_stems::StemsResult,
     kl: Option<super::bench_keylock::KeylockBench>,
     link: super::bench_link::LinkBench,
+    web: super::bench_web::WebBench,
     rss: Option<u64>,
 }
 
@@ -331,8 +332,10 @@ fn run_passes(
         Some(super::bench_keylock::run(set, args)?)
     };
     let link = super::bench_link::run(args.block)?;
+    let web = super::bench_web::run(set, &dir.join("scene.toml"), args)?;
     Ok(Results {
         link,
+        web,
         dir,
         loop_seconds,
         plain,
@@ -423,6 +426,7 @@ fn json_report(r: &Results, args: &BenchArgs) -> serde_json::Value {
         "streamed": r.streamed.as_ref().map(|s| super::bench_stream::json(s, r.standard.rtf, args.seconds)),
         "stems": super::bench_stems::json(&r.stems),
         "link": super::bench_link::json(&r.link),
+        "web": super::bench_web::json(&r.web),
         "passes": r.passes().iter().map(|p| pass_json(p)).collect::<Vec<_>>(),
     })
 }
@@ -470,6 +474,7 @@ fn print_report(r: &Results, args: &BenchArgs) {
     }
     println!("{}", super::bench_stems::describe(&r.stems));
     println!("{}", super::bench_link::describe(&r.link));
+    println!("{}", super::bench_web::describe(&r.web));
     let mut over: usize = r.passes().iter().map(|p| p.over_budget).sum();
     if let Some(k) = &r.kl {
         print_keylock(k, standard);

@@ -6,6 +6,7 @@ mod bench_keylock;
 mod bench_link;
 mod bench_stems;
 mod bench_stream;
+mod bench_web;
 mod check;
 mod learn;
 mod link;

@@ -5,6 +5,7 @@
 
 use std::path::{Component, Path, PathBuf};
 use std::sync::Arc;
+use std::time::Duration;
 
 use axum::body::{Body, Bytes};
 use axum::extract::{Query, State};
@@ -26,6 +27,9 @@ pub const AUDIO: &[&str] = &[
 ];
 /// Space left free on the disk after an upload.
 pub const FREE_MARGIN: u64 = 64 << 20;
+/// Fastest an upload is written to disk, in bytes per second (faster than a Pi's network and
+/// SD card; it keeps a flood of uploads from starving the audio thread of the machine's I/O).
+pub const WRITE_RATE: u64 = 40 << 20;
 
 /// Checks that `name` (relative, as a set writes it) is a file inside the set's folder: no
 /// absolute path, no `..`, no symlink leading out. Returns its full path.
@@ -295,7 +299,11 @@ async fn stream_to(path: &Path, body: Body, max: u64) -> Result<u64, Stream> {
         .map_err(|e| Stream::Failed(e.to_string()))?;
     let mut stream = body.into_data_stream();
     let mut n = 0u64;
+    let t0 = tokio::time::Instant::now();
     while let Some(chunk) = next(&mut stream).await {
+        // At most WRITE_RATE: wait until the bytes written so far are due.
+        let due = t0 + Duration::from_secs_f64(n as f64 / WRITE_RATE as f64);
+        tokio::time::sleep_until(due).await;
         let chunk: Bytes = chunk.map_err(|e| Stream::Failed(e.to_string()))?;
         n += chunk.len() as u64;
         if n > max {

@@ -255,6 +255,20 @@ pub fn effective_addr(want: SocketAddr, has_password: bool) -> SocketAddr {
     SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), want.port())
 }
 
+/// Threads the web surface's blocking work (decoding, analysis, file writes) may use.
+pub const BLOCKING_THREADS: usize = 2;
+/// The web threads' niceness: below audio, MIDI and the control loop.
+pub const NICE: i32 = 10;
+
+/// Lowers the calling thread's priority to [`NICE`] (best effort).
+fn be_nice() {
+    // SAFETY: setpriority on the calling thread (Linux: a thread id is a PRIO_PROCESS target).
+    unsafe {
+        let tid = libc::syscall(libc::SYS_gettid) as libc::id_t;
+        libc::setpriority(libc::PRIO_PROCESS, tid, NICE);
+    }
+}
+
 impl WebServer {
     /// Starts serving `set` on its own thread with a command lane taken from `handle`.
     pub fn start(
@@ -295,8 +309,13 @@ impl WebServer {
             upload_max: opts.upload_max,
             open: Mutex::new(None),
         });
+        // The web surface yields to everything else: its threads run at nice 10, and its
+        // blocking work (decoding waveforms, analysis, uploads) on at most two threads.
         let rt = tokio::runtime::Builder::new_current_thread()
             .enable_all()
+            .max_blocking_threads(BLOCKING_THREADS)
+            .thread_name("padlooper-web-io")
+            .on_thread_start(be_nice)
             .build()
             .map_err(|e| WebError::Runtime(e.to_string()))?;
         let (stop, stopped) = tokio::sync::oneshot::channel();
@@ -305,6 +324,7 @@ impl WebServer {
         let thread = std::thread::Builder::new()
             .name("padlooper-web".into())
             .spawn(move || {
+                be_nice();
                 rt.block_on(async move {
                     tokio::spawn(live::sampler(sampler));
                     let listener = match tokio::net::TcpListener::from_std(listener) {

@@ -62,6 +62,11 @@ fn bench_with_a_tiny_duration_renders_one_block() {
         m["voices_on_tables_at_end"], 2,
         "after the move every pad is back on a table: {m}"
     );
+    // The web-surface pass ran with its pages connected (figures are bench's business).
+    let w = &v["web"];
+    assert_eq!(w["clients"], 5, "{w}");
+    assert!(w["busy_p999_us"].as_f64().unwrap() > 0.0, "{w}");
+    assert!(w["quiet_p999_us"].as_f64().unwrap() > 0.0, "{w}");
 }
 
 #[test]

@@ -319,6 +319,7 @@ fn web_socket_streams_state_and_lets_go_of_what_a_page_held() {
     let rate = states as f64 / t0.elapsed().as_secs_f64();
     eprintln!("web socket: {rate:.1} states per second");
     assert!(rate >= 15.0, "{rate:.1} states per second");
+    let pressed = std::time::Instant::now();
     ws.send(Message::text(r#"{"press":1}"#)).unwrap();
     loop {
         let m = next(&mut ws);
@@ -326,6 +327,10 @@ fn web_socket_streams_state_and_lets_go_of_what_a_page_held() {
             break;
         }
     }
+    eprintln!(
+        "web socket: press to the engine's playing state in {:.1} ms (one block, the 40-ms sampling)",
+        pressed.elapsed().as_secs_f64() * 1e3
+    );
     ws.send(Message::text(r#"{"launch":1}"#)).unwrap();
     loop {
         let m = next(&mut ws);

@@ -141,6 +141,14 @@ fn web_page_in_a_real_browser_plays_pads_and_shows_everyone_the_same() {
             wait_css(c, "#conn:not(.off)").await;
             wait_css(c, ".pad.loaded[data-id='0']").await;
         }
+        let ready = phone
+            .execute("return window.padlooperReady", vec![])
+            .await
+            .unwrap();
+        eprintln!(
+            "web page: usable grid {:.0} ms after navigation (phone, loopback)",
+            ready.as_f64().unwrap_or(0.0)
+        );
         // The grid as the set has it: 2 × 4, two pads on bank 1, two banks.
         let pads = phone.find_all(Locator::Css("#grid .pad")).await.unwrap();
         assert_eq!(pads.len(), 8);
