@@ -201,8 +201,11 @@ async function openEditor(id) {
       el.closest('label').classList.remove('bad');
       const v = s[k];
       if (el.type === 'checkbox') el.checked = !!v;
+      else if (Array.isArray(v)) el.value = v.join(', ');
       else el.value = v === null || v === undefined ? '' : v;
     }
+    for (const el of document.querySelectorAll('.stems-only')) el.hidden = !pad.stems;
+    if (pad.stems) document.querySelector('[data-key="stem_mute"]').placeholder = pad.stems.join(', ');
     const lib = await api('/api/library');
     const sel = $('ed-file');
     sel.textContent = '';
@@ -364,7 +367,8 @@ for (const el of document.querySelectorAll('.ed-grid [data-key]')) {
     let v;
     if (el.type === 'checkbox') v = el.checked;
     else if (el.value.trim() === '') v = null;
-    else if (k === 'mode') v = el.value;
+    else if (k === 'mode' || k === 'eq') v = el.value;
+    else if (k === 'stem_mute') v = el.value.split(',').map((x) => x.trim()).filter((x) => x);
     else if (k === 'bpm' && el.value.trim() === 'auto') v = 'auto';
     else v = Number(el.value);
     ed.changed[k] = v;
@@ -434,14 +438,15 @@ async function showLibrary() {
 
 function uploadOne(file) {
   return new Promise((resolve) => {
+    const name = file.webkitRelativePath || file.name;
     const li = document.createElement('li');
     const bar = document.createElement('progress'); bar.max = 1; bar.value = 0;
     const msg = document.createElement('span');
-    li.append(document.createTextNode(file.name), bar, msg);
-    li.dataset.name = file.name;
+    li.append(document.createTextNode(name), bar, msg);
+    li.dataset.name = name;
     $('uploads').appendChild(li);
     const xhr = new XMLHttpRequest();
-    xhr.open('POST', `/api/library/upload?name=${encodeURIComponent(file.name)}`);
+    xhr.open('POST', `/api/library/upload?name=${encodeURIComponent(name)}`);
     xhr.setRequestHeader('Content-Type', 'application/octet-stream');
     xhr.upload.onprogress = (e) => { if (e.lengthComputable) bar.value = e.loaded / e.total; };
     xhr.onload = () => {
@@ -464,6 +469,10 @@ async function uploadAll(files) {
 $('library-open').addEventListener('click', () => { if ($('library').hidden) showLibrary(); else $('library').hidden = true; });
 $('lib-close').addEventListener('click', () => { $('library').hidden = true; });
 $('upload').addEventListener('change', (e) => { uploadAll(e.target.files); e.target.value = ''; });
+$('upload-dir').addEventListener('change', (e) => {
+  const audio = Array.from(e.target.files).filter((f) => /\.(wav|flac|mp3|ogg|m4a|mp4|aiff?|w64|caf|opus)$/i.test(f.name));
+  uploadAll(audio); e.target.value = '';
+});
 const drop = $('drop');
 drop.addEventListener('dragover', (e) => { e.preventDefault(); drop.classList.add('over'); });
 drop.addEventListener('dragleave', () => drop.classList.remove('over'));

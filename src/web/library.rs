@@ -57,6 +57,28 @@ pub fn confined(set_path: &Path, name: &str) -> Result<PathBuf, String> {
     Ok(full)
 }
 
+/// As [`confined`], for a file or a folder (a stems folder).
+pub fn confined_any(set_path: &Path, name: &str) -> Result<PathBuf, String> {
+    let dir = set_path.parent().unwrap_or(Path::new("."));
+    if Path::new(name)
+        .components()
+        .all(|c| matches!(c, Component::Normal(_)))
+        && !name.is_empty()
+        && let (Ok(real), Ok(root)) = (dir.join(name).canonicalize(), dir.canonicalize())
+        && real.is_dir()
+    {
+        return if real.starts_with(&root) {
+            Ok(dir.join(name))
+        } else {
+            Err(format!(
+                "{name}: not inside the set's folder ({})",
+                dir.display()
+            ))
+        };
+    }
+    confined(set_path, name)
+}
+
 /// A safe file name for an upload: its last path part, with anything but letters, digits,
 /// `.`, `-`, `_` and spaces turned into `_`, no leading dot, and an audio extension.
 pub fn sanitize(name: &str) -> Result<String, String> {
@@ -86,6 +108,39 @@ pub fn sanitize(name: &str) -> Result<String, String> {
             AUDIO.join(", ")
         )),
     }
+}
+
+/// A safe relative path for an upload: at most two folders (a stems folder, e.g.
+/// `track/vocals.wav` from a folder upload) and a file, each part made safe as in
+/// [`sanitize`] (folders need no extension).
+pub fn sanitize_path(name: &str) -> Result<PathBuf, String> {
+    let parts: Vec<&str> = name.split(['/', '\\']).filter(|p| !p.is_empty()).collect();
+    let Some((file, folders)) = parts.split_last() else {
+        return Err(format!("{name:?} is not a usable file name"));
+    };
+    if folders.len() > 2 {
+        return Err(format!("{name:?}: at most two folders deep"));
+    }
+    let mut out = PathBuf::new();
+    for f in folders {
+        let clean: String = f
+            .chars()
+            .map(|c| {
+                if c.is_alphanumeric() || matches!(c, '-' | '_' | ' ' | '.') {
+                    c
+                } else {
+                    '_'
+                }
+            })
+            .collect();
+        let clean = clean.trim().trim_start_matches('.').to_string();
+        if clean.is_empty() || clean.len() > 100 {
+            return Err(format!("{name:?}: {f:?} is not a usable folder name"));
+        }
+        out.push(clean);
+    }
+    out.push(sanitize(file)?);
+    Ok(out)
 }
 
 /// The set file and its folder (None: the demo, no folder).
@@ -191,11 +246,32 @@ pub async fn upload(
     let Some((_, dir)) = folder(&ctx) else {
         return no_folder();
     };
-    let name = match sanitize(&q.name) {
+    let rel = match sanitize_path(&q.name) {
         Ok(n) => n,
         Err(m) => return error(StatusCode::BAD_REQUEST, m),
     };
-    let target = dir.join(&name);
+    let name = rel.to_string_lossy().into_owned();
+    let target = dir.join(&rel);
+    // Its folder (a stems folder) inside the set's, made if new; never through a symlink.
+    if let Some(parent) = target.parent().filter(|p| *p != dir) {
+        if let Err(e) = std::fs::create_dir_all(parent) {
+            return error(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                format!("{}: {e}", parent.display()),
+            );
+        }
+        let inside = parent
+            .canonicalize()
+            .ok()
+            .zip(dir.canonicalize().ok())
+            .is_some_and(|(p, d)| p.starts_with(d));
+        if !inside {
+            return error(
+                StatusCode::BAD_REQUEST,
+                format!("{name}: its folder leads out of the set's folder"),
+            );
+        }
+    }
     if std::fs::symlink_metadata(&target).is_ok() {
         return error(
             StatusCode::CONFLICT,
@@ -231,7 +307,7 @@ pub async fn upload(
     }
     let mut nonce = [0u8; 6];
     let _ = getrandom::fill(&mut nonce);
-    let tmp = dir.join(format!(
+    let tmp = target.parent().unwrap_or(&dir).join(format!(
         ".upload-{}.part",
         nonce.iter().map(|b| format!("{b:02x}")).collect::<String>()
     ));
@@ -435,5 +511,13 @@ mod tests {
         assert!(sanitize("notes.txt").is_err());
         assert!(sanitize("..").is_err());
         assert!(sanitize("").is_err());
+        assert_eq!(
+            sanitize_path("track one/vocals.wav").unwrap(),
+            PathBuf::from("track one/vocals.wav")
+        );
+        assert_eq!(sanitize_path(".y/z.wav").unwrap(), PathBuf::from("y/z.wav"));
+        assert!(sanitize_path("a/b/c/d.wav").is_err());
+        assert!(sanitize_path("../x.wav").is_err());
+        assert!(sanitize_path("a/../../x.wav").is_err());
     }
 }

@@ -42,6 +42,18 @@ const EDITABLE: &[(&str, Kind)] = &[
     ("key_lock", Kind::Bool),
     ("transpose", Kind::Number),
     ("choke", Kind::Integer),
+    ("eq_low", Kind::Number),
+    ("eq_mid", Kind::Number),
+    ("eq_high", Kind::Number),
+    ("eq", Kind::Text),
+    ("filter", Kind::Number),
+    ("resonance", Kind::Number),
+    ("delay_send", Kind::Number),
+    ("reverb_send", Kind::Number),
+    ("fine", Kind::Number),
+    ("stems", Kind::Text),
+    ("stems_on", Kind::Bool),
+    ("stem_mute", Kind::TextList),
 ];
 
 #[derive(Clone, Copy, PartialEq)]
@@ -51,6 +63,7 @@ enum Kind {
     Integer,
     Bool,
     NumberOrAuto,
+    TextList,
 }
 
 fn pad_of(set: &SetFile, id: usize) -> Option<&crate::config::set::PadSpec> {
@@ -117,7 +130,23 @@ pub async fn get_pad(State(ctx): Ctx, UrlPath(id): UrlPath<String>) -> Response 
             "transpose": p.transpose,
             "choke": p.choke,
             "grid_offset": p.grid_offset,
+            "eq_low": p.fx.eq[0],
+            "eq_mid": p.fx.eq[1],
+            "eq_high": p.fx.eq[2],
+            "eq": match p.fx.eq_mode {
+                crate::engine::command::EqMode::Shelf => "shelf",
+                crate::engine::command::EqMode::Isolator => "isolator",
+            },
+            "filter": p.fx.filter,
+            "resonance": p.fx.resonance,
+            "delay_send": p.fx.sends[0],
+            "reverb_send": p.fx.sends[1],
+            "stems_on": p.stems.on,
+            "stem_mute": p.stems.mute,
         });
+        if let Some(names) = set.stem_names(id) {
+            v["stems"] = json!(names);
+        }
     }
     axum::Json(v).into_response()
 }
@@ -258,6 +287,17 @@ fn toml_value(key: &str, kind: Kind, v: &Value) -> Result<toml_edit::Value, Stri
             _ => bad("a number"),
         },
         (Kind::NumberOrAuto, Value::String(s)) if s == "auto" => Ok("auto".into()),
+        (Kind::TextList, Value::Array(items)) => {
+            let mut a = toml_edit::Array::new();
+            for i in items {
+                match i.as_str() {
+                    Some(s) => a.push(s),
+                    None => return bad("a list of names"),
+                }
+            }
+            Ok(toml_edit::Value::Array(a))
+        }
+        (Kind::TextList, _) => bad("a list of names"),
         (Kind::Text, _) => bad("text"),
         (Kind::Bool, _) => bad("true or false"),
         (Kind::Integer, _) => bad("a whole number"),
@@ -346,11 +386,15 @@ fn edit_pad(
             w.remove_pad_key(place, g.cols, key);
             continue;
         }
+        if matches!(key.as_str(), "eq_low" | "eq_mid" | "eq_high") {
+            // The knob replaces the same band given in dB.
+            w.remove_pad_key(place, g.cols, &format!("{key}_db"));
+        }
         let tv = toml_value(key, kind, v)
             .map_err(|m| Refusal::problems(m.clone(), vec![json!({"key": key, "message": m})]))?;
-        if key == "file"
+        if (key == "file" || key == "stems")
             && let Some(f) = v.as_str()
-            && let Err(m) = super::library::confined(path, f)
+            && let Err(m) = super::library::confined_any(path, f)
         {
             return Err(Refusal::problems(
                 m.clone(),

@@ -510,7 +510,7 @@ fn web_pad_edits_stay_inside_the_set_and_its_folder() {
     std::fs::create_dir_all(dir.join("more")).unwrap();
     crate::common::write_wav16(&dir.join("more/b.wav"), 48_000, 1.0, |_| (0.0, 0.0));
     std::os::unix::fs::symlink("/etc/hostname", dir.join("out.wav")).unwrap();
-    let set = "[[pad]]\npad = 0\nfile = \"a.wav\" # keep me\n";
+    let set = "[[pad]]\npad = 0\nfile = \"a.wav\" # keep me\neq_mid_db = -6.0\n";
     let mut run = WebRun::start_in(dir.clone(), set, "127.0.0.1:0");
     let pad = run.call("GET", "/api/pads/0", None, None).json();
     assert_eq!(pad["settings"]["mode"], "toggle");
@@ -574,6 +574,26 @@ fn web_pad_edits_stay_inside_the_set_and_its_folder() {
         run.call("GET", "/api/layout", None, None).json()["pads"][0]["mode"],
         "gate"
     );
+    // EQ, filter and sends; a knob replaces the band's dB value.
+    let fx = post(r#"{"eq_mid":0.25,"filter":0.7,"delay_send":0.3,"eq":"shelf"}"#);
+    assert_eq!(fx.status, 200, "{fx:?}");
+    let after = std::fs::read_to_string(dir.join("set.toml")).unwrap();
+    assert!(
+        after.contains("eq_mid = 0.25") && !after.contains("eq_mid_db"),
+        "{after}"
+    );
+    let t0 = std::time::Instant::now();
+    while run.call("GET", "/api/pads/0", None, None).json()["settings"]["eq"] != "shelf" {
+        assert!(t0.elapsed() < Duration::from_secs(10), "{}", run.log_text());
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let s = run.call("GET", "/api/pads/0", None, None).json()["settings"].clone();
+    assert!((s["filter"].as_f64().unwrap() - 0.7).abs() < 1e-6, "{s}");
+    assert!(
+        (s["delay_send"].as_f64().unwrap() - 0.3).abs() < 1e-6,
+        "{s}"
+    );
+    is_error(&post(r#"{"stem_mute":"vocals"}"#), 400, "a list of names");
     run.stop();
 
     // The demo has no file: nothing to save into.
@@ -614,7 +634,12 @@ fn web_library_takes_uploads_safely() {
     let set = "[[pad]]\npad = 0\nfile = \"used.wav\"\n";
     let mut run =
         WebRun::start_in_with(dir.clone(), set, "127.0.0.1:0", &["--web-upload-max", "1"]);
-    let ok = run.send_bytes("/api/library/upload?name=..%2F..%2Fup.wav", &up);
+    is_error(
+        &run.send_bytes("/api/library/upload?name=..%2F..%2Fup.wav", &up),
+        400,
+        "not a usable folder name",
+    );
+    let ok = run.send_bytes("/api/library/upload?name=up.wav", &up);
     assert_eq!(ok.status, 200, "{ok:?}");
     assert_eq!(ok.json()["name"], "up.wav");
     assert_eq!(std::fs::read(dir.join("up.wav")).unwrap(), up);
@@ -718,6 +743,45 @@ fn web_library_takes_uploads_safely() {
         200
     );
     assert!(!dir.join("renamed.wav").exists());
+    // A stems folder, uploaded file by file with its folder's name, then given to a pad.
+    for stem in ["drums", "bass", "vocals"] {
+        let r = run.send_bytes(
+            &format!("/api/library/upload?name=my%20track%2F{stem}.wav"),
+            &up,
+        );
+        assert_eq!(r.status, 200, "{r:?}");
+    }
+    is_error(
+        &run.send_bytes("/api/library/upload?name=a%2Fb%2Fc%2Fd.wav", &up),
+        400,
+        "two folders",
+    );
+    is_error(
+        &run.send_bytes("/api/library/upload?name=..%2Fx%2Fd.wav", &up),
+        400,
+        "folder name",
+    );
+    assert!(dir.join("my track/vocals.wav").is_file());
+    let r = post(
+        "/api/pads/1/settings",
+        r#"{"stems":"my track","stems_on":true}"#,
+    );
+    assert_eq!(r.status, 200, "{r:?}");
+    run.wait_log("reloaded", Duration::from_secs(10));
+    let t0 = std::time::Instant::now();
+    let want = serde_json::json!(["bass", "drums", "vocals"]);
+    loop {
+        let p = run.call("GET", "/api/pads/1", None, None).json();
+        if p["stems"].as_array().is_some_and(|a| {
+            let mut v: Vec<_> = a.iter().filter_map(|x| x.as_str()).collect();
+            v.sort();
+            serde_json::json!(v) == want
+        }) {
+            break;
+        }
+        assert!(t0.elapsed() < Duration::from_secs(10), "{p}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
     assert!(dir.join("used.wav").is_file());
     run.stop();
 }
