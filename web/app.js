@@ -512,7 +512,27 @@ function selectLine(n) {
   ta.focus();
   ta.setSelectionRange(a, a + (lines[n - 1] || '').length);
 }
+function setDownloadLink(name) {
+  $('set-download').href = `/api/sets/archive?name=${encodeURIComponent(name)}`;
+}
+$('set-archive').addEventListener('change', (e) => {
+  const f = e.target.files[0];
+  e.target.value = '';
+  if (!f) return;
+  setMsg(`uploading ${f.name}…`, true);
+  const xhr = new XMLHttpRequest();
+  xhr.open('POST', '/api/sets/archive');
+  xhr.setRequestHeader('Content-Type', 'application/x-tar');
+  xhr.upload.onprogress = (ev) => { if (ev.lengthComputable) setMsg(`uploading ${f.name}: ${Math.round(100 * ev.loaded / ev.total)}%`, true); };
+  xhr.onload = () => {
+    let j = {};
+    try { j = JSON.parse(xhr.responseText); } catch (er) { /* not JSON */ }
+    if (xhr.status === 200) { setMsg(`unpacked ${j.files.length} files`, true); showSets(); } else setMsg(j.error || xhr.statusText);
+  };
+  xhr.send(f);
+});
 async function openSet(name) {
+  setDownloadLink(name);
   const t = await api(`/api/sets/text?name=${encodeURIComponent(name)}`);
   $('set-text').value = t.text;
   showProblems(t.problems);

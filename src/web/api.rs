@@ -47,6 +47,12 @@ pub fn router(ctx: Arc<WebContext>) -> Router {
         .route("/api/sets/text", get(super::sets::text))
         .route("/api/sets/save", post(super::sets::save))
         .route("/api/sets/apply", post(super::sets::apply))
+        .route(
+            "/api/sets/archive",
+            get(super::archive::download)
+                .post(super::archive::upload)
+                .layer(DefaultBodyLimit::disable()),
+        )
         .route("/api/sets/last-good", get(super::sets::last_good))
         .route("/api/sets/restore", post(super::sets::restore))
         .route("/api/state/reset", post(super::sets::reset_state))

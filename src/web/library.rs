@@ -359,9 +359,30 @@ pub async fn upload(
     axum::Json(json!({"ok": true, "name": name})).into_response()
 }
 
-enum Stream {
+/// Why a streamed body was not stored.
+pub enum Stream {
+    /// Over the limit.
     TooLarge,
+    /// The connection or the disk failed.
     Failed(String),
+}
+
+impl Stream {
+    /// The reply for it (`max`: the limit in bytes).
+    pub fn into_response(self, max: u64) -> Response {
+        match self {
+            Stream::TooLarge => error(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                format!("larger than the {} MB an upload may be", max >> 20),
+            ),
+            Stream::Failed(e) => error(StatusCode::BAD_REQUEST, format!("upload failed ({e})")),
+        }
+    }
+}
+
+/// Streams a request body to a new file at `path` (see [`stream_to`]).
+pub async fn stream_body(path: &Path, body: Body, max: u64) -> Result<u64, Stream> {
+    stream_to(path, body, max).await
 }
 
 /// Writes the body to `path` chunk by chunk, at most `max` bytes; synced to disk at the end.

@@ -10,6 +10,7 @@
 //! come from the page's own origin ([`guard`]).
 
 pub mod api;
+pub mod archive;
 pub mod assets;
 pub mod auth;
 pub mod guard;

@@ -20,7 +20,7 @@ use crate::config::SetFile;
 type Ctx = State<Arc<WebContext>>;
 
 /// A set file name in the set's folder: a plain `NAME.toml`, nothing else.
-fn set_in(dir: &Path, name: &str) -> Result<PathBuf, String> {
+pub fn set_in(dir: &Path, name: &str) -> Result<PathBuf, String> {
     let ok = name.ends_with(".toml")
         && !name.starts_with('.')
         && name.len() <= 200

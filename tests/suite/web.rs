@@ -927,3 +927,190 @@ fn web_sets_are_checked_saved_switched_and_restored() {
     assert!(status.success(), "{status:?}");
     assert!(run.log_text().contains("stopping"));
 }
+
+/// A tar with these (path, contents) entries, paths written raw (even hostile ones).
+fn raw_tar(entries: &[(&str, &[u8], tar::EntryType)]) -> Vec<u8> {
+    let mut b = tar::Builder::new(Vec::new());
+    for (path, data, kind) in entries {
+        let mut h = tar::Header::new_old();
+        let name = &mut h.as_old_mut().name;
+        name[..path.len()].copy_from_slice(path.as_bytes());
+        h.set_size(data.len() as u64);
+        h.set_entry_type(*kind);
+        h.set_mode(0o644);
+        if *kind == tar::EntryType::Symlink {
+            h.set_link_name("/etc/passwd").unwrap();
+        }
+        h.set_cksum();
+        b.append(&h, *data).unwrap();
+    }
+    b.into_inner().unwrap()
+}
+
+/// A set and its samples as one archive: downloaded from one padlooper, uploaded into another's
+/// folder, where it loads; hostile archives refused with nothing written.
+#[test]
+fn web_set_archives_travel_and_hostile_ones_are_refused() {
+    let a = tempfile::tempdir().unwrap();
+    crate::common::write_wav16(&a.path().join("loop.wav"), 48_000, 1.0, |t| {
+        let x = 0.3 * (2.0 * std::f64::consts::PI * 220.0 * t).sin();
+        (x, x)
+    });
+    std::fs::create_dir_all(a.path().join("stems/song")).unwrap();
+    for s in ["drums", "bass"] {
+        crate::common::write_wav16(
+            &a.path().join(format!("stems/song/{s}.wav")),
+            48_000,
+            1.0,
+            |_| (0.1, 0.1),
+        );
+    }
+    let set = "# travelling set\n[grid]\nrows = 2\ncols = 4\nbanks = 2\n\n[[pad]]\npad = 0\nfile = \"loop.wav\"\n\n[[pad]]\npad = 1\nstems = \"stems/song\"\n";
+    let mut one = WebRun::start_in(a.path().to_path_buf(), set, "127.0.0.1:0");
+    let r = one.call("GET", "/api/sets/archive?name=set.toml", None, None);
+    assert_eq!(r.status, 200);
+    assert_eq!(r.header("content-type"), Some("application/x-tar"));
+    assert!(r.header("content-disposition").unwrap().contains("set.tar"));
+    // The body as bytes (the helper's String is lossy): fetch it raw.
+    let host = one.addr.to_string();
+    let raw = {
+        use std::io::{Read, Write};
+        let mut s = std::net::TcpStream::connect(one.addr).unwrap();
+        write!(
+            s,
+            "GET /api/sets/archive?name=set.toml HTTP/1.0\r\nHost: {host}\r\n\r\n"
+        )
+        .unwrap();
+        let mut v = Vec::new();
+        s.read_to_end(&mut v).unwrap();
+        let at = v.windows(4).position(|w| w == b"\r\n\r\n").unwrap() + 4;
+        v.split_off(at)
+    };
+    let mut names: Vec<String> = tar::Archive::new(&raw[..])
+        .entries()
+        .unwrap()
+        .map(|e| e.unwrap().path().unwrap().display().to_string())
+        .collect();
+    names.sort();
+    assert_eq!(
+        names,
+        [
+            "loop.wav",
+            "set.toml",
+            "stems/song/bass.wav",
+            "stems/song/drums.wav"
+        ]
+    );
+    one.stop();
+
+    // Into another padlooper's folder (its own set renamed so the travelling one fits).
+    let b = tempfile::tempdir().unwrap();
+    let mut two = WebRun::start_in_with(
+        b.path().to_path_buf(),
+        SET,
+        "127.0.0.1:0",
+        &["--web-upload-max", "1"],
+    );
+    let conflict = two.send_bytes("/api/sets/archive", &raw);
+    is_error(&conflict, 409, "set.toml is in the set's folder already");
+    assert!(!b.path().join("loop.wav").exists(), "nothing unpacked");
+    let renamed = {
+        let mut out = tar::Builder::new(Vec::new());
+        for e in tar::Archive::new(&raw[..]).entries().unwrap() {
+            let mut e = e.unwrap();
+            let p = e.path().unwrap().display().to_string();
+            let p = if p == "set.toml" {
+                "travelling.toml".to_string()
+            } else {
+                p
+            };
+            let mut h = e.header().clone();
+            let mut data = Vec::new();
+            std::io::Read::read_to_end(&mut e, &mut data).unwrap();
+            out.append_data(&mut h, p, &data[..]).unwrap();
+        }
+        out.into_inner().unwrap()
+    };
+    let ok = two.send_bytes("/api/sets/archive", &renamed);
+    assert_eq!(ok.status, 200, "{ok:?}");
+    assert!(b.path().join("stems/song/bass.wav").is_file());
+    let l = two.call("GET", "/api/sets", None, None).json();
+    assert!(
+        l["sets"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|s| s == "travelling.toml"),
+        "{l}"
+    );
+    let r = two.call(
+        "POST",
+        "/api/sets/apply",
+        Some(r#"{"name":"travelling.toml"}"#),
+        None,
+    );
+    assert_eq!(r.status, 200, "{r:?}");
+    let t0 = std::time::Instant::now();
+    while two.call("GET", "/api/sets", None, None).json()["playing"] != "travelling.toml" {
+        assert!(t0.elapsed() < Duration::from_secs(10), "{}", two.log_text());
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    // Hostile archives: nothing written.
+    let file = tar::EntryType::Regular;
+    for (entries, status, says) in [
+        (
+            vec![("../evil.wav", &b"x"[..], file)],
+            400,
+            "plain relative paths",
+        ),
+        (
+            vec![("/tmp/evil.wav", &b"x"[..], file)],
+            400,
+            "plain relative paths",
+        ),
+        (
+            vec![(".hidden.wav", &b"x"[..], file)],
+            400,
+            "plain relative paths",
+        ),
+        (
+            vec![
+                ("ok.wav", &b"x"[..], file),
+                ("link.wav", &b""[..], tar::EntryType::Symlink),
+            ],
+            400,
+            "files and folders only",
+        ),
+        (vec![("big.wav", &[0u8; 1_100_000][..], file)], 413, "1 MB"),
+    ] {
+        let r = two.send_bytes("/api/sets/archive", &raw_tar(&entries));
+        is_error(&r, status, says);
+        assert!(!b.path().join("ok.wav").exists() && !b.path().join("big.wav").exists());
+    }
+    let many: Vec<(String, Vec<u8>)> = (0..2001)
+        .map(|i| (format!("f{i}.wav"), Vec::new()))
+        .collect();
+    let many: Vec<(&str, &[u8], tar::EntryType)> = many
+        .iter()
+        .map(|(n, d)| (n.as_str(), &d[..], file))
+        .collect();
+    is_error(
+        &two.send_bytes("/api/sets/archive", &raw_tar(&many)),
+        413,
+        "more than 2000 files",
+    );
+    is_error(
+        &two.send_bytes("/api/sets/archive", b"not a tar at all, just words"),
+        400,
+        "archive",
+    );
+    assert!(!b.path().join("f0.wav").exists());
+    let left: Vec<_> = std::fs::read_dir(b.path())
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name())
+        .filter(|n| n.to_string_lossy().contains(".part"))
+        .collect();
+    assert!(left.is_empty(), "{left:?}");
+    two.stop();
+}
