@@ -304,7 +304,8 @@ impl WebServer {
             state: tokio::sync::watch::Sender::new(Arc::new("{}".to_string())),
             voice_limit: handle.settings().voices,
             set: RwLock::new(Arc::new(set.clone())),
-            source: RwLock::new(None),
+            // The file the set was read from (the control loop confirms it when it starts).
+            source: RwLock::new(Some(set.path.clone())),
             peaks: Mutex::new(Vec::new()),
             edit: tokio::sync::Mutex::new(()),
             upload_max: opts.upload_max,
