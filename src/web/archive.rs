@@ -95,15 +95,9 @@ pub async fn download(State(ctx): Ctx, Query(q): Query<NameQuery>) -> Response {
         );
     };
     let dir = playing.parent().unwrap_or(Path::new(".")).to_path_buf();
-    let path = match super::sets::set_in(&dir, &q.name) {
-        Ok(p) if p.is_file() => p,
-        Ok(p) => {
-            return error(
-                StatusCode::NOT_FOUND,
-                format!("{} does not exist", p.display()),
-            );
-        }
-        Err(m) => return error(StatusCode::BAD_REQUEST, m),
+    let path = match super::sets::existing_set(&dir, &q.name) {
+        Ok(p) => p,
+        Err((status, m)) => return error(status, m),
     };
     let set = match SetFile::load(&path) {
         Ok(s) => s,

@@ -85,16 +85,7 @@ pub const STICK_FILE: &str = "padlooper/web-password.txt";
 /// `roots` (USB sticks' mount points) is hashed into `state_dir` and deleted from the stick.
 /// None when there is no such file.
 pub fn take_from_stick(roots: &[PathBuf], state_dir: &Path) -> Option<Result<PathBuf, WebError>> {
-    let dirs = |p: &Path| -> Vec<PathBuf> {
-        std::fs::read_dir(p)
-            .map(|rd| {
-                rd.flatten()
-                    .map(|e| e.path())
-                    .filter(|p| p.is_dir())
-                    .collect()
-            })
-            .unwrap_or_default()
-    };
+    let dirs = crate::control::set::usb_sets::subdirs;
     // Sticks are mounted at ROOT/NAME or ROOT/USER/NAME (as for sets on sticks).
     let file = roots
         .iter()

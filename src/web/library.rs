@@ -144,14 +144,14 @@ pub fn sanitize_path(name: &str) -> Result<PathBuf, String> {
 }
 
 /// The set file and its folder (None: the demo, no folder).
-fn folder(ctx: &WebContext) -> Option<(PathBuf, PathBuf)> {
+pub fn folder(ctx: &WebContext) -> Option<(PathBuf, PathBuf)> {
     let set = ctx.source()?;
     let dir = set.parent().unwrap_or(Path::new(".")).to_path_buf();
     Some((set, dir))
 }
 
 /// 409: no folder to keep samples in.
-fn no_folder() -> Response {
+pub fn no_folder() -> Response {
     error(
         StatusCode::CONFLICT,
         "this set has no folder (the built-in demo): run padlooper with --set FILE",

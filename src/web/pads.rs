@@ -66,6 +66,13 @@ enum Kind {
     TextList,
 }
 
+/// A pad number of `set`'s grid, from a URL.
+fn pad_id(set: &SetFile, id: &str) -> Option<usize> {
+    id.parse::<usize>()
+        .ok()
+        .filter(|&i| i < set.grid.total_pads())
+}
+
 fn pad_of(set: &SetFile, id: usize) -> Option<&crate::config::set::PadSpec> {
     set.pads.iter().find(|p| p.id == id)
 }
@@ -83,11 +90,7 @@ fn mode_name(m: crate::engine::command::LaunchMode) -> &'static str {
 /// `GET /api/pads/{id}`: the pad's settings, where it sits, and whether it can be edited.
 pub async fn get_pad(State(ctx): Ctx, UrlPath(id): UrlPath<String>) -> Response {
     let set = ctx.set();
-    let Some(id) = id
-        .parse::<usize>()
-        .ok()
-        .filter(|&i| i < set.grid.total_pads())
-    else {
+    let Some(id) = pad_id(&set, &id) else {
         return error(StatusCode::NOT_FOUND, format!("no pad {id}"));
     };
     let g = &set.grid;
@@ -325,11 +328,7 @@ pub async fn post_settings(State(ctx): Ctx, UrlPath(id): UrlPath<String>, body: 
         Err(e) => return error(StatusCode::BAD_REQUEST, format!("not JSON ({e})")),
     };
     let set = ctx.set();
-    let Some(id) = id
-        .parse::<usize>()
-        .ok()
-        .filter(|&i| i < set.grid.total_pads())
-    else {
+    let Some(id) = pad_id(&set, &id) else {
         return error(StatusCode::NOT_FOUND, format!("no pad {id}"));
     };
     let Some(path) = ctx.source() else {

@@ -15,6 +15,7 @@ use serde_json::{Value, json};
 
 use super::WebContext;
 use super::api::error;
+use super::library::{folder, no_folder};
 use crate::config::SetFile;
 
 type Ctx = State<Arc<WebContext>>;
@@ -39,17 +40,16 @@ pub fn set_in(dir: &Path, name: &str) -> Result<PathBuf, String> {
     Ok(p)
 }
 
-fn folder(ctx: &WebContext) -> Option<(PathBuf, PathBuf)> {
-    let set = ctx.source()?;
-    let dir = set.parent().unwrap_or(Path::new(".")).to_path_buf();
-    Some((set, dir))
-}
-
-fn no_folder() -> Response {
-    error(
-        StatusCode::CONFLICT,
-        "this set has no file (the built-in demo): run padlooper with --set FILE",
-    )
+/// An existing set file `name` in `dir`, or the reply saying why not (400 or 404).
+pub fn existing_set(dir: &Path, name: &str) -> Result<PathBuf, (StatusCode, String)> {
+    match set_in(dir, name) {
+        Ok(p) if p.is_file() => Ok(p),
+        Ok(p) => Err((
+            StatusCode::NOT_FOUND,
+            format!("{} does not exist", p.display()),
+        )),
+        Err(m) => Err((StatusCode::BAD_REQUEST, m)),
+    }
 }
 
 /// Each problem of `text` (as the set file at `path`) with its line, or nothing.
@@ -194,15 +194,9 @@ pub async fn apply(State(ctx): Ctx, body: Bytes) -> Response {
     let Some((playing, dir)) = folder(&ctx) else {
         return no_folder();
     };
-    let path = match set_in(&dir, &q.name) {
-        Ok(p) if p.is_file() => p,
-        Ok(p) => {
-            return error(
-                StatusCode::NOT_FOUND,
-                format!("{} does not exist", p.display()),
-            );
-        }
-        Err(m) => return error(StatusCode::BAD_REQUEST, m),
+    let path = match existing_set(&dir, &q.name) {
+        Ok(p) => p,
+        Err((status, m)) => return error(status, m),
     };
     let text = crate::config::input::read_text(&path, "set", crate::config::input::SET_MAX)
         .unwrap_or_default();

@@ -109,6 +109,26 @@ async fn wait_css(c: &Client, css: &str) {
     }
 }
 
+/// Clicks the element `css` matches.
+async fn click(c: &Client, css: &str) {
+    c.find(Locator::Css(css))
+        .await
+        .unwrap_or_else(|e| panic!("no {css}: {e}"))
+        .click()
+        .await
+        .unwrap();
+}
+
+/// The text of the element `css` matches.
+async fn text(c: &Client, css: &str) -> String {
+    c.find(Locator::Css(css))
+        .await
+        .unwrap_or_else(|e| panic!("no {css}: {e}"))
+        .text()
+        .await
+        .unwrap()
+}
+
 async fn shot(c: &Client, name: &str) {
     let png = c.screenshot().await.unwrap();
     let mut dirs = vec![PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("../web-shots")];
@@ -167,13 +187,7 @@ fn web_page_in_a_real_browser_plays_pads_and_shows_everyone_the_same() {
         assert_eq!(name.text().await.unwrap(), "builtin:drums");
 
         // A tap on the phone starts the toggle pad in the engine; the laptop sees it.
-        phone
-            .find(Locator::Css(".pad[data-id='0']"))
-            .await
-            .unwrap()
-            .click()
-            .await
-            .unwrap();
+        click(&phone, ".pad[data-id='0']").await;
         run.wait_log("PadStarted(0)", Duration::from_secs(10));
         wait_css(&phone, ".pad.playing[data-id='0']").await;
         wait_css(&laptop, ".pad.playing[data-id='0']").await;
@@ -230,23 +244,11 @@ fn web_page_in_a_real_browser_plays_pads_and_shows_everyone_the_same() {
         wait_css(&phone, ".pad.loaded[data-id='1']:not(.held)").await;
 
         // A bank switch on the laptop shows on the phone.
-        laptop
-            .find(Locator::Css("#banks button[data-bank='1']"))
-            .await
-            .unwrap()
-            .click()
-            .await
-            .unwrap();
+        click(&laptop, "#banks button[data-bank='1']").await;
         wait_css(&phone, "#banks button.current[data-bank='1']").await;
         wait_css(&phone, ".pad.loaded[data-id='8']").await;
         // The log panel shows the messages.
-        let log = laptop
-            .find(Locator::Css("#log"))
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
+        let log = text(&laptop, "#log").await;
         assert!(log.contains("web surface on http://"), "{log}");
 
         phone.close().await.unwrap();
@@ -269,21 +271,10 @@ fn web_page_asks_for_the_password_first() {
         shot(&c, "web-login").await;
         let pw = c.find(Locator::Id("password")).await.unwrap();
         pw.send_keys("not it").await.unwrap();
-        c.find(Locator::Css("#login-form button"))
-            .await
-            .unwrap()
-            .click()
-            .await
-            .unwrap();
+        click(&c, "#login-form button").await;
         let t0 = Instant::now();
         loop {
-            let e = c
-                .find(Locator::Id("login-error"))
-                .await
-                .unwrap()
-                .text()
-                .await
-                .unwrap();
+            let e = text(&c, "#login-error").await;
             if e.contains("wrong password") {
                 break;
             }
@@ -295,12 +286,7 @@ fn web_page_asks_for_the_password_first() {
         }
         pw.clear().await.unwrap();
         pw.send_keys("stage secret 42").await.unwrap();
-        c.find(Locator::Css("#login-form button"))
-            .await
-            .unwrap()
-            .click()
-            .await
-            .unwrap();
+        click(&c, "#login-form button").await;
         wait_css(&c, "#login[hidden]").await;
         wait_css(&c, ".pad.loaded[data-id='0']").await;
         // The session cookie is out of the page's reach (HttpOnly).
@@ -331,18 +317,8 @@ fn web_editor_drags_a_loop_end_into_the_set_file() {
         let c = browser(&d, "editor", 1280, 900).await;
         c.goto(&run.url()).await.unwrap();
         wait_css(&c, ".pad.loaded[data-id='0']").await;
-        c.find(Locator::Id("edit-mode"))
-            .await
-            .unwrap()
-            .click()
-            .await
-            .unwrap();
-        c.find(Locator::Css(".pad[data-id='0']"))
-            .await
-            .unwrap()
-            .click()
-            .await
-            .unwrap();
+        click(&c, "#edit-mode").await;
+        click(&c, ".pad[data-id='0']").await;
         wait_css(&c, "#editor:not([hidden])").await;
         let times = c.find(Locator::Id("ed-times")).await.unwrap();
         let t0 = Instant::now();
@@ -381,16 +357,11 @@ fn web_editor_drags_a_loop_end_into_the_set_file() {
             })
             .then(PointerAction::Up { button: 0 });
         c.perform_actions(drag).await.unwrap();
-        let text = times.text().await.unwrap();
-        assert!(text.contains("0.000–4.000"), "{text}");
-        assert!(text.contains("8.00 beats at 120.00 BPM"), "{text}");
+        let shown = times.text().await.unwrap();
+        assert!(shown.contains("0.000–4.000"), "{shown}");
+        assert!(shown.contains("8.00 beats at 120.00 BPM"), "{shown}");
         shot(&c, "web-editor").await;
-        c.find(Locator::Id("ed-save"))
-            .await
-            .unwrap()
-            .click()
-            .await
-            .unwrap();
+        click(&c, "#ed-save").await;
         let t0 = Instant::now();
         loop {
             let f = std::fs::read_to_string(dir.join("set.toml")).unwrap();
@@ -413,20 +384,9 @@ fn web_editor_drags_a_loop_end_into_the_set_file() {
         let gain = c.find(Locator::Css("[data-key='gain_db']")).await.unwrap();
         gain.clear().await.unwrap();
         gain.send_keys("99\t").await.unwrap();
-        c.find(Locator::Id("ed-save"))
-            .await
-            .unwrap()
-            .click()
-            .await
-            .unwrap();
+        click(&c, "#ed-save").await;
         wait_css(&c, "label.bad [data-key='gain_db']").await;
-        let err = c
-            .find(Locator::Id("ed-error"))
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
+        let err = text(&c, "#ed-error").await;
         assert!(
             err.contains("set.toml:") && err.contains("gain_db"),
             "{err}"
@@ -442,12 +402,7 @@ fn web_editor_drags_a_loop_end_into_the_set_file() {
             let x = 0.3 * (2.0 * std::f64::consts::PI * 330.0 * t).sin();
             (x, x)
         });
-        c.find(Locator::Id("library-open"))
-            .await
-            .unwrap()
-            .click()
-            .await
-            .unwrap();
+        click(&c, "#library-open").await;
         wait_css(&c, "#library:not([hidden])").await;
         c.find(Locator::Id("upload"))
             .await
@@ -459,44 +414,14 @@ fn web_editor_drags_a_loop_end_into_the_set_file() {
         wait_css(&c, "#lib-table tr[data-name='fresh take.wav']").await;
         assert!(dir.join("fresh take.wav").is_file());
         shot(&c, "web-library").await;
-        c.find(Locator::Id("lib-close"))
-            .await
-            .unwrap()
-            .click()
-            .await
-            .unwrap();
-        c.find(Locator::Id("ed-close"))
-            .await
-            .unwrap()
-            .click()
-            .await
-            .unwrap();
-        c.find(Locator::Css(".pad[data-cell='1']"))
-            .await
-            .unwrap()
-            .click()
-            .await
-            .unwrap();
+        click(&c, "#lib-close").await;
+        click(&c, "#ed-close").await;
+        click(&c, ".pad[data-cell='1']").await;
         wait_css(&c, "#editor:not([hidden])").await;
         wait_css(&c, "#ed-file option[value='fresh take.wav']").await;
-        c.find(Locator::Css("#ed-file option[value='fresh take.wav']"))
-            .await
-            .unwrap()
-            .click()
-            .await
-            .unwrap();
-        c.find(Locator::Id("ed-save"))
-            .await
-            .unwrap()
-            .click()
-            .await
-            .unwrap();
-        c.find(Locator::Id("edit-mode"))
-            .await
-            .unwrap()
-            .click()
-            .await
-            .unwrap();
+        click(&c, "#ed-file option[value='fresh take.wav']").await;
+        click(&c, "#ed-save").await;
+        click(&c, "#edit-mode").await;
         wait_css(&c, ".pad.loaded[data-id='1']").await;
         let f = std::fs::read_to_string(dir.join("set.toml")).unwrap();
         assert!(f.contains("file = \"fresh take.wav\""), "{f}");
@@ -527,12 +452,7 @@ fn web_sets_panel_shows_a_broken_set_at_its_line() {
         let c = browser(&d, "sets", 1280, 900).await;
         c.goto(&run.url()).await.unwrap();
         wait_css(&c, ".pad.loaded[data-id='0']").await;
-        c.find(Locator::Id("sets-open"))
-            .await
-            .unwrap()
-            .click()
-            .await
-            .unwrap();
+        click(&c, "#sets-open").await;
         wait_css(&c, "#set-name option[value='set.toml']").await;
         let ta = c.find(Locator::Id("set-text")).await.unwrap();
         let t0 = Instant::now();
@@ -553,20 +473,9 @@ fn web_sets_panel_shows_a_broken_set_at_its_line() {
         )
         .await
         .unwrap();
-        c.find(Locator::Id("set-apply"))
-            .await
-            .unwrap()
-            .click()
-            .await
-            .unwrap();
+        click(&c, "#set-apply").await;
         wait_css(&c, "#set-problems li[data-line='6']").await;
-        let p = c
-            .find(Locator::Css("#set-problems li"))
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
+        let p = text(&c, "#set-problems li").await;
         assert!(p.contains("line 6") && p.contains("rowz"), "{p}");
         let sel = c
             .execute("const t = document.getElementById('set-text'); return t.value.substring(t.selectionStart, t.selectionEnd)", vec![])
@@ -585,12 +494,7 @@ fn web_sets_panel_shows_a_broken_set_at_its_line() {
         )
         .await
         .unwrap();
-        c.find(Locator::Id("set-apply"))
-            .await
-            .unwrap()
-            .click()
-            .await
-            .unwrap();
+        click(&c, "#set-apply").await;
         wait_css(&c, "#set-msg.ok").await;
         c.close().await.unwrap();
     });

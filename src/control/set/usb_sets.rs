@@ -24,19 +24,22 @@ pub fn roots() -> Vec<PathBuf> {
     }
 }
 
+/// The folders in `p` (none when it cannot be read): where sticks are mounted below a root.
+pub fn subdirs(p: &Path) -> Vec<PathBuf> {
+    std::fs::read_dir(p)
+        .map(|rd| {
+            rd.flatten()
+                .map(|e| e.path())
+                .filter(|p| p.is_dir())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
 /// Every `padlooper/set.toml` on a mounted stick, sorted (one or two levels below a root).
 pub fn find_sets(roots: &[PathBuf]) -> Vec<PathBuf> {
     let mut out = Vec::new();
-    let dirs = |p: &Path| -> Vec<PathBuf> {
-        std::fs::read_dir(p)
-            .map(|rd| {
-                rd.flatten()
-                    .map(|e| e.path())
-                    .filter(|p| p.is_dir())
-                    .collect()
-            })
-            .unwrap_or_default()
-    };
+    let dirs = subdirs;
     for root in roots {
         for one in dirs(root) {
             let set = one.join(USB_FOLDER).join(USB_SET);
