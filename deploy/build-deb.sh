@@ -60,6 +60,8 @@ if [ "$1" = configure ]; then
         useradd --system --home-dir /var/lib/padlooper --no-create-home \
             --shell /usr/sbin/nologin --groups audio padlooper
     fi
+    # The service saves the set and uploaded samples there (the web surface).
+    chown padlooper:padlooper /etc/padlooper /etc/padlooper/set.toml
     modprobe snd-seq 2>/dev/null || true
     if command -v udevadm >/dev/null 2>&1; then
         udevadm control --reload-rules || true

@@ -70,6 +70,8 @@ if ! id padlooper >/dev/null 2>&1; then
         --shell /usr/sbin/nologin --groups audio padlooper
     echo "created the system user padlooper (group audio)"
 fi
+# The service saves the set and uploaded samples there (the web surface).
+chown padlooper:padlooper /etc/padlooper /etc/padlooper/set.toml
 modprobe snd-seq 2>/dev/null || true
 if command -v udevadm >/dev/null 2>&1; then
     udevadm control --reload-rules || true

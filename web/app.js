@@ -415,8 +415,13 @@ async function showLibrary() {
       const tr = document.createElement('tr');
       tr.dataset.name = f.name;
       const cells = [f.name, f.seconds == null ? '?' : `${f.seconds.toFixed(1)} s`, f.format,
-        f.rate ? `${f.rate} Hz` : '?', `${(f.bytes / 1e6).toFixed(1)} MB`, f.used_by.join(', ')];
+        f.rate ? `${f.rate} Hz` : '?', `${(f.bytes / 1e6).toFixed(1)} MB`, '…', f.used_by.join(', ')];
       for (const c of cells) { const td = document.createElement('td'); td.textContent = c; tr.appendChild(td); }
+      const an = tr.children[5];
+      api(`/api/library/analysis?name=${encodeURIComponent(f.name)}`).then((r) => {
+        const a = r.analysis;
+        an.textContent = !a ? 'not analysed yet' : [a.bpm ? `${a.bpm.toFixed(2)} BPM` : 'no beat', a.key ? `${a.key} (${a.camelot})` : ''].filter((x) => x).join(', ');
+      }).catch(() => { an.textContent = '?'; });
       const td = document.createElement('td');
       const ren = document.createElement('button'); ren.textContent = 'Rename';
       ren.addEventListener('click', async () => {
@@ -583,6 +588,9 @@ async function showSystem() {
     row('engine', `${s.rate} Hz, ${s.voices} voices, ${s.pads} pads`);
     row('set', s.set || 'the built-in demo');
     row('audio outputs', s.audio_outputs.length ? s.audio_outputs.join('\n') : 'none found');
+    const mb = (b) => `${(b / 1e6).toFixed(1)} MB`;
+    row('sample memory', `${mb(s.sample_memory.bytes)} held (${mb(s.sample_memory.float32_bytes)} as float32)`);
+    row('memory plan', s.memory_plan.length ? s.memory_plan.join('\n') : '—');
     row('MIDI inputs', s.midi_inputs.length ? s.midi_inputs.map(([p, prof]) => `${p} → ${prof || 'no profile (padlooper learn)'}`).join('\n') : 'none found');
   } catch (e) { dl.textContent = e.message; }
 }

@@ -185,6 +185,14 @@ fn start(
         tick: std::cell::RefCell::new(&mut tick),
     };
     let mut report = load_logged(set, &mut handle, &mut store, &apply);
+    if let Some(w) = &web {
+        let plan = report.plan.as_ref();
+        w.set_memory(
+            plan.map(crate::control::set::stream_load::describe)
+                .unwrap_or_default(),
+            handle.sample_memory(),
+        );
+    }
     let mut disk = LiveDisk::default();
     disk.add(report.streaming.take());
     service_mode::milestone("all pads ready");

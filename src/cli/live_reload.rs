@@ -79,6 +79,14 @@ pub(crate) fn reload(s: &mut Session) {
         &crate::sample::stream::prepare::default_cache_dir(),
     );
     crate::control::set::stream_load::log_plan(report.plan.as_ref());
+    if let Some(w) = &s.web {
+        let plan = report.plan.as_ref();
+        w.set_memory(
+            plan.map(crate::control::set::stream_load::describe)
+                .unwrap_or_default(),
+            s.handle.sample_memory(),
+        );
+    }
     s.disk.add(report.streaming.take());
     s.shared.update_pads(&new, &report.failed_pads);
     let changed = report.pads_ready() - report.unchanged_pads;

@@ -64,6 +64,7 @@ pub fn router(ctx: Arc<WebContext>) -> Router {
             post(super::library::upload).layer(DefaultBodyLimit::disable()),
         )
         .route("/api/library/rename", post(super::library::rename))
+        .route("/api/library/analysis", get(super::library::analysis))
         .route("/api/library/delete", post(super::library::delete))
         .route("/api/pads/{id}", get(super::pads::get_pad))
         .route("/api/pads/{id}/peaks", get(super::pads::get_peaks))

@@ -298,8 +298,8 @@ pub async fn upload(State(ctx): Ctx, headers: HeaderMap, body: Body) -> Response
         ".archive-{}.part",
         nonce.iter().map(|b| format!("{b:02x}")).collect::<String>()
     ));
+    let _guard = super::library::PartFile::new(tmp.clone());
     if let Err(e) = super::library::stream_body(&tmp, body, max).await {
-        let _ = std::fs::remove_file(&tmp);
         return e.into_response(max);
     }
     let (t2, d2) = (tmp.clone(), dir.clone());

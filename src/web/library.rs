@@ -231,6 +231,43 @@ pub async fn list(State(ctx): Ctx) -> Response {
 }
 
 #[derive(Deserialize)]
+pub struct NameQuery {
+    name: String,
+}
+
+/// `GET /api/library/analysis?name=FILE`: the file's analysed tempo and key when analysis has
+/// them cached (a set that plays it analyses it in the background; `padlooper analyze` too).
+/// Nothing is analysed here: `analysis` is null until then.
+pub async fn analysis(State(ctx): Ctx, Query(q): Query<NameQuery>) -> Response {
+    let Some((set_file, _)) = folder(&ctx) else {
+        return no_folder();
+    };
+    let full = match confined(&set_file, &q.name) {
+        Ok(p) => p,
+        Err(m) => return error(StatusCode::BAD_REQUEST, m),
+    };
+    let prefs = crate::control::set::analyse::prefs(&ctx.set());
+    let found = tokio::task::spawn_blocking(move || {
+        let content = crate::sample::stream::prepare::content_hash(&full).ok()?;
+        let key = crate::sample::analysis::cache::AnalysisKey { content, prefs };
+        let dir = crate::sample::stream::prepare::default_cache_dir();
+        crate::sample::analysis::cache::AnalysisCache::under(&dir).get(&key)
+    })
+    .await
+    .ok()
+    .flatten();
+    let v = found.map(|a| {
+        json!({
+            "bpm": a.tempo.map(|t| t.bpm),
+            "key": a.key.map(|k| k.name()),
+            "camelot": a.key.map(|k| k.camelot()),
+            "summary": crate::sample::analysis::summary(&a),
+        })
+    });
+    axum::Json(json!({"name": q.name, "analysis": v})).into_response()
+}
+
+#[derive(Deserialize)]
 pub struct UploadQuery {
     name: String,
 }
@@ -311,6 +348,7 @@ pub async fn upload(
         ".upload-{}.part",
         nonce.iter().map(|b| format!("{b:02x}")).collect::<String>()
     ));
+    let guard = PartFile::new(tmp.clone());
     let written = stream_to(&tmp, body, max).await;
     let fail = |status, msg: String| {
         let _ = std::fs::remove_file(&tmp);
@@ -355,8 +393,33 @@ pub async fn upload(
     if let Err(e) = std::fs::rename(&tmp, &target) {
         return fail(StatusCode::INTERNAL_SERVER_ERROR, e.to_string());
     }
+    guard.keep();
     log::info!("web surface: {name} uploaded into {}", dir.display());
     axum::Json(json!({"ok": true, "name": name})).into_response()
+}
+
+/// A temporary file removed when dropped (a request cut off, an error), unless forgotten once
+/// it has been renamed into place.
+pub struct PartFile(Option<PathBuf>);
+
+impl PartFile {
+    /// Removes `path` when dropped.
+    pub fn new(path: PathBuf) -> Self {
+        Self(Some(path))
+    }
+
+    /// The file stays (it was renamed into place).
+    pub fn keep(mut self) {
+        self.0 = None;
+    }
+}
+
+impl Drop for PartFile {
+    fn drop(&mut self) {
+        if let Some(p) = self.0.take() {
+            let _ = std::fs::remove_file(p);
+        }
+    }
 }
 
 /// Why a streamed body was not stored.

@@ -170,6 +170,9 @@ pub struct WebContext {
     pub upload_max: u64,
     /// A set the page asked to play instead (the control loop takes it).
     pub open: Mutex<Option<PathBuf>>,
+    /// The memory plan of the set that plays (one line per table, then the totals) and the
+    /// sample memory held (bytes, and as float32).
+    pub memory: Mutex<(Vec<String>, (usize, usize))>,
 }
 
 /// Recently shown waveform peaks.
@@ -310,6 +313,7 @@ impl WebServer {
             edit: tokio::sync::Mutex::new(()),
             upload_max: opts.upload_max,
             open: Mutex::new(None),
+            memory: Mutex::new((Vec::new(), (0, 0))),
         });
         // The web surface yields to everything else: its threads run at nice 10, and its
         // blocking work (decoding waveforms, analysis, uploads) on at most two threads.
@@ -336,14 +340,17 @@ impl WebServer {
                     let serve = axum::serve(
                         listener,
                         app.into_make_service_with_connect_info::<SocketAddr>(),
-                    )
-                    .with_graceful_shutdown(async {
-                        let _ = stopped.await;
-                    });
-                    if let Err(e) = serve.await {
-                        log::error!("web surface stopped: {e}");
+                    );
+                    // A stop does not wait for requests in flight (an upload can take
+                    // minutes): they are cut off, their temporary files removed.
+                    tokio::select! {
+                        r = serve => if let Err(e) = r {
+                            log::error!("web surface stopped: {e}");
+                        },
+                        _ = stopped => {}
                     }
-                })
+                });
+                rt.shutdown_timeout(std::time::Duration::from_secs(1));
             })
             .map_err(|e| WebError::Runtime(e.to_string()))?;
         let login = if ctx.needs_login() {
@@ -368,6 +375,14 @@ impl WebServer {
         if let Ok(mut l) = self.ctx.layout.write() {
             let v = l.version + 1;
             *l = Arc::new(Layout::of(set, v));
+        }
+    }
+
+    /// Shows the memory plan of the set that plays (`plan`: its lines) and the sample memory
+    /// held (bytes, and as float32).
+    pub fn set_memory(&self, plan: Vec<String>, held: (usize, usize)) {
+        if let Ok(mut m) = self.ctx.memory.lock() {
+            *m = (plan, held);
         }
     }
 

@@ -281,7 +281,10 @@ pub async fn system(State(ctx): Ctx) -> Response {
     .await
     .unwrap_or_default();
     let st = &ctx.shared.engine;
+    let (plan, held) = ctx.memory.lock().map(|m| m.clone()).unwrap_or_default();
     axum::Json(json!({
+        "memory_plan": plan,
+        "sample_memory": {"bytes": held.0, "float32_bytes": held.1},
         "version": env!("CARGO_PKG_VERSION"),
         "rate": ctx.shared.rate,
         "voices": ctx.voice_limit,

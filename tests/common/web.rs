@@ -97,6 +97,7 @@ impl WebRun {
             .args(["--web", addr])
             .args(extra)
             .env("PADLOOPER_STATE_DIR", &state)
+            .env("CACHE_DIRECTORY", state.join("cache"))
             .env_remove("NOTIFY_SOCKET")
             .stdin(Stdio::null())
             .stdout(Stdio::null())

@@ -707,6 +707,44 @@ fn web_library_takes_uploads_safely() {
         (used["seconds"].as_f64().unwrap() - 1.0).abs() < 1e-3,
         "{used}"
     );
+    // The analysed tempo, once analysis has cached it (nothing is analysed by the listing).
+    // (Written straight into the folder: it is larger than this run's 1-MB upload limit.)
+    crate::common::write_wav16(&dir.join("beat.wav"), 48_000, 8.0, |t| {
+        let x = if (t * 2.0).fract() < 0.01 { 0.8 } else { 0.0 };
+        (x, x)
+    });
+    let a = run
+        .call("GET", "/api/library/analysis?name=beat.wav", None, None)
+        .json();
+    assert!(a["analysis"].is_null(), "{a}");
+    let cache = run.dir.path().join("state").join("cache");
+    let st = std::process::Command::new(env!("CARGO_BIN_EXE_padlooper"))
+        .arg("analyze")
+        .arg(dir.join("beat.wav"))
+        .env("CACHE_DIRECTORY", &cache)
+        .output()
+        .unwrap();
+    assert!(
+        st.status.success(),
+        "{}",
+        String::from_utf8_lossy(&st.stderr)
+    );
+    let a = run
+        .call("GET", "/api/library/analysis?name=beat.wav", None, None)
+        .json();
+    let bpm = a["analysis"]["bpm"].as_f64().unwrap_or(0.0);
+    assert!((bpm - 120.0).abs() < 0.5, "{a}");
+    is_error(
+        &run.call("GET", "/api/library/analysis?name=..%2Fx.wav", None, None),
+        400,
+        "without `..`",
+    );
+    let sys = run.call("GET", "/api/system", None, None).json();
+    assert!(
+        sys["memory_plan"].as_array().is_some_and(|p| !p.is_empty()),
+        "{sys}"
+    );
+    assert!(sys["sample_memory"]["bytes"].as_u64().unwrap() > 0, "{sys}");
     // Rename and delete: never a file a pad uses, never outside the folder.
     let post = |path: &str, body: &str| run.call("POST", path, Some(body), None);
     is_error(
