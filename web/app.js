@@ -202,6 +202,7 @@ async function openEditor(id) {
       const v = s[k];
       if (el.type === 'checkbox') el.checked = !!v;
       else if (Array.isArray(v)) el.value = v.join(', ');
+      else if (v !== null && typeof v === 'object') el.value = Object.entries(v).map(([n, g]) => `${n}=${g}`).join(', ');
       else el.value = v === null || v === undefined ? '' : v;
     }
     for (const el of document.querySelectorAll('.stems-only')) el.hidden = !pad.stems;
@@ -369,6 +370,13 @@ for (const el of document.querySelectorAll('.ed-grid [data-key]')) {
     else if (el.value.trim() === '') v = null;
     else if (k === 'mode' || k === 'eq') v = el.value;
     else if (k === 'stem_mute') v = el.value.split(',').map((x) => x.trim()).filter((x) => x);
+    else if (k === 'stem_gain_db') {
+      v = {};
+      for (const part of el.value.split(',')) {
+        const [n, g] = part.split('=').map((x) => x.trim());
+        if (n) v[n] = Number(g);
+      }
+    }
     else if (k === 'bpm' && el.value.trim() === 'auto') v = 'auto';
     else v = Number(el.value);
     ed.changed[k] = v;

@@ -54,6 +54,7 @@ const EDITABLE: &[(&str, Kind)] = &[
     ("stems", Kind::Text),
     ("stems_on", Kind::Bool),
     ("stem_mute", Kind::TextList),
+    ("stem_gain_db", Kind::NameNumbers),
 ];
 
 #[derive(Clone, Copy, PartialEq)]
@@ -64,6 +65,7 @@ enum Kind {
     Bool,
     NumberOrAuto,
     TextList,
+    NameNumbers,
 }
 
 /// A pad number of `set`'s grid, from a URL.
@@ -146,6 +148,12 @@ pub async fn get_pad(State(ctx): Ctx, UrlPath(id): UrlPath<String>) -> Response 
             "reverb_send": p.fx.sends[1],
             "stems_on": p.stems.on,
             "stem_mute": p.stems.mute,
+            "stem_gain_db": p
+                .stems
+                .gain_db
+                .iter()
+                .map(|(k, g)| (k.clone(), json!(g)))
+                .collect::<Map<String, Value>>(),
         });
         if let Some(names) = set.stem_names(id) {
             v["stems"] = json!(names);
@@ -301,6 +309,19 @@ fn toml_value(key: &str, kind: Kind, v: &Value) -> Result<toml_edit::Value, Stri
             Ok(toml_edit::Value::Array(a))
         }
         (Kind::TextList, _) => bad("a list of names"),
+        (Kind::NameNumbers, Value::Object(m)) => {
+            let mut t = toml_edit::InlineTable::new();
+            for (k, n) in m {
+                match n.as_f64().filter(|f| f.is_finite()) {
+                    Some(f) => {
+                        t.insert(k, f.into());
+                    }
+                    None => return bad("names with numbers ({\"drums\": -3})"),
+                }
+            }
+            Ok(toml_edit::Value::InlineTable(t))
+        }
+        (Kind::NameNumbers, _) => bad("names with numbers ({\"drums\": -3})"),
         (Kind::Text, _) => bad("text"),
         (Kind::Bool, _) => bad("true or false"),
         (Kind::Integer, _) => bad("a whole number"),

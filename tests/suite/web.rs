@@ -802,7 +802,7 @@ fn web_library_takes_uploads_safely() {
     assert!(dir.join("my track/vocals.wav").is_file());
     let r = post(
         "/api/pads/1/settings",
-        r#"{"stems":"my track","stems_on":true}"#,
+        r#"{"stems":"my track","stems_on":true,"stem_gain_db":{"drums":-3}}"#,
     );
     assert_eq!(r.status, 200, "{r:?}");
     run.wait_log("reloaded", Duration::from_secs(10));
@@ -820,6 +820,16 @@ fn web_library_takes_uploads_safely() {
         assert!(t0.elapsed() < Duration::from_secs(10), "{p}");
         std::thread::sleep(Duration::from_millis(20));
     }
+    let p = run.call("GET", "/api/pads/1", None, None).json();
+    assert_eq!(p["settings"]["stem_gain_db"]["drums"], -3.0, "{p}");
+    is_error(
+        &post(
+            "/api/pads/1/settings",
+            r#"{"stem_gain_db":{"drums":"loud"}}"#,
+        ),
+        400,
+        "names with numbers",
+    );
     assert!(dir.join("used.wav").is_file());
     run.stop();
 }
