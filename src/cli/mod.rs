@@ -244,27 +244,17 @@ fn devices() -> anyhow::Result<i32> {
             println!("  {o}");
         }
     }
-    use crate::midi::ports::MidiBackend;
-    match crate::audio::quiet::without_stderr(
-        verbose,
-        crate::midi::midir_backend::MidirBackend::new,
-    ) {
+    match crate::audio::quiet::without_stderr(verbose, crate::midi::ports::describe_inputs) {
         Err(e) => println!("MIDI: unavailable ({e})"),
-        Ok(mut b) => {
-            let ports = b.input_ports().unwrap_or_default();
-            let profiles: Vec<std::sync::Arc<crate::config::profile::Profile>> =
-                crate::config::profile::Profile::builtins()
-                    .into_iter()
-                    .map(std::sync::Arc::new)
-                    .collect();
+        Ok(ports) => {
             if ports.is_empty() {
                 println!("MIDI inputs: none found");
             } else {
                 println!("MIDI inputs:");
             }
-            for p in ports.into_iter().map(|p| p.name) {
-                match crate::midi::ports::profile_for(&p, &profiles) {
-                    Some(prof) => println!("  {p}  -> {}", prof.name),
+            for (p, prof) in ports {
+                match prof {
+                    Some(name) => println!("  {p}  -> {name}"),
                     None => println!("  {p}  -> no profile (write one with `padlooper learn`)"),
                 }
             }

@@ -169,20 +169,18 @@ pub trait MidiBackend: Send {
 }
 
 /// The MIDI inputs present now, each with the built-in profile it would use (None: no profile
-/// matches). Opens a MIDI client for the call; not real-time.
-pub fn describe_inputs() -> Vec<(String, Option<String>)> {
-    let Ok(mut b) = super::midir_backend::MidirBackend::new() else {
-        return Vec::new();
-    };
+/// matches), or why MIDI is unavailable. Opens a MIDI client for the call; not real-time.
+pub fn describe_inputs() -> Result<Vec<(String, Option<String>)>, String> {
+    let mut b = super::midir_backend::MidirBackend::new().map_err(|e| e.to_string())?;
     let profiles: Vec<Arc<Profile>> = Profile::builtins().into_iter().map(Arc::new).collect();
-    b.input_ports()
+    Ok(b.input_ports()
         .unwrap_or_default()
         .into_iter()
         .map(|p| {
             let prof = profile_for(&p.name, &profiles).map(|x| x.name.clone());
             (p.name, prof)
         })
-        .collect()
+        .collect())
 }
 
 /// Bytes as hex (`F0 00 20 ...`), for log lines.

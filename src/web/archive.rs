@@ -292,12 +292,7 @@ pub async fn upload(State(ctx): Ctx, headers: HeaderMap, body: Body) -> Response
             format!("the archive is larger than {} MB", max >> 20),
         );
     }
-    let mut nonce = [0u8; 6];
-    let _ = getrandom::fill(&mut nonce);
-    let tmp = dir.join(format!(
-        ".archive-{}.part",
-        nonce.iter().map(|b| format!("{b:02x}")).collect::<String>()
-    ));
+    let tmp = super::library::part_path(&dir, "archive");
     let _guard = super::library::PartFile::new(tmp.clone());
     if let Err(e) = super::library::stream_body(&tmp, body, max).await {
         return e.into_response(max);

@@ -126,11 +126,16 @@ pub fn verify(hash: &str, password: &str) -> bool {
     })
 }
 
-/// A fresh random session token (256 bits, hex).
-fn token() -> Option<String> {
-    let mut b = [0u8; 32];
+/// `n` random bytes as hex (None only if the system has no randomness).
+pub fn random_hex(n: usize) -> Option<String> {
+    let mut b = vec![0u8; n];
     getrandom::fill(&mut b).ok()?;
     Some(b.iter().map(|x| format!("{x:02x}")).collect())
+}
+
+/// A fresh random session token (256 bits, hex).
+fn token() -> Option<String> {
+    random_hex(32)
 }
 
 /// Logged-in browsers: token → when it ends. Kept in memory (a restart logs everyone out).

@@ -342,12 +342,7 @@ pub async fn upload(
             ),
         );
     }
-    let mut nonce = [0u8; 6];
-    let _ = getrandom::fill(&mut nonce);
-    let tmp = target.parent().unwrap_or(&dir).join(format!(
-        ".upload-{}.part",
-        nonce.iter().map(|b| format!("{b:02x}")).collect::<String>()
-    ));
+    let tmp = part_path(target.parent().unwrap_or(&dir), "upload");
     let guard = PartFile::new(tmp.clone());
     let written = stream_to(&tmp, body, max).await;
     let fail = |status, msg: String| {
@@ -396,6 +391,12 @@ pub async fn upload(
     guard.keep();
     log::info!("web surface: {name} uploaded into {}", dir.display());
     axum::Json(json!({"ok": true, "name": name})).into_response()
+}
+
+/// A hidden temporary name for `what` in `dir` (`.upload-1a2b3c4d5e6f.part`).
+pub fn part_path(dir: &Path, what: &str) -> PathBuf {
+    let tag = super::auth::random_hex(6).unwrap_or_else(|| std::process::id().to_string());
+    dir.join(format!(".{what}-{tag}.part"))
 }
 
 /// A temporary file removed when dropped (a request cut off, an error), unless forgotten once

@@ -226,15 +226,10 @@ pub async fn last_good(State(ctx): Ctx) -> Response {
     }
 }
 
+/// The text of the playing set's last good copy (it loaded when it was kept).
 fn last_good_text(playing: &Path) -> Option<String> {
     let dir = crate::control::set::last_set::copy_dir()?;
-    let (_, from) = crate::control::set::last_set::recall(&dir, playing)?;
-    // The copy's text: the file after its one-line header.
-    std::fs::read_dir(&dir).ok()?.flatten().find_map(|e| {
-        let body = std::fs::read_to_string(e.path()).ok()?;
-        let (first, text) = body.split_once('\n')?;
-        (first.ends_with(&*from.to_string_lossy())).then(|| text.to_string())
-    })
+    crate::control::set::last_set::recall_text(&dir, playing).map(|(text, _)| text)
 }
 
 /// `POST /api/sets/restore`: the playing set's file replaced by its last good copy, applied.
@@ -275,7 +270,8 @@ pub async fn system(State(ctx): Ctx) -> Response {
         let outputs =
             crate::audio::quiet::without_stderr(false, crate::audio::output::list_outputs);
         let inputs =
-            crate::audio::quiet::without_stderr(false, crate::midi::ports::describe_inputs);
+            crate::audio::quiet::without_stderr(false, crate::midi::ports::describe_inputs)
+                .unwrap_or_default();
         (outputs, inputs)
     })
     .await

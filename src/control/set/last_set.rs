@@ -62,6 +62,13 @@ pub fn remember(dir: &Path, path: &Path, text: &str) -> std::io::Result<()> {
 /// The last good copy of the set at `path` kept in `dir`, parsed at its original (absolute)
 /// path, and that path.
 pub fn recall(dir: &Path, path: &Path) -> Option<(SetFile, PathBuf)> {
+    let (text, from) = recall_text(dir, path)?;
+    SetFile::parse(&from, &text).ok().map(|s| (s, from))
+}
+
+/// The text of the last good copy of the set at `path` kept in `dir` (not checked), and the
+/// set's original (absolute) path.
+pub fn recall_text(dir: &Path, path: &Path) -> Option<(String, PathBuf)> {
     let path = absolute(path);
     [copy_file(dir, &path), dir.join(LEGACY)]
         .iter()
@@ -70,9 +77,7 @@ pub fn recall(dir: &Path, path: &Path) -> Option<(SetFile, PathBuf)> {
                 crate::config::input::read_text(f, "set", crate::config::input::SET_MAX).ok()?;
             let (first, text) = body.split_once('\n')?;
             let from = PathBuf::from(first.strip_prefix(HEADER)?);
-            (absolute(&from) == path)
-                .then(|| SetFile::parse(&from, text).ok().map(|s| (s, from)))
-                .flatten()
+            (absolute(&from) == path).then(|| (text.to_string(), from))
         })
 }
 
