@@ -187,6 +187,19 @@ fn busy_scene_renders_without_any_allocation_or_free() {
                 11 => Command::Pad(p, PadCmd::Resonance(knob)),
                 12 => Command::Pad(p, PadCmd::Send(SendBus::Delay, knob)),
                 13 => Command::Pad(p, PadCmd::Send(SendBus::Reverb, knob)),
+                // The web editor's live preview: a playing pad moved to another region.
+                14 if k % 4 == 1 => {
+                    let mut r = pad(
+                        slots[p as usize % slots.len()],
+                        frames as u32,
+                        LaunchMode::Toggle,
+                        true,
+                        0,
+                    );
+                    r.loop_start = frames as u32 / 4 * (block % 3) as u32;
+                    r.start = r.loop_start;
+                    Command::Pad(p, PadCmd::Reshape(r))
+                }
                 14 if k % 2 == 0 => Command::Pad(
                     p,
                     PadCmd::EqMode(if block % 3 == 0 {

@@ -186,6 +186,7 @@ $('edit-mode').addEventListener('click', () => {
 });
 
 async function openEditor(id) {
+  await revertPreview();
   try {
     const pad = await api(`/api/pads/${id}`);
     ed.id = id; ed.pad = pad; ed.changed = {}; ed.peaks = null; ed.grid = null;
@@ -196,6 +197,7 @@ async function openEditor(id) {
     if (!pad.editable) $('ed-error').textContent = 'This set has no file to save into (the demo): run padlooper with --set FILE to edit.';
     const s = pad.settings || { mode: 'toggle', gain_db: 0, speed: 1, loop: true, loop_start: 0 };
     ed.marks = { start: s.start, loop_start: s.loop_start || 0, loop_end: s.loop_end };
+    ed.saved = { ...ed.marks };
     for (const el of document.querySelectorAll('.ed-grid [data-key]')) {
       const k = el.dataset.key;
       el.closest('label').classList.remove('bad');
@@ -308,6 +310,68 @@ function drawWave() {
   $('ed-times').textContent = text;
 }
 
+// Live preview: the region being dragged is heard at once through the engine (the set file
+// is unchanged until Save & apply; closing the editor puts the saved region back). One request
+// in flight at a time, the newest marks sent next.
+const preview = { busy: false, again: false, sent: false, error: false };
+async function sendPreview(marks) {
+  if (ed.id === null || !ed.pad || !ed.pad.settings) return;
+  if (preview.busy) { preview.again = true; return; }
+  preview.busy = true;
+  try {
+    do {
+      preview.again = false;
+      const m = marks || ed.marks;
+      const body = { start: m.start ?? null, loop_start: m.loop_start || 0, loop_end: m.loop_end ?? null };
+      const r = await fetch(`/api/pads/${ed.id}/preview`, {
+        method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body),
+      });
+      preview.sent = !marks;
+      if (!r.ok) {
+        const j = await r.json().catch(() => ({}));
+        $('ed-error').textContent = `Not heard: ${j.error || r.statusText}`;
+        preview.error = true;
+      } else if (preview.error) {
+        $('ed-error').textContent = '';
+        preview.error = false;
+      }
+    } while (preview.again && !marks);
+  } catch (e) { $('ed-error').textContent = e.message; }
+  finally { preview.busy = false; }
+}
+// Settings a controller's knobs change live are heard at once too (unsaved until Save).
+const LIVE = ['gain_db', 'speed', 'transpose', 'eq', 'eq_low', 'eq_mid', 'eq_high', 'filter', 'resonance', 'delay_send', 'reverb_send', 'sync', 'key_lock'];
+const liveSent = new Set();
+async function sendLive(values) {
+  if (ed.id === null || !ed.pad || !ed.pad.settings) return;
+  try {
+    const r = await fetch(`/api/pads/${ed.id}/live`, {
+      method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(values),
+    });
+    if (!r.ok) {
+      const j = await r.json().catch(() => ({}));
+      $('ed-error').textContent = `Not heard: ${j.error || r.statusText}`;
+      preview.error = true;
+    } else if (preview.error) {
+      $('ed-error').textContent = '';
+      preview.error = false;
+    }
+  } catch (e) { $('ed-error').textContent = e.message; }
+}
+async function revertPreview() {
+  if (ed.id === null) return;
+  if (liveSent.size) {
+    const back = {};
+    for (const k of liveSent) if (ed.pad.settings[k] !== null && ed.pad.settings[k] !== undefined) back[k] = ed.pad.settings[k];
+    liveSent.clear();
+    if (Object.keys(back).length) await sendLive(back);
+  }
+  if (!preview.sent) return;
+  while (preview.busy) await new Promise((r) => setTimeout(r, 20));
+  await sendPreview(ed.saved);
+  preview.sent = false;
+}
+
 function setMark(key, t) {
   t = Math.round(t * 10000) / 10000;
   ed.marks[key] = t; ed.changed[key] = t;
@@ -337,6 +401,7 @@ $('wave').addEventListener('pointermove', (e) => {
   const c = $('wave');
   const r = c.getBoundingClientRect();
   setMark(ed.drag, snap(tOf((e.clientX - r.left) * c.width / r.width)));
+  sendPreview();
 });
 const endDrag = () => { ed.drag = null; };
 $('wave').addEventListener('pointerup', endDrag);
@@ -361,6 +426,7 @@ $('four-bars').addEventListener('click', () => {
   const g = gridInfo();
   if (!g) { $('ed-error').textContent = 'No tempo for this pad: give it a bpm, or let analysis find one.'; return; }
   setMark('loop_end', (ed.marks.loop_start || 0) + 4 * g.beats_per_bar * 60 / g.bpm);
+  sendPreview();
 });
 for (const el of document.querySelectorAll('.ed-grid [data-key]')) {
   el.addEventListener('change', () => {
@@ -380,7 +446,11 @@ for (const el of document.querySelectorAll('.ed-grid [data-key]')) {
     else if (k === 'bpm' && el.value.trim() === 'auto') v = 'auto';
     else v = Number(el.value);
     ed.changed[k] = v;
-    if (k in ed.marks) { ed.marks[k] = v; drawWave(); }
+    if (k in ed.marks) { ed.marks[k] = v; drawWave(); sendPreview(); }
+    if (LIVE.includes(k) && v !== null && !(typeof v === 'number' && Number.isNaN(v))) {
+      liveSent.add(k);
+      sendLive({ [k]: v });
+    }
   });
 }
 $('ed-file').addEventListener('change', (e) => { if (e.target.value) ed.changed.file = e.target.value; });
@@ -401,6 +471,8 @@ $('ed-save').addEventListener('click', async () => {
     return;
   }
   ed.changed = {};
+  preview.sent = false;
+  liveSent.clear();
   $('ed-error').textContent = 'Saved; applied like a reload (the log says what changed).';
   if (Object.prototype.hasOwnProperty.call(j, 'ok')) setTimeout(() => openEditor(ed.id), 400);
 });
@@ -408,7 +480,7 @@ $('ed-audition').addEventListener('pointerdown', (e) => { e.preventDefault(); if
 const audOff = () => { if (ed.id !== null) send({ release: ed.id }); };
 $('ed-audition').addEventListener('pointerup', audOff);
 $('ed-audition').addEventListener('pointercancel', audOff);
-$('ed-close').addEventListener('click', () => { $('editor').hidden = true; ed.id = null; });
+$('ed-close').addEventListener('click', async () => { $('editor').hidden = true; await revertPreview(); ed.id = null; });
 
 // ---- The library: the set folder's audio files; uploads streamed with progress.
 async function showLibrary() {

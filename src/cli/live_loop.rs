@@ -151,6 +151,9 @@ fn housekeeping(s: &mut Session, w: &mut Watch) {
             w.set_source(s.reload_from.as_deref());
         }
     }
+    if let Some(p) = s.web.as_ref().and_then(|w| w.take_preview()) {
+        super::live_reload::preview(s, p);
+    }
     if let Some(p) = s.usb.as_mut().and_then(|u| u.poll()) {
         log::info!(
             "a USB stick with a set was plugged in: {}; loading it",

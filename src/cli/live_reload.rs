@@ -129,3 +129,46 @@ pub(crate) fn reload(s: &mut Session) {
     s.configs = report.configs;
     s.notify.ready(&super::live::service_status(s));
 }
+
+/// A region the web editor wants heard: checked as the loader would, sent to the engine as a
+/// reshape (a playing pad keeps playing on it), and the page answered. The set file is not
+/// touched; the pads' published configurations follow, so a reload puts the file's back.
+pub(super) fn preview(s: &mut Session, p: crate::web::preview::Preview) {
+    use crate::engine::command::{Command, PadCmd, PadConfig};
+    let r = (|| {
+        let spec = s
+            .set
+            .pads
+            .iter()
+            .find(|q| q.id == p.pad)
+            .ok_or_else(|| format!("pad {} has no sample in the set that plays", p.pad))?;
+        let (id, cur) = s
+            .configs
+            .iter()
+            .find(|(q, _)| *q as usize == p.pad)
+            .copied()
+            .ok_or_else(|| format!("pad {} did not load; the log says why", p.pad))?;
+        let buf = s
+            .handle
+            .buffer(cur.slot)
+            .ok_or_else(|| format!("pad {}'s sample is being replaced; try again", p.pad))?;
+        let region = (p.start, p.loop_start, p.loop_end);
+        let cfg = crate::control::set::pad_config::with_region(spec, &cur, &buf, region)
+            .map_err(|e| format!("{}: {}", e.key, e.message))?;
+        s.handle
+            .command(Command::Pad(id, PadCmd::Reshape(cfg)))
+            .map_err(|e| e.to_string())?;
+        if let Some(c) = s.configs.iter_mut().find(|(q, _)| *q == id) {
+            c.1 = PadConfig {
+                start: cfg.start,
+                loop_start: cfg.loop_start,
+                loop_end: cfg.loop_end,
+                end_frac: cfg.end_frac,
+                bpm: cfg.bpm,
+                ..c.1
+            };
+        }
+        Ok(())
+    })();
+    p.answer(r);
+}

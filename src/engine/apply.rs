@@ -186,6 +186,10 @@ fn pad(cx: &mut Ctx, p: PadId, cmd: PadCmd, now: u64) -> Option<(u64, Launch)> {
         PadCmd::Release => cx.bank.release(p, now, cx.io),
         PadCmd::Stop => cx.bank.stop_pad(p, now, cx.io),
         PadCmd::Assign(cfg) => assign(cx, p, cfg, now),
+        PadCmd::Reshape(region) => {
+            let (bank, mut pcx) = cx.pads();
+            bank.reshape(p, region, now, &mut pcx);
+        }
         PadCmd::Clear => cx.bank.clear(p, now, cx.io),
         PadCmd::Table(src, g) => keylock::add_table(cx.bank, cx.slots, p, src, g),
         _ => pad_setting(cx, p, cmd, now),

@@ -336,6 +336,12 @@ pub enum PadCmd {
     Stop,
     /// Set or replace the pad's configuration (stops it if it is playing another sample).
     Assign(PadConfig),
+    /// A new region of the pad's sample: `start`, `loop_start`, `loop_end`, `end_frac` and
+    /// `bpm` are taken from the configuration, the rest of the pad's settings stay. A playing
+    /// pad keeps playing on the new region (a cross-fade at the same place in its loop; a
+    /// synced pad stays on the beat grid): the web editor's live preview of a loop being
+    /// dragged. Ignored when the slot is not the pad's.
+    Reshape(PadConfig),
     /// Remove the pad's sample (stops it).
     Clear,
     /// The pad's gain, linear (smoothed).
@@ -372,6 +378,7 @@ impl PadCmd {
     /// Whether every number the command carries is finite. Real-time safe.
     pub fn is_finite(&self) -> bool {
         match *self {
+            PadCmd::Reshape(c) => c.bpm.is_finite() && c.end_frac.is_finite(),
             PadCmd::Assign(c) => {
                 c.gain.is_finite()
                     && c.speed.is_finite()

@@ -287,15 +287,10 @@ impl PadBank {
         if self.play_mode == PlayMode::Exclusive || cfg.choke != 0 {
             self.choke(p, cfg.choke, now, cx.io);
         }
-        // Retrigger: the old voice fades out while the new one fades in.
-        if let Some(v) = self.pads[p as usize].voice.take() {
-            self.voices[v as usize].release(self.fade);
-        }
         if cfg.looping && !cx.transport.running() {
             // The first loop started is the musical origin: bar 1 begins here.
             cx.io.start_transport(cx.transport, now);
         }
-        let v = self.allocate_voice(now, cx);
         let mut voice = Voice::start(p, &cfg, self.fade, now);
         let t = &*cx.transport;
         let (grid_frame, grid_beat) = grid.unwrap_or((now, t.beat_at(now)));
@@ -319,15 +314,80 @@ impl PadBank {
             let step = cfg.speed as f64 * self.global_speed as f64;
             voice.seek((now - grid_frame) as f64 * step);
         }
-        self.voices[v] = voice;
-        cx.slots.acquire(cfg.slot);
-        let pad = &mut self.pads[p as usize];
-        pad.voice = Some(v as u16);
+        self.install(p, voice, now, cx);
         if cfg.mode == LaunchMode::Gate {
+            let pad = &mut self.pads[p as usize];
             pad.holds = pad.holds.max(1);
         }
         self.publish(&cx.io.stats, p);
         cx.io.emit(now, EventKind::PadStarted(p));
+    }
+
+    /// Makes `voice` pad `p`'s voice: the old one (a retrigger) fades out while it fades in.
+    fn install(&mut self, p: PadId, voice: Voice, now: u64, cx: &mut Ctx) {
+        if let Some(v) = self.pads[p as usize].voice.take() {
+            self.voices[v as usize].release(self.fade);
+        }
+        let v = self.allocate_voice(now, cx);
+        cx.slots.acquire(voice.slot);
+        self.voices[v] = voice;
+        self.pads[p as usize].voice = Some(v as u16);
+    }
+
+    /// A new region for pad `p`'s sample (`region`'s start, loop start and end, and tempo;
+    /// the pad's other settings stay as they are): a playing pad keeps playing, a voice on the
+    /// new region fading in while the old one fades out, as far into the region as the old
+    /// one was (a synced pad keeps its place on the beat grid). Ignored for another sample.
+    /// Real-time safe.
+    pub(crate) fn reshape(&mut self, p: PadId, region: PadConfig, now: u64, cx: &mut Ctx) {
+        let Some(pad) = self.pads.get(p as usize).copied() else {
+            return;
+        };
+        let Some(old) = pad.cfg.filter(|c| c.slot == region.slot) else {
+            return;
+        };
+        let cfg = PadConfig {
+            start: region.start,
+            loop_start: region.loop_start,
+            loop_end: region.loop_end,
+            end_frac: region.end_frac,
+            bpm: region.bpm,
+            ..old
+        };
+        if cfg == old || cfg.loop_start.saturating_add(4) > cfg.loop_end {
+            return;
+        }
+        let pad = &mut self.pads[p as usize];
+        pad.cfg = Some(cfg);
+        // Tables belong to the old region.
+        pad.tables = Default::default();
+        let Some(was) = pad.voice.map(|v| self.voices[v as usize]) else {
+            return;
+        };
+        let mut voice = Voice::start(p, &cfg, self.fade, now);
+        let t = &*cx.transport;
+        let travel = was.travel / was.scale.max(1e-9);
+        match (self.src_per_beat(&cfg, t), was.sync) {
+            (Some(spb), Some(s)) => {
+                voice.sync = Some(Sync {
+                    src_per_beat: spb,
+                    ..s
+                });
+                voice.seek((t.beat_at(now) - s.origin) * spb);
+            }
+            (Some(spb), None) => {
+                let origin = t.beat_at(now) - travel / spb;
+                voice.sync = Some(Sync {
+                    origin,
+                    target_origin: origin.round(),
+                    src_per_beat: spb,
+                    home: origin.round(),
+                });
+                voice.seek(travel);
+            }
+            (None, _) => voice.seek(travel),
+        }
+        self.install(p, voice, now, cx);
     }
 
     /// Pad `p` starts: in exclusive play mode every other pad stops, else the other pads of

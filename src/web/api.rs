@@ -70,6 +70,8 @@ pub fn router(ctx: Arc<WebContext>) -> Router {
         .route("/api/pads/{id}/peaks", get(super::pads::get_peaks))
         .route("/api/pads/{id}/grid", get(super::pads::get_grid))
         .route("/api/pads/{id}/settings", post(super::pads::post_settings))
+        .route("/api/pads/{id}/preview", post(super::preview::post_preview))
+        .route("/api/pads/{id}/live", post(super::preview::post_live))
         .route("/api/pads/{id}/{action}", post(pad_action))
         .route("/api/bank", post(bank))
         .route("/api/transport", post(transport))

@@ -17,6 +17,7 @@ pub mod guard;
 pub mod library;
 pub mod live;
 pub mod pads;
+pub mod preview;
 pub mod sets;
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
@@ -170,6 +171,8 @@ pub struct WebContext {
     pub upload_max: u64,
     /// A set the page asked to play instead (the control loop takes it).
     pub open: Mutex<Option<PathBuf>>,
+    /// A region the pad editor wants heard (the control loop takes it).
+    pub preview: Mutex<Option<preview::Preview>>,
     /// The memory plan of the set that plays (one line per table, then the totals) and the
     /// sample memory held (bytes, and as float32).
     pub memory: Mutex<(Vec<String>, (usize, usize))>,
@@ -313,6 +316,7 @@ impl WebServer {
             edit: tokio::sync::Mutex::new(()),
             upload_max: opts.upload_max,
             open: Mutex::new(None),
+            preview: Mutex::new(None),
             memory: Mutex::new((Vec::new(), (0, 0))),
         });
         // The web surface yields to everything else: its threads run at nice 10, and its
@@ -389,6 +393,11 @@ impl WebServer {
     /// A set file the page asked to switch to, if it did since the last call.
     pub fn take_open(&self) -> Option<PathBuf> {
         self.ctx.open.lock().ok()?.take()
+    }
+
+    /// A region the pad editor wants heard, if it asked since the last call (answer it).
+    pub fn take_preview(&self) -> Option<preview::Preview> {
+        self.ctx.preview.lock().ok()?.take()
     }
 
     /// The set file that reloads read and edits are saved into (None: none).

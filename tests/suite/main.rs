@@ -40,3 +40,4 @@ mod table_cache;
 mod transport;
 mod web;
 mod web_browser;
+mod web_preview;

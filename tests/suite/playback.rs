@@ -324,3 +324,100 @@ fn pad_gain_changes_are_smoothed() {
     assert!(peak(&left(&out.samples, 0.6, 1.0)) < 0.0011);
     assert!(max_jump(&left(&out.samples, 0.45, 0.6)) <= slope(100.0, 0.9) * 1.05);
 }
+
+/// The web editor's live preview (`PadCmd::Reshape`): a playing pad moved onto another region
+/// keeps playing (no stop, no gap, no click), as far into the new region as it was into the
+/// old one, then loops the new region; synced or not.
+#[test]
+fn a_playing_pad_moved_to_another_region_keeps_playing_on_it() {
+    use padlooper::control::set::loader::{engine_settings, load_set};
+    use padlooper::engine::Engine;
+    use padlooper::engine::command::{Command, PadCmd};
+    // One second each of 440, 550, 660 and 880 Hz.
+    let seg = |t: f64| [440.0, 550.0, 660.0, 880.0][(t as usize).min(3)];
+    for sync in [false, true] {
+        let dir = tmp();
+        write_wav16(&path(&dir, "steps.wav"), RATE, 4.0, |t| {
+            let v = 0.5 * (2.0 * std::f64::consts::PI * seg(t) * t).sin();
+            (v, v)
+        });
+        let set = set_in(
+            dir.path(),
+            &format!(
+                "[master]\nquantize = \"off\"\nbpm = 120\n\n[[pad]]\npad = 0\nfile = \"steps.wav\"\nbpm = 120\nsync = {sync}\n"
+            ),
+        );
+        let (mut engine, mut handle) = Engine::new(engine_settings(&set, RATE)).unwrap();
+        let report = load_set(&set, &mut handle, 0, &|_, _| {});
+        assert!(report.errors.is_empty(), "{:?}", report.errors);
+        let (_, cfg) = report.configs[0];
+        handle.command(Command::Pad(0, PadCmd::Press)).unwrap();
+        let mut buf = vec![0f32; 512];
+        let mut out = Vec::new();
+        let mut events = Vec::new();
+        for block in 0..(4 * RATE as usize / 256) {
+            if block == RATE as usize / 2 / 256 {
+                let mut region = cfg;
+                region.start = 2 * RATE;
+                region.loop_start = 2 * RATE;
+                handle
+                    .command(Command::Pad(0, PadCmd::Reshape(region)))
+                    .unwrap();
+            }
+            engine.process(&mut buf);
+            out.extend_from_slice(&buf);
+            events.extend(handle.drain_events());
+        }
+        let at = |a: f64, b: f64, f: f64| tone(&left(&out, a, b), f);
+        let what = format!("sync {sync}");
+        // Before: the first second of the sample.
+        assert!(at(0.05, 0.45, 440.0) > 0.45, "{what}");
+        // Half a second in when moved: the new region from 2.5 s (660 Hz), then 3 s (880 Hz),
+        // then its loop start again (660 Hz).
+        let reshaped = (RATE as usize / 2 / 256 * 256) as f64 / RATE as f64;
+        for (a, b, f) in [
+            (reshaped + 0.05, 0.95, 660.0),
+            (1.05, 1.95, 880.0),
+            (2.05, 2.95, 660.0),
+            (3.05, 3.95, 880.0),
+        ] {
+            let x = left(&out, a, b);
+            assert!(
+                tone(&x, f) > 0.45,
+                "{what}: {f} Hz at {a}..{b} s: {}",
+                tone(&x, f)
+            );
+            assert!(
+                tone(&x, 440.0) < 0.01,
+                "{what}: the old region still heard at {a} s"
+            );
+        }
+        // One cross-fade, no click, no stop.
+        let jump = max_jump(&left(&out, reshaped - 0.05, reshaped + 0.05));
+        assert!(jump <= slope(880.0, 0.5) * 1.2, "{what}: jump {jump}");
+        assert!(
+            !events
+                .iter()
+                .any(|e| matches!(e.kind, EventKind::PadStopped(0) | EventKind::PadEmpty(0))),
+            "{what}: {events:?}"
+        );
+        assert_eq!(
+            engine.stats().pads.get(0),
+            padlooper::engine::shared::PadState::Playing
+        );
+        // A region that does not belong to the pad's sample is ignored.
+        let mut other = cfg;
+        other.slot += 1;
+        other.loop_start = 0;
+        handle
+            .command(Command::Pad(0, PadCmd::Reshape(other)))
+            .unwrap();
+        engine.process(&mut buf);
+        let mut tail = Vec::new();
+        for _ in 0..(RATE as usize / 4 / 256) {
+            engine.process(&mut buf);
+            tail.extend_from_slice(&buf);
+        }
+        assert!(tone(&left(&tail, 0.0, 0.2), 440.0) < 0.01, "{what}");
+    }
+}

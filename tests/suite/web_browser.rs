@@ -297,17 +297,23 @@ fn web_page_asks_for_the_password_first() {
     run.stop();
 }
 
-/// The pad editor: open a pad, drag its loop end on the waveform (snapped to a bar), save:
-/// the set file changes (its comments kept) and a render loops at the new length; a broken
-/// value is refused with its line shown at the field.
+/// The pad editor: open a pad, play it, drag its loop end on the waveform (snapped to a bar):
+/// heard at once (the silent half no longer plays), then save: the set file changes (its
+/// comments kept) and a render loops at the new length; a broken value is refused with its
+/// line shown at the field.
 #[test]
 fn web_editor_drags_a_loop_end_into_the_set_file() {
     use fantoccini::actions::MouseActions;
-    // An 8-second loop at 120 BPM (bars of 2 s), with a comment that must survive.
+    // An 8-second loop at 120 BPM (bars of 2 s), its second half silent, with a comment that
+    // must survive.
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().to_path_buf();
     crate::common::write_wav16(&dir.join("loop.wav"), 48_000, 8.0, |t| {
-        let x = 0.4 * (2.0 * std::f64::consts::PI * 220.0 * t).sin();
+        let x = if t < 4.0 {
+            0.4 * (2.0 * std::f64::consts::PI * 220.0 * t).sin()
+        } else {
+            0.0
+        };
         (x, x)
     });
     let set = "# the editor keeps this\n[master]\nquantize = \"off\"\n\n[[pad]]\npad = 0\nfile = \"loop.wav\" # eight seconds\nbpm = 120\n";
@@ -330,7 +336,8 @@ fn web_editor_drags_a_loop_end_into_the_set_file() {
             );
             tokio::time::sleep(Duration::from_millis(25)).await;
         }
-        // Drag the end handle (right edge) to the middle: 4.0 s, on a bar line.
+        // Play it, then drag the end handle (right edge) to the middle: 4.0 s, on a bar line.
+        click(&c, "#ed-audition").await;
         let wave = c.find(Locator::Id("wave")).await.unwrap();
         let w = c
             .execute(
@@ -360,6 +367,27 @@ fn web_editor_drags_a_loop_end_into_the_set_file() {
         let shown = times.text().await.unwrap();
         assert!(shown.contains("0.000–4.000"), "{shown}");
         assert!(shown.contains("8.00 beats at 120.00 BPM"), "{shown}");
+        // Heard before saving: for 5 s the pad's meter never falls into the silent half (it
+        // would fall 24 dB a second there).
+        let t0 = Instant::now();
+        let mut lowest = 0f64;
+        while t0.elapsed() < Duration::from_secs(5) {
+            let db = c
+                .execute("return meterDb.get(0) ?? -120", vec![])
+                .await
+                .unwrap()
+                .as_f64()
+                .unwrap();
+            lowest = lowest.min(db);
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        assert!(lowest > -20.0, "the meter fell to {lowest} dB");
+        assert!(
+            !std::fs::read_to_string(dir.join("set.toml"))
+                .unwrap()
+                .contains("loop_end"),
+            "a preview must not touch the set file"
+        );
         shot(&c, "web-editor").await;
         click(&c, "#ed-save").await;
         let t0 = Instant::now();

@@ -208,6 +208,26 @@ pub fn pad_config(
     })
 }
 
+/// Pad `spec`'s configuration on `buf` (in `slot`) with another region of the sample, in
+/// seconds (intro start, loop start, loop end; None: the loop start, the sample's end), checked
+/// as at load: the web editor's live preview. The tempo stays `playing`'s unless the set gives
+/// it as `beats` (then the new length sets it). Not real-time.
+pub fn with_region(
+    spec: &PadSpec,
+    playing: &PadConfig,
+    buf: &SampleBuffer,
+    region: (Option<f64>, f64, Option<f64>),
+) -> Result<PadConfig, PadConfigError> {
+    let mut s = spec.clone();
+    (s.start, s.loop_start, s.loop_end) = region;
+    s.grid_loop = None;
+    let mut cfg = pad_config(&s, playing.slot, buf)?;
+    if !matches!(s.tempo, PadTempo::Beats(_)) {
+        cfg.bpm = playing.bpm;
+    }
+    Ok(cfg)
+}
+
 /// The pad's stem settings from the set, its stem names checked against the bundle's.
 fn stem_mix(spec: &PadSpec, buf: &SampleBuffer) -> Result<StemMix, PadConfigError> {
     let index = |name: &str| {
