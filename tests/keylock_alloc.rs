@@ -57,6 +57,7 @@ fn cfg(slot: u16, frames: u32, p: u16) -> PadConfig {
             LaunchMode::Toggle
         },
         choke: 0,
+        quantize: None,
         fx: Default::default(),
         stems: Default::default(),
     }

@@ -102,6 +102,8 @@ fn pad(slot: u16, frames: u32, mode: LaunchMode, looping: bool, choke: u8) -> Pa
         transpose: 0.0,
         mode,
         choke,
+        // Some pads launch on their own grid.
+        quantize: (choke == 1).then_some(Quantize::Bar),
         fx: Default::default(),
         stems: Default::default(),
     }

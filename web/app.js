@@ -434,7 +434,7 @@ for (const el of document.querySelectorAll('.ed-grid [data-key]')) {
     let v;
     if (el.type === 'checkbox') v = el.checked;
     else if (el.value.trim() === '') v = null;
-    else if (k === 'mode' || k === 'eq') v = el.value;
+    else if (k === 'mode' || k === 'eq' || k === 'quantize') v = el.value;
     else if (k === 'stem_mute') v = el.value.split(',').map((x) => x.trim()).filter((x) => x);
     else if (k === 'stem_gain_db') {
       v = {};

@@ -186,6 +186,7 @@ pub fn scene_set(dir: &Path, voices: usize) -> SetFile {
                 loop_start: 0.0,
                 loop_end: None,
                 choke: 0,
+                quantize: None,
                 tempo: PadTempo::Unknown,
                 sync: false,
                 in_phase: true,

@@ -83,6 +83,7 @@ pub fn demo_set() -> SetFile {
                 loop_start: 0.0,
                 loop_end: None,
                 choke: 0,
+                quantize: None,
                 // Every built-in loop is 2 bars of 4/4 (not synced: the demo plays them as
                 // they are).
                 tempo: if mode == LaunchMode::OneShot || name == "sine440" {

@@ -47,6 +47,17 @@ pub enum Quantize {
 }
 
 impl Quantize {
+    /// The set file's spelling: "off", "beat", "bar", "2bars" or "4bars". Real-time safe.
+    pub fn name(self) -> &'static str {
+        match self {
+            Quantize::Off => "off",
+            Quantize::Beat => "beat",
+            Quantize::Bar => "bar",
+            Quantize::TwoBars => "2bars",
+            Quantize::FourBars => "4bars",
+        }
+    }
+
     /// Grid spacing in beats for `beats_per_bar` (None when off). Real-time safe.
     pub fn beats(self, beats_per_bar: u32) -> Option<f64> {
         let bar = beats_per_bar.max(1) as f64;
@@ -235,6 +246,8 @@ pub struct PadConfig {
     pub mode: LaunchMode,
     /// Choke group (0 = none): starting a pad stops the other pads of its group.
     pub choke: u8,
+    /// Launch quantisation of this pad, overriding the engine's (None: the engine's).
+    pub quantize: Option<Quantize>,
     /// EQ, filter and sends.
     pub fx: PadFx,
     /// Full mix or stems, and each stem's mute, solo and gain (a pad whose sample is a stem

@@ -177,7 +177,8 @@ impl PadBank {
             self.cancel_queue(p, &cx.io.stats);
             return None;
         }
-        let unit = match self.quantize.beats(cx.transport.beats_per_bar()) {
+        let quantize = cfg.quantize.unwrap_or(self.quantize);
+        let unit = match quantize.beats(cx.transport.beats_per_bar()) {
             Some(u) if cfg.looping && cx.transport.running() => u,
             _ => {
                 self.act(p, cfg, now, None, cx);

@@ -421,6 +421,7 @@ fn non_finite_commands_are_refused_and_the_sound_stays_clean() {
         transpose: 0.0,
         mode: Default::default(),
         choke: 0,
+        quantize: None,
         fx: Default::default(),
         stems: Default::default(),
     };

@@ -316,6 +316,7 @@ fn a_synced_loop_clicks_on_the_link_sessions_beats_through_a_tempo_change() {
         transpose: 0.0,
         mode: LaunchMode::Toggle,
         choke: 0,
+        quantize: None,
         fx: Default::default(),
         stems: Default::default(),
     };

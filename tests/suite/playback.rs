@@ -421,3 +421,32 @@ fn a_playing_pad_moved_to_another_region_keeps_playing_on_it() {
         assert!(tone(&left(&tail, 0.0, 0.2), 440.0) < 0.01, "{what}");
     }
 }
+
+/// A pad's own launch quantisation overrides the set's: with `[master] quantize = "bar"`, a
+/// pad with `quantize = "off"` starts at its press, one with `"beat"` on the next beat, the
+/// others on the next bar.
+#[test]
+fn a_pad_with_its_own_quantize_launches_on_its_own_grid() {
+    let set = set_in(
+        tmp().path(),
+        "[master]\nbpm = 120\nquantize = \"bar\"\n\n[[pad]]\npad = 0\nbuiltin = \"drums\"\n\n[[pad]]\npad = 1\nbuiltin = \"bass\"\nquantize = \"off\"\n\n[[pad]]\npad = 2\nbuiltin = \"chords\"\nquantize = \"beat\"\n\n[[pad]]\npad = 3\nbuiltin = \"arp\"\n",
+    );
+    // Pad 0 starts the transport (bar 1 at 0 s; a beat is 0.5 s, a bar 2 s); the others are
+    // pressed at 0.7 s.
+    let (out, report) = render_set(
+        &set,
+        "0.0 press 0 0\n0.7 press 0 1\n0.7 press 0 2\n0.7 press 0 3\n",
+        3.0,
+    );
+    assert!(report.errors.is_empty(), "{:?}", report.errors);
+    let started = |p: u16| {
+        frames_of(&out.events, |k| *k == EventKind::PadStarted(p))
+            .first()
+            .map(|&f| f as f64 / RATE as f64)
+            .unwrap_or(f64::NAN)
+    };
+    let near = |t: f64, want: f64| (t - want).abs() < 0.01;
+    assert!(near(started(1), 0.7), "off: {}", started(1));
+    assert!(near(started(2), 1.0), "beat: {}", started(2));
+    assert!(near(started(3), 2.0), "the set's bar: {}", started(3));
+}

@@ -184,6 +184,7 @@ fn command() -> impl Strategy<Value = (u64, Command)> {
                             LaunchMode::Retrigger,
                         ][mode as usize],
                         choke: mode,
+                        quantize: None,
                         fx: PadFx {
                             eq: [gain, speed, 0.5],
                             ..PadFx::default()

@@ -550,6 +550,7 @@ fn web_pad_edits_stay_inside_the_set_and_its_folder() {
         (r#"{"file":"nothere.wav"}"#, "no such file"),
         (r#"{"gain_db":"loud"}"#, "takes a number"),
         (r#"{"speed":-1}"#, "speed"),
+        (r#"{"quantize":"sometimes"}"#, "expected one of `off`, `beat`"),
         (r#"{"line":3}"#, "cannot be edited"),
         (r#"{}"#, "no settings"),
         ("[1]", "JSON object"),
@@ -561,13 +562,19 @@ fn web_pad_edits_stay_inside_the_set_and_its_folder() {
         std::fs::read_to_string(dir.join("set.toml")).unwrap(),
         before
     );
-    let ok = post(r#"{"file":"more/b.wav","mode":"gate","gain_db":-6}"#);
+    let ok = post(r#"{"file":"more/b.wav","mode":"gate","gain_db":-6,"quantize":"beat"}"#);
     assert_eq!(ok.status, 200, "{ok:?}");
     run.wait_log("reloaded", Duration::from_secs(10));
     let after = std::fs::read_to_string(dir.join("set.toml")).unwrap();
     assert!(
-        after.contains("file = \"more/b.wav\" # keep me") && after.contains("mode = \"gate\""),
+        after.contains("file = \"more/b.wav\" # keep me")
+            && after.contains("mode = \"gate\"")
+            && after.contains("quantize = \"beat\""),
         "{after}"
+    );
+    assert_eq!(
+        run.call("GET", "/api/pads/0", None, None).json()["settings"]["quantize"],
+        "beat"
     );
     run.state_until(None, |_| true);
     assert_eq!(

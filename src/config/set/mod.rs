@@ -76,6 +76,8 @@ pub struct PadSpec {
     pub loop_end: Option<f64>,
     /// Choke group (0 = none).
     pub choke: u8,
+    /// Launch quantisation of this pad (None: the set's).
+    pub quantize: Option<crate::engine::command::Quantize>,
     /// The sample's tempo, when the set gives it (`bpm`, or computed from `beats` at load).
     pub tempo: PadTempo,
     /// Whether the pad follows the transport.

@@ -135,6 +135,7 @@ impl EntryCx<'_> {
             loop_start,
             loop_end: p.loop_end,
             choke: p.choke,
+            quantize: p.quantize.map(Into::into),
             tempo,
             sync,
             in_phase: p.start_in_phase.unwrap_or(true),

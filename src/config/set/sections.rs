@@ -442,6 +442,10 @@ pub struct PadEntry {
     /// This pad's EQ mode, overriding `[master] eq`.
     #[serde(default)]
     pub eq: Option<EqModeName>,
+    /// This pad's launch quantisation, overriding `[master] quantize` (a clip's launch
+    /// quantisation in Ableton Live).
+    #[serde(default)]
+    pub quantize: Option<QuantizeName>,
     /// DJ filter knob 0..1 (0.5 = off).
     #[serde(default, deserialize_with = "ranged::filter_opt")]
     pub filter: Option<f32>,

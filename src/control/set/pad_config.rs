@@ -203,6 +203,7 @@ pub fn pad_config(
         transpose: spec.transpose,
         mode: spec.mode,
         choke: spec.choke,
+        quantize: spec.quantize,
         fx: spec.fx,
         stems: stem_mix(spec, buf)?,
     })
