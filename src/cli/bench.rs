@@ -383,6 +383,13 @@ fn keylock_json(k: &super::bench_keylock::KeylockBench, standard: &Pass) -> serd
         "one_stretcher_us_per_block": k.calibration.block_us,
         "prime_us": k.calibration.prime_us,
         "measured_pool": k.calibration.voices,
+        "stretchers": k.stretchers.iter().map(|(kind, c)| serde_json::json!({
+            "stretcher": kind.name(),
+            "us_per_block": c.block_us,
+            "busy_us_per_block": c.busy_us,
+            "prime_us": c.prime_us,
+            "voices_per_core_by_mean": (super::bench_keylock::RT_SHARE * 1e6 * (k.tempo_move.budget_us / 1e6) / c.block_us).floor(),
+        })).collect::<Vec<_>>(),
         "tempo_move": {
             "from_bpm": k.move_bpm.0, "to_bpm": k.move_bpm.1,
             "pass": pass_json(&k.tempo_move),
@@ -550,6 +557,18 @@ fn print_keylock(k: &super::bench_keylock::KeylockBench, scene: &Pass) {
         "  => {} real-time key-locked stereo voices per core; one stretcher alone: {:.0} us per block, {:.0} us to prime (pool when keylock_voices = 0: {})",
         k.rt_voices, k.calibration.block_us, k.calibration.prime_us, k.calibration.voices
     );
+    for (kind, c) in &k.stretchers {
+        println!(
+            "  one {} stretcher alone: {:.0} us per block (busiest quarter of blocks {:.0} us), {:.0} us to prime; {:.0} voices' mean cost fit {:.0}% of a block",
+            kind.name(),
+            c.block_us,
+            c.busy_us,
+            c.prime_us,
+            (super::bench_keylock::RT_SHARE * 1e6 * (k.tempo_move.budget_us / 1e6) / c.block_us)
+                .floor(),
+            100.0 * super::bench_keylock::RT_SHARE
+        );
+    }
     let m = &k.tempo_move;
     println!(
         "key lock, tempo move {:.0} -> {:.0} BPM over 4 s with {} synced pads: {} of {} blocks over budget, p99.9 {:.0} us ({:.1}%), max {:.0} us ({:.1}%); up to {} on stretchers, {} governed (worst {:.1} cents off); {} on tables again at the end",

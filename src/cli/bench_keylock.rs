@@ -12,6 +12,7 @@ use crate::config::set::PadTempo;
 use crate::control::keylock::stretchers::{Calibration, calibrate};
 use crate::control::keylock::tables::TableService;
 use crate::control::set::loader::{engine_settings, load_set};
+use crate::dsp::stretch::StretcherKind;
 use crate::engine::command::{Command, PadId, TransportCmd};
 use crate::engine::{Engine, EngineHandle};
 
@@ -32,8 +33,10 @@ pub struct KeylockBench {
     pub rt: Vec<(usize, (Pass, Pass))>,
     /// Most real-time key-locked voices whose p99.9 block stays within [`RT_SHARE`].
     pub rt_voices: usize,
-    /// One stretcher measured alone (what `keylock_voices = 0` uses).
+    /// One stretcher of the set's kind measured alone (what `keylock_voices = 0` uses).
     pub calibration: Calibration,
+    /// One stretcher of each kind measured alone, the set's kind first.
+    pub stretchers: Vec<(StretcherKind, Calibration)>,
     /// The tempo move.
     pub tempo_move: Pass,
     /// Most voices governed at once during it, and their worst pitch error (cents).
@@ -77,7 +80,17 @@ fn service(tables: &mut TableService, handle: &mut EngineHandle) {
 /// Runs the key-lock passes on the scene `set` (its first `args.voices` pads).
 pub fn run(set: &SetFile, args: &BenchArgs) -> anyhow::Result<KeylockBench> {
     let (steady, tables_s, table_mem) = steady_pass(set, args)?;
-    let calibration = calibrate(RATE, args.block, 64);
+    let kind = engine_settings(set, RATE).stretcher;
+    let mut stretchers: Vec<(StretcherKind, Calibration)> = std::iter::once(kind)
+        .chain(StretcherKind::ALL.into_iter().filter(|&k| k != kind))
+        .map(|k| (k, calibrate(RATE, args.block, 64, k)))
+        .collect();
+    // The better of two measurements of the set's kind (the first warms the machine).
+    let again = calibrate(RATE, args.block, 64, kind);
+    if again.block_us < stretchers[0].1.block_us {
+        stretchers[0].1 = again;
+    }
+    let calibration = stretchers[0].1;
     let (rt, good) = rt_search(set, args, &calibration)?;
     let (tempo_move, governed, move_rt, move_tables_end, pads) =
         tempo_move_pass(set, args, &calibration)?;
@@ -88,6 +101,7 @@ pub fn run(set: &SetFile, args: &BenchArgs) -> anyhow::Result<KeylockBench> {
         rt,
         rt_voices: good,
         calibration,
+        stretchers,
         tempo_move,
         governed,
         move_rt,

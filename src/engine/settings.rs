@@ -37,6 +37,8 @@ pub struct EngineSettings {
     /// Frames of audio fed to stretchers being primed, per block at most (priming a stretcher
     /// costs about a millisecond of CPU on a small x86 machine; this bounds a block's share).
     pub prime_frames: u32,
+    /// The real-time stretcher key lock plays through (the control side builds them).
+    pub stretcher: crate::dsp::stretch::StretcherKind,
 }
 
 impl Default for EngineSettings {
@@ -54,8 +56,9 @@ impl Default for EngineSettings {
             smooth_ms: 20.0,
             max_block: 1024,
             max_ahead_ms: 2000.0,
-            stretch_units: 32,
+            stretch_units: 64,
             prime_frames: 8192,
+            stretcher: crate::dsp::stretch::StretcherKind::Signalsmith,
         }
     }
 }

@@ -2,7 +2,8 @@
 //! pitch held at other tempos, transpose intervals, steady level, no clicks (steady, during
 //! tempo sweeps and transpose steps, at stretcher → table hand-offs and table seams), bursts on
 //! time, loops that keep time for five minutes, and the plain path untouched. Each runs on the
-//! real-time stretchers alone (`table_memory_mb = 0`) and on the hybrid tables.
+//! real-time stretchers alone (`table_memory_mb = 0`; Signalsmith, the default, and Rubber
+//! Band) and on the hybrid tables.
 
 use std::path::Path;
 
@@ -65,20 +66,27 @@ fn run(set: &SetFile, script: &str, seconds: f64) -> Run {
     }
 }
 
-/// The two ways a steady key-locked pad can play.
+/// The ways a steady key-locked pad can play.
 #[derive(Debug, Clone, Copy, PartialEq)]
 enum Mode {
-    /// Real-time stretchers only.
+    /// Real-time stretchers only (the default stretcher, Signalsmith).
     Rt,
     /// Stretched tables (prefetched at load).
     Table,
+    /// Real-time stretchers only, Rubber Band's (`stretcher = "rubberband"`).
+    RtRubberBand,
 }
 
-const MODES: [Mode; 2] = [Mode::Rt, Mode::Table];
+const MODES: [Mode; 3] = [Mode::Rt, Mode::Table, Mode::RtRubberBand];
 
 fn master(mode: Mode, extra: &str) -> String {
-    let mem = if mode == Mode::Rt { 0 } else { 256 };
-    format!("[master]\ntable_memory_mb = {mem}\n{extra}\n")
+    let mem = if mode == Mode::Table { 256 } else { 0 };
+    let st = if mode == Mode::RtRubberBand {
+        "stretcher = \"rubberband\"\n"
+    } else {
+        ""
+    };
+    format!("[master]\ntable_memory_mb = {mem}\n{st}{extra}\n")
 }
 
 /// A 2-s looped sine (whole periods: seamless) at amplitude 0.5.
@@ -90,7 +98,7 @@ fn sine_wav(dir: &Path, name: &str, f: f64) {
 fn assert_path(r: &Run, t: f64, mode: Mode) {
     let k = r.reading_at(t);
     match mode {
-        Mode::Rt => assert!(k.rt >= 1 && k.tables == 0, "at {t} s: {k:?}"),
+        Mode::Rt | Mode::RtRubberBand => assert!(k.rt >= 1 && k.tables == 0, "at {t} s: {k:?}"),
         Mode::Table => assert!(k.tables >= 1 && k.rt == 0, "at {t} s: {k:?}"),
     }
 }
@@ -244,27 +252,32 @@ fn tempo_sweeps_and_transpose_steps_do_not_click() {
         // In both modes a stretcher plays while the tempo moves.
         assert_path(&r, 5.0, Mode::Rt);
     }
-    let set = set_in(
-        dir.path(),
-        &format!(
-            "{}[[pad]]\npad = 0\nfile = \"a.wav\"\nkey_lock = true\n",
-            master(Mode::Rt, "")
-        ),
-    );
-    let mut script = String::from("0 press 0 0\n");
-    for (i, s) in [1, 2, 3, 2, 1, 0, -1, -2, -1, 0].iter().enumerate() {
-        script += &format!("{} transpose 0 0 {s}\n", 1.0 + 0.5 * i as f64);
+    for mode in [Mode::Rt, Mode::RtRubberBand] {
+        let set = set_in(
+            dir.path(),
+            &format!(
+                "{}[[pad]]\npad = 0\nfile = \"a.wav\"\nkey_lock = true\n",
+                master(mode, "")
+            ),
+        );
+        let mut script = String::from("0 press 0 0\n");
+        for (i, s) in [1, 2, 3, 2, 1, 0, -1, -2, -1, 0].iter().enumerate() {
+            script += &format!("{} transpose 0 0 {s}\n", 1.0 + 0.5 * i as f64);
+        }
+        let r = run(&set, &script, 7.0);
+        let x = r.secs(0.5, 7.0);
+        let top = 440.0 * 2f64.powf(3.0 / 12.0);
+        let s = step_ratio(x, top, 0.5);
+        assert!(s <= 1.1, "{mode:?}: transpose steps: largest step {s:.3}×");
+        let lo = window_db(x, 10.0, 0.5 / 2f32.sqrt())
+            .iter()
+            .fold(f32::MAX, |a, &v| a.min(v));
+        assert!(
+            lo >= -10.0,
+            "{mode:?}: transpose steps: level dips to {lo:.2} dB"
+        );
+        println!("{mode:?}: transpose steps: worst 10 ms window {lo:.2} dB, step {s:.3}×");
     }
-    let r = run(&set, &script, 7.0);
-    let x = r.secs(0.5, 7.0);
-    let top = 440.0 * 2f64.powf(3.0 / 12.0);
-    let s = step_ratio(x, top, 0.5);
-    assert!(s <= 1.1, "transpose steps: largest step {s:.3}×");
-    let lo = window_db(x, 10.0, 0.5 / 2f32.sqrt())
-        .iter()
-        .fold(f32::MAX, |a, &v| a.min(v));
-    assert!(lo >= -10.0, "transpose steps: level dips to {lo:.2} dB");
-    println!("transpose steps: worst 10 ms window {lo:.2} dB, step {s:.3}×");
 }
 
 #[test]

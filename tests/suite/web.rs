@@ -550,7 +550,10 @@ fn web_pad_edits_stay_inside_the_set_and_its_folder() {
         (r#"{"file":"nothere.wav"}"#, "no such file"),
         (r#"{"gain_db":"loud"}"#, "takes a number"),
         (r#"{"speed":-1}"#, "speed"),
-        (r#"{"quantize":"sometimes"}"#, "expected one of `off`, `beat`"),
+        (
+            r#"{"quantize":"sometimes"}"#,
+            "expected one of `off`, `beat`",
+        ),
         (r#"{"line":3}"#, "cannot be edited"),
         (r#"{}"#, "no settings"),
         ("[1]", "JSON object"),

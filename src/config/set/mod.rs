@@ -9,6 +9,7 @@ use super::error::{ConfigError, ConfigErrors, from_toml};
 use crate::engine::command::{LaunchMode, PadFx};
 use crate::sample::SampleSource;
 
+mod names;
 mod pad_entry;
 mod sections;
 mod tempo_keys;

@@ -7,9 +7,12 @@ use serde::Deserialize;
 
 use super::super::ranged;
 use crate::dsp::delay::Division;
-use crate::engine::command::{EqMode, FxParam, LaunchMode, PlayMode, Quantize};
+use crate::engine::command::FxParam;
 use crate::engine::params as P;
 
+pub use super::names::{
+    DivisionName, EqModeName, LaunchModeName, PlayModeName, QuantizeName, StretcherName,
+};
 pub use super::tempo_keys::{BpmValue, LoopValue};
 use super::tempo_keys::{
     default_tempo_range, grid_offset, loop_from_bar, loop_value, pad_bpm, tempo_range,
@@ -100,6 +103,9 @@ pub struct MasterSection {
     /// Key lock for every pad unless it says otherwise.
     #[serde(default)]
     pub key_lock: bool,
+    /// The real-time stretcher key lock plays through.
+    #[serde(default)]
+    pub stretcher: StretcherName,
     /// Voices that may use a real-time stretcher at once (0: measured at start).
     #[serde(
         default = "ranged::keylock_voices_default",
@@ -159,88 +165,6 @@ fn default_crossovers() -> [f32; 2] {
     crate::dsp::isolator::DEFAULT_CROSSOVERS
 }
 
-/// Set-file spelling of [`EqMode`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum EqModeName {
-    /// Linkwitz-Riley isolator (a kill removes the band, the others stay as they were).
-    #[default]
-    Isolator,
-    /// Low shelf, mid peak, high shelf.
-    Shelf,
-}
-
-impl From<EqModeName> for EqMode {
-    fn from(m: EqModeName) -> Self {
-        match m {
-            EqModeName::Isolator => EqMode::Isolator,
-            EqModeName::Shelf => EqMode::Shelf,
-        }
-    }
-}
-
-/// Set-file spelling of [`Quantize`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
-pub enum QuantizeName {
-    /// Pads start and stop when pressed.
-    #[default]
-    #[serde(rename = "off")]
-    Off,
-    /// Looping pads start and stop on the next beat.
-    #[serde(rename = "beat")]
-    Beat,
-    /// The next bar.
-    #[serde(rename = "bar")]
-    Bar,
-    /// The next 2-bar line.
-    #[serde(rename = "2bars")]
-    TwoBars,
-    /// The next 4-bar line.
-    #[serde(rename = "4bars")]
-    FourBars,
-}
-
-impl From<QuantizeName> for Quantize {
-    fn from(q: QuantizeName) -> Self {
-        match q {
-            QuantizeName::Off => Quantize::Off,
-            QuantizeName::Beat => Quantize::Beat,
-            QuantizeName::Bar => Quantize::Bar,
-            QuantizeName::TwoBars => Quantize::TwoBars,
-            QuantizeName::FourBars => Quantize::FourBars,
-        }
-    }
-}
-
-/// Set-file spelling of a delay [`Division`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
-pub enum DivisionName {
-    /// A quarter note.
-    #[serde(rename = "1/4")]
-    Quarter,
-    /// An eighth note.
-    #[default]
-    #[serde(rename = "1/8")]
-    Eighth,
-    /// A dotted eighth.
-    #[serde(rename = "1/8d", alias = "1/8.")]
-    DottedEighth,
-    /// A sixteenth.
-    #[serde(rename = "1/16")]
-    Sixteenth,
-}
-
-impl From<DivisionName> for Division {
-    fn from(d: DivisionName) -> Self {
-        match d {
-            DivisionName::Quarter => Division::Quarter,
-            DivisionName::Eighth => Division::Eighth,
-            DivisionName::DottedEighth => Division::DottedEighth,
-            DivisionName::Sixteenth => Division::Sixteenth,
-        }
-    }
-}
-
 /// Grid section: banks of rows × cols pads.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -278,52 +202,6 @@ impl GridSection {
     /// Global pad index of a pad in a bank.
     pub fn pad_id(&self, bank: usize, index: usize) -> usize {
         bank * self.pads_per_bank() + index
-    }
-}
-
-/// Set-file spelling of [`PlayMode`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum PlayModeName {
-    /// Many pads at once.
-    #[default]
-    Multi,
-    /// One pad at a time.
-    Exclusive,
-}
-
-impl From<PlayModeName> for PlayMode {
-    fn from(m: PlayModeName) -> Self {
-        match m {
-            PlayModeName::Multi => PlayMode::Multi,
-            PlayModeName::Exclusive => PlayMode::Exclusive,
-        }
-    }
-}
-
-/// Set-file spelling of [`LaunchMode`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum LaunchModeName {
-    /// Press starts, press again stops.
-    #[default]
-    Toggle,
-    /// Plays while held.
-    Gate,
-    /// Plays once to the end.
-    Oneshot,
-    /// Every press restarts.
-    Retrigger,
-}
-
-impl From<LaunchModeName> for LaunchMode {
-    fn from(m: LaunchModeName) -> Self {
-        match m {
-            LaunchModeName::Toggle => LaunchMode::Toggle,
-            LaunchModeName::Gate => LaunchMode::Gate,
-            LaunchModeName::Oneshot => LaunchMode::OneShot,
-            LaunchModeName::Retrigger => LaunchMode::Retrigger,
-        }
     }
 }
 
@@ -607,6 +485,7 @@ impl Default for MasterSection {
             link_start_stop: false,
             controller: None,
             key_lock: false,
+            stretcher: StretcherName::default(),
             keylock_voices: P::KEYLOCK_VOICES.default,
             table_memory_mb: P::TABLE_MEMORY_MB.default,
             memory_limit: None,

@@ -4,8 +4,7 @@
 use std::sync::mpsc;
 use std::time::Instant;
 
-use crate::dsp::stretch::rubberband::RubberBand;
-use crate::dsp::stretch::{MAX_FEED, TimeStretch};
+use crate::dsp::stretch::{MAX_FEED, StretcherKind, TimeStretch};
 use crate::engine::EngineHandle;
 use crate::engine::command::Command;
 
@@ -44,21 +43,27 @@ pub fn thread_cpu_ns() -> u64 {
     ts.tv_sec as u64 * 1_000_000_000 + ts.tv_nsec as u64
 }
 
-/// A warmed stretcher. Not real-time (allocates; about 50 ms on a small x86 machine).
-pub fn warmed(rate: u32) -> Box<dyn TimeStretch> {
-    let mut s = RubberBand::new(rate);
+/// A warmed stretcher of `kind`. Not real-time (allocates; about 50 ms on a small x86
+/// machine).
+pub fn warmed(rate: u32, kind: StretcherKind) -> Box<dyn TimeStretch> {
+    let mut s = kind.make(rate);
     s.warm();
-    Box::new(s)
+    s
 }
 
-/// `n` warmed stretchers, built on up to `threads` threads. Not real-time.
-pub fn build(n: usize, rate: u32, threads: usize) -> Vec<Box<dyn TimeStretch>> {
+/// `n` warmed stretchers of `kind`, built on up to `threads` threads. Not real-time.
+pub fn build(
+    n: usize,
+    rate: u32,
+    threads: usize,
+    kind: StretcherKind,
+) -> Vec<Box<dyn TimeStretch>> {
     let threads = threads.clamp(1, n.max(1));
     std::thread::scope(|s| {
         let handles: Vec<_> = (0..threads)
             .map(|t| {
                 let count = n / threads + usize::from(t < n % threads);
-                s.spawn(move || (0..count).map(|_| warmed(rate)).collect::<Vec<_>>())
+                s.spawn(move || (0..count).map(|_| warmed(rate, kind)).collect::<Vec<_>>())
             })
             .collect();
         handles
@@ -68,10 +73,10 @@ pub fn build(n: usize, rate: u32, threads: usize) -> Vec<Box<dyn TimeStretch>> {
     })
 }
 
-/// Measures a stretcher playing music-like audio at tempo 1.1 in blocks of `block` frames at
-/// `rate` Hz, and how many fit the budgets. Not real-time (takes about 100 ms here).
-pub fn calibrate(rate: u32, block: usize, capacity: usize) -> Calibration {
-    let mut st = warmed(rate);
+/// Measures a stretcher of `kind` playing music-like audio at tempo 1.1 in blocks of `block`
+/// frames at `rate` Hz, and how many fit the budgets. Not real-time (takes about 100 ms here).
+pub fn calibrate(rate: u32, block: usize, capacity: usize, kind: StretcherKind) -> Calibration {
+    let mut st = warmed(rate, kind);
     let block = block.clamp(16, 8192);
     let mut seed = 9u32;
     let fed = std::cell::Cell::new(0usize);
@@ -166,6 +171,7 @@ pub fn busiest_block(n: usize, mean: f64, busy: f64) -> f64 {
 /// Hands `n` freshly built stretchers to the engine and sets its limits. Not real-time.
 pub fn install(handle: &mut EngineHandle, n: usize, limit: usize, prime_budget: u32) {
     let rate = handle.settings().sample_rate;
+    let kind = handle.settings().stretcher;
     let n = n.min(
         handle
             .settings()
@@ -176,6 +182,7 @@ pub fn install(handle: &mut EngineHandle, n: usize, limit: usize, prime_budget: 
         n,
         rate,
         std::thread::available_parallelism().map_or(1, |p| p.get()),
+        kind,
     ) {
         if handle.add_stretcher(st).is_err() {
             break;
@@ -210,12 +217,13 @@ impl PoolBuilder {
         let rate = handle.settings().sample_rate;
         let capacity = handle.settings().stretch_units;
         let prime_budget = handle.settings().prime_frames;
+        let kind = handle.settings().stretcher;
         let (tx, rx) = mpsc::channel();
         let _ = std::thread::Builder::new()
             .name("padlooper-stretch".into())
             .spawn(move || {
                 let n = if voices == 0 {
-                    let c = calibrate(rate, block, capacity);
+                    let c = calibrate(rate, block, capacity, kind);
                     let n = c.voices;
                     if tx.send(Msg::Calibrated(c)).is_err() {
                         return;
@@ -225,7 +233,7 @@ impl PoolBuilder {
                     voices.min(capacity)
                 };
                 for _ in 0..n {
-                    if tx.send(Msg::Unit(warmed(rate))).is_err() {
+                    if tx.send(Msg::Unit(warmed(rate, kind))).is_err() {
                         return;
                     }
                 }
@@ -285,7 +293,7 @@ mod tests {
 
     #[test]
     fn calibration_measures_a_stretcher() {
-        let c = calibrate(48_000, 256, 32);
+        let c = calibrate(48_000, 256, 32, StretcherKind::RubberBand);
         println!("{c:?}");
         assert!(c.block_us > 0.0 && c.prime_us > 0.0);
         assert!((1..=32).contains(&c.voices));

@@ -47,6 +47,8 @@ pub enum Restart {
     AudioFormat,
     /// Another `device` list.
     Device,
+    /// Another real-time `stretcher`.
+    Stretcher,
 }
 
 impl Restart {
@@ -73,6 +75,7 @@ impl fmt::Display for Restart {
             Restart::Voices(n) => write!(f, "`voices` = {n}"),
             Restart::AudioFormat => f.write_str("`sample_rate` or `buffer_size`"),
             Restart::Device => f.write_str("`device`"),
+            Restart::Stretcher => f.write_str("`stretcher`"),
         }
     }
 }
@@ -183,6 +186,9 @@ fn restarts(old: &SetFile, new: &SetFile, have: &EngineSettings) -> Vec<Restart>
     }
     if n.device != o.device {
         out.push(Restart::Device);
+    }
+    if n.stretcher != o.stretcher {
+        out.push(Restart::Stretcher);
     }
     if need.sample_slots > have.sample_slots {
         out.push(Restart::MoreSamples {

@@ -39,6 +39,7 @@ pub fn engine_settings(set: &SetFile, rate: u32) -> EngineSettings {
         // Room for every sample and a few stretched tables per key-locked pad.
         sample_slots: (set.pads.len() * 3 + 64).max(256),
         command_queue: (set.pads.len() + SETTINGS_COMMANDS + 256).max(defaults.command_queue),
+        stretcher: set.master.stretcher.into(),
         ..defaults
     }
 }

@@ -15,6 +15,7 @@
 
 pub mod offline;
 pub mod rubberband;
+pub mod signalsmith;
 
 /// Most frames a voice feeds a stretcher in one `process` call (the stretcher is told at
 /// construction, so it never grows its buffers).
@@ -24,6 +25,38 @@ pub const MAX_FEED: usize = 1024;
 /// through before use, so later tempo moves within it never allocate. The engine keeps
 /// stretcher tempos inside it.
 pub const WARM_TEMPO: [f64; 2] = [0.25, 4.0];
+
+/// Which real-time stretcher key lock plays through.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum StretcherKind {
+    /// Signalsmith Stretch ([`signalsmith`]): the default, about three times cheaper than
+    /// Rubber Band's short window and steady in level while the tempo moves.
+    #[default]
+    Signalsmith,
+    /// Rubber Band R3 with its short window ([`rubberband`]).
+    RubberBand,
+}
+
+impl StretcherKind {
+    /// Both, the default first.
+    pub const ALL: [StretcherKind; 2] = [StretcherKind::Signalsmith, StretcherKind::RubberBand];
+
+    /// A new stretcher of this kind for `rate` Hz, not warmed yet. Not real-time safe.
+    pub fn make(self, rate: u32) -> Box<dyn TimeStretch> {
+        match self {
+            StretcherKind::Signalsmith => Box::new(signalsmith::Signalsmith::new(rate)),
+            StretcherKind::RubberBand => Box::new(rubberband::RubberBand::new(rate)),
+        }
+    }
+
+    /// The set file's spelling: "signalsmith" or "rubberband".
+    pub fn name(self) -> &'static str {
+        match self {
+            StretcherKind::Signalsmith => "signalsmith",
+            StretcherKind::RubberBand => "rubberband",
+        }
+    }
+}
 
 /// The pitch ratio of `semitones` (fractions allowed: 0.01 is a cent). Real-time safe.
 #[inline]
@@ -54,6 +87,11 @@ pub trait TimeStretch: Send {
     fn start_delay(&self) -> usize;
     /// Input frames wanted before more output can come (0: output is waiting). Real-time safe.
     fn required(&self) -> usize;
+    /// Output frames between two of its bursts of work (its hop), over which the engine
+    /// staggers voices so their bursts do not land in the same block. Real-time safe.
+    fn hop(&self) -> usize {
+        512
+    }
     /// Feeds one planar stereo block (at most [`MAX_FEED`] frames). Real-time safe.
     fn process(&mut self, left: &[f32], right: &[f32]);
     /// Output frames ready. Real-time safe.

@@ -50,7 +50,7 @@ impl Pool {
         // Stretchers work in hops of a few hundred frames; started together, they would all do
         // their hop in the same block. Each unit starts a different number of frames early
         // (and drops that much more), which spreads the hops without moving the sound.
-        let stagger = (u * 211) % 512;
+        let stagger = (u * 211) % st.hop().clamp(1, 4096);
         let early = (stagger as f64 * tempo).round() as usize;
         let pad = st.start_pad() + early;
         let work = pad + ((st.start_delay() + stagger) as f64 * tempo) as usize + MAX_FEED;
