@@ -3,7 +3,7 @@
 //! tempo sweeps and transpose steps, at stretcher → table hand-offs and table seams), bursts on
 //! time, loops that keep time for five minutes, and the plain path untouched. Each runs on the
 //! real-time stretchers alone (`table_memory_mb = 0`; Signalsmith, the default, and Rubber
-//! Band) and on the hybrid tables.
+//! Band) and on the hybrid tables (rendered by each).
 
 use std::path::Path;
 
@@ -75,16 +75,27 @@ enum Mode {
     Table,
     /// Real-time stretchers only, Rubber Band's (`stretcher = "rubberband"`).
     RtRubberBand,
+    /// Tables rendered by Rubber Band's R3 (`table_stretcher = "rubberband"`).
+    TableRubberBand,
 }
 
-const MODES: [Mode; 3] = [Mode::Rt, Mode::Table, Mode::RtRubberBand];
+const MODES: [Mode; 4] = [
+    Mode::Rt,
+    Mode::Table,
+    Mode::RtRubberBand,
+    Mode::TableRubberBand,
+];
 
 fn master(mode: Mode, extra: &str) -> String {
-    let mem = if mode == Mode::Table { 256 } else { 0 };
-    let st = if mode == Mode::RtRubberBand {
-        "stretcher = \"rubberband\"\n"
+    let mem = if matches!(mode, Mode::Table | Mode::TableRubberBand) {
+        256
     } else {
-        ""
+        0
+    };
+    let st = match mode {
+        Mode::RtRubberBand => "stretcher = \"rubberband\"\n",
+        Mode::TableRubberBand => "table_stretcher = \"rubberband\"\n",
+        _ => "",
     };
     format!("[master]\ntable_memory_mb = {mem}\n{st}{extra}\n")
 }
@@ -99,7 +110,9 @@ fn assert_path(r: &Run, t: f64, mode: Mode) {
     let k = r.reading_at(t);
     match mode {
         Mode::Rt | Mode::RtRubberBand => assert!(k.rt >= 1 && k.tables == 0, "at {t} s: {k:?}"),
-        Mode::Table => assert!(k.tables >= 1 && k.rt == 0, "at {t} s: {k:?}"),
+        Mode::Table | Mode::TableRubberBand => {
+            assert!(k.tables >= 1 && k.rt == 0, "at {t} s: {k:?}")
+        }
     }
 }
 

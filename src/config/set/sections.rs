@@ -106,6 +106,9 @@ pub struct MasterSection {
     /// The real-time stretcher key lock plays through.
     #[serde(default)]
     pub stretcher: StretcherName,
+    /// The stretcher that renders stretched tables.
+    #[serde(default)]
+    pub table_stretcher: StretcherName,
     /// Voices that may use a real-time stretcher at once (0: measured at start).
     #[serde(
         default = "ranged::keylock_voices_default",
@@ -486,6 +489,7 @@ impl Default for MasterSection {
             controller: None,
             key_lock: false,
             stretcher: StretcherName::default(),
+            table_stretcher: StretcherName::default(),
             keylock_voices: P::KEYLOCK_VOICES.default,
             table_memory_mb: P::TABLE_MEMORY_MB.default,
             memory_limit: None,

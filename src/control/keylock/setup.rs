@@ -54,7 +54,8 @@ pub fn offline(
         let budget = handle.settings().prime_frames;
         stretchers::install(handle, n, n, budget);
     }
-    let mut tables = TableService::new(table_budget(set), false);
+    let mut tables =
+        TableService::new(table_budget(set), false).with_engine(set.master.table_stretcher.into());
     tables.prefetch(&report.configs, set.master.bpm, set.master.speed, handle);
     tables
 }
@@ -77,7 +78,8 @@ impl LiveKeylock {
         block: usize,
     ) -> Self {
         let pool = PoolBuilder::start(handle, set.master.keylock_voices as usize, block);
-        let mut tables = TableService::new(table_budget(set), true);
+        let mut tables = TableService::new(table_budget(set), true)
+            .with_engine(set.master.table_stretcher.into());
         tables.prefetch(&report.configs, set.master.bpm, set.master.speed, handle);
         Self { tables, pool }
     }

@@ -13,6 +13,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc;
 use std::sync::{Arc, Weak};
 
+use crate::dsp::stretch::StretcherKind;
 use crate::engine::EngineHandle;
 use crate::engine::command::{Command, Geometry, PadConfig, PadId, SlotId, TableSource};
 use crate::engine::event::{EngineEvent, EventKind, TableRequest};
@@ -68,10 +69,12 @@ struct Key {
     /// Tempo and pitch in millionths (so float noise never splits a key).
     tempo: i64,
     pitch: i64,
+    /// The stretcher that renders it.
+    engine: StretcherKind,
 }
 
 impl Key {
-    fn new(src: &Arc<SampleBuffer>, r: &TableRequest) -> Self {
+    fn new(src: &Arc<SampleBuffer>, r: &TableRequest, engine: StretcherKind) -> Self {
         Self {
             source: Origin(Arc::downgrade(src)),
             frames: src.frames(),
@@ -81,6 +84,7 @@ impl Key {
             looping: r.looping,
             tempo: (r.tempo as f64 * 1e6).round() as i64,
             pitch: (r.pitch as f64 * 1e6).round() as i64,
+            engine,
         }
     }
 
@@ -92,6 +96,7 @@ impl Key {
             looping: self.looping,
             tempo: self.tempo as f64 / 1e6,
             pitch: self.pitch as f64 / 1e6,
+            engine: self.engine,
         }
     }
 
@@ -169,6 +174,8 @@ pub struct TableService {
     refused: Vec<Key>,
     /// Requests seen in events, not acted on yet (offline renders).
     asked: Vec<TableRequest>,
+    /// The stretcher tables are rendered with.
+    engine: StretcherKind,
 }
 
 impl TableService {
@@ -223,6 +230,7 @@ impl TableService {
             clock: 0,
             refused: Vec::new(),
             asked: Vec::new(),
+            engine: StretcherKind::default(),
         }
     }
 
@@ -232,6 +240,13 @@ impl TableService {
             self.entries.iter().map(|e| e.buffer.memory_bytes()).sum(),
             self.entries.len(),
         )
+    }
+
+    /// The same cache rendering its tables with `engine` (the default: Signalsmith). Not
+    /// real-time.
+    pub fn with_engine(mut self, engine: StretcherKind) -> Self {
+        self.engine = engine;
+        self
     }
 
     /// Tables still being rendered. Not real-time.
@@ -274,7 +289,7 @@ impl TableService {
             loop_start: r.loop_start,
             loop_end: r.loop_end,
         };
-        let key = Key::new(&source, r);
+        let key = Key::new(&source, r, self.engine);
         self.clock += 1;
         if let Some(i) = self.entries.iter().position(|e| e.key == key) {
             self.entries[i].used = self.clock;

@@ -47,7 +47,7 @@ pub enum Restart {
     AudioFormat,
     /// Another `device` list.
     Device,
-    /// Another real-time `stretcher`.
+    /// Another `stretcher` or `table_stretcher`.
     Stretcher,
 }
 
@@ -75,7 +75,7 @@ impl fmt::Display for Restart {
             Restart::Voices(n) => write!(f, "`voices` = {n}"),
             Restart::AudioFormat => f.write_str("`sample_rate` or `buffer_size`"),
             Restart::Device => f.write_str("`device`"),
-            Restart::Stretcher => f.write_str("`stretcher`"),
+            Restart::Stretcher => f.write_str("`stretcher` or `table_stretcher`"),
         }
     }
 }
@@ -187,7 +187,7 @@ fn restarts(old: &SetFile, new: &SetFile, have: &EngineSettings) -> Vec<Restart>
     if n.device != o.device {
         out.push(Restart::Device);
     }
-    if n.stretcher != o.stretcher {
+    if n.stretcher != o.stretcher || n.table_stretcher != o.table_stretcher {
         out.push(Restart::Stretcher);
     }
     if need.sample_slots > have.sample_slots {

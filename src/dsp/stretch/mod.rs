@@ -27,7 +27,7 @@ pub const MAX_FEED: usize = 1024;
 pub const WARM_TEMPO: [f64; 2] = [0.25, 4.0];
 
 /// Which real-time stretcher key lock plays through.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub enum StretcherKind {
     /// Signalsmith Stretch ([`signalsmith`]): the default, about three times cheaper than
     /// Rubber Band's short window and steady in level while the tempo moves.

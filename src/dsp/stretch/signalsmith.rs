@@ -323,6 +323,89 @@ impl TimeStretch for Signalsmith {
     }
 }
 
+/// Stretches planar stereo audio offline (a stretched table) to `frames_out` frames at
+/// `tempo` (input frames per output frame) and `pitch`, the pitch by reading the input at
+/// `pitch` first (cubic interpolation; exact, as on the audio thread) and the time by a
+/// [`Signalsmith`] stretcher. Output frame `j` is input frame `lead + j · tempo`, where `lead`
+/// is returned with the output. None when cancelled, or when `tempo / pitch` is outside
+/// [`WARM_TEMPO`] (the caller renders those otherwise). Not real-time safe.
+pub fn stretch_aligned(
+    left: &[f32],
+    right: &[f32],
+    rate: u32,
+    tempo: f64,
+    pitch: f64,
+    frames_out: usize,
+    cancel: &std::sync::atomic::AtomicBool,
+) -> Option<(usize, [Vec<f32>; 2])> {
+    use std::sync::atomic::Ordering;
+    let fed_tempo = tempo / pitch;
+    if !(WARM_TEMPO[0]..=WARM_TEMPO[1]).contains(&fed_tempo) {
+        return None;
+    }
+    let n = left.len().min(right.len());
+    let (fl, fr): (Vec<f32>, Vec<f32>) = if pitch == 1.0 {
+        (left[..n].to_vec(), right[..n].to_vec())
+    } else {
+        let at = |x: &[f32], i: i64| x[i.clamp(0, n as i64 - 1) as usize];
+        let m = (n as f64 / pitch).floor() as usize;
+        (0..m)
+            .map(|j| {
+                let p = j as f64 * pitch;
+                let i = p.floor() as i64;
+                let t = (p - i as f64) as f32;
+                let h = |x: &[f32]| {
+                    crate::dsp::interp::hermite(
+                        at(x, i - 1),
+                        at(x, i),
+                        at(x, i + 1),
+                        at(x, i + 2),
+                        t,
+                    )
+                };
+                (h(left), h(right))
+            })
+            .unzip()
+    };
+    let mut st = Signalsmith::new(rate);
+    st.set_tempo(fed_tempo);
+    let lead = st.start_pad();
+    let mut drop = st.start_delay();
+    let mut out = [
+        Vec::with_capacity(frames_out),
+        Vec::with_capacity(frames_out),
+    ];
+    let mut buf = [vec![0.0f32; RING], vec![0.0f32; RING]];
+    let zeros = [0.0f32; MAX_FEED];
+    let mut at = 0;
+    while out[0].len() < frames_out {
+        if cancel.load(Ordering::Relaxed) {
+            return None;
+        }
+        let avail = st.available();
+        if avail > 0 {
+            let [bl, br] = &mut buf;
+            let got = st.retrieve(&mut bl[..avail], &mut br[..avail]);
+            let skip = drop.min(got);
+            drop -= skip;
+            let keep = (got - skip).min(frames_out - out[0].len());
+            out[0].extend_from_slice(&bl[skip..skip + keep]);
+            out[1].extend_from_slice(&br[skip..skip + keep]);
+            continue;
+        }
+        let want = st.required().clamp(64, MAX_FEED);
+        if at < fl.len() {
+            let end = (at + want).min(fl.len());
+            st.process(&fl[at..end], &fr[at..end]);
+            at = end;
+        } else {
+            // Past the input: silence pushes the rest out.
+            st.process(&zeros[..want], &zeros[..want]);
+        }
+    }
+    Some(((lead as f64 * pitch).round() as usize, out))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
