@@ -314,6 +314,20 @@ function drawWave() {
 // is unchanged until Save & apply; closing the editor puts the saved region back). One request
 // in flight at a time, the newest marks sent next.
 const preview = { busy: false, again: false, sent: false, error: false };
+// Posts a change to be heard; says in the editor when it was not (and clears that once heard).
+async function postHeard(path, body) {
+  const r = await fetch(path, {
+    method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body),
+  });
+  if (!r.ok) {
+    const j = await r.json().catch(() => ({}));
+    $('ed-error').textContent = `Not heard: ${j.error || r.statusText}`;
+    preview.error = true;
+  } else if (preview.error) {
+    $('ed-error').textContent = '';
+    preview.error = false;
+  }
+}
 async function sendPreview(marks) {
   if (ed.id === null || !ed.pad || !ed.pad.settings) return;
   if (preview.busy) { preview.again = true; return; }
@@ -323,18 +337,8 @@ async function sendPreview(marks) {
       preview.again = false;
       const m = marks || ed.marks;
       const body = { start: m.start ?? null, loop_start: m.loop_start || 0, loop_end: m.loop_end ?? null };
-      const r = await fetch(`/api/pads/${ed.id}/preview`, {
-        method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body),
-      });
+      await postHeard(`/api/pads/${ed.id}/preview`, body);
       preview.sent = !marks;
-      if (!r.ok) {
-        const j = await r.json().catch(() => ({}));
-        $('ed-error').textContent = `Not heard: ${j.error || r.statusText}`;
-        preview.error = true;
-      } else if (preview.error) {
-        $('ed-error').textContent = '';
-        preview.error = false;
-      }
     } while (preview.again && !marks);
   } catch (e) { $('ed-error').textContent = e.message; }
   finally { preview.busy = false; }
@@ -345,17 +349,7 @@ const liveSent = new Set();
 async function sendLive(values) {
   if (ed.id === null || !ed.pad || !ed.pad.settings) return;
   try {
-    const r = await fetch(`/api/pads/${ed.id}/live`, {
-      method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(values),
-    });
-    if (!r.ok) {
-      const j = await r.json().catch(() => ({}));
-      $('ed-error').textContent = `Not heard: ${j.error || r.statusText}`;
-      preview.error = true;
-    } else if (preview.error) {
-      $('ed-error').textContent = '';
-      preview.error = false;
-    }
+    await postHeard(`/api/pads/${ed.id}/live`, values);
   } catch (e) { $('ed-error').textContent = e.message; }
 }
 async function revertPreview() {

@@ -58,6 +58,61 @@ impl StretcherKind {
     }
 }
 
+/// Fills `l` and `r` with the signal stretchers are warmed with: a tone plus noise, which
+/// exercises their tonal and transient paths (`seed` carries the noise on). Not real-time
+/// (warming only).
+fn warm_signal(l: &mut [f32], r: &mut [f32], seed: &mut u32) {
+    for (a, b) in l.iter_mut().zip(r.iter_mut()) {
+        *seed = seed.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
+        let noise = (*seed >> 8) as f32 / (1u32 << 24) as f32 - 0.5;
+        let t = (*seed % 997) as f32;
+        *a = 0.3 * noise + 0.2 * (t * 0.05).sin();
+        *b = 0.3 * noise - 0.2 * (t * 0.03).sin();
+    }
+}
+
+/// Feeds `st` `frames` frames of the warm-up signal and drains its output (warming only).
+/// Not real-time (its caller allocates around it).
+pub(crate) fn churn(st: &mut dyn TimeStretch, frames: usize, seed: &mut u32) {
+    let mut l = [0.0f32; MAX_FEED];
+    let mut r = [0.0f32; MAX_FEED];
+    let mut out_l = [0.0f32; MAX_FEED];
+    let mut out_r = [0.0f32; MAX_FEED];
+    let mut left = frames;
+    while left > 0 {
+        let n = left.min(MAX_FEED);
+        warm_signal(&mut l[..n], &mut r[..n], seed);
+        st.process(&l[..n], &r[..n]);
+        loop {
+            // Never ask for more than is ready (Rubber Band prints a warning if so).
+            let avail = st.available().min(MAX_FEED);
+            if avail == 0 {
+                break;
+            }
+            st.retrieve(&mut out_l[..avail], &mut out_r[..avail]);
+        }
+        left -= n;
+    }
+}
+
+/// Appends stretched frames `l`/`r` to `out` (offline rendering), the first `drop` of them
+/// dropped (its start delay; what is left of it is updated), `out` never past `limit` frames.
+/// Not real-time.
+pub(crate) fn append_after_drop(
+    out: &mut [Vec<f32>; 2],
+    drop: &mut usize,
+    l: &[f32],
+    r: &[f32],
+    limit: usize,
+) {
+    let got = l.len().min(r.len());
+    let skip = (*drop).min(got);
+    *drop -= skip;
+    let keep = (got - skip).min(limit.saturating_sub(out[0].len()));
+    out[0].extend_from_slice(&l[skip..skip + keep]);
+    out[1].extend_from_slice(&r[skip..skip + keep]);
+}
+
 /// The pitch ratio of `semitones` (fractions allowed: 0.01 is a cent). Real-time safe.
 #[inline]
 pub fn semitone_ratio(semitones: f64) -> f64 {

@@ -63,10 +63,7 @@ pub fn stretch_aligned(
             let [bl, br] = &mut buf;
             let take = avail.min(CHUNK);
             let got = state.retrieve(&mut bl[..take], &mut br[..take]);
-            let skip = drop.min(got);
-            drop -= skip;
-            out[0].extend_from_slice(&bl[skip..got]);
-            out[1].extend_from_slice(&br[skip..got]);
+            super::append_after_drop(&mut out, &mut drop, &bl[..got], &br[..got], usize::MAX);
             continue;
         }
         // SAFETY: valid state.

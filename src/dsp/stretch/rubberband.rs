@@ -102,36 +102,6 @@ impl RubberBand {
             tempo: 1.0,
         }
     }
-
-    /// Feeds `frames` frames of a test signal and drains the output (warming only).
-    fn churn(&mut self, frames: usize, seed: &mut u32) {
-        let mut l = [0.0f32; MAX_FEED];
-        let mut r = [0.0f32; MAX_FEED];
-        let mut out_l = [0.0f32; MAX_FEED];
-        let mut out_r = [0.0f32; MAX_FEED];
-        let mut left = frames;
-        while left > 0 {
-            let n = left.min(MAX_FEED);
-            for k in 0..n {
-                // A tone plus noise: exercises the tonal and the transient paths.
-                *seed = seed.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
-                let noise = (*seed >> 8) as f32 / (1u32 << 24) as f32 - 0.5;
-                let t = (*seed % 997) as f32;
-                l[k] = 0.3 * noise + 0.2 * (t * 0.05).sin();
-                r[k] = 0.3 * noise - 0.2 * (t * 0.03).sin();
-            }
-            self.process(&l[..n], &r[..n]);
-            loop {
-                let avail = self.available().min(MAX_FEED);
-                if avail == 0 {
-                    break;
-                }
-                // Never ask for more than is ready: Rubber Band prints a warning if so.
-                self.retrieve(&mut out_l[..avail], &mut out_r[..avail]);
-            }
-            left -= n;
-        }
-    }
 }
 
 impl TimeStretch for RubberBand {
@@ -145,7 +115,7 @@ impl TimeStretch for RubberBand {
         for _ in 0..2 {
             for t in [WARM_TEMPO[0], 0.5, 0.8, 1.0, 1.25, 2.0, WARM_TEMPO[1]] {
                 self.set_tempo(t);
-                self.churn(4 * MAX_FEED, &mut seed);
+                super::churn(self, 4 * MAX_FEED, &mut seed);
             }
         }
         self.set_tempo(tempo);
@@ -153,7 +123,7 @@ impl TimeStretch for RubberBand {
         // One pull cycle from a fresh start: the first block after construction costs several
         // times a steady one.
         let pad = self.start_pad() + self.start_delay() + MAX_FEED;
-        self.churn(pad, &mut seed);
+        super::churn(self, pad, &mut seed);
         self.reset();
     }
 

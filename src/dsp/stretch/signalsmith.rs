@@ -197,31 +197,6 @@ impl Signalsmith {
         }
         self.held += m;
     }
-
-    /// Feeds `frames` frames of a test signal and drains the output (warming only).
-    fn churn(&mut self, frames: usize, seed: &mut u32) {
-        let mut l = [0.0f32; MAX_FEED];
-        let mut r = [0.0f32; MAX_FEED];
-        let mut out_l = [0.0f32; MAX_FEED];
-        let mut out_r = [0.0f32; MAX_FEED];
-        let mut left = frames;
-        while left > 0 {
-            let n = left.min(MAX_FEED);
-            for k in 0..n {
-                *seed = seed.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
-                let noise = (*seed >> 8) as f32 / (1u32 << 24) as f32 - 0.5;
-                let t = (*seed % 997) as f32;
-                l[k] = 0.3 * noise + 0.2 * (t * 0.05).sin();
-                r[k] = 0.3 * noise - 0.2 * (t * 0.03).sin();
-            }
-            self.process(&l[..n], &r[..n]);
-            while self.available() > 0 {
-                let k = self.available().min(MAX_FEED);
-                self.retrieve(&mut out_l[..k], &mut out_r[..k]);
-            }
-            left -= n;
-        }
-    }
 }
 
 impl TimeStretch for Signalsmith {
@@ -232,7 +207,7 @@ impl TimeStretch for Signalsmith {
             for t in [WARM_TEMPO[0], 0.5, 0.8, 1.0, 1.25, 2.0, WARM_TEMPO[1]] {
                 self.set_tempo(t);
                 let pad = self.start_pad();
-                self.churn(pad + 8 * MAX_FEED, &mut seed);
+                super::churn(self, pad + 8 * MAX_FEED, &mut seed);
                 self.reset();
             }
         }
@@ -386,11 +361,7 @@ pub fn stretch_aligned(
         if avail > 0 {
             let [bl, br] = &mut buf;
             let got = st.retrieve(&mut bl[..avail], &mut br[..avail]);
-            let skip = drop.min(got);
-            drop -= skip;
-            let keep = (got - skip).min(frames_out - out[0].len());
-            out[0].extend_from_slice(&bl[skip..skip + keep]);
-            out[1].extend_from_slice(&br[skip..skip + keep]);
+            super::append_after_drop(&mut out, &mut drop, &bl[..got], &br[..got], frames_out);
             continue;
         }
         let want = st.required().clamp(64, MAX_FEED);
