@@ -388,7 +388,7 @@ fn keylock_json(k: &super::bench_keylock::KeylockBench, standard: &Pass) -> serd
             "us_per_block": c.block_us,
             "busy_us_per_block": c.busy_us,
             "prime_us": c.prime_us,
-            "voices_per_core_by_mean": (super::bench_keylock::RT_SHARE * 1e6 * (k.tempo_move.budget_us / 1e6) / c.block_us).floor(),
+            "voices_per_core_by_mean": k.voices_by_mean(c),
         })).collect::<Vec<_>>(),
         "tempo_move": {
             "from_bpm": k.move_bpm.0, "to_bpm": k.move_bpm.1,
@@ -564,8 +564,7 @@ fn print_keylock(k: &super::bench_keylock::KeylockBench, scene: &Pass) {
             c.block_us,
             c.busy_us,
             c.prime_us,
-            (super::bench_keylock::RT_SHARE * 1e6 * (k.tempo_move.budget_us / 1e6) / c.block_us)
-                .floor(),
+            k.voices_by_mean(c),
             100.0 * super::bench_keylock::RT_SHARE
         );
     }

@@ -51,6 +51,13 @@ pub struct KeylockBench {
     pub pads: usize,
 }
 
+impl KeylockBench {
+    /// Stretchers whose mean cost (`c`, one alone) fits [`RT_SHARE`] of a block.
+    pub fn voices_by_mean(&self, c: &Calibration) -> f64 {
+        (RT_SHARE * self.tempo_move.budget_us / c.block_us).floor()
+    }
+}
+
 /// Loads `set`, builds its stretchers and renders its known tables (timed), presses every pad.
 fn prepare(set: &SetFile) -> anyhow::Result<(Engine, EngineHandle, TableService, f64)> {
     let (engine, mut handle) = Engine::new(engine_settings(set, RATE))?;

@@ -134,7 +134,7 @@ pub(crate) fn reload(s: &mut Session) {
 /// reshape (a playing pad keeps playing on it), and the page answered. The set file is not
 /// touched; the pads' published configurations follow, so a reload puts the file's back.
 pub(super) fn preview(s: &mut Session, p: crate::web::preview::Preview) {
-    use crate::engine::command::{Command, PadCmd, PadConfig};
+    use crate::engine::command::{Command, PadCmd};
     let r = (|| {
         let spec = s
             .set
@@ -159,14 +159,7 @@ pub(super) fn preview(s: &mut Session, p: crate::web::preview::Preview) {
             .command(Command::Pad(id, PadCmd::Reshape(cfg)))
             .map_err(|e| e.to_string())?;
         if let Some(c) = s.configs.iter_mut().find(|(q, _)| *q == id) {
-            c.1 = PadConfig {
-                start: cfg.start,
-                loop_start: cfg.loop_start,
-                loop_end: cfg.loop_end,
-                end_frac: cfg.end_frac,
-                bpm: cfg.bpm,
-                ..c.1
-            };
+            c.1 = c.1.with_region_of(&cfg);
         }
         Ok(())
     })();

@@ -305,6 +305,21 @@ pub struct TableSource {
     pub loop_end: u32,
 }
 
+impl PadConfig {
+    /// This configuration with `region`'s region of the sample (start, loop start and end)
+    /// and tempo, everything else kept: what [`PadCmd::Reshape`] changes. Real-time safe.
+    pub fn with_region_of(&self, region: &PadConfig) -> PadConfig {
+        PadConfig {
+            start: region.start,
+            loop_start: region.loop_start,
+            loop_end: region.loop_end,
+            end_frac: region.end_frac,
+            bpm: region.bpm,
+            ..*self
+        }
+    }
+}
+
 impl TableSource {
     /// Whether a pad configured as `cfg` plays this region. Real-time safe.
     pub fn matches(&self, cfg: &PadConfig) -> bool {

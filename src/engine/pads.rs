@@ -347,14 +347,7 @@ impl PadBank {
         let Some(old) = pad.cfg.filter(|c| c.slot == region.slot) else {
             return;
         };
-        let cfg = PadConfig {
-            start: region.start,
-            loop_start: region.loop_start,
-            loop_end: region.loop_end,
-            end_frac: region.end_frac,
-            bpm: region.bpm,
-            ..old
-        };
+        let cfg = old.with_region_of(&region);
         if cfg == old || cfg.loop_start.saturating_add(4) > cfg.loop_end {
             return;
         }

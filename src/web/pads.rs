@@ -80,6 +80,28 @@ fn pad_of(set: &SetFile, id: usize) -> Option<&crate::config::set::PadSpec> {
     set.pads.iter().find(|p| p.id == id)
 }
 
+/// A pad number from a URL whose pad has a sample in `set` (else the 404 to answer).
+pub(super) fn pad_with_sample(set: &SetFile, id: &str) -> Result<usize, Refusal> {
+    pad_id(set, id)
+        .filter(|&i| pad_of(set, i).is_some())
+        .ok_or_else(|| Refusal::new(StatusCode::NOT_FOUND, format!("no pad {id} with a sample")))
+}
+
+/// A request body that must be a JSON object of settings (else the 400 to answer).
+pub(super) fn settings_object(body: &Bytes) -> Result<Map<String, Value>, Refusal> {
+    match serde_json::from_slice(body) {
+        Ok(Value::Object(m)) => Ok(m),
+        Ok(_) => Err(Refusal::new(
+            StatusCode::BAD_REQUEST,
+            "send a JSON object of settings",
+        )),
+        Err(e) => Err(Refusal::new(
+            StatusCode::BAD_REQUEST,
+            format!("not JSON ({e})"),
+        )),
+    }
+}
+
 fn mode_name(m: crate::engine::command::LaunchMode) -> &'static str {
     use crate::engine::command::LaunchMode as L;
     match m {
@@ -345,10 +367,9 @@ fn key_on_line(text: &str, line: usize) -> Option<String> {
 /// removes the key) saved into the set file and applied. A change that would break the set is
 /// refused with each problem's line and key; the file is left as it was.
 pub async fn post_settings(State(ctx): Ctx, UrlPath(id): UrlPath<String>, body: Bytes) -> Response {
-    let changes: Map<String, Value> = match serde_json::from_slice(&body) {
-        Ok(Value::Object(m)) => m,
-        Ok(_) => return error(StatusCode::BAD_REQUEST, "send a JSON object of settings"),
-        Err(e) => return error(StatusCode::BAD_REQUEST, format!("not JSON ({e})")),
+    let changes = match settings_object(&body) {
+        Ok(m) => m,
+        Err(r) => return r.into_response(),
     };
     let set = ctx.set();
     let Some(id) = pad_id(&set, &id) else {
@@ -451,7 +472,7 @@ fn edit_pad(
 pub struct Refusal(StatusCode, String, Vec<Value>);
 
 impl Refusal {
-    fn new(status: StatusCode, msg: impl Into<String>) -> Self {
+    pub(super) fn new(status: StatusCode, msg: impl Into<String>) -> Self {
         Self(status, msg.into(), Vec::new())
     }
 

@@ -17,6 +17,7 @@ use serde_json::json;
 
 use super::WebContext;
 use super::api::error;
+use super::pads::{Refusal, pad_with_sample, settings_object};
 use crate::engine::command::{Command, EqMode, PadCmd, SendBus};
 
 /// How long a preview waits for the control loop before the page is told it was not heard.
@@ -75,30 +76,20 @@ pub async fn post_preview(
     UrlPath(id): UrlPath<String>,
     body: Bytes,
 ) -> Response {
-    let parsed = serde_json::from_slice::<serde_json::Value>(&body)
-        .map_err(|e| e.to_string())
-        .and_then(|v| match v {
-            v @ serde_json::Value::Object(_) => {
-                serde_json::from_value::<Body>(v).map_err(|e| e.to_string())
-            }
-            _ => Err("not a JSON object".to_string()),
-        });
-    let b = match parsed {
-        Ok(b) => b,
-        Err(e) => {
-            return error(
+    let b = match settings_object(&body).and_then(|m| {
+        serde_json::from_value::<Body>(serde_json::Value::Object(m)).map_err(|e| {
+            Refusal::new(
                 StatusCode::BAD_REQUEST,
                 format!("send {{\"start\", \"loop_start\", \"loop_end\"}} in seconds ({e})"),
-            );
-        }
+            )
+        })
+    }) {
+        Ok(b) => b,
+        Err(r) => return r.into_response(),
     };
-    let set = ctx.set();
-    let Some(pad) = id
-        .parse::<usize>()
-        .ok()
-        .filter(|&i| set.pads.iter().any(|p| p.id == i))
-    else {
-        return error(StatusCode::NOT_FOUND, format!("no pad {id} with a sample"));
+    let pad = match pad_with_sample(&ctx.set(), &id) {
+        Ok(p) => p,
+        Err(r) => return r.into_response(),
     };
     let checked = (|| {
         Ok::<_, String>((
@@ -208,17 +199,14 @@ pub async fn post_live(
     UrlPath(id): UrlPath<String>,
     body: Bytes,
 ) -> Response {
-    let map = match serde_json::from_slice::<serde_json::Value>(&body) {
-        Ok(serde_json::Value::Object(m)) if !m.is_empty() => m,
-        _ => return error(StatusCode::BAD_REQUEST, "send a JSON object of settings"),
+    let map = match settings_object(&body) {
+        Ok(m) if !m.is_empty() => m,
+        Ok(_) => return error(StatusCode::BAD_REQUEST, "send a JSON object of settings"),
+        Err(r) => return r.into_response(),
     };
-    let set = ctx.set();
-    let Some(pad) = id
-        .parse::<u16>()
-        .ok()
-        .filter(|&i| set.pads.iter().any(|p| p.id == i as usize))
-    else {
-        return error(StatusCode::NOT_FOUND, format!("no pad {id} with a sample"));
+    let pad = match pad_with_sample(&ctx.set(), &id) {
+        Ok(p) => p as u16,
+        Err(r) => return r.into_response(),
     };
     let cmds: Result<Vec<PadCmd>, String> = map.iter().map(|(k, v)| live_command(k, v)).collect();
     let cmds = match cmds {

@@ -109,8 +109,6 @@ pub struct SessionState {
     pub link: Option<bool>,
 }
 
-const QUANTIZE_NAMES: [&str; 5] = ["off", "beat", "bar", "2bars", "4bars"];
-
 fn fx_name(p: FxParam) -> &'static str {
     match p {
         FxParam::DelayDivision => "delay_division",
@@ -135,7 +133,6 @@ impl MasterState {
     /// The master as the set writes it.
     pub fn of_set(set: &SetFile) -> Self {
         let q: crate::engine::command::Quantize = set.master.quantize.into();
-        let qi = QUANTIZE_ORDER.iter().position(|&x| x == q).unwrap_or(0);
         Self {
             volume: set.master.volume,
             speed: set.master.speed,
@@ -146,7 +143,7 @@ impl MasterState {
                 "multi"
             }
             .into(),
-            quantize: QUANTIZE_NAMES[qi].into(),
+            quantize: q.name().into(),
             fx: set
                 .fx
                 .params()
@@ -256,7 +253,9 @@ impl SessionState {
                 speed: m.speed,
                 bpm: m.bpm,
                 play_mode: if m.exclusive { "exclusive" } else { "multi" }.into(),
-                quantize: QUANTIZE_NAMES[(m.quantize as usize).min(4)].into(),
+                quantize: QUANTIZE_ORDER[(m.quantize as usize).min(QUANTIZE_ORDER.len() - 1)]
+                    .name()
+                    .into(),
                 fx: FxParam::ALL
                     .iter()
                     .zip(m.fx)
@@ -293,11 +292,11 @@ impl SessionState {
                 PlayMode::Multi
             }),
         ];
-        if let Some(i) = QUANTIZE_NAMES
+        if let Some(q) = QUANTIZE_ORDER
             .iter()
-            .position(|q| *q == self.master.quantize)
+            .find(|q| q.name() == self.master.quantize)
         {
-            out.push(Command::Quantize(QUANTIZE_ORDER[i]));
+            out.push(Command::Quantize(*q));
         }
         for (name, v) in &self.master.fx {
             if let Some(p) = fx_by_name(name) {

@@ -141,10 +141,10 @@ pub struct Signalsmith {
     ring: [Box<[f32]>; 2],
     head: usize,
     held: usize,
-    /// Pre-roll frames still to come after a reset, and those gathered so far.
+    /// Pre-roll frames still to come after a reset, and the pre-roll (its first
+    /// `len - preroll_left` frames gathered so far).
     preroll_left: usize,
     preroll: [Box<[f32]>; 2],
-    gathered: usize,
 }
 
 impl Signalsmith {
@@ -164,7 +164,6 @@ impl Signalsmith {
             held: 0,
             preroll_left: pad,
             preroll: [z(pad), z(pad)],
-            gathered: 0,
         }
     }
 
@@ -228,7 +227,6 @@ impl TimeStretch for Signalsmith {
         self.head = 0;
         self.held = 0;
         self.preroll_left = self.preroll[0].len();
-        self.gathered = 0;
     }
 
     #[inline]
@@ -262,16 +260,14 @@ impl TimeStretch for Signalsmith {
         let mut from = 0;
         if self.preroll_left > 0 {
             let k = n.min(self.preroll_left);
-            let at = self.gathered;
+            let at = self.preroll[0].len() - self.preroll_left;
             self.preroll[0][at..at + k].copy_from_slice(&left[..k]);
             self.preroll[1][at..at + k].copy_from_slice(&right[..k]);
-            self.gathered += k;
             self.preroll_left -= k;
             from = k;
             if self.preroll_left == 0 {
-                let g = self.gathered;
                 let [pl, pr] = &self.preroll;
-                self.st.seek(&pl[..g], &pr[..g], self.tempo);
+                self.st.seek(pl, pr, self.tempo);
             }
         }
         if from < n {
