@@ -81,14 +81,26 @@ fn guarded(engine: &mut Engine, buf: &mut [f32]) -> usize {
 }
 
 fn rig(units: usize, kind: StretcherKind) -> (Engine, EngineHandle) {
+    rig_with(units, kind, 0)
+}
+
+/// C heap calls the stretchers' worker threads made while serving.
+static WORKER_CALLS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+fn rig_with(units: usize, kind: StretcherKind, workers: usize) -> (Engine, EngineHandle) {
     let settings = EngineSettings {
         voices: 24,
         pads: 64,
         sample_slots: 64,
         stretch_units: units,
+        stretch_workers: workers,
         ..EngineSettings::default()
     };
     let (engine, mut handle) = Engine::new(settings).unwrap();
+    if workers > 0 {
+        let n = handle.start_stretch_workers(|_| c_alloc::ThreadCount::start(&WORKER_CALLS));
+        assert_eq!(n, workers);
+    }
     for _ in 0..units {
         let mut st = kind.make(48_000);
         st.warm();
@@ -107,11 +119,27 @@ fn key_lock_and_transpose_never_allocate_in_the_callback_with_rubber_band() {
     key_lock_scene(StretcherKind::RubberBand);
 }
 
-/// Key-locked and transposed pads through stretchers of `kind`, tables, the governor, tempo
-/// moves and transpose steps: no C or Rust heap call inside `Engine::process`.
+#[test]
+fn stretching_ahead_on_workers_never_allocates_in_the_callback_or_the_workers() {
+    // The same scene with the stretchers on two worker threads (launched, fed, retuned,
+    // taken back): no heap call in `Engine::process`, nor in the workers while they serve.
+    let mut ahead = 0;
+    key_lock_scene_with(StretcherKind::Signalsmith, 2, &mut ahead);
+    assert!(ahead > 0, "voices were stretched on the workers");
+    let calls = WORKER_CALLS.load(std::sync::atomic::Ordering::Relaxed);
+    assert_eq!(calls, 0, "the workers made {calls} C heap calls");
+}
+
 fn key_lock_scene(kind: StretcherKind) {
+    key_lock_scene_with(kind, 0, &mut 0);
+}
+
+/// Key-locked and transposed pads through stretchers of `kind` (on `workers` threads, or in
+/// the callback), tables, the governor, tempo moves and transpose steps: no C or Rust heap
+/// call inside `Engine::process`. `ahead` gets the most voices stretched on workers at once.
+fn key_lock_scene_with(kind: StretcherKind, workers: usize, ahead: &mut u32) {
     // Fewer stretchers than key-locked pads: the governor, priming and hand-offs all run.
-    let (mut engine, mut handle) = rig(6, kind);
+    let (mut engine, mut handle) = rig_with(6, kind, workers);
     let frames = 96_000usize;
     let slots: Vec<u16> = (0..4)
         .map(|i| {
@@ -138,7 +166,17 @@ fn key_lock_scene(kind: StretcherKind) {
     let mut buf = vec![0.0f32; 2 * 256];
     let mut calls = 0;
     let mut events_seen = Vec::new();
+    let starved = |e: &Engine| {
+        e.stats()
+            .counters
+            .get(padlooper::engine::shared::Counter::StretchStarved)
+    };
+    let mut starved_early = 0;
     for block in 0..6_000u64 {
+        if block == 1 {
+            // A block far larger than those before may find a worker short, once.
+            starved_early = starved(&engine);
+        }
         let now = block * 256;
         let at = now + 256 + (block % 7) * 31;
         // Changes in the first third of every 600 blocks, then 2 s of steady play (tables).
@@ -183,12 +221,17 @@ fn key_lock_scene(kind: StretcherKind) {
         }
         use padlooper::control::offline::renderer::Feeder;
         tables.before(now, now + 256, &mut handle);
+        handle.settle_stretch_workers();
         calls += guarded(&mut engine, &mut buf);
+        *ahead = (*ahead).max(engine.stats().keylock.read().ahead);
+
         if block % 500 == 0 {
             // Odd and large blocks too.
             let mut odd = vec![0.0f32; 2 * 37];
+            handle.settle_stretch_workers();
             calls += guarded(&mut engine, &mut odd);
             let mut big = vec![0.0f32; 2 * 1500];
+            handle.settle_stretch_workers();
             calls += guarded(&mut engine, &mut big);
         }
         assert!(buf.iter().all(|s| s.is_finite()));
@@ -201,9 +244,18 @@ fn key_lock_scene(kind: StretcherKind) {
         calls, 0,
         "{kind:?}: Engine::process made {calls} C heap calls"
     );
+    assert_eq!(
+        starved(&engine),
+        starved_early,
+        "{kind:?}: a stretcher ran short after the first large block"
+    );
+    // Stop the workers (they add up their counts as they quit).
+    let stats = engine.stats().clone();
+    drop(handle);
+    drop(engine);
     // The scene went through every path.
-    let counters = engine.stats().counters.snapshot();
-    let k = engine.stats().keylock.read();
+    let counters = stats.counters.snapshot();
+    let k = stats.keylock.read();
     println!(
         "counters {counters:?} keylock {k:?} tables {:?}",
         tables.memory()
@@ -216,8 +268,7 @@ fn key_lock_scene(kind: StretcherKind) {
         "the engine asked for tables"
     );
     assert!(
-        engine
-            .stats()
+        stats
             .counters
             .get(padlooper::engine::shared::Counter::Governed)
             > 0,

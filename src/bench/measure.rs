@@ -61,6 +61,23 @@ pub fn measure(
     handle: &mut EngineHandle,
     blocks: usize,
     block: usize,
+    before: impl FnMut(usize, &mut EngineHandle),
+    after: impl FnMut(usize, &mut EngineHandle),
+) -> Pass {
+    measure_with(name, engine, handle, blocks, block, false, before, after)
+}
+
+/// [`measure`], and when `paced`, each block starts no earlier than its time on a real-time
+/// clock (as a sound card asks for them): what threads working beside the engine (the
+/// stretchers' workers) have between blocks is real time.
+#[allow(clippy::too_many_arguments)]
+pub fn measure_with(
+    name: &'static str,
+    engine: &mut Engine,
+    handle: &mut EngineHandle,
+    blocks: usize,
+    block: usize,
+    paced: bool,
     mut before: impl FnMut(usize, &mut EngineHandle),
     mut after: impl FnMut(usize, &mut EngineHandle),
 ) -> Pass {
@@ -69,8 +86,15 @@ pub fn measure(
     let mut times = Vec::with_capacity(blocks);
     let mut peak = 0.0f32;
     let mut busy = 0.0f64;
+    let start = Instant::now();
+    let period = std::time::Duration::from_secs_f64(block as f64 / rate as f64);
     for b in 0..blocks {
         before(b, handle);
+        if paced
+            && let Some(wait) = (start + period * b as u32).checked_duration_since(Instant::now())
+        {
+            std::thread::sleep(wait);
+        }
         let t = Instant::now();
         engine.process(&mut buf);
         let us = t.elapsed().as_secs_f64() * 1e6;

@@ -353,7 +353,7 @@ fn run_passes(
 }
 
 /// One pass as JSON.
-fn pass_json(p: &Pass) -> serde_json::Value {
+pub(super) fn pass_json(p: &Pass) -> serde_json::Value {
     let pct = |us: f64| 100.0 * us / p.budget_us;
     serde_json::json!({
         "name": p.name,
@@ -365,39 +365,6 @@ fn pass_json(p: &Pass) -> serde_json::Value {
         "blocks": p.blocks,
         "blocks_over_budget": p.over_budget,
         "peak": p.peak,
-    })
-}
-
-/// The key-lock figures as JSON.
-fn keylock_json(k: &super::bench_keylock::KeylockBench, standard: &Pass) -> serde_json::Value {
-    serde_json::json!({
-        "keylock_vs_scene": k.steady.rtf / standard.rtf,
-        "tables_seconds": k.tables_s,
-        "table_bytes": k.tables.0,
-        "tables": k.tables.1,
-        "rt_voices_per_core": k.rt_voices,
-        "rt_share": super::bench_keylock::RT_SHARE,
-        "rt_runs": k.rt.iter().map(|(n, (launch, p))| serde_json::json!({
-            "voices": n, "launch": pass_json(launch), "pass": pass_json(p)
-        })).collect::<Vec<_>>(),
-        "one_stretcher_us_per_block": k.calibration.block_us,
-        "prime_us": k.calibration.prime_us,
-        "measured_pool": k.calibration.voices,
-        "stretchers": k.stretchers.iter().map(|(kind, c)| serde_json::json!({
-            "stretcher": kind.name(),
-            "us_per_block": c.block_us,
-            "busy_us_per_block": c.busy_us,
-            "prime_us": c.prime_us,
-            "voices_per_core_by_mean": k.voices_by_mean(c),
-        })).collect::<Vec<_>>(),
-        "tempo_move": {
-            "from_bpm": k.move_bpm.0, "to_bpm": k.move_bpm.1,
-            "pass": pass_json(&k.tempo_move),
-            "max_rt_voices": k.move_rt,
-            "max_governed": k.governed.0,
-            "worst_governed_cents": k.governed.1,
-            "voices_on_tables_at_end": k.move_tables_end,
-        },
     })
 }
 
@@ -429,7 +396,7 @@ fn json_report(r: &Results, args: &BenchArgs) -> serde_json::Value {
         "isolator_cost_us_per_voice_second": r.per_voice_us(&r.isolator, voices),
         "isolator_vs_scene": r.isolator.rtf / r.standard.rtf,
         "effects_cost_us_per_second": r.fx_cost_us(),
-        "key_lock": r.kl.as_ref().map(|k| keylock_json(k, &r.standard)),
+        "key_lock": r.kl.as_ref().map(|k| super::bench_keylock::json(k, &r.standard)),
         "streamed": r.streamed.as_ref().map(|s| super::bench_stream::json(s, r.standard.rtf, args.seconds)),
         "stems": super::bench_stems::json(&r.stems),
         "link": super::bench_link::json(&r.link),
@@ -484,8 +451,8 @@ fn print_report(r: &Results, args: &BenchArgs) {
     println!("{}", super::bench_web::describe(&r.web));
     let mut over: usize = r.passes().iter().map(|p| p.over_budget).sum();
     if let Some(k) = &r.kl {
-        print_keylock(k, standard);
-        over += k.tempo_move.over_budget;
+        super::bench_keylock::print(k, standard);
+        over += k.over_budget();
     }
     if over > 0 {
         println!("WARNING: {over} blocks exceeded their time budget");
@@ -524,65 +491,5 @@ fn print_passes(passes: &[&Pass]) {
     }
     println!(
         "passes: plain = EQ flat; scene = the standard scene (shelf EQ); effects = scene + delay/reverb sends 0.2 + phaser; isolator = scene with the isolator EQ on every pad; keylock = scene with key lock on every pad at its steady ratio (stretched tables)"
-    );
-}
-
-/// The key-lock figures, after the pass table.
-fn print_keylock(k: &super::bench_keylock::KeylockBench, scene: &Pass) {
-    println!(
-        "key lock, steady (hybrid tables): {:.2}x the scene's speed; {} tables ({:.1} MB) rendered in {:.1} s on every core",
-        k.steady.rtf / scene.rtf,
-        k.tables.1,
-        k.tables.0 as f64 / 1e6,
-        k.tables_s
-    );
-    println!(
-        "key lock, real-time stretchers only (voices started together; playing, p99.9 must stay within {:.0}% of the block):",
-        100.0 * super::bench_keylock::RT_SHARE
-    );
-    for (n, (launch, p)) in &k.rt {
-        println!(
-            "  {n:>3} voices: {:>6.1}x RT, p50 {:.0} us, p99.9 {:.0} us ({:.1}%), max {:.0} us ({:.1}%); first second (priming) max {:.0} us ({:.1}%)",
-            p.rtf,
-            p.p50,
-            p.p999,
-            p.pct(p.p999),
-            p.max,
-            p.pct(p.max),
-            launch.max,
-            launch.pct(launch.max)
-        );
-    }
-    println!(
-        "  => {} real-time key-locked stereo voices per core; one stretcher alone: {:.0} us per block, {:.0} us to prime (pool when keylock_voices = 0: {})",
-        k.rt_voices, k.calibration.block_us, k.calibration.prime_us, k.calibration.voices
-    );
-    for (kind, c) in &k.stretchers {
-        println!(
-            "  one {} stretcher alone: {:.0} us per block (busiest quarter of blocks {:.0} us), {:.0} us to prime; {:.0} voices' mean cost fit {:.0}% of a block",
-            kind.name(),
-            c.block_us,
-            c.busy_us,
-            c.prime_us,
-            k.voices_by_mean(c),
-            100.0 * super::bench_keylock::RT_SHARE
-        );
-    }
-    let m = &k.tempo_move;
-    println!(
-        "key lock, tempo move {:.0} -> {:.0} BPM over 4 s with {} synced pads: {} of {} blocks over budget, p99.9 {:.0} us ({:.1}%), max {:.0} us ({:.1}%); up to {} on stretchers, {} governed (worst {:.1} cents off); {} on tables again at the end",
-        k.move_bpm.0,
-        k.move_bpm.1,
-        k.pads,
-        m.over_budget,
-        m.blocks,
-        m.p999,
-        m.pct(m.p999),
-        m.max,
-        m.pct(m.max),
-        k.move_rt,
-        k.governed.0,
-        k.governed.1,
-        k.move_tables_end
     );
 }

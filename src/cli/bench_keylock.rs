@@ -5,7 +5,7 @@
 use crate::engine::command::PadCmd;
 use std::time::Instant;
 
-use crate::bench::measure::{Pass, measure};
+use crate::bench::measure::{Pass, measure, measure_with};
 use crate::bench::scene::RATE;
 use crate::config::SetFile;
 use crate::config::set::PadTempo;
@@ -37,24 +37,51 @@ pub struct KeylockBench {
     pub calibration: Calibration,
     /// One stretcher of each kind measured alone, the set's kind first.
     pub stretchers: Vec<(StretcherKind, Calibration)>,
-    /// The tempo move.
-    pub tempo_move: Pass,
-    /// Most voices governed at once during it, and their worst pitch error (cents).
-    pub governed: (u32, f32),
-    /// Most voices on stretchers at once during it.
-    pub move_rt: u32,
-    /// Voices on tables at its end.
-    pub move_tables_end: u32,
+    /// The tempo move with the stretchers in the audio callback (one core).
+    pub tempo_move: TempoMove,
+    /// The tempo move with the stretchers running ahead on worker threads (one per core),
+    /// paced in real time; None on a single core.
+    pub workers_move: Option<TempoMove>,
     /// Tempo before and after the move.
     pub move_bpm: (f64, f64),
     /// Pads in the tempo move.
     pub pads: usize,
 }
 
+/// What a tempo move measured.
+pub struct TempoMove {
+    /// The blocks' times (the audio callback's work).
+    pub pass: Pass,
+    /// Most voices governed at once, and their worst pitch error (cents).
+    pub governed: (u32, f32),
+    /// Most voices on stretchers at once.
+    pub rt: u32,
+    /// Most voices stretched on worker threads at once.
+    pub ahead: u32,
+    /// Voices on tables at its end.
+    pub tables_end: u32,
+    /// The stretcher pool (the governor's limit).
+    pub pool: usize,
+    /// Worker threads (0: stretching in the callback).
+    pub workers: usize,
+    /// Times a stretcher gave less than a block needed.
+    pub starved: u64,
+    /// CPU time of the threads beside the one rendering (the workers), in % of one core.
+    pub others_cpu_pct: f64,
+    /// Whether the pass ran at real-time priority (workers ten below the renderer).
+    pub realtime: bool,
+}
+
 impl KeylockBench {
     /// Stretchers whose mean cost (`c`, one alone) fits [`RT_SHARE`] of a block.
     pub fn voices_by_mean(&self, c: &Calibration) -> f64 {
-        (RT_SHARE * self.tempo_move.budget_us / c.block_us).floor()
+        (RT_SHARE * self.tempo_move.pass.budget_us / c.block_us).floor()
+    }
+
+    /// Blocks over budget in the tempo moves.
+    pub fn over_budget(&self) -> usize {
+        self.tempo_move.pass.over_budget
+            + self.workers_move.as_ref().map_or(0, |m| m.pass.over_budget)
     }
 }
 
@@ -99,8 +126,17 @@ pub fn run(set: &SetFile, args: &BenchArgs) -> anyhow::Result<KeylockBench> {
     }
     let calibration = stretchers[0].1;
     let (rt, good) = rt_search(set, args, &calibration)?;
-    let (tempo_move, governed, move_rt, move_tables_end, pads) =
-        tempo_move_pass(set, args, &calibration)?;
+    let tempo_move = tempo_move_pass(set, args, &calibration, 0)?;
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let workers_move = if cores > 1 {
+        let (m, realtime) =
+            super::bench_web::on_rt_thread(|| tempo_move_pass(set, args, &calibration, cores));
+        let mut m = m?;
+        m.realtime = realtime;
+        Some(m)
+    } else {
+        None
+    };
     Ok(KeylockBench {
         steady,
         tables_s,
@@ -110,11 +146,9 @@ pub fn run(set: &SetFile, args: &BenchArgs) -> anyhow::Result<KeylockBench> {
         calibration,
         stretchers,
         tempo_move,
-        governed,
-        move_rt,
-        move_tables_end,
+        workers_move,
         move_bpm: (126.0, 132.0),
-        pads,
+        pads: set.pads.len(),
     })
 }
 
@@ -244,22 +278,24 @@ fn rt_search(
 }
 
 /// Pass 3, a master tempo move: every pad synced and key-locked (4-s loops of 8 beats at 120
-/// BPM) at 126 BPM on tables, gliding to 132 BPM over 4 s with the measured pool. Returns
-/// the pass, the most voices governed and their worst error, the most on real-time
-/// stretchers, those on tables at the end, and the pads.
-#[allow(clippy::type_complexity)]
+/// BPM) at 126 BPM on tables, gliding to 132 BPM over 4 s with the measured pool: in the
+/// callback (`workers` 0, blocks back to back), or ahead on `workers` threads (the pool they
+/// hold, blocks paced in real time, the threads at real-time priority where allowed).
 fn tempo_move_pass(
     set: &SetFile,
     args: &BenchArgs,
     calibration: &Calibration,
-) -> anyhow::Result<(Pass, (u32, f32), u32, u32, usize)> {
+    workers: usize,
+) -> anyhow::Result<TempoMove> {
     let blocks = |secs: f64| blocks(secs, args.block);
     let budget = TABLE_BUDGET_MB;
+    let pool = calibration.voices_on(workers);
     let mut s = set.clone();
     s.master.bpm = 126.0;
     s.master.tempo_glide_ms = 4000.0;
     s.master.table_memory_mb = budget;
-    s.master.keylock_voices = calibration.voices as f32;
+    s.master.keylock_voices = pool as f32;
+    s.master.stretch_workers = workers as f32;
     for p in s.pads.iter_mut() {
         p.key_lock = true;
         p.sync = true;
@@ -268,22 +304,46 @@ fn tempo_move_pass(
         p.loop_end = Some(4.0);
     }
     let (mut engine, mut handle, mut tables, _) = prepare(&s)?;
+    if workers > 0 {
+        // Played in real time: tables render beside it, as live.
+        tables = tables.threaded();
+        handle.start_stretch_workers(|_| {
+            let _ = crate::audio::priority::promote_current_thread(30);
+        });
+    }
     handle.command(Command::StretchBudget(
-        calibration.voices as u16,
+        pool.min(u16::MAX as usize) as u16,
         calibration.prime_budget,
     ))?;
     let stats = engine.stats().clone();
     let n = blocks(12.0);
     let start = blocks(2.0);
     let mut governed = (0u32, 0.0f32);
-    let mut move_rt = 0;
-    let progress = Progress::new("tempo move");
-    let tempo_move = measure(
-        "tempo-move",
+    let (mut rt, mut ahead) = (0, 0);
+    let name = if workers > 0 {
+        "tempo move, workers"
+    } else {
+        "tempo move"
+    };
+    let progress = Progress::new(name);
+    let starved = || {
+        stats
+            .counters
+            .get(crate::engine::shared::Counter::StretchStarved)
+    };
+    let starved_before = starved();
+    let cpu = (
+        process_cpu_ns(),
+        crate::control::keylock::stretchers::thread_cpu_ns(),
+    );
+    let t0 = Instant::now();
+    let pass = measure_with(
+        name,
         &mut engine,
         &mut handle,
         n,
         args.block,
+        workers > 0,
         |b, h| {
             if b == start {
                 let _ = h.command(Command::Transport(TransportCmd::Tempo(132.0)));
@@ -293,14 +353,156 @@ fn tempo_move_pass(
             let k = stats.keylock.read();
             governed.0 = governed.0.max(k.governed);
             governed.1 = governed.1.max(k.worst_cents);
-            move_rt = move_rt.max(k.rt);
+            rt = rt.max(k.rt);
+            ahead = ahead.max(k.ahead);
             service(&mut tables, h);
             if b % 512 == 0 {
                 progress.show(b, n);
             }
         },
     );
+    let wall = t0.elapsed().as_nanos().max(1) as f64;
+    let others = (process_cpu_ns() - cpu.0)
+        .saturating_sub(crate::control::keylock::stretchers::thread_cpu_ns() - cpu.1);
     progress.done();
-    let move_tables_end = stats.keylock.read().tables;
-    Ok((tempo_move, governed, move_rt, move_tables_end, s.pads.len()))
+    Ok(TempoMove {
+        pass,
+        governed,
+        rt,
+        ahead,
+        tables_end: stats.keylock.read().tables,
+        pool,
+        workers,
+        starved: starved() - starved_before,
+        others_cpu_pct: 100.0 * others as f64 / wall,
+        realtime: false,
+    })
+}
+
+/// CPU time of the whole process, ns.
+fn process_cpu_ns() -> u64 {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: valid pointer to a timespec.
+    unsafe { libc::clock_gettime(libc::CLOCK_PROCESS_CPUTIME_ID, &mut ts) };
+    ts.tv_sec as u64 * 1_000_000_000 + ts.tv_nsec as u64
+}
+
+/// The key-lock figures as JSON.
+pub fn json(k: &KeylockBench, standard: &Pass) -> serde_json::Value {
+    use super::bench::pass_json;
+    let moved = |m: &TempoMove| {
+        serde_json::json!({
+            "from_bpm": k.move_bpm.0, "to_bpm": k.move_bpm.1,
+            "pass": pass_json(&m.pass),
+            "pool": m.pool,
+            "workers": m.workers,
+            "realtime_priority": m.realtime,
+            "max_rt_voices": m.rt,
+            "max_voices_on_workers": m.ahead,
+            "max_governed": m.governed.0,
+            "worst_governed_cents": m.governed.1,
+            "starved": m.starved,
+            "other_threads_cpu_pct": m.others_cpu_pct,
+            "voices_on_tables_at_end": m.tables_end,
+        })
+    };
+    serde_json::json!({
+        "keylock_vs_scene": k.steady.rtf / standard.rtf,
+        "tables_seconds": k.tables_s,
+        "table_bytes": k.tables.0,
+        "tables": k.tables.1,
+        "rt_voices_per_core": k.rt_voices,
+        "rt_share": RT_SHARE,
+        "rt_runs": k.rt.iter().map(|(n, (launch, p))| serde_json::json!({
+            "voices": n, "launch": pass_json(launch), "pass": pass_json(p)
+        })).collect::<Vec<_>>(),
+        "one_stretcher_us_per_block": k.calibration.block_us,
+        "prime_us": k.calibration.prime_us,
+        "measured_pool": k.calibration.voices,
+        "stretchers": k.stretchers.iter().map(|(kind, c)| serde_json::json!({
+            "stretcher": kind.name(),
+            "us_per_block": c.block_us,
+            "busy_us_per_block": c.busy_us,
+            "prime_us": c.prime_us,
+            "voices_per_core_by_mean": k.voices_by_mean(c),
+        })).collect::<Vec<_>>(),
+        "tempo_move": moved(&k.tempo_move),
+        "tempo_move_on_workers": k.workers_move.as_ref().map(moved),
+    })
+}
+
+/// The key-lock figures, after the pass table.
+pub fn print(k: &KeylockBench, scene: &Pass) {
+    println!(
+        "key lock, steady (hybrid tables): {:.2}x the scene's speed; {} tables ({:.1} MB) rendered in {:.1} s on every core",
+        k.steady.rtf / scene.rtf,
+        k.tables.1,
+        k.tables.0 as f64 / 1e6,
+        k.tables_s
+    );
+    println!(
+        "key lock, real-time stretchers only (voices started together; playing, p99.9 must stay within {:.0}% of the block):",
+        100.0 * RT_SHARE
+    );
+    for (n, (launch, p)) in &k.rt {
+        println!(
+            "  {n:>3} voices: {:>6.1}x RT, p50 {:.0} us, p99.9 {:.0} us ({:.1}%), max {:.0} us ({:.1}%); first second (priming) max {:.0} us ({:.1}%)",
+            p.rtf,
+            p.p50,
+            p.p999,
+            p.pct(p.p999),
+            p.max,
+            p.pct(p.max),
+            launch.max,
+            launch.pct(launch.max)
+        );
+    }
+    println!(
+        "  => {} real-time key-locked stereo voices per core; one stretcher alone: {:.0} us per block, {:.0} us to prime (pool when keylock_voices = 0: {})",
+        k.rt_voices, k.calibration.block_us, k.calibration.prime_us, k.calibration.voices
+    );
+    for (kind, c) in &k.stretchers {
+        println!(
+            "  one {} stretcher alone: {:.0} us per block (busiest quarter of blocks {:.0} us), {:.0} us to prime; {:.0} voices' mean cost fit {:.0}% of a block",
+            kind.name(),
+            c.block_us,
+            c.busy_us,
+            c.prime_us,
+            k.voices_by_mean(c),
+            100.0 * RT_SHARE
+        );
+    }
+    for m in std::iter::once(&k.tempo_move).chain(k.workers_move.as_ref()) {
+        let p = &m.pass;
+        let place = match m.workers {
+            0 => String::from("stretchers in the audio callback"),
+            w => format!(
+                "stretchers ahead on {w} worker threads{}, paced in real time",
+                if m.realtime { " (SCHED_FIFO)" } else { "" }
+            ),
+        };
+        println!(
+            "key lock, tempo move {:.0} -> {:.0} BPM over 4 s with {} synced pads, {place}, pool {}: {} of {} blocks over budget, p99.9 {:.0} us ({:.1}%), max {:.0} us ({:.1}%); up to {} on stretchers ({} on workers), {} governed (worst {:.1} cents off), {} starved; other threads {:.0}% of a core; {} on tables again at the end",
+            k.move_bpm.0,
+            k.move_bpm.1,
+            k.pads,
+            m.pool,
+            p.over_budget,
+            p.blocks,
+            p.p999,
+            p.pct(p.p999),
+            p.max,
+            p.pct(p.max),
+            m.rt,
+            m.ahead,
+            m.governed.0,
+            m.governed.1,
+            m.starved,
+            m.others_cpu_pct,
+            m.tables_end
+        );
+    }
 }

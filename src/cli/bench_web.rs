@@ -181,7 +181,7 @@ fn upload_body(seconds: f64) -> Vec<u8> {
 
 /// Runs `f` on a thread at the audio thread's real-time priority (40, SCHED_FIFO) when the
 /// system allows it; returns its result and whether the priority was granted.
-fn on_rt_thread<T: Send>(f: impl FnOnce() -> T + Send) -> (T, bool) {
+pub(super) fn on_rt_thread<T: Send>(f: impl FnOnce() -> T + Send) -> (T, bool) {
     std::thread::scope(|s| {
         s.spawn(|| {
             let rt = crate::audio::priority::promote_current_thread(40).is_ok();

@@ -82,6 +82,25 @@ fn request(set: &SetFile) -> OutputRequest {
 }
 
 /// The controller profile to force, from `--controller` or the set file.
+/// Starts the threads real-time stretchers run ahead on (`stretch_workers`), at a real-time
+/// priority ten below the audio thread's when it has one, and says so.
+fn start_stretch_workers(set: &SetFile, handle: &mut EngineHandle) {
+    let audio = set.master.rt_priority.round() as u8;
+    let priority = audio.saturating_sub(10);
+    let n = handle.start_stretch_workers(move |i| {
+        if priority > 0
+            && let Err(e) = crate::audio::priority::promote_current_thread(priority)
+            && i == 0
+        {
+            log::debug!("key lock: stretcher threads at normal priority (error {e})");
+        }
+    });
+    match n {
+        0 => log::debug!("key lock: stretchers run in the audio thread"),
+        n => log::info!("key lock: real-time stretchers run ahead on {n} threads"),
+    }
+}
+
 fn forced_profile(cli: Option<&str>, set: &SetFile) -> anyhow::Result<Option<Arc<Profile>>> {
     match cli.or(set.master.controller.as_deref()) {
         Some(name) => {
@@ -126,6 +145,7 @@ fn start(
         .as_ref()
         .map_or(req.sample_rate, |r| r.config.sample_rate);
     let (engine, mut handle) = Engine::new(engine_settings(set, rate))?;
+    start_stretch_workers(set, &mut handle);
     // Audio and controllers first; the samples load while they run (progressive start).
     let shared = Arc::new(SharedControl::new(set, rate, engine.stats().clone()));
     let latency = engine.latency() as u64;

@@ -127,6 +127,12 @@ param!(nudge, nudge_opt, nudge_default, P::NUDGE);
 param!(transpose, transpose_opt, transpose_default, P::TRANSPOSE);
 param!(fine, fine_opt, fine_default, P::FINE);
 param!(
+    stretch_workers,
+    stretch_workers_opt,
+    stretch_workers_default,
+    P::STRETCH_WORKERS
+);
+param!(
     keylock_voices,
     keylock_voices_opt,
     keylock_voices_default,

@@ -66,6 +66,7 @@ pub(super) struct HandleQueues {
     pub(super) stretchers: HeapProd<Box<dyn TimeStretch>>,
     pub(super) used_stretchers: HeapCons<Box<dyn TimeStretch>>,
     pub(super) link: HeapProd<Box<super::link::LinkPart>>,
+    pub(super) workers: super::keylock::ahead::Workers,
 }
 
 /// Control-side endpoint: sends commands and samples, receives events and retired buffers.
@@ -88,6 +89,8 @@ pub struct EngineHandle {
     /// Slots asked to unload whose buffer has not come back yet.
     unloading: Vec<bool>,
     hints: Arc<crate::sample::stream::StreamHints>,
+    /// The stretchers' worker threads (stopped when the handle is dropped).
+    workers: super::keylock::ahead::Workers,
 }
 
 impl EngineHandle {
@@ -107,6 +110,7 @@ impl EngineHandle {
             stretchers,
             used_stretchers,
             link,
+            workers,
         } = q;
         Self {
             commands,
@@ -135,7 +139,34 @@ impl EngineHandle {
             loaded: vec![None; settings.sample_slots],
             unloading: vec![false; settings.sample_slots],
             hints,
+            workers,
         }
+    }
+
+    /// Starts the worker threads real-time stretchers run ahead on (`stretch_workers` of the
+    /// settings; each calls `on_start(index)` first, e.g. to ask for real-time priority).
+    /// Until they run, and for every stretcher primed before, stretching happens in the audio
+    /// callback. Returns how many run. Only for front-ends that play in real time: a render
+    /// driven faster than real time would outrun them. Not real-time safe.
+    pub fn start_stretch_workers<F, G>(&mut self, on_start: F) -> usize
+    where
+        F: Fn(usize) -> G + Send + Clone + 'static,
+        G: 'static,
+    {
+        self.workers.start(self.settings.stretch_workers, on_start)
+    }
+
+    /// Waits until the stretchers' workers have done all they can (see
+    /// `keylock::ahead::Workers::settle`); offline renders call it before each block. Not
+    /// real-time safe (waits).
+    pub fn settle_stretch_workers(&self) {
+        self.workers.settle();
+    }
+
+    /// Worker threads real-time stretchers run ahead on (0: in the audio callback).
+    /// Not real-time safe.
+    pub fn stretch_workers(&self) -> usize {
+        self.workers.running()
     }
 
     /// Where the engine's streaming voices read (for a disk service). Never blocks.

@@ -105,6 +105,11 @@ impl Engine {
         let stats = Arc::new(EngineStats::new(s.pads));
         let bank = PadBank::new(&s);
         let hints = Arc::new(crate::sample::stream::StreamHints::new(bank.voices.len()));
+        let (lanes, workers) = keylock::ahead::lanes(
+            s.stretch_units,
+            s.stretch_workers,
+            keylock::ahead::AHEAD_FRAMES,
+        );
         let engine = Engine {
             settings: s,
             io: Io::new(
@@ -118,7 +123,7 @@ impl Engine {
             slots: SlotTable::new(s.sample_slots, load_rx, ret_tx),
             mixer: Mixer::new(&s, bank.voices.len(), hints.clone()),
             bank,
-            pool: Pool::new(&s, unit_rx, back_tx),
+            pool: Pool::new(&s, unit_rx, back_tx, lanes),
             transport: Transport::new(s.sample_rate),
             taps: apply::Taps::default(),
             link: None,
@@ -135,6 +140,7 @@ impl Engine {
             stretchers: unit_tx,
             used_stretchers: back_rx,
             link: link_tx,
+            workers,
         };
         let handle = EngineHandle::new(queues, stats, s, hints);
         Ok((engine, handle))
@@ -191,6 +197,7 @@ impl Engine {
         let usable = out.len() & !1;
         out[usable..].fill(0.0);
         self.follow_link(usable / 2);
+        self.pool.note_block(usable / 2);
         let max = self.settings.max_block * 2;
         for chunk in out[..usable].chunks_mut(max) {
             self.process_chunk(chunk);

@@ -386,6 +386,16 @@ spec!(
     "Fine pitch shift, added to `transpose`."
 );
 spec!(
+    STRETCH_WORKERS,
+    "stretch_workers",
+    0.0,
+    16.0,
+    0.0,
+    "",
+    "master",
+    "Threads real-time stretchers run ahead on while playing live (0 = one per core; none on a single core)."
+);
+spec!(
     KEYLOCK_VOICES,
     "keylock_voices",
     0.0,
@@ -581,6 +591,7 @@ pub const ALL: &[ParamSpec] = &[
     TRANSPOSE,
     FINE,
     KEYLOCK_VOICES,
+    STRETCH_WORKERS,
     TABLE_MEMORY_MB,
     DISK_MB_S,
     RT_PRIORITY,

@@ -39,6 +39,10 @@ pub struct EngineSettings {
     pub prime_frames: u32,
     /// The real-time stretcher key lock plays through (the control side builds them).
     pub stretcher: crate::dsp::stretch::StretcherKind,
+    /// Worker threads real-time stretchers may run ahead on (0: they run in the audio
+    /// callback, deterministic, as offline renders need); started with
+    /// `EngineHandle::start_stretch_workers`.
+    pub stretch_workers: usize,
 }
 
 impl Default for EngineSettings {
@@ -59,6 +63,7 @@ impl Default for EngineSettings {
             stretch_units: 64,
             prime_frames: 8192,
             stretcher: crate::dsp::stretch::StretcherKind::Signalsmith,
+            stretch_workers: 0,
         }
     }
 }
@@ -99,6 +104,12 @@ impl EngineSettings {
             return bad(format!(
                 "stretch units = {}; allowed 0 to 256",
                 s.stretch_units
+            ));
+        }
+        if s.stretch_workers > 64 {
+            return bad(format!(
+                "stretch workers = {}; allowed 0 to 64",
+                s.stretch_workers
             ));
         }
         if !(s.fade_ms.is_finite() && s.smooth_ms.is_finite() && s.max_ahead_ms > 0.0) {

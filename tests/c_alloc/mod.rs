@@ -55,6 +55,31 @@ pub fn counting<R>(f: impl FnOnce() -> R) -> (R, usize) {
     (r, CALLS.with(|c| c.get()) - before)
 }
 
+/// Counts this thread's C heap calls until dropped, then adds them to `total` (for a thread
+/// the test does not run itself, e.g. a worker).
+pub struct ThreadCount {
+    before: usize,
+    total: &'static std::sync::atomic::AtomicUsize,
+}
+
+impl ThreadCount {
+    /// Starts counting on the calling thread.
+    pub fn start(total: &'static std::sync::atomic::AtomicUsize) -> Self {
+        let before = CALLS.with(|c| c.get());
+        ON.with(|on| on.set(true));
+        Self { before, total }
+    }
+}
+
+impl Drop for ThreadCount {
+    fn drop(&mut self) {
+        ON.with(|on| on.set(false));
+        let n = CALLS.with(|c| c.get()) - self.before;
+        self.total
+            .fetch_add(n, std::sync::atomic::Ordering::Relaxed);
+    }
+}
+
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn malloc(size: usize) -> *mut c_void {
     note();

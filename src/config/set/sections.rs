@@ -115,6 +115,12 @@ pub struct MasterSection {
         deserialize_with = "ranged::keylock_voices"
     )]
     pub keylock_voices: f32,
+    /// Threads real-time stretchers run ahead on while playing live (0: one per core).
+    #[serde(
+        default = "ranged::stretch_workers_default",
+        deserialize_with = "ranged::stretch_workers"
+    )]
+    pub stretch_workers: f32,
     /// Memory for stretched tables, in MB (0: real-time stretching only).
     #[serde(
         default = "ranged::table_memory_mb_default",
@@ -491,6 +497,7 @@ impl Default for MasterSection {
             stretcher: StretcherName::default(),
             table_stretcher: StretcherName::default(),
             keylock_voices: P::KEYLOCK_VOICES.default,
+            stretch_workers: P::STRETCH_WORKERS.default,
             table_memory_mb: P::TABLE_MEMORY_MB.default,
             memory_limit: None,
             disk_mb_s: P::DISK_MB_S.default,

@@ -13,6 +13,11 @@ use crate::engine::command::Command;
 pub const CPU_SHARE: f64 = 0.5;
 /// Share of a block's time priming may take.
 pub const PRIME_SHARE: f64 = 0.15;
+/// Share of a core each worker thread's stretchers may take on average, when stretching runs
+/// ahead on workers (`stretch_workers`): a worker works a few blocks ahead, so its mean cost
+/// counts, not its busiest blocks; the rest of the core is left to the audio thread and the
+/// system.
+pub const WORKER_SHARE: f64 = 0.6;
 
 /// What one real-time stretcher costs here.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -30,6 +35,25 @@ pub struct Calibration {
     pub voices: usize,
     /// Priming frames that fit [`PRIME_SHARE`] of a block.
     pub prime_budget: u32,
+    /// A block's real-time budget, µs.
+    pub budget_us: f64,
+    /// The most it may hold (the engine's stretcher places).
+    pub capacity: usize,
+}
+
+impl Calibration {
+    /// Stretchers that fit: [`Calibration::voices`] in the audio callback, or on `workers`
+    /// worker threads [`WORKER_SHARE`] of a core each at their mean cost (never fewer than
+    /// the callback alone holds, never more than the capacity). Not real-time.
+    pub fn voices_on(&self, workers: usize) -> usize {
+        if workers == 0 {
+            return self.voices;
+        }
+        let on = workers as f64 * WORKER_SHARE * self.budget_us / self.block_us.max(1e-3);
+        (on.floor() as usize)
+            .max(self.voices)
+            .min(self.capacity.max(1))
+    }
 }
 
 /// CPU time of the calling thread, ns.
@@ -157,6 +181,8 @@ pub fn calibrate(rate: u32, block: usize, capacity: usize, kind: StretcherKind) 
         prime_frames,
         voices,
         prime_budget,
+        budget_us,
+        capacity,
     }
 }
 
@@ -202,7 +228,8 @@ pub fn install(handle: &mut EngineHandle, n: usize, limit: usize, prime_budget: 
 
 /// Messages from the background pool builder.
 enum Msg {
-    Calibrated(Calibration),
+    /// The measurement, and how many fit (in the callback or on the workers).
+    Calibrated(Calibration, usize),
     Unit(Box<dyn TimeStretch>),
 }
 
@@ -217,21 +244,22 @@ pub struct PoolBuilder {
 }
 
 impl PoolBuilder {
-    /// Starts building `voices` stretchers (0: as many as [`calibrate`] finds fit) for blocks of
-    /// `block` frames. Not real-time.
+    /// Starts building `voices` stretchers (0: as many as [`calibrate`] finds fit, in the
+    /// callback or on the running workers) for blocks of `block` frames. Not real-time.
     pub fn start(handle: &EngineHandle, voices: usize, block: usize) -> Self {
         let rate = handle.settings().sample_rate;
         let capacity = handle.settings().stretch_units;
         let prime_budget = handle.settings().prime_frames;
         let kind = handle.settings().stretcher;
+        let workers = handle.stretch_workers();
         let (tx, rx) = mpsc::channel();
         let _ = std::thread::Builder::new()
             .name("padlooper-stretch".into())
             .spawn(move || {
                 let n = if voices == 0 {
                     let c = calibrate(rate, block, capacity, kind);
-                    let n = c.voices;
-                    if tx.send(Msg::Calibrated(c)).is_err() {
+                    let n = c.voices_on(workers);
+                    if tx.send(Msg::Calibrated(c, n)).is_err() {
                         return;
                     }
                     n
@@ -259,16 +287,20 @@ impl PoolBuilder {
         let mut said = None;
         for msg in self.rx.try_iter() {
             match msg {
-                Msg::Calibrated(c) => {
-                    self.limit = c.voices;
+                Msg::Calibrated(c, n) => {
+                    self.limit = n;
                     self.prime_budget = c.prime_budget;
                     let _ = handle.command(Command::StretchBudget(
-                        c.voices.min(u16::MAX as usize) as u16,
+                        n.min(u16::MAX as usize) as u16,
                         c.prime_budget,
                     ));
+                    let workers = match handle.stretch_workers() {
+                        0 => String::from("in the audio thread"),
+                        w => format!("on {w} worker threads"),
+                    };
                     said = Some(format!(
-                        "key lock: a real-time stretcher costs {:.0} µs per block here ({:.0} µs in a busy block); {} may run at once (`keylock_voices` in [master] to change)",
-                        c.block_us, c.busy_us, c.voices
+                        "key lock: a real-time stretcher costs {:.0} µs per block here ({:.0} µs in a busy block); {n} may run at once {workers} (`keylock_voices` in [master] to change)",
+                        c.block_us, c.busy_us
                     ));
                 }
                 Msg::Unit(st) => {

@@ -249,6 +249,20 @@ impl TableService {
         self
     }
 
+    /// This cache, from now on rendering on background threads (what it holds, asks and
+    /// waits for is kept): for a pass played in real time after an inline start. Not
+    /// real-time.
+    pub fn threaded(mut self) -> Self {
+        let mut t = Self::new(self.budget, true).with_engine(self.engine);
+        t.entries = std::mem::take(&mut self.entries);
+        t.waiting = std::mem::take(&mut self.waiting);
+        t.queue = std::mem::take(&mut self.queue);
+        t.refused = std::mem::take(&mut self.refused);
+        t.asked = std::mem::take(&mut self.asked);
+        t.clock = self.clock;
+        t
+    }
+
     /// Tables still being rendered. Not real-time.
     pub fn pending(&self) -> usize {
         self.waiting.len()

@@ -206,6 +206,8 @@ pub fn render_into<E>(
                 break;
             }
         }
+        // Workers (when started) keep up, as they would in real time.
+        handle.settle_stretch_workers();
         engine.process(&mut buf[..n * 2]);
         let skip = latency.saturating_sub(done).min(n as u64) as usize;
         on_audio(&buf[skip * 2..n * 2])?;

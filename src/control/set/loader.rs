@@ -40,7 +40,20 @@ pub fn engine_settings(set: &SetFile, rate: u32) -> EngineSettings {
         sample_slots: (set.pads.len() * 3 + 64).max(256),
         command_queue: (set.pads.len() + SETTINGS_COMMANDS + 256).max(defaults.command_queue),
         stretcher: set.master.stretcher.into(),
+        stretch_workers: stretch_workers(set),
         ..defaults
+    }
+}
+
+/// Worker threads for real-time stretchers: the set's number, or one per core (none on a
+/// single core, where they would only take turns with the audio thread).
+pub fn stretch_workers(set: &SetFile) -> usize {
+    match set.master.stretch_workers as usize {
+        0 => match std::thread::available_parallelism().map_or(1, |n| n.get()) {
+            1 => 0,
+            n => n.min(16),
+        },
+        n => n,
     }
 }
 

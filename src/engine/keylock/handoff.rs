@@ -7,7 +7,7 @@
 use super::super::command::Geometry;
 use super::super::slots::SlotTable;
 use super::super::voice::{Path, Voice, VoiceState};
-use super::pool::{ALIGN_WINDOW, Ctx, Pool, UnitState, recycle};
+use super::pool::{ALIGN_WINDOW, Ctx, Pool, UnitState, release};
 use crate::dsp::align::best_lag;
 use crate::dsp::ramp::Ramp;
 
@@ -137,8 +137,7 @@ impl Pool {
                 true
             }
             None => {
-                self.units[u].state = UnitState::Idle;
-                recycle(&mut self.units[u], &mut self.unit_out);
+                release(&mut self.units[u], &mut self.unit_out);
                 false
             }
         }

@@ -16,6 +16,7 @@
 //! - a voice whose `k` has held for [`STEADY_SECONDS`] asks the control side for a table at
 //!   that ratio, and moves onto it (phase-aligned cross-fade) once it exists.
 
+pub mod ahead;
 mod handoff;
 mod pool;
 mod prime;

@@ -12,7 +12,9 @@ use super::super::shared::{Counter, EngineStats};
 use super::super::slots::SlotTable;
 use super::super::transport::Transport;
 use super::super::voice::{FeedHead, Path, Voice, VoiceState};
+use super::ahead::Lane;
 use super::pull::Scratch;
+use super::view::KeylockReading;
 use crate::dsp::stretch::{TimeStretch, semitone_ratio};
 
 /// A buffer within this many cents of the wanted pitch is played directly.
@@ -29,6 +31,9 @@ pub const ALIGN_MS: f32 = 5.0;
 pub const ALIGN_WINDOW: usize = 512;
 /// Stretched tables a pad remembers.
 pub const MAX_TABLES: usize = 4;
+/// Frames of start pad fed to workers' lanes per block at most (reading them costs the callback
+/// about 30 ns each on a small x86 machine: under a millisecond).
+pub(crate) const LANE_PRIME_FRAMES: u32 = 24_576;
 /// Phase-aligned hand-offs per block at most (each costs a correlation).
 pub(crate) const ALIGNS_PER_BLOCK: u32 = 2;
 
@@ -54,6 +59,10 @@ pub(crate) struct Unit {
     /// Buffer frames it has been asked to consume since priming, counted at the voice's
     /// travel (what keeps it in time with the voice, see `pull`).
     pub(crate) expect: f64,
+    /// Its lane to a worker thread, when stretching runs ahead on workers (see `ahead`).
+    pub(crate) lane: Option<Lane>,
+    /// Its stretcher is with the lane's worker (`st` is then empty).
+    pub(crate) away: bool,
 }
 
 impl Unit {
@@ -67,7 +76,14 @@ impl Unit {
             tempo: 1.0,
             since: 0,
             expect: 0.0,
+            lane: None,
+            away: false,
         }
+    }
+
+    /// The lane to hand this unit's stretcher to, when its worker runs. Real-time safe.
+    pub(crate) fn live_lane(&self) -> bool {
+        self.lane.as_ref().is_some_and(Lane::alive)
     }
 
     /// The last `out.len()` output frames, oldest first.
@@ -89,6 +105,8 @@ pub(crate) enum UnitState {
     Priming(Priming),
     /// Playing for this voice.
     Active(u16),
+    /// Done; its stretcher is on its way back from the lane's worker.
+    Returning,
 }
 
 /// A stretcher being primed: fed the audio before the voice's position, then its start delay
@@ -102,7 +120,8 @@ pub(crate) struct Priming {
     pub(crate) at: u64,
     /// The voice's travel (buffer frames) at `at`.
     pub(crate) travel: f64,
-    /// Output frames dropped on top of the start delay (the hop stagger).
+    /// Output frames dropped on top of the start delay (the hop stagger); on a worker's lane,
+    /// every output frame the worker drops.
     pub(crate) extra: usize,
 }
 
@@ -111,10 +130,21 @@ pub(crate) struct Priming {
 pub(crate) enum Stage {
     /// Feeding the start pad: frames left.
     Pad(usize),
-    /// Dropping the start delay: output frames left.
+    /// Dropping the start delay: output frames left (on a worker's lane: input frames left to
+    /// feed for it and the lead).
     Drop(usize),
     /// Ready.
     Done,
+}
+
+impl Stage {
+    /// Back from ready to waiting for output (a stage before is kept).
+    pub(crate) fn min_drop(self) -> Stage {
+        match self {
+            Stage::Done => Stage::Drop(0),
+            s => s,
+        }
+    }
 }
 
 /// The pad's buffers a voice can read directly: the sample and its stretched tables.
@@ -178,6 +208,11 @@ pub(crate) struct Pool {
     pub(super) block_len: usize,
     /// Priming work allowed per block, in fed frames.
     pub(super) prime_budget: u32,
+    /// Frames of start pad the callback may still feed to workers' lanes in this block.
+    pub(super) lane_left: u32,
+    /// Some voice found no stretcher free (this pass, and the one before).
+    short_now: bool,
+    short: bool,
     pub(super) rate: u32,
     /// Cross-fade length of a hand-off in frames.
     pub(super) handoff_frames: u32,
@@ -192,10 +227,17 @@ impl Pool {
         s: &EngineSettings,
         unit_in: HeapCons<Box<dyn TimeStretch>>,
         unit_out: HeapProd<Box<dyn TimeStretch>>,
+        lanes: Vec<Lane>,
     ) -> Self {
         let max_lag = (ALIGN_MS / 1000.0 * s.sample_rate as f32) as usize;
+        let mut lanes = lanes.into_iter();
         Self {
-            units: (0..s.stretch_units).map(|_| Unit::empty()).collect(),
+            units: (0..s.stretch_units)
+                .map(|_| Unit {
+                    lane: lanes.next(),
+                    ..Unit::empty()
+                })
+                .collect(),
             unit_in,
             unit_out,
             limit: s.stretch_units,
@@ -204,6 +246,9 @@ impl Pool {
             aligns_left: 0,
             block_len: s.max_block,
             prime_budget: s.prime_frames,
+            lane_left: 0,
+            short_now: false,
+            short: false,
             rate: s.sample_rate,
             handoff_frames: s.frames(HANDOFF_MS),
             max_lag,
@@ -214,8 +259,17 @@ impl Pool {
     /// Real-time safe.
     pub(crate) fn begin_block(&mut self, frames: usize) {
         self.prime_left = self.prime_budget;
+        self.lane_left = LANE_PRIME_FRAMES;
         self.aligns_left = ALIGNS_PER_BLOCK;
         self.block_len = frames;
+    }
+
+    /// The callback renders `frames` frames at once: stretchers on workers stay ahead of the
+    /// largest such block. Real-time safe.
+    pub(crate) fn note_block(&self, frames: usize) {
+        if let Some(lane) = self.units.first().and_then(|u| u.lane.as_ref()) {
+            lane.note_block(frames);
+        }
     }
 
     /// The governor's limit and the priming budget (see `Command::StretchBudget`).
@@ -239,7 +293,7 @@ impl Pool {
     pub(crate) fn take_units(&mut self) {
         use ringbuf::traits::Consumer;
         while let Some(st) = self.unit_in.try_pop() {
-            match self.units.iter_mut().find(|u| u.st.is_none()) {
+            match self.units.iter_mut().find(|u| u.st.is_none() && !u.away) {
                 Some(u) => u.st = Some(st),
                 // Cannot happen: the handle never sends more than there are places. Leaked
                 // rather than freed on the audio thread.
@@ -254,6 +308,15 @@ impl Pool {
         for (u, unit) in self.units.iter_mut().enumerate() {
             let keep = match unit.state {
                 UnitState::Idle => true,
+                UnitState::Returning => {
+                    if let Some(st) = unit.lane.as_mut().and_then(Lane::take_back) {
+                        unit.st = Some(st);
+                        unit.away = false;
+                        unit.state = UnitState::Idle;
+                        recycle(unit, &mut self.unit_out);
+                    }
+                    true
+                }
                 UnitState::Active(vi) => {
                     let v = &bank.voices[vi as usize];
                     v.state != VoiceState::Free && v.path == Path::Stretch(u as u16)
@@ -265,8 +328,7 @@ impl Pool {
                 }
             };
             if !keep {
-                unit.state = UnitState::Idle;
-                recycle(unit, &mut self.unit_out);
+                release(unit, &mut self.unit_out);
             }
         }
     }
@@ -274,6 +336,8 @@ impl Pool {
     /// Decides, for every pad's current voice, how it plays (see the module docs).
     pub(crate) fn pass(&mut self, now: u64, cx: &mut Ctx) {
         self.reap_units(cx.bank);
+        self.short = self.short_now;
+        self.short_now = false;
         let steady_frames = (STEADY_SECONDS * self.rate as f64) as u64;
         for vi in 0..cx.bank.voices.len() {
             let v = cx.bank.voices[vi];
@@ -313,6 +377,11 @@ impl Pool {
         let err = cents(v.geometry().k() / k);
         if err.abs() <= EXACT_CENTS && !leaving {
             cx.bank.voices[vi].lock.error_cents = 0.0;
+            // With workers, a stretcher takes over while one is free: a tempo move then finds
+            // it ready (tables and the sample are what plays when the workers are full).
+            if self.on_lanes() && self.prime_early(vi, cfg, now, cx) {
+                return;
+            }
             self.abandon_priming(vi);
             return;
         }
@@ -347,6 +416,7 @@ impl Pool {
             err = cents(g.k() / k);
         }
         let vi = cx.bank.pads[pad_of(&v)].voice.map_or(vi, |x| x as usize);
+        self.short_now = true;
         let track = &mut cx.bank.voices[vi].lock;
         if track.error_cents == 0.0 {
             cx.io.bump(Counter::Governed);
@@ -370,10 +440,17 @@ impl Pool {
         cx: &mut Ctx,
     ) {
         cx.bank.voices[vi].lock.error_cents = 0.0;
+        // Stretched in the callback while workers run: onto one of theirs when one is free.
+        if !self.units[u as usize].away && self.on_lanes() && self.prime_early(vi, cfg, w.now, cx) {
+            return;
+        }
         if !w.steady {
             return;
         }
+        // On a worker, it stays there unless another voice needs the place.
+        let stay = self.units[u as usize].away && !self.short;
         if let Some(g) = buffers(pad, cfg)
+            .filter(|_| !stay)
             .find(|g| cents(g.k() / w.k).abs() <= EXACT_CENTS && !cx.slots.retiring(g.slot))
         {
             self.stretch_to_direct(vi, u, g, cx);
@@ -382,6 +459,29 @@ impl Pool {
         if !cx.bank.voices[vi].lock.asked {
             cx.bank.voices[vi].lock.asked = true;
             ask_table(vi, cfg, w.now, cx);
+        }
+    }
+
+    /// Whether stretchers run ahead on workers. Real-time safe.
+    fn on_lanes(&self) -> bool {
+        self.units.first().is_some_and(Unit::live_lane)
+    }
+
+    /// Voice `vi`, playing a buffer at its pitch: a stretcher primed ahead on a worker (never
+    /// in the callback) takes over as soon as it is ready. Returns whether one is being
+    /// primed (or took over).
+    fn prime_early(&mut self, vi: usize, cfg: &PadConfig, now: u64, cx: &mut Ctx) -> bool {
+        let unit = self.priming_unit(vi).or_else(|| {
+            let u = self.free_unit().filter(|&u| self.units[u].live_lane())?;
+            self.begin_prime(u, vi, cfg, now, cx);
+            Some(u)
+        });
+        match unit {
+            Some(u) => {
+                self.continue_prime(u, vi, cfg, now, cx);
+                true
+            }
+            None => false,
         }
     }
 
@@ -410,8 +510,7 @@ impl Pool {
     /// Stops priming for a voice that no longer needs it.
     fn abandon_priming(&mut self, vi: usize) {
         if let Some(u) = self.priming_unit(vi) {
-            self.units[u].state = UnitState::Idle;
-            recycle(&mut self.units[u], &mut self.unit_out);
+            release(&mut self.units[u], &mut self.unit_out);
         }
     }
 
@@ -421,9 +520,13 @@ impl Pool {
         let mut tables = 0;
         let mut governed = 0;
         let mut worst = 0.0f32;
+        let mut ahead = 0;
         for v in voices.iter().filter(|v| v.state != VoiceState::Free) {
             match v.path {
-                Path::Stretch(_) => rt += 1,
+                Path::Stretch(u) => {
+                    rt += 1;
+                    ahead += u32::from(self.units.get(u as usize).is_some_and(|u| u.away));
+                }
                 Path::Direct if v.scale != 1.0 || v.pitch0 != 1.0 => tables += 1,
                 Path::Direct => {}
             }
@@ -432,10 +535,20 @@ impl Pool {
                 worst = worst.max(v.lock.error_cents.abs());
             }
         }
-        let units = self.units.iter().filter(|u| u.st.is_some()).count();
-        stats
-            .keylock
-            .publish(rt, tables, governed, worst, units, self.limit);
+        let units = self
+            .units
+            .iter()
+            .filter(|u| u.st.is_some() || u.away)
+            .count();
+        stats.keylock.publish(KeylockReading {
+            rt,
+            tables,
+            governed,
+            worst_cents: worst,
+            units: units as u32,
+            limit: self.limit.min(u32::MAX as usize) as u32,
+            ahead,
+        });
     }
 }
 
@@ -503,6 +616,20 @@ pub(crate) fn drop_table(bank: &mut PadBank, slots: &mut SlotTable, slot: SlotId
 
 fn pad_of(v: &Voice) -> usize {
     v.pad as usize
+}
+
+/// A unit is done: its stretcher goes back to be reset, at once or (from a worker's lane) once
+/// the worker gave it back. Real-time safe.
+pub(crate) fn release(unit: &mut Unit, out: &mut ringbuf::HeapProd<Box<dyn TimeStretch>>) {
+    if unit.away {
+        if let Some(lane) = unit.lane.as_ref() {
+            lane.stop();
+        }
+        unit.state = UnitState::Returning;
+    } else {
+        unit.state = UnitState::Idle;
+        recycle(unit, out);
+    }
 }
 
 /// Sends a used unit's stretcher back to be reset.

@@ -6,8 +6,9 @@
 
 use super::super::command::PadConfig;
 use super::super::voice::{Path, Voice};
+use super::ahead::AHEAD_FRAMES;
 use super::pool::{Ctx, Pool, Priming, Stage, Unit, UnitState};
-use super::pull::Scratch;
+use super::pull::{Scratch, feed_lane};
 use crate::dsp::stretch::{MAX_FEED, WARM_TEMPO, semitone_ratio};
 use crate::engine::source::FrameSource;
 
@@ -54,7 +55,15 @@ impl Pool {
         let early = (stagger as f64 * tempo).round() as usize;
         let pad = st.start_pad() + early;
         let work = pad + ((st.start_delay() + stagger) as f64 * tempo) as usize + MAX_FEED;
-        let at = if work <= self.prime_left as usize {
+        // A voice starting now is primed here when the budget allows, so its first frame is
+        // already stretched; it moves to a worker after (see `Pool::stretch_voice`).
+        let now_here = v.started == now && work <= self.prime_left as usize;
+        let on_lane = self.units[u].live_lane() && !now_here;
+        let at = if on_lane {
+            // A worker primes it and runs ahead: ready a few blocks from now.
+            let block = self.block_len.max(1);
+            now + (AHEAD_FRAMES.div_ceil(block) * block) as u64
+        } else if work <= self.prime_left as usize {
             now
         } else {
             let per_block = self.prime_budget.max(1) as usize;
@@ -75,12 +84,23 @@ impl Pool {
         unit.tempo = tempo;
         unit.since = 0;
         unit.expect = travel;
+        let mut extra = (early as f64 / tempo).round() as usize;
+        if on_lane && let (Some(st), Some(lane)) = (unit.st.take(), unit.lane.as_mut()) {
+            let drop = st.start_delay() + extra;
+            match lane.launch(st, tempo, drop) {
+                Ok(()) => {
+                    unit.away = true;
+                    extra = drop;
+                }
+                Err(st) => unit.st = Some(st),
+            }
+        }
         unit.state = UnitState::Priming(Priming {
             voice: vi as u16,
             stage: Stage::Pad(pad),
             at,
             travel,
-            extra: (early as f64 / tempo).round() as usize,
+            extra,
         });
     }
 
@@ -105,13 +125,40 @@ impl Pool {
         if let Some(buf) = cx.slots.buffer(v.slot) {
             let (unit, scratch, budget) =
                 (&mut self.units[u], &mut self.scratch, &mut self.prime_left);
-            crate::with_frames!(buf.data(), &v.stems.gains(), |src| prime_work(
-                unit, &v, src, rate, tempo, &mut p, budget, scratch
-            ));
+            if unit.away {
+                let budget = &mut self.lane_left;
+                crate::with_frames!(buf.data(), &v.stems.gains(), |src| prime_lane(
+                    unit, &v, src, rate, tempo, &mut p, scratch, budget
+                ));
+            } else {
+                crate::with_frames!(buf.data(), &v.stems.gains(), |src| prime_work(
+                    unit, &v, src, rate, tempo, &mut p, budget, scratch
+                ));
+            }
         }
         self.units[u].state = UnitState::Priming(p);
         if p.stage != Stage::Done || now < p.at {
             return false;
+        }
+        let unit = &mut self.units[u];
+        if unit.away
+            && let Some(lane) = unit.lane.as_mut()
+        {
+            // Ready late: its output from `at` on waits; what is past goes (`at` and `travel`
+            // move with it) until the rest starts now, with enough behind it.
+            if now > p.at {
+                let (k, fed) = lane.skip((now - p.at) as usize);
+                p.at += k as u64;
+                p.travel += fed * rate;
+                unit.expect += fed * rate;
+            }
+            if lane.ready() < AHEAD_FRAMES / 2 {
+                p.stage = p.stage.min_drop();
+            }
+            unit.state = UnitState::Priming(p);
+            if p.stage != Stage::Done || p.at < now {
+                return false;
+            }
         }
         if p.at == now && v.started == now {
             // Nothing sounded yet: the voice simply plays through the stretcher.
@@ -120,6 +167,49 @@ impl Pool {
             return true;
         }
         self.handoff_to_stretch(vi, u, p.travel, now, cx)
+    }
+}
+
+/// Feeds a stretcher being primed on a worker: its start pad first, then ahead as it plays;
+/// done once the worker has a good part of its lead ready.
+#[allow(clippy::too_many_arguments)]
+fn prime_lane<S: FrameSource>(
+    unit: &mut Unit,
+    v: &Voice,
+    src: &S,
+    rate: f64,
+    tempo: f64,
+    p: &mut Priming,
+    sc: &mut Scratch,
+    budget: &mut u32,
+) {
+    let Some(lane) = unit.lane.as_mut() else {
+        return;
+    };
+    lane.set_tempo(tempo);
+    unit.tempo = tempo;
+    // The start pad, then what the worker turns into the output it drops (`p.extra` frames)
+    // and its lead, within the block's budget; then as it plays.
+    let k = match p.stage {
+        Stage::Pad(left) => left,
+        Stage::Drop(left) => left,
+        Stage::Done => 0,
+    };
+    let k = k.min(*budget as usize);
+    let pushed = feed_lane(v, &mut unit.head, src, rate, lane, k, sc);
+    *budget -= pushed as u32;
+    p.stage = match p.stage {
+        Stage::Pad(left) if left > pushed => Stage::Pad(left - pushed),
+        Stage::Pad(_) => Stage::Drop(((p.extra + AHEAD_FRAMES) as f64 * tempo).ceil() as usize),
+        Stage::Drop(left) => Stage::Drop(left - pushed),
+        Stage::Done => Stage::Done,
+    };
+    if matches!(p.stage, Stage::Drop(0) | Stage::Done) {
+        let more = lane.input_target(tempo).saturating_sub(lane.queued());
+        feed_lane(v, &mut unit.head, src, rate, lane, more, sc);
+        if lane.ready() >= AHEAD_FRAMES / 2 {
+            p.stage = Stage::Done;
+        }
     }
 }
 

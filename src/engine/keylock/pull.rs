@@ -12,7 +12,8 @@
 //! then also makes up that difference over [`CATCH_UP_FRAMES`]. A steady voice never
 //! changes its stretcher's tempo, and a tempo glide costs a fraction of a millisecond.
 
-use super::super::voice::{PlanarRead, Voice, VoiceEnd};
+use super::super::voice::{FeedHead, PlanarRead, Voice, VoiceEnd};
+use super::ahead::Lane;
 use super::pool::{ALIGN_WINDOW, Unit};
 use crate::dsp::finite::all_finite;
 use crate::dsp::stretch::{MAX_FEED, WARM_TEMPO};
@@ -88,21 +89,37 @@ pub(crate) fn render_stretched<S: FrameSource>(
 ) -> (VoiceEnd, Pulled) {
     let n = out.len() / 2;
     let mut pulled = Pulled::Full;
+    let retune = retune(v, unit, step, nominal, rate, n);
+    if unit.away
+        && let Some(lane) = unit.lane.as_mut()
+    {
+        // On a worker: keep it fed, take what it made.
+        if let Some(t) = retune {
+            lane.set_tempo(t);
+        }
+        let more = lane.input_target(unit.tempo).saturating_sub(lane.queued());
+        feed_lane(v, &mut unit.head, src, rate, lane, more, sc);
+        let [ol, or] = &mut sc.out;
+        let (got, fed) = lane.take(&mut ol[..n], &mut or[..n]);
+        unit.expect += fed * rate;
+        if got < n {
+            ol[got..n].fill(0.0);
+            or[got..n].fill(0.0);
+            pulled = Pulled::Starved;
+        }
+        if lane.broken() {
+            ol[..n].fill(0.0);
+            or[..n].fill(0.0);
+            pulled = Pulled::Broken;
+        }
+        return finish(v, unit, src, sc, out, step, fade, on_wrap, pulled);
+    }
     let [fl, fr] = &mut sc.feed;
     let [ol, or] = &mut sc.out;
     if let Some(st) = unit.st.as_mut() {
-        // Retune only when it matters (see the module docs).
-        let behind = (v.travel - step * n as f64) - unit.expect;
-        let catch_up = (behind / CATCH_UP_FRAMES).clamp(-0.05 * nominal, 0.05 * nominal);
-        let want = ((nominal + catch_up) / rate).clamp(WARM_TEMPO[0], WARM_TEMPO[1]);
-        let moved = (want / unit.tempo - 1.0).abs();
-        let due = unit.since >= RETUNE_FRAMES && (moved > SMALL_MOVE || behind.abs() > BEHIND);
-        if moved > BIG_MOVE || due {
-            st.set_tempo(want);
-            unit.tempo = want;
-            unit.since = 0;
+        if let Some(t) = retune {
+            st.set_tempo(t);
         }
-        unit.since = unit.since.saturating_add(n as u32);
         unit.expect += n as f64 * unit.tempo * rate;
         let mut got = 0;
         let mut guard = 0;
@@ -137,6 +154,65 @@ pub(crate) fn render_stretched<S: FrameSource>(
         or[..n].fill(0.0);
         pulled = Pulled::Starved;
     }
+    finish(v, unit, src, sc, out, step, fade, on_wrap, pulled)
+}
+
+/// The stretcher tempo to give now, if any (see the module docs), and the unit's record of
+/// it. Real-time safe.
+fn retune(v: &Voice, unit: &mut Unit, step: f64, nominal: f64, rate: f64, n: usize) -> Option<f64> {
+    let behind = (v.travel - step * n as f64) - unit.expect;
+    let catch_up = (behind / CATCH_UP_FRAMES).clamp(-0.05 * nominal, 0.05 * nominal);
+    let want = ((nominal + catch_up) / rate).clamp(WARM_TEMPO[0], WARM_TEMPO[1]);
+    let moved = (want / unit.tempo - 1.0).abs();
+    let due = unit.since >= RETUNE_FRAMES && (moved > SMALL_MOVE || behind.abs() > BEHIND);
+    unit.since = unit.since.saturating_add(n as u32);
+    if moved > BIG_MOVE || due {
+        unit.tempo = want;
+        unit.since = n as u32;
+        return Some(want);
+    }
+    None
+}
+
+/// Up to `frames` frames of voice `v`'s audio from `head` into `lane` (as many as fit);
+/// returns how many went in. Real-time safe.
+pub(crate) fn feed_lane<S: FrameSource>(
+    v: &Voice,
+    head: &mut FeedHead,
+    src: &S,
+    rate: f64,
+    lane: &mut Lane,
+    frames: usize,
+    sc: &mut Scratch,
+) -> usize {
+    let [fl, fr] = &mut sc.feed;
+    let mut left = frames.min(lane.room());
+    let mut pushed = 0;
+    while left > 0 {
+        let k = left.min(MAX_FEED);
+        v.feed(head, src, rate, &mut fl[..k], &mut fr[..k]);
+        pushed += lane.push(&fl[..k], &fr[..k]);
+        left -= k;
+    }
+    pushed
+}
+
+/// The stretched frames in `sc.out` go to the unit's history and through the voice's envelope
+/// and gain into `out`.
+#[allow(clippy::too_many_arguments)]
+fn finish<S: FrameSource>(
+    v: &mut Voice,
+    unit: &mut Unit,
+    src: &S,
+    sc: &mut Scratch,
+    out: &mut [f32],
+    step: f64,
+    fade: u32,
+    on_wrap: impl FnMut(usize),
+    pulled: Pulled,
+) -> (VoiceEnd, Pulled) {
+    let n = out.len() / 2;
+    let [ol, or] = &sc.out;
     let len = unit.hist.len();
     for k in 0..n {
         unit.hist[unit.hist_pos] = 0.5 * (ol[k] + or[k]);

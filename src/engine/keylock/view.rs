@@ -12,6 +12,7 @@ pub struct KeylockView {
     worst_centi: AtomicU32,
     units: AtomicU32,
     limit: AtomicU32,
+    ahead: AtomicU32,
 }
 
 /// A reading of [`KeylockView`].
@@ -29,27 +30,21 @@ pub struct KeylockReading {
     pub units: u32,
     /// Most stretchers used at once (the governor's limit).
     pub limit: u32,
+    /// Of the voices on real-time stretchers, those stretched ahead on worker threads.
+    pub ahead: u32,
 }
 
 impl KeylockView {
     /// Publishes a block's counts. Real-time safe.
-    pub fn publish(
-        &self,
-        rt: u32,
-        tables: u32,
-        governed: u32,
-        worst_cents: f32,
-        units: usize,
-        limit: usize,
-    ) {
-        self.rt.store(rt, Ordering::Relaxed);
-        self.tables.store(tables, Ordering::Relaxed);
-        self.governed.store(governed, Ordering::Relaxed);
+    pub fn publish(&self, r: KeylockReading) {
+        self.rt.store(r.rt, Ordering::Relaxed);
+        self.tables.store(r.tables, Ordering::Relaxed);
+        self.governed.store(r.governed, Ordering::Relaxed);
         self.worst_centi
-            .store((worst_cents * 100.0) as u32, Ordering::Relaxed);
-        self.units.store(units as u32, Ordering::Relaxed);
-        self.limit
-            .store(limit.min(u32::MAX as usize) as u32, Ordering::Relaxed);
+            .store((r.worst_cents * 100.0) as u32, Ordering::Relaxed);
+        self.units.store(r.units, Ordering::Relaxed);
+        self.limit.store(r.limit, Ordering::Relaxed);
+        self.ahead.store(r.ahead, Ordering::Relaxed);
     }
 
     /// The last published counts. Real-time safe.
@@ -61,6 +56,7 @@ impl KeylockView {
             worst_cents: self.worst_centi.load(Ordering::Relaxed) as f32 / 100.0,
             units: self.units.load(Ordering::Relaxed),
             limit: self.limit.load(Ordering::Relaxed),
+            ahead: self.ahead.load(Ordering::Relaxed),
         }
     }
 }
