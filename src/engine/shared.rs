@@ -104,7 +104,7 @@ pub const COUNTERS: &[CounterInfo] = &[
     CounterInfo {
         counter: Counter::StretchStarved,
         label: "stretch starved",
-        advice: "a time stretcher gave less audio than needed and silence filled the gap; please report this",
+        advice: "a time stretcher gave less audio than needed and silence filled the gap: its worker thread fell behind (the machine is busier than the pool was sized for; lower `keylock_voices` in [master]) or, without workers, please report this",
     },
     CounterInfo {
         counter: Counter::DiskStarved,

@@ -289,13 +289,34 @@ impl Voice {
         right: &mut [f32],
     ) {
         let len = self.loop_end - self.loop_start;
+        // At rate 1 (key lock without transpose) the four neighbours slide by one frame: one
+        // new fetch per frame, the same values as four.
+        let mut win: Option<([[f32; 2]; 4], i64, bool)> = None;
         for (l, r) in left.iter_mut().zip(right.iter_mut()) {
             if !self.looping && head.pos >= self.loop_end {
                 *l = 0.0;
                 *r = 0.0;
                 continue;
             }
-            let [a, b] = self.frame_at(src, head.pos, head.wrapped);
+            let [a, b] = match win {
+                Some((w, i, wr))
+                    if rate == 1.0 && wr == head.wrapped && i + 1 == head.pos.floor() as i64 =>
+                {
+                    let k = head.pos.floor() as i64;
+                    let w = [w[1], w[2], w[3], self.fetch_w(src, k + 2, wr)];
+                    win = Some((w, k, wr));
+                    let t = (head.pos - k as f64) as f32;
+                    [0, 1].map(|c| hermite(w[0][c], w[1][c], w[2][c], w[3][c], t))
+                }
+                _ if rate == 1.0 => {
+                    let k = head.pos.floor() as i64;
+                    let w = [-1, 0, 1, 2].map(|d| self.fetch_w(src, k + d, head.wrapped));
+                    win = Some((w, k, head.wrapped));
+                    let t = (head.pos - k as f64) as f32;
+                    [0, 1].map(|c| hermite(w[0][c], w[1][c], w[2][c], w[3][c], t))
+                }
+                _ => self.frame_at(src, head.pos, head.wrapped),
+            };
             *l = a;
             *r = b;
             head.pos += rate;

@@ -19,26 +19,26 @@ use padlooper::engine::event::{EngineEvent, EventKind};
 use padlooper::engine::keylock::view::KeylockReading;
 
 /// A render with what key lock was doing after every block.
-struct Run {
+pub(crate) struct Run {
     /// Left channel.
-    l: Vec<f32>,
+    pub(crate) l: Vec<f32>,
     events: Vec<EngineEvent>,
     /// Key-lock reading after each 256-frame block.
-    kl: Vec<KeylockReading>,
-    governed: u64,
+    pub(crate) kl: Vec<KeylockReading>,
+    pub(crate) governed: u64,
 }
 
 impl Run {
-    fn secs(&self, a: f64, b: f64) -> &[f32] {
+    pub(crate) fn secs(&self, a: f64, b: f64) -> &[f32] {
         let (a, b) = ((a * RATE as f64) as usize, (b * RATE as f64) as usize);
         &self.l[a..b.min(self.l.len())]
     }
-    fn reading_at(&self, t: f64) -> KeylockReading {
+    pub(crate) fn reading_at(&self, t: f64) -> KeylockReading {
         self.kl[((t * RATE as f64) as usize / 256).min(self.kl.len() - 1)]
     }
 }
 
-fn run(set: &SetFile, script: &str, seconds: f64) -> Run {
+pub(crate) fn run(set: &SetFile, script: &str, seconds: f64) -> Run {
     let settings = engine_settings(set, RATE);
     let (mut engine, mut handle) = Engine::new(settings).unwrap();
     if set.master.stretch_workers > 0.0 {
@@ -109,7 +109,7 @@ fn master(mode: Mode, extra: &str) -> String {
 }
 
 /// A 2-s looped sine (whole periods: seamless) at amplitude 0.5.
-fn sine_wav(dir: &Path, name: &str, f: f64) {
+pub(crate) fn sine_wav(dir: &Path, name: &str, f: f64) {
     write_wav16(&dir.join(name), RATE, 2.0, crate::common::sine(f, 0.5));
 }
 

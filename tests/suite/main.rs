@@ -21,6 +21,7 @@ mod hardening;
 mod hotplug;
 mod isolator;
 mod keylock;
+mod keylock_workers;
 mod learn;
 mod link;
 mod midi_fuzz;

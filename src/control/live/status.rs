@@ -78,9 +78,13 @@ pub fn status_line(handle: &EngineHandle, tables: Option<(usize, usize)>) -> Str
     let k = s.keylock.read();
     if k.rt + k.tables + k.governed > 0 || tables.is_some_and(|t| t.1 > 0) {
         line += &format!(
-            " | key lock: {} stretching (of {}), {} on tables",
+            " | key lock: {} stretching (of {}{}), {} on tables",
             k.rt,
             k.limit.min(k.units),
+            match handle.stretch_workers() {
+                0 => String::new(),
+                w => format!(", {} ahead on {w} threads", k.ahead),
+            },
             k.tables
         );
         if let Some((bytes, n)) = tables {
