@@ -91,3 +91,65 @@ fn a_transpose_reaches_a_voice_on_a_worker_within_its_lead() {
         "a worker added {extra:.1} ms to a transpose"
     );
 }
+
+#[test]
+fn a_worker_that_falls_behind_is_never_heard_as_silence() {
+    // Eight key-locked pads on two workers (settled for 2 s), then blocks rendered back to back
+    // without waiting for the workers, far faster than real time: they cannot keep up. What
+    // they did not make is the buffer read directly (off pitch, not silence), each time is
+    // counted, and the pool shrinks so steady voices go back to their tables.
+    use padlooper::control::offline::renderer::{ScriptFeeder, render_with};
+    use padlooper::control::set::loader::{engine_settings, load_set};
+    use padlooper::engine::Engine;
+    use padlooper::engine::shared::Counter;
+    let dir = tmp();
+    sine_wav(dir.path(), "a.wav", 440.0);
+    let pads: String = (0..8)
+        .map(|p| format!("[[pad]]\npad = {p}\nfile = \"a.wav\"\nspeed = 1.25\nkey_lock = true\n"))
+        .collect();
+    let set = set_in(
+        dir.path(),
+        &format!(
+            "[master]\ntable_memory_mb = 256\nkeylock_voices = 16\nstretch_workers = 2\n{pads}"
+        ),
+    );
+    let (mut engine, mut handle) = Engine::new(engine_settings(&set, RATE)).unwrap();
+    assert_eq!(handle.start_stretch_workers(|_| {}), 2);
+    let report = load_set(&set, &mut handle, 0, &|_, _| {});
+    let mut tables = padlooper::control::keylock::setup::offline(&set, &report, &mut handle, true);
+    let text: String = (0..8).map(|p| format!("0 press 0 {p}\n")).collect();
+    let script = crate::common::script_for(&set, &text);
+    let mut feeder = ScriptFeeder::new(&script, RATE);
+    let settled = render_with(
+        &mut engine,
+        &mut handle,
+        &mut [&mut feeder, &mut tables],
+        2.0,
+        256,
+        |_, _| {},
+    );
+    let stats = engine.stats().clone();
+    assert_eq!(stats.keylock.read().ahead, 8, "{:?}", stats.keylock.read());
+    let level = crate::common::rms(&crate::common::left(&settled.samples, 1.5, 2.0));
+    let mut buf = vec![0.0f32; 512];
+    let mut out = Vec::new();
+    for _ in 0..(2 * RATE as usize / 256) {
+        engine.process(&mut buf);
+        out.extend(buf.chunks_exact(2).map(|f| f[0]));
+        handle.drain_events();
+    }
+    let starved = stats.counters.get(Counter::StretchStarved);
+    assert!(starved > 0, "the workers kept up after all");
+    assert_eq!(stats.counters.get(Counter::NonFinite), 0);
+    let quietest = out
+        .chunks_exact(RATE as usize / 100)
+        .map(|w| 20.0 * (crate::common::rms(w) / level).log10())
+        .fold(f32::MAX, f32::min);
+    println!(
+        "{starved} starved blocks; quietest 10 ms window {quietest:.1} dB; {:?}",
+        stats.keylock.read()
+    );
+    // (Silence instead of the buffer gives -5 dB here.)
+    assert!(quietest > -2.0, "a window fell to {quietest:.1} dB");
+    assert!(stats.keylock.read().limit < 16, "the pool shrank");
+}

@@ -213,6 +213,8 @@ pub(crate) struct Pool {
     /// Some voice found no stretcher free (this pass, and the one before).
     short_now: bool,
     short: bool,
+    /// Engine frame before which a starved stretcher does not lower the limit again.
+    starve_at: u64,
     pub(super) rate: u32,
     /// Cross-fade length of a hand-off in frames.
     pub(super) handoff_frames: u32,
@@ -249,6 +251,7 @@ impl Pool {
             lane_left: 0,
             short_now: false,
             short: false,
+            starve_at: 0,
             rate: s.sample_rate,
             handoff_frames: s.frames(HANDOFF_MS),
             max_lag,
@@ -262,6 +265,18 @@ impl Pool {
         self.lane_left = LANE_PRIME_FRAMES;
         self.aligns_left = ALIGNS_PER_BLOCK;
         self.block_len = frames;
+    }
+
+    /// A stretcher gave less than a block needed at engine frame `frame` (a worker fell
+    /// behind: the pool is more than the workers keep up with here): one place fewer, at most
+    /// every half second and never below one, and steady voices give theirs up for their
+    /// tables. The control side's next budget (a set load) sets it again. Real-time safe.
+    pub(crate) fn starved(&mut self, frame: u64) {
+        if frame >= self.starve_at {
+            self.limit = self.limit.saturating_sub(1).max(1);
+            self.starve_at = frame + self.rate as u64 / 2;
+        }
+        self.short_now = true;
     }
 
     /// The callback renders `frames` frames at once: stretchers on workers stay ahead of the

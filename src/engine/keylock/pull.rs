@@ -103,8 +103,11 @@ pub(crate) fn render_stretched<S: FrameSource>(
         let (got, fed) = lane.take(&mut ol[..n], &mut or[..n]);
         unit.expect += fed * rate;
         if got < n {
-            ol[got..n].fill(0.0);
-            or[got..n].fill(0.0);
+            // The worker fell behind: the rest is the buffer read directly (its pitch off by
+            // the stretch, never silent); the stretcher catches up with the voice after.
+            for k in got..n {
+                [ol[k], or[k]] = v.peek(src, v.travel - step * (n - k) as f64);
+            }
             pulled = Pulled::Starved;
         }
         if lane.broken() {

@@ -191,7 +191,10 @@ fn play(
             ));
             match pulled {
                 Pulled::Full => {}
-                Pulled::Starved => io.bump(Counter::StretchStarved),
+                Pulled::Starved => {
+                    io.bump(Counter::StretchStarved);
+                    pool.starved(seg_start);
+                }
                 Pulled::Broken => {
                     // Read directly until a stretcher is primed again.
                     io.bump(Counter::NonFinite);
