@@ -228,7 +228,11 @@ pub fn render_cmd(a: RenderArgs) -> anyhow::Result<i32> {
     } = inputs(&a, &set)?;
     let rate = a.rate.unwrap_or(set.master.sample_rate);
     check_space(&a.out, seconds, rate)?;
-    let settings = crate::control::set::loader::engine_settings(&set, rate);
+    let settings = crate::engine::EngineSettings {
+        // Stretching in the render thread: the same sound every time.
+        stretch_workers: 0,
+        ..crate::control::set::loader::engine_settings(&set, rate)
+    };
     let (mut engine, mut handle) = Engine::new(settings)?;
     let mut report = load_logged(&set, &mut handle);
     // Offline, the render waits for the disk before every block: identical to rendering from RAM.

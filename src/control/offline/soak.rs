@@ -347,6 +347,7 @@ pub fn soak(dir: &Path, seconds: f64, seed: u64, progress: &dyn Fn(f64, f64)) ->
     let mut settings = engine_settings(&template, RATE);
     settings.sample_slots = 128;
     settings.stretch_units = 4;
+    settings.stretch_workers = 0;
     let Ok((mut engine, mut handle)) = Engine::new(settings) else {
         return report;
     };

@@ -57,8 +57,13 @@ struct Ctl {
 
 type Frames = (HeapProd<f32>, HeapCons<f32>);
 
+/// A ring of `frames` samples, written through once so its pages are resident before the
+/// audio thread first touches them.
 fn ring(frames: usize) -> Frames {
-    HeapRb::<f32>::new(frames).split()
+    let (mut p, mut c) = HeapRb::<f32>::new(frames).split();
+    p.push_iter(std::iter::repeat(0.0));
+    c.clear();
+    (p, c)
 }
 
 /// The callback's end of a lane. Real-time safe.

@@ -409,7 +409,7 @@ impl Pool {
         }
         // A stretcher: continue priming one, or begin.
         let unit = self.priming_unit(vi).or_else(|| {
-            let u = self.free_unit()?;
+            let u = self.free_unit(false)?;
             self.begin_prime(u, vi, cfg, now, cx);
             Some(u)
         });
@@ -487,7 +487,7 @@ impl Pool {
     /// primed (or took over).
     fn prime_early(&mut self, vi: usize, cfg: &PadConfig, now: u64, cx: &mut Ctx) -> bool {
         let unit = self.priming_unit(vi).or_else(|| {
-            let u = self.free_unit().filter(|&u| self.units[u].live_lane())?;
+            let u = self.free_unit(true)?;
             self.begin_prime(u, vi, cfg, now, cx);
             Some(u)
         });
@@ -507,8 +507,8 @@ impl Pool {
             .position(|u| matches!(u.state, UnitState::Priming(p) if p.voice as usize == vi))
     }
 
-    /// A free unit, if the governor's limit allows one more.
-    fn free_unit(&self) -> Option<usize> {
+    /// A free unit (`on_lane`: one a worker serves), if the governor's limit allows one more.
+    fn free_unit(&self, on_lane: bool) -> Option<usize> {
         let busy = self
             .units
             .iter()
@@ -517,9 +517,9 @@ impl Pool {
         if busy >= self.limit {
             return None;
         }
-        self.units
-            .iter()
-            .position(|u| u.st.is_some() && u.state == UnitState::Idle)
+        self.units.iter().position(|u| {
+            u.st.is_some() && u.state == UnitState::Idle && (!on_lane || u.live_lane())
+        })
     }
 
     /// Stops priming for a voice that no longer needs it.
