@@ -102,15 +102,21 @@ fn a_worker_that_falls_behind_is_never_heard_as_silence() {
     use padlooper::control::set::loader::{engine_settings, load_set};
     use padlooper::engine::Engine;
     use padlooper::engine::shared::Counter;
+    // Eight tones far enough apart (also when one plays off pitch, 1.25 times higher) that a
+    // 10 ms window's power is the sum of theirs: a voice heard off pitch keeps its share, a
+    // silent one loses it (-0.6 dB each).
     let dir = tmp();
-    sine_wav(dir.path(), "a.wav", 440.0);
     let pads: String = (0..8)
-        .map(|p| format!("[[pad]]\npad = {p}\nfile = \"a.wav\"\nspeed = 1.25\nkey_lock = true\n"))
+        .map(|p| {
+            sine_wav(dir.path(), &format!("t{p}.wav"), 200.0 * 1.5f64.powi(p));
+            format!("[[pad]]\npad = {p}\nfile = \"t{p}.wav\"\nspeed = 1.25\nkey_lock = true\n")
+        })
         .collect();
     let set = set_in(
         dir.path(),
         &format!(
-            "[master]\ntable_memory_mb = 256\nkeylock_voices = 16\nstretch_workers = 2\n{pads}"
+            // Quiet enough that the limiter never touches the sum.
+            "[master]\nvolume = 0.2\ntable_memory_mb = 256\nkeylock_voices = 16\nstretch_workers = 2\n{pads}"
         ),
     );
     let (mut engine, mut handle) = Engine::new(engine_settings(&set, RATE)).unwrap();
@@ -149,7 +155,7 @@ fn a_worker_that_falls_behind_is_never_heard_as_silence() {
         "{starved} starved blocks; quietest 10 ms window {quietest:.1} dB; {:?}",
         stats.keylock.read()
     );
-    // (Silence instead of the buffer gives -5 dB here.)
-    assert!(quietest > -2.0, "a window fell to {quietest:.1} dB");
+    // Measured on a 2-core VM: -0.8 dB; with silence instead of the buffer, -5.9 dB.
+    assert!(quietest > -3.0, "a window fell to {quietest:.1} dB");
     assert!(stats.keylock.read().limit < 16, "the pool shrank");
 }

@@ -34,7 +34,6 @@ mod resampled_loops;
 mod service;
 mod session_state;
 mod set_editing;
-mod soak;
 mod sound_shaping;
 mod structure;
 mod table_cache;

@@ -21,6 +21,7 @@ mod handoff;
 mod pool;
 mod prime;
 mod pull;
+mod unit;
 pub mod view;
 
 pub use pool::{

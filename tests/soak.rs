@@ -1,5 +1,7 @@
 //! The randomised offline soak, short (a minute of audio per seed, two seeds) in `make test`;
-//! `padlooper soak --minutes 60` runs the long one (figures in README "Reliability").
+//! `padlooper soak --minutes 60` runs the long one (figures in README "Reliability"). A test
+//! binary of its own: the memory it checks is the whole process's, which other tests running
+//! beside it would grow.
 
 use padlooper::control::offline::soak::soak;
 
