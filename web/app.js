@@ -185,10 +185,12 @@ $('edit-mode').addEventListener('click', () => {
   $('edit-mode').classList.toggle('on', editMode);
 });
 
-async function openEditor(id) {
-  await revertPreview();
+// `refresh`: the editor re-reads the pad after a save; it leaves alone what was typed since.
+async function openEditor(id, refresh = false) {
+  if (!refresh) await revertPreview();
   try {
     const pad = await api(`/api/pads/${id}`);
+    if (refresh && (ed.id !== id || Object.keys(ed.changed).length)) return;
     ed.id = id; ed.pad = pad; ed.changed = {}; ed.peaks = null; ed.grid = null;
     $('editor').hidden = false;
     $('ed-error').textContent = '';
@@ -468,7 +470,8 @@ $('ed-save').addEventListener('click', async () => {
   preview.sent = false;
   liveSent.clear();
   $('ed-error').textContent = 'Saved; applied like a reload (the log says what changed).';
-  if (Object.prototype.hasOwnProperty.call(j, 'ok')) setTimeout(() => openEditor(ed.id), 400);
+  const id = ed.id;
+  if (Object.prototype.hasOwnProperty.call(j, 'ok')) setTimeout(() => openEditor(id, true), 400);
 });
 $('ed-audition').addEventListener('pointerdown', (e) => { e.preventDefault(); if (ed.id !== null) send({ press: ed.id }); });
 const audOff = () => { if (ed.id !== null) send({ release: ed.id }); };

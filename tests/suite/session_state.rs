@@ -241,3 +241,23 @@ fn link_switched_by_a_controller_is_kept_and_a_reset_gives_the_sets_back() {
     keeper.tick(&mut h, &shared);
     assert!(shared.link.toggle_requested.load(Ordering::Relaxed));
 }
+
+#[test]
+fn a_set_named_by_a_bare_file_name_keeps_its_state_beside_it() {
+    // `padlooper run --set set.toml` from the set's folder: the state file goes beside it
+    // (its parent folder is "", which once failed to open).
+    let dir = tmp();
+    std::fs::write(path(&dir, "set.toml"), SET).unwrap();
+    let child = Proc::new(env!("CARGO_BIN_EXE_padlooper"))
+        .current_dir(dir.path())
+        .env_remove("NOTIFY_SOCKET")
+        .env_remove("PADLOOPER_STATE_DIR")
+        .args(["run", "--no-audio", "--set", "set.toml"])
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_secs_f64(1.5));
+    let err = crate::common::process::stop(child, libc::SIGINT).1;
+    assert!(!err.contains("cannot save"), "{err}");
+    assert!(path(&dir, "set.state.toml").exists(), "{err}");
+}
