@@ -485,3 +485,76 @@ fn stem_pads_switch_mute_solo_and_swap_without_allocation() {
     );
     assert!(engine.stats().frames() > 0);
 }
+
+#[test]
+fn recording_monitoring_and_resampling_never_allocate() {
+    // Takes from the input and the master, armed, ended, cancelled and refused, with the
+    // transport stopped (the take sets the tempo) and running (whole bars), monitoring
+    // toggled, the input arriving every block and the disk writer's ring read: inside
+    // `process` nothing is allocated or freed (a finished take's tape is handed over as a
+    // second reference, a cancelled one is kept for the next take).
+    use padlooper::control::record::{DiskWriter, TapeSupply};
+    use padlooper::engine::record::{InputCmd, RecordCmd, RecordSource};
+    use ringbuf::traits::Producer;
+    let (mut engine, mut handle) = Engine::new(EngineSettings {
+        voices: 16,
+        pads: 16,
+        sample_slots: 32,
+        ..EngineSettings::default()
+    })
+    .unwrap();
+    let slot = handle
+        .load(sine_buffer("loop", 220.0, 48_000, true))
+        .unwrap();
+    let mut cfg = pad(slot, 48_000, LaunchMode::Toggle, true, 0);
+    cfg.loop_start = 0;
+    handle
+        .command(Command::Pad(0, PadCmd::Assign(cfg)))
+        .unwrap();
+    let mut feed = handle.take_input_feed().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let mut writer = DiskWriter::new(handle.take_record_stream().unwrap(), dir.path(), 8, 48_000);
+    let mut supply = TapeSupply::new(3.0, 48_000);
+    let mut buf = vec![0.0f32; 2 * 256];
+    let input: Vec<f32> = (0..512).map(|i| ((i as f32) * 0.37).sin() * 0.2).collect();
+    let mut violations = 0;
+    let mut written = 0;
+    for block in 0..4_000u64 {
+        supply.keep(&mut handle);
+        feed.push_slice(&input);
+        let cmd = match block {
+            10 => Some(Command::Input(InputCmd::Monitor(Some(true)))),
+            // Transport stopped: the first take sets the tempo.
+            20 => Some(Command::Record(1, RecordCmd::Press(RecordSource::Input))),
+            400 => Some(Command::Record(1, RecordCmd::Stop)),
+            500 => Some(Command::Pad(0, PadCmd::Press)),
+            // Running: a take of the master, from the next bar.
+            700 => Some(Command::Record(2, RecordCmd::Press(RecordSource::Master))),
+            800 => Some(Command::Record(3, RecordCmd::Press(RecordSource::Input))),
+            1_500 => Some(Command::Record(2, RecordCmd::Stop)),
+            // Armed, then cancelled; armed, started, cancelled.
+            2_300 => Some(Command::Record(4, RecordCmd::Press(RecordSource::Input))),
+            2_301 => Some(Command::Record(4, RecordCmd::Cancel)),
+            2_400 => Some(Command::Record(5, RecordCmd::Press(RecordSource::Input))),
+            3_000 => Some(Command::Record(5, RecordCmd::Cancel)),
+            3_100 => Some(Command::Input(InputCmd::Monitor(Some(false)))),
+            _ => None,
+        };
+        if let Some(c) = cmd {
+            handle.command(c).unwrap();
+        }
+        violations += guarded(&mut engine, &mut buf);
+        assert!(buf.iter().all(|v| v.is_finite()));
+        for n in writer.pump() {
+            assert!(
+                matches!(n, padlooper::control::record::WriterNews::Written(_)),
+                "{n:?}"
+            );
+            written += 1;
+        }
+        handle.drain_events();
+        handle.collect_retired();
+    }
+    assert_eq!(violations, 0, "recording allocated in the audio thread");
+    assert_eq!(written, 2, "both takes reached the disk");
+}

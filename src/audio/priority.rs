@@ -70,6 +70,16 @@ impl RtOutcome {
     }
 }
 
+/// Lowers the calling thread's scheduling priority to niceness `nice` (best effort): threads
+/// that write files or serve pages stay below audio, MIDI and the control loop. Not real-time.
+pub fn nice_current_thread(nice: i32) {
+    // SAFETY: setpriority on the calling thread (Linux: a thread id is a PRIO_PROCESS target).
+    unsafe {
+        let tid = libc::syscall(libc::SYS_gettid) as libc::id_t;
+        libc::setpriority(libc::PRIO_PROCESS, tid, nice);
+    }
+}
+
 /// Switches the calling thread to SCHED_FIFO at `priority` (1 to 99). Returns the priority
 /// now in effect, or the `errno` the system answered. Real-time safe in the sense the audio
 /// callback needs: one system call, no allocation, lock or I/O (call it once, not per block).

@@ -51,6 +51,8 @@ pub(crate) struct Session {
     pub(crate) usb: Option<crate::control::set::usb_sets::UsbWatch>,
     /// The web surface (None: not asked for, or it could not start).
     pub(crate) web: Option<crate::web::WebServer>,
+    /// Tapes for recording, the disk writer, takes saved into the set.
+    pub(crate) record: crate::control::record::live::LiveRecording,
 }
 
 /// A short state for systemd's `STATUS=` (what `systemctl status padlooper` shows).
@@ -227,6 +229,7 @@ fn start(
         .and_then(|k| k.link())
         .unwrap_or(set.master.link);
     link.configure(set, Some(on), &mut handle, &shared);
+    let record = crate::control::record::live::LiveRecording::start(&mut handle, set, rate);
     Ok(Ok(Session {
         out,
         handle,
@@ -245,6 +248,7 @@ fn start(
         reload_from: None,
         usb: None,
         web,
+        record,
     }))
 }
 

@@ -118,6 +118,7 @@ fn stop(s: &mut Session) {
         m.shutdown(&mut s.handle);
     }
     s.disk.stop();
+    s.record.stop();
     if let Some(w) = s.web.take() {
         w.stop(&mut s.handle);
     }
@@ -170,6 +171,9 @@ fn housekeeping(s: &mut Session, w: &mut Watch) {
         log::debug!("{ev:?}");
     }
     s.link.tick(&mut s.handle, &s.shared, &events);
+    for line in s.record.tick(&mut s.handle, &s.set) {
+        log::info!("{line}");
+    }
     if let Some(line) = s.keylock.tick(&mut s.handle, &events) {
         log::info!("{line}");
     }

@@ -85,7 +85,7 @@ pub enum Cmd {
         no_audio: bool,
     },
     /// Render a set and a script offline to a WAV file (faster than real time, deterministic).
-    Render(render::RenderArgs),
+    Render(Box<render::RenderArgs>),
     /// Validate a set (and its samples), a script and controller profiles; exit 1 on errors.
     Check {
         /// Set file; without it, the built-in demo set.
@@ -208,7 +208,7 @@ pub fn main() -> i32 {
             controller,
             no_audio,
         } => live::demo(repeat, &fallback, controller.as_deref(), no_audio),
-        Cmd::Render(args) => render::render_cmd(args),
+        Cmd::Render(args) => render::render_cmd(*args),
         Cmd::Bench(args) => bench::bench(args),
         Cmd::Analyze(args) => analyze::analyze_cmd(args),
         Cmd::Link(args) => link::link_cmd(args),

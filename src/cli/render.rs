@@ -63,6 +63,13 @@ pub struct RenderArgs {
     /// file, as from an external drum machine.
     #[arg(long)]
     pub clock_in: Option<PathBuf>,
+    /// Feed this audio file to the audio input, as if played along with the render (frame f
+    /// of it is heard against frame f of the output): what `record` commands record.
+    #[arg(long)]
+    pub input: Option<PathBuf>,
+    /// Folder the script's takes are written to (default: `recordings` beside the output).
+    #[arg(long)]
+    pub recordings: Option<PathBuf>,
 }
 
 impl RenderArgs {
@@ -81,6 +88,8 @@ impl RenderArgs {
             leds: None,
             midi_out: None,
             clock_in: None,
+            input: None,
+            recordings: None,
         }
     }
 }
@@ -106,6 +115,16 @@ pub fn event_json(e: &EngineEvent, rate: u32, pads_per_bank: usize) -> serde_jso
         }
         EventKind::TableWanted(r) => ("table_wanted", r.pad),
         EventKind::DiskStarved(p) => ("disk_starved", p),
+        EventKind::RecordArmed(p) => ("record_armed", p),
+        EventKind::RecordStarted(p) => ("record_started", p),
+        EventKind::RecordPlaying(p) => ("record_playing", p),
+        EventKind::RecordDone(p) => ("record_done", p),
+        EventKind::RecordCancelled(p) => ("record_cancelled", p),
+        EventKind::RecordRefused(p, why) => {
+            let p = p as usize;
+            return json!({"frame": e.frame, "time": time, "event": "record_refused",
+                "bank": p / pads_per_bank, "pad": p % pads_per_bank, "reason": format!("{why:?}")});
+        }
     };
     let p = pad as usize;
     json!({
@@ -169,6 +188,7 @@ fn refuse_overwriting_inputs(a: &RenderArgs, set: &crate::config::SetFile) -> an
         (&a.script, "the script"),
         (&a.midi, "the MIDI file"),
         (&a.clock_in, "the clock MIDI file"),
+        (&a.input, "the input file"),
     ];
     for (p, what) in named {
         if let Some(p) = p {
@@ -267,6 +287,10 @@ pub fn render_cmd(a: RenderArgs) -> anyhow::Result<i32> {
     if let Some(c) = clock.as_mut() {
         feeders.push(c);
     }
+    let mut recorder = recording(&a, &set, &script, &mut handle, engine.latency(), rate)?;
+    if let Some(r) = recorder.as_mut() {
+        feeders.push(r);
+    }
     let mut follower =
         clock_in.map(|events| ClockInReplay::new(events, engine.stats().clone(), rate));
     if let Some(f) = follower.as_mut() {
@@ -316,6 +340,9 @@ pub fn render_cmd(a: RenderArgs) -> anyhow::Result<i32> {
             failed = true;
         }
     }
+    if let Some(r) = &recorder {
+        failed |= log_takes(&r.news, per_bank, rate);
+    }
     if let Some(path) = &a.midi_out {
         let clock = clock.map(|c| c.messages).unwrap_or_default();
         write_midi_out(path, &clock, replay.as_ref(), rate)?;
@@ -340,6 +367,82 @@ pub fn render_cmd(a: RenderArgs) -> anyhow::Result<i32> {
         return Ok(1);
     }
     Ok(0)
+}
+
+/// Recording in a render: when the script records or an input is given, tapes of the set's
+/// `record_seconds` and a writer into `--recordings` (default `recordings` beside the output).
+fn recording(
+    a: &RenderArgs,
+    set: &crate::config::set::SetFile,
+    script: &Script,
+    handle: &mut crate::engine::EngineHandle,
+    delay: usize,
+    rate: u32,
+) -> anyhow::Result<Option<crate::control::record::RecordFeeder>> {
+    use crate::control::record::{DiskWriter, RecordFeeder, TapeSupply};
+    use crate::engine::command::Command;
+    let records = script
+        .events
+        .iter()
+        .any(|(_, c)| matches!(c, Command::Record(..)));
+    if !records && a.input.is_none() {
+        return Ok(None);
+    }
+    let input = match &a.input {
+        Some(p) => Some(Arc::new(
+            crate::sample::loader::load_file(p, rate)
+                .with_context(|| format!("--input {}", p.display()))?,
+        )),
+        None => None,
+    };
+    let supply = TapeSupply::new(set.master.record_seconds, rate);
+    if records && !supply.enabled() {
+        log::warn!(
+            "the script records, but `record_seconds` = 0 in [master] turns recording off; set it to the longest take (e.g. 60)"
+        );
+    }
+    let dir = a
+        .recordings
+        .clone()
+        .unwrap_or_else(|| a.out.parent().unwrap_or(Path::new(".")).join("recordings"));
+    let writer = handle
+        .take_record_stream()
+        .map(|s| DiskWriter::new(s, &dir, set.grid.pads_per_bank(), rate));
+    Ok(Some(RecordFeeder::new(
+        handle, input, delay, supply, writer,
+    )))
+}
+
+/// Logs the takes a render wrote; true when one could not be written.
+fn log_takes(news: &[crate::control::record::WriterNews], per_bank: usize, rate: u32) -> bool {
+    use crate::control::record::WriterNews;
+    let mut failed = false;
+    for n in news {
+        match n {
+            WriterNews::Written(t) => log::info!(
+                "recorded bank {} pad {}: {} ({:.2} s at {:.2} BPM{})",
+                t.pad as usize / per_bank.max(1),
+                t.pad as usize % per_bank.max(1),
+                t.path.display(),
+                t.frames as f64 / rate.max(1) as f64,
+                t.bpm,
+                if t.lost_frames > 0 {
+                    format!(", {} frames lost on the way to disk", t.lost_frames)
+                } else {
+                    String::new()
+                }
+            ),
+            WriterNews::Failed { pad, error, .. } => {
+                log::error!(
+                    "the take of bank {} pad {} was not written: {error}",
+                    *pad as usize / per_bank.max(1),
+                    *pad as usize % per_bank.max(1)
+                );
+                failed = true;
+            }
+        }
+    }
+    failed
 }
 
 /// What a render plays and for how long.

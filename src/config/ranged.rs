@@ -127,6 +127,18 @@ param!(nudge, nudge_opt, nudge_default, P::NUDGE);
 param!(transpose, transpose_opt, transpose_default, P::TRANSPOSE);
 param!(fine, fine_opt, fine_default, P::FINE);
 param!(
+    record_seconds,
+    record_seconds_opt,
+    record_seconds_default,
+    P::RECORD_SECONDS
+);
+param!(
+    record_bars,
+    record_bars_opt,
+    record_bars_default,
+    P::RECORD_BARS
+);
+param!(
     stretch_workers,
     stretch_workers_opt,
     stretch_workers_default,

@@ -27,6 +27,11 @@
 //! 20.0  stems 0 3 on     # a stem pad plays its stems (off: the full mix)
 //! 20.0  stem 0 3 vocals mute   # or unmute, solo, unsolo; a stem by name or number (1..)
 //! 21.0  stemgain 0 3 drums -6  # a stem's gain in dB, -60..6
+//! 22.0  record 0 5       # record the input into a pad: from the next bar (at once when the
+//!                        # transport is stopped: the take then sets the tempo)
+//! 26.0  record 0 5 stop  # ends on the next bar line (or `cancel`); the pad loops the take
+//! 30.0  resample 0 6     # the same, recording the master output
+//! 31.0  monitor on       # hear the input through the master
 //! ```
 
 use crate::engine::command::PadCmd;
@@ -41,6 +46,7 @@ use crate::engine::command::{
     Command, EqMode, FxParam, PadId, PlayMode, SendBus, StemCmd, TransportCmd,
 };
 use crate::engine::params::{self as P, ParamSpec};
+use crate::engine::record::{InputCmd, RecordCmd, RecordSource};
 use crate::sample::buffer::MAX_STEMS;
 
 /// A parsed script: commands with their time in seconds, in time order.
@@ -72,7 +78,8 @@ pub const SCRIPT_COMMANDS: &str = "press|trigger B P, release B P, stop B P, sto
      padspeed B P X, mode multi|exclusive, eq B P low|mid|high K, eqdb B P low|mid|high DB, filter B P K, \
      resonance B P R, send B P delay|reverb L, eqmode B P isolator|shelf, fx PARAM V, bpm X, transport start|stop|continue, tap, sync B P on|off, \
      keylock B P on|off, keylock all on|off, transpose B P N [CENTS], stems B P on|off, \
-     stem B P NAME mute|unmute|solo|unsolo, stemgain B P NAME DB";
+     stem B P NAME mute|unmute|solo|unsolo, stemgain B P NAME DB, record B P [stop|cancel], \
+     resample B P [stop|cancel], monitor on|off";
 
 /// Effect parameters by their set-file names, with their entry in the parameter table.
 pub const FX_PARAMS: &[(FxParam, ParamSpec)] = &[
@@ -342,12 +349,42 @@ impl Line<'_> {
                 )?))))
             }),
             "transpose" => return Some(self.transpose()),
+            "record" | "resample" => return Some(self.record()),
             _ => return None,
         };
         Some(
             self.want(n)
                 .and_then(|()| Ok(Command::Pad(self.pad()?, make(self)?))),
         )
+    }
+
+    /// `record bank pad [stop|cancel]`, `resample bank pad [stop|cancel]`.
+    fn record(&self) -> Result<Command, String> {
+        let args = self.args;
+        if args.len() != 2 && args.len() != 3 {
+            return Err(format!(
+                "`{}` takes 2 or 3 arguments (bank, pad, optional stop or cancel), got {}",
+                self.verb,
+                args.len()
+            ));
+        }
+        let source = if self.verb == "resample" {
+            RecordSource::Master
+        } else {
+            RecordSource::Input
+        };
+        let cmd = match args.get(2) {
+            None => RecordCmd::Press(source),
+            Some(&"stop") => RecordCmd::Stop,
+            Some(&"cancel") => RecordCmd::Cancel,
+            Some(other) => {
+                return Err(format!(
+                    "`{}` action {other:?} unknown; allowed stop, cancel",
+                    self.verb
+                ));
+            }
+        };
+        Ok(Command::Record(self.pad()?, cmd))
     }
 
     /// `transpose bank pad semitones [cents]`.
@@ -449,6 +486,10 @@ impl Line<'_> {
             "fx" => {
                 self.want(2)?;
                 self.fx()?
+            }
+            "monitor" => {
+                self.want(1)?;
+                Command::Input(InputCmd::Monitor(Some(on_off(args[0], "monitor")?)))
             }
             other => {
                 return Err(format!(

@@ -6,4 +6,5 @@
 pub mod keylock;
 pub mod live;
 pub mod offline;
+pub mod record;
 pub mod set;

@@ -56,7 +56,7 @@ pub(crate) struct Ctx<'a> {
 
 impl Ctx<'_> {
     /// What pads reach beyond the bank.
-    fn pads(&mut self) -> (&mut PadBank, pads::Ctx<'_>) {
+    pub(crate) fn pads(&mut self) -> (&mut PadBank, pads::Ctx<'_>) {
         (
             &mut *self.bank,
             pads::Ctx {
@@ -88,6 +88,8 @@ pub(crate) fn apply(cx: &mut Ctx, cmd: Command, now: u64) -> Option<(u64, Launch
             }
             None
         }
+        // The engine hands these to its recorder and input bus before they get here.
+        Command::Record(..) | Command::Input(_) => None,
         Command::TableDrop(slot) => {
             keylock::drop_table(cx.bank, cx.slots, slot);
             None

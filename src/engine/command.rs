@@ -482,6 +482,10 @@ pub enum Command {
     /// limit; the pool may hold more), and at most this many frames are fed to stretchers
     /// being primed per block.
     StretchBudget(u16, u32),
+    /// Recording into a pad (see `engine::record`).
+    Record(PadId, super::record::RecordCmd),
+    /// The audio input: monitoring, latency compensation, first-take length.
+    Input(super::record::InputCmd),
 }
 
 impl PadFx {
@@ -512,7 +516,9 @@ impl Command {
             | Command::ClockOut(_)
             | Command::GlobalKeyLock(_)
             | Command::TableDrop(_)
-            | Command::StretchBudget(..) => true,
+            | Command::StretchBudget(..)
+            | Command::Record(..)
+            | Command::Input(_) => true,
         }
     }
 

@@ -66,6 +66,19 @@ pub enum EventKind {
     DiskStarved(PadId),
     /// What Ableton Link did to the transport (see [`super::link`]).
     Link(super::link::LinkNews),
+    /// A take into this pad waits for its first frame (see [`super::record`]).
+    RecordArmed(PadId),
+    /// A take into this pad began.
+    RecordStarted(PadId),
+    /// The pad plays its new take (its last frames are still being written).
+    RecordPlaying(PadId),
+    /// The take into this pad is complete: the control side can collect it
+    /// (`EngineHandle::collect_takes`).
+    RecordDone(PadId),
+    /// The take into this pad was abandoned (disarmed, cancelled).
+    RecordCancelled(PadId),
+    /// A record press did nothing, and why.
+    RecordRefused(PadId, super::record::Refusal),
 }
 
 /// An event with the absolute engine frame at which it happened.

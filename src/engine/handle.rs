@@ -67,6 +67,7 @@ pub(super) struct HandleQueues {
     pub(super) used_stretchers: HeapCons<Box<dyn TimeStretch>>,
     pub(super) link: HeapProd<Box<super::link::LinkPart>>,
     pub(super) workers: super::keylock::ahead::Workers,
+    pub(super) record: super::record::RecordEnds,
 }
 
 /// Control-side endpoint: sends commands and samples, receives events and retired buffers.
@@ -91,6 +92,10 @@ pub struct EngineHandle {
     hints: Arc<crate::sample::stream::StreamHints>,
     /// The stretchers' worker threads (stopped when the handle is dropped).
     workers: super::keylock::ahead::Workers,
+    /// The input ring, blank tapes, finished takes and the recorded stream.
+    record: super::record::RecordEnds,
+    /// Bytes of the blank tapes handed to the engine and not yet back as takes.
+    tape_bytes: usize,
 }
 
 impl EngineHandle {
@@ -111,6 +116,7 @@ impl EngineHandle {
             used_stretchers,
             link,
             workers,
+            record,
         } = q;
         Self {
             commands,
@@ -140,7 +146,74 @@ impl EngineHandle {
             unloading: vec![false; settings.sample_slots],
             hints,
             workers,
+            record,
+            tape_bytes: 0,
         }
+    }
+
+    /// Takes the producing end of the engine's input ring (once), for an audio input's
+    /// callback or an offline feeder. Not real-time (pushing into it is).
+    pub fn take_input_feed(&mut self) -> Option<super::input::InputFeed> {
+        self.record.input.take()
+    }
+
+    /// Takes the recorded samples and their marks (once), for the disk writer; from then on
+    /// the engine sends every take's samples there. Not real-time.
+    pub fn take_record_stream(&mut self) -> Option<super::record::RecordStream> {
+        let stream = self.record.stream.take()?;
+        self.stats
+            .record
+            .disk
+            .store(true, std::sync::atomic::Ordering::Relaxed);
+        Some(stream)
+    }
+
+    /// Hands the engine a blank tape (`SampleBuffer::tape`) for its next take, with a slot
+    /// reserved for it; returns the slot. Never blocks; not real-time.
+    pub fn supply_tape(&mut self, buffer: Arc<SampleBuffer>) -> Result<SlotId, HandleError> {
+        self.collect_retired();
+        let slot = self
+            .free_slots
+            .pop()
+            .ok_or(HandleError::NoFreeSlot(self.settings.sample_slots))?;
+        let bytes = buffer.memory_bytes();
+        match self
+            .record
+            .tapes
+            .try_push(super::record::Tape { slot, buffer })
+        {
+            Ok(()) => {
+                self.record.sent += 1;
+                self.tape_bytes += bytes;
+                Ok(slot)
+            }
+            Err(_) => {
+                self.free_slots.push(slot);
+                Err(HandleError::QueueFull(2))
+            }
+        }
+    }
+
+    /// Blank tapes the engine holds or has queued (0: the next record press is refused).
+    /// Not real-time.
+    pub fn blank_tapes(&self) -> u32 {
+        self.record
+            .sent
+            .saturating_sub(self.stats.record.tapes_used())
+    }
+
+    /// Takes finished takes into the slots they play from (the control side now holds them
+    /// like any loaded sample); returns their slots. Not real-time.
+    pub fn collect_takes(&mut self) -> Vec<SlotId> {
+        let mut got = Vec::new();
+        while let Some(t) = self.record.takes.try_pop() {
+            self.tape_bytes = self.tape_bytes.saturating_sub(t.buffer.memory_bytes());
+            if let Some(entry) = self.loaded.get_mut(t.slot as usize) {
+                *entry = Some(t.buffer);
+                got.push(t.slot);
+            }
+        }
+        got
     }
 
     /// Starts the worker threads real-time stretchers run ahead on (`stretch_workers` of the
@@ -337,8 +410,10 @@ impl EngineHandle {
     /// Bytes of sample memory held by loaded slots, and the float32 size of the same audio.
     /// Not real-time.
     pub fn sample_memory(&self) -> (usize, usize) {
-        self.loaded.iter().flatten().fold((0, 0), |(m, f), b| {
+        let (m, f) = self.loaded.iter().flatten().fold((0, 0), |(m, f), b| {
             (m + b.memory_bytes(), f + b.float32_bytes())
-        })
+        });
+        // Tapes out for recording are sample memory too.
+        (m + self.tape_bytes, f + self.tape_bytes)
     }
 }

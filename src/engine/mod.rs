@@ -14,13 +14,16 @@
 //! session, which the transport follows when it is on). `apply` routes each
 //! command to the parts it changes. Below them: `voice` (one playing sample), `source` (what
 //! voices read samples through), `command`, `event`, `params` (the parameter table),
-//! `settings`, `shared`. No part reaches into this file; `Engine` only composes them.
+//! `settings`, `shared`. `input` (the audio input's frames of each block) and `record` (takes
+//! into pads) sit beside the mixer. No part reaches into this file; `Engine` only composes
+//! them.
 
 pub mod apply;
 pub mod command;
 pub mod event;
 pub mod handle;
 pub mod host_time;
+pub(crate) mod input;
 pub(crate) mod io;
 pub mod keylock;
 pub mod link;
@@ -30,6 +33,7 @@ pub mod mix;
 pub mod pads;
 pub mod params;
 pub(crate) mod read;
+pub mod record;
 pub mod rt;
 pub mod settings;
 pub mod shared;
@@ -77,6 +81,10 @@ pub struct Engine {
     pool: Pool,
     transport: Transport,
     taps: apply::Taps,
+    /// The audio input's frames of each block.
+    input: input::InputBus,
+    /// Takes into pads.
+    recorder: record::Recorder,
     /// Ableton Link, once the control side attached it (it never leaves again).
     link: Option<Box<link::LinkPart>>,
     links: HeapCons<Box<link::LinkPart>>,
@@ -110,7 +118,10 @@ impl Engine {
             s.stretch_workers,
             keylock::ahead::AHEAD_FRAMES,
         );
+        let (rec_q, input_rx, rec_ends) = record::queues(s.sample_rate);
         let engine = Engine {
+            input: input::InputBus::new(input_rx, s.max_block, s.frames(s.fade_ms)),
+            recorder: record::Recorder::new(rec_q, s.sample_rate),
             settings: s,
             io: Io::new(
                 cmd_rx,
@@ -141,6 +152,7 @@ impl Engine {
             used_stretchers: back_rx,
             link: link_tx,
             workers,
+            record: rec_ends,
         };
         let handle = EngineHandle::new(queues, stats, s, hints);
         Ok((engine, handle))
@@ -219,6 +231,7 @@ impl Engine {
     fn process_chunk(&mut self, out: &mut [f32]) {
         self.drain_inputs();
         let frames = out.len() / 2;
+        self.input.read(frames, &self.io.stats);
         self.pool.begin_block(frames);
         out.fill(0.0);
         self.mixer.begin_block(out.len());
@@ -245,6 +258,13 @@ impl Engine {
                     .advance_glide(block_start + cursor as u64, len);
             }
         }
+        self.recorder.capture(
+            block_start,
+            self.input.block(),
+            out,
+            &mut self.slots,
+            &mut self.io,
+        );
         self.frame += frames as u64;
         let (io, frame) = (&mut self.io, self.frame);
         self.slots
@@ -265,6 +285,7 @@ impl Engine {
             io: &mut self.io,
         };
         self.pool.pass(seg_start, &mut kcx);
+        self.input.monitor_into(&mut out[2 * a..2 * b], a, b);
         let mut mcx = mix::Ctx {
             bank: &mut self.bank,
             slots: &mut self.slots,
@@ -325,9 +346,10 @@ impl Engine {
         }
     }
 
-    /// Applies a command through `apply`, putting a quantised launch it asks for on the
-    /// timeline.
+    /// Applies a command through `apply` (recording's through `record`), putting a quantised
+    /// launch or a take's begin or end it asks for on the timeline.
     fn apply(&mut self, cmd: Command, now: u64) {
+        let lookahead = self.mixer.latency();
         let mut cx = apply::Ctx {
             bank: &mut self.bank,
             slots: &mut self.slots,
@@ -338,8 +360,20 @@ impl Engine {
             io: &mut self.io,
             rate: self.settings.sample_rate,
         };
-        if let Some((at, launch)) = apply::apply(&mut cx, cmd, now) {
-            self.schedule(at, Due::Launch(launch), now);
+        let later = match cmd {
+            // Recording: its own part, with the others lent.
+            Command::Record(p, rc) => {
+                record::command(&mut self.recorder, &mut cx, p, rc, now, lookahead)
+                    .map(|(at, next)| (at, Due::Cmd(next)))
+            }
+            Command::Input(ic) => {
+                record::settings(&mut self.recorder, &mut self.input, ic, &cx);
+                None
+            }
+            _ => apply::apply(&mut cx, cmd, now).map(|(at, l)| (at, Due::Launch(l))),
+        };
+        if let Some((at, due)) = later {
+            self.schedule(at, due, now);
         }
     }
 

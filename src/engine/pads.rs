@@ -273,7 +273,7 @@ impl PadBank {
     /// its frame and beat; a quantised launch, or a late one forgiven) plays as if it had
     /// started exactly there: a synced pad's loop is anchored on that beat, any pad starts the
     /// frames it would already have played.
-    fn start_pad(
+    pub(crate) fn start_pad(
         &mut self,
         p: PadId,
         cfg: PadConfig,

@@ -37,6 +37,12 @@ pub enum Counter {
     StretchStarved,
     /// A streamed pad's audio did not arrive from disk in time (it faded out until it did).
     DiskStarved,
+    /// A block found less audio input than it needed (silence filled the gap).
+    InputUnderrun,
+    /// Audio input did not fit the input ring and was dropped.
+    InputOverrun,
+    /// Recorded frames did not fit the ring to the disk writer (the file misses them).
+    RecordLost,
 }
 
 /// Display name, status-line label and advice for each counter.
@@ -111,9 +117,24 @@ pub const COUNTERS: &[CounterInfo] = &[
         label: "disk starved",
         advice: "a streamed pad's audio did not arrive from disk in time, so it faded out until it did; use faster storage (a USB SSD), raise `memory_limit` in [master] so more stays in RAM, or see `padlooper check --plan`",
     },
+    CounterInfo {
+        counter: Counter::InputUnderrun,
+        label: "input underrun",
+        advice: "the audio input delivered less than the engine needed and silence filled the gap (a recording has a hole there); check the input device (xruns, USB power) or raise `buffer_size` in [master]",
+    },
+    CounterInfo {
+        counter: Counter::InputOverrun,
+        label: "input overrun",
+        advice: "audio input arrived faster than the engine took it and was dropped (a recording misses it); check that audio output is running",
+    },
+    CounterInfo {
+        counter: Counter::RecordLost,
+        label: "record lost",
+        advice: "recorded audio could not be handed to the disk writer in time, so the recording's file misses some (the pad still plays it all); use faster storage or check the log for disk errors",
+    },
 ];
 
-const N_COUNTERS: usize = 12;
+const N_COUNTERS: usize = 15;
 
 /// Drop and repair counters, shared by the engine, controller threads and the control thread.
 #[derive(Debug, Default)]
@@ -473,6 +494,8 @@ pub struct EngineStats {
     pub live: super::live::LiveState,
     /// Per-pad level meters (measured only while a screen watches).
     pub meters: super::meters::PadMeters,
+    /// The audio input and recording.
+    pub record: super::record::RecordView,
 }
 
 impl EngineStats {
@@ -495,6 +518,7 @@ impl EngineStats {
             keylock: Default::default(),
             live: super::live::LiveState::new(pads),
             meters: super::meters::PadMeters::new(pads),
+            record: Default::default(),
         }
     }
 

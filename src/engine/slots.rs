@@ -96,6 +96,48 @@ impl SlotTable {
         }
     }
 
+    /// Puts a recorded tape into `slot`, which the control side reserved for it and which must
+    /// be empty; gives the tape back otherwise. Real-time safe (moves the `Arc`).
+    pub(crate) fn put(
+        &mut self,
+        slot: SlotId,
+        buffer: Arc<SampleBuffer>,
+    ) -> Result<(), Arc<SampleBuffer>> {
+        match self.slots.get_mut(slot as usize) {
+            Some(s) if s.buffer.is_none() && !s.retiring => {
+                s.buffer = Some(buffer);
+                s.users = 0;
+                Ok(())
+            }
+            _ => Err(buffer),
+        }
+    }
+
+    /// The frames of the tape in `slot`, to write the end of a take into while voices already
+    /// play its start: only while the engine holds the only reference. Real-time safe.
+    pub(crate) fn tape_mut(&mut self, slot: SlotId) -> Option<&mut [f32]> {
+        let s = self.slots.get_mut(slot as usize)?;
+        Arc::get_mut(s.buffer.as_mut()?)?.tape_mut()
+    }
+
+    /// Another reference to the buffer in `slot` (an atomic increment: no allocation).
+    /// Real-time safe.
+    pub(crate) fn shared(&self, slot: SlotId) -> Option<Arc<SampleBuffer>> {
+        self.slots.get(slot as usize)?.buffer.clone()
+    }
+
+    /// A buffer with nowhere to go, handed back to the control side to drop. Real-time safe
+    /// (the retired queue has room for every slot and load in flight; were it ever full, the
+    /// buffer would be leaked rather than freed here).
+    pub(crate) fn hand_back(&mut self, buffer: Arc<SampleBuffer>) {
+        if let Err(r) = self.retired.try_push(Retired {
+            slot: u16::MAX,
+            buffer,
+        }) {
+            std::mem::forget(r);
+        }
+    }
+
     /// Takes newly published buffers into their slots. Real-time safe.
     pub(crate) fn take_loads(&mut self) {
         while let Some(load) = self.loads.try_pop() {

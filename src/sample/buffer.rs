@@ -111,6 +111,32 @@ impl SampleBuffer {
         }
     }
 
+    /// A blank recording tape of `frames` stereo frames (float32, silence), every page written
+    /// once so the audio thread never faults one in. The engine records into it in place
+    /// ([`tape_mut`](Self::tape_mut)) while it holds the only reference. Allocates; not
+    /// real-time safe.
+    pub fn tape(name: impl Into<String>, rate: u32, frames: usize) -> Self {
+        let mut data = Vec::with_capacity(frames * 2);
+        data.resize(frames * 2, 0.0f32);
+        Self {
+            name: name.into(),
+            rate,
+            nonfinite: 0,
+            stems: Vec::new(),
+            end_frac: 0.0,
+            data: SampleData::F32(data.into_boxed_slice()),
+        }
+    }
+
+    /// The interleaved float frames to record into, if the buffer is float32 (a tape).
+    /// Real-time safe.
+    pub fn tape_mut(&mut self) -> Option<&mut [f32]> {
+        match &mut self.data {
+            SampleData::F32(d) => Some(d),
+            _ => None,
+        }
+    }
+
     /// A buffer whose frames stream from disk. Not real-time.
     pub fn streamed(
         name: impl Into<String>,

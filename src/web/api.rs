@@ -269,9 +269,11 @@ async fn pad_action(State(ctx): Ctx, Path((id, action)): Path<(String, String)>)
     match action.as_str() {
         "press" => acted(&ctx, ClientMsg::Press(id)),
         "release" => acted(&ctx, ClientMsg::Release(id)),
+        "record" => acted(&ctx, ClientMsg::Record(id)),
+        "resample" => acted(&ctx, ClientMsg::Resample(id)),
         _ => error(
             StatusCode::NOT_FOUND,
-            format!("unknown pad action {action:?}: use press or release"),
+            format!("unknown pad action {action:?}: use press, release, record or resample"),
         ),
     }
 }

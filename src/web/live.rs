@@ -13,6 +13,7 @@ use serde_json::{Value, json};
 use super::WebContext;
 use crate::control::live::log_ring;
 use crate::engine::command::{Command, PadCmd, PadId, TransportCmd};
+use crate::engine::record::{RecordCmd, RecordSource};
 use crate::midi::leds::{PadLook, pad_look};
 use crate::midi::state::NONE;
 
@@ -118,8 +119,21 @@ pub fn snapshot(ctx: &WebContext, meters: bool) -> Value {
         "voice_limit": ctx.voice_limit,
         "drops": drops,
         "link": {"on": sh.link.on.load(Ordering::Relaxed), "peers": sh.link.peers.load(Ordering::Relaxed)},
+        "record": record_state(&st.record),
         "log": log_ring::last_seq(),
     })
+}
+
+/// What recording does: `{"state": "idle" | "armed" | "recording" | "finishing", "pad": ID}`.
+fn record_state(r: &crate::engine::record::RecordView) -> Value {
+    use crate::engine::record::RecordState as S;
+    let (state, pad) = match r.state() {
+        S::Idle => ("idle", None),
+        S::Armed(p) => ("armed", Some(p)),
+        S::Recording(p) => ("recording", Some(p)),
+        S::Finishing(p) => ("finishing", Some(p)),
+    };
+    json!({"state": state, "pad": pad})
 }
 
 /// Samples the state every [`PERIOD`] into `ctx`'s channel, metering pads while clients watch.
@@ -152,6 +166,10 @@ pub enum ClientMsg {
     Transport(String),
     /// Master volume 0..1.
     Volume(f32),
+    /// The record button on a pad: arm a take of the audio input (or end the one it records).
+    Record(usize),
+    /// The same, recording the master output.
+    Resample(usize),
 }
 
 /// Pads a client holds; released when the client goes (its task ends or is dropped), so a gate
@@ -186,6 +204,14 @@ pub fn act(ctx: &WebContext, msg: &ClientMsg) -> Result<(), String> {
     let sent = match *msg {
         ClientMsg::Press(p) => ctx.send(Command::Pad(pad(p)?, PadCmd::Press)),
         ClientMsg::Release(p) => ctx.send(Command::Pad(pad(p)?, PadCmd::Release)),
+        ClientMsg::Record(p) => ctx.send(Command::Record(
+            pad(p)?,
+            RecordCmd::Press(RecordSource::Input),
+        )),
+        ClientMsg::Resample(p) => ctx.send(Command::Record(
+            pad(p)?,
+            RecordCmd::Press(RecordSource::Master),
+        )),
         ClientMsg::Bank(b) => {
             let banks = ctx.shared.grid.banks;
             if b >= banks {

@@ -269,11 +269,7 @@ pub const NICE: i32 = 10;
 
 /// Lowers the calling thread's priority to [`NICE`] (best effort).
 fn be_nice() {
-    // SAFETY: setpriority on the calling thread (Linux: a thread id is a PRIO_PROCESS target).
-    unsafe {
-        let tid = libc::syscall(libc::SYS_gettid) as libc::id_t;
-        libc::setpriority(libc::PRIO_PROCESS, tid, NICE);
-    }
+    crate::audio::priority::nice_current_thread(NICE);
 }
 
 impl WebServer {

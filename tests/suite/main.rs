@@ -1,6 +1,6 @@
 //! The integration tests, in one binary (one link instead of one per file). Tests that
 //! install a global allocator, interpose the C allocator or change process-wide state stay
-//! in binaries of their own: `tests/{alsa_output,realtime_alloc,keylock_alloc,cancel,stems,streaming}.rs`.
+//! in binaries of their own: `tests/{alsa_output,realtime_alloc,keylock_alloc,cancel,stems,streaming,soak}.rs`.
 
 #[path = "../common/mod.rs"]
 mod common;
@@ -29,6 +29,7 @@ mod playback;
 mod prepare;
 mod profiles;
 mod properties;
+mod recording;
 mod reload;
 mod resampled_loops;
 mod service;

@@ -121,6 +121,21 @@ pub struct MasterSection {
         deserialize_with = "ranged::stretch_workers"
     )]
     pub stretch_workers: f32,
+    /// Longest take a pad can record, in seconds (0: no recording).
+    #[serde(
+        default = "ranged::record_seconds_default",
+        deserialize_with = "ranged::record_seconds"
+    )]
+    pub record_seconds: f32,
+    /// Bars a first take lasts with the transport stopped (0: from its length).
+    #[serde(
+        default = "ranged::record_bars_default",
+        deserialize_with = "ranged::record_bars"
+    )]
+    pub record_bars: f32,
+    /// Input monitoring: the audio input heard through the master.
+    #[serde(default)]
+    pub input_monitor: bool,
     /// Memory for stretched tables, in MB (0: real-time stretching only).
     #[serde(
         default = "ranged::table_memory_mb_default",
@@ -498,6 +513,9 @@ impl Default for MasterSection {
             table_stretcher: StretcherName::default(),
             keylock_voices: P::KEYLOCK_VOICES.default,
             stretch_workers: P::STRETCH_WORKERS.default,
+            record_seconds: P::RECORD_SECONDS.default,
+            record_bars: P::RECORD_BARS.default,
+            input_monitor: false,
             table_memory_mb: P::TABLE_MEMORY_MB.default,
             memory_limit: None,
             disk_mb_s: P::DISK_MB_S.default,

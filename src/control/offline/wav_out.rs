@@ -108,6 +108,31 @@ impl WavOut {
         Ok(())
     }
 
+    /// Brings the header's sizes up to date and pushes everything to the disk, so a power cut
+    /// keeps what was written so far as a playable WAV (a file past the RIFF limit keeps its
+    /// placeholder sizes until [`finish`](Self::finish); `sample::wav_repair` reads it).
+    pub fn checkpoint(&mut self) -> Result<(), WavError> {
+        let path = self.path.clone();
+        let err = |error| WavError {
+            path: path.clone(),
+            error,
+        };
+        self.file.flush().map_err(err)?;
+        if self.data_bytes <= self.riff_max {
+            self.file.seek(SeekFrom::Start(0)).map_err(err)?;
+            self.header(false).map_err(err)?;
+            self.file.seek(SeekFrom::End(0)).map_err(err)?;
+            self.file.flush().map_err(err)?;
+        }
+        self.file.get_ref().sync_data().map_err(err)?;
+        Ok(())
+    }
+
+    /// The file being written.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
     /// Writes the final sizes (RF64 when the data outgrew RIFF) and closes the file.
     pub fn finish(mut self) -> Result<u64, WavError> {
         let path = self.path.clone();

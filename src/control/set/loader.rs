@@ -13,6 +13,7 @@ use std::time::Instant;
 
 use crate::config::set::SetFile;
 use crate::engine::command::{Command, PadCmd, PadConfig, PadId, SlotId, TransportCmd};
+use crate::engine::record::InputCmd;
 use crate::engine::{EngineHandle, EngineSettings};
 use crate::sample::loader::{LoadFn, Loaded, load_in_order, load_one};
 use crate::sample::{SampleBuffer, SampleError, SampleSource};
@@ -100,6 +101,8 @@ pub(crate) fn settings_commands(set: &SetFile) -> Vec<Command> {
         Command::PlayMode(m.play_mode.into()),
         Command::Quantize(m.quantize.into()),
         Command::EqCrossovers(m.eq_crossovers[0], m.eq_crossovers[1]),
+        Command::Input(InputCmd::FirstBars(m.record_bars as u8)),
+        Command::Input(InputCmd::Monitor(Some(m.input_monitor))),
     ]
     .into_iter()
     .chain(set.fx.params().into_iter().map(|(p, v)| Command::Fx(p, v)))

@@ -1,0 +1,115 @@
+//! The input bus: interleaved stereo frames from an audio input (a cpal input stream's
+//! callback, or a file an offline render feeds as if from a device) arrive on a lock-free
+//! ring; each block the engine takes the block's worth, which recording captures and
+//! monitoring mixes into the master. Real-time safe: the ring and the block buffer are
+//! preallocated, nothing here allocates, locks or blocks.
+
+use ringbuf::traits::Consumer;
+use ringbuf::{HeapCons, HeapProd};
+
+use super::shared::{Counter, EngineStats};
+
+/// The producing end of the input ring: whoever delivers input frames (a capture callback, an
+/// offline feeder) pushes interleaved stereo samples here. Pushing never blocks or allocates;
+/// what does not fit is dropped (count it as [`Counter::InputOverrun`]).
+pub type InputFeed = HeapProd<f32>;
+
+/// The input frames of the block being rendered. Owned by the engine; real-time safe.
+pub(crate) struct InputBus {
+    ring: HeapCons<f32>,
+    /// This block's frames, interleaved stereo (silence when none came).
+    buf: Box<[f32]>,
+    frames: usize,
+    /// Input has arrived since the engine started (before that, a short block is not an
+    /// underrun: nothing is connected).
+    live: bool,
+    /// Monitoring: the input is heard through the master (ramped over `fade` frames).
+    monitor: bool,
+    level: f32,
+    step: f32,
+}
+
+impl InputBus {
+    /// A bus reading `ring`, for blocks of at most `max_block` frames, ramping monitoring on
+    /// and off over `fade` frames. Not real-time safe (called once, in `Engine::new`).
+    pub(crate) fn new(ring: HeapCons<f32>, max_block: usize, fade: u32) -> Self {
+        Self {
+            ring,
+            buf: vec![0.0; 2 * max_block].into_boxed_slice(),
+            frames: 0,
+            live: false,
+            monitor: false,
+            level: 0.0,
+            step: 1.0 / fade.max(1) as f32,
+        }
+    }
+
+    /// Takes `frames` frames for the block (silence for what did not come: an underrun once
+    /// input is live); non-finite samples become silence. Publishes the block's input peak.
+    /// Real-time safe.
+    pub(crate) fn read(&mut self, frames: usize, stats: &EngineStats) {
+        let n = (2 * frames).min(self.buf.len());
+        self.frames = n / 2;
+        let got = self.ring.pop_slice(&mut self.buf[..n]);
+        if got > 0 {
+            self.live = true;
+        }
+        if got < n {
+            self.buf[got..n].fill(0.0);
+            if self.live {
+                stats.counters.bump(Counter::InputUnderrun);
+            }
+        }
+        let mut peak = 0.0f32;
+        let mut bad = 0u64;
+        for s in &mut self.buf[..got] {
+            if !s.is_finite() {
+                *s = 0.0;
+                bad += 1;
+            }
+            peak = peak.max(s.abs());
+        }
+        if bad > 0 {
+            stats.counters.add(Counter::NonFinite, bad);
+        }
+        if self.live {
+            stats.record.record_input_peak(peak);
+        }
+    }
+
+    /// The block's input frames, interleaved stereo. Real-time safe.
+    pub(crate) fn block(&self) -> &[f32] {
+        &self.buf[..2 * self.frames]
+    }
+
+    /// Monitoring on or off (the input fades in or out). Real-time safe.
+    pub(crate) fn set_monitor(&mut self, on: bool) {
+        self.monitor = on;
+    }
+
+    /// Whether monitoring is on. Real-time safe.
+    pub(crate) fn monitoring(&self) -> bool {
+        self.monitor
+    }
+
+    /// Adds the monitored input of block frames `a..b` into `out` (the same frames of the
+    /// master mix, before the master effects, volume and limiter). Real-time safe.
+    pub(crate) fn monitor_into(&mut self, out: &mut [f32], a: usize, b: usize) {
+        let target = if self.monitor { 1.0 } else { 0.0 };
+        if self.level == 0.0 && target == 0.0 {
+            return;
+        }
+        let b = b.min(self.frames);
+        for k in a..b {
+            if self.level != target {
+                self.level = if target > self.level {
+                    (self.level + self.step).min(1.0)
+                } else {
+                    (self.level - self.step).max(0.0)
+                };
+            }
+            out[2 * (k - a)] += self.buf[2 * k] * self.level;
+            out[2 * (k - a) + 1] += self.buf[2 * k + 1] * self.level;
+        }
+    }
+}

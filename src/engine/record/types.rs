@@ -1,0 +1,106 @@
+//! What recording is told and tells: commands, settings, the tapes handed in, the marks the
+//! disk writer reads, refusals. Plain data.
+
+use std::sync::Arc;
+
+use super::super::command::{PadId, SlotId};
+use crate::sample::buffer::SampleBuffer;
+
+/// What a take records.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RecordSource {
+    /// The audio input (`[master] input`, or `render --input`).
+    Input,
+    /// The master output (resampling).
+    Master,
+}
+
+/// A recording command for one pad (see `Command::Record`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RecordCmd {
+    /// The record button on a pad: arms a take that begins on the next quantisation point
+    /// (at once with the transport stopped); pressed again while it runs, the take ends on the
+    /// next bar line that makes it whole bars (at once with the transport stopped: the take
+    /// then sets the tempo); pressed while armed, it disarms.
+    Press(RecordSource),
+    /// Ends this pad's take as a second press would (disarms an armed one); nothing when the
+    /// pad is not recording.
+    Stop,
+    /// Abandons an armed or running take of this pad; the pad keeps what it had.
+    Cancel,
+    /// Internal: take number `n` begins now (the engine schedules it; sent from outside it
+    /// does nothing but begin an armed take early).
+    Begin(u32),
+    /// Internal: take number `n` ends now if this is its end frame (scheduled by the engine).
+    End(u32),
+}
+
+/// A setting of the input bus and recording (see `Command::Input`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InputCmd {
+    /// Input monitoring: the input heard through the master (`None` toggles). Off by default:
+    /// most interfaces monitor in hardware.
+    Monitor(Option<bool>),
+    /// The devices' round trip in frames (output latency + input latency) that recordings from
+    /// the input are compensated by, on top of the limiter's look-ahead.
+    Latency(u32),
+    /// Bars a first take (transport stopped) lasts, which sets the tempo; 0 = the power of
+    /// two that puts the tempo at 70 BPM or more.
+    FirstBars(u8),
+}
+
+/// A blank tape the control side hands the engine, with the sample slot reserved for it.
+pub struct Tape {
+    /// The slot the take will be played from.
+    pub slot: SlotId,
+    /// The tape: a float32 buffer nothing else references (see `SampleBuffer::tape`).
+    pub buffer: Arc<SampleBuffer>,
+}
+
+/// What the disk writer reads between recorded samples.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum DiskMark {
+    /// Take `take` begins: the samples that follow are its, until its end mark.
+    Begin {
+        /// Take number.
+        take: u32,
+        /// The pad recorded into.
+        pad: PadId,
+        /// Its slot.
+        slot: SlotId,
+        /// What was recorded.
+        source: RecordSource,
+    },
+    /// Take `take` is complete after `samples` interleaved samples pushed since its begin.
+    End {
+        /// Take number.
+        take: u32,
+        /// Samples pushed for it.
+        samples: u64,
+        /// Samples that did not fit the ring (the file misses them).
+        lost: u64,
+        /// Frames of the loop.
+        frames: u32,
+        /// The loop's tempo.
+        bpm: f32,
+    },
+    /// Take `take` was abandoned after `samples` samples: what was written for it goes.
+    Cancel {
+        /// Take number.
+        take: u32,
+        /// Samples pushed for it.
+        samples: u64,
+    },
+}
+
+/// Why a record press did nothing (reported as `EventKind::RecordRefused`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Refusal {
+    /// No blank tape is ready (recording is not set up, or the last take's tape is still
+    /// being replaced).
+    NoTape,
+    /// Another pad is recording.
+    Busy,
+    /// The take was too short to be a loop (abandoned).
+    TooShort,
+}
