@@ -40,7 +40,7 @@ pub enum AudioError {
     #[error("audio output device {0:?} not found; `padlooper devices` lists the available ones")]
     DeviceNotFound(String),
     /// The device refused every configuration we can use.
-    #[error("audio device {device:?} has no usable output configuration: {reason}")]
+    #[error("audio device {device:?} has no usable configuration: {reason}")]
     NoConfig {
         /// Device name.
         device: String,

@@ -229,7 +229,12 @@ fn start(
         .and_then(|k| k.link())
         .unwrap_or(set.master.link);
     link.configure(set, Some(on), &mut handle, &shared);
-    let record = crate::control::record::live::LiveRecording::start(&mut handle, set, rate);
+    let out_frames = match out.config().buffer_size {
+        cpal::BufferSize::Fixed(n) => n,
+        cpal::BufferSize::Default => set.master.buffer_size,
+    };
+    let record =
+        crate::control::record::live::LiveRecording::start(&mut handle, set, rate, out_frames);
     Ok(Ok(Session {
         out,
         handle,

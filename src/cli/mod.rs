@@ -244,6 +244,15 @@ fn devices() -> anyhow::Result<i32> {
             println!("  {o}");
         }
     }
+    let ins = crate::audio::quiet::without_stderr(verbose, crate::audio::input::list_inputs);
+    if ins.is_empty() {
+        println!("audio inputs: none found");
+    } else {
+        println!("audio inputs (`input` in [master], for recording):");
+        for i in ins {
+            println!("  {i}");
+        }
+    }
     match crate::audio::quiet::without_stderr(verbose, crate::midi::ports::describe_inputs) {
         Err(e) => println!("MIDI: unavailable ({e})"),
         Ok(ports) => {

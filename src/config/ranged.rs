@@ -414,3 +414,14 @@ pub fn memory_limit<'de, D: serde::Deserializer<'de>>(
             .map_err(serde::de::Error::custom),
     }
 }
+
+/// The audio input's channels: one (mono) or two (a stereo pair), each 1 to 64.
+pub fn input_channels<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<u16>, D::Error> {
+    let v = Vec::<i64>::deserialize(d)?;
+    if v.is_empty() || v.len() > 2 || v.iter().any(|c| !(1..=64).contains(c)) {
+        return Err(D::Error::custom(format!(
+            "`input_channels` = {v:?} is not one or two channel numbers from 1 to 64; write [1, 2] for a stereo pair or [3] for one mono channel"
+        )));
+    }
+    Ok(v.into_iter().map(|c| c as u16).collect())
+}

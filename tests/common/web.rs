@@ -63,7 +63,7 @@ impl WebRun {
             .tempdir_in(&dir)
             .unwrap();
         // The folder the set lives in is `dir`; `kept` only holds the state.
-        let mut run = Self::start_with_set(kept, &dir.join("set.toml"), set, addr, extra);
+        let mut run = Self::start_with_set(kept, &dir.join("set.toml"), set, addr, extra, &[]);
         run.set_dir = Some(dir);
         run
     }
@@ -78,7 +78,14 @@ impl WebRun {
         let state = dir.path().join("state");
         std::fs::create_dir_all(&state).unwrap();
         setup(&state);
-        Self::start_with_set(dir, &set_path, set, addr, &[])
+        Self::start_with_set(dir, &set_path, set, addr, &[], &[])
+    }
+
+    /// [`start`](Self::start) with these environment variables for the child.
+    pub fn start_env(set: &str, addr: &str, envs: &[(&str, &std::ffi::OsStr)]) -> WebRun {
+        let dir = tempfile::tempdir().unwrap();
+        let set_path = dir.path().join("set.toml");
+        Self::start_with_set(dir, &set_path, set, addr, &[], envs)
     }
 
     fn start_with_set(
@@ -87,6 +94,7 @@ impl WebRun {
         set: &str,
         addr: &str,
         extra: &[&str],
+        envs: &[(&str, &std::ffi::OsStr)],
     ) -> WebRun {
         std::fs::write(set_path, set).unwrap();
         let state = dir.path().join("state");
@@ -99,6 +107,7 @@ impl WebRun {
             .env("PADLOOPER_STATE_DIR", &state)
             .env("CACHE_DIRECTORY", state.join("cache"))
             .env_remove("NOTIFY_SOCKET")
+            .envs(envs.iter().copied())
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::piped())

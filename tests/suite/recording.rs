@@ -389,3 +389,93 @@ fn live_a_resampled_take_is_written_and_saved_into_the_set() {
     padlooper::config::SetFile::load(&run.dir.path().join("set.toml"))
         .unwrap_or_else(|e| panic!("{e}\n{log}"));
 }
+
+#[test]
+fn live_a_take_from_a_real_capture_stream() {
+    // The real cpal input path: ALSA's `file` plugin feeds the capture stream from a raw file
+    // (a 440 Hz tone, float stereo; its `null` slave is not paced, so the input runs ahead and
+    // the excess is dropped and counted) while the output is paced by the clock. A one-bar take
+    // from the input holds the tone's frames at its level, left and right in their places.
+    use crate::common::web::WebRun;
+    use std::time::Duration;
+    let dir = tmp();
+    let raw = dir.path().join("in.raw");
+    let mut bytes = Vec::new();
+    for i in 0..RATE as usize * 60 {
+        let v = 0.5 * (2.0 * std::f64::consts::PI * 440.0 * i as f64 / RATE as f64).sin();
+        for s in [v as f32, -v as f32] {
+            bytes.extend_from_slice(&s.to_le_bytes());
+        }
+    }
+    std::fs::write(&raw, bytes).unwrap();
+    let conf = dir.path().join("asound.conf");
+    std::fs::write(
+        &conf,
+        format!(
+            "pcm.nullin {{ type null }}\npcm.!default {{ type file slave.pcm \"nullin\" file \"/dev/null\" infile \"{}\" format \"raw\" }}\n",
+            raw.display()
+        ),
+    )
+    .unwrap();
+    let set = "[master]\nbpm = 120\nrecord_seconds = 8\ninput = \"default\"\n";
+    let mut run = WebRun::start_env(
+        set,
+        "127.0.0.1:0",
+        &[("ALSA_CONFIG_PATH", conf.as_os_str())],
+    );
+    let line = run.wait_log("audio input:", Duration::from_secs(30));
+    assert!(
+        line.to_lowercase().contains("f32") && line.contains("[1, 2]"),
+        "{line}"
+    );
+    assert_eq!(
+        run.call(
+            "POST",
+            "/api/transport",
+            Some(r#"{"action": "start"}"#),
+            None
+        )
+        .status,
+        200
+    );
+    assert_eq!(
+        run.call("POST", "/api/pads/2/record", None, None).status,
+        200
+    );
+    run.state_until(None, |v| v["record"]["state"] == "recording");
+    assert_eq!(
+        run.call("POST", "/api/pads/2/record", None, None).status,
+        200
+    );
+    run.wait_log("now plays", Duration::from_secs(30));
+    let take = wav_frames(&run.dir.path().join("recordings/b0-p2-take1.wav"));
+    assert_eq!(take.len(), BAR);
+    let left: Vec<f32> = take.iter().map(|f| f[0]).collect();
+    let right: Vec<f32> = take.iter().map(|f| f[1]).collect();
+    let rms = crate::common::rms(&left);
+    assert!((rms - 0.3536).abs() < 0.02, "the tone's level: rms {rms}");
+    assert!((crate::common::rms(&right) - rms).abs() < 0.01);
+    assert!(
+        left.iter().zip(&right).all(|(l, r)| (l + r).abs() < 1e-6),
+        "left and right in place"
+    );
+    // Every frame is one of the tone's (the unpaced slave reads the file far faster than the
+    // engine takes it, so which frames arrive is not the file's order: their values are).
+    let tone: std::collections::HashSet<u32> = (0..1200)
+        .map(|i| {
+            let v = 0.5 * (2.0 * std::f64::consts::PI * 440.0 * i as f64 / RATE as f64).sin();
+            (v as f32).to_bits()
+        })
+        .collect();
+    assert!(
+        left.iter().all(|v| tone.contains(&v.to_bits())),
+        "frames not from the input file"
+    );
+    // In debug builds (`make test`) both callbacks run inside the allocation guard.
+    let log = run.stop();
+    assert!(!log.contains("allocated or freed"), "{log}");
+    assert!(
+        log.contains("input overrun"),
+        "the input running ahead is counted: {log}"
+    );
+}

@@ -136,6 +136,16 @@ pub struct MasterSection {
     /// Input monitoring: the audio input heard through the master.
     #[serde(default)]
     pub input_monitor: bool,
+    /// Audio input devices recordings take, in order of preference (as `device`; empty: no
+    /// audio input).
+    #[serde(default, deserialize_with = "one_or_many")]
+    pub input: Vec<String>,
+    /// The input's channels, counted from 1: a stereo pair `[1, 2]` or one mono channel `[3]`.
+    #[serde(
+        default = "default_input_channels",
+        deserialize_with = "ranged::input_channels"
+    )]
+    pub input_channels: Vec<u16>,
     /// Memory for stretched tables, in MB (0: real-time stretching only).
     #[serde(
         default = "ranged::table_memory_mb_default",
@@ -516,6 +526,8 @@ impl Default for MasterSection {
             record_seconds: P::RECORD_SECONDS.default,
             record_bars: P::RECORD_BARS.default,
             input_monitor: false,
+            input: Vec::new(),
+            input_channels: default_input_channels(),
             table_memory_mb: P::TABLE_MEMORY_MB.default,
             memory_limit: None,
             disk_mb_s: P::DISK_MB_S.default,
@@ -523,4 +535,9 @@ impl Default for MasterSection {
             tempo_range: default_tempo_range(),
         }
     }
+}
+
+/// A stereo pair: the input's first two channels.
+fn default_input_channels() -> Vec<u16> {
+    vec![1, 2]
 }

@@ -8,20 +8,25 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc;
 use std::thread::JoinHandle;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use super::{DiskWriter, TakeFile, TapeSupply, WriterNews};
+use crate::audio::input::{Input, InputRequest};
 use crate::config::set::SetFile;
 use crate::config::set::writer::{PadPlace, SetWriter, WriteError};
 use crate::engine::EngineHandle;
+use crate::engine::command::Command;
+use crate::engine::input::InputFeed;
+use crate::engine::record::InputCmd;
 
 /// How often the disk writer looks at the ring (it holds seconds: this is for latency of the
 /// file, not to keep up).
 const POLL: Duration = Duration::from_millis(50);
 
-/// Live recording: tapes, the disk writer's thread, takes saved into the set.
+/// Live recording: the audio input, tapes, the disk writer's thread, takes saved into the set.
 pub struct LiveRecording {
     supply: TapeSupply,
+    input: InputState,
     news: Option<mpsc::Receiver<WriterNews>>,
     stop: Arc<AtomicBool>,
     thread: Option<JoinHandle<()>>,
@@ -31,15 +36,18 @@ pub struct LiveRecording {
 }
 
 impl LiveRecording {
-    /// Starts recording for `set` (nothing when `record_seconds` is 0): takes are written to
-    /// `recordings/` beside the set file. Not real-time.
-    pub fn start(handle: &mut EngineHandle, set: &SetFile, rate: u32) -> Self {
+    /// Starts recording for `set` (nothing when `record_seconds` is 0): the audio input the
+    /// set names, takes written to `recordings/` beside the set file. `out_frames` is the
+    /// output's buffer, for the latency compensation. Not real-time.
+    pub fn start(handle: &mut EngineHandle, set: &SetFile, rate: u32, out_frames: u32) -> Self {
         let supply = TapeSupply::new(set.master.record_seconds, rate);
+        let input = InputState::start(handle, set, rate, out_frames);
         let set_path = (set.path.is_file()).then(|| set.path.clone());
         let dir = recordings_dir(&set.path);
         let stop = Arc::new(AtomicBool::new(false));
         let mut me = Self {
             supply,
+            input,
             news: None,
             stop: stop.clone(),
             thread: None,
@@ -92,7 +100,7 @@ impl LiveRecording {
     /// Keeps a tape ready and reports what the disk writer finished; a take on disk is saved
     /// into the set file. Returns lines to log. Not real-time.
     pub fn tick(&mut self, handle: &mut EngineHandle, set: &SetFile) -> Vec<String> {
-        let mut lines = Vec::new();
+        let mut lines = self.input.tick(handle);
         self.supply.keep(handle);
         if let Some(e) = self.supply.last_error.clone()
             && self.said.as_deref() != Some(e.as_str())
@@ -145,8 +153,10 @@ impl LiveRecording {
         lines
     }
 
-    /// Lets the disk writer finish the take it writes and stops it. Not real-time.
+    /// Stops the input; lets the disk writer finish the take it writes and stops it. Not
+    /// real-time.
     pub fn stop(&mut self) {
+        self.input.stop();
         self.stop.store(true, Ordering::Release);
         if let Some(t) = self.thread.take() {
             let _ = t.join();
@@ -157,6 +167,103 @@ impl LiveRecording {
 impl Drop for LiveRecording {
     fn drop(&mut self) {
         self.stop();
+    }
+}
+
+/// The audio input while playing live: opened at start, opened again after it failed (every
+/// two seconds, one log line per change).
+struct InputState {
+    req: Option<InputRequest>,
+    input: Option<Input>,
+    feed: Option<InputFeed>,
+    last_try: Instant,
+    said: Option<String>,
+}
+
+impl InputState {
+    fn start(handle: &mut EngineHandle, set: &SetFile, rate: u32, out_frames: u32) -> Self {
+        let m = &set.master;
+        let req = (!m.input.is_empty()).then(|| InputRequest {
+            device: m.input.clone(),
+            channels: m.input_channels.clone(),
+            sample_rate: rate,
+            buffer_size: m.buffer_size,
+        });
+        let mut me = Self {
+            feed: req.as_ref().and_then(|_| handle.take_input_feed()),
+            req,
+            input: None,
+            last_try: Instant::now(),
+            said: None,
+        };
+        for l in me.open(handle) {
+            log::info!("{l}");
+        }
+        if let Some(i) = &me.input {
+            // The devices' buffers, out and in: what a take is compensated by until the
+            // round trip is measured.
+            let in_frames = match i.config().buffer_size {
+                cpal::BufferSize::Fixed(n) => n,
+                cpal::BufferSize::Default => m.buffer_size,
+            };
+            let _ = handle.command(Command::Input(InputCmd::Latency(out_frames + in_frames)));
+        }
+        me
+    }
+
+    fn open(&mut self, handle: &EngineHandle) -> Vec<String> {
+        let (Some(req), Some(feed)) = (self.req.as_ref(), self.feed.take()) else {
+            return Vec::new();
+        };
+        self.last_try = Instant::now();
+        match Input::start(req, feed, handle.stats().clone()) {
+            Ok(i) => {
+                let line = format!(
+                    "audio input: {} (channels {:?}, {} Hz, {})",
+                    i.device_name(),
+                    req.channels,
+                    i.config().sample_rate,
+                    i.format()
+                );
+                self.input = Some(i);
+                self.said = None;
+                vec![line]
+            }
+            Err((e, feed)) => {
+                self.feed = Some(feed);
+                let msg = format!(
+                    "audio input: {e}; recording from the input is silent until it is there (`padlooper devices` lists inputs)"
+                );
+                if self.said.as_deref() == Some(msg.as_str()) {
+                    return Vec::new();
+                }
+                self.said = Some(msg.clone());
+                vec![msg]
+            }
+        }
+    }
+
+    fn tick(&mut self, handle: &EngineHandle) -> Vec<String> {
+        let mut lines = Vec::new();
+        if self.input.as_ref().is_some_and(Input::has_failed)
+            && let Some(i) = self.input.take()
+        {
+            lines.push(format!(
+                "audio input {} stopped (unplugged?); trying to open it again",
+                i.device_name()
+            ));
+            self.feed = i.stop();
+        }
+        if self.input.is_none() && self.last_try.elapsed() >= Duration::from_secs(2) {
+            lines.extend(self.open(handle));
+        }
+        lines
+    }
+
+    fn stop(&mut self) {
+        if let Some(i) = self.input.take() {
+            self.feed = i.stop();
+        }
     }
 }
 
