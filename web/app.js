@@ -30,6 +30,14 @@ function buildGrid() {
     const down = (e) => {
       e.preventDefault();
       if (editMode) { openEditor(Number(b.dataset.id !== undefined ? b.dataset.id : cellId(i))); return; }
+      const rid = Number(b.dataset.id !== undefined ? b.dataset.id : cellId(i));
+      const rec = state && state.record;
+      // REC armed: this pad records; the pad being recorded: tapped, it ends its take.
+      if (recMode || (rec && rec.state !== 'idle' && rec.pad === rid)) {
+        send({ [recMode || 'record']: rid });
+        setRecMode(null);
+        return;
+      }
       const id = b.dataset.id;
       if (id === undefined || held.has(id)) return;
       if (b.setPointerCapture && e.pointerId !== undefined) b.setPointerCapture(e.pointerId);
@@ -100,7 +108,7 @@ function showState(s) {
     const b = cells[i];
     if (!b) return;
     if (c === null) {
-      delete b.dataset.id; b.className = 'pad empty';
+      delete b.dataset.id; b.className = 'pad empty' + recClass(s.record, cellId(i));
       b.querySelector('.name').textContent = '';
       b.querySelector('.badge').textContent = '';
       b.querySelector('.lvl').style.width = '0';
@@ -108,7 +116,7 @@ function showState(s) {
     }
     b.dataset.id = c.id;
     b.dataset.look = c.look;
-    b.className = `pad ${c.look}` + (held.has(String(c.id)) ? ' held' : '');
+    b.className = `pad ${c.look}` + (held.has(String(c.id)) ? ' held' : '') + recClass(s.record, c.id);
     b.querySelector('.name').textContent = padName(c.id);
     b.querySelector('.badge').textContent = (c.key_lock ? '♮' : '') + (c.sync ? '⇆' : '') + (c.stems ? `S${c.stems}` : '');
     b.querySelector('.lvl').style.width = `${meterWidth(ballistic(c.id, c.level_db, dt))}%`;
@@ -169,6 +177,20 @@ async function start() {
     $('conn').textContent = 'offline';
     setTimeout(start, Math.min(5000, 250 * 2 ** retry++));
   }
+}
+
+// ---- Recording: REC or Resample, then a pad; the pad being recorded shows it.
+let recMode = null;
+function setRecMode(m) {
+  recMode = m;
+  $('rec').classList.toggle('on', m === 'record');
+  $('resample').classList.toggle('on', m === 'resample');
+}
+$('rec').addEventListener('click', () => setRecMode(recMode === 'record' ? null : 'record'));
+$('resample').addEventListener('click', () => setRecMode(recMode === 'resample' ? null : 'resample'));
+function recClass(r, id) {
+  if (!r || r.pad !== id) return '';
+  return r.state === 'armed' ? ' rec-armed' : r.state === 'idle' ? '' : ' rec';
 }
 
 // ---- The pad editor: settings, a waveform with loop handles, the beat grid, save & apply.

@@ -534,3 +534,36 @@ fn web_sets_panel_shows_a_broken_set_at_its_line() {
     );
     run.stop();
 }
+
+#[test]
+fn web_rec_then_a_pad_resamples_a_take_into_it() {
+    // The page's Resample button, then an empty pad: it blinks while armed, shows it records
+    // once the bar begins, and a second tap ends the take, which the pad then plays and the
+    // set keeps.
+    let set = SET.replace(
+        "quantize = \"off\"",
+        "quantize = \"off\"\nrecord_seconds = 8",
+    );
+    assert!(set.contains("record_seconds"));
+    let mut run = WebRun::start(&set, "127.0.0.1:0", |_| {});
+    let d = driver();
+    block_on(async {
+        let c = browser(&d, "rec", 1280, 800).await;
+        c.goto(&run.url()).await.unwrap();
+        wait_css(&c, ".pad.loaded[data-id='0']").await;
+        click(&c, ".pad[data-id='0']").await;
+        wait_css(&c, ".pad.playing[data-id='0']").await;
+        click(&c, "#resample").await;
+        wait_css(&c, "#resample.on").await;
+        click(&c, ".pad[data-cell='2']").await;
+        wait_css(&c, "#resample:not(.on)").await;
+        wait_css(&c, ".pad.rec[data-cell='2']").await;
+        shot(&c, "recording").await;
+        click(&c, ".pad[data-cell='2']").await;
+        wait_css(&c, ".pad.playing[data-id='2']:not(.rec)").await;
+    });
+    run.wait_log("bank 0 pad 2 now plays", Duration::from_secs(10));
+    let text = std::fs::read_to_string(run.dir.path().join("set.toml")).unwrap();
+    assert!(text.contains("recordings/b0-p2-take1.wav"), "{text}");
+    run.stop();
+}
