@@ -78,16 +78,7 @@ fn find(host: &cpal::Host, wanted: &str) -> Result<Device, AudioError> {
         .input_devices()
         .map(|d| d.collect())
         .unwrap_or_default();
-    let lw = wanted.to_lowercase();
-    devices
-        .iter()
-        .find(|d| d.id().is_ok_and(|i| i.to_string() == wanted) || d.to_string() == wanted)
-        .or_else(|| {
-            devices
-                .iter()
-                .find(|d| d.to_string().to_lowercase().contains(&lw))
-        })
-        .cloned()
+    super::output::pick(&devices, wanted)
         .ok_or_else(|| AudioError::DeviceNotFound(wanted.to_string()))
 }
 

@@ -37,7 +37,7 @@ pub enum AudioError {
     )]
     NoDevice,
     /// The named device does not exist.
-    #[error("audio output device {0:?} not found; `padlooper devices` lists the available ones")]
+    #[error("audio device {0:?} not found; `padlooper devices` lists the available ones")]
     DeviceNotFound(String),
     /// The device refused every configuration we can use.
     #[error("audio device {device:?} has no usable configuration: {reason}")]
@@ -128,19 +128,24 @@ fn find_device(host: &cpal::Host, wanted: Option<&str>) -> Result<Device, AudioE
                 .output_devices()
                 .map(|d| d.collect())
                 .unwrap_or_default();
-            let lw = w.to_lowercase();
-            devices
-                .iter()
-                .find(|d| d.id().is_ok_and(|i| i.to_string() == w) || d.to_string() == w)
-                .or_else(|| {
-                    devices
-                        .iter()
-                        .find(|d| d.to_string().to_lowercase().contains(&lw))
-                })
-                .cloned()
-                .ok_or_else(|| AudioError::DeviceNotFound(w.to_string()))
+            pick(&devices, w).ok_or_else(|| AudioError::DeviceNotFound(w.to_string()))
         }
     }
+}
+
+/// The device `wanted` names among `devices`: its id or whole name, else the first whose name
+/// contains it (case-insensitive). Inputs and outputs are named alike. Not real-time.
+pub(super) fn pick(devices: &[Device], wanted: &str) -> Option<Device> {
+    let lw = wanted.to_lowercase();
+    devices
+        .iter()
+        .find(|d| d.id().is_ok_and(|i| i.to_string() == wanted) || d.to_string() == wanted)
+        .or_else(|| {
+            devices
+                .iter()
+                .find(|d| d.to_string().to_lowercase().contains(&lw))
+        })
+        .cloned()
 }
 
 /// Picks the first device of the preference list that is present and usable, and a
