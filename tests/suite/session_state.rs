@@ -256,7 +256,11 @@ fn a_set_named_by_a_bare_file_name_keeps_its_state_beside_it() {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    std::thread::sleep(Duration::from_secs_f64(1.5));
+    // Saved once the loaded set's values settle (a debounced save): waited for, bounded.
+    let t0 = std::time::Instant::now();
+    while !path(&dir, "set.state.toml").exists() && t0.elapsed() < Duration::from_secs(30) {
+        std::thread::sleep(Duration::from_millis(50));
+    }
     let err = crate::common::process::stop(child, libc::SIGINT).1;
     assert!(!err.contains("cannot save"), "{err}");
     assert!(path(&dir, "set.state.toml").exists(), "{err}");
