@@ -356,11 +356,13 @@ fn live_a_resampled_take_is_written_and_saved_into_the_set() {
     use std::time::Duration;
     let set = "[master]\nbpm = 120\nrecord_seconds = 8\n[[pad]]\npad = 0\nbuiltin = \"drums\"\n";
     let mut run = WebRun::start(set, "127.0.0.1:0", |_| {});
+    // The web surface answers before the set is loaded: wait until it plays.
+    run.wait_log("playing; press Ctrl-C", Duration::from_secs(30));
     assert_eq!(
         run.call("POST", "/api/pads/0/press", None, None).status,
         200
     );
-    run.wait_log("playing", Duration::from_secs(30));
+    run.state_until(None, |v| v["transport"]["running"] == true);
     assert_eq!(
         run.call("POST", "/api/pads/1/resample", None, None).status,
         200
@@ -428,6 +430,7 @@ fn live_a_take_from_a_real_capture_stream() {
         line.to_lowercase().contains("f32") && line.contains("[1, 2]"),
         "{line}"
     );
+    run.wait_log("playing; press Ctrl-C", Duration::from_secs(30));
     assert_eq!(
         run.call(
             "POST",
