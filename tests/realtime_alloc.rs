@@ -519,7 +519,8 @@ fn recording_monitoring_and_resampling_never_allocate() {
     let input: Vec<f32> = (0..512).map(|i| ((i as f32) * 0.37).sin() * 0.2).collect();
     let mut violations = 0;
     let mut written = 0;
-    for block in 0..4_000u64 {
+    let mut seen = Vec::new();
+    for block in 0..5_200u64 {
         supply.keep(&mut handle);
         feed.push_slice(&input);
         let cmd = match block {
@@ -538,6 +539,16 @@ fn recording_monitoring_and_resampling_never_allocate() {
             2_400 => Some(Command::Record(5, RecordCmd::Press(RecordSource::Input))),
             3_000 => Some(Command::Record(5, RecordCmd::Cancel)),
             3_100 => Some(Command::Input(InputCmd::Monitor(Some(false)))),
+            // An overdub pass over pad 2's take (two times round), undone, redone, the pad
+            // cleared and that undone.
+            3_200 => Some(Command::Input(InputCmd::Feedback(0.7))),
+            3_201 => Some(Command::Record(2, RecordCmd::Overdub)),
+            3_900 => Some(Command::Record(2, RecordCmd::Overdub)),
+            4_300 => Some(Command::Record(2, RecordCmd::Undo)),
+            4_400 => Some(Command::Record(2, RecordCmd::Redo)),
+            4_500 => Some(Command::Record(2, RecordCmd::Clear)),
+            4_600 => Some(Command::Record(2, RecordCmd::Undo)),
+            4_601 => Some(Command::Pad(2, PadCmd::Press)),
             _ => None,
         };
         if let Some(c) = cmd {
@@ -552,9 +563,25 @@ fn recording_monitoring_and_resampling_never_allocate() {
             );
             written += 1;
         }
-        handle.drain_events();
+        seen.extend(handle.drain_events().into_iter().map(|e| e.kind));
         handle.collect_retired();
     }
     assert_eq!(violations, 0, "recording allocated in the audio thread");
-    assert_eq!(written, 2, "both takes reached the disk");
+    assert_eq!(
+        written, 3,
+        "both takes and the overdub pass reached the disk"
+    );
+    use padlooper::engine::event::EventKind as K;
+    for want in [
+        K::OverdubStarted(2),
+        K::OverdubPlaying(2),
+        K::RecordCleared(2),
+    ] {
+        assert!(seen.contains(&want), "{want:?} not in {seen:?}");
+    }
+    let undone = seen
+        .iter()
+        .filter(|k| matches!(k, K::RecordUndone(2, Some(_), _)))
+        .count();
+    assert_eq!(undone, 3, "{seen:?}");
 }

@@ -34,7 +34,7 @@ function buildGrid() {
       const rec = state && state.record;
       // REC armed: this pad records; the pad being recorded: tapped, it ends its take.
       if (recMode || (rec && rec.state !== 'idle' && rec.pad === rid)) {
-        send({ [recMode || 'record']: rid });
+        send({ [recMode || (rec.state === 'overdubbing' ? 'overdub' : 'record')]: rid });
         setRecMode(null);
         return;
       }
@@ -100,6 +100,8 @@ function showState(s) {
   $('play').textContent = s.transport.running ? '■' : '▶';
   $('load').textContent = `${s.load.toFixed(1)}%`;
   $('xruns').textContent = s.xruns;
+  $('input-meter').hidden = s.input_db === null || s.input_db === undefined;
+  if (!$('input-meter').hidden) $('input').textContent = `${s.input_db.toFixed(0)} dB`;
   $('voices').textContent = `${s.voices}/${s.voice_limit}`;
   $('link').hidden = !s.link.on;
   $('link').textContent = s.link.on ? `LINK ${s.link.peers}` : 'LINK';
@@ -179,18 +181,20 @@ async function start() {
   }
 }
 
-// ---- Recording: REC or Resample, then a pad; the pad being recorded shows it.
+// ---- Recording: REC, Resample, Dub, Undo, Redo or Clear, then a pad; the pad being recorded
+// shows it.
 let recMode = null;
+const recButtons = { rec: 'record', resample: 'resample', overdub: 'overdub', undo: 'undo', redo: 'redo', clear: 'clear' };
 function setRecMode(m) {
   recMode = m;
-  $('rec').classList.toggle('on', m === 'record');
-  $('resample').classList.toggle('on', m === 'resample');
+  for (const [id, mode] of Object.entries(recButtons)) $(id).classList.toggle('on', m === mode);
 }
-$('rec').addEventListener('click', () => setRecMode(recMode === 'record' ? null : 'record'));
-$('resample').addEventListener('click', () => setRecMode(recMode === 'resample' ? null : 'resample'));
+for (const [id, mode] of Object.entries(recButtons)) {
+  $(id).addEventListener('click', () => setRecMode(recMode === mode ? null : mode));
+}
 function recClass(r, id) {
   if (!r || r.pad !== id) return '';
-  return r.state === 'armed' ? ' rec-armed' : r.state === 'idle' ? '' : ' rec';
+  return r.state === 'armed' ? ' rec-armed' : r.state === 'overdubbing' ? ' rec dub' : r.state === 'idle' ? '' : ' rec';
 }
 
 // ---- The pad editor: settings, a waveform with loop handles, the beat grid, save & apply.

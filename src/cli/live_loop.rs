@@ -171,7 +171,7 @@ fn housekeeping(s: &mut Session, w: &mut Watch) {
         log::debug!("{ev:?}");
     }
     s.link.tick(&mut s.handle, &s.shared, &events);
-    for line in s.record.tick(&mut s.handle, &s.set) {
+    for line in s.record.tick(&mut s.handle, &s.set, &events) {
         log::info!("{line}");
     }
     if let Some(line) = s.keylock.tick(&mut s.handle, &events) {

@@ -120,6 +120,11 @@ pub fn event_json(e: &EngineEvent, rate: u32, pads_per_bank: usize) -> serde_jso
         EventKind::RecordPlaying(p) => ("record_playing", p),
         EventKind::RecordDone(p) => ("record_done", p),
         EventKind::RecordCancelled(p) => ("record_cancelled", p),
+        EventKind::OverdubStarted(p) => ("overdub_started", p),
+        EventKind::OverdubPlaying(p) => ("overdub_playing", p),
+        EventKind::RecordUndone(p, _, true) => ("record_undone", p),
+        EventKind::RecordUndone(p, _, false) => ("record_redone", p),
+        EventKind::RecordCleared(p) => ("record_cleared", p),
         EventKind::RecordRefused(p, why) => {
             let p = p as usize;
             return json!({"frame": e.frame, "time": time, "event": "record_refused",

@@ -139,6 +139,12 @@ param!(
     P::RECORD_BARS
 );
 param!(
+    overdub_feedback,
+    overdub_feedback_opt,
+    overdub_feedback_default,
+    P::OVERDUB_FEEDBACK
+);
+param!(
     stretch_workers,
     stretch_workers_opt,
     stretch_workers_default,

@@ -32,6 +32,9 @@
 //! 26.0  record 0 5 stop  # ends on the next bar line (or `cancel`); the pad loops the take
 //! 30.0  resample 0 6     # the same, recording the master output
 //! 31.0  monitor on       # hear the input through the master
+//! 32.0  overdub 0 5      # sum the input into the pad's loop from now on; again: stop
+//! 40.0  undo 0 5         # the last take, overdub or clear of the pad taken back (`redo`)
+//! 44.0  clear 0 5        # the pad's loop goes (undo brings it back)
 //! ```
 
 use crate::engine::command::PadCmd;
@@ -79,7 +82,7 @@ pub const SCRIPT_COMMANDS: &str = "press|trigger B P, release B P, stop B P, sto
      resonance B P R, send B P delay|reverb L, eqmode B P isolator|shelf, fx PARAM V, bpm X, transport start|stop|continue, tap, sync B P on|off, \
      keylock B P on|off, keylock all on|off, transpose B P N [CENTS], stems B P on|off, \
      stem B P NAME mute|unmute|solo|unsolo, stemgain B P NAME DB, record B P [stop|cancel], \
-     resample B P [stop|cancel], monitor on|off";
+     resample B P [stop|cancel], monitor on|off, overdub B P, undo B P, redo B P, clear B P";
 
 /// Effect parameters by their set-file names, with their entry in the parameter table.
 pub const FX_PARAMS: &[(FxParam, ParamSpec)] = &[
@@ -350,6 +353,18 @@ impl Line<'_> {
             }),
             "transpose" => return Some(self.transpose()),
             "record" | "resample" => return Some(self.record()),
+            "overdub" | "undo" | "redo" | "clear" => {
+                let cmd = match self.verb {
+                    "overdub" => RecordCmd::Overdub,
+                    "undo" => RecordCmd::Undo,
+                    "redo" => RecordCmd::Redo,
+                    _ => RecordCmd::Clear,
+                };
+                return Some(
+                    self.want(2)
+                        .and_then(|()| Ok(Command::Record(self.pad()?, cmd))),
+                );
+            }
             _ => return None,
         };
         Some(

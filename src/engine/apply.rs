@@ -266,7 +266,7 @@ fn pad_fx(cx: &mut Ctx, p: PadId, cmd: PadCmd) {
 }
 
 /// Publishes pad `p`'s settings to the live state.
-fn publish_pad_live(cx: &Ctx, p: PadId) {
+pub(crate) fn publish_pad_live(cx: &Ctx, p: PadId) {
     let live = cx
         .bank
         .pads

@@ -77,6 +77,15 @@ pub enum EventKind {
     RecordDone(PadId),
     /// The take into this pad was abandoned (disarmed, cancelled).
     RecordCancelled(PadId),
+    /// An overdub pass into this pad began.
+    OverdubStarted(PadId),
+    /// The pad plays the layers of an overdub pass (the pass may go on).
+    OverdubPlaying(PadId),
+    /// Undo, redo or clear: the pad now has the sample of this slot (`None`: no sample).
+    /// `true` for an undo.
+    RecordUndone(PadId, Option<SlotId>, bool),
+    /// The pad's loop was cleared (undo brings it back).
+    RecordCleared(PadId),
     /// A record press did nothing, and why.
     RecordRefused(PadId, super::record::Refusal),
 }

@@ -207,6 +207,7 @@ impl EngineHandle {
     pub fn collect_takes(&mut self) -> Vec<SlotId> {
         let mut got = Vec::new();
         while let Some(t) = self.record.takes.try_pop() {
+            let t = t.tape;
             self.tape_bytes = self.tape_bytes.saturating_sub(t.buffer.memory_bytes());
             if let Some(entry) = self.loaded.get_mut(t.slot as usize) {
                 *entry = Some(t.buffer);

@@ -27,12 +27,19 @@ pub(crate) struct InputBus {
     monitor: bool,
     level: f32,
     step: f32,
+    /// The input meter: the peak, falling 20 dB a second.
+    meter: f32,
+    /// Natural log of the meter's fall per frame.
+    fall: f32,
 }
+
+/// How fast the input meter falls, dB a second (as a peak programme meter).
+pub const METER_FALL_DB: f32 = 20.0;
 
 impl InputBus {
     /// A bus reading `ring`, for blocks of at most `max_block` frames, ramping monitoring on
     /// and off over `fade` frames. Not real-time safe (called once, in `Engine::new`).
-    pub(crate) fn new(ring: HeapCons<f32>, max_block: usize, fade: u32) -> Self {
+    pub(crate) fn new(ring: HeapCons<f32>, max_block: usize, fade: u32, rate: u32) -> Self {
         Self {
             ring,
             buf: vec![0.0; 2 * max_block].into_boxed_slice(),
@@ -41,11 +48,13 @@ impl InputBus {
             monitor: false,
             level: 0.0,
             step: 1.0 / fade.max(1) as f32,
+            meter: 0.0,
+            fall: -METER_FALL_DB / 20.0 * std::f32::consts::LN_10 / rate.max(1) as f32,
         }
     }
 
     /// Takes `frames` frames for the block (silence for what did not come: an underrun once
-    /// input is live); non-finite samples become silence. Publishes the block's input peak.
+    /// input is live); non-finite samples become silence. Publishes the input meter.
     /// Real-time safe.
     pub(crate) fn read(&mut self, frames: usize, stats: &EngineStats) {
         let n = (2 * frames).min(self.buf.len());
@@ -73,7 +82,9 @@ impl InputBus {
             stats.counters.add(Counter::NonFinite, bad);
         }
         if self.live {
-            stats.record.record_input_peak(peak);
+            let fallen = self.meter * (self.fall * self.frames as f32).exp();
+            self.meter = if peak > fallen { peak } else { fallen };
+            stats.record.set_input_level(self.meter);
         }
     }
 

@@ -120,7 +120,7 @@ impl Engine {
         );
         let (rec_q, input_rx, rec_ends) = record::queues(s.sample_rate);
         let engine = Engine {
-            input: input::InputBus::new(input_rx, s.max_block, s.frames(s.fade_ms)),
+            input: input::InputBus::new(input_rx, s.max_block, s.frames(s.fade_ms), s.sample_rate),
             recorder: record::Recorder::new(rec_q, s.sample_rate),
             settings: s,
             io: Io::new(
@@ -258,12 +258,22 @@ impl Engine {
                     .advance_glide(block_start + cursor as u64, len);
             }
         }
-        self.recorder.capture(
+        let mut cx = apply::Ctx {
+            bank: &mut self.bank,
+            slots: &mut self.slots,
+            mixer: &mut self.mixer,
+            pool: &mut self.pool,
+            transport: &mut self.transport,
+            taps: &mut self.taps,
+            io: &mut self.io,
+            rate: self.settings.sample_rate,
+        };
+        record::capture(
+            &mut self.recorder,
+            &mut cx,
             block_start,
             self.input.block(),
             out,
-            &mut self.slots,
-            &mut self.io,
         );
         self.frame += frames as u64;
         let (io, frame) = (&mut self.io, self.frame);

@@ -351,7 +351,20 @@ impl PadBank {
         if cfg == old || cfg.loop_start.saturating_add(4) > cfg.loop_end {
             return;
         }
-        let pad = &mut self.pads[p as usize];
+        self.swap(p, cfg, now, cx);
+    }
+
+    /// Pad `p` plays `cfg` from now on (another region, or another sample: an overdub pass,
+    /// an undo): a playing pad keeps playing, a voice on `cfg` fading in while the old one
+    /// fades out, as far into its loop as the old one was (a synced pad keeps its place on the
+    /// beat grid). Real-time safe.
+    pub(crate) fn swap(&mut self, p: PadId, cfg: PadConfig, now: u64, cx: &mut Ctx) {
+        let Some(pad) = self.pads.get_mut(p as usize) else {
+            return;
+        };
+        if !cx.slots.playable(cfg.slot) {
+            return;
+        }
         pad.cfg = Some(cfg);
         // Tables belong to the old region.
         pad.tables = Default::default();
@@ -382,6 +395,17 @@ impl PadBank {
             (None, _) => voice.seek(travel),
         }
         self.install(p, voice, now, cx);
+    }
+
+    /// Pad `p`'s settings and, when it plays in step with the transport, the beat its loop
+    /// counts from (its voice's sync origin). Real-time safe.
+    pub(crate) fn synced(&self, p: PadId) -> Option<(PadConfig, Option<f64>)> {
+        let pad = self.pads.get(p as usize)?;
+        let origin = pad
+            .voice
+            .and_then(|v| self.voices[v as usize].sync)
+            .map(|s| s.origin);
+        Some((pad.cfg?, origin))
     }
 
     /// Pad `p` starts: in exclusive play mode every other pad stops, else the other pads of

@@ -120,6 +120,32 @@ impl SlotTable {
         Arc::get_mut(s.buffer.as_mut()?)?.tape_mut()
     }
 
+    /// The frames of the tape in `tape` (as [`tape_mut`](Self::tape_mut)) and the buffer in
+    /// `src` beside it (an overdub pass reads its loop from one while writing the other).
+    /// Real-time safe.
+    pub(crate) fn tape_mut_beside(
+        &mut self,
+        tape: SlotId,
+        src: SlotId,
+    ) -> (Option<&mut [f32]>, Option<&SampleBuffer>) {
+        let (a, b) = (tape as usize, src as usize);
+        if a == b || a >= self.slots.len() || b >= self.slots.len() {
+            return (None, None);
+        }
+        let (lo, hi) = self.slots.split_at_mut(a.max(b));
+        let (t, s) = if a < b {
+            (&mut lo[a], &hi[0])
+        } else {
+            (&mut hi[0], &lo[b])
+        };
+        let dst = t
+            .buffer
+            .as_mut()
+            .and_then(Arc::get_mut)
+            .and_then(|b| b.tape_mut());
+        (dst, s.buffer.as_deref())
+    }
+
     /// Another reference to the buffer in `slot` (an atomic increment: no allocation).
     /// Real-time safe.
     pub(crate) fn shared(&self, slot: SlotId) -> Option<Arc<SampleBuffer>> {

@@ -271,9 +271,15 @@ async fn pad_action(State(ctx): Ctx, Path((id, action)): Path<(String, String)>)
         "release" => acted(&ctx, ClientMsg::Release(id)),
         "record" => acted(&ctx, ClientMsg::Record(id)),
         "resample" => acted(&ctx, ClientMsg::Resample(id)),
+        "overdub" => acted(&ctx, ClientMsg::Overdub(id)),
+        "undo" => acted(&ctx, ClientMsg::Undo(id)),
+        "redo" => acted(&ctx, ClientMsg::Redo(id)),
+        "clear" => acted(&ctx, ClientMsg::Clear(id)),
         _ => error(
             StatusCode::NOT_FOUND,
-            format!("unknown pad action {action:?}: use press, release, record or resample"),
+            format!(
+                "unknown pad action {action:?}: use press, release, record, resample, overdub, undo, redo or clear"
+            ),
         ),
     }
 }

@@ -120,11 +120,13 @@ pub fn snapshot(ctx: &WebContext, meters: bool) -> Value {
         "drops": drops,
         "link": {"on": sh.link.on.load(Ordering::Relaxed), "peers": sh.link.peers.load(Ordering::Relaxed)},
         "record": record_state(&st.record),
+        "input_db": (st.record.input_level() > 0.0).then(|| st.record.input_db().max(-99.0)),
         "log": log_ring::last_seq(),
     })
 }
 
-/// What recording does: `{"state": "idle" | "armed" | "recording" | "finishing", "pad": ID}`.
+/// What recording does: `{"state": "idle" | "armed" | "recording" | "finishing" |
+/// "overdubbing", "pad": ID}`.
 fn record_state(r: &crate::engine::record::RecordView) -> Value {
     use crate::engine::record::RecordState as S;
     let (state, pad) = match r.state() {
@@ -132,6 +134,7 @@ fn record_state(r: &crate::engine::record::RecordView) -> Value {
         S::Armed(p) => ("armed", Some(p)),
         S::Recording(p) => ("recording", Some(p)),
         S::Finishing(p) => ("finishing", Some(p)),
+        S::Overdubbing(p) => ("overdubbing", Some(p)),
     };
     json!({"state": state, "pad": pad})
 }
@@ -170,6 +173,14 @@ pub enum ClientMsg {
     Record(usize),
     /// The same, recording the master output.
     Resample(usize),
+    /// The overdub button on a pad: sum the input into its loop (or end the pass).
+    Overdub(usize),
+    /// Undo the pad's last take, overdub pass or clear.
+    Undo(usize),
+    /// Redo what undo took back.
+    Redo(usize),
+    /// Clear the pad's loop (undo brings it back).
+    Clear(usize),
 }
 
 /// Pads a client holds; released when the client goes (its task ends or is dropped), so a gate
@@ -212,6 +223,10 @@ pub fn act(ctx: &WebContext, msg: &ClientMsg) -> Result<(), String> {
             pad(p)?,
             RecordCmd::Press(RecordSource::Master),
         )),
+        ClientMsg::Overdub(p) => ctx.send(Command::Record(pad(p)?, RecordCmd::Overdub)),
+        ClientMsg::Undo(p) => ctx.send(Command::Record(pad(p)?, RecordCmd::Undo)),
+        ClientMsg::Redo(p) => ctx.send(Command::Record(pad(p)?, RecordCmd::Redo)),
+        ClientMsg::Clear(p) => ctx.send(Command::Record(pad(p)?, RecordCmd::Clear)),
         ClientMsg::Bank(b) => {
             let banks = ctx.shared.grid.banks;
             if b >= banks {

@@ -25,6 +25,7 @@ mod keylock_workers;
 mod learn;
 mod link;
 mod midi_fuzz;
+mod overdub;
 mod playback;
 mod prepare;
 mod profiles;

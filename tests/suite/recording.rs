@@ -16,7 +16,7 @@ use padlooper::engine::shared::EngineStats;
 use padlooper::sample::SampleBuffer;
 
 /// Deterministic noise (every frame different, left and right independent), 0.25 peak.
-fn noise(t: f64) -> (f64, f64) {
+pub(super) fn noise(t: f64) -> (f64, f64) {
     let i = (t * RATE as f64).round() as u64;
     let h = |k: u64| {
         let x = i
@@ -28,32 +28,32 @@ fn noise(t: f64) -> (f64, f64) {
     (h(1), h(7))
 }
 
-struct Rec {
-    out: Vec<f32>,
-    events: Vec<EngineEvent>,
-    news: Vec<WriterNews>,
-    stats: Arc<EngineStats>,
-    input: Option<Arc<SampleBuffer>>,
-    latency: usize,
+pub(super) struct Rec {
+    pub(super) out: Vec<f32>,
+    pub(super) events: Vec<EngineEvent>,
+    pub(super) news: Vec<WriterNews>,
+    pub(super) stats: Arc<EngineStats>,
+    pub(super) input: Option<Arc<SampleBuffer>>,
+    pub(super) latency: usize,
 }
 
 impl Rec {
-    fn frame(&self, f: usize) -> [f32; 2] {
+    pub(super) fn frame(&self, f: usize) -> [f32; 2] {
         [self.out[2 * f], self.out[2 * f + 1]]
     }
 
-    fn input(&self, f: usize) -> [f32; 2] {
+    pub(super) fn input(&self, f: usize) -> [f32; 2] {
         self.input.as_ref().unwrap().frame(f)
     }
 
-    fn at(&self, kind: fn(&EventKind) -> bool) -> Option<u64> {
+    pub(super) fn at(&self, kind: fn(&EventKind) -> bool) -> Option<u64> {
         self.events.iter().find(|e| kind(&e.kind)).map(|e| e.frame)
     }
 }
 
 /// Renders `script` over the set `body` (pad 0 plays `a.wav` when the set uses it), feeding
 /// `in.wav` as the input when there is one.
-fn run(dir: &Path, body: &str, script: &str, seconds: f64) -> Rec {
+pub(super) fn run(dir: &Path, body: &str, script: &str, seconds: f64) -> Rec {
     let set = set_in(dir, body);
     let (mut engine, mut handle) = Engine::new(engine_settings(&set, RATE)).unwrap();
     let report = load_set(&set, &mut handle, 0, &|_, _| {});
@@ -89,14 +89,14 @@ fn run(dir: &Path, body: &str, script: &str, seconds: f64) -> Rec {
     }
 }
 
-fn wav_frames(path: &Path) -> Vec<[f32; 2]> {
+pub(super) fn wav_frames(path: &Path) -> Vec<[f32; 2]> {
     let mut r = hound::WavReader::open(path).unwrap();
     assert_eq!(r.spec().channels, 2);
     let s: Vec<f32> = r.samples::<f32>().map(Result::unwrap).collect();
     s.chunks_exact(2).map(|f| [f[0], f[1]]).collect()
 }
 
-const BAR: usize = 96_000; // 4 beats at 120 BPM, 48 kHz
+pub(super) const BAR: usize = 96_000; // 4 beats at 120 BPM, 48 kHz
 
 #[test]
 fn a_take_in_whole_bars_loops_at_once_bit_for_bit_and_is_on_disk() {

@@ -116,7 +116,7 @@ fn web_api_plays_pads_and_refuses_what_it_must() {
     is_error(
         &run.call("POST", "/api/pads/0/explode", None, None),
         404,
-        "press, release, record or resample",
+        "press, release, record, resample, overdub, undo, redo or clear",
     );
     is_error(
         &run.call("GET", "/api/nothing", None, None),

@@ -539,7 +539,9 @@ fn web_sets_panel_shows_a_broken_set_at_its_line() {
 fn web_rec_then_a_pad_resamples_a_take_into_it() {
     // The page's Resample button, then an empty pad: it blinks while armed, shows it records
     // once the bar begins, and a second tap ends the take, which the pad then plays and the
-    // set keeps.
+    // set keeps. Then Dub over it (framed orange while it overdubs, tapped again it ends): the
+    // set keeps the pass; Undo, then the pad: the set is back on the take; Clear: the pad is
+    // gone from the set, and Undo brings it back.
     let set = SET.replace(
         "quantize = \"off\"",
         "quantize = \"off\"\nrecord_seconds = 8",
@@ -547,6 +549,27 @@ fn web_rec_then_a_pad_resamples_a_take_into_it() {
     assert!(set.contains("record_seconds"));
     let mut run = WebRun::start(&set, "127.0.0.1:0", |_| {});
     let d = driver();
+    let set_file = run.dir.path().join("set.toml");
+    // The set file says `want` and not `not` (bounded wait: the writer and the set keeper
+    // run on their own time).
+    let set_says = |want: &'static str, not: &'static str| {
+        let (set_file, run) = (&set_file, &run);
+        async move {
+            let t0 = std::time::Instant::now();
+            loop {
+                let text = std::fs::read_to_string(set_file).unwrap();
+                if text.contains(want) && (not.is_empty() || !text.contains(not)) {
+                    return;
+                }
+                assert!(
+                    t0.elapsed() < Duration::from_secs(15),
+                    "want {want:?}, not {not:?}:\n{text}\n{}",
+                    run.log_text()
+                );
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+        }
+    };
     block_on(async {
         let c = browser(&d, "rec", 1280, 800).await;
         c.goto(&run.url()).await.unwrap();
@@ -561,9 +584,31 @@ fn web_rec_then_a_pad_resamples_a_take_into_it() {
         shot(&c, "recording").await;
         click(&c, ".pad[data-cell='2']").await;
         wait_css(&c, ".pad.playing[data-id='2']:not(.rec)").await;
+        set_says("recordings/b0-p2-take1.wav", "").await;
+        // Dub over it: framed orange while it overdubs; tapped again, the pass ends.
+        click(&c, "#overdub").await;
+        wait_css(&c, "#overdub.on").await;
+        click(&c, ".pad[data-id='2']").await;
+        wait_css(&c, ".pad.rec.dub[data-id='2']").await;
+        shot(&c, "overdubbing").await;
+        click(&c, ".pad[data-id='2']").await;
+        wait_css(&c, ".pad.playing[data-id='2']:not(.rec)").await;
+        set_says("recordings/b0-p2-take2.wav", "take1.wav").await;
+        // Undo, then the pad: back on the take.
+        click(&c, "#undo").await;
+        click(&c, ".pad[data-id='2']").await;
+        set_says("recordings/b0-p2-take1.wav", "take2.wav").await;
+        wait_css(&c, ".pad.playing[data-id='2']").await;
+        // Clear: the pad is empty and gone from the set; undo brings it back.
+        click(&c, "#clear").await;
+        click(&c, ".pad[data-id='2']").await;
+        wait_css(&c, ".pad.empty[data-cell='2']").await;
+        set_says("[[pad]]", "take1.wav").await;
+        click(&c, "#undo").await;
+        click(&c, ".pad[data-cell='2']").await;
+        wait_css(&c, ".pad.loaded[data-id='2']").await;
+        set_says("recordings/b0-p2-take1.wav", "").await;
+        c.close().await.unwrap();
     });
-    run.wait_log("bank 0 pad 2 now plays", Duration::from_secs(10));
-    let text = std::fs::read_to_string(run.dir.path().join("set.toml")).unwrap();
-    assert!(text.contains("recordings/b0-p2-take1.wav"), "{text}");
     run.stop();
 }

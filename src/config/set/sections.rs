@@ -133,6 +133,12 @@ pub struct MasterSection {
         deserialize_with = "ranged::record_bars"
     )]
     pub record_bars: f32,
+    /// What an overdub pass keeps of the loop's earlier layers, 0..1.
+    #[serde(
+        default = "ranged::overdub_feedback_default",
+        deserialize_with = "ranged::overdub_feedback"
+    )]
+    pub overdub_feedback: f32,
     /// Input monitoring: the audio input heard through the master.
     #[serde(default)]
     pub input_monitor: bool,
@@ -525,6 +531,7 @@ impl Default for MasterSection {
             stretch_workers: P::STRETCH_WORKERS.default,
             record_seconds: P::RECORD_SECONDS.default,
             record_bars: P::RECORD_BARS.default,
+            overdub_feedback: P::OVERDUB_FEEDBACK.default,
             input_monitor: false,
             input: Vec::new(),
             input_channels: default_input_channels(),

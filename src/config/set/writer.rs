@@ -155,6 +155,38 @@ impl SetWriter {
         }
     }
 
+    /// The `[[pad]]` entry of the pad at `place`, as it is now (None: the set has none).
+    pub fn pad_entry(&self, place: PadPlace, cols: usize) -> Option<Table> {
+        let pads = self.doc.get("pad")?.as_array_of_tables()?;
+        find(pads, place, cols).and_then(|i| pads.get(i)).cloned()
+    }
+
+    /// Puts back an entry [`pad_entry`](Self::pad_entry) returned for the pad at `place`
+    /// (None: removes the pad's entry).
+    pub fn put_pad_entry(
+        &mut self,
+        place: PadPlace,
+        cols: usize,
+        entry: Option<Table>,
+    ) -> Result<(), WriteError> {
+        let pads = self.pads_mut()?;
+        match (find(pads, place, cols), entry) {
+            (Some(i), Some(t)) => {
+                if let Some(old) = pads.get_mut(i) {
+                    *old = t;
+                }
+            }
+            (Some(i), None) => {
+                pads.remove(i);
+            }
+            (None, Some(t)) => {
+                pads.push(t);
+            }
+            (None, None) => {}
+        }
+        Ok(())
+    }
+
     fn pads_mut(&mut self) -> Result<&mut ArrayOfTables, WriteError> {
         let file = self.file.clone();
         self.doc

@@ -54,7 +54,8 @@ impl CounterWatch {
 
 /// One status line: callback load (last and worst since the previous line, % of the block's
 /// time budget), xruns, overloaded callbacks, voices, sample memory, output peak, the master
-/// limiter's deepest gain reduction since the previous line, and every non-zero drop counter.
+/// limiter's deepest gain reduction since the previous line, the input meter once input
+/// arrives, what recording does, and every non-zero drop counter.
 /// When key lock is at work: voices on real-time stretchers, on stretched tables (`tables`:
 /// their memory and number) and governed. Resets the per-period maxima.
 pub fn status_line(handle: &EngineHandle, tables: Option<(usize, usize)>) -> String {
@@ -95,6 +96,19 @@ pub fn status_line(handle: &EngineHandle, tables: Option<(usize, usize)>) -> Str
                 ", {} governed (up to {:.0} cents off)",
                 k.governed, k.worst_cents
             );
+        }
+    }
+    let r = &s.record;
+    if r.input_level() > 0.0 {
+        line += &format!(" | input {:.1} dBFS", r.input_db().max(-99.0));
+    }
+    {
+        use crate::engine::record::RecordState as R;
+        match r.state() {
+            R::Idle => {}
+            R::Armed(p) => line += &format!(" | record armed on pad {p}"),
+            R::Recording(p) | R::Finishing(p) => line += &format!(" | recording pad {p}"),
+            R::Overdubbing(p) => line += &format!(" | overdubbing pad {p}"),
         }
     }
     let counters = counters_text(s);

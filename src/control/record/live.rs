@@ -10,12 +10,13 @@ use std::sync::mpsc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use super::{DiskWriter, TakeFile, TapeSupply, WriterNews};
+use super::persist::SetKeeper;
+use super::{DiskWriter, TapeSupply, WriterNews};
 use crate::audio::input::{Input, InputRequest};
 use crate::config::set::SetFile;
-use crate::config::set::writer::{PadPlace, SetWriter, WriteError};
 use crate::engine::EngineHandle;
 use crate::engine::command::Command;
+use crate::engine::event::EngineEvent;
 use crate::engine::input::InputFeed;
 use crate::engine::record::InputCmd;
 
@@ -30,8 +31,8 @@ pub struct LiveRecording {
     news: Option<mpsc::Receiver<WriterNews>>,
     stop: Arc<AtomicBool>,
     thread: Option<JoinHandle<()>>,
-    /// The set file takes are saved into (None: the demo, or a set given on no file).
-    set_path: Option<PathBuf>,
+    /// The set file, kept in step with what recording changes.
+    keeper: SetKeeper,
     said: Option<String>,
 }
 
@@ -42,7 +43,7 @@ impl LiveRecording {
     pub fn start(handle: &mut EngineHandle, set: &SetFile, rate: u32, out_frames: u32) -> Self {
         let supply = TapeSupply::new(set.master.record_seconds, rate);
         let input = InputState::start(handle, set, rate, out_frames);
-        let set_path = (set.path.is_file()).then(|| set.path.clone());
+        let keeper = SetKeeper::new(set.path.is_file().then(|| set.path.clone()));
         let dir = recordings_dir(&set.path);
         let stop = Arc::new(AtomicBool::new(false));
         let mut me = Self {
@@ -51,7 +52,7 @@ impl LiveRecording {
             news: None,
             stop: stop.clone(),
             thread: None,
-            set_path,
+            keeper,
             said: None,
         };
         if !me.supply.enabled() {
@@ -99,7 +100,12 @@ impl LiveRecording {
 
     /// Keeps a tape ready and reports what the disk writer finished; a take on disk is saved
     /// into the set file. Returns lines to log. Not real-time.
-    pub fn tick(&mut self, handle: &mut EngineHandle, set: &SetFile) -> Vec<String> {
+    pub fn tick(
+        &mut self,
+        handle: &mut EngineHandle,
+        set: &SetFile,
+        events: &[EngineEvent],
+    ) -> Vec<String> {
         let mut lines = self.input.tick(handle);
         self.supply.keep(handle);
         if let Some(e) = self.supply.last_error.clone()
@@ -129,19 +135,7 @@ impl LiveRecording {
                             String::new()
                         }
                     ));
-                    if let Some(path) = &self.set_path {
-                        match save_take(path, set, &t) {
-                            Ok(()) => lines.push(format!(
-                                "{}: bank {bank} pad {pad} now plays {}",
-                                path.display(),
-                                t.path.display()
-                            )),
-                            Err(e) => lines.push(format!(
-                                "the take is on disk but not in the set: {e}; add `file = \"{}\"` to the pad by hand",
-                                t.path.display()
-                            )),
-                        }
-                    }
+                    lines.extend(self.keeper.written(set, &t));
                 }
                 WriterNews::Failed { pad, error, .. } => lines.push(format!(
                     "the take of bank {} pad {} was not written: {error}; the pad plays it until the next restart",
@@ -149,6 +143,9 @@ impl LiveRecording {
                     pad as usize % per_bank
                 )),
             }
+        }
+        for ev in events {
+            lines.extend(self.keeper.event(set, ev));
         }
         lines
     }
@@ -273,44 +270,4 @@ pub fn recordings_dir(set_path: &Path) -> PathBuf {
         .parent()
         .unwrap_or(Path::new("."))
         .join("recordings")
-}
-
-/// Saves a take as its pad's sample in the set file: `file` (relative to the set), the tempo,
-/// synced and looping over the whole file; the pad's other settings stay.
-pub fn save_take(set_path: &Path, set: &SetFile, t: &TakeFile) -> Result<(), WriteError> {
-    let name = set_path.display().to_string();
-    let text = std::fs::read_to_string(set_path).map_err(|error| WriteError::Io {
-        file: name.clone(),
-        error,
-    })?;
-    let mut w = SetWriter::parse(&name, &text)?;
-    let g = &set.grid;
-    let per_bank = g.pads_per_bank().max(1);
-    let place = PadPlace {
-        bank: t.pad as usize / per_bank,
-        index: t.pad as usize % per_bank,
-    };
-    let dir = set_path.parent().unwrap_or(Path::new("."));
-    let file = t
-        .path
-        .strip_prefix(dir)
-        .unwrap_or(&t.path)
-        .to_string_lossy()
-        .to_string();
-    for key in [
-        "builtin",
-        "stems",
-        "start",
-        "loop_start",
-        "loop_end",
-        "speed",
-        "transpose",
-    ] {
-        w.remove_pad_key(place, g.cols, key);
-    }
-    w.set_pad(place, g.cols, "file", file)?;
-    w.set_pad(place, g.cols, "bpm", t.bpm as f64)?;
-    w.set_pad(place, g.cols, "sync", true)?;
-    w.set_pad(place, g.cols, "loop", true)?;
-    w.save(set_path)
 }

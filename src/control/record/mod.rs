@@ -4,6 +4,7 @@
 
 pub mod feed;
 pub mod live;
+pub mod persist;
 pub mod writer;
 
 use std::sync::Arc;

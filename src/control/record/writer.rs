@@ -12,6 +12,7 @@ use ringbuf::traits::{Consumer, Observer};
 use crate::control::offline::wav_out::WavOut;
 use crate::engine::command::{PadId, SlotId};
 use crate::engine::record::{DiskMark, RecordSource, RecordStream};
+use crate::sample::buffer::SampleData;
 
 /// How often the header of a file being recorded is brought up to date.
 pub const CHECKPOINT: Duration = Duration::from_secs(1);
@@ -115,6 +116,13 @@ impl DiskWriter {
                         slot,
                         source,
                     }) => self.open(take, pad, slot, source),
+                    Some(DiskMark::Whole {
+                        take,
+                        pad,
+                        slot,
+                        frames,
+                        bpm,
+                    }) => news.push(self.whole(take, pad, slot, frames, bpm)),
                     // An end or cancel without its begin (the writer started late): nothing to do.
                     Some(_) => continue,
                     None => break,
@@ -168,6 +176,48 @@ impl DiskWriter {
             cancelled: false,
             last_sync: Instant::now(),
         });
+    }
+
+    /// Writes an overdub pass whole from its tape (which comes on its own queue, in the order
+    /// of the marks).
+    fn whole(&mut self, take: u32, pad: PadId, slot: SlotId, frames: u32, bpm: f32) -> WriterNews {
+        let failed = |error: String| WriterNews::Failed { take, pad, error };
+        let tape = loop {
+            match self.stream.wholes.try_pop() {
+                Some(t) if t.slot == slot => break t,
+                Some(_) => continue,
+                None => return failed("the overdub's tape did not reach the disk writer".into()),
+            }
+        };
+        let samples = match tape.buffer.data() {
+            SampleData::F32(d) => &d[..(2 * frames as usize).min(d.len())],
+            _ => return failed("the overdub's tape is not float32".into()),
+        };
+        let mut out = match self.create(pad) {
+            Ok(out) => out,
+            Err((_, e)) => return failed(e),
+        };
+        let path = out.path().to_path_buf();
+        let written = samples
+            .chunks(1 << 16)
+            .try_for_each(|c| out.write(c))
+            .and_then(|_| out.finish().map(|_| ()));
+        match written {
+            Ok(()) => WriterNews::Written(TakeFile {
+                take,
+                pad,
+                slot,
+                path,
+                frames,
+                bpm,
+                source: RecordSource::Input,
+                lost_frames: 0,
+            }),
+            Err(e) => {
+                let _ = std::fs::remove_file(&path);
+                failed(e.to_string())
+            }
+        }
     }
 
     /// A new file for pad `pad`: `b<bank>-p<pad>-take<n>.wav`, the first `n` not taken.

@@ -102,6 +102,7 @@ pub(crate) fn settings_commands(set: &SetFile) -> Vec<Command> {
         Command::Quantize(m.quantize.into()),
         Command::EqCrossovers(m.eq_crossovers[0], m.eq_crossovers[1]),
         Command::Input(InputCmd::FirstBars(m.record_bars as u8)),
+        Command::Input(InputCmd::Feedback(m.overdub_feedback)),
         Command::Input(InputCmd::Monitor(Some(m.input_monitor))),
     ]
     .into_iter()

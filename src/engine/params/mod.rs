@@ -416,6 +416,16 @@ spec!(
     "Bars a first take lasts with the transport stopped (it sets the tempo; 0 = from its length, 70 BPM or more)."
 );
 spec!(
+    OVERDUB_FEEDBACK,
+    "overdub_feedback",
+    0.0,
+    1.0,
+    1.0,
+    "",
+    "master",
+    "What an overdub pass keeps of the loop's earlier layers (1 = all of them; 0.8 fades each by 2 dB a pass)."
+);
+spec!(
     KEYLOCK_VOICES,
     "keylock_voices",
     0.0,
@@ -520,6 +530,7 @@ pub const ALL: &[ParamSpec] = &[
     STRETCH_WORKERS,
     RECORD_SECONDS,
     RECORD_BARS,
+    OVERDUB_FEEDBACK,
     TABLE_MEMORY_MB,
     DISK_MB_S,
     RT_PRIORITY,

@@ -6,7 +6,7 @@ use ringbuf::{HeapCons, HeapProd, HeapRb};
 
 use super::super::input::InputFeed;
 use super::recorder::RecorderQueues;
-use super::types::{DiskMark, Tape};
+use super::types::{DiskMark, Finished, Tape};
 
 /// Seconds of input the input ring holds (a capture callback delivers a period at a time; an
 /// input running ahead of the output piles up here until it is dropped and counted).
@@ -22,13 +22,15 @@ pub struct RecordStream {
     pub samples: HeapCons<f32>,
     /// Where takes begin and end.
     pub marks: HeapCons<DiskMark>,
+    /// Finished overdub passes, written whole (see `DiskMark::Whole`).
+    pub wholes: HeapCons<Tape>,
 }
 
 /// The control side's ends (owned by the engine handle).
 pub struct RecordEnds {
     pub(crate) input: Option<InputFeed>,
     pub(crate) tapes: HeapProd<Tape>,
-    pub(crate) takes: HeapCons<Tape>,
+    pub(crate) takes: HeapCons<Finished>,
     pub(crate) stream: Option<RecordStream>,
     /// Blank tapes handed over so far.
     pub(crate) sent: u32,
@@ -42,11 +44,13 @@ pub(crate) fn queues(rate: u32) -> (RecorderQueues, HeapCons<f32>, RecordEnds) {
     let (disk_tx, disk_rx) = touched(samples(DISK_RING_SECONDS));
     let (mark_tx, mark_rx) = HeapRb::<DiskMark>::new(64).split();
     let (tape_tx, tape_rx) = HeapRb::<Tape>::new(TAPES).split();
-    let (take_tx, take_rx) = HeapRb::<Tape>::new(8).split();
+    let (take_tx, take_rx) = HeapRb::<Finished>::new(8).split();
+    let (whole_tx, whole_rx) = HeapRb::<Tape>::new(8).split();
     (
         RecorderQueues {
             tapes: tape_rx,
             takes: take_tx,
+            wholes: whole_tx,
             disk: disk_tx,
             marks: mark_tx,
         },
@@ -58,6 +62,7 @@ pub(crate) fn queues(rate: u32) -> (RecorderQueues, HeapCons<f32>, RecordEnds) {
             stream: Some(RecordStream {
                 samples: disk_rx,
                 marks: mark_rx,
+                wholes: whole_rx,
             }),
             sent: 0,
         },

@@ -11,20 +11,28 @@
 //! playing the tape at `E`; its last `delay` frames are written into the tape in its slot
 //! while the voice plays its start.
 //!
+//! An overdub pass (`dub`, `overdub`) sums the input into a playing loop, into a tape of its
+//! own, so the last take, pass or clear can be undone and redone (`history`); tapes nothing
+//! can reach any more are handed back.
+//!
 //! Every sample also goes to the disk writer over a preallocated ring, framed by
 //! [`DiskMark`]s. Real-time safe: tapes come in over a queue (allocated and touched by the
 //! control side), finished takes go back over one, nothing here allocates, frees, locks or
 //! blocks.
 
+mod dub;
 mod ends;
+mod history;
+mod overdub;
 mod recorder;
 mod route;
 mod types;
 mod view;
 
+pub(crate) use dub::capture;
 pub(crate) use ends::queues;
 pub use ends::{DISK_RING_SECONDS, INPUT_RING_SECONDS, RecordEnds, RecordStream};
 pub(crate) use recorder::Recorder;
 pub(crate) use route::{command, settings};
-pub use types::{DiskMark, InputCmd, RecordCmd, RecordSource, Refusal, Tape};
+pub use types::{DiskMark, Finished, InputCmd, RecordCmd, RecordSource, Refusal, Tape};
 pub use view::{RecordState, RecordView};

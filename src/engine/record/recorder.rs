@@ -14,7 +14,9 @@ use super::super::io::Io;
 use super::super::shared::Counter;
 use super::super::slots::SlotTable;
 use super::super::transport::{MAX_BPM, Transport};
-use super::types::{DiskMark, InputCmd, RecordCmd, RecordSource, Refusal, Tape};
+use super::history::History;
+use super::overdub::Pass;
+use super::types::{DiskMark, Finished, InputCmd, RecordCmd, RecordSource, Refusal, Tape};
 use super::view::RecordView;
 use crate::sample::buffer::SampleBuffer;
 
@@ -76,7 +78,9 @@ pub(crate) struct RecorderQueues {
     /// Blank tapes in.
     pub(crate) tapes: HeapCons<Tape>,
     /// Finished takes out (a second reference, for the control side).
-    pub(crate) takes: HeapProd<Tape>,
+    pub(crate) takes: HeapProd<Finished>,
+    /// Finished overdub passes to the disk writer, which writes them whole.
+    pub(crate) wholes: HeapProd<Tape>,
     /// Samples to the disk writer.
     pub(crate) disk: HeapProd<f32>,
     /// Marks to the disk writer.
@@ -85,14 +89,19 @@ pub(crate) struct RecorderQueues {
 
 /// The recorder. Owned by the engine; real-time safe.
 pub(crate) struct Recorder {
-    q: RecorderQueues,
+    pub(super) q: RecorderQueues,
     blank: Option<Tape>,
     take: Option<Take>,
-    /// Takes armed so far.
-    count: u32,
+    /// The overdub pass running.
+    pub(super) pass: Option<Pass>,
+    /// Takes and passes armed so far.
+    pub(super) count: u32,
     /// Devices' round trip in frames.
-    latency: u32,
+    pub(super) latency: u32,
     first_bars: u8,
+    /// Overdub feedback.
+    pub(super) fb: f32,
+    pub(super) history: History,
     rate: f64,
 }
 
@@ -103,9 +112,12 @@ impl Recorder {
             q,
             blank: None,
             take: None,
+            pass: None,
             count: 0,
             latency: 0,
             first_bars: 0,
+            fb: 1.0,
+            history: History::default(),
             rate: rate as f64,
         }
     }
@@ -115,6 +127,8 @@ impl Recorder {
         match cmd {
             InputCmd::Latency(f) => self.latency = f.min(self.rate as u32),
             InputCmd::FirstBars(b) => self.first_bars = b.min(64),
+            InputCmd::Feedback(f) if f.is_finite() => self.fb = f.clamp(0.0, 1.0),
+            InputCmd::Feedback(_) => {}
             InputCmd::Monitor(_) => view.monitor.store(monitor, Ordering::Relaxed),
         }
     }
@@ -131,6 +145,9 @@ impl Recorder {
         view: &RecordView,
     ) -> Result<Option<(u64, RecordCmd)>, Refusal> {
         let Some(tk) = self.take.as_mut() else {
+            if self.pass.is_some() {
+                return Err(Refusal::Busy);
+            }
             return self.arm(p, source, now, t, unit, view).map(Some);
         };
         if tk.pad != p {
@@ -172,10 +189,7 @@ impl Recorder {
         unit: f64,
         view: &RecordView,
     ) -> Result<(u64, RecordCmd), Refusal> {
-        let tape = match self.blank.take() {
-            Some(tape) => tape,
-            None => self.q.tapes.try_pop().ok_or(Refusal::NoTape)?,
-        };
+        let tape = self.blank_tape().ok_or(Refusal::NoTape)?;
         self.count = self.count.wrapping_add(1);
         let at = if t.running() {
             t.next_boundary(now, unit).0
@@ -204,6 +218,37 @@ impl Recorder {
         });
         view.set(1, p);
         Ok((at, RecordCmd::Begin(self.count)))
+    }
+
+    /// A blank tape, if one is ready. Real-time safe.
+    pub(super) fn blank_tape(&mut self) -> Option<Tape> {
+        self.blank.take().or_else(|| self.q.tapes.try_pop())
+    }
+
+    /// A tape that was not used up, for the next take. Real-time safe.
+    pub(super) fn keep_blank(&mut self, tape: Tape) {
+        self.blank = Some(tape);
+    }
+
+    /// Whether a take or pass runs (or waits to). Real-time safe.
+    pub(super) fn busy(&self) -> bool {
+        self.take.is_some() || self.pass.is_some()
+    }
+
+    /// The pad a take or pass runs on. Real-time safe.
+    pub(super) fn busy_pad(&self) -> Option<PadId> {
+        self.take
+            .as_ref()
+            .map(|t| t.pad)
+            .or(self.pass.as_ref().map(|p| p.pad))
+    }
+
+    /// The slot of the running take's or pass's tape. Real-time safe.
+    pub(super) fn busy_slot(&self) -> Option<SlotId> {
+        self.take
+            .as_ref()
+            .map(|t| t.slot)
+            .or(self.pass.as_ref().map(|p| p.slot))
     }
 
     /// Take `n` begins at `now`; `lookahead` is the master limiter's. Returns the frame it
@@ -422,9 +467,15 @@ impl Recorder {
         if let Some(buffer) = slots.shared(tk.slot)
             && !self.q.takes.is_full()
         {
-            let _ = self.q.takes.try_push(Tape {
-                slot: tk.slot,
-                buffer,
+            let _ = self.q.takes.try_push(Finished {
+                tape: Tape {
+                    slot: tk.slot,
+                    buffer,
+                },
+                pad: tk.pad,
+                frames: tk.len as u32,
+                bpm: tk.bpm as f32,
+                overdub: false,
             });
         }
         io.emit(start, EventKind::RecordDone(tk.pad));

@@ -7,6 +7,7 @@ use super::super::command::TransportCmd;
 use super::super::command::{Command, LaunchMode, PadCmd, PadConfig, PadFx, PadId, SlotId};
 use super::super::event::EventKind;
 use super::super::input::InputBus;
+use super::dub;
 use super::recorder::{Closed, Recorder};
 use super::types::{InputCmd, RecordCmd, RecordSource};
 use super::view::RecordState;
@@ -49,8 +50,15 @@ pub(crate) fn command(
                 Err(r) => cx.io.emit(now, EventKind::RecordRefused(p, r)),
             }
         }
+        RecordCmd::Overdub => return dub::overdub(rec, cx, p, now, lookahead),
+        RecordCmd::Swap(n) => dub::swap_due(rec, cx, n, now),
+        RecordCmd::Undo => dub::undo(rec, cx, p, now, false),
+        RecordCmd::Redo => dub::undo(rec, cx, p, now, true),
+        RecordCmd::Clear => dub::clear(rec, cx, p, now),
         RecordCmd::Stop => {
-            if let RecordState::Armed(q) | RecordState::Recording(q) = was
+            if was == RecordState::Overdubbing(p) {
+                return dub::overdub(rec, cx, p, now, lookahead);
+            } else if let RecordState::Armed(q) | RecordState::Recording(q) = was
                 && q == p
             {
                 return command(
@@ -64,6 +72,7 @@ pub(crate) fn command(
             }
         }
         RecordCmd::Cancel => {
+            dub::cancel(rec, cx, p, now);
             rec.cancel(p, &cx.io.stats.record);
             note_cancel(cx, was, p, now);
         }
@@ -75,7 +84,7 @@ pub(crate) fn command(
             }
         }
         RecordCmd::End(n) => match rec.end(n, now, cx.transport, cx.slots, &cx.io.stats.record) {
-            Ok(Some(c)) => play_take(cx, c, now),
+            Ok(Some(c)) => play_take(rec, cx, c, now),
             Ok(None) => {}
             Err((pad, r)) => {
                 cx.io.emit(now, EventKind::RecordRefused(pad, r));
@@ -130,7 +139,7 @@ fn fresh(slot: SlotId) -> PadConfig {
 /// A take closed at `now`: the tempo it sets (transport stopped), then its pad plays it from
 /// its start, looping, on the beat grid. The pad keeps its gain, effects, choke group,
 /// quantisation and key lock; it plays the take at its own speed and pitch, in toggle mode.
-fn play_take(cx: &mut Ctx, c: Closed, now: u64) {
+fn play_take(rec: &mut Recorder, cx: &mut Ctx, c: Closed, now: u64) {
     if c.sets_tempo {
         apply::apply(cx, Command::Transport(TransportCmd::TempoNow(c.bpm)), now);
     }
@@ -152,6 +161,8 @@ fn play_take(cx: &mut Ctx, c: Closed, now: u64) {
         ..old.unwrap_or_else(|| fresh(c.slot))
     };
     apply::apply(cx, Command::Pad(c.pad, PadCmd::Assign(cfg)), now);
+    rec.history.push(c.pad, old, Some(cfg));
+    rec.history.own(c.slot);
     let grid = cx
         .transport
         .running()

@@ -28,15 +28,29 @@ pub enum RecordCmd {
     Stop,
     /// Abandons an armed or running take of this pad; the pad keeps what it had.
     Cancel,
+    /// The overdub button on a pad that plays a loop: the input is summed into the loop from
+    /// now on, pass after pass (the earlier layers kept at the set feedback), until pressed
+    /// again, which ends it at once; the pad plays the new layers from the next time round.
+    Overdub,
+    /// Takes back the last take, overdub pass or clear of this pad: it plays what it had
+    /// before (a pad playing keeps playing, in place).
+    Undo,
+    /// Puts back what the last undo of this pad took back.
+    Redo,
+    /// Removes the pad's loop (stops it); undo brings it back.
+    Clear,
     /// Internal: take number `n` begins now (the engine schedules it; sent from outside it
     /// does nothing but begin an armed take early).
     Begin(u32),
     /// Internal: take number `n` ends now if this is its end frame (scheduled by the engine).
     End(u32),
+    /// Internal: overdub pass `n` is once round the loop: the pad plays its tape from now
+    /// (scheduled by the engine).
+    Swap(u32),
 }
 
 /// A setting of the input bus and recording (see `Command::Input`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq)]
 pub enum InputCmd {
     /// Input monitoring: the input heard through the master (`None` toggles). Off by default:
     /// most interfaces monitor in hardware.
@@ -47,6 +61,23 @@ pub enum InputCmd {
     /// Bars a first take (transport stopped) lasts, which sets the tempo; 0 = the power of
     /// two that puts the tempo at 70 BPM or more.
     FirstBars(u8),
+    /// What an overdub pass keeps of the loop's earlier layers, 0..=1.
+    Feedback(f32),
+}
+
+/// A finished take or overdub pass, for the control side (held like any loaded sample).
+pub struct Finished {
+    /// The slot the pad plays it from and its buffer (another reference).
+    pub tape: Tape,
+    /// The pad.
+    pub pad: PadId,
+    /// Frames of the loop.
+    pub frames: u32,
+    /// Its tempo.
+    pub bpm: f32,
+    /// An overdub pass (whose file the disk writer writes from `tape` at once; a take's was
+    /// streamed while it was recorded).
+    pub overdub: bool,
 }
 
 /// A blank tape the control side hands the engine, with the sample slot reserved for it.
@@ -84,6 +115,20 @@ pub enum DiskMark {
         /// The loop's tempo.
         bpm: f32,
     },
+    /// Overdub pass `take` into `pad` is complete in the tape of `slot`, which the disk
+    /// writer receives on its own queue and writes whole.
+    Whole {
+        /// Take number.
+        take: u32,
+        /// The pad.
+        pad: PadId,
+        /// Its slot.
+        slot: SlotId,
+        /// Frames of the loop.
+        frames: u32,
+        /// The loop's tempo.
+        bpm: f32,
+    },
     /// Take `take` was abandoned after `samples` samples: what was written for it goes.
     Cancel {
         /// Take number.
@@ -103,4 +148,11 @@ pub enum Refusal {
     Busy,
     /// The take was too short to be a loop (abandoned).
     TooShort,
+    /// Overdub needs a pad playing a loop in step with the running transport, from a sample
+    /// held in memory (not streamed).
+    NotLooping,
+    /// The loop is longer than a tape (`record_seconds`).
+    TooLong,
+    /// Nothing to undo or redo on this pad.
+    NoHistory,
 }

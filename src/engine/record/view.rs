@@ -9,9 +9,9 @@ use super::super::command::PadId;
 /// real-time safe.
 #[derive(Debug, Default)]
 pub struct RecordView {
-    /// Highest absolute input sample since last read, as `f32` bits.
-    input_peak_bits: AtomicU32,
-    /// 0 idle, 1 armed, 2 recording, 3 finishing.
+    /// The input meter (linear peak falling 20 dB a second), as `f32` bits.
+    input_level_bits: AtomicU32,
+    /// 0 idle, 1 armed, 2 recording, 3 finishing, 4 overdubbing.
     state: AtomicU8,
     /// Pad being recorded.
     pad: AtomicU32,
@@ -34,20 +34,27 @@ pub enum RecordState {
     Recording(PadId),
     /// The pad plays the take while its last frames are written.
     Finishing(PadId),
+    /// An overdub pass sums the input into the pad's loop.
+    Overdubbing(PadId),
 }
 
 impl RecordView {
-    /// Raises the input peak. Real-time safe.
-    pub(crate) fn record_input_peak(&self, peak: f32) {
-        if peak >= 0.0 {
-            self.input_peak_bits
-                .fetch_max(peak.to_bits(), Ordering::Relaxed);
-        }
+    /// Publishes the input meter. Real-time safe.
+    pub(crate) fn set_input_level(&self, level: f32) {
+        self.input_level_bits
+            .store(level.to_bits(), Ordering::Relaxed);
     }
 
-    /// Returns and resets the input peak since the last call. Real-time safe.
-    pub fn take_input_peak(&self) -> f32 {
-        f32::from_bits(self.input_peak_bits.swap(0, Ordering::Relaxed))
+    /// The input meter: the input's peak (linear, 1 = full scale), falling 20 dB a second;
+    /// 0 until input arrives. Real-time safe.
+    pub fn input_level(&self) -> f32 {
+        f32::from_bits(self.input_level_bits.load(Ordering::Relaxed))
+    }
+
+    /// The input meter in dBFS (-120 for silence). Real-time safe.
+    pub fn input_db(&self) -> f32 {
+        let l = self.input_level();
+        if l > 1e-6 { 20.0 * l.log10() } else { -120.0 }
     }
 
     /// What recording is doing. Real-time safe.
@@ -57,6 +64,7 @@ impl RecordView {
             1 => RecordState::Armed(pad),
             2 => RecordState::Recording(pad),
             3 => RecordState::Finishing(pad),
+            4 => RecordState::Overdubbing(pad),
             _ => RecordState::Idle,
         }
     }
@@ -71,7 +79,7 @@ impl RecordView {
         self.monitor.load(Ordering::Relaxed)
     }
 
-    pub(super) fn set(&self, state: u8, pad: PadId) {
+    pub(crate) fn set(&self, state: u8, pad: PadId) {
         self.pad.store(pad as u32, Ordering::Relaxed);
         self.state.store(state, Ordering::Release);
     }
