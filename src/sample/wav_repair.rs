@@ -45,6 +45,42 @@ fn le32(b: &[u8]) -> u32 {
 /// (or the RIFF size disagrees with the file), returns the patches that make it consistent
 /// with what is there, and what the header had declared. None for anything else.
 fn plan(file: &mut File, len: u64) -> Option<(Vec<Patch>, Repair)> {
+    let d = data_chunk(file, len)?;
+    let available = len.saturating_sub(d.start);
+    if d.size <= available && d.riff == len - 8 {
+        return None;
+    }
+    let present = available / d.block_align * d.block_align;
+    let data = d.size.min(present);
+    let patches = vec![
+        Patch {
+            offset: 4,
+            value: ((len - 8).min(u32::MAX as u64) as u32).to_le_bytes(),
+        },
+        Patch {
+            offset: d.start - 4,
+            value: (data as u32).to_le_bytes(),
+        },
+    ];
+    let repair = Repair {
+        declared_frames: d.size / d.block_align,
+        present_frames: data / d.block_align,
+    };
+    Some((patches, repair))
+}
+
+/// Where a RIFF/WAVE file's data chunk is and what its header says.
+struct DataChunk {
+    /// Offset of the first data byte.
+    start: u64,
+    /// The data chunk's declared size.
+    size: u64,
+    /// The RIFF size field.
+    riff: u64,
+    block_align: u64,
+}
+
+fn data_chunk(file: &mut File, len: u64) -> Option<DataChunk> {
     let mut head = vec![0u8; (len.min(1 << 16)) as usize];
     file.seek(SeekFrom::Start(0)).ok()?;
     file.read_exact(&mut head).ok()?;
@@ -60,37 +96,51 @@ fn plan(file: &mut File, len: u64) -> Option<(Vec<Patch>, Repair)> {
             block_align = u16::from_le_bytes([head[off + 20], head[off + 21]]) as u64;
         }
         if id == b"data" {
-            let start = off as u64 + 8;
-            let available = len.saturating_sub(start);
-            let riff_ok = le32(&head[4..8]) as u64 == len - 8;
-            if size <= available && riff_ok {
-                return None;
-            }
-            if block_align == 0 {
-                return None;
-            }
-            let present = available / block_align * block_align;
-            let data = size.min(present);
-            let patches = vec![
-                Patch {
-                    offset: 4,
-                    value: ((len - 8).min(u32::MAX as u64) as u32).to_le_bytes(),
-                },
-                Patch {
-                    offset: off as u64 + 4,
-                    value: (data as u32).to_le_bytes(),
-                },
-            ];
-            let repair = Repair {
-                declared_frames: size / block_align,
-                present_frames: data / block_align,
-            };
-            return Some((patches, repair));
+            return (block_align > 0).then(|| DataChunk {
+                start: off as u64 + 8,
+                size,
+                riff: le32(&head[4..8]) as u64,
+                block_align,
+            });
         }
         // Chunks are padded to an even size.
         off = off.checked_add(8 + size as usize + (size as usize & 1))?;
     }
     None
+}
+
+/// Repairs in place a WAV whose writer stopped before its header was brought up to date (a
+/// take recorded when padlooper was killed or the power went): every whole frame after the
+/// header is data (nothing follows a recording's data chunk), a partial last frame is cut,
+/// and the sizes say so. Returns what was declared and what is kept; None when the file is
+/// whole (or not a WAV this can mend: RF64 past 4 GiB reads as it is). Not real-time.
+pub fn repair_in_place(path: &std::path::Path) -> std::io::Result<Option<Repair>> {
+    use std::io::Write;
+    let mut file = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open(path)?;
+    let len = file.metadata()?.len();
+    let Some(d) = data_chunk(&mut file, len) else {
+        return Ok(None);
+    };
+    let present = len.saturating_sub(d.start) / d.block_align * d.block_align;
+    let whole = d.start + present;
+    if (d.size == present && d.riff == whole - 8) || whole - 8 > u32::MAX as u64 {
+        return Ok(None);
+    }
+    if whole < len {
+        file.set_len(whole)?;
+    }
+    file.seek(SeekFrom::Start(4))?;
+    file.write_all(&((whole - 8) as u32).to_le_bytes())?;
+    file.seek(SeekFrom::Start(d.start - 4))?;
+    file.write_all(&(present as u32).to_le_bytes())?;
+    file.sync_all()?;
+    Ok(Some(Repair {
+        declared_frames: d.size / d.block_align,
+        present_frames: present / d.block_align,
+    }))
 }
 
 impl PatchedFile {

@@ -31,6 +31,7 @@ mod prepare;
 mod profiles;
 mod properties;
 mod recording;
+mod recording_kept;
 mod reload;
 mod resampled_loops;
 mod service;

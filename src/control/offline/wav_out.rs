@@ -108,6 +108,16 @@ impl WavOut {
         Ok(())
     }
 
+    /// Hands what was written so far to the system (no header update, no sync): a process
+    /// killed after this keeps the samples, and `sample::wav_repair` mends the header at the
+    /// next start.
+    pub fn flush(&mut self) -> Result<(), WavError> {
+        self.file.flush().map_err(|error| WavError {
+            path: self.path.clone(),
+            error,
+        })
+    }
+
     /// Brings the header's sizes up to date and pushes everything to the disk, so a power cut
     /// keeps what was written so far as a playable WAV (a file past the RIFF limit keeps its
     /// placeholder sizes until [`finish`](Self::finish); `sample::wav_repair` reads it).

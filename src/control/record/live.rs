@@ -58,6 +58,9 @@ impl LiveRecording {
         if !me.supply.enabled() {
             return me;
         }
+        for line in repair_cut_takes(&dir, rate) {
+            log::warn!("{line}");
+        }
         // The first tape before anything can press record.
         me.supply.keep(handle);
         let Some(stream) = handle.take_record_stream() else {
@@ -262,6 +265,38 @@ impl InputState {
             self.feed = i.stop();
         }
     }
+}
+
+/// Repairs the takes in `dir` a kill or a power cut left with an old header (the writer
+/// brings it up to date every second): each keeps every whole frame on disk. Returns a line
+/// per file to log. Not real-time.
+pub fn repair_cut_takes(dir: &Path, rate: u32) -> Vec<String> {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return Vec::new();
+    };
+    let mut files: Vec<PathBuf> = entries
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|e| e.eq_ignore_ascii_case("wav")))
+        .collect();
+    files.sort();
+    files
+        .iter()
+        .filter_map(|p| match crate::sample::wav_repair::repair_in_place(p) {
+            Ok(None) => None,
+            Ok(Some(r)) => Some(format!(
+                "{}: a take cut off (padlooper was stopped or the power went while it recorded): repaired, {:.2} s kept (the header said {:.2} s); it is not in the set: give it to a pad to play it",
+                p.display(),
+                r.present_frames as f64 / rate.max(1) as f64,
+                r.declared_frames as f64 / rate.max(1) as f64
+            )),
+            Err(e) => Some(format!(
+                "{}: cannot repair this cut-off take ({}); padlooper still reads what it holds",
+                p.display(),
+                crate::sample::error::os_error(&e)
+            )),
+        })
+        .collect()
 }
 
 /// Where a set's takes go: `recordings/` beside the set file.

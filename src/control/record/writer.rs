@@ -144,6 +144,15 @@ impl DiskWriter {
                 _ => {}
             }
         }
+        // What came in goes to the system at once (a kill loses nothing that reached the
+        // writer); the header and the disk follow every second.
+        if let Some(cur) = self.cur.as_mut()
+            && let Some(out) = cur.out.as_mut()
+            && let Err(e) = out.flush()
+        {
+            cur.error = Some(e.to_string());
+            cur.out = None;
+        }
         if let Some(cur) = self.cur.as_mut()
             && cur.last_sync.elapsed() >= CHECKPOINT
         {
