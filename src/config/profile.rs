@@ -49,6 +49,20 @@ pub enum ButtonAction {
     StemMode,
     /// Ableton Link on/off (the LED is lit with peers in the session, blinks while alone).
     Link,
+    /// Record the audio input into the next pad pressed (a take from the next bar; the pad
+    /// pressed again ends it on a bar line). Pressed again before a pad: disarms.
+    Record,
+    /// The same, recording the master output.
+    Resample,
+    /// Overdub the next pad pressed (a playing loop); pressed again, the pad ends the pass.
+    Overdub,
+    /// Undo the last take, overdub pass or clear of the pad this controller last recorded into
+    /// (else of the selected pad).
+    Undo,
+    /// Redo what undo took back.
+    Redo,
+    /// Clear the next pad pressed (undo brings it back).
+    Clear,
 }
 
 /// Actions a knob or fader can drive (0..127 mapped to the parameter's range).

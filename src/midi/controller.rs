@@ -4,7 +4,7 @@
 
 use crate::engine::command::PadCmd;
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU8, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use super::parser::{MidiMessage, MidiParser};
@@ -42,6 +42,10 @@ pub struct DeviceState {
     /// The device reported leaving the mode its profile's `init` put it in (the control side
     /// sends `init` again and redraws every LED, then clears this). The report, for the log.
     pub left_mode: Mutex<Option<Vec<u8>>>,
+    /// A recording button armed for the next pad (see `rec_keys`): 0 none.
+    pub rec_mode: AtomicU8,
+    /// The pad this device last recorded into (`NONE`: none yet), for undo and redo.
+    pub rec_pad: AtomicUsize,
 }
 
 impl DeviceState {
@@ -234,6 +238,11 @@ impl Controller {
             self.held.insert(binding, Held::Select);
             return;
         }
+        if let Some(cmd) = super::rec_keys::pad_press(&self.device, &self.shared, pad) {
+            self.held.insert(binding, Held::Select);
+            send(Timed { at, cmd });
+            return;
+        }
         self.held.insert(binding, Held::Pad(pad));
         send(Timed {
             at,
@@ -417,6 +426,16 @@ impl Controller {
             }
             ButtonAction::Link => {
                 shared.link.toggle_requested.store(true, Ordering::Relaxed);
+            }
+            a @ (ButtonAction::Record
+            | ButtonAction::Resample
+            | ButtonAction::Overdub
+            | ButtonAction::Undo
+            | ButtonAction::Redo
+            | ButtonAction::Clear) => {
+                if let Some(c) = super::rec_keys::button(a, &self.device, &shared) {
+                    send(cmd(c));
+                }
             }
             ButtonAction::NudgeUp | ButtonAction::NudgeDown | ButtonAction::Shift => {}
         }

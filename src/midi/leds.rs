@@ -129,6 +129,7 @@ pub fn desired(
             ),
             ButtonAction::StemMode => shared.stem_mode.load(Ordering::Relaxed),
             ButtonAction::Link => link_lit(shared),
+            a if super::rec_keys::is_rec(a) => super::rec_keys::lit(a, device, shared),
             ButtonAction::GlobalKeyLock => {
                 let pads = &shared.engine.pads;
                 let mut loaded = (0..pads.len()).filter(|&p| pads.get(p) != PadState::Empty);

@@ -9,5 +9,6 @@ pub mod leds;
 pub mod midir_backend;
 pub mod parser;
 pub mod ports;
+pub mod rec_keys;
 pub mod smf;
 pub mod state;

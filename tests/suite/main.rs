@@ -11,6 +11,7 @@ mod bad_input;
 mod bench_scene;
 mod cli;
 mod clock_out;
+mod controller_recording;
 mod controllers;
 mod deploy;
 mod device_leds;
