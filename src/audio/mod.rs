@@ -1,5 +1,6 @@
 //! Audio output through cpal.
 
+pub mod block;
 pub mod input;
 pub mod output;
 pub mod paced;

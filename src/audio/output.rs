@@ -4,14 +4,14 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc;
-use std::time::Instant;
 
 use cpal::traits::{DeviceTrait, HostTrait, StreamTrait};
 use cpal::{Device, ErrorKind, FromSample, SampleFormat, SizedSample, Stream, StreamConfig};
 
+use super::block::{SCRATCH_FRAMES, render_block};
 use super::priority::{RtOutcome, RtStatus, promote_current_thread};
 use crate::engine::Engine;
-use crate::engine::shared::{EngineStats, mono_nanos};
+use crate::engine::shared::EngineStats;
 
 /// Errors of the audio output.
 #[derive(Debug, thiserror::Error)]
@@ -269,37 +269,6 @@ impl Drop for EngineSlot {
 /// The name an output without a sound card goes by.
 pub const PACED_NAME: &str = "no audio (paced by the clock)";
 
-/// Largest callback handled in one pass through the conversion buffer (frames).
-pub(super) const SCRATCH_FRAMES: usize = 4096;
-
-/// One block of audio (interleaved stereo `floats`) from the engine, with the clock and load
-/// published: what every output (a device's callback, the paced thread) runs per block.
-/// `heard_in` is how long from now until the block is heard, in ns (negative: a paced block
-/// already late for its deadline). Real-time safe.
-pub(super) fn render_block(
-    engine: &mut Engine,
-    floats: &mut [f32],
-    stats: &EngineStats,
-    rate: f64,
-    heard_in: i64,
-) {
-    let t0 = Instant::now();
-    let frames = floats.len() / 2;
-    let out_delay = heard_in.max(0) as u64;
-    engine.set_output_delay(heard_in);
-    engine.process(floats);
-    stats
-        .clock
-        .publish_with_delay(engine.frame(), mono_nanos(), frames as u64, out_delay);
-    let budget = frames as f64 / rate;
-    let load = (t0.elapsed().as_secs_f64() / budget.max(1e-9) * 1000.0) as u32;
-    stats.load_permille.store(load, Ordering::Relaxed);
-    stats.load_max_permille.fetch_max(load, Ordering::Relaxed);
-    if load > 1000 {
-        stats.overloads.fetch_add(1, Ordering::Relaxed);
-    }
-}
-
 /// A running output stream. Dropping it stops audio.
 pub struct Output {
     stream: Option<Stream>,
@@ -351,8 +320,13 @@ impl Output {
     }
 
     /// Runs `engine` without a sound card: paced by the wall clock at the request's rate and
-    /// buffer size (see [`super::paced`]); the sound is discarded. Not real-time.
-    pub fn paced(engine: Engine, request: OutputRequest) -> Result<Output, StartError> {
+    /// buffer size (see [`super::paced`]); the sound is discarded, or fed back to the engine's
+    /// input through a simulated `loopback` cable. Not real-time.
+    pub fn paced(
+        engine: Engine,
+        request: OutputRequest,
+        loopback: Option<super::paced::Loopback>,
+    ) -> Result<Output, StartError> {
         let (back, returned) = mpsc::channel();
         let stats = engine.stats().clone();
         let rt = Arc::new(RtStatus::default());
@@ -367,6 +341,7 @@ impl Output {
             request.buffer_size,
             request.rt_priority,
             rt.clone(),
+            loopback,
         )
         .map_err(|e| StartError {
             error: AudioError::Stream {

@@ -74,7 +74,7 @@ pub(crate) fn service_status(s: &Session) -> String {
     )
 }
 
-fn request(set: &SetFile) -> OutputRequest {
+pub(super) fn request(set: &SetFile) -> OutputRequest {
     OutputRequest {
         device: set.master.device.clone(),
         sample_rate: set.master.sample_rate,
@@ -157,7 +157,7 @@ fn start(
             crate::audio::quiet::without_stderr(verbose, || Output::start(engine, resolved, req))
         }
         // `--no-audio`: the same engine and per-block code, paced by the clock.
-        None => Output::paced(engine, req),
+        None => Output::paced(engine, req, None),
     };
     let out = match started {
         Ok(out) => out,
@@ -233,8 +233,12 @@ fn start(
         cpal::BufferSize::Fixed(n) => n,
         cpal::BufferSize::Default => set.master.buffer_size,
     };
-    let record =
-        crate::control::record::live::LiveRecording::start(&mut handle, set, rate, out_frames);
+    let record = crate::control::record::live::LiveRecording::start(
+        &mut handle,
+        set,
+        rate,
+        (out.device_name(), out_frames),
+    );
     Ok(Ok(Session {
         out,
         handle,

@@ -8,6 +8,7 @@ mod bench_stems;
 mod bench_stream;
 mod bench_web;
 mod check;
+mod latency;
 mod learn;
 mod link;
 mod live;
@@ -112,6 +113,9 @@ pub enum Cmd {
         #[arg(long)]
         port: Option<String>,
     },
+    /// Measure the round trip from the output to the input through a loopback cable (the
+    /// delay recordings are aligned by), with the devices' figures and the pad-to-sound budget.
+    Latency(latency::LatencyArgs),
     /// Analyse audio files: tempo, confidence, first downbeat, beats per bar, key.
     Analyze(analyze::AnalyzeArgs),
     /// Join the Ableton Link session on this network and show it (peers, tempo, bar, beat);
@@ -211,6 +215,7 @@ pub fn main() -> i32 {
         Cmd::Render(args) => render::render_cmd(*args),
         Cmd::Bench(args) => bench::bench(args),
         Cmd::Analyze(args) => analyze::analyze_cmd(args),
+        Cmd::Latency(args) => latency::latency_cmd(args),
         Cmd::Link(args) => link::link_cmd(args),
         Cmd::Soak(args) => soak::soak_cmd(args),
         Cmd::Check {

@@ -83,8 +83,21 @@ impl WebRun {
 
     /// [`start`](Self::start) with these environment variables for the child.
     pub fn start_env(set: &str, addr: &str, envs: &[(&str, &std::ffi::OsStr)]) -> WebRun {
+        Self::start_env_with(set, addr, envs, |_| {})
+    }
+
+    /// [`start_env`](Self::start_env), after `setup` ran on the state folder.
+    pub fn start_env_with(
+        set: &str,
+        addr: &str,
+        envs: &[(&str, &std::ffi::OsStr)],
+        setup: impl FnOnce(&Path),
+    ) -> WebRun {
         let dir = tempfile::tempdir().unwrap();
         let set_path = dir.path().join("set.toml");
+        let state = dir.path().join("state");
+        std::fs::create_dir_all(&state).unwrap();
+        setup(&state);
         Self::start_with_set(dir, &set_path, set, addr, &[], envs)
     }
 

@@ -23,6 +23,7 @@ mod hotplug;
 mod isolator;
 mod keylock;
 mod keylock_workers;
+mod latency;
 mod learn;
 mod link;
 mod midi_fuzz;

@@ -481,4 +481,46 @@ fn live_a_take_from_a_real_capture_stream() {
         log.contains("input overrun"),
         "the input running ahead is counted: {log}"
     );
+    // Takes were aligned by the devices' buffers, an estimate. With a round trip `padlooper
+    // latency` kept for these devices and buffers, the next start aligns them by it.
+    let est = log
+        .lines()
+        .find(|l| l.contains("aligned by the devices' buffers (output "))
+        .unwrap_or_else(|| panic!("{log}"));
+    let num = |after: &str| -> u32 {
+        est.split(after)
+            .nth(1)
+            .unwrap()
+            .split(' ')
+            .next()
+            .unwrap()
+            .parse()
+            .unwrap()
+    };
+    let buffers = [num("(output "), num(" + input ")];
+    let input = line
+        .split("audio input: ")
+        .nth(1)
+        .and_then(|r| r.split(" (channels").next())
+        .unwrap()
+        .to_string();
+    let kept = padlooper::control::latency::Kept {
+        output: padlooper::audio::output::PACED_NAME.into(),
+        input,
+        rate: RATE,
+        buffers,
+        frames: 1234,
+        spread: 0.4,
+    };
+    let mut again = WebRun::start_env_with(
+        set,
+        "127.0.0.1:0",
+        &[("ALSA_CONFIG_PATH", conf.as_os_str())],
+        |state| {
+            padlooper::control::latency::keep(state, kept).unwrap();
+        },
+    );
+    let used = again.wait_log("measured on these devices", Duration::from_secs(30));
+    assert!(used.contains("1234 frames"), "{used}");
+    again.stop();
 }

@@ -38,11 +38,11 @@ pub struct LiveRecording {
 
 impl LiveRecording {
     /// Starts recording for `set` (nothing when `record_seconds` is 0): the audio input the
-    /// set names, takes written to `recordings/` beside the set file. `out_frames` is the
-    /// output's buffer, for the latency compensation. Not real-time.
-    pub fn start(handle: &mut EngineHandle, set: &SetFile, rate: u32, out_frames: u32) -> Self {
+    /// set names, takes written to `recordings/` beside the set file. `out` is the output's
+    /// name and buffer, for the latency compensation. Not real-time.
+    pub fn start(handle: &mut EngineHandle, set: &SetFile, rate: u32, out: (&str, u32)) -> Self {
         let supply = TapeSupply::new(set.master.record_seconds, rate);
-        let input = InputState::start(handle, set, rate, out_frames);
+        let input = InputState::start(handle, set, rate, out);
         let keeper = SetKeeper::new(set.path.is_file().then(|| set.path.clone()));
         let dir = recordings_dir(&set.path);
         let stop = Arc::new(AtomicBool::new(false));
@@ -181,7 +181,8 @@ struct InputState {
 }
 
 impl InputState {
-    fn start(handle: &mut EngineHandle, set: &SetFile, rate: u32, out_frames: u32) -> Self {
+    fn start(handle: &mut EngineHandle, set: &SetFile, rate: u32, out: (&str, u32)) -> Self {
+        let (out_name, out_frames) = out;
         let m = &set.master;
         let req = (!m.input.is_empty()).then(|| InputRequest {
             device: m.input.clone(),
@@ -200,13 +201,35 @@ impl InputState {
             log::info!("{l}");
         }
         if let Some(i) = &me.input {
-            // The devices' buffers, out and in: what a take is compensated by until the
-            // round trip is measured.
             let in_frames = match i.config().buffer_size {
                 cpal::BufferSize::Fixed(n) => n,
                 cpal::BufferSize::Default => m.buffer_size,
             };
-            let _ = handle.command(Command::Input(InputCmd::Latency(out_frames + in_frames)));
+            let ms = |f: u32| f as f64 * 1000.0 / rate.max(1) as f64;
+            // The round trip `padlooper latency` measured on these devices; else their buffers,
+            // out and in, an estimate.
+            let kept = crate::control::set::last_set::copy_dir().and_then(|d| {
+                let buffers = [out_frames, in_frames];
+                crate::control::latency::lookup(&d, out_name, i.device_name(), rate, buffers)
+            });
+            let frames = match kept {
+                Some(k) => {
+                    log::info!(
+                        "recording: takes are aligned by the round trip `padlooper latency` measured on these devices: {} frames ({:.2} ms)",
+                        k.frames,
+                        ms(k.frames)
+                    );
+                    k.frames
+                }
+                None => {
+                    log::info!(
+                        "recording: takes are aligned by the devices' buffers (output {out_frames} + input {in_frames} frames, {:.2} ms), an estimate: run `padlooper latency` with a cable from an output to the input to measure the round trip",
+                        ms(out_frames + in_frames)
+                    );
+                    out_frames + in_frames
+                }
+            };
+            let _ = handle.command(Command::Input(InputCmd::Latency(frames)));
         }
         me
     }
