@@ -523,7 +523,13 @@ fn recording_monitoring_and_resampling_never_allocate() {
     for block in 0..5_200u64 {
         supply.keep(&mut handle);
         feed.push_slice(&input);
+        // From block 5 the input is read through drift correction, one frame fast every
+        // seventh block (the resampler steered while takes and passes run).
+        if block % 7 == 0 {
+            feed.push_slice(&input[..2]);
+        }
         let cmd = match block {
+            5 => Some(Command::Input(InputCmd::Drift(true))),
             10 => Some(Command::Input(InputCmd::Monitor(Some(true)))),
             // Transport stopped: the first take sets the tempo.
             20 => Some(Command::Record(1, RecordCmd::Press(RecordSource::Input))),
@@ -584,4 +590,7 @@ fn recording_monitoring_and_resampling_never_allocate() {
         .filter(|k| matches!(k, K::RecordUndone(2, Some(_), _)))
         .count();
     assert_eq!(undone, 3, "{seen:?}");
+    // Drift correction locked and follows the input running fast (558 ppm).
+    let (ppm, target, _) = engine.stats().record.drift();
+    assert!(target > 0 && ppm > 100.0, "{ppm} ppm, target {target}");
 }

@@ -296,6 +296,10 @@ where
                     .add(Counter::InputOverrun, ((2 * n - pushed) / 2) as u64);
             }
         }
+        // When it came: drift correction follows what the device holds between callbacks.
+        stats
+            .record
+            .note_input_push(crate::engine::shared::mono_nanos());
     };
     let err_cb = move |e: cpal::Error| match e.kind() {
         ErrorKind::Xrun => {

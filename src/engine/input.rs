@@ -4,9 +4,10 @@
 //! monitoring mixes into the master. Real-time safe: the ring and the block buffer are
 //! preallocated, nothing here allocates, locks or blocks.
 
-use ringbuf::traits::Consumer;
+use ringbuf::traits::{Consumer, Observer};
 use ringbuf::{HeapCons, HeapProd};
 
+use super::drift::{Drift, DriftRead};
 use super::shared::{Counter, EngineStats};
 
 /// The producing end of the input ring: whoever delivers input frames (a capture callback, an
@@ -31,6 +32,10 @@ pub(crate) struct InputBus {
     meter: f32,
     /// Natural log of the meter's fall per frame.
     fall: f32,
+    /// Drift correction, for an input on another card than the output (off: read as it is).
+    drift: Drift,
+    drift_on: bool,
+    rate: f64,
 }
 
 /// How fast the input meter falls, dB a second (as a peak programme meter).
@@ -50,6 +55,9 @@ impl InputBus {
             step: 1.0 / fade.max(1) as f32,
             meter: 0.0,
             fall: -METER_FALL_DB / 20.0 * std::f32::consts::LN_10 / rate.max(1) as f32,
+            drift: Drift::new(rate, max_block),
+            drift_on: false,
+            rate: rate as f64,
         }
     }
 
@@ -59,15 +67,36 @@ impl InputBus {
     pub(crate) fn read(&mut self, frames: usize, stats: &EngineStats) {
         let n = (2 * frames).min(self.buf.len());
         self.frames = n / 2;
-        let got = self.ring.pop_slice(&mut self.buf[..n]);
-        if got > 0 {
+        if !self.live && self.ring.occupied_len() > 0 {
             self.live = true;
         }
-        if got < n {
-            self.buf[got..n].fill(0.0);
-            if self.live {
-                stats.counters.bump(Counter::InputUnderrun);
+        let got = if self.drift_on && self.live {
+            // What the input captured since its callback last delivered.
+            let since = stats
+                .record
+                .input_push_ns()
+                .map_or(0, |t| super::shared::mono_nanos().saturating_sub(t));
+            let pending = since as f64 * 1e-9 * self.rate;
+            match self.drift.read(&mut self.ring, &mut self.buf[..n], pending) {
+                DriftRead::Short => {
+                    stats.counters.bump(Counter::InputUnderrun);
+                    n
+                }
+                DriftRead::Full | DriftRead::Waiting => n,
             }
+        } else {
+            let got = self.ring.pop_slice(&mut self.buf[..n]);
+            if got < n {
+                self.buf[got..n].fill(0.0);
+                if self.live {
+                    stats.counters.bump(Counter::InputUnderrun);
+                }
+            }
+            got
+        };
+        if self.drift_on {
+            let (target, avg) = self.drift.fill();
+            stats.record.set_drift(self.drift.ppm(), target, avg);
         }
         let mut peak = 0.0f32;
         let mut bad = 0u64;
@@ -91,6 +120,14 @@ impl InputBus {
     /// The block's input frames, interleaved stereo. Real-time safe.
     pub(crate) fn block(&self) -> &[f32] {
         &self.buf[..2 * self.frames]
+    }
+
+    /// Drift correction on (an input on another card than the output) or off. Real-time safe.
+    pub(crate) fn set_drift(&mut self, on: bool) {
+        if on != self.drift_on {
+            self.drift.reset();
+            self.drift_on = on;
+        }
     }
 
     /// Monitoring on or off (the input fades in or out). Real-time safe.

@@ -20,6 +20,7 @@
 
 pub mod apply;
 pub mod command;
+pub(crate) mod drift;
 pub mod event;
 pub mod handle;
 pub mod host_time;

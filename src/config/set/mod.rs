@@ -15,8 +15,8 @@ mod sections;
 mod tempo_keys;
 pub mod writer;
 pub use sections::{
-    BpmValue, DivisionName, EqModeName, FxSection, GridSection, LaunchModeName, LoopValue,
-    MasterSection, PadEntry, PlayModeName, QuantizeName, StemsValue,
+    BpmValue, DivisionName, EqModeName, FxSection, GridSection, InputClock, LaunchModeName,
+    LoopValue, MasterSection, PadEntry, PlayModeName, QuantizeName, StemsValue,
 };
 
 #[derive(Debug, Deserialize)]

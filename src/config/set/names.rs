@@ -154,3 +154,16 @@ impl From<LaunchModeName> for LaunchMode {
         }
     }
 }
+
+/// `[master] input_clock`: whose clock the audio input runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum InputClock {
+    /// Another card than the output is followed by drift correction; the same card is not.
+    #[default]
+    Auto,
+    /// Always followed (drift correction on).
+    Follow,
+    /// The output's (the cards share a clock): never corrected.
+    Output,
+}

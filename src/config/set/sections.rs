@@ -11,7 +11,7 @@ use crate::engine::command::FxParam;
 use crate::engine::params as P;
 
 pub use super::names::{
-    DivisionName, EqModeName, LaunchModeName, PlayModeName, QuantizeName, StretcherName,
+    DivisionName, EqModeName, InputClock, LaunchModeName, PlayModeName, QuantizeName, StretcherName,
 };
 pub use super::tempo_keys::{BpmValue, LoopValue};
 use super::tempo_keys::{
@@ -139,6 +139,11 @@ pub struct MasterSection {
         deserialize_with = "ranged::overdub_feedback"
     )]
     pub overdub_feedback: f32,
+    /// Whose clock the audio input runs on: `auto` (another card than the output is
+    /// followed by drift correction, the same card is not), `follow` (always corrected), or
+    /// `output` (never: the cards share a clock, e.g. by word clock).
+    #[serde(default)]
+    pub input_clock: InputClock,
     /// Input monitoring: the audio input heard through the master.
     #[serde(default)]
     pub input_monitor: bool,
@@ -532,6 +537,7 @@ impl Default for MasterSection {
             record_seconds: P::RECORD_SECONDS.default,
             record_bars: P::RECORD_BARS.default,
             overdub_feedback: P::OVERDUB_FEEDBACK.default,
+            input_clock: InputClock::Auto,
             input_monitor: false,
             input: Vec::new(),
             input_channels: default_input_channels(),

@@ -101,6 +101,10 @@ pub fn status_line(handle: &EngineHandle, tables: Option<(usize, usize)>) -> Str
     let r = &s.record;
     if r.input_level() > 0.0 {
         line += &format!(" | input {:.1} dBFS", r.input_db().max(-99.0));
+        let (ppm, target, _) = r.drift();
+        if target > 0 {
+            line += &format!(" (clock {ppm:+.1} ppm)");
+        }
     }
     {
         use crate::engine::record::RecordState as R;

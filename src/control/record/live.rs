@@ -13,6 +13,7 @@ use std::time::{Duration, Instant};
 use super::persist::SetKeeper;
 use super::{DiskWriter, TapeSupply, WriterNews};
 use crate::audio::input::{Input, InputRequest};
+use crate::config::set::InputClock;
 use crate::config::set::SetFile;
 use crate::engine::EngineHandle;
 use crate::engine::command::Command;
@@ -110,6 +111,10 @@ impl LiveRecording {
         events: &[EngineEvent],
     ) -> Vec<String> {
         let mut lines = self.input.tick(handle);
+        if std::mem::take(&mut self.input.reopened) {
+            // The input came back (or came at last): aligned and followed afresh.
+            lines.extend(self.input.configure(handle));
+        }
         self.supply.keep(handle);
         if let Some(e) = self.supply.last_error.clone()
             && self.said.as_deref() != Some(e.as_str())
@@ -178,11 +183,17 @@ struct InputState {
     feed: Option<InputFeed>,
     last_try: Instant,
     said: Option<String>,
+    /// The output's name and buffer, the set's default buffer and input clock, the rate.
+    out: (String, u32),
+    buffer: u32,
+    clock: InputClock,
+    rate: u32,
+    /// The input opened again since the engine was last told about it.
+    reopened: bool,
 }
 
 impl InputState {
     fn start(handle: &mut EngineHandle, set: &SetFile, rate: u32, out: (&str, u32)) -> Self {
-        let (out_name, out_frames) = out;
         let m = &set.master;
         let req = (!m.input.is_empty()).then(|| InputRequest {
             device: m.input.clone(),
@@ -196,42 +207,74 @@ impl InputState {
             input: None,
             last_try: Instant::now(),
             said: None,
+            out: (out.0.to_string(), out.1),
+            buffer: m.buffer_size,
+            clock: m.input_clock,
+            rate,
+            reopened: false,
         };
         for l in me.open(handle) {
             log::info!("{l}");
         }
-        if let Some(i) = &me.input {
-            let in_frames = match i.config().buffer_size {
-                cpal::BufferSize::Fixed(n) => n,
-                cpal::BufferSize::Default => m.buffer_size,
-            };
-            let ms = |f: u32| f as f64 * 1000.0 / rate.max(1) as f64;
-            // The round trip `padlooper latency` measured on these devices; else their buffers,
-            // out and in, an estimate.
-            let kept = crate::control::set::last_set::copy_dir().and_then(|d| {
-                let buffers = [out_frames, in_frames];
-                crate::control::latency::lookup(&d, out_name, i.device_name(), rate, buffers)
-            });
-            let frames = match kept {
-                Some(k) => {
-                    log::info!(
-                        "recording: takes are aligned by the round trip `padlooper latency` measured on these devices: {} frames ({:.2} ms)",
-                        k.frames,
-                        ms(k.frames)
-                    );
-                    k.frames
-                }
-                None => {
-                    log::info!(
-                        "recording: takes are aligned by the devices' buffers (output {out_frames} + input {in_frames} frames, {:.2} ms), an estimate: run `padlooper latency` with a cable from an output to the input to measure the round trip",
-                        ms(out_frames + in_frames)
-                    );
-                    out_frames + in_frames
-                }
-            };
-            let _ = handle.command(Command::Input(InputCmd::Latency(frames)));
+        for l in me.configure(handle) {
+            log::info!("{l}");
         }
         me
+    }
+
+    /// Tells the engine how the input that just opened is aligned (the round trip `padlooper
+    /// latency` measured on these devices, else their buffers, an estimate) and whether its
+    /// clock is followed (drift correction, learnt afresh). Returns lines to log.
+    fn configure(&mut self, handle: &mut EngineHandle) -> Vec<String> {
+        let Some(i) = &self.input else {
+            return Vec::new();
+        };
+        let (out_name, out_frames) = (self.out.0.as_str(), self.out.1);
+        let rate = self.rate;
+        let in_frames = match i.config().buffer_size {
+            cpal::BufferSize::Fixed(n) => n,
+            cpal::BufferSize::Default => self.buffer,
+        };
+        let ms = |f: u32| f as f64 * 1000.0 / rate.max(1) as f64;
+        let kept = crate::control::set::last_set::copy_dir().and_then(|d| {
+            let buffers = [out_frames, in_frames];
+            crate::control::latency::lookup(&d, out_name, i.device_name(), rate, buffers)
+        });
+        let (frames, aligned) = match kept {
+            Some(k) => (
+                k.frames,
+                format!(
+                    "recording: takes are aligned by the round trip `padlooper latency` measured on these devices: {} frames ({:.2} ms)",
+                    k.frames,
+                    ms(k.frames)
+                ),
+            ),
+            None => (
+                out_frames + in_frames,
+                format!(
+                    "recording: takes are aligned by the devices' buffers (output {out_frames} + input {in_frames} frames, {:.2} ms), an estimate: run `padlooper latency` with a cable from an output to the input to measure the round trip",
+                    ms(out_frames + in_frames)
+                ),
+            ),
+        };
+        let drift = match self.clock {
+            InputClock::Auto => !same_card(out_name, i.device_name()),
+            InputClock::Follow => true,
+            InputClock::Output => false,
+        };
+        let clock = if drift {
+            "audio input: its clock is followed (drift correction: another card than the output), so nothing is lost or repeated over long sets"
+        } else {
+            "audio input: on the output's clock (the same card, or `input_clock = \"output\"`): no drift correction"
+        };
+        for cmd in [
+            InputCmd::Latency(frames),
+            InputCmd::Drift(false),
+            InputCmd::Drift(drift),
+        ] {
+            let _ = handle.command(Command::Input(cmd));
+        }
+        vec![aligned, clock.to_string()]
     }
 
     fn open(&mut self, handle: &EngineHandle) -> Vec<String> {
@@ -279,6 +322,7 @@ impl InputState {
         }
         if self.input.is_none() && self.last_try.elapsed() >= Duration::from_secs(2) {
             lines.extend(self.open(handle));
+            self.reopened = self.input.is_some();
         }
         lines
     }
@@ -322,10 +366,37 @@ pub fn repair_cut_takes(dir: &Path, rate: u32) -> Vec<String> {
         .collect()
 }
 
+/// Whether an output and an input named so are on the same card (one clock): the same name,
+/// or the same ALSA `CARD=` (`hw:CARD=USB,DEV=0` and `plughw:CARD=USB,DEV=0`).
+pub fn same_card(output: &str, input: &str) -> bool {
+    let card = |n: &str| {
+        n.split("CARD=")
+            .nth(1)
+            .map(|r| r.split([',', ' ', ')']).next().unwrap_or("").to_string())
+    };
+    output == input || matches!((card(output), card(input)), (Some(a), Some(b)) if a == b)
+}
+
 /// Where a set's takes go: `recordings/` beside the set file.
 pub fn recordings_dir(set_path: &Path) -> PathBuf {
     set_path
         .parent()
         .unwrap_or(Path::new("."))
         .join("recordings")
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn cards_are_told_apart_by_name() {
+        use super::same_card;
+        assert!(same_card("hw:CARD=USB,DEV=0", "plughw:CARD=USB,DEV=0"));
+        assert!(same_card("default", "default"));
+        assert!(!same_card("hw:CARD=PCH,DEV=0", "hw:CARD=USB,DEV=0"));
+        assert!(!same_card(
+            "no audio (paced by the clock)",
+            "hw:CARD=USB,DEV=0"
+        ));
+        assert!(!same_card("default", "hw:CARD=USB,DEV=0"));
+    }
 }

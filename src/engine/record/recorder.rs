@@ -128,7 +128,7 @@ impl Recorder {
             InputCmd::Latency(f) => self.latency = f.min(self.rate as u32),
             InputCmd::FirstBars(b) => self.first_bars = b.min(64),
             InputCmd::Feedback(f) if f.is_finite() => self.fb = f.clamp(0.0, 1.0),
-            InputCmd::Feedback(_) => {}
+            InputCmd::Feedback(_) | InputCmd::Drift(_) => {}
             InputCmd::Monitor(_) => view.monitor.store(monitor, Ordering::Relaxed),
         }
     }

@@ -100,6 +100,9 @@ pub(crate) fn settings(rec: &mut Recorder, input: &mut InputBus, cmd: InputCmd, 
     if let InputCmd::Monitor(on) = cmd {
         input.set_monitor(on.unwrap_or(!input.monitoring()));
     }
+    if let InputCmd::Drift(on) = cmd {
+        input.set_drift(on);
+    }
     rec.set(cmd, &cx.io.stats.record, input.monitoring());
 }
 

@@ -63,6 +63,9 @@ pub enum InputCmd {
     FirstBars(u8),
     /// What an overdub pass keeps of the loop's earlier layers, 0..=1.
     Feedback(f32),
+    /// Drift correction of the input (on: the input runs on another card's clock than the
+    /// output, and is resampled to follow it; off: read as it is).
+    Drift(bool),
 }
 
 /// A finished take or overdub pass, for the control side (held like any loaded sample).

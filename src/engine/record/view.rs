@@ -1,7 +1,7 @@
 //! What the audio input and recording are doing, shared with the control side. Real-time
 //! safe: atomics only.
 
-use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU32, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU32, AtomicU64, Ordering};
 
 use super::super::command::PadId;
 
@@ -21,6 +21,12 @@ pub struct RecordView {
     pub(super) monitor: AtomicBool,
     /// Whether a disk writer reads the recorded samples.
     pub(crate) disk: AtomicBool,
+    /// Drift correction: the input's clock against the output's, ppm (`f32` bits), and the
+    /// fill level held and seen, frames.
+    drift_ppm: AtomicU32,
+    drift_fill: [AtomicU32; 2],
+    /// When the audio input's callback last delivered (ns on `mono_nanos`' clock; 0: never).
+    input_push_ns: AtomicU64,
 }
 
 /// What recording is doing (see [`RecordView::state`]).
@@ -39,6 +45,36 @@ pub enum RecordState {
 }
 
 impl RecordView {
+    /// The audio input's callback delivered frames at `ns` (on `mono_nanos`' clock). Real-time
+    /// safe.
+    pub fn note_input_push(&self, ns: u64) {
+        self.input_push_ns.store(ns.max(1), Ordering::Relaxed);
+    }
+
+    /// When the audio input's callback last delivered, if it has. Real-time safe.
+    pub fn input_push_ns(&self) -> Option<u64> {
+        Some(self.input_push_ns.load(Ordering::Relaxed)).filter(|&t| t > 0)
+    }
+
+    /// Publishes the drift correction's state. Real-time safe.
+    pub(crate) fn set_drift(&self, ppm: f64, target: f64, fill: f64) {
+        self.drift_ppm
+            .store((ppm as f32).to_bits(), Ordering::Relaxed);
+        self.drift_fill[0].store(target as u32, Ordering::Relaxed);
+        self.drift_fill[1].store(fill.max(0.0) as u32, Ordering::Relaxed);
+    }
+
+    /// Drift correction: the input's clock against the output's in ppm, the ring fill level it
+    /// holds and the level now (frames; target 0 until it locks, a second after input
+    /// arrives). Real-time safe.
+    pub fn drift(&self) -> (f32, u32, u32) {
+        (
+            f32::from_bits(self.drift_ppm.load(Ordering::Relaxed)),
+            self.drift_fill[0].load(Ordering::Relaxed),
+            self.drift_fill[1].load(Ordering::Relaxed),
+        )
+    }
+
     /// Publishes the input meter. Real-time safe.
     pub(crate) fn set_input_level(&self, level: f32) {
         self.input_level_bits
