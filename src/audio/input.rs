@@ -50,21 +50,7 @@ pub fn list_inputs() -> Vec<String> {
         return Vec::new();
     };
     devices
-        .map(|d| {
-            let id = d.id().map(|i| i.to_string()).unwrap_or_default();
-            let cfg = d
-                .default_input_config()
-                .map(|c| {
-                    format!(
-                        "{} ch, {} Hz, {}",
-                        c.channels(),
-                        c.sample_rate(),
-                        c.sample_format()
-                    )
-                })
-                .unwrap_or_else(|e| format!("unusable: {e}"));
-            format!("{d}  [{id}]  {cfg}")
-        })
+        .map(|d| super::output::describe(&d, "", d.default_input_config()))
         .collect()
 }
 

@@ -95,27 +95,35 @@ pub fn list_outputs() -> Vec<String> {
     };
     devices
         .map(|d| {
-            let name = d.to_string();
-            let id = d.id().map(|i| i.to_string()).unwrap_or_default();
-            let cfg = d
-                .default_output_config()
-                .map(|c| {
-                    format!(
-                        "{} ch, {} Hz, {}",
-                        c.channels(),
-                        c.sample_rate(),
-                        c.sample_format()
-                    )
-                })
-                .unwrap_or_else(|e| format!("unusable: {e}"));
-            let mark = if Some(&name) == default_name.as_ref() {
+            let mark = if Some(&d.to_string()) == default_name.as_ref() {
                 " (default)"
             } else {
                 ""
             };
-            format!("{name}{mark}  [{id}]  {cfg}")
+            describe(&d, mark, d.default_output_config())
         })
         .collect()
+}
+
+/// A device's line for `padlooper devices`: name (and `mark`), id, default configuration (or
+/// why it is unusable). Inputs and outputs alike. Not real-time.
+pub(super) fn describe(
+    d: &Device,
+    mark: &str,
+    config: Result<cpal::SupportedStreamConfig, cpal::Error>,
+) -> String {
+    let id = d.id().map(|i| i.to_string()).unwrap_or_default();
+    let cfg = config
+        .map(|c| {
+            format!(
+                "{} ch, {} Hz, {}",
+                c.channels(),
+                c.sample_rate(),
+                c.sample_format()
+            )
+        })
+        .unwrap_or_else(|e| format!("unusable: {e}"));
+    format!("{d}{mark}  [{id}]  {cfg}")
 }
 
 fn find_device(host: &cpal::Host, wanted: Option<&str>) -> Result<Device, AudioError> {

@@ -242,6 +242,7 @@ struct Results {
     active: usize,
     streamed: Option<super::bench_stream::StreamBench>,
     stems: super::bench_stems::StemsResult,
+    record: super::bench_record::RecordResult,
     kl: Option<super::bench_keylock::KeylockBench>,
     link: super::bench_link::LinkBench,
     web: super::bench_web::WebBench,
@@ -316,6 +317,7 @@ fn run_passes(
         super::bench_stream::retime(s, set, args)?;
     }
     let stems = super::bench_stems::run(set, args, standard.rtf)?;
+    let record = super::bench_record::run(set, args)?;
     let voices = args.voices;
     let sends = |h: &mut crate::engine::EngineHandle| {
         for p in 0..voices {
@@ -347,6 +349,7 @@ fn run_passes(
         active,
         streamed,
         stems,
+        record,
         kl,
         rss: peak_rss(),
     })
@@ -399,6 +402,7 @@ fn json_report(r: &Results, args: &BenchArgs) -> serde_json::Value {
         "key_lock": r.kl.as_ref().map(|k| super::bench_keylock::json(k, &r.standard)),
         "streamed": r.streamed.as_ref().map(|s| super::bench_stream::json(s, r.standard.rtf, args.seconds)),
         "stems": super::bench_stems::json(&r.stems),
+        "recording": super::bench_record::json(&r.record),
         "link": super::bench_link::json(&r.link),
         "web": super::bench_web::json(&r.web),
         "passes": r.passes().iter().map(|p| pass_json(p)).collect::<Vec<_>>(),
@@ -447,6 +451,7 @@ fn print_report(r: &Results, args: &BenchArgs) {
         }
     }
     println!("{}", super::bench_stems::describe(&r.stems));
+    println!("{}", super::bench_record::describe(&r.record));
     println!("{}", super::bench_link::describe(&r.link));
     println!("{}", super::bench_web::describe(&r.web));
     let mut over: usize = r.passes().iter().map(|p| p.over_budget).sum();

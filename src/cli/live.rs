@@ -239,6 +239,9 @@ fn start(
         rate,
         (out.device_name(), out_frames),
     );
+    shared
+        .ready
+        .store(true, std::sync::atomic::Ordering::Release);
     Ok(Ok(Session {
         out,
         handle,

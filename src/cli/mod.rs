@@ -4,6 +4,7 @@ mod analyze;
 mod bench;
 mod bench_keylock;
 mod bench_link;
+mod bench_record;
 mod bench_stems;
 mod bench_stream;
 mod bench_web;

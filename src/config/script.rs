@@ -82,7 +82,7 @@ pub const SCRIPT_COMMANDS: &str = "press|trigger B P, release B P, stop B P, sto
      resonance B P R, send B P delay|reverb L, eqmode B P isolator|shelf, fx PARAM V, bpm X, transport start|stop|continue, tap, sync B P on|off, \
      keylock B P on|off, keylock all on|off, transpose B P N [CENTS], stems B P on|off, \
      stem B P NAME mute|unmute|solo|unsolo, stemgain B P NAME DB, record B P [stop|cancel], \
-     resample B P [stop|cancel], monitor on|off, overdub B P, undo B P, redo B P, clear B P";
+     resample B P [without|stop|cancel], monitor on|off, overdub B P, undo B P, redo B P, clear B P";
 
 /// Effect parameters by their set-file names, with their entry in the parameter table.
 pub const FX_PARAMS: &[(FxParam, ParamSpec)] = &[
@@ -373,7 +373,7 @@ impl Line<'_> {
         )
     }
 
-    /// `record bank pad [stop|cancel]`, `resample bank pad [stop|cancel]`.
+    /// `record bank pad [stop|cancel]`, `resample bank pad [without|stop|cancel]`.
     fn record(&self) -> Result<Command, String> {
         let args = self.args;
         if args.len() != 2 && args.len() != 3 {
@@ -390,12 +390,20 @@ impl Line<'_> {
         };
         let cmd = match args.get(2) {
             None => RecordCmd::Press(source),
+            Some(&"without") if self.verb == "resample" => {
+                RecordCmd::Press(RecordSource::MasterWithout)
+            }
             Some(&"stop") => RecordCmd::Stop,
             Some(&"cancel") => RecordCmd::Cancel,
             Some(other) => {
                 return Err(format!(
-                    "`{}` action {other:?} unknown; allowed stop, cancel",
-                    self.verb
+                    "`{}` action {other:?} unknown; allowed {}",
+                    self.verb,
+                    if self.verb == "resample" {
+                        "without, stop, cancel"
+                    } else {
+                        "stop, cancel"
+                    }
                 ));
             }
         };

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use ringbuf::traits::{Consumer, Producer};
 use ringbuf::{HeapCons, HeapProd};
 
-use super::command::{Command, SlotId, Timed};
+use super::command::{Command, PadId, SlotId, Timed};
 use super::event::{EngineEvent, TimedClock};
 use super::settings::EngineSettings;
 use super::shared::{Counter, EngineStats};
@@ -202,16 +202,17 @@ impl EngineHandle {
             .saturating_sub(self.stats.record.tapes_used())
     }
 
-    /// Takes finished takes into the slots they play from (the control side now holds them
-    /// like any loaded sample); returns their slots. Not real-time.
-    pub fn collect_takes(&mut self) -> Vec<SlotId> {
+    /// Takes finished takes and overdub passes into the slots they play from (the control side
+    /// now holds them like any loaded sample); returns each one's pad, slot and frames. Not
+    /// real-time.
+    pub fn collect_takes(&mut self) -> Vec<(PadId, SlotId, u32)> {
         let mut got = Vec::new();
-        while let Some(t) = self.record.takes.try_pop() {
-            let t = t.tape;
+        while let Some(f) = self.record.takes.try_pop() {
+            let t = f.tape;
             self.tape_bytes = self.tape_bytes.saturating_sub(t.buffer.memory_bytes());
             if let Some(entry) = self.loaded.get_mut(t.slot as usize) {
                 *entry = Some(t.buffer);
-                got.push(t.slot);
+                got.push((f.pad, t.slot, f.frames));
             }
         }
         got

@@ -397,6 +397,24 @@ impl PadBank {
         self.install(p, voice, now, cx);
     }
 
+    /// The buffer in slot `from` is now also in slot `to` (the same frames at the same
+    /// places): every pad and voice reading `from` reads `to` instead, as it was, without a
+    /// break. Real-time safe.
+    pub(crate) fn reslot(&mut self, from: SlotId, to: SlotId, slots: &mut super::slots::SlotTable) {
+        for pad in self.pads.iter_mut() {
+            if let Some(c) = pad.cfg.as_mut().filter(|c| c.slot == from) {
+                c.slot = to;
+            }
+        }
+        for v in self.voices.iter_mut() {
+            if v.state != VoiceState::Free && v.slot == from {
+                v.slot = to;
+                slots.release(from);
+                slots.acquire(to);
+            }
+        }
+    }
+
     /// Pad `p`'s settings and, when it plays in step with the transport, the beat its loop
     /// counts from (its voice's sync origin). Real-time safe.
     pub(crate) fn synced(&self, p: PadId) -> Option<(PadConfig, Option<f64>)> {

@@ -71,6 +71,9 @@ pub struct SharedControl {
     pub stem_mode: AtomicBool,
     /// Ableton Link as controllers show it.
     pub link: LinkShown,
+    /// The set has loaded and recording is set up (until then a pad still loading, or a
+    /// record action, is refused as not ready yet).
+    pub ready: AtomicBool,
     /// Stems per pad (0: none).
     stem_count: Box<[AtomicU8]>,
     /// Each stem's colour as `0xRRGGBB`.
@@ -98,6 +101,7 @@ impl SharedControl {
             reset_requested: AtomicBool::new(false),
             stem_mode: AtomicBool::new(false),
             link: LinkShown::default(),
+            ready: AtomicBool::new(false),
             stem_count: (0..n).map(|_| AtomicU8::new(0)).collect(),
             stem_colors: (0..n)
                 .map(|_| std::array::from_fn(|_| AtomicU32::new(0)))
@@ -232,6 +236,13 @@ impl SharedControl {
             .wrapping_add(self.engine.pads.version().wrapping_mul(0x9E37_79B9))
             .wrapping_add(beat.wrapping_mul(0x85EB_CA6B))
             .wrapping_add(live.wrapping_mul(0xC2B2_AE35))
+    }
+
+    /// Whether the set gives pad `p` a sample.
+    pub fn assigned(&self, p: usize) -> bool {
+        self.assigned
+            .get(p)
+            .is_some_and(|a| a.load(Ordering::Relaxed))
     }
 
     /// Global pad id of grid cell `(row, col)` in `bank`, if the set's grid has it.

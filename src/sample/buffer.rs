@@ -89,26 +89,26 @@ impl SampleBuffer {
                 nonfinite += 1;
             }
         }
-        Self {
-            name: name.into(),
-            rate,
-            nonfinite,
-            stems: Vec::new(),
-            end_frac: 0.0,
-            data: SampleData::F32(interleaved.into_boxed_slice()),
-        }
+        let mut b = Self::plain(name, rate, SampleData::F32(interleaved.into_boxed_slice()));
+        b.nonfinite = nonfinite;
+        b
     }
 
-    /// Builds a 16-bit buffer from interleaved stereo samples. Allocates; not real-time safe.
-    pub fn from_i16(name: impl Into<String>, rate: u32, interleaved: Vec<i16>) -> Self {
+    /// A stereo buffer of `data`, whole frames, nothing replaced. Not real-time safe.
+    fn plain(name: impl Into<String>, rate: u32, data: SampleData) -> Self {
         Self {
             name: name.into(),
             rate,
             nonfinite: 0,
             stems: Vec::new(),
             end_frac: 0.0,
-            data: SampleData::I16(interleaved.into_boxed_slice()),
+            data,
         }
+    }
+
+    /// Builds a 16-bit buffer from interleaved stereo samples. Allocates; not real-time safe.
+    pub fn from_i16(name: impl Into<String>, rate: u32, interleaved: Vec<i16>) -> Self {
+        Self::plain(name, rate, SampleData::I16(interleaved.into_boxed_slice()))
     }
 
     /// A blank recording tape of `frames` stereo frames (float32, silence), every page written
@@ -118,14 +118,7 @@ impl SampleBuffer {
     pub fn tape(name: impl Into<String>, rate: u32, frames: usize) -> Self {
         let mut data = Vec::with_capacity(frames * 2);
         data.resize(frames * 2, 0.0f32);
-        Self {
-            name: name.into(),
-            rate,
-            nonfinite: 0,
-            stems: Vec::new(),
-            end_frac: 0.0,
-            data: SampleData::F32(data.into_boxed_slice()),
-        }
+        Self::plain(name, rate, SampleData::F32(data.into_boxed_slice()))
     }
 
     /// The interleaved float frames to record into, if the buffer is float32 (a tape).

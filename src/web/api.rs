@@ -255,7 +255,8 @@ async fn log_lines(Query(q): Query<Since>) -> Response {
 fn acted(ctx: &WebContext, m: ClientMsg) -> Response {
     match live::act(ctx, &m) {
         Ok(()) => ok(),
-        Err(e) => error(StatusCode::BAD_REQUEST, e),
+        Err(live::ActError::NotReady(e)) => error(StatusCode::SERVICE_UNAVAILABLE, e),
+        Err(e) => error(StatusCode::BAD_REQUEST, e.to_string()),
     }
 }
 

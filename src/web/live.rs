@@ -199,8 +199,25 @@ impl Drop for Held {
     }
 }
 
+/// Why a client action was not carried out.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ActError {
+    /// The action is wrong (a pad or bank that is not there, an unknown word).
+    #[error("{0}")]
+    Bad(String),
+    /// Not yet: the set is still loading (try again in a moment).
+    #[error("{0}")]
+    NotReady(String),
+}
+
+impl From<String> for ActError {
+    fn from(s: String) -> Self {
+        ActError::Bad(s)
+    }
+}
+
 /// Carries out one client action; Err says what was wrong with it.
-pub fn act(ctx: &WebContext, msg: &ClientMsg) -> Result<(), String> {
+pub fn act(ctx: &WebContext, msg: &ClientMsg) -> Result<(), ActError> {
     let pads = ctx.shared.engine.pads.len();
     let pad = |p: usize| {
         if p < pads {
@@ -212,7 +229,31 @@ pub fn act(ctx: &WebContext, msg: &ClientMsg) -> Result<(), String> {
             ))
         }
     };
+    let ready = ctx.shared.ready.load(Ordering::Acquire);
+    let not_ready = |what: String| {
+        ActError::NotReady(format!(
+            "{what}: the set is still loading; try again in a moment"
+        ))
+    };
     let sent = match *msg {
+        ClientMsg::Press(p)
+            if !ready
+                && ctx.shared.assigned(p)
+                && ctx.shared.engine.pads.get(p) == crate::engine::shared::PadState::Empty =>
+        {
+            return Err(not_ready(format!("pad {p}'s sample is not loaded yet")));
+        }
+        ClientMsg::Record(p)
+        | ClientMsg::Resample(p)
+        | ClientMsg::Overdub(p)
+        | ClientMsg::Undo(p)
+        | ClientMsg::Redo(p)
+        | ClientMsg::Clear(p)
+            if !ready =>
+        {
+            pad(p)?;
+            return Err(not_ready("recording is not set up yet".into()));
+        }
         ClientMsg::Press(p) => ctx.send(Command::Pad(pad(p)?, PadCmd::Press)),
         ClientMsg::Release(p) => ctx.send(Command::Pad(pad(p)?, PadCmd::Release)),
         ClientMsg::Record(p) => ctx.send(Command::Record(
@@ -230,7 +271,7 @@ pub fn act(ctx: &WebContext, msg: &ClientMsg) -> Result<(), String> {
         ClientMsg::Bank(b) => {
             let banks = ctx.shared.grid.banks;
             if b >= banks {
-                return Err(format!("no bank {b}: banks are 0 to {}", banks - 1));
+                return Err(format!("no bank {b}: banks are 0 to {}", banks - 1).into());
             }
             ctx.shared.bank.store(b, Ordering::Relaxed);
             ctx.shared.touch();
@@ -245,14 +286,15 @@ pub fn act(ctx: &WebContext, msg: &ClientMsg) -> Result<(), String> {
                 _ => {
                     return Err(format!(
                         "unknown transport action {a:?}: use start, stop, toggle or tap"
-                    ));
+                    )
+                    .into());
                 }
             };
             ctx.send(Command::Transport(cmd))
         }
         ClientMsg::Volume(v) => {
             if !(0.0..=1.0).contains(&v) {
-                return Err(format!("volume {v} is outside 0 to 1"));
+                return Err(format!("volume {v} is outside 0 to 1").into());
             }
             ctx.send(Command::MasterVolume(v))
         }
@@ -260,7 +302,9 @@ pub fn act(ctx: &WebContext, msg: &ClientMsg) -> Result<(), String> {
     if sent {
         Ok(())
     } else {
-        Err("the engine's command queue is full; try again".into())
+        Err(ActError::NotReady(
+            "the engine's command queue is full; try again".into(),
+        ))
     }
 }
 
@@ -350,7 +394,7 @@ pub async fn client(mut ws: WebSocket, ctx: Arc<WebContext>) {
                             ClientMsg::Release(p) => held.pads.retain(|&q| q != p),
                             _ => {}
                         }
-                        act(&ctx, &m).err()
+                        act(&ctx, &m).err().map(|e| e.to_string())
                     }
                     Err(e) => Some(format!("not a message padlooper knows ({e}); see docs/web.md")),
                 };

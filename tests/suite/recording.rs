@@ -35,6 +35,8 @@ pub(super) struct Rec {
     pub(super) stats: Arc<EngineStats>,
     pub(super) input: Option<Arc<SampleBuffer>>,
     pub(super) latency: usize,
+    /// Sample memory held at the end (`EngineHandle::sample_memory`).
+    pub(super) memory: usize,
 }
 
 impl Rec {
@@ -79,7 +81,10 @@ pub(super) fn run(dir: &Path, body: &str, script: &str, seconds: f64) -> Rec {
         |_, _| {},
     );
     assert!(r.samples.iter().all(|v| v.is_finite()));
+    handle.collect_retired();
+    let memory = handle.sample_memory().0;
     Rec {
+        memory,
         out: r.samples,
         events: r.events,
         news: rec.news,
@@ -137,6 +142,10 @@ fn a_take_in_whole_bars_loops_at_once_bit_for_bit_and_is_on_disk() {
             "frame {k} of the loop: {got:?} vs {want:?}"
         );
     }
+    // In memory: the take at its exact size (its 10-s tape handed back) and the blank tape
+    // kept ready for the next take.
+    let tape = 10 * 48_000 * 8;
+    assert_eq!(r.memory, len * 8 + tape, "take {} + tape {tape}", len * 8);
     // On disk: the same two bars, exactly.
     let file = dir.path().join("recordings/b0-p1-take1.wav");
     let disk = wav_frames(&file);
@@ -249,6 +258,43 @@ fn resampling_captures_the_master_in_time() {
             "frame {k}: {two:?} vs 2 x {one:?}"
         );
     }
+}
+
+#[test]
+fn resampling_without_the_pad_leaves_its_sound_out() {
+    let dir = tmp();
+    let sine = |f: f64| {
+        move |t: f64| {
+            let v = 0.1 * (2.0 * std::f64::consts::PI * f * t).sin();
+            (v, v)
+        }
+    };
+    write_wav16(&dir.path().join("a.wav"), RATE, 2.0, sine(440.0));
+    write_wav16(&dir.path().join("b.wav"), RATE, 2.0, sine(660.0));
+    // Pads 0 (440 Hz) and 1 (660 Hz) play; the master is resampled into pad 1 without it: it
+    // stops as the take begins (bar 2), and the take is pad 0's sound only.
+    let r = run(
+        dir.path(),
+        "[master]\nbpm = 120\nrecord_seconds = 10\n[[pad]]\npad = 0\nfile = \"a.wav\"\nbpm = 120\nsync = true\n[[pad]]\npad = 1\nfile = \"b.wav\"\nbpm = 120\nsync = true\n",
+        "0 press 0 0\n0 press 0 1\n0.5 resample 0 1 without\n2.5 resample 0 1 stop\n",
+        5.0,
+    );
+    assert_eq!(
+        r.at(|k| matches!(k, EventKind::PadStopped(1))),
+        Some(BAR as u64),
+        "pad 1 stops as the take begins"
+    );
+    let disk = wav_frames(&dir.path().join("recordings/b0-p1-take1.wav"));
+    assert_eq!(disk.len(), BAR);
+    let left: Vec<f32> = disk.iter().map(|f| f[0]).collect();
+    let (a, b) = (
+        crate::common::tone(&left[4_800..], 440.0),
+        crate::common::tone(&left[4_800..], 660.0),
+    );
+    assert!(a > 0.05 && b < a / 100.0, "440 Hz {a}, 660 Hz {b}");
+    // Before the take both played.
+    let before: Vec<f32> = (0..BAR / 2).map(|k| r.frame(k + 4_800)[0]).collect();
+    assert!(crate::common::tone(&before, 660.0) > 0.05);
 }
 
 #[test]

@@ -1172,3 +1172,59 @@ fn web_set_archives_travel_and_hostile_ones_are_refused() {
     assert!(left.is_empty(), "{left:?}");
     two.stop();
 }
+
+#[test]
+fn pad_actions_before_the_set_has_loaded_are_answered_not_yet() {
+    // The web surface starts before the samples load (a page can play the first pads while
+    // the rest come): a press on a pad whose sample is not there yet, or a record action
+    // before recording is set up, is answered 503 "try again", not lost; once ready, taken.
+    use crate::common::web::request;
+    use padlooper::midi::state::SharedControl;
+    use std::sync::Arc;
+    let dir = crate::common::tmp();
+    let set = crate::common::set_in(
+        dir.path(),
+        "[master]\nrecord_seconds = 4\n[[pad]]\npad = 0\nbuiltin = \"drums\"\n",
+    );
+    let (engine, mut handle) = padlooper::engine::Engine::new(
+        padlooper::control::set::loader::engine_settings(&set, 48_000),
+    )
+    .unwrap();
+    let shared = Arc::new(SharedControl::new(&set, 48_000, engine.stats().clone()));
+    let opts = padlooper::web::WebOptions {
+        addr: "127.0.0.1:0".parse().unwrap(),
+        state_dir: None,
+        upload_max: 1 << 20,
+    };
+    let web = padlooper::web::WebServer::start(&opts, &set, shared.clone(), &mut handle).unwrap();
+    let host = web.addr.to_string();
+    let call = |path: &str| {
+        request(
+            web.addr,
+            "POST",
+            path,
+            &[("Host", host.clone()), ("Origin", format!("http://{host}"))],
+            b"",
+        )
+    };
+    let r = call("/api/pads/0/press");
+    assert_eq!(r.status, 503, "{}", r.body);
+    assert!(
+        r.body.contains("not loaded yet") && r.body.contains("try again"),
+        "{}",
+        r.body
+    );
+    let r = call("/api/pads/1/record");
+    assert_eq!(r.status, 503, "{}", r.body);
+    assert!(r.body.contains("recording is not set up yet"), "{}", r.body);
+    // A pad the set leaves empty is pressed as it is (nothing to wait for); a pad that is not
+    // there is still a bad request.
+    assert_eq!(call("/api/pads/3/press").status, 200);
+    assert_eq!(call("/api/pads/999/record").status, 400);
+    shared
+        .ready
+        .store(true, std::sync::atomic::Ordering::Release);
+    assert_eq!(call("/api/pads/0/press").status, 200);
+    assert_eq!(call("/api/pads/1/record").status, 200);
+    web.stop(&mut handle);
+}

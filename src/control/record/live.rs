@@ -115,7 +115,9 @@ impl LiveRecording {
             // The input came back (or came at last): aligned and followed afresh.
             lines.extend(self.input.configure(handle));
         }
-        self.supply.keep(handle);
+        for (from, to) in self.supply.keep(handle) {
+            self.keeper.alias(from, to);
+        }
         if let Some(e) = self.supply.last_error.clone()
             && self.said.as_deref() != Some(e.as_str())
         {

@@ -10,8 +10,10 @@ pub mod writer;
 use std::sync::Arc;
 
 use crate::engine::EngineHandle;
-use crate::engine::command::SlotId;
+use crate::engine::command::{Command, PadId, SlotId};
+use crate::engine::record::RecordCmd;
 use crate::sample::SampleBuffer;
+use crate::sample::buffer::SampleData;
 
 pub use feed::RecordFeeder;
 pub use writer::{DiskWriter, TakeFile, WriterNews};
@@ -45,11 +47,18 @@ impl TapeSupply {
         self.frames * 2 * 4
     }
 
-    /// Hands the engine a blank tape when it has none; returns the slots of takes that
-    /// finished since the last call (now held like any loaded sample). Allocates a tape (a few
+    /// Hands the engine a blank tape when it has none, and compacts the takes and passes that
+    /// finished since the last call: their frames are copied into a buffer of their exact
+    /// size, which the pad plays from then on (the whole tape goes back). Returns each
+    /// compaction asked for: the tape's slot and the exact buffer's. Allocates a tape (a few
     /// milliseconds per minute of tape) when one is needed. Not real-time.
-    pub fn keep(&mut self, handle: &mut EngineHandle) -> Vec<SlotId> {
-        let done = handle.collect_takes();
+    pub fn keep(&mut self, handle: &mut EngineHandle) -> Vec<(SlotId, SlotId)> {
+        let mut compacted = Vec::new();
+        for (pad, slot, frames) in handle.collect_takes() {
+            if let Some(to) = compact(handle, pad, slot, frames) {
+                compacted.push((slot, to));
+            }
+        }
         if self.enabled() && handle.blank_tapes() == 0 {
             let tape = Arc::new(SampleBuffer::tape("recording", self.rate, self.frames));
             match handle.supply_tape(tape) {
@@ -57,6 +66,23 @@ impl TapeSupply {
                 Err(e) => self.last_error = Some(e.to_string()),
             }
         }
-        done
+        compacted
     }
+}
+
+/// Copies the first `frames` of the tape in `slot` into a buffer of that size and asks the
+/// engine to play it instead. None when the tape is not there or the engine cannot take it
+/// now (the pad then keeps its tape).
+fn compact(handle: &mut EngineHandle, pad: PadId, slot: SlotId, frames: u32) -> Option<SlotId> {
+    let tape = handle.buffer(slot)?;
+    let SampleData::F32(d) = tape.data() else {
+        return None;
+    };
+    let n = (2 * frames as usize).min(d.len());
+    let exact = SampleBuffer::from_f32(tape.name.clone(), tape.rate, d[..n].to_vec());
+    let to = handle.load(Arc::new(exact)).ok()?;
+    handle
+        .command(Command::Record(pad, RecordCmd::Compacted(slot, to)))
+        .ok()?;
+    Some(to)
 }

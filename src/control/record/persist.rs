@@ -24,6 +24,8 @@ pub struct SetKeeper {
     originals: HashMap<PadId, Option<Table>>,
     /// Pads an undo, redo or clear left on a slot (None: no sample), until their next take.
     moved: HashMap<PadId, Option<SlotId>>,
+    /// Slots a take or pass moved to when compacted, and the tape's slot it came from.
+    aliases: HashMap<SlotId, SlotId>,
 }
 
 impl SetKeeper {
@@ -34,14 +36,38 @@ impl SetKeeper {
             files: HashMap::new(),
             originals: HashMap::new(),
             moved: HashMap::new(),
+            aliases: HashMap::new(),
         }
+    }
+
+    /// The take or pass in slot `from` is now played from slot `to` (compacted).
+    pub fn alias(&mut self, from: SlotId, to: SlotId) {
+        self.aliases.insert(to, from);
+    }
+
+    /// The file of the take or pass played from `slot`.
+    fn file_of(&self, slot: SlotId) -> Option<&TakeFile> {
+        self.files
+            .get(&slot)
+            .or_else(|| self.files.get(self.aliases.get(&slot)?))
     }
 
     /// A take or pass reached the disk: the pad plays it (unless an undo has moved it on
     /// since). Returns a line to log.
     pub fn written(&mut self, set: &SetFile, t: &TakeFile) -> Option<String> {
         self.files.insert(t.slot, t.clone());
-        if self.moved.get(&t.pad).is_some_and(|&s| s != Some(t.slot)) {
+        // Moved on by an undo, redo or clear since (the take's slot, or where it was
+        // compacted to, is what the pad then plays).
+        let alias = self
+            .aliases
+            .iter()
+            .find(|(_, f)| **f == t.slot)
+            .map(|(to, _)| *to);
+        if self
+            .moved
+            .get(&t.pad)
+            .is_some_and(|&s| s != Some(t.slot) && (alias.is_none() || s != alias))
+        {
             return None;
         }
         let path = self.path.clone()?;
@@ -78,7 +104,7 @@ impl SetKeeper {
         self.moved.insert(p, to);
         let path = self.path.clone()?;
         let (bank, pad) = place_of(set, p);
-        let file = to.and_then(|s| self.files.get(&s)).cloned();
+        let file = to.and_then(|s| self.file_of(s)).cloned();
         let (what, r) = match (&file, to) {
             (Some(t), _) => (
                 format!("now plays {}", t.path.display()),

@@ -6,7 +6,7 @@ use std::sync::atomic::Ordering;
 use ringbuf::traits::{Observer, Producer};
 
 use super::super::apply::{self, Ctx};
-use super::super::command::{Command, PadCmd, PadConfig, PadId};
+use super::super::command::{Command, PadCmd, PadConfig, PadId, SlotId};
 use super::super::event::EventKind;
 use super::overdub::{Pass, PassStep};
 use super::recorder::Recorder;
@@ -261,6 +261,37 @@ pub(crate) fn clear(rec: &mut Recorder, cx: &mut Ctx, p: PadId, now: u64) {
     let _ = apply::apply(cx, Command::Pad(p, PadCmd::Clear), now);
     rec.history.push(p, Some(cur), None);
     cx.io.emit(now, EventKind::RecordCleared(p));
+}
+
+/// Slot `from` (a finished take's or pass's whole tape) is now `to` (its frames, exactly):
+/// every pad and voice on `from` reads `to` instead, as it was (the same frames at the same
+/// places: nothing to hear), undo with it, and the tape goes back to the control side. A `to` nothing can use (the
+/// pad moved on, the slot not there) is handed back instead. Real-time safe.
+pub(crate) fn compacted(rec: &mut Recorder, cx: &mut Ctx, from: SlotId, to: SlotId) {
+    let fits = match (cx.slots.buffer(from), cx.slots.buffer(to)) {
+        (Some(a), Some(b)) => b.frames() <= a.frames(),
+        _ => false,
+    };
+    if !fits || !rec.history.owns(from) || rec.busy_slot() == Some(from) || !cx.slots.playable(to) {
+        cx.slots.begin_retire(to);
+        return;
+    }
+    let room = cx.slots.buffer(to).map_or(0, |b| b.frames());
+    let reaches = |c: &PadConfig| c.slot == from && c.loop_end.max(c.start) as usize > room;
+    if cx
+        .bank
+        .pads
+        .iter()
+        .any(|p| p.cfg.is_some_and(|c| reaches(&c)))
+    {
+        // A pad plays past the take's frames (cannot happen from a take; a hand-edited
+        // region): keep the tape.
+        cx.slots.begin_retire(to);
+        return;
+    }
+    cx.bank.reslot(from, to, cx.slots);
+    rec.history.rename(from, to);
+    cx.slots.begin_retire(from);
 }
 
 /// Pad `p` plays `cfg` from now on: a playing pad in place, a stopped one is assigned it.

@@ -70,6 +70,28 @@ impl History {
         Some(to)
     }
 
+    /// Slot `from` is now `to` (the same frames, compacted): undo and redo use `to`, and `to`
+    /// is handed back once nothing reaches it, as `from` was. Real-time safe.
+    pub(crate) fn rename(&mut self, from: SlotId, to: SlotId) {
+        if let Some(e) = self.last.as_mut() {
+            for c in [&mut e.before, &mut e.after].into_iter().flatten() {
+                if c.slot == from {
+                    c.slot = to;
+                }
+            }
+        }
+        for o in self.owned.iter_mut() {
+            if *o == Some(from) {
+                *o = Some(to);
+            }
+        }
+    }
+
+    /// Whether `slot` is one the recorder filled. Real-time safe.
+    pub(crate) fn owns(&self, slot: SlotId) -> bool {
+        self.owned.contains(&Some(slot))
+    }
+
     /// Hands back the tapes nothing plays or can go back to (`busy`: the tape of a take or pass
     /// running). Walks the pads once per tape (bounded). Real-time safe.
     pub(crate) fn sweep(&mut self, bank: &PadBank, slots: &mut SlotTable, busy: Option<SlotId>) {

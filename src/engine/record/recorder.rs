@@ -252,7 +252,7 @@ impl Recorder {
     }
 
     /// Take `n` begins at `now`; `lookahead` is the master limiter's. Returns the frame it
-    /// must end by (where the tape runs out) and its pad. Real-time safe.
+    /// must end by (where the tape runs out), its pad and what it records. Real-time safe.
     pub(crate) fn begin(
         &mut self,
         n: u32,
@@ -260,7 +260,7 @@ impl Recorder {
         t: &Transport,
         lookahead: usize,
         view: &RecordView,
-    ) -> Option<(u64, PadId)> {
+    ) -> Option<(u64, PadId, RecordSource)> {
         let latency = self.latency as u64;
         let tk = self.take.as_mut().filter(|tk| tk.n == n)?;
         if tk.phase != Phase::Armed {
@@ -274,7 +274,7 @@ impl Recorder {
             + lookahead as u64
             + match tk.source {
                 RecordSource::Input => latency,
-                RecordSource::Master => 0,
+                RecordSource::Master | RecordSource::MasterWithout => 0,
             };
         // The longest take the tape holds: whole bars when the transport runs.
         let cap = tk.cap as u64;
@@ -299,7 +299,7 @@ impl Recorder {
                 source: tk.source,
             });
         }
-        Some((tk.end_at, tk.pad))
+        Some((tk.end_at, tk.pad, tk.source))
     }
 
     /// Take `n` ends at `now` if that is its end frame: its tape goes into its slot (given
@@ -323,7 +323,7 @@ impl Recorder {
         }
         let frames = (now - tk.begin) as usize;
         let bpb = t.beats_per_bar().max(1) as f64;
-        let (len, bpm) = if tk.free {
+        let bpm = if tk.free {
             // The take sets the tempo: a whole number of bars.
             let min = (MIN_TAKE_SECONDS * rate).max(60.0 * rate * bpb / MAX_BPM);
             if (frames as f64) < min {
@@ -339,16 +339,16 @@ impl Recorder {
                 }
             }
             // A tempo a float32 pad tempo holds exactly, so the loop plays at exactly 1.
-            (frames, bpm_of(bars) as f32 as f64)
+            bpm_of(bars) as f32 as f64
         } else {
             if (frames as f64) < MIN_TAKE_SECONDS * rate {
                 let p = tk.pad;
                 self.cancel(p, view);
                 return Err((p, Refusal::TooShort));
             }
-            (frames, t.effective_bpm() as f32 as f64)
+            t.effective_bpm() as f32 as f64
         };
-        let len = len.min(tk.cap);
+        let len = frames.min(tk.cap);
         tk.len = len;
         tk.bpm = bpm;
         tk.phase = Phase::Closed;
@@ -414,7 +414,7 @@ impl Recorder {
         }
         let src = match tk.source {
             RecordSource::Input => input,
-            RecordSource::Master => master,
+            RecordSource::Master | RecordSource::MasterWithout => master,
         };
         let frames = (src.len() / 2) as u64;
         let target = if tk.phase == Phase::Closed {

@@ -52,6 +52,7 @@ pub(crate) fn command(
         }
         RecordCmd::Overdub => return dub::overdub(rec, cx, p, now, lookahead),
         RecordCmd::Swap(n) => dub::swap_due(rec, cx, n, now),
+        RecordCmd::Compacted(from, to) => dub::compacted(rec, cx, from, to),
         RecordCmd::Undo => dub::undo(rec, cx, p, now, false),
         RecordCmd::Redo => dub::undo(rec, cx, p, now, true),
         RecordCmd::Clear => dub::clear(rec, cx, p, now),
@@ -78,7 +79,11 @@ pub(crate) fn command(
         }
         RecordCmd::Begin(n) => {
             let view = &cx.io.stats.record;
-            if let Some((end, pad)) = rec.begin(n, now, cx.transport, lookahead, view) {
+            if let Some((end, pad, source)) = rec.begin(n, now, cx.transport, lookahead, view) {
+                if source == RecordSource::MasterWithout {
+                    // Its sound out of the take: it stops (fading) as the take begins.
+                    cx.bank.stop_pad(pad, now, cx.io);
+                }
                 cx.io.emit(now, EventKind::RecordStarted(pad));
                 return Some((end, Command::Record(pad, RecordCmd::End(n))));
             }

@@ -13,6 +13,9 @@ pub enum RecordSource {
     Input,
     /// The master output (resampling).
     Master,
+    /// The master output without the pad recorded into: it stops when the take begins, so
+    /// what it played is not in the take (resampling a mix into one of its own pads).
+    MasterWithout,
 }
 
 /// A recording command for one pad (see `Command::Record`).
@@ -44,6 +47,10 @@ pub enum RecordCmd {
     Begin(u32),
     /// Internal: take number `n` ends now if this is its end frame (scheduled by the engine).
     End(u32),
+    /// A finished take's or pass's frames were copied by the control side into a buffer of
+    /// their exact size in slot `.1`: every pad (and undo) using slot `.0`, the whole tape,
+    /// uses it instead, in place; the tape is handed back. The pad given is unused.
+    Compacted(SlotId, SlotId),
     /// Internal: overdub pass `n` is once round the loop: the pad plays its tape from now
     /// (scheduled by the engine).
     Swap(u32),
