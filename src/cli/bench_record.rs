@@ -13,6 +13,7 @@ use crate::control::record::TapeSupply;
 use crate::control::set::loader::{engine_settings, load_set};
 use crate::engine::Engine;
 use crate::engine::command::{Command, PadCmd, PadId, Timed};
+use crate::engine::event::EventKind;
 use crate::engine::record::{InputCmd, RecordCmd, RecordSource};
 
 /// The recording passes and the scene pass they are compared with.
@@ -75,6 +76,7 @@ fn pass(name: &'static str, set: &SetFile, args: &BenchArgs, plain: bool) -> any
     let (stop_at, dub_at) = (blocks / 4, blocks / 2);
     let progress = Progress::new(name);
     let mut scratch = vec![0.0f32; 1 << 16];
+    let (mut took, mut dubbed) = (false, false);
     let p = measure(
         name,
         &mut engine,
@@ -102,13 +104,25 @@ fn pass(name: &'static str, set: &SetFile, args: &BenchArgs, plain: bool) -> any
                 while s.samples.pop_slice(&mut scratch) > 0 {}
                 while s.marks.try_pop().is_some() {}
             }
+            for e in h.drain_events() {
+                match e.kind {
+                    EventKind::RecordStarted(p) if p == target => took = true,
+                    EventKind::OverdubStarted(p) if p == target => dubbed = true,
+                    _ => {}
+                }
+            }
             if b % 512 == 0 {
-                h.drain_events();
                 progress.show(b, blocks);
             }
         },
     );
     progress.done();
+    // Measured what it says it measured.
+    if !plain && (!took || (name == "overdub" && !dubbed)) {
+        anyhow::bail!(
+            "the {name} pass did not record (take {took}, overdub {dubbed}): make the measured time longer (--seconds)"
+        );
+    }
     Ok(p)
 }
 

@@ -83,6 +83,8 @@ pub struct Budget {
     pub disk_rate: f64,
     /// Largest loop region kept in RAM while its table streams (see [`LOOP_RAM_MAX`]).
     pub loop_ram_max: u64,
+    /// Bytes kept aside for recording tapes (already taken off `limit`).
+    pub reserved: u64,
 }
 
 /// Where a table lives.

@@ -92,3 +92,34 @@ fn a_take_killed_mid_recording_is_repaired_at_the_next_start() {
     let text = std::fs::read_to_string(dir.path().join("set.toml")).unwrap();
     assert_eq!(text, set, "a take that never ended is not given to its pad");
 }
+
+#[test]
+fn recording_tapes_count_against_the_memory_limit() {
+    use padlooper::control::set::stream_load::{StreamOptions, describe, plan_set};
+    let dir = tempfile::tempdir().unwrap();
+    let plan_of = |body: &str| {
+        let set = crate::common::set_in(dir.path(), body);
+        plan_set(&set, 48_000, &StreamOptions::default()).unwrap()
+    };
+    // Two tapes of 60 s (a blank one waits, a second while a take runs): 46.1 MB off the limit.
+    let p = plan_of("[master]\nmemory_limit = \"200MB\"\n[[pad]]\npad = 0\nbuiltin = \"drums\"\n");
+    assert_eq!(p.budget.reserved, 2 * 60 * 48_000 * 8);
+    assert_eq!(p.budget.limit, 200_000_000 - p.budget.reserved);
+    let text = describe(&p).join("\n");
+    assert!(
+        text.contains("after 46.1 MB kept for recording tapes"),
+        "{text}"
+    );
+    // A set that does not record keeps it all.
+    let p = plan_of(
+        "[master]\nmemory_limit = \"200MB\"\nrecord_seconds = 0\n[[pad]]\npad = 0\nbuiltin = \"drums\"\n",
+    );
+    assert_eq!((p.budget.reserved, p.budget.limit), (0, 200_000_000));
+    // Tapes that cannot fit beside the samples: the set still plays, and it is said.
+    let p = plan_of("[master]\nmemory_limit = \"20MB\"\n[[pad]]\npad = 0\nbuiltin = \"drums\"\n");
+    let text = describe(&p).join("\n");
+    assert!(
+        text.contains("recording tapes") && text.contains("lower record_seconds"),
+        "{text}"
+    );
+}

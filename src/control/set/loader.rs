@@ -287,9 +287,11 @@ fn plan_load(
     store: &mut TableStore,
 ) -> Result<LoadPlan, LoadProblem> {
     let infos = stream_load::tables(set, rate);
-    let memory = crate::sample::plan::plan(
+    let memory = stream_load::plan_tables(
         infos.iter().map(|(_, t)| t.clone()).collect(),
-        stream_load::budget(set, rate, opts),
+        set,
+        rate,
+        opts,
     )
     .map_err(|e| LoadProblem::Memory {
         file: set.path.clone(),

@@ -81,8 +81,13 @@ pub fn limit_bytes(set: &SetFile, opts: &StreamOptions) -> u64 {
 
 /// The plan's budget for `set` at `rate` Hz.
 pub fn budget(set: &SetFile, rate: u32, opts: &StreamOptions) -> Budget {
+    // Recordings count against the budget: a blank tape waits, and a second one is made while
+    // a take runs (a finished take is then compacted to its size).
+    let reserved = 2 * (set.master.record_seconds.max(0.0) as f64 * rate as f64) as u64 * 8;
+    let limit = limit_bytes(set, opts);
     Budget {
-        limit: limit_bytes(set, opts),
+        limit: limit.saturating_sub(reserved),
+        reserved: reserved.min(limit),
         rate,
         chunk_bytes: opts.chunk_bytes,
         voices: set.master.voices,
@@ -204,7 +209,39 @@ pub fn tables(set: &SetFile, rate: u32) -> Vec<(SampleSource, TableInfo)> {
 /// Plans `set`'s sample memory at `rate` Hz. Not real-time (reads file headers).
 pub fn plan_set(set: &SetFile, rate: u32, opts: &StreamOptions) -> Result<Plan, PlanError> {
     let infos = tables(set, rate).into_iter().map(|(_, t)| t).collect();
-    plan(infos, budget(set, rate, opts))
+    plan_tables(infos, set, rate, opts)
+}
+
+/// Plans `infos` within `set`'s budget, recording tapes set aside; when the samples cannot
+/// fit beside the tapes even streamed, planned without them, with a warning saying so (the
+/// set still plays). Not real-time.
+pub fn plan_tables(
+    infos: Vec<TableInfo>,
+    set: &SetFile,
+    rate: u32,
+    opts: &StreamOptions,
+) -> Result<Plan, PlanError> {
+    let b = budget(set, rate, opts);
+    if b.reserved == 0 {
+        return plan(infos, b);
+    }
+    let reserved = b.reserved;
+    match plan(infos.clone(), b) {
+        Ok(p) => Ok(p),
+        Err(_) => {
+            let mut whole = budget(set, rate, opts);
+            whole.limit += whole.reserved;
+            whole.reserved = 0;
+            let mut p = plan(infos, whole)?;
+            p.warnings.push(format!(
+                "{}: the recording tapes ({:.1} MB for `record_seconds` = {}) do not fit in `memory_limit` beside the samples; they are held beyond it: lower record_seconds (0 if this set does not record) or raise memory_limit",
+                set.path.display(),
+                reserved as f64 / 1e6,
+                set.master.record_seconds
+            ));
+            Ok(p)
+        }
+    }
 }
 
 /// The plan as lines for `check --plan` and the load log.
@@ -240,8 +277,16 @@ pub fn describe(plan: &Plan) -> Vec<String> {
         .iter()
         .filter(|t| t.residency != Residency::Ram)
         .count();
+    let tapes = if plan.budget.reserved > 0 {
+        format!(
+            ", after {:.1} MB kept for recording tapes",
+            mb(plan.budget.reserved as f64)
+        )
+    } else {
+        String::new()
+    };
     out.push(format!(
-        "total {:.1} MB of {:.1} MB allowed (`memory_limit`): {} table(s) in RAM, {streamed} streamed, {:.1} MB of streaming buffers; disk {:.2} MB/s at 1x, {:.2} MB/s at {}x",
+        "total {:.1} MB of {:.1} MB allowed (`memory_limit`{tapes}): {} table(s) in RAM, {streamed} streamed, {:.1} MB of streaming buffers; disk {:.2} MB/s at 1x, {:.2} MB/s at {}x",
         mb(plan.total() as f64),
         mb(plan.budget.limit as f64),
         plan.tables.len() - streamed,
