@@ -38,8 +38,9 @@ pub fn run(set: &SetFile, args: &BenchArgs) -> anyhow::Result<RecordResult> {
     })
 }
 
-/// One pass: `plain` is the scene alone; else "record" keeps a take of the input running, and
-/// "overdub" records a bar then overdubs it.
+/// One pass: `plain` is the scene alone; else "record" times a take of the input running, and
+/// "overdub" an overdub pass over a take. What sets them going (the take beginning, a take
+/// of a second ending, the pass beginning) is rendered first, untimed.
 fn pass(name: &'static str, set: &SetFile, args: &BenchArgs, plain: bool) -> anyhow::Result<Pass> {
     let (mut engine, mut handle) = Engine::new(engine_settings(set, RATE))?;
     let report = load_set(set, &mut handle, 0, &|_, _| {});
@@ -54,10 +55,18 @@ fn pass(name: &'static str, set: &SetFile, args: &BenchArgs, plain: bool) -> any
     }
     // The pad recorded into: the grid's last (the scene leaves it empty).
     let target = (set.grid.total_pads().max(1) - 1) as PadId;
-    let mut supply = TapeSupply::new(args.seconds as f32 + 10.0, RATE);
-    let mut feed = handle.take_input_feed();
-    let mut stream = handle.take_record_stream();
+    let block = args.block;
+    let mut rig = Rig {
+        feed: handle.take_input_feed(),
+        stream: handle.take_record_stream(),
+        input: (0..2 * (block + 1))
+            .map(|i| ((i / 2) as f32 * 0.031).sin() * 0.3)
+            .collect(),
+        scratch: vec![0.0f32; 1 << 16],
+        block,
+    };
     if !plain {
+        let mut supply = TapeSupply::new(args.seconds as f32 + 30.0, RATE);
         supply.keep(&mut handle);
         for c in [InputCmd::Drift(true), InputCmd::Monitor(Some(true))] {
             handle.command(Command::Input(c))?;
@@ -66,64 +75,118 @@ fn pass(name: &'static str, set: &SetFile, args: &BenchArgs, plain: bool) -> any
             target,
             RecordCmd::Press(RecordSource::Input),
         ))?;
+        // At most 10 s of audio to get each step going (a take begins on the next bar).
+        let most = 10 * RATE as usize / block;
+        let mut steps: Vec<(Option<EventKind>, Option<RecordCmd>)> =
+            vec![(Some(EventKind::RecordStarted(target)), None)];
+        if name == "overdub" {
+            // A take of about a second, then the pass over it.
+            steps.push((None, Some(RecordCmd::Stop)));
+            steps.push((
+                Some(EventKind::RecordDone(target)),
+                Some(RecordCmd::Overdub),
+            ));
+            steps.push((Some(EventKind::OverdubStarted(target)), None));
+        }
+        for (want, then) in steps {
+            let most = if want.is_some() {
+                most
+            } else {
+                RATE as usize / block
+            };
+            if !rig.roll(&mut engine, &mut handle, want, most) {
+                anyhow::bail!(
+                    "the {name} pass could not set its recording going ({want:?} never came)"
+                );
+            }
+            // A blank tape for the next step (the take used the first).
+            supply.keep(&mut handle);
+            if let Some(c) = then {
+                handle.command(Command::Record(target, c))?;
+            }
+        }
+        supply.keep(&mut handle);
     }
-    let block = args.block;
-    let input: Vec<f32> = (0..2 * (block + 1))
-        .map(|i| ((i / 2) as f32 * 0.031).sin() * 0.3)
-        .collect();
     let blocks = ((args.seconds * RATE as f64) as usize / block).max(1);
-    // "overdub": the take ends after a bar or two, then the pass runs to the end.
-    let (stop_at, dub_at) = (blocks / 4, blocks / 2);
     let progress = Progress::new(name);
-    let mut scratch = vec![0.0f32; 1 << 16];
-    let (mut took, mut dubbed) = (false, false);
     let p = measure(
         name,
         &mut engine,
         &mut handle,
         blocks,
         block,
-        |b, h| {
-            if plain {
-                return;
-            }
-            if let Some(f) = feed.as_mut() {
-                // A little fast: drift correction has something to follow.
-                let n = if b % 7 == 0 { block + 1 } else { block };
-                f.push_slice(&input[..2 * n]);
-            }
-            if name == "overdub" && b == stop_at {
-                let _ = h.command(Command::Record(target, RecordCmd::Stop));
-            }
-            if name == "overdub" && b == dub_at {
-                let _ = h.command(Command::Record(target, RecordCmd::Overdub));
+        |b, _| {
+            if !plain {
+                feed_block(&mut rig.feed, &rig.input, block, b);
             }
         },
         |b, h| {
-            if let Some(s) = stream.as_mut() {
-                while s.samples.pop_slice(&mut scratch) > 0 {}
-                while s.marks.try_pop().is_some() {}
-            }
-            for e in h.drain_events() {
-                match e.kind {
-                    EventKind::RecordStarted(p) if p == target => took = true,
-                    EventKind::OverdubStarted(p) if p == target => dubbed = true,
-                    _ => {}
-                }
-            }
+            drain(&mut rig.stream, &mut rig.scratch);
             if b % 512 == 0 {
+                h.drain_events();
                 progress.show(b, blocks);
             }
         },
     );
     progress.done();
-    // Measured what it says it measured.
-    if !plain && (!took || (name == "overdub" && !dubbed)) {
-        anyhow::bail!(
-            "the {name} pass did not record (take {took}, overdub {dubbed}): make the measured time longer (--seconds)"
-        );
-    }
     Ok(p)
+}
+
+/// The input fed and the recorded samples taken, as a device and the disk writer would.
+struct Rig {
+    feed: Option<crate::engine::input::InputFeed>,
+    stream: Option<crate::engine::record::RecordStream>,
+    input: Vec<f32>,
+    scratch: Vec<f32>,
+    block: usize,
+}
+
+impl Rig {
+    /// Renders untimed until `want` happens (None: `most` blocks), feeding and draining as
+    /// while timed; false when it did not come within `most` blocks.
+    fn roll(
+        &mut self,
+        engine: &mut Engine,
+        handle: &mut crate::engine::EngineHandle,
+        want: Option<EventKind>,
+        most: usize,
+    ) -> bool {
+        let mut out = vec![0.0f32; 2 * self.block];
+        for b in 0..most {
+            feed_block(&mut self.feed, &self.input, self.block, b);
+            engine.process(&mut out);
+            drain(&mut self.stream, &mut self.scratch);
+            if want.is_some_and(|w| handle.drain_events().iter().any(|e| e.kind == w)) {
+                return true;
+            }
+        }
+        want.is_none()
+    }
+}
+
+/// Block `b` of input, a frame more every seventh (drift correction has something to do).
+fn feed_block(
+    feed: &mut Option<crate::engine::input::InputFeed>,
+    input: &[f32],
+    block: usize,
+    b: usize,
+) {
+    if let Some(f) = feed.as_mut() {
+        let n = if b.is_multiple_of(7) {
+            block + 1
+        } else {
+            block
+        };
+        f.push_slice(&input[..2 * n]);
+    }
+}
+
+/// Takes what was recorded (the disk writer's part, without the disk).
+fn drain(stream: &mut Option<crate::engine::record::RecordStream>, scratch: &mut [f32]) {
+    if let Some(s) = stream.as_mut() {
+        while s.samples.pop_slice(scratch) > 0 {}
+        while s.marks.try_pop().is_some() {}
+    }
 }
 
 /// A pass's mean block time, us (its block's time over its real-time factor).

@@ -68,6 +68,23 @@ use timeline::{Due, Timeline};
 use transport::Transport;
 use voice::VoiceState;
 
+/// The parts `apply` works on, lent from the engine's fields (a macro, not a method: the
+/// callers use other fields beside it).
+macro_rules! apply_ctx {
+    ($e:ident) => {
+        apply::Ctx {
+            bank: &mut $e.bank,
+            slots: &mut $e.slots,
+            mixer: &mut $e.mixer,
+            pool: &mut $e.pool,
+            transport: &mut $e.transport,
+            taps: &mut $e.taps,
+            io: &mut $e.io,
+            rate: $e.settings.sample_rate,
+        }
+    };
+}
+
 /// The audio engine. Create with [`Engine::new`], drive with [`Engine::process`].
 pub struct Engine {
     settings: EngineSettings,
@@ -259,16 +276,7 @@ impl Engine {
                     .advance_glide(block_start + cursor as u64, len);
             }
         }
-        let mut cx = apply::Ctx {
-            bank: &mut self.bank,
-            slots: &mut self.slots,
-            mixer: &mut self.mixer,
-            pool: &mut self.pool,
-            transport: &mut self.transport,
-            taps: &mut self.taps,
-            io: &mut self.io,
-            rate: self.settings.sample_rate,
-        };
+        let mut cx = apply_ctx!(self);
         record::capture(
             &mut self.recorder,
             &mut cx,
@@ -361,16 +369,7 @@ impl Engine {
     /// launch or a take's begin or end it asks for on the timeline.
     fn apply(&mut self, cmd: Command, now: u64) {
         let lookahead = self.mixer.latency();
-        let mut cx = apply::Ctx {
-            bank: &mut self.bank,
-            slots: &mut self.slots,
-            mixer: &mut self.mixer,
-            pool: &mut self.pool,
-            transport: &mut self.transport,
-            taps: &mut self.taps,
-            io: &mut self.io,
-            rate: self.settings.sample_rate,
-        };
+        let mut cx = apply_ctx!(self);
         let later = match cmd {
             // Recording: its own part, with the others lent.
             Command::Record(p, rc) => {

@@ -393,15 +393,9 @@ fn render_records_from_an_input_file_into_the_recordings_folder() {
     }
 }
 
-#[test]
-fn live_a_resampled_take_is_written_and_saved_into_the_set() {
-    // Playing live (no sound card): pad 0 loops, the web API's record button on pad 1
-    // resamples the master for a bar; the take goes to recordings/ and into the set file, so
-    // it is pad 1's sample after a restart.
-    use crate::common::web::WebRun;
+/// Once the set plays: pad 0 pressed (the transport runs), pad 1's resample button.
+pub(super) fn resample_into_pad_1(run: &crate::common::web::WebRun) {
     use std::time::Duration;
-    let set = "[master]\nbpm = 120\nrecord_seconds = 8\n[[pad]]\npad = 0\nbuiltin = \"drums\"\n";
-    let mut run = WebRun::start(set, "127.0.0.1:0", |_| {});
     // The web surface answers before the set is loaded: wait until it plays.
     run.wait_log("playing; press Ctrl-C", Duration::from_secs(30));
     assert_eq!(
@@ -413,6 +407,18 @@ fn live_a_resampled_take_is_written_and_saved_into_the_set() {
         run.call("POST", "/api/pads/1/resample", None, None).status,
         200
     );
+}
+
+#[test]
+fn live_a_resampled_take_is_written_and_saved_into_the_set() {
+    // Playing live (no sound card): pad 0 loops, the web API's record button on pad 1
+    // resamples the master for a bar; the take goes to recordings/ and into the set file, so
+    // it is pad 1's sample after a restart.
+    use crate::common::web::WebRun;
+    use std::time::Duration;
+    let set = "[master]\nbpm = 120\nrecord_seconds = 8\n[[pad]]\npad = 0\nbuiltin = \"drums\"\n";
+    let mut run = WebRun::start(set, "127.0.0.1:0", |_| {});
+    resample_into_pad_1(&run);
     run.state_until(None, |v| {
         v["record"]["state"] == "armed" && v["record"]["pad"] == 1
     });

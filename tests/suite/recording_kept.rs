@@ -13,17 +13,8 @@ fn a_take_killed_mid_recording_is_repaired_at_the_next_start() {
     let dir = tempfile::tempdir().unwrap();
     let set = "[master]\nbpm = 120\nrecord_seconds = 60\n[[pad]]\npad = 0\nbuiltin = \"drums\"\n";
     let mut run = WebRun::start_in(dir.path().to_path_buf(), set, "127.0.0.1:0");
-    run.wait_log("playing; press Ctrl-C", Duration::from_secs(30));
-    assert_eq!(
-        run.call("POST", "/api/pads/0/press", None, None).status,
-        200
-    );
-    run.state_until(None, |v| v["transport"]["running"] == true);
     // Resample the master into pad 1 and let it run past three seconds on disk.
-    assert_eq!(
-        run.call("POST", "/api/pads/1/resample", None, None).status,
-        200
-    );
+    super::recording::resample_into_pad_1(&run);
     run.state_until(None, |v| v["record"]["state"] == "recording");
     let take = dir.path().join("recordings/b0-p1-take1.wav");
     let want = 3 * 48_000 * FRAME;
