@@ -232,12 +232,7 @@ fn resolve_one(
         fallback
     };
     let format = best.sample_format();
-    let buffer_size = match best.buffer_size() {
-        cpal::SupportedBufferSize::Range { min, max } => {
-            cpal::BufferSize::Fixed(req.buffer_size.clamp(*min, *max))
-        }
-        _ => cpal::BufferSize::Fixed(req.buffer_size),
-    };
+    let buffer_size = super::fixed_buffer(best.buffer_size(), req.buffer_size);
     let config = StreamConfig {
         channels: best.channels(),
         sample_rate: rate,

@@ -76,17 +76,11 @@ pub fn latency_cmd(a: LatencyArgs) -> anyhow::Result<i32> {
             (out, None)
         }
     };
-    let out_buffer = match out.config().buffer_size {
-        cpal::BufferSize::Fixed(n) => n,
-        cpal::BufferSize::Default => req.buffer_size,
-    };
+    let out_buffer = crate::audio::buffer_frames(out.config(), req.buffer_size);
     let (in_name, in_buffer) = match &input {
         Some(i) => (
             i.device_name().to_string(),
-            match i.config().buffer_size {
-                cpal::BufferSize::Fixed(n) => n,
-                cpal::BufferSize::Default => m.buffer_size,
-            },
+            crate::audio::buffer_frames(i.config(), m.buffer_size),
         ),
         None => (
             format!("simulated loopback, {} frames", a.simulate.unwrap_or(0)),

@@ -229,10 +229,7 @@ fn start(
         .and_then(|k| k.link())
         .unwrap_or(set.master.link);
     link.configure(set, Some(on), &mut handle, &shared);
-    let out_frames = match out.config().buffer_size {
-        cpal::BufferSize::Fixed(n) => n,
-        cpal::BufferSize::Default => set.master.buffer_size,
-    };
+    let out_frames = crate::audio::buffer_frames(out.config(), set.master.buffer_size);
     let record = crate::control::record::live::LiveRecording::start(
         &mut handle,
         set,

@@ -233,10 +233,7 @@ impl InputState {
         };
         let (out_name, out_frames) = (self.out.0.as_str(), self.out.1);
         let rate = self.rate;
-        let in_frames = match i.config().buffer_size {
-            cpal::BufferSize::Fixed(n) => n,
-            cpal::BufferSize::Default => self.buffer,
-        };
+        let in_frames = crate::audio::buffer_frames(i.config(), self.buffer);
         let ms = |f: u32| f as f64 * 1000.0 / rate.max(1) as f64;
         let kept = crate::control::set::last_set::copy_dir().and_then(|d| {
             let buffers = [out_frames, in_frames];
