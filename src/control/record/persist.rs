@@ -45,28 +45,21 @@ impl SetKeeper {
         self.aliases.insert(to, from);
     }
 
-    /// The file of the take or pass played from `slot`.
-    fn file_of(&self, slot: SlotId) -> Option<&TakeFile> {
-        self.files
-            .get(&slot)
-            .or_else(|| self.files.get(self.aliases.get(&slot)?))
+    /// The tape's slot a take or pass played from `slot` was recorded into (itself unless
+    /// compacted).
+    fn tape_of(&self, slot: SlotId) -> SlotId {
+        self.aliases.get(&slot).copied().unwrap_or(slot)
     }
 
     /// A take or pass reached the disk: the pad plays it (unless an undo has moved it on
     /// since). Returns a line to log.
     pub fn written(&mut self, set: &SetFile, t: &TakeFile) -> Option<String> {
         self.files.insert(t.slot, t.clone());
-        // Moved on by an undo, redo or clear since (the take's slot, or where it was
-        // compacted to, is what the pad then plays).
-        let alias = self
-            .aliases
-            .iter()
-            .find(|(_, f)| **f == t.slot)
-            .map(|(to, _)| *to);
+        // Moved on by an undo, redo or clear since, to another take (or none).
         if self
             .moved
             .get(&t.pad)
-            .is_some_and(|&s| s != Some(t.slot) && (alias.is_none() || s != alias))
+            .is_some_and(|&s| s.map(|s| self.tape_of(s)) != Some(t.slot))
         {
             return None;
         }
@@ -104,7 +97,7 @@ impl SetKeeper {
         self.moved.insert(p, to);
         let path = self.path.clone()?;
         let (bank, pad) = place_of(set, p);
-        let file = to.and_then(|s| self.file_of(s)).cloned();
+        let file = to.and_then(|s| self.files.get(&self.tape_of(s))).cloned();
         let (what, r) = match (&file, to) {
             (Some(t), _) => (
                 format!("now plays {}", t.path.display()),

@@ -291,6 +291,10 @@ pub(crate) fn compacted(rec: &mut Recorder, cx: &mut Ctx, from: SlotId, to: Slot
     }
     cx.bank.reslot(from, to, cx.slots);
     rec.history.rename(from, to);
+    // A pass begun over the take meanwhile reads its loop from the copy too.
+    if let Some(pass) = rec.pass.as_mut().filter(|x| x.old.slot == from) {
+        pass.old.slot = to;
+    }
     cx.slots.begin_retire(from);
 }
 
